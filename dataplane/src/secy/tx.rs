@@ -1,0 +1,299 @@
+//! The transmit half of the SecY: Tx SC, Tx SAs with an atomically reserved PN, and protect.
+
+use super::{build_key, iv_base, iv_for, Policy, SaError, SaKeys, SecyCounters, Span, TxSaCounters};
+use crate::crypto::{AeadKey, Backend, ICV_LEN, IV_LEN};
+use crate::secy::suite::{CipherSuite, Sci};
+use crate::wire::ethernet::{ADDRS_LEN, HEADER_LEN};
+use crate::wire::sectag::{SecTagRepr, Tci, SECTAG_LEN_NO_SCI, SECTAG_LEN_SCI};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Why a frame was not transmitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TxError {
+    #[error("no transmit SA is in use")]
+    NoSa,
+    #[error("the transmit SA has used its last PN")]
+    PnExhausted,
+    #[error("protected frame exceeds the port's maximum frame length (OutPktsTooLong)")]
+    TooLong,
+    #[error("frame shorter than an Ethernet header")]
+    Runt,
+    #[error("not enough headroom for the SecTAG or tailroom for the ICV")]
+    NoRoom,
+}
+
+/// A block of PNs reserved for one burst: `next..end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PnBlock {
+    pub next: u64,
+    pub end: u64,
+}
+
+impl PnBlock {
+    pub fn len(&self) -> u64 {
+        self.end - self.next
+    }
+    pub fn is_empty(&self) -> bool {
+        self.next >= self.end
+    }
+    /// Takes the next PN of the block.
+    pub fn take(&mut self) -> Option<u64> {
+        if self.next < self.end {
+            let pn = self.next;
+            self.next += 1;
+            Some(pn)
+        } else {
+            None
+        }
+    }
+}
+
+/// A transmit SA. Shared between lcores (`Arc`); the PN is the only mutable state.
+pub struct TxSa {
+    pub an: u8,
+    suite: CipherSuite,
+    key: Box<dyn AeadKey>,
+    iv_base: [u8; IV_LEN],
+    next_pn: AtomicU64,
+    threshold_reported: AtomicBool,
+}
+
+impl core::fmt::Debug for TxSa {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("TxSa")
+            .field("an", &self.an)
+            .field("suite", &self.suite)
+            .field("next_pn", &self.next_pn())
+            .field("key", &"***")
+            .finish()
+    }
+}
+
+impl TxSa {
+    pub fn new(
+        backend: Backend,
+        suite: CipherSuite,
+        sci: Sci,
+        an: u8,
+        keys: &SaKeys,
+        next_pn: u64,
+    ) -> Result<TxSa, SaError> {
+        Ok(TxSa {
+            an,
+            suite,
+            key: build_key(backend, suite, an, keys)?,
+            iv_base: iv_base(suite, sci, keys),
+            // PN 0 is never valid on the wire (802.1AE-2018 10.5.2).
+            next_pn: AtomicU64::new(next_pn.max(1)),
+            threshold_reported: AtomicBool::new(false),
+        })
+    }
+
+    pub fn suite(&self) -> CipherSuite {
+        self.suite
+    }
+
+    /// The next PN this SA will use (802.1AE nextPN).
+    pub fn next_pn(&self) -> u64 {
+        self.next_pn.load(Ordering::Relaxed).min(self.pn_limit())
+    }
+
+    /// One past the last PN this SA may use: 2^32 for GCM-AES-128/256; for XPN 2^64 - 1 (the
+    /// single PN 2^64 - 1 is given up so that the bound fits in a u64).
+    fn pn_limit(&self) -> u64 {
+        self.suite.max_pn().min(u64::MAX - 1) + 1
+    }
+
+    /// Reserves up to `n` consecutive PNs with one atomic operation. Returns the block (shorter
+    /// than `n`, or empty, when the SA runs out of PNs) and whether this reservation is the first
+    /// to reach the PN exhaustion threshold, so the caller tells the control plane exactly once.
+    /// The counter saturates at the limit: a PN is never handed out twice.
+    pub fn reserve(&self, n: u64) -> (PnBlock, bool) {
+        let limit = self.pn_limit();
+        let start = match self.next_pn.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+            Some(v.saturating_add(n).min(limit).max(v))
+        }) {
+            Ok(v) | Err(v) => v,
+        };
+        let end = start.saturating_add(n).min(limit).max(start);
+        let crossed = end > self.suite.pn_threshold();
+        let first = crossed && !self.threshold_reported.swap(true, Ordering::Relaxed);
+        (PnBlock { next: start, end }, first)
+    }
+
+    #[inline]
+    pub(crate) fn seal(&self, pn: u64, aad: &[u8], in_out: &mut [u8]) -> Option<[u8; ICV_LEN]> {
+        self.key.seal(&iv_for(&self.iv_base, pn), aad, in_out).ok()
+    }
+}
+
+/// The transmit half of a SecY: its SCI, its policy, the Tx SC's four SAs and the counters.
+pub struct TxSecY {
+    pub policy: Policy,
+    pub sci: Sci,
+    backend: Backend,
+    sas: [Option<Arc<TxSa>>; 4],
+    encoding_an: Option<u8>,
+    pub counters: SecyCounters,
+    pub sa_counters: [TxSaCounters; 4],
+}
+
+impl TxSecY {
+    pub fn new(policy: Policy, sci: Sci, backend: Backend) -> Self {
+        TxSecY {
+            policy,
+            sci,
+            backend,
+            sas: Default::default(),
+            encoding_an: None,
+            counters: SecyCounters::default(),
+            sa_counters: Default::default(),
+        }
+    }
+
+    /// Installs (or replaces) the Tx SA for `an`; it is not used until [`Self::set_encoding_an`].
+    pub fn install_sa(&mut self, an: u8, keys: &SaKeys, next_pn: u64) -> Result<Arc<TxSa>, SaError> {
+        let sa = Arc::new(TxSa::new(self.backend, self.policy.cipher_suite, self.sci, an, keys, next_pn)?);
+        self.sas[an as usize] = Some(sa.clone());
+        self.sa_counters[an as usize] = TxSaCounters::default();
+        Ok(sa)
+    }
+
+    /// Puts an SA built elsewhere (e.g. by the control thread) in place.
+    pub fn put_sa(&mut self, sa: Arc<TxSa>) -> Result<(), SaError> {
+        let an = sa.an;
+        if an > 3 {
+            return Err(SaError::BadAn(an));
+        }
+        self.sas[an as usize] = Some(sa);
+        self.sa_counters[an as usize] = TxSaCounters::default();
+        Ok(())
+    }
+
+    pub fn delete_sa(&mut self, an: u8) {
+        if let Some(slot) = self.sas.get_mut(an as usize) {
+            *slot = None;
+        }
+        if self.encoding_an == Some(an) {
+            self.encoding_an = None;
+        }
+    }
+
+    pub fn sa(&self, an: u8) -> Option<&Arc<TxSa>> {
+        self.sas.get(an as usize).and_then(|s| s.as_ref())
+    }
+
+    /// Selects the SA used for transmission (802.1AE encodingSA / enableTransmit).
+    pub fn set_encoding_an(&mut self, an: Option<u8>) -> Result<(), SaError> {
+        if let Some(a) = an {
+            if self.sa(a).is_none() {
+                return Err(SaError::BadAn(a));
+            }
+        }
+        self.encoding_an = an;
+        Ok(())
+    }
+
+    pub fn encoding_an(&self) -> Option<u8> {
+        self.encoding_an
+    }
+
+    /// The SA frames are protected with now, if any.
+    pub fn encoding_sa(&self) -> Option<&Arc<TxSa>> {
+        self.encoding_an.and_then(|a| self.sa(a))
+    }
+
+    /// Octets a protected frame grows by under this policy (SecTAG + ICV).
+    pub fn overhead(&self) -> usize {
+        self.sectag_len() + ICV_LEN
+    }
+
+    fn sectag_len(&self) -> usize {
+        if self.policy.include_sci {
+            SECTAG_LEN_SCI
+        } else {
+            SECTAG_LEN_NO_SCI
+        }
+    }
+
+    /// Protects one frame with a fresh PN of the encoding SA. For bursts, reserve a [`PnBlock`]
+    /// with [`TxSa::reserve`] and call [`Self::protect_with`].
+    pub fn protect(&mut self, buf: &mut [u8], span: Span) -> Result<Span, TxError> {
+        if !self.policy.protect_frames {
+            self.counters.out_pkts_untagged += 1;
+            return Ok(span);
+        }
+        let sa = self.encoding_sa().cloned().ok_or(TxError::NoSa)?;
+        let (mut block, _) = sa.reserve(1);
+        let pn = block.take().ok_or(TxError::PnExhausted)?;
+        self.protect_with(&sa, pn, buf, span)
+    }
+
+    /// Protects the frame at `buf[span]` in place with `sa` and `pn` (802.1AE-2018 10.5): the
+    /// addresses move into the headroom, the SecTAG goes between them and the User Data, the
+    /// User Data (after the confidentiality offset) is encrypted, the ICV goes into the tailroom.
+    /// Returns where the protected frame now is.
+    pub fn protect_with(&mut self, sa: &TxSa, pn: u64, buf: &mut [u8], span: Span) -> Result<Span, TxError> {
+        if span.len < HEADER_LEN || span.end() > buf.len() {
+            return Err(TxError::Runt);
+        }
+        let tag_len = self.sectag_len();
+        let out_len = span.len + tag_len + ICV_LEN;
+        if let Some(max) = self.policy.max_frame_len {
+            if out_len > max {
+                self.counters.out_pkts_too_long += 1;
+                return Err(TxError::TooLong);
+            }
+        }
+        if span.start < tag_len || buf.len() - span.end() < ICV_LEN {
+            return Err(TxError::NoRoom);
+        }
+        if pn >= sa.pn_limit() {
+            return Err(TxError::PnExhausted);
+        }
+        let start = span.start - tag_len;
+        buf.copy_within(span.start..span.start + ADDRS_LEN, start);
+        let secure_len = span.len - ADDRS_LEN;
+        let p = &self.policy;
+        let mut tci = sa.an & Tci::AN_MASK;
+        if p.confidentiality {
+            tci |= Tci::E | Tci::C;
+        }
+        if !p.include_sci {
+            if p.use_es {
+                tci |= Tci::ES;
+            } else if p.use_scb {
+                tci |= Tci::SCB;
+            }
+        }
+        let repr = SecTagRepr {
+            tci: Tci(tci),
+            short_len: SecTagRepr::short_len_for(secure_len),
+            pn: pn as u32,
+            sci: p.include_sci.then_some(self.sci.0),
+        };
+        let frame = &mut buf[start..start + out_len];
+        repr.emit(&mut frame[ADDRS_LEN..ADDRS_LEN + tag_len]);
+        let (body, icv_out) = frame.split_at_mut(out_len - ICV_LEN);
+        let clear = if p.confidentiality {
+            (ADDRS_LEN + tag_len + p.conf_offset.octets()).min(body.len())
+        } else {
+            body.len()
+        };
+        let (aad, text) = body.split_at_mut(clear);
+        let icv = sa.seal(pn, aad, text).ok_or(TxError::TooLong)?;
+        icv_out.copy_from_slice(&icv);
+        let sac = &mut self.sa_counters[(sa.an & 3) as usize];
+        if p.confidentiality {
+            self.counters.out_pkts_encrypted += 1;
+            self.counters.out_octets_encrypted += secure_len as u64;
+            sac.out_pkts_encrypted += 1;
+        } else {
+            self.counters.out_pkts_protected += 1;
+            self.counters.out_octets_protected += secure_len as u64;
+            sac.out_pkts_protected += 1;
+        }
+        Ok(Span::new(start, out_len))
+    }
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Idempotent machine setup: every Debian package the build, the tests and the benchmarks need,
+# and hugepages when the kernel lets us. Safe to run again; does nothing that is already done.
+set -euo pipefail
+
+PKGS=(
+  build-essential pkg-config clang libclang-dev
+  dpdk dpdk-dev libdpdk-dev libipsec-mb-dev
+  libpcap-dev tshark iproute2 python3
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  # tshark asks whether non-root users may capture; answer no without a prompt.
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Hugepages (best effort: containers often forbid it; every script falls back to --no-huge).
+HUGEDIR=${MACSEC_HUGEDIR:-/dev/hugepages-macsec}
+if [ -w /proc/sys/vm/nr_hugepages ]; then
+  cur=$(cat /proc/sys/vm/nr_hugepages)
+  if [ "$cur" -lt 512 ]; then echo 512 > /proc/sys/vm/nr_hugepages 2>/dev/null || true; fi
+  mkdir -p "$HUGEDIR"
+  if ! mountpoint -q "$HUGEDIR"; then mount -t hugetlbfs nodev "$HUGEDIR" 2>/dev/null || true; fi
+fi
+exit 0
