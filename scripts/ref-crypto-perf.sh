@@ -35,7 +35,7 @@ die() { local rc=$1; shift; echo "$PROG: $*" >&2; exit "$rc"; }
 note() { echo "$PROG: $*" >&2; }
 
 usage() {
-  sed -n '/^# Usage:/,/^# Exit codes/{s/^# \{0,1\}//;p}' "$0" >&2
+  awk '/^# Usage:/{p=1} p && !/^#/{exit} p{sub(/^# ?/, ""); print}' "$0" >&2
 }
 
 SIZES=64,512,1500,9000
@@ -105,6 +105,7 @@ fi
 
 # ---- temp state and cleanup -----------------------------------------------
 PREFIX="refcp$$r$RANDOM"
+RUNDIR_PREEXISTED=0; [ -d /var/run/dpdk ] && RUNDIR_PREEXISTED=1
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ref-crypto-perf.XXXXXX") || die 4 "mktemp failed"
 CHILD=
 HUGE_ACTIVE=
@@ -121,7 +122,10 @@ cleanup() {
     [ -n "$d" ] && [ -d "$d/$PREFIX" ] && rm -rf -- "${d:?}/$PREFIX"
   done
   [ -n "$HUGE_ACTIVE" ] && rm -f -- "$HUGE_ACTIVE/${PREFIX}map_"* 2>/dev/null
+  # remove /var/run/dpdk itself only if this run created it and it is empty
+  [ "$RUNDIR_PREEXISTED" = 0 ] && rmdir /var/run/dpdk 2>/dev/null
   rm -rf -- "$WORK"
+  return 0
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -205,21 +209,25 @@ pmd_missing() {
   grep -q -E 'No crypto devices type|Failed to initialise requested crypto device|failed to parse device|Driver cannot attach the device|Cannot find (a )?driver' "$1"
 }
 
+pmd_reason() {
+  { grep -m1 'No crypto devices type' "$1" ||
+    grep -m1 -E 'Failed to initialise|failed to parse|Cannot find|cannot attach' "$1"; } | tr -d '\r'
+}
+
 # run_with_fallback LOGFILE ARGS... : on a non-PMD failure in hugepage mode,
 # retries once with --no-huge and keeps that mode for later runs.
 run_with_fallback() {
   local log=$1; shift
-  if run_cp "$log" "$@"; then return 0; fi
-  local rc=$?
+  local rc=0
+  run_cp "$log" "$@" && return 0 || rc=$?
   if pmd_missing "$log"; then
-    die 3 "crypto_aesni_gcm PMD unavailable (need DPDK's librte_crypto_ipsec_mb / intel-ipsec-mb): $(grep -m1 -E 'No crypto devices|Failed to initialise|failed to parse|Cannot find' "$log")"
+    die 3 "crypto_aesni_gcm PMD unavailable (need DPDK's librte_crypto_ipsec_mb / intel-ipsec-mb): $(pmd_reason "$log")"
   fi
   if [ "$MODE" = huge ]; then
     note "hugepage run failed (rc=$rc: $(grep -m1 -E 'USER1|Error|error|Cannot|failed' "$log" | tr -d '\r')); retrying with --no-huge -m $NOHUGE_MEM"
     MODE=nohuge; HUGE_ACTIVE=
-    if run_cp "$log" "$@"; then return 0; fi
-    rc=$?
-    pmd_missing "$log" && die 3 "crypto_aesni_gcm PMD unavailable: $(grep -m1 -E 'No crypto devices|Failed to initialise|failed to parse|Cannot find' "$log")"
+    run_cp "$log" "$@" && return 0 || rc=$?
+    pmd_missing "$log" && die 3 "crypto_aesni_gcm PMD unavailable (need DPDK's librte_crypto_ipsec_mb / intel-ipsec-mb): $(pmd_reason "$log")"
   fi
   [ "$rc" -eq 124 ] && die 4 "dpdk-test-crypto-perf timed out"
   note "dpdk-test-crypto-perf output (tail):"
@@ -306,7 +314,7 @@ else
   for i in "${!SIZE_LIST[@]}"; do
     s=${SIZE_LIST[$i]}
     ops=$(awk -v t="$SECONDS_PER_SIZE" -v m="${MPPS[$i]}" 'BEGIN{
-      n = int(t * m * 1e6); if (n < 10000) n = 10000; if (n > 4000000000) n = 4000000000; print n }')
+      n = int(t * m * 1e6 + 0.5); if (n < 10000) n = 10000; if (n > 4000000000) n = 4000000000; print n }')
     TIMEOUT_EXTRA=$(awk -v t="$SECONDS_PER_SIZE" 'BEGIN{print int(t*5)}')
     note "size $s: ${ops} ops (calibrated ${MPPS[$i]} Mpps)"
     common_app_args

@@ -1,1 +1,3 @@
+//! The MACsec control plane: the MKA daemon's building blocks and the operator CLI's tools.
 
+pub mod pcap;
