@@ -24,8 +24,9 @@ pub enum CryptoError {
 
 /// An AES-GCM key ready for the packet path.
 pub trait AeadKey: Send + Sync {
-    /// Encrypts `in_out` in place and returns the ICV over `aad` and the ciphertext.
-    fn seal(&self, iv: &[u8; IV_LEN], aad: &[u8], in_out: &mut [u8]) -> Result<[u8; ICV_LEN], CryptoError>;
+    /// Encrypts `in_out` in place and writes the ICV over `aad` and the ciphertext to `icv`
+    /// (straight into the frame: no copy of the tag through the stack).
+    fn seal(&self, iv: &[u8; IV_LEN], aad: &[u8], in_out: &mut [u8], icv: &mut [u8; ICV_LEN]) -> Result<(), CryptoError>;
     /// Verifies `icv` over `aad` and `in_out`, then decrypts `in_out` in place. On failure the
     /// contents of `in_out` are unspecified and must not be delivered.
     fn open(&self, iv: &[u8; IV_LEN], aad: &[u8], in_out: &mut [u8], icv: &[u8; ICV_LEN]) -> Result<(), CryptoError>;
@@ -99,15 +100,14 @@ impl RingKey {
 
 impl AeadKey for RingKey {
     #[inline]
-    fn seal(&self, iv: &[u8; IV_LEN], aad: &[u8], in_out: &mut [u8]) -> Result<[u8; ICV_LEN], CryptoError> {
+    fn seal(&self, iv: &[u8; IV_LEN], aad: &[u8], in_out: &mut [u8], icv: &mut [u8; ICV_LEN]) -> Result<(), CryptoError> {
         let nonce = ring::aead::Nonce::assume_unique_for_key(*iv);
         let tag = self
             .key
             .seal_in_place_separate_tag(nonce, ring::aead::Aad::from(aad), in_out)
             .map_err(|_| CryptoError::TooLong)?;
-        let mut out = [0u8; ICV_LEN];
-        out.copy_from_slice(tag.as_ref());
-        Ok(out)
+        icv.copy_from_slice(tag.as_ref());
+        Ok(())
     }
 
     #[inline]
@@ -155,7 +155,7 @@ impl RustCryptoKey {
 
 impl AeadKey for RustCryptoKey {
     #[inline]
-    fn seal(&self, iv: &[u8; IV_LEN], aad: &[u8], in_out: &mut [u8]) -> Result<[u8; ICV_LEN], CryptoError> {
+    fn seal(&self, iv: &[u8; IV_LEN], aad: &[u8], in_out: &mut [u8], icv: &mut [u8; ICV_LEN]) -> Result<(), CryptoError> {
         use aes_gcm::AeadInOut;
         let nonce = aes_gcm::Nonce::from(*iv);
         let tag = match &self.key {
@@ -163,9 +163,8 @@ impl AeadKey for RustCryptoKey {
             RcKey::Aes256(k) => k.encrypt_inout_detached(&nonce, aad, in_out.into()),
         }
         .map_err(|_| CryptoError::TooLong)?;
-        let mut out = [0u8; ICV_LEN];
-        out.copy_from_slice(tag.as_slice());
-        Ok(out)
+        icv.copy_from_slice(tag.as_slice());
+        Ok(())
     }
 
     #[inline]
@@ -226,8 +225,9 @@ mod tests {
             let rc = Backend::RustCrypto.new_key(&key).unwrap();
             let mut a = pt.to_vec();
             let mut b = pt.to_vec();
-            let ta = ring.seal(&iv, aad, &mut a).unwrap();
-            let tb = rc.seal(&iv, aad, &mut b).unwrap();
+            let (mut ta, mut tb) = ([0u8; ICV_LEN], [0u8; ICV_LEN]);
+            ring.seal(&iv, aad, &mut a, &mut ta).unwrap();
+            rc.seal(&iv, aad, &mut b, &mut tb).unwrap();
             prop_assert_eq!(&a, &b);
             prop_assert_eq!(ta, tb);
             rc.open(&iv, aad, &mut a, &ta).unwrap();

@@ -141,13 +141,17 @@ pub(crate) fn iv_base(suite: CipherSuite, sci: Sci, keys: &SaKeys) -> [u8; IV_LE
     base
 }
 
-#[inline]
+#[inline(always)]
 pub(crate) fn iv_for(base: &[u8; IV_LEN], pn: u64) -> [u8; IV_LEN] {
-    let mut iv = *base;
-    let p = pn.to_be_bytes();
-    for i in 0..8 {
-        iv[4 + i] ^= p[i];
-    }
+    // XOR in a register and store each half once: a byte-wise XOR in memory right after the
+    // stores of `base` costs a store-forwarding stall per frame.
+    let (head, tail) = base.split_at(4);
+    let mut low = [0u8; 8];
+    low.copy_from_slice(tail);
+    let low = (u64::from_be_bytes(low) ^ pn).to_be_bytes();
+    let mut iv = [0u8; IV_LEN];
+    iv[..4].copy_from_slice(head);
+    iv[4..].copy_from_slice(&low);
     iv
 }
 

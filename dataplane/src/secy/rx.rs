@@ -307,13 +307,14 @@ impl RxSecY {
             RxStatus::Unchecked
         } else {
             let frame = &mut buf[span.start..span.end()];
-            let (body, icv) = frame.split_at_mut(span.len - ICV_LEN);
-            let mut icv_arr = [0u8; ICV_LEN];
-            icv_arr.copy_from_slice(icv);
+            let Some((body, icv)) = frame.split_last_chunk_mut::<ICV_LEN>() else {
+                counters.in_pkts_bad_tag += 1;
+                return Err(RxDrop::BadTag(SecTagError::Truncated));
+            };
             let clear = if tag.tci.e() { (ADDRS_LEN + tag_len + conf_offset).min(body.len()) } else { body.len() };
             let (aad, text) = body.split_at_mut(clear);
             let iv = iv_for(&sa.iv_base, pn);
-            if sa.key.open(&iv, aad, text, &icv_arr).is_err() {
+            if sa.key.open(&iv, aad, text, icv).is_err() {
                 if strict || c_bit {
                     counters.in_pkts_not_valid += 1;
                     sa.counters.in_pkts_not_valid += 1;

@@ -8,6 +8,9 @@ use crate::wire::sectag::{SecTagRepr, Tci, SECTAG_LEN_NO_SCI, SECTAG_LEN_SCI};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
+/// Octets of the block protect writes at the front of a protected frame.
+const HEAD_BLOCK: usize = 32;
+
 /// Why a frame was not transmitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TxError {
@@ -123,8 +126,8 @@ impl TxSa {
     }
 
     #[inline]
-    pub(crate) fn seal(&self, pn: u64, aad: &[u8], in_out: &mut [u8]) -> Option<[u8; ICV_LEN]> {
-        self.key.seal(&iv_for(&self.iv_base, pn), aad, in_out).ok()
+    pub(crate) fn seal(&self, pn: u64, aad: &[u8], in_out: &mut [u8], icv: &mut [u8; ICV_LEN]) -> bool {
+        self.key.seal(&iv_for(&self.iv_base, pn), aad, in_out, icv).is_ok()
     }
 }
 
@@ -224,10 +227,16 @@ impl TxSecY {
             self.counters.out_pkts_untagged += 1;
             return Ok(span);
         }
-        let sa = self.encoding_sa().cloned().ok_or(TxError::NoSa)?;
+        let an = self.encoding_an.ok_or(TxError::NoSa)? as usize;
+        // Move the Arc out and back instead of cloning it: no reference-count traffic per frame.
+        let sa = self.sas[an].take().ok_or(TxError::NoSa)?;
         let (mut block, _) = sa.reserve(1);
-        let pn = block.take().ok_or(TxError::PnExhausted)?;
-        self.protect_with(&sa, pn, buf, span)
+        let result = match block.take() {
+            Some(pn) => self.protect_with(&sa, pn, buf, span),
+            None => Err(TxError::PnExhausted),
+        };
+        self.sas[an] = Some(sa);
+        result
     }
 
     /// Protects the frame at `buf[span]` in place with `sa` and `pn` (802.1AE-2018 10.5): the
@@ -253,7 +262,6 @@ impl TxSecY {
             return Err(TxError::PnExhausted);
         }
         let start = span.start - tag_len;
-        buf.copy_within(span.start..span.start + ADDRS_LEN, start);
         let secure_len = span.len - ADDRS_LEN;
         let p = &self.policy;
         let mut tci = sa.an & Tci::AN_MASK;
@@ -273,17 +281,26 @@ impl TxSecY {
             pn: pn as u32,
             sci: p.include_sci.then_some(self.sci.0),
         };
+        // Addresses, SecTAG and the first User Data octets are assembled in registers and stored
+        // as one 32-octet block: the AEAD reads the AAD right away, and loads that span several
+        // narrower stores would stall on store forwarding. The block ends at most at
+        // span.start + 24, inside the frame or its ICV tailroom (checked above).
+        let mut head = [0u8; HEAD_BLOCK];
+        head[..ADDRS_LEN].copy_from_slice(&buf[span.start..span.start + ADDRS_LEN]);
+        head[ADDRS_LEN + tag_len..].copy_from_slice(&buf[span.start + ADDRS_LEN..start + HEAD_BLOCK]);
+        repr.emit(&mut head[ADDRS_LEN..]);
+        buf[start..start + HEAD_BLOCK].copy_from_slice(&head);
         let frame = &mut buf[start..start + out_len];
-        repr.emit(&mut frame[ADDRS_LEN..ADDRS_LEN + tag_len]);
-        let (body, icv_out) = frame.split_at_mut(out_len - ICV_LEN);
+        let (body, icv) = frame.split_last_chunk_mut::<ICV_LEN>().ok_or(TxError::Runt)?;
         let clear = if p.confidentiality {
             (ADDRS_LEN + tag_len + p.conf_offset.octets()).min(body.len())
         } else {
             body.len()
         };
         let (aad, text) = body.split_at_mut(clear);
-        let icv = sa.seal(pn, aad, text).ok_or(TxError::TooLong)?;
-        icv_out.copy_from_slice(&icv);
+        if !sa.seal(pn, aad, text, icv) {
+            return Err(TxError::TooLong);
+        }
         let sac = &mut self.sa_counters[(sa.an & 3) as usize];
         if p.confidentiality {
             self.counters.out_pkts_encrypted += 1;

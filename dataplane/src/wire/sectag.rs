@@ -262,19 +262,34 @@ impl SecTagRepr {
         }
     }
 
-    /// Writes the tag into `buf[..self.buffer_len()]`. The SC bit follows `self.sci`.
-    pub fn emit(&self, buf: &mut [u8]) {
-        buf[field::ETHERTYPE].copy_from_slice(&EtherType::MACSEC.0.to_be_bytes());
+    /// The tag's octets: `bytes[..len]` is the tag. The SC bit follows `self.sci`. Built in
+    /// registers so the packet path stores it with one copy.
+    #[inline]
+    pub fn to_bytes(&self) -> ([u8; SECTAG_LEN_SCI], usize) {
+        let mut b = [0u8; SECTAG_LEN_SCI];
+        b[field::ETHERTYPE].copy_from_slice(&EtherType::MACSEC.0.to_be_bytes());
         let mut tci = self.tci.0 & !Tci::SC;
         if self.sci.is_some() {
             tci |= Tci::SC;
         }
-        let mut tag = SecTag::new_unchecked(buf);
-        tag.set_tci(Tci(tci));
-        tag.set_short_len(self.short_len);
-        tag.set_pn(self.pn);
+        b[field::TCI_AN] = tci;
+        b[field::SL] = self.short_len & 0x3f;
+        b[field::PN].copy_from_slice(&self.pn.to_be_bytes());
         if let Some(sci) = self.sci {
-            tag.set_sci(sci);
+            b[field::SCI].copy_from_slice(&sci.to_be_bytes());
+        }
+        (b, self.buffer_len())
+    }
+
+    /// Writes the tag into `buf[..self.buffer_len()]`.
+    #[inline]
+    pub fn emit(&self, buf: &mut [u8]) {
+        let (b, len) = self.to_bytes();
+        // Constant-length copies: the compiler makes them plain stores, not a memmove call.
+        if len == SECTAG_LEN_SCI {
+            buf[..SECTAG_LEN_SCI].copy_from_slice(&b);
+        } else {
+            buf[..SECTAG_LEN_NO_SCI].copy_from_slice(&b[..SECTAG_LEN_NO_SCI]);
         }
     }
 }
