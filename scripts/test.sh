@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need, then runs every layer.
+#   1. cargo test over the workspace (unit, vector, property and CLI tests)
+#   2. the demo (scripts/demo.sh) as an end-to-end check
+#   3. a fuzz smoke run of every cargo-fuzz target (FUZZ_SECONDS each, default 30; 0 skips)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+
+echo "== cargo test --workspace"
+cargo test --workspace --release 2>&1 | tee /tmp/macsec-cargo-test.log | grep -E '^(test result|running|error|failures|---- )' || true
+if grep -qE '^test result: FAILED|^error' /tmp/macsec-cargo-test.log || ! grep -q '^test result: ok' /tmp/macsec-cargo-test.log; then
+  grep -E -A30 '^failures:' /tmp/macsec-cargo-test.log | head -80
+  echo "cargo test failed" >&2
+  exit 1
+fi
+
+echo "== demo"
+bash scripts/demo.sh > /tmp/macsec-demo.log 2>&1 || { cat /tmp/macsec-demo.log; echo "demo failed" >&2; exit 1; }
+tail -3 /tmp/macsec-demo.log
+
+if [ "$FUZZ_SECONDS" != 0 ]; then
+  for t in $(scripts/fuzz.sh --list); do
+    echo "== fuzz $t ${FUZZ_SECONDS}s"
+    scripts/fuzz.sh "$t" "$FUZZ_SECONDS"
+  done
+fi
+
+passed=$(grep -Eo '^test result: ok\. [0-9]+ passed' /tmp/macsec-cargo-test.log | awk '{s+=$4} END {print s}')
+echo "all layers passed: $passed cargo tests, demo, fuzz smoke"
