@@ -155,6 +155,10 @@ impl TxSecY {
         }
     }
 
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
     /// Installs (or replaces) the Tx SA for `an`; it is not used until [`Self::set_encoding_an`].
     pub fn install_sa(&mut self, an: u8, keys: &SaKeys, next_pn: u64) -> Result<Arc<TxSa>, SaError> {
         let sa = Arc::new(TxSa::new(self.backend, self.policy.cipher_suite, self.sci, an, keys, next_pn)?);

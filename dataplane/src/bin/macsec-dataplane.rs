@@ -1,0 +1,220 @@
+//! macsec-dataplane: the DPDK bump-in-the-wire MACsec appliance.
+//!
+//! `macsec-dataplane --config FILE [--duration SECS] [--socket PATH] -- [EAL ARGS]`
+//! Each link's worker protects what its host port receives onto its line port and validates what
+//! the line port receives onto the host port. The control socket serves the `ipc` protocol. On
+//! every exit (duration, SIGINT, SIGTERM) the ports are flushed and closed and one JSON object
+//! with the counters is printed on stdout.
+
+use clap::Parser;
+use dataplane::config::DataplaneConfig;
+use dataplane::dpdk::{self, Eal, Mempool, Port};
+use dataplane::ipc::{Event, LinkInfo};
+use dataplane::secy::Sci;
+use dataplane::server::{LinkHandle, Server};
+use dataplane::worker::{run_dpdk, Command, DpdkLink, LinkState, Snapshot};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(name = "macsec-dataplane", version, about = "DPDK MACsec bump-in-the-wire dataplane")]
+struct Cli {
+    /// The links (TOML).
+    #[arg(long)]
+    config: PathBuf,
+    /// Stop after SECS seconds (default: run until SIGINT/SIGTERM).
+    #[arg(long)]
+    duration: Option<f64>,
+    /// The control socket.
+    #[arg(long, default_value = "/run/macsec/dataplane.sock")]
+    socket: PathBuf,
+    /// mbufs in the pool (per port pair: rx rings, tx rings and bursts in flight).
+    #[arg(long, default_value_t = 8191)]
+    mbufs: u32,
+    /// Descriptors per rx/tx ring.
+    #[arg(long, default_value_t = 1024)]
+    ring_size: u16,
+    /// EAL arguments, after `--`.
+    #[arg(last = true)]
+    eal: Vec<String>,
+}
+
+/// Data room of an mbuf: headroom (RTE_PKTMBUF_HEADROOM, 128) + a 9000-octet jumbo frame + SecTAG
+/// and ICV + slack.
+const DATA_ROOM: u16 = 128 + 10240;
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("macsec-dataplane: error: {msg}");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let text = match std::fs::read_to_string(&cli.config) {
+        Ok(t) => t,
+        Err(e) => return fail(format!("{}: {e}", cli.config.display())),
+    };
+    let config = match DataplaneConfig::parse(&text) {
+        Ok(c) => c,
+        Err(e) => return fail(format!("{}: {e}", cli.config.display())),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(e) = signal_hook::flag::register(sig, stop.clone()) {
+            return fail(format!("signal handler: {e}"));
+        }
+    }
+    let mut argv = vec!["macsec-dataplane".to_string()];
+    argv.extend(cli.eal.iter().cloned());
+    let eal = match Eal::init(&argv) {
+        Ok(e) => e,
+        Err(e) => return fail(format!("EAL: {e}")),
+    };
+    match run(&cli, &config, stop) {
+        Ok(report) => {
+            println!("{report}");
+            drop(eal);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            drop(eal);
+            fail(e)
+        }
+    }
+}
+
+struct Running {
+    interface: String,
+    host: Port,
+    line: Port,
+    result: Arc<Mutex<Option<Snapshot>>>,
+}
+
+fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> Result<String, String> {
+    let workers = dpdk::worker_lcores();
+    if workers.is_empty() {
+        return Err("no worker lcore: give the EAL at least two lcores (e.g. -l 0,1)".into());
+    }
+    let pool = Arc::new(
+        Mempool::new("macsec_pool", cli.mbufs.max(2047) * config.links.len() as u32, 256, DATA_ROOM, dpdk::socket_id())
+            .map_err(|e| format!("mempool: {e}"))?,
+    );
+    let (events_tx, events_rx) = crossbeam_channel::bounded::<Event>(4096);
+    let mut handles = Vec::new();
+    let mut per_lcore: Vec<Vec<DpdkLink>> = workers.iter().map(|_| Vec::new()).collect();
+    let mut running = Vec::new();
+    let mut opened: Vec<Port> = Vec::new();
+    let result = (|| -> Result<(), String> {
+        for (i, l) in config.links.iter().enumerate() {
+            let host = Port::by_name(&l.host_port).map_err(|e| format!("link {}: host port {}: {e}", l.interface, l.host_port))?;
+            let line = Port::by_name(&l.line_port).map_err(|e| format!("link {}: line port {}: {e}", l.interface, l.line_port))?;
+            for p in [host, line] {
+                let pname = p.name().unwrap_or_else(|_| format!("port {}", p.id()));
+                p.configure(1, 1, cli.ring_size, cli.ring_size, &pool).map_err(|e| format!("port {pname}: {e}"))?;
+                p.start().map_err(|e| format!("port {pname}: {e}"))?;
+                opened.push(p);
+                let _ = p.promiscuous(true);
+            }
+            let sci = match l.sci {
+                Some(s) => s,
+                None => Sci::from_mac_port(line.mac_addr().map_err(|e| format!("link {}: line port MAC: {e}", l.interface))?, 1),
+            };
+            let policy = l.policy.to_policy().map_err(|e| format!("link {}: {e}", l.interface))?;
+            let mut state = LinkState::new(&l.interface, policy, sci, config.backend, l.policy.security_policy, l.policy.lacp_in_clear);
+            for sa in &l.tx_sa {
+                state.secy.tx.install_sa(sa.an, &sa.key.to_keys(), sa.pn).map_err(|e| format!("link {}: tx_sa {}: {e}", l.interface, sa.an))?;
+            }
+            if let Some(first) = l.tx_sa.first() {
+                state.apply(Command::EnableTxSa(Some(first.an)));
+            }
+            for sa in &l.rx_sa {
+                state.secy.rx.install_sa(sa.sci, sa.an, &sa.key.to_keys(), sa.pn).map_err(|e| format!("link {}: rx_sa {}: {e}", l.interface, sa.an))?;
+            }
+            let (cmd_tx, cmd_rx) = crossbeam_channel::bounded(1024);
+            let info = LinkInfo { interface: l.interface.clone(), host_port: l.host_port.clone(), line_port: l.line_port.clone(), tx_sci: sci.0 };
+            let handle = Arc::new(LinkHandle::new(info, l.policy, cmd_tx));
+            // The static SAs are known to the control thread too.
+            for sa in &l.tx_sa {
+                handle.note_tx_sa(sa.an);
+            }
+            for sa in &l.rx_sa {
+                handle.note_rx_sa(sa.sci.0, sa.an);
+            }
+            handles.push(handle);
+            let result = Arc::new(Mutex::new(None));
+            running.push(Running { interface: l.interface.clone(), host, line, result: result.clone() });
+            per_lcore[i % workers.len()].push(DpdkLink { state, host, line, commands: cmd_rx, events: events_tx.clone(), pool: pool.clone(), result });
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        for p in &opened {
+            let _ = p.stop();
+            let _ = p.close();
+        }
+        return Err(e);
+    }
+
+    let server = Server::new(handles, config.backend);
+    let ctl_stop = Arc::new(AtomicBool::new(false));
+    let ctl_threads = server.serve(&cli.socket, events_rx, ctl_stop.clone()).map_err(|e| format!("control socket {}: {e}", cli.socket.display()))?;
+
+    let wstop = Arc::new(AtomicBool::new(false));
+    let mut launched = Vec::new();
+    for (lcore, links) in workers.iter().zip(per_lcore.into_iter()) {
+        if links.is_empty() {
+            continue;
+        }
+        let s = wstop.clone();
+        dpdk::launch(*lcore, Box::new(move || run_dpdk(links, s))).map_err(|e| format!("lcore {lcore}: {e}"))?;
+        launched.push(*lcore);
+    }
+    eprintln!("macsec-dataplane: {} link(s) running on lcore(s) {:?}; control socket {}", running.len(), launched, cli.socket.display());
+
+    let started = Instant::now();
+    let limit = cli.duration.map(Duration::from_secs_f64);
+    while !stop.load(Ordering::Relaxed) && limit.is_none_or(|d| started.elapsed() < d) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    wstop.store(true, Ordering::Relaxed);
+    for lcore in launched {
+        dpdk::wait_lcore(lcore);
+    }
+    ctl_stop.store(true, Ordering::Relaxed);
+    for t in ctl_threads {
+        let _ = t.join();
+    }
+
+    let mut links_json = Vec::new();
+    let mut ports_json = serde_json::Map::new();
+    for r in &running {
+        let snap = r.result.lock().unwrap_or_else(|p| p.into_inner()).take().unwrap_or_default();
+        links_json.push(serde_json::json!({
+            "interface": r.interface,
+            "counters": snap.secy,
+            "link_counters": snap.link,
+            "sa": snap.sa,
+        }));
+        for p in [r.host, r.line] {
+            let st = p.stats().unwrap_or_default();
+            ports_json.insert(
+                p.name().unwrap_or_else(|_| format!("port{}", p.id())),
+                serde_json::json!({
+                    "rx": st.ipackets, "tx": st.opackets,
+                    "drop": st.imissed + st.ierrors + st.oerrors + st.rx_nombuf,
+                    "rx_bytes": st.ibytes, "tx_bytes": st.obytes,
+                }),
+            );
+        }
+    }
+    for r in &running {
+        for p in [r.host, r.line] {
+            let _ = p.stop();
+            let _ = p.close();
+        }
+    }
+    Ok(serde_json::json!({ "links": links_json, "ports": ports_json, "seconds": started.elapsed().as_secs_f64() }).to_string())
+}

@@ -1,0 +1,338 @@
+//! The control protocol between `macsecd` (and `macsecctl`) and the dataplane: versioned
+//! request/response messages over a Unix SEQPACKET socket, one message per packet, encoded with
+//! postcard. Keys cross only this socket; they are `Zeroizing` and print as `***`.
+//!
+//! A malformed, oversized, unknown or wrong-version message is answered with
+//! [`Response::Error`] and changes nothing.
+
+use crate::secy::{CipherSuite, ConfOffset, Policy, SaKeys, Salt, SecyCounters, Sci, Ssci, ValidateFrames};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+/// Protocol version; a peer speaking another version gets `ErrorCode::Version`.
+pub const VERSION: u16 = 1;
+/// Largest message either side sends or accepts (an EAPOL frame or a full SA state fits easily).
+pub const MAX_MESSAGE: usize = 64 * 1024;
+
+/// SAK and XPN parameters of one SA.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct KeyMsg {
+    pub sak: Zeroizing<Vec<u8>>,
+    /// Short SCI (XPN suites; 0 otherwise).
+    pub ssci: u32,
+    /// Salt (XPN suites; zeros otherwise).
+    pub salt: [u8; 12],
+}
+
+impl core::fmt::Debug for KeyMsg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "KeyMsg {{ sak: ***, ssci: {:08x}, salt: {} }}", self.ssci, Salt(self.salt))
+    }
+}
+
+impl KeyMsg {
+    pub fn to_keys(&self) -> SaKeys {
+        SaKeys::xpn(&self.sak, Ssci(self.ssci), Salt(self.salt))
+    }
+    pub fn from_keys(k: &SaKeys) -> Self {
+        KeyMsg { sak: k.sak.clone(), ssci: k.ssci.0, salt: k.salt.0 }
+    }
+}
+
+/// must-secure / should-secure (the guide's security-policy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum SecurityPolicy {
+    #[default]
+    MustSecure,
+    ShouldSecure,
+}
+
+/// A link's SecY policy as the control plane sets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyMsg {
+    pub cipher_suite: CipherSuite,
+    /// 0, 30 or 50.
+    pub conf_offset: u8,
+    pub confidentiality: bool,
+    pub include_sci: bool,
+    pub use_es: bool,
+    pub use_scb: bool,
+    pub validate_frames: ValidateFrames,
+    pub replay_protect: bool,
+    pub replay_window: u32,
+    pub security_policy: SecurityPolicy,
+    pub lacp_in_clear: bool,
+}
+
+impl PolicyMsg {
+    /// The SecY policy, or why the message is not acceptable.
+    pub fn to_policy(&self) -> Result<Policy, String> {
+        let mut p = Policy::new(self.cipher_suite);
+        p.conf_offset = ConfOffset::from_octets(self.conf_offset as u64).map_err(|e| e.to_string())?;
+        if self.use_es && self.use_scb {
+            return Err("ES and SCB are exclusive".into());
+        }
+        p.confidentiality = self.confidentiality;
+        p.include_sci = self.include_sci;
+        p.use_es = self.use_es;
+        p.use_scb = self.use_scb;
+        p.validate_frames = self.validate_frames;
+        p.replay_protect = self.replay_protect;
+        p.replay_window = self.replay_window;
+        Ok(p)
+    }
+}
+
+/// What a client asks of the dataplane.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Request {
+    /// Version and link names.
+    Hello,
+    /// Replaces a link's policy. A change of cipher suite deletes every SA of the link.
+    SetPolicy { link: String, policy: PolicyMsg },
+    /// Installs (or replaces) the Tx SA `an`; it transmits only after `EnableTxSa`.
+    InstallTxSa { link: String, an: u8, key: KeyMsg, next_pn: u64 },
+    /// Installs (or replaces) an Rx SA, creating the Rx SC; it receives at once.
+    InstallRxSa { link: String, sci: u64, an: u8, key: KeyMsg, lowest_pn: u64 },
+    /// Makes `an` the encoding SA (None: stop protecting; must-secure then drops).
+    EnableTxSa { link: String, an: Option<u8> },
+    /// Turns receive on or off for an installed Rx SA.
+    EnableRxSa { link: String, sci: u64, an: u8, enable: bool },
+    DeleteTxSa { link: String, an: u8 },
+    DeleteRxSa { link: String, sci: u64, an: u8 },
+    /// Raises an Rx SA's lowest acceptable PN (delay protection).
+    SetLowestPn { link: String, sci: u64, an: u8, pn: u64 },
+    /// Sends an EAPOL frame (an MKPDU) out of the link's line port.
+    InjectEapol { link: String, frame: Vec<u8> },
+    /// From now on this connection also receives `Response::Event`s (EAPOL punts, PN threshold).
+    Subscribe,
+    ReadCounters { link: String },
+    ReadSaState { link: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ErrorCode {
+    Malformed,
+    Version,
+    TooLarge,
+    UnknownLink,
+    BadArgument,
+    NoSuchSa,
+    Busy,
+}
+
+/// The state of one Tx SA.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxSaState {
+    pub an: u8,
+    pub next_pn: u64,
+    pub in_use: bool,
+    pub out_pkts_protected: u64,
+    pub out_pkts_encrypted: u64,
+}
+
+/// The state of one Rx SA.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RxSaState {
+    pub sci: u64,
+    pub an: u8,
+    pub next_pn: u64,
+    pub lowest_pn: u64,
+    pub enabled: bool,
+    pub in_pkts_ok: u64,
+    pub in_pkts_invalid: u64,
+    pub in_pkts_not_valid: u64,
+    pub in_pkts_not_using_sa: u64,
+    pub in_pkts_unused_sa: u64,
+}
+
+/// A link's SAs as the dataplane holds them (keys never leave the dataplane this way).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaState {
+    pub tx_sci: u64,
+    pub encoding_an: Option<u8>,
+    pub tx: Vec<TxSaState>,
+    pub rx: Vec<RxSaState>,
+}
+
+/// Counters the dataplane keeps beyond the 802.1AE ones.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkCounters {
+    /// Host frames dropped under must-secure because no Tx SA is in use.
+    pub tx_drop_no_sa: u64,
+    /// Host frames dropped for other transmit errors (PN exhausted, no room, runt).
+    pub tx_drop_other: u64,
+    /// Frames sent in the clear: LACP under lacp-in-clear, or any frame under should-secure
+    /// while the link is not secured.
+    pub tx_clear: u64,
+    pub rx_clear: u64,
+    /// EAPOL frames received on the line port and handed to the control plane.
+    pub eapol_punted: u64,
+    /// EAPOL frames the control plane could not take (its queue was full).
+    pub eapol_punt_dropped: u64,
+    /// EAPOL frames injected by the control plane.
+    pub eapol_injected: u64,
+    /// Frames a port would not take (tx ring full).
+    pub tx_ring_full: u64,
+    /// Frames dropped because they were not in one contiguous buffer.
+    pub rx_non_contiguous: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkInfo {
+    pub interface: String,
+    pub host_port: String,
+    pub line_port: String,
+    pub tx_sci: u64,
+}
+
+/// Unsolicited messages to subscribed connections.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Event {
+    EapolReceived { link: String, frame: Vec<u8> },
+    /// The Tx SA's PN passed the exhaustion threshold: rekey now.
+    PnThreshold { link: String, an: u8, next_pn: u64 },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Response {
+    Ok,
+    Hello { version: u16, links: Vec<LinkInfo> },
+    Counters { secy: SecyCounters, link: LinkCounters },
+    SaState(SaState),
+    Error { code: ErrorCode, message: String },
+    Event(Event),
+}
+
+/// A request or response with its protocol version and the request id it answers (0 for events).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Envelope<T> {
+    pub version: u16,
+    pub id: u32,
+    pub body: T,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IpcError {
+    #[error("message of {0} octets exceeds {MAX_MESSAGE}")]
+    TooLarge(usize),
+    #[error("malformed message: {0}")]
+    Malformed(String),
+    #[error("protocol version {0}, expected {VERSION}")]
+    Version(u16),
+}
+
+impl IpcError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            IpcError::TooLarge(_) => ErrorCode::TooLarge,
+            IpcError::Malformed(_) => ErrorCode::Malformed,
+            IpcError::Version(_) => ErrorCode::Version,
+        }
+    }
+}
+
+pub fn encode<T: Serialize>(id: u32, body: &T) -> Result<Vec<u8>, IpcError> {
+    let bytes = postcard::to_stdvec(&Envelope { version: VERSION, id, body }).map_err(|e| IpcError::Malformed(e.to_string()))?;
+    if bytes.len() > MAX_MESSAGE {
+        return Err(IpcError::TooLarge(bytes.len()));
+    }
+    Ok(bytes)
+}
+
+/// Decodes one message. On error, also returns the request id when it could be read, so the
+/// error reply can name it.
+pub fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<Envelope<T>, (u32, IpcError)> {
+    if bytes.len() > MAX_MESSAGE {
+        return Err((0, IpcError::TooLarge(bytes.len())));
+    }
+    // The version and id come first, so they can be read even when the body cannot.
+    let head: Result<(u16, u32), _> = postcard::take_from_bytes::<(u16, u32)>(bytes).map(|(h, _)| h);
+    let id = head.as_ref().map(|h| h.1).unwrap_or(0);
+    match head {
+        Ok((v, _)) if v != VERSION => return Err((id, IpcError::Version(v))),
+        Err(e) => return Err((0, IpcError::Malformed(e.to_string()))),
+        _ => {}
+    }
+    match postcard::from_bytes::<Envelope<T>>(bytes) {
+        Ok(env) => Ok(env),
+        Err(e) => Err((id, IpcError::Malformed(e.to_string()))),
+    }
+}
+
+/// Convenience for SCIs in messages.
+pub fn sci(v: u64) -> Sci {
+    Sci(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> PolicyMsg {
+        PolicyMsg {
+            cipher_suite: CipherSuite::GcmAesXpn256,
+            conf_offset: 30,
+            confidentiality: true,
+            include_sci: true,
+            use_es: false,
+            use_scb: false,
+            validate_frames: ValidateFrames::Strict,
+            replay_protect: true,
+            replay_window: 64,
+            security_policy: SecurityPolicy::ShouldSecure,
+            lacp_in_clear: true,
+        }
+    }
+
+    #[test]
+    fn round_trip_every_request() {
+        let key = KeyMsg { sak: Zeroizing::new(vec![7; 32]), ssci: 2, salt: [9; 12] };
+        let reqs = vec![
+            Request::Hello,
+            Request::SetPolicy { link: "TenGigE0/0/0/1".into(), policy: policy() },
+            Request::InstallTxSa { link: "l".into(), an: 1, key: key.clone(), next_pn: 1 << 40 },
+            Request::InstallRxSa { link: "l".into(), sci: 0x0011_2233_4455_0001, an: 3, key, lowest_pn: 5 },
+            Request::EnableTxSa { link: "l".into(), an: None },
+            Request::EnableRxSa { link: "l".into(), sci: 1, an: 0, enable: false },
+            Request::DeleteTxSa { link: "l".into(), an: 2 },
+            Request::DeleteRxSa { link: "l".into(), sci: 1, an: 2 },
+            Request::SetLowestPn { link: "l".into(), sci: 1, an: 2, pn: u64::MAX },
+            Request::InjectEapol { link: "l".into(), frame: vec![1, 2, 3] },
+            Request::Subscribe,
+            Request::ReadCounters { link: "l".into() },
+            Request::ReadSaState { link: "l".into() },
+        ];
+        for (i, r) in reqs.into_iter().enumerate() {
+            let bytes = encode(i as u32, &r).unwrap();
+            let env: Envelope<Request> = decode(&bytes).unwrap();
+            assert_eq!(env.id, i as u32);
+            assert_eq!(format!("{:?}", env.body), format!("{r:?}"));
+        }
+        assert_eq!(policy().to_policy().unwrap().conf_offset, ConfOffset::Thirty);
+    }
+
+    #[test]
+    fn bad_messages_are_errors_not_panics() {
+        assert!(matches!(decode::<Request>(&[]), Err((0, IpcError::Malformed(_)))));
+        let mut bytes = encode(77, &Request::Hello).unwrap();
+        bytes[0] = 9; // version 9
+        assert_eq!(decode::<Request>(&bytes).unwrap_err(), (77, IpcError::Version(9)));
+        let mut bytes = encode(5, &Request::ReadCounters { link: "x".into() }).unwrap();
+        let last = bytes.len() - 1;
+        bytes[2] = 200; // unknown request variant
+        let _ = last;
+        assert!(matches!(decode::<Request>(&bytes), Err((5, IpcError::Malformed(_)))));
+        assert!(matches!(decode::<Request>(&vec![0u8; MAX_MESSAGE + 1]), Err((0, IpcError::TooLarge(_)))));
+        let mut p = policy();
+        p.conf_offset = 20;
+        assert!(p.to_policy().is_err());
+    }
+
+    #[test]
+    fn keys_are_not_printed() {
+        let key = KeyMsg { sak: Zeroizing::new(vec![0xab; 16]), ssci: 1, salt: [0; 12] };
+        let s = format!("{:?}", Request::InstallTxSa { link: "l".into(), an: 0, key, next_pn: 1 });
+        assert!(s.contains("***") && !s.contains("171") && !s.contains("ab, ab"));
+    }
+}

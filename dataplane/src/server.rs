@@ -1,0 +1,446 @@
+//! The dataplane's control thread: serves the `ipc` protocol on a Unix SEQPACKET socket and turns
+//! requests into per-link worker commands (crossbeam queues the workers drain between bursts).
+//! SA key schedules are built here, off the packet path. EAPOL punts and PN-threshold events from
+//! the workers are forwarded to subscribed connections.
+
+use crate::crypto::Backend;
+use crate::ipc::{self, ErrorCode, Event, LinkInfo, PolicyMsg, Request, Response};
+use crate::secy::{RxSa, Sci, TxSa};
+use crate::worker::{Command, Snapshot};
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use std::collections::BTreeSet;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+use uds::{UnixSeqpacketConn, UnixSeqpacketListener};
+
+/// How long a read request waits for the worker's snapshot.
+const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(1);
+const POLL: Duration = Duration::from_millis(50);
+
+/// What the control thread knows of a link's SAs (so it can refuse bad requests at once).
+struct Mirror {
+    policy: PolicyMsg,
+    tx: [bool; 4],
+    rx: BTreeSet<(u64, u8)>,
+}
+
+/// The control thread's handle on one link's worker.
+pub struct LinkHandle {
+    pub info: LinkInfo,
+    cmd: Sender<Command>,
+    mirror: Mutex<Mirror>,
+}
+
+impl LinkHandle {
+    pub fn new(info: LinkInfo, policy: PolicyMsg, cmd: Sender<Command>) -> Self {
+        LinkHandle { info, cmd, mirror: Mutex::new(Mirror { policy, tx: [false; 4], rx: BTreeSet::new() }) }
+    }
+
+    /// Records an SA installed before the control thread started (static SAs of the config).
+    pub fn note_tx_sa(&self, an: u8) {
+        if let Some(t) = self.mirror().tx.get_mut(an as usize) {
+            *t = true;
+        }
+    }
+
+    pub fn note_rx_sa(&self, sci: u64, an: u8) {
+        self.mirror().rx.insert((sci, an));
+    }
+
+    fn mirror(&self) -> MutexGuard<'_, Mirror> {
+        self.mirror.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues a command for the worker.
+    pub fn send(&self, cmd: Command) -> Result<(), Response> {
+        match self.cmd.try_send(cmd) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(_)) => Err(err(ErrorCode::Busy, "the link's command queue is full")),
+            Err(TrySendError::Disconnected(_)) => Err(err(ErrorCode::Busy, "the link's worker has stopped")),
+        }
+    }
+
+    /// Asks the worker for counters and SA state.
+    pub fn snapshot(&self) -> Result<Snapshot, Response> {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        self.send(Command::Snapshot(tx))?;
+        rx.recv_timeout(SNAPSHOT_TIMEOUT).map_err(|_| err(ErrorCode::Busy, "the link's worker did not answer"))
+    }
+}
+
+fn err(code: ErrorCode, message: impl Into<String>) -> Response {
+    Response::Error { code, message: message.into() }
+}
+
+pub struct Server {
+    links: Vec<Arc<LinkHandle>>,
+    backend: Backend,
+    subscribers: Mutex<Vec<UnixSeqpacketConn>>,
+}
+
+impl Server {
+    pub fn new(links: Vec<Arc<LinkHandle>>, backend: Backend) -> Arc<Self> {
+        Arc::new(Server { links, backend, subscribers: Mutex::new(Vec::new()) })
+    }
+
+    fn link(&self, name: &str) -> Result<&Arc<LinkHandle>, Response> {
+        self.links
+            .iter()
+            .find(|l| l.info.interface == name)
+            .ok_or_else(|| err(ErrorCode::UnknownLink, format!("no link named '{name}'")))
+    }
+
+    /// Answers one request. `subscribe` is set when the connection asks for events.
+    pub fn handle(&self, req: Request, subscribe: &mut bool) -> Response {
+        match self.handle_inner(req, subscribe) {
+            Ok(r) => r,
+            Err(e) => e,
+        }
+    }
+
+    fn handle_inner(&self, req: Request, subscribe: &mut bool) -> Result<Response, Response> {
+        let bad = |m: String| err(ErrorCode::BadArgument, m);
+        let check_an = |an: u8| if an > 3 { Err(bad(format!("AN {an} is not 0..3"))) } else { Ok(()) };
+        Ok(match req {
+            Request::Hello => Response::Hello { version: ipc::VERSION, links: self.links.iter().map(|l| l.info.clone()).collect() },
+            Request::Subscribe => {
+                *subscribe = true;
+                Response::Ok
+            }
+            Request::SetPolicy { link, policy } => {
+                let l = self.link(&link)?;
+                let p = policy.to_policy().map_err(bad)?;
+                let mut m = l.mirror();
+                l.send(Command::SetPolicy { policy: p, security: policy.security_policy, lacp_in_clear: policy.lacp_in_clear })?;
+                if m.policy.cipher_suite != policy.cipher_suite {
+                    m.tx = [false; 4];
+                    m.rx.clear();
+                }
+                m.policy = policy;
+                Response::Ok
+            }
+            Request::InstallTxSa { link, an, key, next_pn } => {
+                check_an(an)?;
+                let l = self.link(&link)?;
+                let mut m = l.mirror();
+                let suite = m.policy.cipher_suite;
+                if next_pn == 0 || next_pn > suite.max_pn() {
+                    return Err(bad(format!("next PN {next_pn} out of range for {suite}")));
+                }
+                let sa = TxSa::new(self.backend, suite, Sci(l.info.tx_sci), an, &key.to_keys(), next_pn).map_err(|e| bad(e.to_string()))?;
+                l.send(Command::PutTxSa(Arc::new(sa)))?;
+                m.tx[an as usize] = true;
+                Response::Ok
+            }
+            Request::InstallRxSa { link, sci, an, key, lowest_pn } => {
+                check_an(an)?;
+                let l = self.link(&link)?;
+                let mut m = l.mirror();
+                let p = m.policy;
+                let sa = RxSa::new(self.backend, p.cipher_suite, Sci(sci), an, &key.to_keys(), lowest_pn, p.replay_window)
+                    .map_err(|e| bad(e.to_string()))?;
+                l.send(Command::PutRxSa { sci: Sci(sci), sa: Box::new(sa) })?;
+                m.rx.insert((sci, an));
+                Response::Ok
+            }
+            Request::EnableTxSa { link, an } => {
+                let l = self.link(&link)?;
+                let m = l.mirror();
+                if let Some(a) = an {
+                    check_an(a)?;
+                    if !m.tx[a as usize] {
+                        return Err(err(ErrorCode::NoSuchSa, format!("no Tx SA with AN {a}")));
+                    }
+                }
+                l.send(Command::EnableTxSa(an))?;
+                Response::Ok
+            }
+            Request::EnableRxSa { link, sci, an, enable } => {
+                let l = self.link(&link)?;
+                if !l.mirror().rx.contains(&(sci, an)) {
+                    return Err(err(ErrorCode::NoSuchSa, format!("no Rx SA {sci:016x} AN {an}")));
+                }
+                l.send(Command::EnableRxSa { sci: Sci(sci), an, enable })?;
+                Response::Ok
+            }
+            Request::DeleteTxSa { link, an } => {
+                check_an(an)?;
+                let l = self.link(&link)?;
+                let mut m = l.mirror();
+                if !m.tx[an as usize] {
+                    return Err(err(ErrorCode::NoSuchSa, format!("no Tx SA with AN {an}")));
+                }
+                l.send(Command::DeleteTxSa(an))?;
+                m.tx[an as usize] = false;
+                Response::Ok
+            }
+            Request::DeleteRxSa { link, sci, an } => {
+                let l = self.link(&link)?;
+                let mut m = l.mirror();
+                if !m.rx.contains(&(sci, an)) {
+                    return Err(err(ErrorCode::NoSuchSa, format!("no Rx SA {sci:016x} AN {an}")));
+                }
+                l.send(Command::DeleteRxSa { sci: Sci(sci), an })?;
+                m.rx.remove(&(sci, an));
+                Response::Ok
+            }
+            Request::SetLowestPn { link, sci, an, pn } => {
+                let l = self.link(&link)?;
+                if !l.mirror().rx.contains(&(sci, an)) {
+                    return Err(err(ErrorCode::NoSuchSa, format!("no Rx SA {sci:016x} AN {an}")));
+                }
+                l.send(Command::SetLowestPn { sci: Sci(sci), an, pn })?;
+                Response::Ok
+            }
+            Request::InjectEapol { link, frame } => {
+                let l = self.link(&link)?;
+                if frame.len() < 14 || frame.len() > 1518 || frame[12..14] != [0x88, 0x8e] {
+                    return Err(bad("only EAPOL frames (EtherType 88-8E, 14..1518 octets) are injected".into()));
+                }
+                l.send(Command::Inject(frame))?;
+                Response::Ok
+            }
+            Request::ReadCounters { link } => {
+                let s = self.link(&link)?.snapshot()?;
+                Response::Counters { secy: s.secy, link: s.link }
+            }
+            Request::ReadSaState { link } => Response::SaState(self.link(&link)?.snapshot()?.sa),
+        })
+    }
+
+    /// Sends an event to every subscribed connection; connections that fail are dropped.
+    pub fn publish(&self, ev: Event) {
+        let Ok(bytes) = ipc::encode(0, &Response::Event(ev)) else { return };
+        let mut subs = self.subscribers.lock().unwrap_or_else(|p| p.into_inner());
+        subs.retain(|c| c.send(&bytes).is_ok());
+    }
+
+    /// Binds `path` (mode 0600) and serves it until `stop` is set; also forwards `events`.
+    pub fn serve(self: &Arc<Self>, path: &Path, events: Receiver<Event>, stop: Arc<AtomicBool>) -> io::Result<Vec<JoinHandle<()>>> {
+        let _ = std::fs::remove_file(path);
+        let listener = UnixSeqpacketListener::bind(path)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        listener.set_nonblocking(true)?;
+        let mut threads = Vec::new();
+        let me = self.clone();
+        let stop2 = stop.clone();
+        let path: PathBuf = path.to_path_buf();
+        threads.push(std::thread::Builder::new().name("ctl-accept".into()).spawn(move || {
+            while !stop2.load(Ordering::Relaxed) {
+                match listener.accept_unix_addr() {
+                    Ok((conn, _)) => {
+                        let me = me.clone();
+                        let stop = stop2.clone();
+                        let _ = std::thread::Builder::new().name("ctl-conn".into()).spawn(move || me.serve_conn(conn, stop));
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::sleep(POLL),
+                    Err(_) => std::thread::sleep(POLL),
+                }
+            }
+            let _ = std::fs::remove_file(&path);
+        })?);
+        let me = self.clone();
+        threads.push(std::thread::Builder::new().name("ctl-events".into()).spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                // Until a client subscribes, events wait in the queue (up to its bound): MKPDUs
+                // that arrive before macsecd connects are not lost.
+                if me.subscribers.lock().unwrap_or_else(|p| p.into_inner()).is_empty() {
+                    std::thread::sleep(POLL);
+                    continue;
+                }
+                if let Ok(ev) = events.recv_timeout(POLL) {
+                    me.publish(ev);
+                }
+            }
+        })?);
+        Ok(threads)
+    }
+
+    fn serve_conn(&self, conn: UnixSeqpacketConn, stop: Arc<AtomicBool>) {
+        let _ = conn.set_read_timeout(Some(POLL * 4));
+        let mut buf = vec![0u8; ipc::MAX_MESSAGE + 1];
+        let mut subscribed = false;
+        while !stop.load(Ordering::Relaxed) {
+            let n = match conn.recv(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => n,
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => continue,
+                Err(_) => return,
+            };
+            let (id, resp) = match ipc::decode::<Request>(&buf[..n]) {
+                Ok(env) => (env.id, self.handle(env.body, &mut subscribed)),
+                Err((id, e)) => (id, err(e.code(), e.to_string())),
+            };
+            let Ok(bytes) = ipc::encode(id, &resp) else { return };
+            if conn.send(&bytes).is_err() {
+                return;
+            }
+            if subscribed {
+                subscribed = false;
+                if let Ok(c) = conn.try_clone() {
+                    self.subscribers.lock().unwrap_or_else(|p| p.into_inner()).push(c);
+                }
+            }
+        }
+    }
+}
+
+/// A blocking client of the control socket (for macsecd, macsecctl and tests).
+pub struct Client {
+    conn: UnixSeqpacketConn,
+    next_id: u32,
+    buf: Vec<u8>,
+    /// Events that arrived while waiting for a response.
+    pub pending_events: Vec<Event>,
+}
+
+impl Client {
+    pub fn connect(path: &Path) -> io::Result<Client> {
+        Ok(Client { conn: UnixSeqpacketConn::connect(path)?, next_id: 1, buf: vec![0u8; ipc::MAX_MESSAGE + 1], pending_events: Vec::new() })
+    }
+
+    /// Sends raw bytes (tests of malformed input) and returns the raw reply.
+    pub fn raw(&mut self, bytes: &[u8]) -> io::Result<Vec<u8>> {
+        self.conn.send(bytes)?;
+        let n = self.conn.recv(&mut self.buf)?;
+        Ok(self.buf[..n].to_vec())
+    }
+
+    pub fn request(&mut self, req: &Request) -> io::Result<Response> {
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1);
+        let bytes = ipc::encode(id, req).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        self.conn.send(&bytes)?;
+        loop {
+            let n = self.conn.recv(&mut self.buf)?;
+            if n == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            let env = ipc::decode::<Response>(&self.buf[..n]).map_err(|(_, e)| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            match env.body {
+                Response::Event(ev) if env.id == 0 => self.pending_events.push(ev),
+                body if env.id == id => return Ok(body),
+                _ => {}
+            }
+        }
+    }
+
+    /// Waits up to `timeout` for the next event.
+    pub fn next_event(&mut self, timeout: Duration) -> io::Result<Option<Event>> {
+        if !self.pending_events.is_empty() {
+            return Ok(Some(self.pending_events.remove(0)));
+        }
+        self.conn.set_read_timeout(Some(timeout))?;
+        let r = self.conn.recv(&mut self.buf);
+        self.conn.set_read_timeout(None)?;
+        match r {
+            Ok(n) => match ipc::decode::<Response>(&self.buf[..n]) {
+                Ok(env) => Ok(match env.body {
+                    Response::Event(ev) => Some(ev),
+                    _ => None,
+                }),
+                Err((_, e)) => Err(io::Error::new(io::ErrorKind::InvalidData, e)),
+            },
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ipc::{KeyMsg, SecurityPolicy};
+    use crate::secy::{CipherSuite, Policy, ValidateFrames};
+    use crate::worker::LinkState;
+    use zeroize::Zeroizing;
+
+    fn policy() -> PolicyMsg {
+        PolicyMsg {
+            cipher_suite: CipherSuite::GcmAes128,
+            conf_offset: 0,
+            confidentiality: true,
+            include_sci: true,
+            use_es: false,
+            use_scb: false,
+            validate_frames: ValidateFrames::Strict,
+            replay_protect: true,
+            replay_window: 0,
+            security_policy: SecurityPolicy::MustSecure,
+            lacp_in_clear: false,
+        }
+    }
+
+    /// A server with one link whose "worker" is a thread applying commands to a LinkState.
+    fn setup(dir: &Path) -> (Arc<Server>, Arc<AtomicBool>, PathBuf, Sender<Event>) {
+        let (tx, rx) = crossbeam_channel::bounded::<Command>(16);
+        let info = LinkInfo { interface: "Te0/0/0/1".into(), host_port: "h".into(), line_port: "l".into(), tx_sci: 0x11 };
+        let handle = Arc::new(LinkHandle::new(info, policy(), tx));
+        let stop = Arc::new(AtomicBool::new(false));
+        let s2 = stop.clone();
+        std::thread::spawn(move || {
+            let mut st = LinkState::new("Te0/0/0/1", Policy::new(CipherSuite::GcmAes128), Sci(0x11), Backend::Ring, SecurityPolicy::MustSecure, false);
+            while !s2.load(Ordering::Relaxed) {
+                if let Ok(c) = rx.recv_timeout(POLL) {
+                    st.apply(c);
+                }
+            }
+        });
+        let server = Server::new(vec![handle], Backend::Ring);
+        let path = dir.join("ctl.sock");
+        let (etx, erx) = crossbeam_channel::bounded(16);
+        server.serve(&path, erx, stop.clone()).unwrap();
+        (server, stop, path, etx)
+    }
+
+    fn key() -> KeyMsg {
+        KeyMsg { sak: Zeroizing::new(vec![1; 16]), ssci: 0, salt: [0; 12] }
+    }
+
+    #[test]
+    fn protocol_over_the_socket() {
+        let dir = std::env::temp_dir().join(format!("macsec-srv-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (_server, stop, path, events) = setup(&dir);
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        let mut c = Client::connect(&path).unwrap();
+        let link = "Te0/0/0/1".to_string();
+        assert!(matches!(c.request(&Request::Hello).unwrap(), Response::Hello { version: 1, links } if links.len() == 1));
+        assert!(matches!(c.request(&Request::EnableTxSa { link: link.clone(), an: Some(1) }).unwrap(), Response::Error { code: ErrorCode::NoSuchSa, .. }));
+        assert!(matches!(c.request(&Request::ReadCounters { link: "nope".into() }).unwrap(), Response::Error { code: ErrorCode::UnknownLink, .. }));
+        let badkey = KeyMsg { sak: Zeroizing::new(vec![1; 32]), ssci: 0, salt: [0; 12] };
+        assert!(matches!(c.request(&Request::InstallTxSa { link: link.clone(), an: 1, key: badkey, next_pn: 1 }).unwrap(), Response::Error { code: ErrorCode::BadArgument, .. }));
+        assert!(matches!(c.request(&Request::InstallTxSa { link: link.clone(), an: 4, key: key(), next_pn: 1 }).unwrap(), Response::Error { code: ErrorCode::BadArgument, .. }));
+        assert!(matches!(c.request(&Request::InstallTxSa { link: link.clone(), an: 1, key: key(), next_pn: 7 }).unwrap(), Response::Ok));
+        assert!(matches!(c.request(&Request::EnableTxSa { link: link.clone(), an: Some(1) }).unwrap(), Response::Ok));
+        assert!(matches!(c.request(&Request::InstallRxSa { link: link.clone(), sci: 0x22, an: 2, key: key(), lowest_pn: 3 }).unwrap(), Response::Ok));
+        assert!(matches!(c.request(&Request::SetLowestPn { link: link.clone(), sci: 0x22, an: 2, pn: 9 }).unwrap(), Response::Ok));
+        let Response::SaState(st) = c.request(&Request::ReadSaState { link: link.clone() }).unwrap() else { panic!() };
+        assert_eq!((st.encoding_an, st.tx[0].an, st.tx[0].next_pn, st.tx[0].in_use), (Some(1), 1, 7, true));
+        assert_eq!((st.rx[0].sci, st.rx[0].an, st.rx[0].lowest_pn), (0x22, 2, 9));
+        assert!(matches!(c.request(&Request::InjectEapol { link: link.clone(), frame: vec![0; 60] }).unwrap(), Response::Error { code: ErrorCode::BadArgument, .. }));
+        // Malformed and wrong-version messages get an error and change nothing.
+        let reply = c.raw(&[0xff, 0xff, 0xff]).unwrap();
+        assert!(matches!(ipc::decode::<Response>(&reply).unwrap().body, Response::Error { code: ErrorCode::Malformed | ErrorCode::Version, .. }));
+        let mut bytes = ipc::encode(9, &Request::DeleteTxSa { link: link.clone(), an: 1 }).unwrap();
+        bytes[0] = 2;
+        let reply = ipc::decode::<Response>(&c.raw(&bytes).unwrap()).unwrap();
+        assert_eq!(reply.id, 9);
+        assert!(matches!(reply.body, Response::Error { code: ErrorCode::Version, .. }));
+        let Response::SaState(st2) = c.request(&Request::ReadSaState { link: link.clone() }).unwrap() else { panic!() };
+        assert_eq!(st2, st);
+        // Events reach subscribers.
+        assert!(matches!(c.request(&Request::Subscribe).unwrap(), Response::Ok));
+        events.send(Event::PnThreshold { link: link.clone(), an: 1, next_pn: 5 }).unwrap();
+        assert_eq!(c.next_event(Duration::from_secs(2)).unwrap(), Some(Event::PnThreshold { link, an: 1, next_pn: 5 }));
+        stop.store(true, Ordering::Relaxed);
+        std::thread::sleep(POLL * 3);
+        assert!(!path.exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,523 @@
+//! The per-link packet path, run to completion by a worker lcore: classify, protect or validate
+//! in place, forward. The logic here is pure Rust over byte buffers (testable without DPDK); the
+//! DPDK loop that feeds it bursts of mbufs is `run_dpdk` (feature `dpdk`).
+//!
+//! Host → line: LACP passes in the clear under lacp-in-clear; otherwise every frame is protected
+//! with the encoding SA. With no SA in use, must-secure drops and should-secure sends in the clear.
+//! Line → host: EAPOL goes to the control plane; LACP passes in the clear under lacp-in-clear;
+//! MACsec frames are validated; other untagged frames pass only under should-secure while the
+//! link has no receive SA, and are otherwise dropped (InPktsNoTag).
+
+use crate::crypto::Backend;
+use crate::ipc::{Event, LinkCounters, RxSaState, SaState, SecurityPolicy, TxSaState};
+use crate::secy::{Policy, PnBlock, RxSa, Sci, SecY, SecyCounters, Span, TxError, TxSa};
+use crate::wire::ethernet::{EtherType, HEADER_LEN};
+use std::sync::Arc;
+
+/// What the control thread asks a worker to do between bursts.
+pub enum Command {
+    SetPolicy { policy: Policy, security: SecurityPolicy, lacp_in_clear: bool },
+    PutTxSa(Arc<TxSa>),
+    PutRxSa { sci: Sci, sa: Box<RxSa> },
+    EnableTxSa(Option<u8>),
+    EnableRxSa { sci: Sci, an: u8, enable: bool },
+    DeleteTxSa(u8),
+    DeleteRxSa { sci: Sci, an: u8 },
+    SetLowestPn { sci: Sci, an: u8, pn: u64 },
+    /// A frame to send out of the line port (handled by the I/O loop).
+    Inject(Vec<u8>),
+    /// Reply with a snapshot of counters and SA state.
+    Snapshot(crossbeam_channel::Sender<Snapshot>),
+}
+
+/// Counters and SA state of a link at one moment.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub secy: SecyCounters,
+    pub link: LinkCounters,
+    pub sa: SaState,
+}
+
+/// What to do with a frame from the host port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostVerdict {
+    /// Send `Span` of the buffer out of the line port.
+    Forward(Span),
+    Drop,
+}
+
+/// What to do with a frame from the line port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineVerdict {
+    Forward(Span),
+    /// An EAPOL frame for the control plane (the caller copies it out).
+    Punt,
+    Drop,
+}
+
+/// One link's SecY and policy, owned by its worker.
+pub struct LinkState {
+    pub name: String,
+    pub secy: SecY,
+    pub security: SecurityPolicy,
+    pub lacp_in_clear: bool,
+    pub counters: LinkCounters,
+}
+
+fn ethertype(frame: &[u8]) -> Option<EtherType> {
+    (frame.len() >= HEADER_LEN).then(|| EtherType(u16::from_be_bytes([frame[12], frame[13]])))
+}
+
+impl LinkState {
+    pub fn new(name: &str, policy: Policy, sci: Sci, backend: Backend, security: SecurityPolicy, lacp_in_clear: bool) -> Self {
+        LinkState {
+            name: name.to_string(),
+            secy: SecY::new(policy, sci, backend),
+            security,
+            lacp_in_clear,
+            counters: LinkCounters::default(),
+        }
+    }
+
+    /// True when some receive SA is in use: under should-secure, clear frames stop passing then.
+    fn rx_secured(&self) -> bool {
+        self.secy.rx.scs.iter().any(|sc| sc.sas.iter().flatten().any(|sa| sa.enabled))
+    }
+
+    /// Reserves PNs for a burst of `n` host frames. Returns the block (empty when there is no SA
+    /// in use) and, the first time the threshold is crossed, the event for the control plane.
+    pub fn reserve(&self, n: usize) -> (Option<Arc<TxSa>>, PnBlock, Option<Event>) {
+        match self.secy.tx.encoding_sa() {
+            Some(sa) => {
+                let (block, crossed) = sa.reserve(n as u64);
+                let ev = crossed.then(|| Event::PnThreshold { link: self.name.clone(), an: sa.an, next_pn: block.end });
+                (Some(sa.clone()), block, ev)
+            }
+            None => (None, PnBlock { next: 0, end: 0 }, None),
+        }
+    }
+
+    /// Handles one host frame at `buf[span]`, with PNs from `block` of `sa`.
+    #[inline]
+    pub fn host_to_line(&mut self, sa: Option<&TxSa>, block: &mut PnBlock, buf: &mut [u8], span: Span) -> HostVerdict {
+        let frame = &buf[span.start..span.end()];
+        if self.lacp_in_clear && ethertype(frame) == Some(EtherType::SLOW) {
+            self.counters.tx_clear += 1;
+            return HostVerdict::Forward(span);
+        }
+        let Some(sa) = sa else {
+            if self.security == SecurityPolicy::ShouldSecure {
+                self.counters.tx_clear += 1;
+                self.secy.tx.counters.out_pkts_untagged += 1;
+                return HostVerdict::Forward(span);
+            }
+            self.counters.tx_drop_no_sa += 1;
+            return HostVerdict::Drop;
+        };
+        let Some(pn) = block.take() else {
+            self.counters.tx_drop_other += 1;
+            return HostVerdict::Drop;
+        };
+        match self.secy.tx.protect_with(sa, pn, buf, span) {
+            Ok(out) => HostVerdict::Forward(out),
+            Err(TxError::TooLong) => HostVerdict::Drop,
+            Err(_) => {
+                self.counters.tx_drop_other += 1;
+                HostVerdict::Drop
+            }
+        }
+    }
+
+    /// Handles one line frame at `buf[span]`.
+    #[inline]
+    pub fn line_to_host(&mut self, buf: &mut [u8], span: Span) -> LineVerdict {
+        let frame = &buf[span.start..span.end()];
+        match ethertype(frame) {
+            // Every delivered status (OK, and under Check/Disabled the unverified ones) forwards;
+            // the SecY has counted it.
+            Some(EtherType::MACSEC) => match self.secy.rx.validate(buf, span) {
+                Ok(v) => LineVerdict::Forward(v.span),
+                Err(_) => LineVerdict::Drop,
+            },
+            Some(EtherType::EAPOL) => {
+                self.counters.eapol_punted += 1;
+                LineVerdict::Punt
+            }
+            Some(EtherType::SLOW) if self.lacp_in_clear => {
+                self.counters.rx_clear += 1;
+                LineVerdict::Forward(span)
+            }
+            _ => {
+                if self.security == SecurityPolicy::ShouldSecure && !self.rx_secured() {
+                    self.counters.rx_clear += 1;
+                    self.secy.rx.counters.in_pkts_untagged += 1;
+                    LineVerdict::Forward(span)
+                } else {
+                    self.secy.rx.counters.in_pkts_no_tag += 1;
+                    LineVerdict::Drop
+                }
+            }
+        }
+    }
+
+    /// Applies a control command (all but `Inject`, which the I/O loop handles).
+    pub fn apply(&mut self, cmd: Command) {
+        match cmd {
+            Command::SetPolicy { policy, security, lacp_in_clear } => {
+                if policy.cipher_suite != self.secy.tx.policy.cipher_suite {
+                    // Keys of another suite are useless: start from no SAs.
+                    let sci = self.secy.tx.sci;
+                    let backend = self.backend();
+                    self.secy = SecY::new(policy, sci, backend);
+                } else {
+                    self.secy.tx.policy = policy;
+                    self.secy.rx.policy = policy;
+                    for sc in &mut self.secy.rx.scs {
+                        for sa in sc.sas.iter_mut().flatten() {
+                            sa.replay.set_window(policy.replay_window);
+                        }
+                    }
+                }
+                self.security = security;
+                self.lacp_in_clear = lacp_in_clear;
+            }
+            Command::PutTxSa(sa) => {
+                let _ = self.secy.tx.put_sa(sa);
+            }
+            Command::PutRxSa { sci, sa } => self.secy.rx.put_sa(sci, *sa),
+            Command::EnableTxSa(an) => {
+                let _ = self.secy.tx.set_encoding_an(an);
+            }
+            Command::EnableRxSa { sci, an, enable } => {
+                if let Some(sa) = self.secy.rx.sa_mut(sci, an) {
+                    sa.enabled = enable;
+                }
+            }
+            Command::DeleteTxSa(an) => self.secy.tx.delete_sa(an),
+            Command::DeleteRxSa { sci, an } => self.secy.rx.delete_sa(sci, an),
+            Command::SetLowestPn { sci, an, pn } => {
+                if let Some(sa) = self.secy.rx.sa_mut(sci, an) {
+                    sa.replay.set_lowest_pn(pn);
+                }
+            }
+            Command::Inject(_) => {}
+            Command::Snapshot(reply) => {
+                let _ = reply.try_send(self.snapshot());
+            }
+        }
+    }
+
+    fn backend(&self) -> Backend {
+        self.secy.tx.backend()
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        let tx = &self.secy.tx;
+        let sa = SaState {
+            tx_sci: tx.sci.0,
+            encoding_an: tx.encoding_an(),
+            tx: (0..4u8)
+                .filter_map(|an| {
+                    tx.sa(an).map(|sa| TxSaState {
+                        an,
+                        next_pn: sa.next_pn(),
+                        in_use: tx.encoding_an() == Some(an),
+                        out_pkts_protected: tx.sa_counters[an as usize].out_pkts_protected,
+                        out_pkts_encrypted: tx.sa_counters[an as usize].out_pkts_encrypted,
+                    })
+                })
+                .collect(),
+            rx: self
+                .secy
+                .rx
+                .scs
+                .iter()
+                .flat_map(|sc| {
+                    sc.sas.iter().flatten().map(move |sa| RxSaState {
+                        sci: sc.sci.0,
+                        an: sa.an,
+                        next_pn: sa.replay.next_pn(),
+                        lowest_pn: sa.replay.lowest_pn(),
+                        enabled: sa.enabled,
+                        in_pkts_ok: sa.counters.in_pkts_ok,
+                        in_pkts_invalid: sa.counters.in_pkts_invalid,
+                        in_pkts_not_valid: sa.counters.in_pkts_not_valid,
+                        in_pkts_not_using_sa: sa.counters.in_pkts_not_using_sa,
+                        in_pkts_unused_sa: sa.counters.in_pkts_unused_sa,
+                    })
+                })
+                .collect(),
+        };
+        Snapshot { secy: self.secy.counters(), link: self.counters, sa }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secy::{CipherSuite, SaKeys};
+
+    const A: Sci = Sci(0x001d_e5e9_aa39_001a);
+    const B: Sci = Sci(0x001d_e5e9_b1bf_0019);
+
+    fn frame(ethertype: u16, len: usize) -> (Vec<u8>, Span) {
+        let mut buf = vec![0u8; 32 + len + 32];
+        buf[32..38].copy_from_slice(&[0x00, 0x1d, 0xe5, 0xe9, 0xb1, 0xbf]);
+        buf[38..44].copy_from_slice(&[0x00, 0x1d, 0xe5, 0xe9, 0xaa, 0x39]);
+        buf[44..46].copy_from_slice(&ethertype.to_be_bytes());
+        for (i, b) in buf[46..32 + len].iter_mut().enumerate() {
+            *b = i as u8;
+        }
+        (buf, Span::new(32, len))
+    }
+
+    fn link(security: SecurityPolicy, lacp: bool, sci: Sci) -> LinkState {
+        LinkState::new("TenGigE0/0/0/1", Policy::new(CipherSuite::GcmAes256), sci, Backend::Ring, security, lacp)
+    }
+
+    fn secure(a: &mut LinkState, b: &mut LinkState) {
+        let k = SaKeys::new(&[5u8; 32]);
+        let sa = Arc::new(TxSa::new(Backend::Ring, CipherSuite::GcmAes256, A, 0, &k, 1).unwrap());
+        a.apply(Command::PutTxSa(sa));
+        a.apply(Command::EnableTxSa(Some(0)));
+        let rx = b.secy.rx.build_sa(A, 0, &k, 1).unwrap();
+        b.apply(Command::PutRxSa { sci: A, sa: Box::new(rx) });
+    }
+
+    fn send(a: &mut LinkState, ethertype: u16) -> (Vec<u8>, HostVerdict) {
+        let (mut buf, span) = frame(ethertype, 100);
+        let (sa, mut block, _) = a.reserve(1);
+        let v = a.host_to_line(sa.as_deref(), &mut block, &mut buf, span);
+        (buf, v)
+    }
+
+    #[test]
+    fn must_secure_drops_until_secured_then_protects() {
+        let mut a = link(SecurityPolicy::MustSecure, false, A);
+        let mut b = link(SecurityPolicy::MustSecure, false, B);
+        assert_eq!(send(&mut a, 0x0800).1, HostVerdict::Drop);
+        assert_eq!(a.counters.tx_drop_no_sa, 1);
+        // An untagged frame arriving on the line is dropped and counted.
+        let (mut buf, span) = frame(0x0800, 100);
+        assert_eq!(b.line_to_host(&mut buf, span), LineVerdict::Drop);
+        assert_eq!(b.secy.rx.counters.in_pkts_no_tag, 1);
+        secure(&mut a, &mut b);
+        let (mut buf, v) = send(&mut a, 0x0800);
+        let HostVerdict::Forward(out) = v else { panic!("{v:?}") };
+        assert_eq!(out.len, 100 + 32);
+        assert_eq!(&buf[out.start + 12..out.start + 14], &[0x88, 0xe5]);
+        let LineVerdict::Forward(back) = b.line_to_host(&mut buf, out) else { panic!() };
+        assert_eq!(&buf[back.start..back.end()], &frame(0x0800, 100).0[32..132]);
+        let snap = b.snapshot();
+        assert_eq!((snap.secy.in_pkts_ok, snap.sa.rx.len(), snap.sa.rx[0].next_pn), (1, 1, 2));
+        assert_eq!(a.snapshot().sa.tx[0].out_pkts_encrypted, 1);
+    }
+
+    #[test]
+    fn should_secure_passes_clear_only_until_secured() {
+        let mut a = link(SecurityPolicy::ShouldSecure, false, A);
+        let mut b = link(SecurityPolicy::ShouldSecure, false, B);
+        let (buf, v) = send(&mut a, 0x0800);
+        assert_eq!(v, HostVerdict::Forward(Span::new(32, 100)));
+        assert_eq!(&buf[44..46], &[0x08, 0x00]);
+        let (mut buf, span) = frame(0x0800, 100);
+        assert_eq!(b.line_to_host(&mut buf, span), LineVerdict::Forward(span));
+        assert_eq!((a.counters.tx_clear, b.counters.rx_clear, b.secy.rx.counters.in_pkts_untagged), (1, 1, 1));
+        secure(&mut a, &mut b);
+        assert_eq!(b.line_to_host(&mut buf, span), LineVerdict::Drop);
+        assert_eq!(b.secy.rx.counters.in_pkts_no_tag, 1);
+        let (_, v) = send(&mut a, 0x0800);
+        assert!(matches!(v, HostVerdict::Forward(s) if s.len == 132));
+    }
+
+    #[test]
+    fn lacp_in_clear_and_eapol_punt() {
+        let mut a = link(SecurityPolicy::MustSecure, true, A);
+        let mut b = link(SecurityPolicy::MustSecure, true, B);
+        secure(&mut a, &mut b);
+        let (_, v) = send(&mut a, 0x8809);
+        assert_eq!(v, HostVerdict::Forward(Span::new(32, 100)));
+        let (mut buf, span) = frame(0x8809, 100);
+        assert_eq!(b.line_to_host(&mut buf, span), LineVerdict::Forward(span));
+        let (mut buf, span) = frame(0x888e, 100);
+        assert_eq!(b.line_to_host(&mut buf, span), LineVerdict::Punt);
+        assert_eq!(b.counters.eapol_punted, 1);
+        // Without the exception LACP is protected like any frame, and refused in the clear.
+        let mut c = link(SecurityPolicy::MustSecure, false, B);
+        let (mut buf, span) = frame(0x8809, 100);
+        assert_eq!(c.line_to_host(&mut buf, span), LineVerdict::Drop);
+    }
+
+    #[test]
+    fn rekey_and_threshold_event() {
+        let mut a = link(SecurityPolicy::MustSecure, false, A);
+        let k = SaKeys::new(&[5u8; 32]);
+        let sa = Arc::new(TxSa::new(Backend::Ring, CipherSuite::GcmAes256, A, 1, &k, 0xbfff_fff0).unwrap());
+        a.apply(Command::PutTxSa(sa));
+        a.apply(Command::EnableTxSa(Some(1)));
+        let (_, block, ev) = a.reserve(32);
+        assert_eq!(block.len(), 32);
+        assert_eq!(ev, Some(Event::PnThreshold { link: "TenGigE0/0/0/1".into(), an: 1, next_pn: 0xc000_0010 }));
+        assert_eq!(a.reserve(32).2, None);
+        a.apply(Command::DeleteTxSa(1));
+        assert!(a.reserve(1).0.is_none());
+        // A cipher-suite change drops every SA.
+        let mut b = link(SecurityPolicy::MustSecure, false, B);
+        secure(&mut a, &mut b);
+        b.apply(Command::SetPolicy { policy: Policy::new(CipherSuite::GcmAes128), security: SecurityPolicy::ShouldSecure, lacp_in_clear: true });
+        assert!(b.snapshot().sa.rx.is_empty());
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        b.apply(Command::Snapshot(tx));
+        assert!(rx.try_recv().is_ok());
+    }
+}
+
+#[cfg(feature = "dpdk")]
+pub use self::dpdk_loop::{run_dpdk, DpdkLink};
+
+#[cfg(feature = "dpdk")]
+mod dpdk_loop {
+    use super::{Command, HostVerdict, LineVerdict, LinkState, Snapshot};
+    use crate::dpdk::{Burst, Mbuf, Mempool, Port};
+    use crate::ipc::Event;
+    use crate::secy::Span;
+    use crossbeam_channel::{Receiver, Sender};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    pub const BURST: usize = 32;
+    /// Empty polls of the line port that end the drain at stop.
+    const DRAIN_IDLE_POLLS: u32 = 1000;
+    /// Commands applied per link between two bursts (bounds the pause a flood of commands causes).
+    const COMMANDS_PER_POLL: usize = 64;
+
+    /// One link as its worker lcore runs it.
+    pub struct DpdkLink {
+        pub state: LinkState,
+        pub host: Port,
+        pub line: Port,
+        pub commands: Receiver<Command>,
+        pub events: Sender<Event>,
+        pub pool: Arc<Mempool>,
+        /// The final counters and SA state, written when the worker stops.
+        pub result: Arc<Mutex<Option<Snapshot>>>,
+    }
+
+    impl DpdkLink {
+        fn drain_commands(&mut self, line_tx: &mut Burst<BURST>) {
+            for _ in 0..COMMANDS_PER_POLL {
+                let Ok(cmd) = self.commands.try_recv() else { break };
+                match cmd {
+                    Command::Inject(frame) => {
+                        let Some(mut m) = Mbuf::alloc(&self.pool) else {
+                            self.state.counters.tx_drop_other += 1;
+                            continue;
+                        };
+                        if m.append_from(&frame) && line_tx.push(m).is_ok() {
+                            self.state.counters.eapol_injected += 1;
+                        } else {
+                            self.state.counters.tx_drop_other += 1;
+                        }
+                    }
+                    other => self.state.apply(other),
+                }
+            }
+        }
+
+        fn flush(&mut self, tx: &mut Burst<BURST>, port: Port) {
+            if !tx.is_empty() {
+                let n = tx.len();
+                let sent = tx.tx(port, 0);
+                self.state.counters.tx_ring_full += (n - sent) as u64;
+            }
+        }
+
+        /// One burst host → line, with one PN reservation for the whole burst.
+        fn poll_host(&mut self, rx: &mut Burst<BURST>, tx: &mut Burst<BURST>) -> usize {
+            let n = rx.rx(self.host, 0);
+            if n == 0 {
+                return 0;
+            }
+            let (sa, mut block, ev) = self.state.reserve(n);
+            if let Some(ev) = ev {
+                let _ = self.events.try_send(ev);
+            }
+            for mut m in rx.drain() {
+                if !m.is_contiguous() {
+                    self.state.counters.rx_non_contiguous += 1;
+                    continue;
+                }
+                let (buf, off, len) = m.buffer_mut();
+                if let HostVerdict::Forward(s) = self.state.host_to_line(sa.as_deref(), &mut block, buf, Span::new(off, len)) {
+                    if m.set_window(s.start, s.len).is_ok() {
+                        let _ = tx.push(m);
+                    }
+                }
+            }
+            self.flush(tx, self.line);
+            n
+        }
+
+        /// One burst line → host; EAPOL frames go to the control plane.
+        fn poll_line(&mut self, rx: &mut Burst<BURST>, tx: &mut Burst<BURST>) -> usize {
+            let n = rx.rx(self.line, 0);
+            if n == 0 {
+                return 0;
+            }
+            for mut m in rx.drain() {
+                if !m.is_contiguous() {
+                    self.state.counters.rx_non_contiguous += 1;
+                    continue;
+                }
+                let (buf, off, len) = m.buffer_mut();
+                match self.state.line_to_host(buf, Span::new(off, len)) {
+                    LineVerdict::Forward(s) => {
+                        if m.set_window(s.start, s.len).is_ok() {
+                            let _ = tx.push(m);
+                        }
+                    }
+                    LineVerdict::Punt => {
+                        let ev = Event::EapolReceived { link: self.state.name.clone(), frame: m.data().to_vec() };
+                        if self.events.try_send(ev).is_err() {
+                            self.state.counters.eapol_punt_dropped += 1;
+                        }
+                    }
+                    LineVerdict::Drop => {}
+                }
+            }
+            self.flush(tx, self.host);
+            n
+        }
+    }
+
+    /// The worker lcore's loop: polls its links until `stop`, then publishes their final state.
+    pub fn run_dpdk(mut links: Vec<DpdkLink>, stop: Arc<AtomicBool>) -> i32 {
+        let mut rx: Burst<BURST> = Burst::new();
+        let mut tx: Burst<BURST> = Burst::new();
+        while !stop.load(Ordering::Relaxed) {
+            for l in links.iter_mut() {
+                l.drain_commands(&mut tx);
+                l.flush(&mut tx, l.line);
+                l.poll_host(&mut rx, &mut tx);
+                l.poll_line(&mut rx, &mut tx);
+            }
+        }
+        // Stopping: take no more host frames, but deliver what the line still holds (frames in
+        // flight on a looped or slow line) and apply the last commands (e.g. a final inject).
+        for l in links.iter_mut() {
+            l.drain_commands(&mut tx);
+            l.flush(&mut tx, l.line);
+            let mut idle = 0;
+            while idle < DRAIN_IDLE_POLLS {
+                if l.poll_line(&mut rx, &mut tx) == 0 {
+                    idle += 1;
+                } else {
+                    idle = 0;
+                }
+            }
+            let snap = l.state.snapshot();
+            *l.result.lock().unwrap_or_else(|p| p.into_inner()) = Some(snap);
+        }
+        0
+    }
+}
