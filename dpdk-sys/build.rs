@@ -1,6 +1,11 @@
 //! Finds the system DPDK with `pkg-config libdpdk`, generates allowlisted bindings with bindgen
 //! over `src/shim.h`, compiles the C shim (`src/shim.c`) over DPDK's `static inline` functions and
 //! links the (shared) DPDK libraries.
+//!
+//! With the `ipsec-mb` feature (default) the shim also wraps intel-ipsec-mb's direct AES-GCM API
+//! (`shim_imb_*`, `-DDPDK_SYS_IPSEC_MB`). Whether `intel-ipsec-mb.h` is usable is probed with the
+//! C compiler: if so the real wrappers are built (`-DDPDK_SYS_HAVE_IPSEC_MB`) and `-lIPSec_MB` is
+//! linked; if not, stubs are (shim_imb_mgr() returns NULL) and a cargo warning says so.
 
 use std::env;
 use std::path::PathBuf;
@@ -122,9 +127,25 @@ fn main() {
     // which the pkg-config crate does not expose.
     let cflags = pkg_config_cflags();
 
+    // intel-ipsec-mb (feature `ipsec-mb`): real wrappers if the header compiles, else stubs.
+    let ipsec_mb = env::var_os("CARGO_FEATURE_IPSEC_MB").is_some();
+    let have_ipsec_mb = ipsec_mb && probe_ipsec_mb();
+    if ipsec_mb && !have_ipsec_mb {
+        println!(
+            "cargo:warning=dpdk-sys: intel-ipsec-mb.h not found; the ipsec-mb AEAD backend is \
+             built as a stub (Debian: apt-get install libipsec-mb-dev)"
+        );
+    }
+
     // The C shim.
     let mut build = cc::Build::new();
     build.file("src/shim.c").opt_level(3).warnings(false);
+    if ipsec_mb {
+        build.define("DPDK_SYS_IPSEC_MB", None);
+    }
+    if have_ipsec_mb {
+        build.define("DPDK_SYS_HAVE_IPSEC_MB", None);
+    }
     for inc in &lib.include_paths {
         build.include(inc);
     }
@@ -134,11 +155,18 @@ fn main() {
         }
     }
     build.compile("dpdk_sys_shim");
+    println!("cargo:rustc-check-cfg=cfg(dpdk_sys_have_ipsec_mb)");
+    if have_ipsec_mb {
+        // After the shim archive, which needs it.
+        println!("cargo:rustc-link-lib=IPSec_MB");
+        println!("cargo:rustc-cfg=dpdk_sys_have_ipsec_mb");
+    }
 
     // Bindings.
     let mut builder = bindgen::Builder::default()
         .header("src/shim.h")
         .clang_args(&cflags)
+        .clang_args(ipsec_mb.then_some("-DDPDK_SYS_IPSEC_MB"))
         .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()))
         .allowlist_recursively(true)
         .derive_default(true)
@@ -163,6 +191,24 @@ fn main() {
     bindings
         .write_to_file(out.join("bindings.rs"))
         .expect("dpdk-sys: cannot write bindings.rs");
+}
+
+/// Whether `#include <intel-ipsec-mb.h>` compiles (the probe archive is not linked).
+fn probe_ipsec_mb() -> bool {
+    let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR is set by cargo"));
+    let src = out.join("imb_probe.c");
+    std::fs::write(
+        &src,
+        "#include <intel-ipsec-mb.h>\nint dpdk_sys_imb_probe(void) { return IMB_VERSION_NUM; }\n",
+    )
+    .expect("dpdk-sys: cannot write imb_probe.c");
+    cc::Build::new()
+        .file(&src)
+        .cargo_metadata(false)
+        .cargo_warnings(false)
+        .warnings(false)
+        .try_compile("dpdk_sys_imb_probe")
+        .is_ok()
 }
 
 /// `pkg-config --cflags libdpdk`, split on whitespace (`-include rte_config.h` stays two

@@ -1,5 +1,7 @@
 //! AEAD backends for the SecY. One trait, [`AeadKey`], sealed and opened in place with the ICV
-//! detached; two implementations: `ring` (the default) and RustCrypto `aes-gcm` (pure Rust).
+//! detached; three implementations: `ring` (the default), RustCrypto `aes-gcm` (pure Rust) and,
+//! with the `ipsec-mb` feature (default), intel-ipsec-mb's direct AES-GCM API through `dpdk-sys`
+//! (the fastest here; [`Backend::best`] picks it when its manager initialises).
 //!
 //! A key object is built once per SA (when the SA is installed) and is used from the packet path
 //! without allocation. Key bytes are never printed: the `Debug` impls show only the backend.
@@ -20,6 +22,8 @@ pub enum CryptoError {
     Verify,
     #[error("AEAD input too long")]
     TooLong,
+    #[error("crypto backend {0} is not available (not compiled in, or failed to initialise)")]
+    Unavailable(Backend),
 }
 
 /// An AES-GCM key ready for the packet path.
@@ -42,16 +46,54 @@ pub enum Backend {
     Ring,
     /// RustCrypto `aes-gcm` 0.11 (pure Rust with runtime-detected AES-NI/CLMUL intrinsics).
     RustCrypto,
+    /// intel-ipsec-mb's direct AES-GCM API (the VAES/AVX-512, AVX2, AVX or SSE code, chosen at
+    /// runtime by `init_mb_mgr_auto`), through `dpdk-sys`. Feature `ipsec-mb`.
+    #[cfg(feature = "ipsec-mb")]
+    IpsecMb,
 }
 
 impl Backend {
+    /// Every backend compiled in. With the `ipsec-mb` feature this includes
+    /// [`Backend::IpsecMb`] whether or not it initialises on this machine
+    /// ([`Backend::is_available`]).
+    #[cfg(feature = "ipsec-mb")]
+    pub const ALL: [Backend; 3] = [Backend::Ring, Backend::RustCrypto, Backend::IpsecMb];
+    /// Every backend compiled in.
+    #[cfg(not(feature = "ipsec-mb"))]
     pub const ALL: [Backend; 2] = [Backend::Ring, Backend::RustCrypto];
+
+    /// [`Backend::ALL`] as a slice (its length depends on the features).
+    pub fn all() -> &'static [Backend] {
+        &Self::ALL
+    }
 
     pub fn name(self) -> &'static str {
         match self {
             Backend::Ring => "ring",
             Backend::RustCrypto => "rustcrypto",
+            #[cfg(feature = "ipsec-mb")]
+            Backend::IpsecMb => "ipsec-mb",
         }
+    }
+
+    /// Whether keys can be made with this backend on this machine (for ipsec-mb: its manager
+    /// initialised; checked once, then cached).
+    pub fn is_available(self) -> bool {
+        match self {
+            Backend::Ring | Backend::RustCrypto => true,
+            #[cfg(feature = "ipsec-mb")]
+            Backend::IpsecMb => ipsec_mb::manager().is_some(),
+        }
+    }
+
+    /// The fastest backend available here: [`Backend::IpsecMb`] when compiled in and its manager
+    /// initialises, else [`Backend::Ring`]. (`Default` stays `Ring`: the configuration chooses.)
+    pub fn best() -> Backend {
+        #[cfg(feature = "ipsec-mb")]
+        if Backend::IpsecMb.is_available() {
+            return Backend::IpsecMb;
+        }
+        Backend::Ring
     }
 
     /// Builds a key for this backend: 16 octets for GCM-AES-(XPN-)128, 32 for -256.
@@ -59,6 +101,8 @@ impl Backend {
         match self {
             Backend::Ring => Ok(Box::new(RingKey::new(key)?)),
             Backend::RustCrypto => Ok(Box::new(RustCryptoKey::new(key)?)),
+            #[cfg(feature = "ipsec-mb")]
+            Backend::IpsecMb => Ok(Box::new(IpsecMbKey::new(key)?)),
         }
     }
 }
@@ -75,7 +119,11 @@ impl FromStr for Backend {
         match s.to_ascii_lowercase().as_str() {
             "ring" => Ok(Backend::Ring),
             "rustcrypto" | "aes-gcm" => Ok(Backend::RustCrypto),
-            _ => Err(format!("unknown crypto backend '{s}' (expected ring or rustcrypto)")),
+            #[cfg(feature = "ipsec-mb")]
+            "ipsec-mb" | "ipsecmb" => Ok(Backend::IpsecMb),
+            #[cfg(not(feature = "ipsec-mb"))]
+            "ipsec-mb" | "ipsecmb" => Err(format!("crypto backend '{s}' is not compiled in (dataplane feature ipsec-mb)")),
+            _ => Err(format!("unknown crypto backend '{s}' (expected ring, rustcrypto or ipsec-mb)")),
         }
     }
 }
@@ -190,6 +238,170 @@ impl fmt::Debug for RustCryptoKey {
     }
 }
 
+#[cfg(feature = "ipsec-mb")]
+pub use ipsec_mb::IpsecMbKey;
+
+#[cfg(feature = "ipsec-mb")]
+mod ipsec_mb {
+    use super::{AeadKey, Backend, CryptoError, ICV_LEN, IV_LEN};
+    use core::ffi::{c_void, CStr};
+    use core::fmt;
+    use core::ptr::NonNull;
+    use std::alloc::{alloc_zeroed, dealloc, handle_alloc_error, Layout};
+    use std::sync::OnceLock;
+    use zeroize::Zeroize;
+
+    /// The process-wide `IMB_MGR` (dpdk-sys `shim_imb_mgr`).
+    #[derive(Clone, Copy)]
+    pub(super) struct Mgr(NonNull<c_void>);
+
+    // SAFETY: the manager is initialised once (pthread_once in the shim) and from then on only
+    // read: the direct GCM functions it points to keep their state in the caller's key data and a
+    // context on the caller's stack, so it may be shared by every thread.
+    unsafe impl Send for Mgr {}
+    // SAFETY: as above.
+    unsafe impl Sync for Mgr {}
+
+    /// The shared manager, or `None` if intel-ipsec-mb is a stub or failed to initialise.
+    pub(super) fn manager() -> Option<Mgr> {
+        static MGR: OnceLock<Option<Mgr>> = OnceLock::new();
+        // SAFETY: thread-safe one-time initialisation in the shim; returns NULL on failure.
+        *MGR.get_or_init(|| NonNull::new(unsafe { dpdk_sys::shim_imb_mgr() }).map(Mgr))
+    }
+
+    /// intel-ipsec-mb's AES-GCM with its precomputed key data (round keys and GHASH key powers)
+    /// in a 64-aligned heap block of its own, zeroized on drop. Sealing and opening go through
+    /// the C shim straight to the library's direct API (no job queue): synchronous, in place.
+    pub struct IpsecMbKey {
+        mgr: Mgr,
+        data: NonNull<u8>,
+        layout: Layout,
+        key_len: usize,
+    }
+
+    // SAFETY: `data` is written only by `new` (before the key is shared) and `drop`; seal and open
+    // read it. The manager is shareable (see `Mgr`).
+    unsafe impl Send for IpsecMbKey {}
+    // SAFETY: as above: `&self` methods never write the key data.
+    unsafe impl Sync for IpsecMbKey {}
+
+    impl IpsecMbKey {
+        pub fn new(key: &[u8]) -> Result<Self, CryptoError> {
+            if !matches!(key.len(), 16 | 32) {
+                return Err(CryptoError::KeyLength(key.len()));
+            }
+            let mgr = manager().ok_or(CryptoError::Unavailable(Backend::IpsecMb))?;
+            // SAFETY: pure functions returning constants.
+            let (size, align) = unsafe { (dpdk_sys::shim_imb_gcm_key_data_size(), dpdk_sys::shim_imb_gcm_key_data_align()) };
+            let layout = Layout::from_size_align(size, align).map_err(|_| CryptoError::Unavailable(Backend::IpsecMb))?;
+            // SAFETY: the layout has a non-zero size (struct gcm_key_data, >= 1008 octets).
+            let data = NonNull::new(unsafe { alloc_zeroed(layout) }).unwrap_or_else(|| handle_alloc_error(layout));
+            // Owned from here: dropped (zeroized, freed) on the error path too.
+            let k = IpsecMbKey { mgr, data, layout, key_len: key.len() };
+            // SAFETY: `data` is `size` writable octets aligned as the shim asks; `key` is
+            // `key.len()` readable octets.
+            let rc = unsafe { dpdk_sys::shim_imb_gcm_pre(mgr.0.as_ptr(), key.as_ptr(), key.len(), data.as_ptr().cast()) };
+            if rc != 0 {
+                return Err(CryptoError::Unavailable(Backend::IpsecMb));
+            }
+            Ok(k)
+        }
+
+        /// "intel-ipsec-mb VERSION (ARCH)" for logs, or `None` if it is not available.
+        pub fn implementation() -> Option<String> {
+            manager()?;
+            // SAFETY: a static NUL-terminated string; the arch after the (done) initialisation.
+            let (version, arch) = unsafe { (CStr::from_ptr(dpdk_sys::shim_imb_version()), dpdk_sys::shim_imb_arch()) };
+            let arch = match arch {
+                1 => "no-aesni",
+                2 => "sse",
+                3 => "avx",
+                4 => "avx2",
+                5 => "avx512",
+                _ => "unknown",
+            };
+            Some(format!("intel-ipsec-mb {} ({arch})", version.to_string_lossy()))
+        }
+    }
+
+    impl AeadKey for IpsecMbKey {
+        #[inline]
+        fn seal(&self, iv: &[u8; IV_LEN], aad: &[u8], in_out: &mut [u8], icv: &mut [u8; ICV_LEN]) -> Result<(), CryptoError> {
+            // SAFETY: the key data was expanded for `key_len` by `new`; every pointer covers the
+            // length passed with it (the IV 12 octets, the ICV 16).
+            let rc = unsafe {
+                dpdk_sys::shim_imb_gcm_seal(
+                    self.mgr.0.as_ptr(),
+                    self.key_len,
+                    self.data.as_ptr().cast(),
+                    iv.as_ptr(),
+                    aad.as_ptr(),
+                    aad.len(),
+                    in_out.as_mut_ptr(),
+                    in_out.len(),
+                    icv.as_mut_ptr(),
+                )
+            };
+            if rc == 0 {
+                Ok(())
+            } else {
+                Err(CryptoError::TooLong)
+            }
+        }
+
+        /// Decrypts in place and compares the computed tag with `icv` in constant time (in the
+        /// shim); on a mismatch `in_out` is zeroed.
+        #[inline]
+        fn open(&self, iv: &[u8; IV_LEN], aad: &[u8], in_out: &mut [u8], icv: &[u8; ICV_LEN]) -> Result<(), CryptoError> {
+            // SAFETY: as in `seal`.
+            let rc = unsafe {
+                dpdk_sys::shim_imb_gcm_open(
+                    self.mgr.0.as_ptr(),
+                    self.key_len,
+                    self.data.as_ptr().cast(),
+                    iv.as_ptr(),
+                    aad.as_ptr(),
+                    aad.len(),
+                    in_out.as_mut_ptr(),
+                    in_out.len(),
+                    icv.as_ptr(),
+                )
+            };
+            match rc {
+                0 => Ok(()),
+                -2 => Err(CryptoError::TooLong),
+                _ => Err(CryptoError::Verify),
+            }
+        }
+
+        fn backend(&self) -> Backend {
+            Backend::IpsecMb
+        }
+    }
+
+    impl Drop for IpsecMbKey {
+        fn drop(&mut self) {
+            // SAFETY: `data` is the live allocation of `layout` made in `new`, not aliased (we
+            // have `&mut self`); it is freed right after and never used again.
+            unsafe {
+                core::slice::from_raw_parts_mut(self.data.as_ptr(), self.layout.size()).zeroize();
+                dealloc(self.data.as_ptr(), self.layout);
+            }
+        }
+    }
+
+    impl fmt::Debug for IpsecMbKey {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("IpsecMbKey(***)")
+        }
+    }
+
+    #[cfg(test)]
+    pub(super) fn key_data_addr(k: &IpsecMbKey) -> (usize, usize) {
+        (k.data.as_ptr() as usize, k.layout.size())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,10 +420,161 @@ mod tests {
         assert_eq!(k.backend(), Backend::Ring);
         assert_eq!(format!("{:?}", RingKey::new(&[7u8; 16]).unwrap()), "RingKey(***)");
         assert_eq!(format!("{:?}", RustCryptoKey::new(&[7u8; 32]).unwrap()), "RustCryptoKey(***)");
+        #[cfg(feature = "ipsec-mb")]
+        if Backend::IpsecMb.is_available() {
+            assert_eq!(format!("{:?}", IpsecMbKey::new(&[7u8; 16]).unwrap()), "IpsecMbKey(***)");
+            assert_eq!(Backend::IpsecMb.new_key(&[7u8; 32]).unwrap().backend(), Backend::IpsecMb);
+        }
+    }
+
+    #[test]
+    fn names_parse_back() {
+        for b in Backend::ALL {
+            assert_eq!(b.name().parse::<Backend>(), Ok(b));
+        }
+        assert_eq!(Backend::all(), &Backend::ALL[..]);
+        assert_eq!(Backend::default(), Backend::Ring);
+        #[cfg(feature = "ipsec-mb")]
+        {
+            assert_eq!(Backend::IpsecMb.name(), "ipsec-mb");
+            assert_eq!("ipsecmb".parse::<Backend>(), Ok(Backend::IpsecMb));
+            assert_eq!("IPSEC-MB".parse::<Backend>(), Ok(Backend::IpsecMb));
+            assert_eq!(Backend::ALL.len(), 3);
+        }
+        #[cfg(not(feature = "ipsec-mb"))]
+        assert!("ipsec-mb".parse::<Backend>().unwrap_err().contains("not compiled in"));
+    }
+
+    /// ipsec-mb is chosen by `best()` exactly when it is available, and it is available whenever
+    /// dpdk-sys was built against the real library.
+    #[test]
+    fn best_backend() {
+        #[cfg(feature = "ipsec-mb")]
+        {
+            assert_eq!(Backend::IpsecMb.is_available(), dpdk_sys::HAVE_IPSEC_MB);
+            let want = if Backend::IpsecMb.is_available() { Backend::IpsecMb } else { Backend::Ring };
+            assert_eq!(Backend::best(), want);
+            if !Backend::IpsecMb.is_available() {
+                let e = Backend::IpsecMb.new_key(&[0u8; 16]).err();
+                assert_eq!(e, Some(CryptoError::Unavailable(Backend::IpsecMb)));
+            } else {
+                eprintln!("{}", IpsecMbKey::implementation().unwrap());
+            }
+        }
+        #[cfg(not(feature = "ipsec-mb"))]
+        assert_eq!(Backend::best(), Backend::Ring);
+    }
+
+    #[cfg(feature = "ipsec-mb")]
+    fn ipsec_mb_key(key: &[u8]) -> Option<IpsecMbKey> {
+        if !Backend::IpsecMb.is_available() {
+            // Only with a stub dpdk-sys: `best_backend` checks that.
+            return None;
+        }
+        Some(IpsecMbKey::new(key).unwrap())
+    }
+
+    /// The key data is 64-aligned (what intel-ipsec-mb's own build declares for gcm_key_data).
+    #[cfg(feature = "ipsec-mb")]
+    #[test]
+    fn ipsec_mb_key_data_is_aligned() {
+        for len in [16, 32] {
+            let Some(k) = ipsec_mb_key(&vec![1u8; len]) else { return };
+            let (addr, size) = ipsec_mb::key_data_addr(&k);
+            assert_eq!(addr % 64, 0);
+            assert!(size >= 1008 && size % 64 == 0);
+        }
+    }
+
+    /// A wrong ICV (any bit), a changed AAD octet or a changed ciphertext octet is refused, and
+    /// the refused text is not left decrypted.
+    #[cfg(feature = "ipsec-mb")]
+    #[test]
+    fn ipsec_mb_refuses_wrong_icv() {
+        for len in [16, 32] {
+            let Some(k) = ipsec_mb_key(&vec![0x5au8; len]) else { return };
+            let iv = [9u8; IV_LEN];
+            let aad = [0xaau8; 28];
+            let pt: Vec<u8> = (0..100u8).collect();
+            let mut ct = pt.clone();
+            let mut icv = [0u8; ICV_LEN];
+            k.seal(&iv, &aad, &mut ct, &mut icv).unwrap();
+            for bit in 0..128 {
+                let mut bad = icv;
+                bad[bit / 8] ^= 1 << (bit % 8);
+                let mut t = ct.clone();
+                assert_eq!(k.open(&iv, &aad, &mut t, &bad), Err(CryptoError::Verify));
+                assert_ne!(t, pt);
+            }
+            let mut bad_aad = aad;
+            bad_aad[27] ^= 0x80;
+            assert_eq!(k.open(&iv, &bad_aad, &mut ct.clone(), &icv), Err(CryptoError::Verify));
+            let mut bad_ct = ct.clone();
+            bad_ct[50] ^= 1;
+            assert_eq!(k.open(&iv, &aad, &mut bad_ct, &icv), Err(CryptoError::Verify));
+            let mut bad_iv = iv;
+            bad_iv[11] ^= 1;
+            assert_eq!(k.open(&bad_iv, &aad, &mut ct.clone(), &icv), Err(CryptoError::Verify));
+            let mut t = ct.clone();
+            k.open(&iv, &aad, &mut t, &icv).unwrap();
+            assert_eq!(t, pt);
+        }
+    }
+
+    /// Integrity only (the whole frame is AAD, the text is empty), including no AAD at all:
+    /// the same ICV as ring, verified, and a wrong one refused.
+    #[cfg(feature = "ipsec-mb")]
+    #[test]
+    fn ipsec_mb_integrity_only() {
+        for len in [16, 32] {
+            let key = vec![0x33u8; len];
+            let Some(k) = ipsec_mb_key(&key) else { return };
+            let ring = RingKey::new(&key).unwrap();
+            let iv = [1u8; IV_LEN];
+            for aad_len in [0usize, 1, 15, 16, 17, 28, 60, 64, 100, 1500] {
+                let aad: Vec<u8> = (0..aad_len).map(|i| i as u8).collect();
+                let (mut a, mut b) = ([0u8; ICV_LEN], [0u8; ICV_LEN]);
+                k.seal(&iv, &aad, &mut [], &mut a).unwrap();
+                ring.seal(&iv, &aad, &mut [], &mut b).unwrap();
+                assert_eq!(a, b, "aad {aad_len}");
+                k.open(&iv, &aad, &mut [], &a).unwrap();
+                let mut bad = a;
+                bad[0] ^= 1;
+                assert_eq!(k.open(&iv, &aad, &mut [], &bad), Err(CryptoError::Verify));
+            }
+        }
+    }
+
+    /// One key used from several threads at once (the shared manager, per-call contexts).
+    #[cfg(feature = "ipsec-mb")]
+    #[test]
+    fn ipsec_mb_key_shared_across_threads() {
+        let Some(k) = ipsec_mb_key(&[0x42u8; 32]) else { return };
+        let ring = RingKey::new(&[0x42u8; 32]).unwrap();
+        std::thread::scope(|s| {
+            for t in 0..4u8 {
+                let (k, ring) = (&k, &ring);
+                s.spawn(move || {
+                    for n in 0..2000u32 {
+                        let mut iv = [t; IV_LEN];
+                        iv[..4].copy_from_slice(&n.to_be_bytes());
+                        let pt = vec![t ^ n as u8; (n % 200) as usize];
+                        let (mut a, mut b) = (pt.clone(), pt.clone());
+                        let (mut ta, mut tb) = ([0u8; ICV_LEN], [0u8; ICV_LEN]);
+                        k.seal(&iv, &[t; 20], &mut a, &mut ta).unwrap();
+                        ring.seal(&iv, &[t; 20], &mut b, &mut tb).unwrap();
+                        assert_eq!((&a, ta), (&b, tb));
+                        k.open(&iv, &[t; 20], &mut a, &ta).unwrap();
+                        assert_eq!(a, pt);
+                    }
+                });
+            }
+        });
     }
 
     proptest! {
-        /// Both backends give identical ciphertext and ICV, and each opens what the other sealed.
+        /// All backends (every available one in [`Backend::ALL`]) give identical ciphertext and
+        /// ICV, pairwise, and each opens what every other sealed.
         #[test]
         fn backends_agree(
             key in prop::collection::vec(any::<u8>(), 16..=16).prop_union(prop::collection::vec(any::<u8>(), 32..=32)),
@@ -221,19 +584,28 @@ mod tests {
         ) {
             let cut = if frame.is_empty() { 0 } else { split.index(frame.len() + 1) };
             let (aad, pt) = frame.split_at(cut);
-            let ring = Backend::Ring.new_key(&key).unwrap();
-            let rc = Backend::RustCrypto.new_key(&key).unwrap();
-            let mut a = pt.to_vec();
-            let mut b = pt.to_vec();
-            let (mut ta, mut tb) = ([0u8; ICV_LEN], [0u8; ICV_LEN]);
-            ring.seal(&iv, aad, &mut a, &mut ta).unwrap();
-            rc.seal(&iv, aad, &mut b, &mut tb).unwrap();
-            prop_assert_eq!(&a, &b);
-            prop_assert_eq!(ta, tb);
-            rc.open(&iv, aad, &mut a, &ta).unwrap();
-            ring.open(&iv, aad, &mut b, &tb).unwrap();
-            prop_assert_eq!(&a[..], pt);
-            prop_assert_eq!(&b[..], pt);
+            let keys: Vec<Box<dyn AeadKey>> =
+                Backend::ALL.iter().filter(|b| b.is_available()).map(|b| b.new_key(&key).unwrap()).collect();
+            prop_assert!(keys.len() >= 2);
+            let sealed: Vec<(Vec<u8>, [u8; ICV_LEN])> = keys
+                .iter()
+                .map(|k| {
+                    let mut ct = pt.to_vec();
+                    let mut icv = [0u8; ICV_LEN];
+                    k.seal(&iv, aad, &mut ct, &mut icv).unwrap();
+                    (ct, icv)
+                })
+                .collect();
+            for (i, s) in sealed.iter().enumerate().skip(1) {
+                prop_assert_eq!(s, &sealed[0], "{} vs {}", keys[i].backend(), keys[0].backend());
+            }
+            for opener in &keys {
+                for (sealer, (ct, icv)) in keys.iter().zip(&sealed) {
+                    let mut t = ct.clone();
+                    prop_assert!(opener.open(&iv, aad, &mut t, icv).is_ok(), "{} opens {}", opener.backend(), sealer.backend());
+                    prop_assert_eq!(&t[..], pt);
+                }
+            }
         }
     }
 }

@@ -388,6 +388,8 @@ mod dpdk_loop {
     pub const BURST: usize = 32;
     /// Empty polls of the line port that end the drain at stop.
     const DRAIN_IDLE_POLLS: u32 = 1000;
+    /// Longest the drain at stop may take.
+    const DRAIN_MAX: std::time::Duration = std::time::Duration::from_millis(200);
     /// Commands applied per link between two bursts (bounds the pause a flood of commands causes).
     const COMMANDS_PER_POLL: usize = 64;
 
@@ -507,8 +509,10 @@ mod dpdk_loop {
         for l in links.iter_mut() {
             l.drain_commands(&mut tx);
             l.flush(&mut tx, l.line);
+            // Bounded: a line that never goes quiet (an endless source) must not hold the stop.
+            let deadline = std::time::Instant::now() + DRAIN_MAX;
             let mut idle = 0;
-            while idle < DRAIN_IDLE_POLLS {
+            while idle < DRAIN_IDLE_POLLS && std::time::Instant::now() < deadline {
                 if l.poll_line(&mut rx, &mut tx) == 0 {
                     idle += 1;
                 } else {

@@ -49,4 +49,39 @@ void shim_rte_set_errno(int e);
 uint64_t shim_rx_offload_mask(void);
 uint64_t shim_tx_offload_mask(void);
 
+/* ---- intel-ipsec-mb direct AES-GCM API (cargo feature `ipsec-mb`) ----
+ * Plain C types only, so this part needs no intel-ipsec-mb header (bindgen sees just these
+ * prototypes). Compiled against intel-ipsec-mb.h when build.rs finds it (DPDK_SYS_HAVE_IPSEC_MB),
+ * else as stubs: shim_imb_mgr() returns NULL and the others fail.
+ *
+ * One IMB_MGR for the process: the direct GCM functions (gcm128/256_pre/enc/dec) only read the
+ * manager's function pointers and keep all state in the caller's gcm_key_data (read-only after
+ * _pre) and a gcm_context_data on the stack, so any number of threads may use it concurrently. */
+#ifdef DPDK_SYS_IPSEC_MB
+#include <stddef.h>
+/* The shared manager, allocated and initialised (init_mb_mgr_auto) once, thread-safely
+ * (pthread_once); NULL when intel-ipsec-mb is absent or initialisation failed. */
+void *shim_imb_mgr(void);
+/* IMB_ARCH chosen by init_mb_mgr_auto (1 NOAESNI, 2 SSE, 3 AVX, 4 AVX2, 5 AVX512), -1 if none. */
+int shim_imb_arch(void);
+/* intel-ipsec-mb's version (IMB_VERSION_STR), or "" for the stubs. */
+const char *shim_imb_version(void);
+/* Size and alignment of the caller's allocation for struct gcm_key_data (size is a multiple of
+ * the alignment, which is at least 64). */
+size_t shim_imb_gcm_key_data_size(void);
+size_t shim_imb_gcm_key_data_align(void);
+/* Expands key (key_len 16 or 32) into key_data (round keys and GHASH tables). 0 ok, -1 error. */
+int shim_imb_gcm_pre(void *mgr, const uint8_t *key, size_t key_len, void *key_data);
+/* Encrypts in_out[0..len) in place and writes the 16-octet tag over aad and the ciphertext.
+ * 0 ok, -1 bad argument, -2 len too long for GCM. */
+int shim_imb_gcm_seal(void *mgr, size_t key_len, const void *key_data, const uint8_t *iv,
+                      const uint8_t *aad, size_t aad_len, uint8_t *in_out, size_t len,
+                      uint8_t *tag);
+/* Decrypts in_out[0..len) in place and compares the tag it computes with icv (16 octets) in
+ * constant time. 0 ok; -1 mismatch (in_out is zeroed) or bad argument; -2 len too long. */
+int shim_imb_gcm_open(void *mgr, size_t key_len, const void *key_data, const uint8_t *iv,
+                      const uint8_t *aad, size_t aad_len, uint8_t *in_out, size_t len,
+                      const uint8_t *icv);
+#endif
+
 #endif

@@ -255,3 +255,24 @@ fn bad_config_exits_2_without_printing_keys() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("SSCI") && !err.contains(KEY_A), "{err}");
 }
+
+#[test]
+fn sigterm_flushes_closes_and_reports() {
+    let site = Site::new("term");
+    let plain = sample();
+    let child = spawn_appliance(&site, &config("must-secure", false, true, true), &plain, &[], 600.0);
+    // Wait until the control socket is up (the workers are running then), then SIGTERM.
+    let start = Instant::now();
+    while Client::connect(&site.path("ctl.sock")).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(20), "no control socket");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let st = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(st.success());
+    let (report, _, line_out) = finish_appliance(&site, child);
+    assert!(start.elapsed() < Duration::from_secs(30));
+    assert_eq!(line_out.len(), plain.len(), "the line capture is complete: the port was closed");
+    assert_eq!(counter(&report, "OutPktsEncrypted"), plain.len() as u64);
+    assert!(!site.path("ctl.sock").exists(), "the control socket is removed");
+}
