@@ -140,7 +140,7 @@ impl DataplaneConfig {
         })?;
         let backend = match &raw.backend {
             Some(b) => b.parse().map_err(ConfigError::Other)?,
-            None => Backend::default(),
+            None => Backend::best(),
         };
         if raw.link.is_empty() {
             return Err(ConfigError::Other("no [[link]] in the configuration".into()));
@@ -294,7 +294,7 @@ salt = "83c37bac7b6f6316098ff3d2"
     #[test]
     fn parses_the_documented_example() {
         let c = DataplaneConfig::parse(EXAMPLE).unwrap();
-        assert_eq!(c.backend, Backend::Ring);
+        assert_eq!(c.backend, Backend::best());
         let l = &c.links[0];
         assert_eq!((l.interface.as_str(), l.host_port.as_str(), l.line_port.as_str()), ("TenGigE0/0/0/1", "net_pcap0", "net_pcap1"));
         assert_eq!(l.policy.cipher_suite, CipherSuite::GcmAesXpn256);

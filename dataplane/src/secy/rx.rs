@@ -162,12 +162,14 @@ impl RxSecY {
 
     /// Creates the Rx SC for `sci` if it does not exist yet.
     pub fn add_sc(&mut self, sci: Sci) -> &mut RxSc {
-        if let Some(i) = self.scs.iter().position(|s| s.sci == sci) {
-            &mut self.scs[i]
-        } else {
-            self.scs.push(RxSc::new(sci));
-            self.scs.last_mut().expect("just pushed")
-        }
+        let i = match self.scs.iter().position(|s| s.sci == sci) {
+            Some(i) => i,
+            None => {
+                self.scs.push(RxSc::new(sci));
+                self.scs.len() - 1
+            }
+        };
+        &mut self.scs[i]
     }
 
     pub fn delete_sc(&mut self, sci: Sci) {
