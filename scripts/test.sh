@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need, then runs every layer.
 #   1. cargo test over the workspace (unit, vector, property and CLI tests)
-#   2. the demo (scripts/demo.sh) as an end-to-end check
+#   2. the demos as end-to-end checks: two appliances securing a veth link (scripts/demo.sh) and
+#      the offline pcap demo (scripts/demo-pcap.sh)
 #   3. a fuzz smoke run of every cargo-fuzz target (FUZZ_SECONDS each, default 30; 0 skips)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,9 +17,11 @@ if grep -qE '^test result: FAILED|^error' /tmp/macsec-cargo-test.log || ! grep -
   exit 1
 fi
 
-echo "== demo"
-bash scripts/demo.sh > /tmp/macsec-demo.log 2>&1 || { cat /tmp/macsec-demo.log; echo "demo failed" >&2; exit 1; }
-tail -3 /tmp/macsec-demo.log
+for demo in demo demo-pcap; do
+  echo "== $demo"
+  bash scripts/$demo.sh > /tmp/macsec-$demo.log 2>&1 || { cat /tmp/macsec-$demo.log; echo "$demo failed" >&2; exit 1; }
+  tail -3 /tmp/macsec-$demo.log
+done
 
 if [ "$FUZZ_SECONDS" != 0 ]; then
   for t in $(scripts/fuzz.sh --list); do
@@ -28,4 +31,4 @@ if [ "$FUZZ_SECONDS" != 0 ]; then
 fi
 
 passed=$(grep -Eo '^test result: ok\. [0-9]+ passed' /tmp/macsec-cargo-test.log | awk '{s+=$4} END {print s}')
-echo "all layers passed: $passed cargo tests, demo, fuzz smoke"
+echo "all layers passed: $passed cargo tests, demos, fuzz smoke"

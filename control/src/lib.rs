@@ -1,3 +1,4 @@
 //! The MACsec control plane: the MKA daemon's building blocks and the operator CLI's tools.
 
+pub mod keychain;
 pub mod pcap;
