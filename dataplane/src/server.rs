@@ -3,10 +3,12 @@
 //! SA key schedules are built here, off the packet path. EAPOL punts and PN-threshold events from
 //! the workers are forwarded to subscribed connections.
 
+#![allow(clippy::result_large_err)] // Err(Response) is the reply itself, built once per request.
 use crate::crypto::Backend;
 use crate::ipc::{self, ErrorCode, Event, LinkInfo, PolicyMsg, Request, Response};
 use crate::secy::{RxSa, Sci, TxSa};
 use crate::worker::{Command, Snapshot};
+
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use std::collections::BTreeSet;
 use std::io;

@@ -204,7 +204,7 @@ fn lacp_in_clear_passes_lacp() {
     let plain = sample();
     let lacp = plain.last().unwrap().clone();
     assert_eq!(lacp[12..14], [0x88, 0x09]);
-    let (report, host_out, line_out) = run_appliance(&site, &config("must-secure", true, true, true), &plain, &[lacp.clone()], 1.5);
+    let (report, host_out, line_out) = run_appliance(&site, &config("must-secure", true, true, true), &plain, std::slice::from_ref(&lacp), 1.5);
     assert_eq!(line_out.len(), plain.len());
     assert_eq!(line_out.last().unwrap(), &lacp, "LACP leaves in the clear");
     assert!(line_out[..plain.len() - 1].iter().all(|f| f[12..14] == [0x88, 0xe5]));

@@ -164,7 +164,7 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> Result<Str
 
     let wstop = Arc::new(AtomicBool::new(false));
     let mut launched = Vec::new();
-    for (lcore, links) in workers.iter().zip(per_lcore.into_iter()) {
+    for (lcore, links) in workers.iter().zip(per_lcore) {
         if links.is_empty() {
             continue;
         }

@@ -309,7 +309,7 @@ mod tests {
         let mut t = vec![0u8; repr.buffer_len()];
         repr.emit(&mut t);
         f.extend_from_slice(&t);
-        f.extend(std::iter::repeat(0xaa).take(secure + 16));
+        f.extend(std::iter::repeat_n(0xaa, secure + 16));
         f
     }
 
