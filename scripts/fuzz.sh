@@ -24,6 +24,8 @@ LOG=$(mktemp)
 trap 'rm -f "$LOG"' EXIT
 cd "$DIR"
 mkdir -p "corpus/$TARGET"
+# Committed seeds (e.g. real captured frames) start an empty corpus.
+if [ -d "seeds/$TARGET" ] && [ -z "$(ls -A "corpus/$TARGET")" ]; then cp "seeds/$TARGET"/* "corpus/$TARGET/"; fi
 # Seed the corpus with the project's own protected frames (first two octets: policy selector).
 if [ -d ../../tests/data/vectors ] && [ -z "$(ls -A "corpus/$TARGET")" ]; then
   python3 - "corpus/$TARGET" <<'PY' || true

@@ -46,9 +46,9 @@ pub enum KeyChainError {
     DuplicateCkn { chain: String, ckn: Ckn },
     #[error("CKN must be 1 to {max} octets (2 to {} hex digits), got {len} octets", 2 * max)]
     CknLength { len: usize, max: usize },
-    #[error("CKN '{text}' is not an even number of hex digits")]
+    #[error("CKN '{text}' is not valid hex (an even number of hex digits)")]
     CknHex { text: String },
-    #[error("key {ckn}: the CAK is not an even number of hex digits")]
+    #[error("key {ckn}: the CAK is not valid hex (an even number of hex digits)")]
     CakHex { ckn: Ckn },
     #[error("key {ckn}: {algorithm} needs a {expected}-octet CAK, got {got} octets")]
     CakLength { ckn: Ckn, algorithm: CakAlgorithm, expected: usize, got: usize },
@@ -394,7 +394,12 @@ impl KeyChain {
     /// What the MKA actor of an interface using this chain as its primary PSK key chain should run at
     /// `now`; see [`KeyPlan`]. `current` is the key the primary participant runs on now (`None` when
     /// there is none), `fallback` the interface's `fallback-psk-keychain`.
-    pub fn plan<'a>(&'a self, now: u64, current: Option<Current<'_>>, fallback: Option<&'a FallbackPsk>) -> KeyPlan<'a> {
+    pub fn plan<'a>(
+        &'a self,
+        now: u64,
+        current: Option<Current<'_>>,
+        fallback: Option<&'a FallbackPsk>,
+    ) -> KeyPlan<'a> {
         let latest = self.latest_active(now);
         let primary = match current {
             None => match latest {
@@ -444,10 +449,8 @@ impl KeyChain {
             PrimaryPlan::Rollover { retire_at, .. } => Some(retire_at),
             _ => None,
         };
-        let next_change = [self.next_change(now), fallback.and_then(|fb| fb.next_change(now)), retire_at]
-            .into_iter()
-            .flatten()
-            .min();
+        let next_change =
+            [self.next_change(now), fallback.and_then(|fb| fb.next_change(now)), retire_at].into_iter().flatten().min();
         KeyPlan { primary, fallback: fallback_plan, next_change }
     }
 }

@@ -1,4 +1,5 @@
 //! The MACsec control plane: the MKA daemon's building blocks and the operator CLI's tools.
 
 pub mod keychain;
+pub mod mka;
 pub mod pcap;

@@ -76,6 +76,11 @@ fn check_len(what: &'static str, b: &[u8]) -> Result<(), KeyError> {
     }
 }
 
+/// Compares two octet strings in time that depends only on their lengths.
+fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 fn decode_hex(what: &'static str, s: &str) -> Result<Zeroizing<Vec<u8>>, KeyError> {
     Ok(Zeroizing::new(hex::decode(s.trim()).map_err(|_| KeyError::Hex { what })?))
 }
@@ -83,8 +88,16 @@ fn decode_hex(what: &'static str, s: &str) -> Result<Zeroizing<Vec<u8>>, KeyErro
 macro_rules! secret_key {
     ($(#[$doc:meta])* $name:ident, $what:literal) => {
         $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq)]
+        #[derive(Clone)]
         pub struct $name(Zeroizing<Vec<u8>>);
+
+        /// Constant-time comparison.
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                ct_eq(&self.0, &other.0)
+            }
+        }
+        impl Eq for $name {}
 
         impl $name {
             /// Takes a copy of `bytes` (16 or 32 octets).

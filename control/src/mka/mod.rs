@@ -11,6 +11,7 @@
 
 pub mod cmac;
 pub mod decode;
+pub mod kay;
 pub mod kdf;
 pub mod keywrap;
 pub mod pdu;

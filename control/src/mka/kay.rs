@@ -1,0 +1,672 @@
+//! The KaY and CP state machines (IEEE 802.1X-2020 clauses 9 and 12) as a sans-IO engine, in the
+//! style of quinn-proto: no sockets, clocks or threads inside. The caller feeds received EAPOL
+//! frames ([`Mka::handle_mkpdu`]), the passing of time ([`Mka::handle_timeout`]) and dataplane
+//! reports ([`Mka::handle_pn_threshold`]), and drains what the engine wants done: frames to send
+//! ([`Mka::poll_transmit`]), SA installs for the dataplane ([`Mka::poll_sa_command`]) and events
+//! for logs and `show` ([`Mka::poll_event`]). [`Mka::poll_timeout`] says when to call back.
+//!
+//! One participant per CA (CKN). Liveness follows 9.4: a peer is live once it lists our MI with a
+//! recent MN; it expires after MKA Life Time without an MKPDU. The key server is elected among the
+//! live participants by lowest priority, then lowest SCI; priority 255 never serves. The key server
+//! generates each SAK from the CSPRNG, distributes it wrapped with the KEK, and the SAK Use
+//! handshake installs it hitlessly: every participant installs receive for the new key first and
+//! says so (Latest Key rx); the key server starts transmitting with it once every live peer
+//! receives it (Latest Key tx), the others follow when they see the key server's tx; the old key
+//! is retired only when every live peer transmits with the new one.
+
+use super::kdf::{random_bytes, Cak, Ckn, Ick, Kek, KeyError, Sak};
+use super::pdu::{
+    BasicParamSet, ConfidentialityOffset, DistributedSak, KeyUse, MacsecCapability, MkaFrameRepr, MkpduRepr, ParamSet,
+    Peer, PeerList, SakUse, SakUseKeys, WrappedSak, Xpn, ALGORITHM_AGILITY, MKA_VERSION,
+};
+use super::{Ki, Mi};
+use dataplane::secy::{CipherSuite, ConfOffset, Salt, Sci, Ssci};
+use dataplane::wire::MacAddr;
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+/// MKA Hello Time (802.1X-2020 Table 9-3).
+pub const HELLO_TIME: Duration = Duration::from_secs(2);
+/// MKA Bounded Hello Time: the prompt transmission after a change.
+pub const BOUNDED_HELLO_TIME: Duration = Duration::from_millis(500);
+/// MKA Life Time.
+pub const LIFE_TIME: Duration = Duration::from_secs(6);
+
+/// The local port's MKA configuration (the guide's macsec-policy, per interface).
+#[derive(Debug, Clone)]
+pub struct MkaConfig {
+    pub sci: Sci,
+    pub mac: MacAddr,
+    /// key-server-priority: lower wins; 255 never serves.
+    pub key_server_priority: u8,
+    /// The cipher suite the key server distributes.
+    pub cipher_suite: CipherSuite,
+    pub conf_offset: ConfOffset,
+    pub macsec_desired: bool,
+    pub capability: MacsecCapability,
+    /// sak-rekey-interval.
+    pub sak_rekey_interval: Option<Duration>,
+}
+
+impl MkaConfig {
+    pub fn new(sci: Sci, cipher_suite: CipherSuite) -> Self {
+        MkaConfig {
+            sci,
+            mac: MacAddr(sci.mac()),
+            key_server_priority: 16,
+            cipher_suite,
+            conf_offset: ConfOffset::Zero,
+            macsec_desired: true,
+            capability: MacsecCapability::ConfidentialityWithOffset,
+            sak_rekey_interval: None,
+        }
+    }
+}
+
+/// What the dataplane must do (dataplane::ipc requests, 1:1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SaCommand {
+    InstallRx { sci: Sci, an: u8, ki: Ki, sak: Sak, suite: CipherSuite, ssci: Ssci, salt: Salt, lowest_pn: u64 },
+    InstallTx { an: u8, ki: Ki, sak: Sak, suite: CipherSuite, conf_offset: ConfOffset, ssci: Ssci, salt: Salt, next_pn: u64 },
+    EnableTx { an: u8 },
+    DeleteRx { sci: Sci, an: u8 },
+    DeleteTx { an: u8 },
+}
+
+/// Events, named after the IOS XR syslog mnemonics where one exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MkaEvent {
+    /// %L2-MKA-6-MKPDU_ICV_SUCCESS: the first MKPDU from a peer verified.
+    IcvSuccess { ckn: Ckn, peer: Sci },
+    /// %L2-MKA-3-MKPDU_ICV_FAILURE.
+    IcvFailure { ckn: Ckn },
+    PeerLive { ckn: Ckn, peer: Sci },
+    PeerLost { ckn: Ckn, peer: Sci },
+    KeyServerElected { ckn: Ckn, key_server: Sci, local: bool },
+    /// %L2-MKA-6-SAK_GENERATED / SAK_REKEY.
+    SakGenerated { ckn: Ckn, ki: Ki, an: u8, rekey: bool },
+    /// SAK received from the key server.
+    SakReceived { ckn: Ckn, ki: Ki, an: u8 },
+    /// %L2-MKA-5-SESSION_SECURED: transmitting with a distributed SAK.
+    SessionSecured { ckn: Ckn, ki: Ki },
+    /// The session lost every peer or its key.
+    SessionStopped { ckn: Ckn },
+}
+
+/// The counters of `show macsec mka statistics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct MkaStats {
+    pub mkpdus_tx: u64,
+    pub mkpdus_rx: u64,
+    pub mkpdus_validated: u64,
+    pub icv_failures: u64,
+    pub malformed: u64,
+    pub unknown_ckn: u64,
+    pub bad_peer_mn: u64,
+    pub non_recent_peer_list_mn: u64,
+    pub sak_generated: u64,
+    pub sak_received: u64,
+    pub sak_unwrap_failures: u64,
+    pub sak_from_non_key_server: u64,
+    pub distributed_sak_tx: u64,
+}
+
+#[derive(Debug, Clone)]
+struct PeerState {
+    sci: Sci,
+    mn: u32,
+    live: bool,
+    last_heard: Duration,
+    priority: u8,
+    key_server: bool,
+    latest_use: Option<KeyUse>,
+    old_use: Option<KeyUse>,
+}
+
+#[derive(Debug, Clone)]
+struct KeyState {
+    ki: Ki,
+    an: u8,
+    sak: Sak,
+    suite: CipherSuite,
+    conf_offset: ConfOffset,
+    /// Peers whose receive SA is installed for this key.
+    rx_for: Vec<Sci>,
+    tx_installed: bool,
+    tx_enabled: bool,
+    installed_at: Duration,
+}
+
+/// One MKA participant (one CA).
+struct Participant {
+    ckn: Ckn,
+    ick: Ick,
+    kek: Kek,
+    mi: Mi,
+    mn: u32,
+    /// (time sent, MN) of our recent MKPDUs, for the "recent MN" test of liveness.
+    sent: VecDeque<(Duration, u32)>,
+    peers: BTreeMap<Mi, PeerState>,
+    key_server: Option<Mi>,
+    latest: Option<KeyState>,
+    old: Option<KeyState>,
+    next_kn: u32,
+    /// The live peer set the latest SAK was generated for.
+    sak_peers: Vec<Mi>,
+    rekey_requested: bool,
+    next_tx: Duration,
+    secured: bool,
+}
+
+/// The engine for one port.
+pub struct Mka {
+    cfg: MkaConfig,
+    parts: Vec<Participant>,
+    out: VecDeque<Vec<u8>>,
+    sa: VecDeque<SaCommand>,
+    ev: VecDeque<MkaEvent>,
+    pub stats: MkaStats,
+}
+
+fn ssci_for(sci: Sci, mut all: Vec<Sci>) -> Ssci {
+    // 802.1AE-2018 10.7.13 / mka-facts 4.2: the numerically greatest SCI gets SSCI 1.
+    all.sort_unstable_by(|a, b| b.cmp(a));
+    all.dedup();
+    Ssci(all.iter().position(|s| *s == sci).map(|i| i as u32 + 1).unwrap_or(0))
+}
+
+impl Participant {
+    fn new(ckn: Ckn, cak: &Cak, now: Duration) -> Result<Self, KeyError> {
+        Ok(Participant {
+            ick: Ick::derive(cak, &ckn),
+            kek: Kek::derive(cak, &ckn),
+            ckn,
+            mi: Mi::generate()?,
+            mn: 0,
+            sent: VecDeque::new(),
+            peers: BTreeMap::new(),
+            key_server: None,
+            latest: None,
+            old: None,
+            next_kn: 1,
+            sak_peers: Vec::new(),
+            rekey_requested: false,
+            next_tx: now,
+            secured: false,
+        })
+    }
+
+    fn live_peers(&self) -> impl Iterator<Item = (&Mi, &PeerState)> {
+        self.peers.iter().filter(|(_, p)| p.live)
+    }
+
+    fn live_scis(&self, own: Sci) -> Vec<Sci> {
+        let mut v: Vec<Sci> = self.live_peers().map(|(_, p)| p.sci).collect();
+        v.push(own);
+        v
+    }
+
+    /// The MN we sent within the last Life Time: a peer listing us with an older MN is stale.
+    fn recent_mn_floor(&self, now: Duration) -> u32 {
+        self.sent
+            .iter()
+            .find(|(t, _)| now.saturating_sub(*t) <= LIFE_TIME)
+            .map(|(_, mn)| *mn)
+            .unwrap_or(self.mn)
+    }
+}
+
+impl Mka {
+    /// An engine with one participant per `(CKN, CAK)`.
+    pub fn new(cfg: MkaConfig, keys: Vec<(Ckn, Cak)>, now: Duration) -> Result<Mka, KeyError> {
+        let parts = keys.into_iter().map(|(ckn, cak)| Participant::new(ckn, &cak, now)).collect::<Result<_, _>>()?;
+        Ok(Mka { cfg, parts, out: VecDeque::new(), sa: VecDeque::new(), ev: VecDeque::new(), stats: MkaStats::default() })
+    }
+
+    pub fn config(&self) -> &MkaConfig {
+        &self.cfg
+    }
+
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.out.pop_front()
+    }
+
+    pub fn poll_sa_command(&mut self) -> Option<SaCommand> {
+        self.sa.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<MkaEvent> {
+        self.ev.pop_front()
+    }
+
+    /// The next instant [`Self::handle_timeout`] is due.
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        self.parts
+            .iter()
+            .flat_map(|p| {
+                let expiry = p.peers.values().map(|x| x.last_heard + LIFE_TIME).min();
+                let rekey = match (&p.latest, self.cfg.sak_rekey_interval, p.key_server == Some(p.mi)) {
+                    (Some(k), Some(i), true) => Some(k.installed_at + i),
+                    _ => None,
+                };
+                [Some(p.next_tx), expiry, rekey]
+            })
+            .flatten()
+            .min()
+    }
+
+    /// True once some participant transmits with a distributed SAK.
+    pub fn is_secured(&self) -> bool {
+        self.parts.iter().any(|p| p.secured)
+    }
+
+    /// The KI and AN the port transmits with, if secured.
+    pub fn tx_key(&self) -> Option<(Ki, u8)> {
+        self.parts.iter().find_map(|p| p.latest.as_ref().filter(|k| k.tx_enabled).map(|k| (k.ki, k.an)))
+    }
+
+    /// The elected key server's SCI of the first participant (ours when we serve).
+    pub fn key_server(&self) -> Option<Sci> {
+        let p = self.parts.first()?;
+        let ks = p.key_server?;
+        if ks == p.mi {
+            Some(self.cfg.sci)
+        } else {
+            p.peers.get(&ks).map(|x| x.sci)
+        }
+    }
+
+    /// The live peers' SCIs of the first participant.
+    pub fn live_peers(&self) -> Vec<Sci> {
+        self.parts.first().map(|p| p.live_peers().map(|(_, x)| x.sci).collect()).unwrap_or_default()
+    }
+
+    /// The member identifier of participant `i`.
+    pub fn mi(&self, i: usize) -> Option<Mi> {
+        self.parts.get(i).map(|p| p.mi)
+    }
+
+    /// The dataplane reports that the Tx SA passed the PN exhaustion threshold: rekey.
+    pub fn handle_pn_threshold(&mut self, now: Duration) {
+        for p in &mut self.parts {
+            if p.key_server == Some(p.mi) {
+                p.rekey_requested = true;
+            }
+        }
+        self.handle_timeout(now);
+    }
+
+    /// A received EAPOL frame.
+    pub fn handle_mkpdu(&mut self, now: Duration, frame: &[u8]) {
+        self.stats.mkpdus_rx += 1;
+        let Ok(f) = MkaFrameRepr::parse(frame) else {
+            self.stats.malformed += 1;
+            return;
+        };
+        let Some(pi) = self.parts.iter().position(|p| p.ckn == f.mkpdu.basic.ckn) else {
+            self.stats.unknown_ckn += 1;
+            return;
+        };
+        let own_sci = self.cfg.sci;
+        let p = &mut self.parts[pi];
+        match super::pdu::verify_frame_icv(frame, &p.ick) {
+            Ok(true) => {}
+            _ => {
+                self.stats.icv_failures += 1;
+                self.ev.push_back(MkaEvent::IcvFailure { ckn: p.ckn.clone() });
+                return;
+            }
+        }
+        let m = &f.mkpdu;
+        let b = &m.basic;
+        if b.mi == p.mi || b.sci == own_sci {
+            return; // our own MKPDU looped back
+        }
+        self.stats.mkpdus_validated += 1;
+        // A peer that restarted comes back with a new MI and the same SCI: forget the old one.
+        let stale: Vec<Mi> = p.peers.iter().filter(|(mi, x)| x.sci == b.sci && **mi != b.mi).map(|(mi, _)| *mi).collect();
+        for mi in stale {
+            if let Some(x) = p.peers.remove(&mi) {
+                if x.live {
+                    self.ev.push_back(MkaEvent::PeerLost { ckn: p.ckn.clone(), peer: x.sci });
+                }
+            }
+        }
+        let is_new = !p.peers.contains_key(&b.mi);
+        if let Some(x) = p.peers.get(&b.mi) {
+            if b.mn <= x.mn {
+                self.stats.bad_peer_mn += 1;
+                return;
+            }
+        }
+        if is_new {
+            self.ev.push_back(MkaEvent::IcvSuccess { ckn: p.ckn.clone(), peer: b.sci });
+            // Answer promptly so the new peer sees us in our Potential Peer List.
+            p.next_tx = p.next_tx.min(now + BOUNDED_HELLO_TIME);
+        }
+        let floor = p.recent_mn_floor(now);
+        let lists_us = [m.live_peers(), m.potential_peers()]
+            .into_iter()
+            .flatten()
+            .flat_map(|l| l.peers.iter())
+            .find(|e| e.mi == p.mi)
+            .map(|e| e.mn);
+        let peer = p.peers.entry(b.mi).or_insert(PeerState {
+            sci: b.sci,
+            mn: 0,
+            live: false,
+            last_heard: now,
+            priority: b.key_server_priority,
+            key_server: false,
+            latest_use: None,
+            old_use: None,
+        });
+        peer.mn = b.mn;
+        peer.last_heard = now;
+        peer.sci = b.sci;
+        peer.priority = b.key_server_priority;
+        peer.key_server = b.key_server;
+        if let Some(u) = m.sak_use() {
+            peer.latest_use = u.latest();
+            peer.old_use = u.old();
+        }
+        match lists_us {
+            Some(mn) if mn >= floor && mn <= p.mn => {
+                if !peer.live {
+                    peer.live = true;
+                    self.ev.push_back(MkaEvent::PeerLive { ckn: p.ckn.clone(), peer: b.sci });
+                    p.next_tx = p.next_tx.min(now + BOUNDED_HELLO_TIME);
+                }
+            }
+            Some(_) => self.stats.non_recent_peer_list_mn += 1,
+            None => {}
+        }
+        let sender_live = peer.live;
+        if let Some(ds) = m.distributed_sak() {
+            self.receive_sak(pi, now, b.mi, sender_live, ds);
+        }
+        self.step(now);
+    }
+
+    fn receive_sak(&mut self, pi: usize, now: Duration, sender: Mi, sender_live: bool, ds: &DistributedSak) {
+        self.elect(pi);
+        let own = self.cfg.sci;
+        let p = &mut self.parts[pi];
+        if !sender_live || p.key_server != Some(sender) {
+            self.stats.sak_from_non_key_server += 1;
+            return;
+        }
+        let Some(ki) = ds.ki(sender) else { return };
+        if p.latest.as_ref().is_some_and(|k| k.ki == ki) || p.old.as_ref().is_some_and(|k| k.ki == ki) {
+            return; // already have it (the key server repeats it until everyone receives)
+        }
+        let (Some(w), Some(suite)) = (ds.key.as_ref(), ds.cipher_suite()) else {
+            self.stats.sak_unwrap_failures += 1;
+            return;
+        };
+        let Ok(sak) = p.kek.unwrap_sak(&w.wrapped) else {
+            self.stats.sak_unwrap_failures += 1;
+            return;
+        };
+        if sak.len() != suite.key_len() {
+            self.stats.sak_unwrap_failures += 1;
+            return;
+        }
+        self.stats.sak_received += 1;
+        let conf_offset = ds.conf_offset.conf_offset().unwrap_or(ConfOffset::Zero);
+        let key = KeyState { ki, an: ds.an, sak, suite, conf_offset, rx_for: Vec::new(), tx_installed: false, tx_enabled: false, installed_at: now };
+        self.ev.push_back(MkaEvent::SakReceived { ckn: p.ckn.clone(), ki, an: ds.an });
+        if let Some(old) = p.latest.take() {
+            if let Some(older) = p.old.replace(old) {
+                Self::retire(&mut self.sa, &older);
+            }
+        }
+        p.latest = Some(key);
+        Self::install_rx(&mut self.sa, p, own);
+        p.next_tx = p.next_tx.min(now);
+    }
+
+    /// Installs receive SAs for the latest key for every live peer that lacks one.
+    fn install_rx(sa: &mut VecDeque<SaCommand>, p: &mut Participant, own: Sci) {
+        let scis = p.live_scis(own);
+        let peers: Vec<Sci> = p.live_peers().map(|(_, x)| x.sci).collect();
+        let Some(k) = p.latest.as_mut() else { return };
+        for sci in peers {
+            if !k.rx_for.contains(&sci) {
+                sa.push_back(SaCommand::InstallRx {
+                    sci,
+                    an: k.an,
+                    ki: k.ki,
+                    sak: k.sak.clone(),
+                    suite: k.suite,
+                    ssci: ssci_for(sci, scis.clone()),
+                    salt: k.ki.xpn_salt(),
+                    lowest_pn: 1,
+                });
+                k.rx_for.push(sci);
+            }
+        }
+    }
+
+    fn install_tx(sa: &mut VecDeque<SaCommand>, k: &mut KeyState, own: Sci, scis: Vec<Sci>) {
+        if !k.tx_installed {
+            sa.push_back(SaCommand::InstallTx {
+                an: k.an,
+                ki: k.ki,
+                sak: k.sak.clone(),
+                suite: k.suite,
+                conf_offset: k.conf_offset,
+                ssci: ssci_for(own, scis),
+                salt: k.ki.xpn_salt(),
+                next_pn: 1,
+            });
+            k.tx_installed = true;
+        }
+        if !k.tx_enabled {
+            sa.push_back(SaCommand::EnableTx { an: k.an });
+            k.tx_enabled = true;
+        }
+    }
+
+    fn retire(sa: &mut VecDeque<SaCommand>, k: &KeyState) {
+        for sci in &k.rx_for {
+            sa.push_back(SaCommand::DeleteRx { sci: *sci, an: k.an });
+        }
+        if k.tx_installed {
+            sa.push_back(SaCommand::DeleteTx { an: k.an });
+        }
+    }
+
+    /// Key server election among the live participants (802.1X-2020 9.5.1).
+    fn elect(&mut self, pi: usize) {
+        let own = (self.cfg.key_server_priority, self.cfg.sci);
+        let p = &mut self.parts[pi];
+        let mut best: Option<((u8, Sci), Mi)> = (own.0 != 255).then_some((own, p.mi));
+        for (mi, x) in p.live_peers() {
+            if x.priority == 255 {
+                continue;
+            }
+            let cand = ((x.priority, x.sci), *mi);
+            if best.is_none_or(|b| cand.0 < b.0) {
+                best = Some(cand);
+            }
+        }
+        let ks = best.map(|b| b.1);
+        // Only with a live peer is there a CA to serve.
+        let ks = if p.live_peers().next().is_some() { ks } else { None };
+        if ks != p.key_server {
+            p.key_server = ks;
+            if let Some(mi) = ks {
+                let (sci, local) = if mi == p.mi { (self.cfg.sci, true) } else { (p.peers[&mi].sci, false) };
+                self.ev.push_back(MkaEvent::KeyServerElected { ckn: p.ckn.clone(), key_server: sci, local });
+            }
+        }
+    }
+
+    /// Timers: peer expiry, transmission, rekey.
+    pub fn handle_timeout(&mut self, now: Duration) {
+        for pi in 0..self.parts.len() {
+            let p = &mut self.parts[pi];
+            let expired: Vec<Mi> = p.peers.iter().filter(|(_, x)| now >= x.last_heard + LIFE_TIME).map(|(mi, _)| *mi).collect();
+            for mi in expired {
+                if let Some(x) = p.peers.remove(&mi) {
+                    if x.live {
+                        self.ev.push_back(MkaEvent::PeerLost { ckn: p.ckn.clone(), peer: x.sci });
+                    }
+                }
+            }
+        }
+        self.step(now);
+    }
+
+    /// The CP: election, SAK generation and the SAK Use handshake, then transmission when due.
+    fn step(&mut self, now: Duration) {
+        let own = self.cfg.sci;
+        for pi in 0..self.parts.len() {
+            self.elect(pi);
+            let interval = self.cfg.sak_rekey_interval;
+            let suite = self.cfg.cipher_suite;
+            let offset = self.cfg.conf_offset;
+            let p = &mut self.parts[pi];
+            let live: Vec<Mi> = p.live_peers().map(|(mi, _)| *mi).collect();
+            if live.is_empty() {
+                if p.latest.is_some() || p.old.is_some() {
+                    for k in [p.latest.take(), p.old.take()].into_iter().flatten() {
+                        Self::retire(&mut self.sa, &k);
+                    }
+                    p.secured = false;
+                    self.ev.push_back(MkaEvent::SessionStopped { ckn: p.ckn.clone() });
+                }
+                p.key_server = None;
+            }
+            let i_serve = p.key_server == Some(p.mi);
+            if i_serve {
+                let due = interval.is_some_and(|i| p.latest.as_ref().is_some_and(|k| now >= k.installed_at + i));
+                if p.latest.is_none() || p.rekey_requested || due || p.sak_peers != live {
+                    // A new SAK: for a first key, a rekey (interval or PN exhaustion) or a change in
+                    // the live peer set (9.8: a peer that joins or leaves gets a fresh SAK).
+                    let mut buf = vec![0u8; suite.key_len()];
+                    if random_bytes(&mut buf).is_err() {
+                        continue;
+                    }
+                    let Ok(sak) = Sak::from_bytes(&buf) else { continue };
+                    buf.iter_mut().for_each(|b| *b = 0);
+                    let kn = p.next_kn;
+                    p.next_kn = p.next_kn.wrapping_add(1).max(1);
+                    let an = p.latest.as_ref().map(|k| (k.an + 1) % 4).unwrap_or(0);
+                    let ki = Ki::new(p.mi, kn);
+                    let rekey = p.latest.is_some();
+                    self.stats.sak_generated += 1;
+                    self.ev.push_back(MkaEvent::SakGenerated { ckn: p.ckn.clone(), ki, an, rekey });
+                    if let Some(old) = p.latest.take() {
+                        if let Some(older) = p.old.replace(old) {
+                            Self::retire(&mut self.sa, &older);
+                        }
+                    }
+                    p.latest = Some(KeyState { ki, an, sak, suite, conf_offset: offset, rx_for: Vec::new(), tx_installed: false, tx_enabled: false, installed_at: now });
+                    p.sak_peers = live.clone();
+                    p.rekey_requested = false;
+                    p.next_tx = now;
+                }
+            }
+            // Receive first, for every live peer (also peers that became live after the key).
+            Self::install_rx(&mut self.sa, p, own);
+            let scis = p.live_scis(own);
+            let ks_mi = p.key_server;
+            if let Some(k) = p.latest.as_mut() {
+                let everyone_receives = !live.is_empty()
+                    && live.iter().all(|mi| p.peers[mi].latest_use.is_some_and(|u| u.ki == k.ki && u.rx));
+                let ks_transmits = ks_mi.and_then(|mi| p.peers.get(&mi)).is_some_and(|x| x.latest_use.is_some_and(|u| u.ki == k.ki && u.tx));
+                if !k.tx_enabled && ((i_serve && everyone_receives) || (!i_serve && ks_transmits)) {
+                    Self::install_tx(&mut self.sa, k, own, scis);
+                    p.secured = true;
+                    self.ev.push_back(MkaEvent::SessionSecured { ckn: p.ckn.clone(), ki: k.ki });
+                    p.next_tx = now;
+                }
+                let everyone_transmits = k.tx_enabled
+                    && live.iter().all(|mi| p.peers[mi].latest_use.is_some_and(|u| u.ki == k.ki && u.tx));
+                if everyone_transmits {
+                    if let Some(old) = p.old.take() {
+                        Self::retire(&mut self.sa, &old);
+                    }
+                }
+            }
+            if now >= p.next_tx {
+                if let Some(frame) = Self::build(&self.cfg, p, now) {
+                    self.stats.mkpdus_tx += 1;
+                    if p.key_server == Some(p.mi) && p.latest.is_some() {
+                        self.stats.distributed_sak_tx += 1;
+                    }
+                    self.out.push_back(frame);
+                }
+                // Bounded hello while a key is being distributed or taken into use.
+                let busy = p.latest.as_ref().is_some_and(|k| !k.tx_enabled) || p.old.is_some();
+                p.next_tx = now + if busy { BOUNDED_HELLO_TIME } else { HELLO_TIME };
+            }
+        }
+    }
+
+    fn key_use(k: &KeyState) -> (Ki, u8, bool, bool) {
+        (k.ki, k.an, k.tx_enabled, !k.rx_for.is_empty())
+    }
+
+    /// One MKPDU of participant `p`.
+    fn build(cfg: &MkaConfig, p: &mut Participant, now: Duration) -> Option<Vec<u8>> {
+        p.mn = p.mn.wrapping_add(1);
+        p.sent.push_back((now, p.mn));
+        while p.sent.front().is_some_and(|(t, _)| now.saturating_sub(*t) > LIFE_TIME) {
+            p.sent.pop_front();
+        }
+        let i_serve = p.key_server == Some(p.mi);
+        let basic = BasicParamSet {
+            version: MKA_VERSION,
+            key_server_priority: cfg.key_server_priority,
+            key_server: i_serve,
+            macsec_desired: cfg.macsec_desired,
+            macsec_capability: cfg.capability,
+            sci: cfg.sci,
+            mi: p.mi,
+            mn: p.mn,
+            algorithm_agility: ALGORITHM_AGILITY,
+            ckn: p.ckn.clone(),
+        };
+        let mut sets = Vec::new();
+        let live: Vec<Peer> = p.live_peers().map(|(mi, x)| Peer { mi: *mi, mn: x.mn }).collect();
+        let potential: Vec<Peer> = p.peers.iter().filter(|(_, x)| !x.live).map(|(mi, x)| Peer { mi: *mi, mn: x.mn }).collect();
+        if !live.is_empty() {
+            sets.push(ParamSet::LivePeerList(PeerList { key_server_ssci: 0, peers: live }));
+        }
+        if !potential.is_empty() {
+            sets.push(ParamSet::PotentialPeerList(PeerList { key_server_ssci: 0, peers: potential }));
+        }
+        if let Some(k) = &p.latest {
+            let (lki, lan, ltx, lrx) = Self::key_use(k);
+            let (oki, oan, otx, orx) = p.old.as_ref().map(Self::key_use).unwrap_or((Ki::NULL, 0, false, false));
+            sets.push(ParamSet::SakUse(SakUse {
+                latest_an: lan,
+                latest_tx: ltx,
+                latest_rx: lrx,
+                old_an: oan,
+                old_tx: otx,
+                old_rx: orx,
+                plain_tx: false,
+                plain_rx: false,
+                delay_protect: false,
+                keys: Some(SakUseKeys { latest_ki: lki, latest_lowest_pn: 1, old_ki: oki, old_lowest_pn: if orx { 1 } else { 0 } }),
+            }));
+            if i_serve {
+                let cipher_suite_id = (k.suite != CipherSuite::GcmAes128).then(|| k.suite.id());
+                sets.push(ParamSet::DistributedSak(DistributedSak {
+                    an: k.an,
+                    conf_offset: ConfidentialityOffset::from_conf_offset(Some(k.conf_offset)),
+                    key: Some(WrappedSak { kn: k.ki.kn, cipher_suite_id, wrapped: p.kek.wrap_sak(&k.sak) }),
+                }));
+            }
+            if k.suite.is_xpn() {
+                sets.push(ParamSet::Xpn(Xpn { suspension_time: 0, latest_lowest_pn_msb: 0, old_lowest_pn_msb: 0 }));
+            }
+        }
+        let repr = MkpduRepr { basic, sets, icv_indicator: false, icv: [0; 16] };
+        MkaFrameRepr::new(cfg.mac, repr).seal(&p.ick).ok()
+    }
+}
