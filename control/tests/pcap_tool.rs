@@ -70,7 +70,7 @@ fn protects_and_validates_every_vector() {
         let plain = hex::decode(i["unprotected_frame"].as_str().unwrap()).unwrap();
         let expected = hex::decode(v["expected"]["protected_frame"].as_str().unwrap()).unwrap();
         let (pin, pout, vout) = (d.path("in.pcap"), d.path("prot.pcap"), d.path("plain.pcap"));
-        write_pcap(&pin, &[plain.clone()]);
+        write_pcap(&pin, std::slice::from_ref(&plain));
         for backend in ["ring", "rustcrypto"] {
             let pn = format!("0x{}", i["pn"].as_str().unwrap());
             let mut args: Vec<String> = vec!["pcap".into(), "protect".into()];

@@ -371,13 +371,12 @@ impl Mka {
             peer.old_use = u.old();
         }
         match lists_us {
-            Some(mn) if mn >= floor && mn <= p.mn => {
-                if !peer.live {
-                    peer.live = true;
-                    self.ev.push_back(MkaEvent::PeerLive { ckn: p.ckn.clone(), peer: b.sci });
-                    p.next_tx = p.next_tx.min(now + BOUNDED_HELLO_TIME);
-                }
+            Some(mn) if mn >= floor && mn <= p.mn && !peer.live => {
+                peer.live = true;
+                self.ev.push_back(MkaEvent::PeerLive { ckn: p.ckn.clone(), peer: b.sci });
+                p.next_tx = p.next_tx.min(now + BOUNDED_HELLO_TIME);
             }
+            Some(mn) if mn >= floor && mn <= p.mn => {}
             Some(_) => self.stats.non_recent_peer_list_mn += 1,
             None => {}
         }
@@ -416,10 +415,14 @@ impl Mka {
         let conf_offset = ds.conf_offset.conf_offset().unwrap_or(ConfOffset::Zero);
         let key = KeyState { ki, an: ds.an, sak, suite, conf_offset, rx_for: Vec::new(), tx_installed: false, tx_enabled: false, installed_at: now };
         self.ev.push_back(MkaEvent::SakReceived { ckn: p.ckn.clone(), ki, an: ds.an });
+        let new_an = key.an;
         if let Some(old) = p.latest.take() {
             if let Some(older) = p.old.replace(old) {
-                Self::retire(&mut self.sa, &older);
+                Self::retire(&mut self.sa, &older, Some(new_an));
             }
+        }
+        if p.old.as_ref().is_some_and(|o| o.an == new_an) {
+            p.old = None; // overwritten by the new key's installs
         }
         p.latest = Some(key);
         Self::install_rx(&mut self.sa, p, own);
@@ -468,13 +471,33 @@ impl Mka {
         }
     }
 
-    fn retire(sa: &mut VecDeque<SaCommand>, k: &KeyState) {
+    /// Deletes a key's SAs, except where `keep_an` (the AN of the key that replaces it) already
+    /// overwrote them: an install for the same AN replaces the SA in the dataplane.
+    fn retire(sa: &mut VecDeque<SaCommand>, k: &KeyState, keep_an: Option<u8>) {
+        if keep_an == Some(k.an) {
+            return;
+        }
         for sci in &k.rx_for {
             sa.push_back(SaCommand::DeleteRx { sci: *sci, an: k.an });
         }
         if k.tx_installed {
             sa.push_back(SaCommand::DeleteTx { an: k.an });
         }
+    }
+
+    /// The AN for a new key: the next one after the latest that neither we nor any live peer
+    /// still use (a key server that lost its state learns the ANs in use from the peers' SAK Use).
+    fn next_an(p: &Participant) -> u8 {
+        let mut used: Vec<u8> = [&p.latest, &p.old].into_iter().flatten().map(|k| k.an).collect();
+        for (_, x) in p.live_peers() {
+            for u in [x.latest_use, x.old_use].into_iter().flatten() {
+                if !u.ki.is_null() {
+                    used.push(u.an);
+                }
+            }
+        }
+        let base = p.latest.as_ref().map(|k| k.an).or_else(|| used.iter().copied().max()).map(|a| a + 1).unwrap_or(0);
+        (0..4).map(|i| (base + i) % 4).find(|a| !used.contains(a)).unwrap_or(base % 4)
     }
 
     /// Key server election among the live participants (802.1X-2020 9.5.1).
@@ -532,7 +555,7 @@ impl Mka {
             if live.is_empty() {
                 if p.latest.is_some() || p.old.is_some() {
                     for k in [p.latest.take(), p.old.take()].into_iter().flatten() {
-                        Self::retire(&mut self.sa, &k);
+                        Self::retire(&mut self.sa, &k, None);
                     }
                     p.secured = false;
                     self.ev.push_back(MkaEvent::SessionStopped { ckn: p.ckn.clone() });
@@ -553,14 +576,14 @@ impl Mka {
                     buf.iter_mut().for_each(|b| *b = 0);
                     let kn = p.next_kn;
                     p.next_kn = p.next_kn.wrapping_add(1).max(1);
-                    let an = p.latest.as_ref().map(|k| (k.an + 1) % 4).unwrap_or(0);
+                    let an = Self::next_an(p);
                     let ki = Ki::new(p.mi, kn);
                     let rekey = p.latest.is_some();
                     self.stats.sak_generated += 1;
                     self.ev.push_back(MkaEvent::SakGenerated { ckn: p.ckn.clone(), ki, an, rekey });
                     if let Some(old) = p.latest.take() {
                         if let Some(older) = p.old.replace(old) {
-                            Self::retire(&mut self.sa, &older);
+                            Self::retire(&mut self.sa, &older, Some(an));
                         }
                     }
                     p.latest = Some(KeyState { ki, an, sak, suite, conf_offset: offset, rx_for: Vec::new(), tx_installed: false, tx_enabled: false, installed_at: now });
@@ -587,7 +610,7 @@ impl Mka {
                     && live.iter().all(|mi| p.peers[mi].latest_use.is_some_and(|u| u.ki == k.ki && u.tx));
                 if everyone_transmits {
                     if let Some(old) = p.old.take() {
-                        Self::retire(&mut self.sa, &old);
+                        Self::retire(&mut self.sa, &old, Some(k.an));
                     }
                 }
             }
