@@ -379,3 +379,165 @@ fn lost_peer_brings_the_session_down() {
         assert!(n.events.iter().any(|(_, e)| matches!(e, MkaEvent::SessionStopped { .. })));
     }
 }
+
+/// The 28 MKPDUs two real wpa_supplicant 2.10 peers exchanged, fed in order to our engine as a
+/// third member with the same CAK: every one verifies and is accepted (no ICV failure, no MN or
+/// format complaint); the two of them appear as its potential peers (they never list its MI).
+#[test]
+fn accepts_wpa_supplicant_mkpdus_as_a_third_observer() {
+    let dir = format!("{}/../tests/data/captures", env!("CARGO_MANIFEST_DIR"));
+    let keys: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(format!("{dir}/wpa_mka.keys.json")).unwrap()).unwrap();
+    let ckn = Ckn::from_hex(keys["ckn"].as_str().unwrap()).unwrap();
+    let cak = Cak::from_hex(keys["cak"].as_str().unwrap()).unwrap();
+    let observer = Sci::from_mac_port([0x02, 0, 0, 0, 0, 0x0c], 1);
+    let mut mka = Mka::new(MkaConfig::new(observer, CipherSuite::GcmAes128), vec![(ckn, cak)], Duration::ZERO).unwrap();
+    let mut r = pcap_file::pcap::PcapReader::new(std::fs::File::open(format!("{dir}/wpa_mka.pcap")).unwrap()).unwrap();
+    let mut first = None;
+    let mut n = 0;
+    while let Some(p) = r.next_packet() {
+        let p = p.unwrap();
+        let t0 = *first.get_or_insert(p.timestamp);
+        let now = p.timestamp - t0;
+        mka.handle_timeout(now);
+        mka.handle_mkpdu(now, &p.data);
+        n += 1;
+    }
+    assert_eq!(n, 28);
+    let s = mka.stats;
+    assert_eq!((s.mkpdus_rx, s.mkpdus_validated, s.icv_failures, s.malformed, s.unknown_ckn, s.bad_peer_mn), (28, 28, 0, 0, 0, 0));
+    let mut seen = Vec::new();
+    while let Some(e) = mka.poll_event() {
+        if let MkaEvent::IcvSuccess { peer, .. } = e {
+            seen.push(peer.to_string());
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, vec!["02000000000a0001", "02000000000b0001"]);
+    assert!(mka.live_peers().is_empty(), "they never list the observer");
+    assert!(!mka.is_secured());
+}
+
+fn ca(ckn: &str, cak: &str) -> (Ckn, Cak) {
+    (Ckn::from_hex(ckn).unwrap(), Cak::from_hex(cak).unwrap())
+}
+
+fn node_with(n: u8, prio: u8, primary: Vec<(Ckn, Cak)>, fallback: Option<(Ckn, Cak)>) -> Node {
+    let mut cfg = MkaConfig::new(sci(n), CipherSuite::GcmAes128);
+    cfg.key_server_priority = prio;
+    let mut mka = Mka::new(cfg, primary, Duration::ZERO).unwrap();
+    if let Some((ckn, cak)) = fallback {
+        mka.add_participant(Duration::ZERO, ckn, cak, true).unwrap();
+    }
+    Node { mka, sci: sci(n), dp: Dataplane::default(), events: Vec::new() }
+}
+
+const CKN1: &str = "11111111111111111111111111111111";
+const CKN2: &str = "22222222222222222222222222222222";
+const CKNF: &str = "ffffffffffffffffffffffffffffffff";
+const CAK1: &str = "101112131415161718191a1b1c1d1e1f";
+const CAK2: &str = "202122232425262728292a2b2c2d2e2f";
+const CAKF: &str = "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
+impl Net {
+    fn add(&mut self, i: usize, (ckn, cak): (Ckn, Cak), fallback: bool) {
+        let now = self.now;
+        self.nodes[i].mka.add_participant(now, ckn, cak, fallback).unwrap();
+        self.drain(i);
+    }
+    fn remove(&mut self, i: usize, ckn: &str) {
+        let now = self.now;
+        self.nodes[i].mka.remove_participant(now, &Ckn::from_hex(ckn).unwrap());
+        self.drain(i);
+    }
+    fn tx_ckn(&self, i: usize) -> Option<Ckn> {
+        self.nodes[i].mka.participants().into_iter().find(|p| p.transmitting).map(|p| p.ckn)
+    }
+}
+
+/// Hitless CAK rollover: a newer key becomes active on both sides (a second apart), both run a
+/// participant for it beside the old one, the traffic moves to the new CA's SAK, and after the
+/// guide's minute of overlap the old CA is retired. At no step does a node transmit with a key
+/// its peer cannot receive, and the session never stops.
+#[test]
+fn cak_rollover_is_hitless() {
+    let mut net = Net::new(vec![node_with(1, 16, vec![ca(CKN1, CAK1)], None), node_with(2, 32, vec![ca(CKN1, CAK1)], None)], 0);
+    net.run(Duration::from_secs(20));
+    assert_eq!(net.tx_ckn(0).map(|c| c.to_string()), Some(CKN1.to_uppercase()));
+    let k1 = net.all_secured_same_key();
+    assert_eq!(net.nodes[0].dp.encoding_an, Some(0));
+    net.add(0, ca(CKN2, CAK2), false);
+    net.run(Duration::from_secs(21));
+    net.add(1, ca(CKN2, CAK2), false);
+    net.run(Duration::from_secs(40));
+    for i in 0..2 {
+        assert_eq!(net.tx_ckn(i).map(|c| c.to_string()), Some(CKN2.to_uppercase()), "node {i} moved to the new CA");
+    }
+    let k2 = net.all_secured_same_key();
+    assert_ne!(k2, k1);
+    assert_eq!(net.nodes[0].dp.encoding_an, Some(1), "the new CA's SAK takes the next AN");
+    assert_eq!(net.nodes[1].dp.rx.len(), 2, "both CAs' receive SAs during the overlap");
+    net.run(Duration::from_secs(80));
+    net.remove(0, CKN1);
+    net.run(Duration::from_secs(81));
+    net.remove(1, CKN1);
+    net.run(Duration::from_secs(100));
+    assert_eq!(net.all_secured_same_key(), k2);
+    for n in &net.nodes {
+        assert!(!n.stopped(), "the session never stopped");
+        assert_eq!(n.mka.participants().len(), 1);
+        assert_eq!(n.dp.rx.len(), 1, "only the new CA's SA is left");
+        assert_eq!(n.dp.tx.len(), 1);
+    }
+}
+
+/// Fallback PSK: the primary CAKs mismatch, so the fallback CA secures the session (reported as
+/// FALLBACK-PSK); when the primary matches again the session moves back to it hitlessly and the
+/// fallback's keys are retired.
+#[test]
+fn fallback_takes_over_on_mismatch_and_hands_back() {
+    let bad = "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf";
+    let mut net = Net::new(
+        vec![
+            node_with(1, 16, vec![ca(CKN1, CAK1)], Some(ca(CKNF, CAKF))),
+            node_with(2, 32, vec![ca(CKN1, bad)], Some(ca(CKNF, CAKF))),
+        ],
+        0,
+    );
+    net.run(Duration::from_secs(20));
+    for n in &net.nodes {
+        assert!(n.mka.secured_with_fallback(), "{} secured with the fallback PSK", n.sci);
+        assert!(n.events.iter().any(|(_, e)| matches!(e, MkaEvent::SessionSecured { fallback: true, .. })));
+        let st = n.mka.participants();
+        let primary = st.iter().find(|p| !p.fallback).unwrap();
+        assert!(!primary.cak_match && primary.icv_failures >= 5, "{primary:?}");
+        assert!(st.iter().find(|p| p.fallback).unwrap().cak_match);
+    }
+    let kf = net.all_secured_same_key();
+    // The operator fixes node 2's primary key.
+    net.add(1, ca(CKN1, CAK1), false);
+    net.run(Duration::from_secs(40));
+    for (i, n) in net.nodes.iter().enumerate() {
+        assert!(n.mka.is_secured() && !n.mka.secured_with_fallback(), "node {i} back on the primary");
+        assert_eq!(net.tx_ckn(i).map(|c| c.to_string()), Some(CKN1.to_uppercase()));
+        assert_eq!(n.dp.rx.len(), 1, "the fallback's receive SA is retired");
+        assert!(!n.stopped());
+    }
+    let kp = net.all_secured_same_key();
+    assert_ne!(kp.mi, kf.mi, "a key of the primary CA (another participant, another MI)");
+}
+
+/// The only key expires on one side with no fallback: that side stops at once, the other when
+/// its peer's Life Time runs out; both dataplanes end with no SA (must-secure then drops).
+#[test]
+fn key_expiry_without_fallback_brings_the_session_down() {
+    let mut net = Net::new(vec![node_with(1, 16, vec![ca(CKN1, CAK1)], None), node_with(2, 32, vec![ca(CKN1, CAK1)], None)], 0);
+    net.run(Duration::from_secs(10));
+    net.all_secured_same_key();
+    net.remove(0, CKN1);
+    assert!(net.nodes[0].stopped() && !net.nodes[0].mka.is_secured());
+    net.run(Duration::from_secs(20));
+    for n in &net.nodes {
+        assert!(n.stopped() && !n.mka.is_secured());
+        assert!(n.dp.rx.is_empty() && n.dp.tx.is_empty() && n.dp.encoding_an.is_none());
+    }
+}

@@ -87,10 +87,31 @@ pub enum MkaEvent {
     SakGenerated { ckn: Ckn, ki: Ki, an: u8, rekey: bool },
     /// SAK received from the key server.
     SakReceived { ckn: Ckn, ki: Ki, an: u8 },
-    /// %L2-MKA-5-SESSION_SECURED: transmitting with a distributed SAK.
-    SessionSecured { ckn: Ckn, ki: Ki },
+    /// %L2-MKA-5-SESSION_SECURED, or SESSION_SECURED_WITH_FALLBACK_PSK when `fallback`:
+    /// transmitting with a distributed SAK of this CA.
+    SessionSecured { ckn: Ckn, ki: Ki, fallback: bool },
     /// The session lost every peer or its key.
     SessionStopped { ckn: Ckn },
+}
+
+/// One participant (CA) as `show macsec mka session` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParticipantStatus {
+    pub ckn: Ckn,
+    /// CA Authentication Mode FALLBACK-PSK.
+    pub fallback: bool,
+    pub mi: Mi,
+    pub mn: u32,
+    pub live_peers: Vec<Sci>,
+    pub potential_peers: Vec<Sci>,
+    pub key_server: Option<Sci>,
+    pub latest_key: Option<(Ki, u8)>,
+    /// This CA's key is the one the port transmits with.
+    pub transmitting: bool,
+    pub secured: bool,
+    pub icv_failures: u64,
+    /// Peer CAK match: some peer verified and listed us on this CA.
+    pub cak_match: bool,
 }
 
 /// The counters of `show macsec mka statistics`.
@@ -140,6 +161,12 @@ struct KeyState {
 /// One MKA participant (one CA).
 struct Participant {
     ckn: Ckn,
+    /// A fallback PSK participant: it secures the session only while no primary CA has a live
+    /// peer, and hands back to the primary once the primary's key carries the traffic.
+    fallback: bool,
+    /// Order of creation: a newer primary participant (CAK rollover) is preferred for transmit.
+    seq: u64,
+    icv_failures: u64,
     ick: Ick,
     kek: Kek,
     mi: Mi,
@@ -162,6 +189,7 @@ struct Participant {
 pub struct Mka {
     cfg: MkaConfig,
     parts: Vec<Participant>,
+    next_seq: u64,
     out: VecDeque<Vec<u8>>,
     sa: VecDeque<SaCommand>,
     ev: VecDeque<MkaEvent>,
@@ -176,8 +204,11 @@ fn ssci_for(sci: Sci, mut all: Vec<Sci>) -> Ssci {
 }
 
 impl Participant {
-    fn new(ckn: Ckn, cak: &Cak, now: Duration) -> Result<Self, KeyError> {
+    fn new(ckn: Ckn, cak: &Cak, now: Duration, fallback: bool, seq: u64) -> Result<Self, KeyError> {
         Ok(Participant {
+            fallback,
+            seq,
+            icv_failures: 0,
             ick: Ick::derive(cak, &ckn),
             kek: Kek::derive(cak, &ckn),
             ckn,
@@ -194,6 +225,22 @@ impl Participant {
             next_tx: now,
             secured: false,
         })
+    }
+
+    /// Transmit preference: primary before fallback, newer before older (lower is better).
+    fn preference(&self) -> (bool, std::cmp::Reverse<u64>) {
+        (self.fallback, std::cmp::Reverse(self.seq))
+    }
+
+    fn transmitting(&self) -> bool {
+        self.latest.as_ref().is_some_and(|k| k.tx_enabled)
+    }
+
+    /// Every live peer transmits with our latest key.
+    fn everyone_transmits_latest(&self) -> bool {
+        let Some(k) = &self.latest else { return false };
+        let mut live = self.live_peers().peekable();
+        live.peek().is_some() && live.all(|(_, x)| x.latest_use.is_some_and(|u| u.ki == k.ki && u.tx))
     }
 
     fn live_peers(&self) -> impl Iterator<Item = (&Mi, &PeerState)> {
@@ -219,8 +266,57 @@ impl Participant {
 impl Mka {
     /// An engine with one participant per `(CKN, CAK)`.
     pub fn new(cfg: MkaConfig, keys: Vec<(Ckn, Cak)>, now: Duration) -> Result<Mka, KeyError> {
-        let parts = keys.into_iter().map(|(ckn, cak)| Participant::new(ckn, &cak, now)).collect::<Result<_, _>>()?;
-        Ok(Mka { cfg, parts, out: VecDeque::new(), sa: VecDeque::new(), ev: VecDeque::new(), stats: MkaStats::default() })
+        let mut mka = Mka { cfg, parts: Vec::new(), next_seq: 0, out: VecDeque::new(), sa: VecDeque::new(), ev: VecDeque::new(), stats: MkaStats::default() };
+        for (ckn, cak) in keys {
+            mka.add_participant(now, ckn, cak, false)?;
+        }
+        Ok(mka)
+    }
+
+    /// Starts a participant for a CA (a newly active key of the key chain, or the fallback PSK).
+    /// A participant for the same CKN is replaced.
+    pub fn add_participant(&mut self, now: Duration, ckn: Ckn, cak: Cak, fallback: bool) -> Result<(), KeyError> {
+        self.remove_participant(now, &ckn);
+        let p = Participant::new(ckn, &cak, now, fallback, self.next_seq)?;
+        self.next_seq += 1;
+        self.parts.push(p);
+        Ok(())
+    }
+
+    /// Stops a participant (its key expired, or the rollover overlap ended): its SAs are deleted,
+    /// and if it carried the traffic, the best remaining secured participant takes over.
+    pub fn remove_participant(&mut self, now: Duration, ckn: &Ckn) {
+        let Some(i) = self.parts.iter().position(|p| &p.ckn == ckn) else { return };
+        let p = self.parts.remove(i);
+        for k in [p.latest.as_ref(), p.old.as_ref()].into_iter().flatten() {
+            Self::retire(&mut self.sa, k, None);
+        }
+        if p.transmitting() && !self.parts.iter().any(|q| q.latest.as_ref().is_some_and(|k| k.tx_installed)) {
+            self.ev.push_back(MkaEvent::SessionStopped { ckn: p.ckn.clone() });
+        }
+        self.step(now);
+    }
+
+    /// Per-CA status for `show macsec mka session`.
+    pub fn participants(&self) -> Vec<ParticipantStatus> {
+        let own = self.cfg.sci;
+        self.parts
+            .iter()
+            .map(|p| ParticipantStatus {
+                ckn: p.ckn.clone(),
+                fallback: p.fallback,
+                mi: p.mi,
+                mn: p.mn,
+                live_peers: p.live_peers().map(|(_, x)| x.sci).collect(),
+                potential_peers: p.peers.values().filter(|x| !x.live).map(|x| x.sci).collect(),
+                key_server: p.key_server.and_then(|mi| if mi == p.mi { Some(own) } else { p.peers.get(&mi).map(|x| x.sci) }),
+                latest_key: p.latest.as_ref().map(|k| (k.ki, k.an)),
+                transmitting: p.transmitting(),
+                secured: p.secured,
+                icv_failures: p.icv_failures,
+                cak_match: p.live_peers().next().is_some(),
+            })
+            .collect()
     }
 
     pub fn config(&self) -> &MkaConfig {
@@ -255,9 +351,14 @@ impl Mka {
             .min()
     }
 
-    /// True once some participant transmits with a distributed SAK.
+    /// True while some participant's key is the one the port transmits with.
     pub fn is_secured(&self) -> bool {
-        self.parts.iter().any(|p| p.secured)
+        self.parts.iter().any(|p| p.transmitting())
+    }
+
+    /// True when the port transmits with the fallback PSK's key.
+    pub fn secured_with_fallback(&self) -> bool {
+        self.parts.iter().any(|p| p.fallback && p.transmitting())
     }
 
     /// The KI and AN the port transmits with, if secured.
@@ -313,6 +414,7 @@ impl Mka {
             Ok(true) => {}
             _ => {
                 self.stats.icv_failures += 1;
+                p.icv_failures += 1;
                 self.ev.push_back(MkaEvent::IcvFailure { ckn: p.ckn.clone() });
                 return;
             }
@@ -390,7 +492,11 @@ impl Mka {
     fn receive_sak(&mut self, pi: usize, now: Duration, sender: Mi, sender_live: bool, ds: &DistributedSak) {
         self.elect(pi);
         let own = self.cfg.sci;
+        let primary_live = self.primary_live();
         let p = &mut self.parts[pi];
+        if p.fallback && primary_live {
+            return; // the fallback CA stands by while the primary CA has a live peer
+        }
         if !sender_live || p.key_server != Some(sender) {
             self.stats.sak_from_non_key_server += 1;
             return;
@@ -487,12 +593,17 @@ impl Mka {
 
     /// The AN for a new key: the next one after the latest that neither we nor any live peer
     /// still use (a key server that lost its state learns the ANs in use from the peers' SAK Use).
-    fn next_an(p: &Participant) -> u8 {
-        let mut used: Vec<u8> = [&p.latest, &p.old].into_iter().flatten().map(|k| k.an).collect();
-        for (_, x) in p.live_peers() {
-            for u in [x.latest_use, x.old_use].into_iter().flatten() {
-                if !u.ki.is_null() {
-                    used.push(u.an);
+    fn next_an(parts: &[Participant], pi: usize) -> u8 {
+        let p = &parts[pi];
+        let mut used: Vec<u8> = Vec::new();
+        // Every CA of this port shares the SecY's four ANs.
+        for q in parts {
+            used.extend([&q.latest, &q.old].into_iter().flatten().map(|k| k.an));
+            for (_, x) in q.live_peers() {
+                for u in [x.latest_use, x.old_use].into_iter().flatten() {
+                    if !u.ki.is_null() {
+                        used.push(u.an);
+                    }
                 }
             }
         }
@@ -542,41 +653,52 @@ impl Mka {
         self.step(now);
     }
 
+    /// True when a primary (non-fallback) participant has a live peer.
+    fn primary_live(&self) -> bool {
+        self.parts.iter().any(|p| !p.fallback && p.live_peers().next().is_some())
+    }
+
     /// The CP: election, SAK generation and the SAK Use handshake, then transmission when due.
     fn step(&mut self, now: Duration) {
         let own = self.cfg.sci;
+        let interval = self.cfg.sak_rekey_interval;
+        let suite = self.cfg.cipher_suite;
+        let offset = self.cfg.conf_offset;
         for pi in 0..self.parts.len() {
             self.elect(pi);
-            let interval = self.cfg.sak_rekey_interval;
-            let suite = self.cfg.cipher_suite;
-            let offset = self.cfg.conf_offset;
+            let primary_live = self.primary_live();
             let p = &mut self.parts[pi];
             let live: Vec<Mi> = p.live_peers().map(|(mi, _)| *mi).collect();
             if live.is_empty() {
                 if p.latest.is_some() || p.old.is_some() {
+                    let was_transmitting = p.transmitting();
                     for k in [p.latest.take(), p.old.take()].into_iter().flatten() {
                         Self::retire(&mut self.sa, &k, None);
                     }
                     p.secured = false;
-                    self.ev.push_back(MkaEvent::SessionStopped { ckn: p.ckn.clone() });
+                    if was_transmitting {
+                        self.ev.push_back(MkaEvent::SessionStopped { ckn: p.ckn.clone() });
+                    }
                 }
                 p.key_server = None;
             }
-            let i_serve = p.key_server == Some(p.mi);
+            // A fallback CA stands by while a primary CA has a live peer.
+            let standby = p.fallback && primary_live;
+            let i_serve = p.key_server == Some(p.mi) && !standby;
             if i_serve {
                 let due = interval.is_some_and(|i| p.latest.as_ref().is_some_and(|k| now >= k.installed_at + i));
                 if p.latest.is_none() || p.rekey_requested || due || p.sak_peers != live {
                     // A new SAK: for a first key, a rekey (interval or PN exhaustion) or a change in
                     // the live peer set (9.8: a peer that joins or leaves gets a fresh SAK).
-                    let mut buf = vec![0u8; suite.key_len()];
+                    let mut buf = zeroize::Zeroizing::new(vec![0u8; suite.key_len()]);
                     if random_bytes(&mut buf).is_err() {
                         continue;
                     }
                     let Ok(sak) = Sak::from_bytes(&buf) else { continue };
-                    buf.iter_mut().for_each(|b| *b = 0);
+                    let an = Self::next_an(&self.parts, pi);
+                    let p = &mut self.parts[pi];
                     let kn = p.next_kn;
                     p.next_kn = p.next_kn.wrapping_add(1).max(1);
-                    let an = Self::next_an(p);
                     let ki = Ki::new(p.mi, kn);
                     let rekey = p.latest.is_some();
                     self.stats.sak_generated += 1;
@@ -592,27 +714,55 @@ impl Mka {
                     p.next_tx = now;
                 }
             }
+            // Transmit goes to the most preferred participant whose key is ready.
+            let pref = self.parts[pi].preference();
+            let better_transmits = self.parts.iter().any(|q| q.preference() < pref && q.transmitting());
+            let p = &mut self.parts[pi];
             // Receive first, for every live peer (also peers that became live after the key).
             Self::install_rx(&mut self.sa, p, own);
             let scis = p.live_scis(own);
             let ks_mi = p.key_server;
+            let mut took_tx = false;
             if let Some(k) = p.latest.as_mut() {
                 let everyone_receives = !live.is_empty()
                     && live.iter().all(|mi| p.peers[mi].latest_use.is_some_and(|u| u.ki == k.ki && u.rx));
                 let ks_transmits = ks_mi.and_then(|mi| p.peers.get(&mi)).is_some_and(|x| x.latest_use.is_some_and(|u| u.ki == k.ki && u.tx));
-                if !k.tx_enabled && ((i_serve && everyone_receives) || (!i_serve && ks_transmits)) {
+                let ready = (i_serve && everyone_receives) || (!i_serve && ks_transmits);
+                if !k.tx_enabled && ready && !better_transmits && !standby {
                     Self::install_tx(&mut self.sa, k, own, scis);
-                    p.secured = true;
-                    self.ev.push_back(MkaEvent::SessionSecured { ckn: p.ckn.clone(), ki: k.ki });
+                    took_tx = true;
+                    if !p.secured {
+                        // Logged once per session; later keys of the same CA are SAK rekeys.
+                        p.secured = true;
+                        self.ev.push_back(MkaEvent::SessionSecured { ckn: p.ckn.clone(), ki: k.ki, fallback: p.fallback });
+                    }
                     p.next_tx = now;
                 }
-                let everyone_transmits = k.tx_enabled
-                    && live.iter().all(|mi| p.peers[mi].latest_use.is_some_and(|u| u.ki == k.ki && u.tx));
-                if everyone_transmits {
-                    if let Some(old) = p.old.take() {
-                        Self::retire(&mut self.sa, &old, Some(k.an));
+            }
+            if p.everyone_transmits_latest() {
+                if let Some(old) = p.old.take() {
+                    let keep = p.latest.as_ref().map(|k| k.an);
+                    Self::retire(&mut self.sa, &old, keep);
+                }
+            }
+            if took_tx {
+                // The others stop transmitting (their receive SAs stay until they retire).
+                for (j, q) in self.parts.iter_mut().enumerate() {
+                    if j != pi {
+                        if let Some(k) = q.latest.as_mut() {
+                            k.tx_enabled = false;
+                        }
                     }
                 }
+            }
+            // Hand back: once a primary key carries everyone's traffic, the fallback's keys go.
+            let primary_carries = self.parts.iter().any(|q| !q.fallback && q.transmitting() && q.everyone_transmits_latest());
+            let p = &mut self.parts[pi];
+            if p.fallback && primary_carries && (p.latest.is_some() || p.old.is_some()) {
+                for k in [p.latest.take(), p.old.take()].into_iter().flatten() {
+                    Self::retire(&mut self.sa, &k, None);
+                }
+                p.secured = false;
             }
             if now >= p.next_tx {
                 if let Some(frame) = Self::build(&self.cfg, p, now) {
@@ -623,7 +773,7 @@ impl Mka {
                     self.out.push_back(frame);
                 }
                 // Bounded hello while a key is being distributed or taken into use.
-                let busy = p.latest.as_ref().is_some_and(|k| !k.tx_enabled) || p.old.is_some();
+                let busy = p.latest.as_ref().is_some_and(|k| !k.tx_installed) || p.old.is_some();
                 p.next_tx = now + if busy { BOUNDED_HELLO_TIME } else { HELLO_TIME };
             }
         }
