@@ -21,6 +21,8 @@ struct Dataplane {
     /// AN → key
     tx: BTreeMap<u8, SaKey>,
     encoding_an: Option<u8>,
+    /// (peer SCI, AN) → lowest acceptable PN set by delay protection
+    lowest: BTreeMap<(Sci, u8), u64>,
 }
 
 impl Dataplane {
@@ -38,6 +40,10 @@ impl Dataplane {
             }
             SaCommand::DeleteRx { sci, an } => {
                 self.rx.remove(&(sci, an));
+            }
+            SaCommand::SetLowestPn { sci, an, pn } => {
+                assert!(self.rx.contains_key(&(sci, an)), "lowest PN for a missing SA");
+                self.lowest.insert((sci, an), pn);
             }
             SaCommand::DeleteTx { an } => {
                 self.tx.remove(&an);
@@ -540,4 +546,36 @@ fn key_expiry_without_fallback_brings_the_session_down() {
         assert!(n.stopped() && !n.mka.is_secured());
         assert!(n.dp.rx.is_empty() && n.dp.tx.is_empty() && n.dp.encoding_an.is_none());
     }
+}
+
+/// Delay protection: the transmitter's reported PN (XPN, above 2^32) reaches the peer's receive
+/// SA as its lowest acceptable PN within one hello.
+#[test]
+fn delay_protection_moves_the_lowest_acceptable_pn() {
+    let mk = |n: u8, prio: u8| {
+        let mut cfg = MkaConfig::new(sci(n), CipherSuite::GcmAesXpn128);
+        cfg.key_server_priority = prio;
+        cfg.delay_protection = true;
+        cfg.replay_window = 64;
+        Node { mka: Mka::new(cfg, vec![key(CAK)], Duration::ZERO).unwrap(), sci: sci(n), dp: Dataplane::default(), events: Vec::new() }
+    };
+    let mut net = Net::new(vec![mk(1, 16), mk(2, 32)], 0);
+    net.run(Duration::from_secs(6));
+    net.all_secured_same_key();
+    let an = net.nodes[0].dp.encoding_an.unwrap();
+    let t0 = net.now;
+    let now = net.now;
+    net.nodes[0].mka.handle_tx_pn(now, an, 0x1_0000_0500);
+    net.drain(0);
+    while net.nodes[1].dp.lowest.get(&(sci(1), an)).is_none() {
+        assert!(net.now - t0 <= HELLO_TIME, "enforced within one hello");
+        net.step();
+    }
+    assert_eq!(net.nodes[1].dp.lowest[&(sci(1), an)], 0x1_0000_0500 - 64);
+    // Later reports only ever raise it.
+    let now = net.now;
+    net.nodes[0].mka.handle_tx_pn(now, an, 0x1_0000_0400);
+    net.drain(0);
+    net.run(net.now + Duration::from_secs(5));
+    assert_eq!(net.nodes[1].dp.lowest[&(sci(1), an)], 0x1_0000_0500 - 64);
 }

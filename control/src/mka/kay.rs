@@ -46,6 +46,11 @@ pub struct MkaConfig {
     pub capability: MacsecCapability,
     /// sak-rekey-interval.
     pub sak_rekey_interval: Option<Duration>,
+    /// delay-protection: report our transmit PN in every SAK Use and raise the peers' lowest
+    /// acceptable PN from theirs, so a frame delayed by more than ~2 hellos is refused.
+    pub delay_protection: bool,
+    /// The replay window the receivers use (the lowest acceptable PN we report is next PN minus it).
+    pub replay_window: u32,
 }
 
 impl MkaConfig {
@@ -59,6 +64,8 @@ impl MkaConfig {
             macsec_desired: true,
             capability: MacsecCapability::ConfidentialityWithOffset,
             sak_rekey_interval: None,
+            delay_protection: false,
+            replay_window: 0,
         }
     }
 }
@@ -71,6 +78,8 @@ pub enum SaCommand {
     EnableTx { an: u8 },
     DeleteRx { sci: Sci, an: u8 },
     DeleteTx { an: u8 },
+    /// Delay protection: raise the lowest acceptable PN of a receive SA.
+    SetLowestPn { sci: Sci, an: u8, pn: u64 },
 }
 
 /// Events, named after the IOS XR syslog mnemonics where one exists.
@@ -156,6 +165,10 @@ struct KeyState {
     tx_installed: bool,
     tx_enabled: bool,
     installed_at: Duration,
+    /// Our next transmit PN for this key, as the dataplane last reported it.
+    tx_next_pn: u64,
+    /// The lowest acceptable PN last applied to each peer's receive SA (delay protection).
+    rx_lowest: Vec<(Sci, u64)>,
 }
 
 /// One MKA participant (one CA).
@@ -397,6 +410,16 @@ impl Mka {
         self.handle_timeout(now);
     }
 
+    /// The dataplane's report of the next transmit PN of the SA with `an` (delay protection).
+    pub fn handle_tx_pn(&mut self, now: Duration, an: u8, next_pn: u64) {
+        for p in &mut self.parts {
+            if let Some(k) = p.latest.as_mut().filter(|k| k.an == an && k.tx_installed) {
+                k.tx_next_pn = k.tx_next_pn.max(next_pn);
+            }
+        }
+        self.handle_timeout(now);
+    }
+
     /// A received EAPOL frame.
     pub fn handle_mkpdu(&mut self, now: Duration, frame: &[u8]) {
         self.stats.mkpdus_rx += 1;
@@ -471,6 +494,22 @@ impl Mka {
         if let Some(u) = m.sak_use() {
             peer.latest_use = u.latest();
             peer.old_use = u.old();
+            // Delay protection: the peer's lowest acceptable PN for its latest key raises our
+            // receive SA's floor (XPN: the 32 most significant bits travel in the XPN set).
+            if u.delay_protect && self.cfg.delay_protection {
+                if let (Some(lu), Some(k)) = (u.latest(), p.latest.as_mut()) {
+                    if lu.ki == k.ki && lu.tx {
+                        let msb = if k.suite.is_xpn() { m.xpn().map(|x| x.latest_lowest_pn_msb).unwrap_or(0) } else { 0 };
+                        let pn = ((msb as u64) << 32) | lu.lowest_pn as u64;
+                        let applied = k.rx_lowest.iter().find(|(s, _)| *s == b.sci).map(|(_, v)| *v).unwrap_or(0);
+                        if pn > applied.max(1) && k.rx_for.contains(&b.sci) {
+                            self.sa.push_back(SaCommand::SetLowestPn { sci: b.sci, an: k.an, pn });
+                            k.rx_lowest.retain(|(s, _)| *s != b.sci);
+                            k.rx_lowest.push((b.sci, pn));
+                        }
+                    }
+                }
+            }
         }
         match lists_us {
             Some(mn) if mn >= floor && mn <= p.mn && !peer.live => {
@@ -519,7 +558,7 @@ impl Mka {
         }
         self.stats.sak_received += 1;
         let conf_offset = ds.conf_offset.conf_offset().unwrap_or(ConfOffset::Zero);
-        let key = KeyState { ki, an: ds.an, sak, suite, conf_offset, rx_for: Vec::new(), tx_installed: false, tx_enabled: false, installed_at: now };
+        let key = KeyState { ki, an: ds.an, sak, suite, conf_offset, rx_for: Vec::new(), tx_installed: false, tx_enabled: false, installed_at: now, tx_next_pn: 1, rx_lowest: Vec::new() };
         self.ev.push_back(MkaEvent::SakReceived { ckn: p.ckn.clone(), ki, an: ds.an });
         let new_an = key.an;
         if let Some(old) = p.latest.take() {
@@ -708,7 +747,7 @@ impl Mka {
                             Self::retire(&mut self.sa, &older, Some(an));
                         }
                     }
-                    p.latest = Some(KeyState { ki, an, sak, suite, conf_offset: offset, rx_for: Vec::new(), tx_installed: false, tx_enabled: false, installed_at: now });
+                    p.latest = Some(KeyState { ki, an, sak, suite, conf_offset: offset, rx_for: Vec::new(), tx_installed: false, tx_enabled: false, installed_at: now, tx_next_pn: 1, rx_lowest: Vec::new() });
                     p.sak_peers = live.clone();
                     p.rekey_requested = false;
                     p.next_tx = now;
@@ -814,6 +853,8 @@ impl Mka {
         }
         if let Some(k) = &p.latest {
             let (lki, lan, ltx, lrx) = Self::key_use(k);
+            // What receivers may accept of our transmissions: next PN minus the replay window.
+            let lowest = if ltx { k.tx_next_pn.saturating_sub(cfg.replay_window as u64).max(1) } else { 1 };
             let (oki, oan, otx, orx) = p.old.as_ref().map(Self::key_use).unwrap_or((Ki::NULL, 0, false, false));
             sets.push(ParamSet::SakUse(SakUse {
                 latest_an: lan,
@@ -824,8 +865,8 @@ impl Mka {
                 old_rx: orx,
                 plain_tx: false,
                 plain_rx: false,
-                delay_protect: false,
-                keys: Some(SakUseKeys { latest_ki: lki, latest_lowest_pn: 1, old_ki: oki, old_lowest_pn: if orx { 1 } else { 0 } }),
+                delay_protect: cfg.delay_protection,
+                keys: Some(SakUseKeys { latest_ki: lki, latest_lowest_pn: lowest as u32, old_ki: oki, old_lowest_pn: if orx { 1 } else { 0 } }),
             }));
             if i_serve {
                 let cipher_suite_id = (k.suite != CipherSuite::GcmAes128).then(|| k.suite.id());
@@ -836,7 +877,7 @@ impl Mka {
                 }));
             }
             if k.suite.is_xpn() {
-                sets.push(ParamSet::Xpn(Xpn { suspension_time: 0, latest_lowest_pn_msb: 0, old_lowest_pn_msb: 0 }));
+                sets.push(ParamSet::Xpn(Xpn { suspension_time: 0, latest_lowest_pn_msb: (lowest >> 32) as u32, old_lowest_pn_msb: 0 }));
             }
         }
         let repr = MkpduRepr { basic, sets, icv_indicator: false, icv: [0; 16] };
