@@ -492,8 +492,10 @@ impl Mka {
         peer.priority = b.key_server_priority;
         peer.key_server = b.key_server;
         if let Some(u) = m.sak_use() {
-            peer.latest_use = u.latest();
-            peer.old_use = u.old();
+            // The peer's current key: hostap and MKAdaemon report it in the Old slot (with a null
+            // Latest Key) once their CP has retired the previous one (mka-facts 6.2).
+            peer.latest_use = u.most_recent();
+            peer.old_use = u.old().filter(|o| Some(*o) != peer.latest_use);
             // Delay protection: the peer's lowest acceptable PN for its latest key raises our
             // receive SA's floor (XPN: the 32 most significant bits travel in the XPN set).
             if u.delay_protect && self.cfg.delay_protection {
