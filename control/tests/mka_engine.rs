@@ -23,6 +23,8 @@ struct Dataplane {
     encoding_an: Option<u8>,
     /// (peer SCI, AN) → lowest acceptable PN set by delay protection
     lowest: BTreeMap<(Sci, u8), u64>,
+    /// The confidentiality of the last Tx SA installed (None inside: integrity only).
+    conf: Option<Option<dataplane::secy::ConfOffset>>,
 }
 
 impl Dataplane {
@@ -31,7 +33,8 @@ impl Dataplane {
             SaCommand::InstallRx { sci, an, ki, sak, ssci, salt, .. } => {
                 self.rx.insert((sci, an), (ki, sak.as_bytes().to_vec(), ssci, salt));
             }
-            SaCommand::InstallTx { an, ki, sak, ssci, salt, .. } => {
+            SaCommand::InstallTx { an, ki, sak, ssci, salt, conf_offset, .. } => {
+                self.conf = Some(conf_offset);
                 self.tx.insert(an, (ki, sak.as_bytes().to_vec(), ssci, salt));
             }
             SaCommand::EnableTx { an } => {
@@ -567,7 +570,7 @@ fn delay_protection_moves_the_lowest_acceptable_pn() {
     let now = net.now;
     net.nodes[0].mka.handle_tx_pn(now, an, 0x1_0000_0500);
     net.drain(0);
-    while net.nodes[1].dp.lowest.get(&(sci(1), an)).is_none() {
+    while !net.nodes[1].dp.lowest.contains_key(&(sci(1), an)) {
         assert!(net.now - t0 <= HELLO_TIME, "enforced within one hello");
         net.step();
     }
@@ -578,4 +581,34 @@ fn delay_protection_moves_the_lowest_acceptable_pn() {
     net.drain(0);
     net.run(net.now + Duration::from_secs(5));
     assert_eq!(net.nodes[1].dp.lowest[&(sci(1), an)], 0x1_0000_0500 - 64);
+}
+
+/// The key server distributes the policy's confidentiality offset only as far as every live
+/// participant's MACsec capability allows.
+#[test]
+fn offset_follows_the_peers_capability() {
+    use control::mka::MacsecCapability;
+    use dataplane::secy::ConfOffset;
+    for (cap, want) in [
+        (MacsecCapability::ConfidentialityWithOffset, Some(ConfOffset::Thirty)),
+        (MacsecCapability::ConfidentialityNoOffset, Some(ConfOffset::Zero)),
+        (MacsecCapability::IntegrityOnly, None),
+    ] {
+        let mut a = node(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO);
+        let mut cfg = a.mka.config().clone();
+        cfg.conf_offset = ConfOffset::Thirty;
+        a.mka = Mka::new(cfg, vec![key(CAK)], Duration::ZERO).unwrap();
+        let mut b = node(2, 32, CipherSuite::GcmAes128, CAK, Duration::ZERO);
+        let mut cfg = b.mka.config().clone();
+        cfg.capability = cap;
+        b.mka = Mka::new(cfg, vec![key(CAK)], Duration::ZERO).unwrap();
+        let mut net = Net::new(vec![a, b], 0);
+        let mut offsets = Vec::new();
+        net.run(Duration::from_secs(6));
+        net.all_secured_same_key();
+        for n in &net.nodes {
+            offsets.push(n.dp.conf);
+        }
+        assert_eq!(offsets, vec![Some(want), Some(want)], "{cap:?}");
+    }
 }

@@ -179,7 +179,8 @@ fn main() -> ExitCode {
                     "ssci": ssci.0, "salt": salt.to_string(), "lowest_pn": lowest_pn,
                     "sak": if cli.show_keys { hex::encode(sak.as_bytes()) } else { "***".into() },
                 }),
-                SaCommand::InstallTx { an, ki, sak, suite, ssci, next_pn, .. } => serde_json::json!({
+                SaCommand::InstallTx { an, ki, sak, suite, ssci, next_pn, conf_offset, .. } => serde_json::json!({
+                    "conf_offset": conf_offset.map(|o| o.octets()),
                     "sa": "install_tx", "an": an, "ki": ki.to_string(), "suite": suite.name(), "ssci": ssci.0, "next_pn": next_pn,
                     "sak": if cli.show_keys { hex::encode(sak.as_bytes()) } else { "***".into() },
                 }),

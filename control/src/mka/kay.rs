@@ -74,7 +74,8 @@ impl MkaConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SaCommand {
     InstallRx { sci: Sci, an: u8, ki: Ki, sak: Sak, suite: CipherSuite, ssci: Ssci, salt: Salt, lowest_pn: u64 },
-    InstallTx { an: u8, ki: Ki, sak: Sak, suite: CipherSuite, conf_offset: ConfOffset, ssci: Ssci, salt: Salt, next_pn: u64 },
+    /// `conf_offset` None: integrity only (E=C=0), as the key server chose from the capabilities.
+    InstallTx { an: u8, ki: Ki, sak: Sak, suite: CipherSuite, conf_offset: Option<ConfOffset>, ssci: Ssci, salt: Salt, next_pn: u64 },
     EnableTx { an: u8 },
     DeleteRx { sci: Sci, an: u8 },
     DeleteTx { an: u8 },
@@ -85,10 +86,11 @@ pub enum SaCommand {
 /// Events, named after the IOS XR syslog mnemonics where one exists.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MkaEvent {
-    /// %L2-MKA-6-MKPDU_ICV_SUCCESS: the first MKPDU from a peer verified.
-    IcvSuccess { ckn: Ckn, peer: Sci },
-    /// %L2-MKA-3-MKPDU_ICV_FAILURE.
-    IcvFailure { ckn: Ckn },
+    /// %L2-MKA-6-MKPDU_ICV_SUCCESS (FALLBACK_PSK_MKPDU_ICV_SUCCESS when `fallback`): the first
+    /// MKPDU from a peer verified.
+    IcvSuccess { ckn: Ckn, peer: Sci, fallback: bool },
+    /// %L2-MKA-3-MKPDU_ICV_FAILURE (FALLBACK_PSK_MKPDU_ICV_FAILURE when `fallback`).
+    IcvFailure { ckn: Ckn, fallback: bool },
     PeerLive { ckn: Ckn, peer: Sci },
     PeerLost { ckn: Ckn, peer: Sci },
     KeyServerElected { ckn: Ckn, key_server: Sci, local: bool },
@@ -149,6 +151,7 @@ struct PeerState {
     last_heard: Duration,
     priority: u8,
     key_server: bool,
+    capability: MacsecCapability,
     latest_use: Option<KeyUse>,
     old_use: Option<KeyUse>,
 }
@@ -159,7 +162,8 @@ struct KeyState {
     an: u8,
     sak: Sak,
     suite: CipherSuite,
-    conf_offset: ConfOffset,
+    /// None: integrity only.
+    conf_offset: Option<ConfOffset>,
     /// Peers whose receive SA is installed for this key.
     rx_for: Vec<Sci>,
     tx_installed: bool,
@@ -438,7 +442,7 @@ impl Mka {
             _ => {
                 self.stats.icv_failures += 1;
                 p.icv_failures += 1;
-                self.ev.push_back(MkaEvent::IcvFailure { ckn: p.ckn.clone() });
+                self.ev.push_back(MkaEvent::IcvFailure { ckn: p.ckn.clone(), fallback: p.fallback });
                 return;
             }
         }
@@ -465,7 +469,7 @@ impl Mka {
             }
         }
         if is_new {
-            self.ev.push_back(MkaEvent::IcvSuccess { ckn: p.ckn.clone(), peer: b.sci });
+            self.ev.push_back(MkaEvent::IcvSuccess { ckn: p.ckn.clone(), peer: b.sci, fallback: p.fallback });
             // Answer promptly so the new peer sees us in our Potential Peer List.
             p.next_tx = p.next_tx.min(now + BOUNDED_HELLO_TIME);
         }
@@ -483,6 +487,7 @@ impl Mka {
             last_heard: now,
             priority: b.key_server_priority,
             key_server: false,
+            capability: b.macsec_capability,
             latest_use: None,
             old_use: None,
         });
@@ -491,6 +496,7 @@ impl Mka {
         peer.sci = b.sci;
         peer.priority = b.key_server_priority;
         peer.key_server = b.key_server;
+        peer.capability = b.macsec_capability;
         if let Some(u) = m.sak_use() {
             // The peer's current key: hostap and MKAdaemon report it in the Old slot (with a null
             // Latest Key) once their CP has retired the previous one (mka-facts 6.2).
@@ -559,7 +565,7 @@ impl Mka {
             return;
         }
         self.stats.sak_received += 1;
-        let conf_offset = ds.conf_offset.conf_offset().unwrap_or(ConfOffset::Zero);
+        let conf_offset = ds.conf_offset.conf_offset();
         let key = KeyState { ki, an: ds.an, sak, suite, conf_offset, rx_for: Vec::new(), tx_installed: false, tx_enabled: false, installed_at: now, tx_next_pn: 1, rx_lowest: Vec::new() };
         self.ev.push_back(MkaEvent::SakReceived { ckn: p.ckn.clone(), ki, an: ds.an });
         let new_an = key.an;
@@ -694,6 +700,22 @@ impl Mka {
         self.step(now);
     }
 
+    /// The confidentiality the key server distributes (802.1X-2020 9.7.1, 12.7): the policy's offset
+    /// when every live participant can do it; offset 0 when one can only encrypt without offset;
+    /// integrity only when one cannot encrypt.
+    fn choose_offset(policy: ConfOffset, own: MacsecCapability, p: &Participant) -> Option<ConfOffset> {
+        let caps = std::iter::once(own).chain(p.live_peers().map(|(_, x)| x.capability));
+        let mut best = Some(policy);
+        for c in caps {
+            best = match c {
+                MacsecCapability::ConfidentialityWithOffset => best,
+                MacsecCapability::ConfidentialityNoOffset => best.map(|_| ConfOffset::Zero),
+                MacsecCapability::IntegrityOnly | MacsecCapability::NotImplemented => None,
+            };
+        }
+        best
+    }
+
     /// True when a primary (non-fallback) participant has a live peer.
     fn primary_live(&self) -> bool {
         self.parts.iter().any(|p| !p.fallback && p.live_peers().next().is_some())
@@ -704,7 +726,8 @@ impl Mka {
         let own = self.cfg.sci;
         let interval = self.cfg.sak_rekey_interval;
         let suite = self.cfg.cipher_suite;
-        let offset = self.cfg.conf_offset;
+        let policy_offset = self.cfg.conf_offset;
+        let own_capability = self.cfg.capability;
         for pi in 0..self.parts.len() {
             self.elect(pi);
             let primary_live = self.primary_live();
@@ -738,6 +761,7 @@ impl Mka {
                     let Ok(sak) = Sak::from_bytes(&buf) else { continue };
                     let an = Self::next_an(&self.parts, pi);
                     let p = &mut self.parts[pi];
+                    let offset = Self::choose_offset(policy_offset, own_capability, p);
                     let kn = p.next_kn;
                     p.next_kn = p.next_kn.wrapping_add(1).max(1);
                     let ki = Ki::new(p.mi, kn);
@@ -874,7 +898,7 @@ impl Mka {
                 let cipher_suite_id = (k.suite != CipherSuite::GcmAes128).then(|| k.suite.id());
                 sets.push(ParamSet::DistributedSak(DistributedSak {
                     an: k.an,
-                    conf_offset: ConfidentialityOffset::from_conf_offset(Some(k.conf_offset)),
+                    conf_offset: ConfidentialityOffset::from_conf_offset(k.conf_offset),
                     key: Some(WrappedSak { kn: k.ki.kn, cipher_suite_id, wrapped: p.kek.wrap_sak(&k.sak) }),
                 }));
             }
