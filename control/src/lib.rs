@@ -2,4 +2,6 @@
 
 pub mod keychain;
 pub mod mka;
+pub mod daemon;
 pub mod pcap;
+pub mod show;

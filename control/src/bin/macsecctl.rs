@@ -22,6 +22,63 @@ enum Cmd {
     /// MKA (IEEE 802.1X-2020) tools.
     #[command(subcommand)]
     Mka(MkaCmd),
+    /// Operational views from macsecd, as IOS XR prints them:
+    /// `show macsec mka session [interface NAME] [detail]`.
+    Show(ShowArgs),
+}
+
+#[derive(Args)]
+struct ShowArgs {
+    /// The view, in IOS XR words (e.g. `macsec mka session interface TenGigE0/0/0/1 detail`).
+    #[arg(required = true, num_args = 1..)]
+    words: Vec<String>,
+    /// JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// macsecd's socket.
+    #[arg(long, default_value = "/run/macsec/macsecd.sock")]
+    socket: PathBuf,
+}
+
+/// Asks macsecd for its state and renders the view the words name.
+fn show(a: &ShowArgs) -> Result<ExitCode, pcap::PcapToolError> {
+    use std::io::{Read, Write};
+    let usage = |m: &str| pcap::PcapToolError::Usage(m.to_string());
+    let w: Vec<&str> = a.words.iter().map(String::as_str).collect();
+    let (interface, detail) = match w.as_slice() {
+        ["macsec", "mka", "session", rest @ ..] => {
+            let mut iface = None;
+            let mut detail = false;
+            let mut it = rest.iter();
+            while let Some(x) = it.next() {
+                match *x {
+                    "interface" => iface = Some(it.next().ok_or_else(|| usage("interface needs a name"))?.to_string()),
+                    "detail" => detail = true,
+                    other => return Err(usage(&format!("unknown word '{other}' in show macsec mka session"))),
+                }
+            }
+            (iface, detail)
+        }
+        _ => return Err(usage(&format!("unknown view 'show {}' (supported: show macsec mka session [interface NAME] [detail])", w.join(" ")))),
+    };
+    let io = |source| pcap::PcapToolError::Io { path: a.socket.clone(), source };
+    let mut conn = std::os::unix::net::UnixStream::connect(&a.socket).map_err(io)?;
+    conn.write_all(b"{\"show\":\"mka-session\"}\n").map_err(io)?;
+    let mut text = String::new();
+    conn.read_to_string(&mut text).map_err(io)?;
+    let mut data: control::show::ShowData =
+        serde_json::from_str(&text).map_err(|e| usage(&format!("macsecd answered something unexpected: {e}")))?;
+    if let Some(i) = &interface {
+        data.sessions.retain(|r| &r.interface == i);
+    }
+    if a.json {
+        println!("{}", serde_json::to_string(&data.sessions).unwrap_or_default());
+    } else if detail {
+        print!("{}", control::show::render_mka_session_detail(&data.sessions));
+    } else {
+        print!("{}", control::show::render_mka_session(&data.sessions));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 #[derive(Subcommand)]
@@ -183,6 +240,7 @@ fn print_report(r: &Report, json: bool, only: &[&str]) {
 
 fn run(cli: Cli) -> Result<ExitCode, pcap::PcapToolError> {
     match cli.cmd {
+        Cmd::Show(a) => show(&a),
         Cmd::Mka(MkaCmd::Decode(a)) => {
             let opts = control::mka::decode::DecodeOptions::from_hex(&a.cak, &a.ckn, a.show_keys, a.json)?;
             let stdout = std::io::stdout();

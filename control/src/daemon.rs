@@ -1,0 +1,296 @@
+//! The heart of `macsecd`: one MKA engine per interface, driven on the real clock, bridged to the
+//! dataplane's control socket. MKPDUs arrive as EAPOL punts and leave as injects, SA commands
+//! become `dataplane::ipc` requests, PN-threshold reports trigger rekeys, and the interface's key
+//! chains decide which participants run (CAK rollover, key expiry, fallback PSK).
+
+use crate::keychain::{unix_seconds, Current, FallbackPsk, KeyChain, PrimaryPlan};
+use crate::mka::kay::{Mka, MkaConfig, MkaEvent, ParticipantStatus, SaCommand};
+use crate::mka::{Cak, Ckn};
+use crate::show::SessionRow;
+use dataplane::ipc::{Event, KeyMsg, PolicyMsg, Request, Response, SecurityPolicy};
+use dataplane::secy::{CipherSuite, ConfOffset, Sci, ValidateFrames};
+use dataplane::server::Client;
+use std::collections::BTreeMap;
+use std::io;
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime};
+
+/// What macsecd needs to run MKA on one interface (from the IOS XR configuration).
+#[derive(Debug, Clone)]
+pub struct PortSetup {
+    pub interface: String,
+    pub cipher_suite: CipherSuite,
+    pub conf_offset: ConfOffset,
+    pub key_server_priority: u8,
+    pub security_policy: SecurityPolicy,
+    pub replay_window: u32,
+    pub delay_protection: bool,
+    pub sak_rekey_interval: Option<Duration>,
+    pub lacp_in_clear: bool,
+    pub include_icv_indicator: bool,
+    pub keychain: KeyChain,
+    pub fallback: Option<FallbackPsk>,
+}
+
+impl PortSetup {
+    /// The dataplane policy for this port (the SAs carry the keys).
+    pub fn policy(&self, conf_offset: Option<ConfOffset>) -> PolicyMsg {
+        PolicyMsg {
+            cipher_suite: self.cipher_suite,
+            conf_offset: conf_offset.map(|o| o.octets() as u8).unwrap_or(0),
+            confidentiality: conf_offset.is_some(),
+            include_sci: true,
+            use_es: false,
+            use_scb: false,
+            validate_frames: ValidateFrames::Strict,
+            replay_protect: true,
+            replay_window: self.replay_window,
+            security_policy: self.security_policy,
+            lacp_in_clear: self.lacp_in_clear,
+        }
+    }
+}
+
+/// Syslog-style line for an event, with the IOS XR mnemonic.
+pub fn syslog_line(interface: &str, ev: &MkaEvent) -> String {
+    match ev {
+        MkaEvent::SessionSecured { ckn, fallback: false, .. } => {
+            format!("%L2-MKA-5-SESSION_SECURED : ({interface}) MKA session secured, CKN:{ckn}")
+        }
+        MkaEvent::SessionSecured { ckn, fallback: true, .. } => {
+            format!("%L2-MKA-5-SESSION_SECURED_WITH_FALLBACK_PSK : ({interface}) MKA session secured with fallback PSK, CKN:{ckn}")
+        }
+        MkaEvent::IcvFailure { ckn, fallback } => format!(
+            "%L2-MKA-3-{}MKPDU_ICV_FAILURE : ({interface}) ICV validation of MKPDU failed for CKN:{ckn}",
+            if *fallback { "FALLBACK_PSK_" } else { "" }
+        ),
+        MkaEvent::IcvSuccess { ckn, peer, fallback } => format!(
+            "%L2-MKA-6-{}MKPDU_ICV_SUCCESS : ({interface}) ICV validation of MKPDU succeeded for CKN:{ckn}, peer SCI {peer}",
+            if *fallback { "FALLBACK_PSK_" } else { "" }
+        ),
+        MkaEvent::SakGenerated { ckn, ki, an, rekey } => format!(
+            "%L2-MKA-6-{} : ({interface}) {} SAK with KI {ki} AN {an}, CKN:{ckn}",
+            if *rekey { "SAK_REKEY" } else { "SAK_GENERATED" },
+            if *rekey { "rekeyed" } else { "generated" }
+        ),
+        MkaEvent::SakReceived { ckn, ki, an } => format!("%L2-MKA-6-SAK_RECEIVED : ({interface}) received SAK KI {ki} AN {an}, CKN:{ckn}"),
+        MkaEvent::SessionStopped { ckn } => format!("%L2-MKA-4-SESSION_STOPPED : ({interface}) MKA session stopped, CKN:{ckn}"),
+        MkaEvent::PeerLive { ckn, peer } => format!("%L2-MKA-6-PEER_LIVE : ({interface}) peer {peer} live, CKN:{ckn}"),
+        MkaEvent::PeerLost { ckn, peer } => format!("%L2-MKA-4-PEER_LOST : ({interface}) peer {peer} timed out, CKN:{ckn}"),
+        MkaEvent::KeyServerElected { ckn, key_server, local } => format!(
+            "%L2-MKA-6-KEY_SERVER_ELECTED : ({interface}) key server {key_server}{}, CKN:{ckn}",
+            if *local { " (this node)" } else { "" }
+        ),
+    }
+}
+
+/// One interface: its engine and key chain state.
+pub struct Port {
+    pub setup: PortSetup,
+    pub mka: Mka,
+    /// The primary key the engine runs on, and since when a rollover is under way.
+    current: Option<(crate::keychain::Ckn, Option<u64>)>,
+    running: BTreeMap<Vec<u8>, bool>,
+    conf_offset: Option<Option<ConfOffset>>,
+    pub log: Vec<String>,
+}
+
+fn mka_keys(k: &crate::keychain::Key) -> Option<(Ckn, Cak)> {
+    Some((Ckn::new(k.ckn().as_bytes()).ok()?, Cak::from_bytes(k.cak()).ok()?))
+}
+
+impl Port {
+    pub fn new(setup: PortSetup, tx_sci: Sci, now: Duration) -> io::Result<Port> {
+        let mut cfg = MkaConfig::new(tx_sci, setup.cipher_suite);
+        cfg.key_server_priority = setup.key_server_priority;
+        cfg.conf_offset = setup.conf_offset;
+        cfg.sak_rekey_interval = setup.sak_rekey_interval;
+        cfg.delay_protection = setup.delay_protection;
+        cfg.replay_window = setup.replay_window;
+        let mka = Mka::new(cfg, Vec::new(), now).map_err(|e| io::Error::other(e.to_string()))?;
+        Ok(Port { setup, mka, current: None, running: BTreeMap::new(), conf_offset: None, log: Vec::new() })
+    }
+
+    /// Applies the key chains' plan at wall-clock `wall`: starts and stops participants.
+    pub fn apply_keychains(&mut self, now: Duration, wall: u64) {
+        let chain = &self.setup.keychain;
+        let cur = self.current.as_ref().map(|(ckn, since)| match since {
+            Some(s) => Current::rolling_over(ckn, *s),
+            None => Current::new(ckn),
+        });
+        let plan = chain.plan(wall, cur, self.setup.fallback.as_ref());
+        let mut want: Vec<(&crate::keychain::Key, bool)> = plan.primary_keys().into_iter().map(|k| (k, false)).collect();
+        if let Some(k) = plan.fallback_key() {
+            want.push((k, true));
+        }
+        self.current = match &plan.primary {
+            PrimaryPlan::Start(k) | PrimaryPlan::Keep(k) => Some((k.ckn().clone(), None)),
+            PrimaryPlan::Rollover { from, started, .. } => Some((from.ckn().clone(), Some(*started))),
+            PrimaryPlan::RetireOld { to, .. } => Some((to.ckn().clone(), None)),
+            PrimaryPlan::CurrentGone { replacement: Some(k), .. } => Some((k.ckn().clone(), None)),
+            _ => None,
+        };
+        let wanted: BTreeMap<Vec<u8>, bool> = want.iter().map(|(k, fb)| (k.ckn().as_bytes().to_vec(), *fb)).collect();
+        let stale: Vec<Vec<u8>> = self.running.keys().filter(|c| !wanted.contains_key(*c)).cloned().collect();
+        for c in stale {
+            if let Ok(ckn) = Ckn::new(&c) {
+                self.mka.remove_participant(now, &ckn);
+            }
+            self.running.remove(&c);
+        }
+        for (k, fb) in want {
+            let id = k.ckn().as_bytes().to_vec();
+            if self.running.get(&id) == Some(&fb) {
+                continue;
+            }
+            if let Some((ckn, cak)) = mka_keys(k) {
+                if self.mka.add_participant(now, ckn, cak, fb).is_ok() {
+                    self.running.insert(id, fb);
+                }
+            }
+        }
+    }
+
+    pub fn participants(&self) -> Vec<ParticipantStatus> {
+        self.mka.participants()
+    }
+
+    /// This port's row of `show macsec mka session`: the participant that carries the traffic,
+    /// else the first one.
+    pub fn session_row(&self) -> Option<SessionRow> {
+        let st = self.mka.participants();
+        let p = st.iter().find(|p| p.transmitting).or(st.first())?;
+        Some(SessionRow {
+            interface: self.setup.interface.clone(),
+            local_tx_sci: self.mka.config().sci.0,
+            peers: p.live_peers.len(),
+            status: if p.transmitting { "Secured".into() } else { "Pending".into() },
+            key_server: p.key_server == Some(self.mka.config().sci),
+            auth_mode: if p.fallback { "FALLBACK-PSK".into() } else { "PRIMARY-PSK".into() },
+            ckn: p.ckn.to_string(),
+            live_peers: p.live_peers.iter().map(|s| s.0).collect(),
+            icv_failures: p.icv_failures,
+            latest_kn: p.latest_key.map(|(ki, _)| ki.kn),
+            latest_an: p.latest_key.map(|(_, an)| an),
+        })
+    }
+}
+
+/// The daemon: ports and their dataplane connections.
+pub struct Daemon {
+    pub ports: Vec<Port>,
+    client: Client,
+    events: Client,
+    start: Instant,
+}
+
+fn expect_ok(r: io::Result<Response>) -> io::Result<()> {
+    match r? {
+        Response::Ok => Ok(()),
+        Response::Error { code, message } => Err(io::Error::other(format!("dataplane: {code:?}: {message}"))),
+        other => Err(io::Error::other(format!("dataplane: unexpected reply {other:?}"))),
+    }
+}
+
+impl Daemon {
+    /// Connects to the dataplane and sets up one engine per configured interface it has.
+    pub fn connect(dataplane: &Path, setups: Vec<PortSetup>) -> io::Result<Daemon> {
+        let mut client = Client::connect(dataplane)?;
+        let mut events = Client::connect(dataplane)?;
+        let links = match client.request(&Request::Hello)? {
+            Response::Hello { links, .. } => links,
+            other => return Err(io::Error::other(format!("dataplane: unexpected reply {other:?}"))),
+        };
+        let start = Instant::now();
+        let mut ports = Vec::new();
+        for s in setups {
+            let Some(link) = links.iter().find(|l| l.interface == s.interface) else {
+                return Err(io::Error::other(format!("interface {} is not a link of the dataplane", s.interface)));
+            };
+            expect_ok(client.request(&Request::SetPolicy { link: s.interface.clone(), policy: s.policy(Some(s.conf_offset)) }))?;
+            let mut port = Port::new(s, Sci(link.tx_sci), Duration::ZERO)?;
+            port.conf_offset = Some(Some(port.setup.conf_offset));
+            ports.push(port);
+        }
+        expect_ok(events.request(&Request::Subscribe))?;
+        Ok(Daemon { ports, client, events, start })
+    }
+
+    fn now(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    /// One turn of the loop: waits up to `max_wait` for dataplane events, then runs the engines
+    /// and carries out what they ask. Returns the events logged this turn.
+    pub fn turn(&mut self, max_wait: Duration) -> io::Result<Vec<String>> {
+        let wall = unix_seconds(SystemTime::now());
+        let now = self.now();
+        for p in &mut self.ports {
+            p.apply_keychains(now, wall);
+        }
+        let deadline = self.ports.iter().filter_map(|p| p.mka.poll_timeout()).min().unwrap_or(now + max_wait);
+        let wait = deadline.saturating_sub(now).clamp(Duration::from_millis(1), max_wait);
+        if let Some(ev) = self.events.next_event(wait)? {
+            let now = self.now();
+            match ev {
+                Event::EapolReceived { link, frame } => {
+                    if let Some(p) = self.ports.iter_mut().find(|p| p.setup.interface == link) {
+                        p.mka.handle_mkpdu(now, &frame);
+                    }
+                }
+                Event::PnThreshold { link, .. } => {
+                    if let Some(p) = self.ports.iter_mut().find(|p| p.setup.interface == link) {
+                        p.mka.handle_pn_threshold(now);
+                    }
+                }
+            }
+        }
+        let now = self.now();
+        let mut lines = Vec::new();
+        for i in 0..self.ports.len() {
+            if self.ports[i].mka.poll_timeout().is_some_and(|t| t <= now) {
+                self.ports[i].mka.handle_timeout(now);
+            }
+            self.drain(i, &mut lines)?;
+        }
+        Ok(lines)
+    }
+
+    fn drain(&mut self, i: usize, lines: &mut Vec<String>) -> io::Result<()> {
+        let link = self.ports[i].setup.interface.clone();
+        while let Some(frame) = self.ports[i].mka.poll_transmit() {
+            expect_ok(self.client.request(&Request::InjectEapol { link: link.clone(), frame }))?;
+        }
+        while let Some(c) = self.ports[i].mka.poll_sa_command() {
+            let req = match c {
+                SaCommand::InstallRx { sci, an, sak, ssci, salt, lowest_pn, .. } => Request::InstallRxSa {
+                    link: link.clone(),
+                    sci: sci.0,
+                    an,
+                    key: KeyMsg { sak: sak.as_bytes().to_vec().into(), ssci: ssci.0, salt: salt.0 },
+                    lowest_pn,
+                },
+                SaCommand::InstallTx { an, sak, ssci, salt, next_pn, conf_offset, .. } => {
+                    // The key server may have chosen less confidentiality than the policy.
+                    if self.ports[i].conf_offset != Some(conf_offset) {
+                        let policy = self.ports[i].setup.policy(conf_offset);
+                        expect_ok(self.client.request(&Request::SetPolicy { link: link.clone(), policy }))?;
+                        self.ports[i].conf_offset = Some(conf_offset);
+                    }
+                    Request::InstallTxSa { link: link.clone(), an, key: KeyMsg { sak: sak.as_bytes().to_vec().into(), ssci: ssci.0, salt: salt.0 }, next_pn }
+                }
+                SaCommand::EnableTx { an } => Request::EnableTxSa { link: link.clone(), an: Some(an) },
+                SaCommand::DeleteRx { sci, an } => Request::DeleteRxSa { link: link.clone(), sci: sci.0, an },
+                SaCommand::DeleteTx { an } => Request::DeleteTxSa { link: link.clone(), an },
+                SaCommand::SetLowestPn { sci, an, pn } => Request::SetLowestPn { link: link.clone(), sci: sci.0, an, pn },
+            };
+            expect_ok(self.client.request(&req))?;
+        }
+        while let Some(e) = self.ports[i].mka.poll_event() {
+            let line = syslog_line(&link, &e);
+            self.ports[i].log.push(line.clone());
+            lines.push(line);
+        }
+        Ok(())
+    }
+}
