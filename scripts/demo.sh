@@ -5,15 +5,17 @@
 #       [ns macsec-appb: appliance B] --veth-- [ns macsec-b: host B 192.0.2.2]
 #
 # Each appliance is a macsec-dataplane process in its own namespace (a box of its own) on
-# net_af_packet ports over veths. Until MKA lands
-# (issues 4-6) the SAs are static (GCM-AES-XPN-256, the lab mode of Juniper's and Arista's static
-# SAK). Host A pings host B through both appliances; tshark on the line shows only MACsec; the
+# net_af_packet ports over veths, with its macsecd running MKA from an IOS XR configuration (a
+# PSK key chain and a user-defined policy with GCM-AES-XPN-256). MKA secures the link; host A pings
+# host B through both appliances; tshark on the line shows only MACsec and EAPOL-MKA; the
 # appliances' counters are printed at the end. Everything it creates is removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-cargo build -q --release -p dataplane --bins
+cargo build -q --release -p dataplane -p control --bins
 DP=$PWD/target/release/macsec-dataplane
+MD=$PWD/target/release/macsecd
+CTL=$PWD/target/release/macsecctl
 W=$(mktemp -d)
 NSA=macsec-a NSB=macsec-b APA=macsec-appa APB=macsec-appb
 PIDS=()
@@ -42,10 +44,31 @@ ip -n $NSB addr add 192.0.2.2/24 dev eth0
 ip -n $NSA link set eth0 up
 ip -n $NSB link set eth0 up
 
-KA=4a7b2f3c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708
-KB=0b1c2d3e4f5061728394a5b6c7d8e9fa0b1c2d3e4f5061728394a5b6c7d8e9fa
-SALT=83c37bac7b6f6316098ff3d2
-cfg() { # file host line my_sci my_key my_ssci peer_sci peer_key peer_ssci
+# The appliances' IOS XR configurations: the guide's key chain with a PSK (AES-256-CMAC CAK) and a
+# user-defined policy with GCM-AES-XPN-256; A has the lower key-server priority.
+CKN=1234abcd5678
+CAK=4a7b2f3c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708
+xr() { # file priority
+  cat > "$1" <<EOT
+key chain KC1
+ macsec
+  key $CKN
+   key-string $CAK cryptographic-algorithm AES-256-CMAC
+   lifetime 05:00:00 01 January 2015 infinite
+!
+macsec-policy P1
+ cipher-suite GCM-AES-XPN-256
+ key-server-priority $2
+ security-policy must-secure
+ window-size 64
+ sak-rekey-interval seconds 60
+!
+interface TenGigE0/0/0/1
+ macsec psk-keychain KC1 policy P1
+!
+EOT
+}
+dpcfg() { # file host line
   cat > "$1" <<EOT
 [[link]]
 interface = "TenGigE0/0/0/1"
@@ -53,23 +76,12 @@ host_port = "$2"
 line_port = "$3"
 cipher_suite = "GCM-AES-XPN-256"
 security_policy = "must-secure"
-replay_window = 64
-[[link.tx_sa]]
-sci = "$4"
-an = 0
-sak = "$5"
-ssci = "$6"
-salt = "$SALT"
-[[link.rx_sa]]
-sci = "$7"
-an = 0
-sak = "$8"
-ssci = "$9"
-salt = "$SALT"
 EOT
 }
-cfg "$W/a.toml" net_af_packet0 net_af_packet1 001de5e9aa39001a $KA 00000001 001de5e9b1bf0019 $KB 00000002
-cfg "$W/b.toml" net_af_packet0 net_af_packet1 001de5e9b1bf0019 $KB 00000002 001de5e9aa39001a $KA 00000001
+xr "$W/a.xr" 16
+xr "$W/b.xr" 32
+dpcfg "$W/a.toml" net_af_packet0 net_af_packet1
+dpcfg "$W/b.toml" net_af_packet0 net_af_packet1
 EAL=(--no-huge -m 512 --no-pci --log-level lib.eal:error)
 # Two cores: appliance A's worker runs on core 1, B's on core 0 (each main lcore sleeps).
 ip netns exec $APA "$DP" --config "$W/a.toml" --socket "$W/a.sock" -- "${EAL[@]}" -l 0,1 --main-lcore 0 --file-prefix demo-a$$ \
@@ -82,9 +94,25 @@ for s in a b; do
   for _ in $(seq 100); do [ -S "$W/$s.sock" ] && break; sleep 0.1; done
   [ -S "$W/$s.sock" ] || { cat "$W/a.log" "$W/b.log"; echo "appliance $s did not start" >&2; exit 1; }
 done
+START=$(date +%s.%N)
+"$MD" --config "$W/a.xr" --dataplane "$W/a.sock" --socket "$W/a-mka.sock" > "$W/a-mka.json" 2> "$W/a-mka.log" &
+PIDS+=($!)
+"$MD" --config "$W/b.xr" --dataplane "$W/b.sock" --socket "$W/b-mka.sock" > "$W/b-mka.json" 2> "$W/b-mka.log" &
+PIDS+=($!)
+secured() { "$CTL" show macsec mka session --socket "$W/$1-mka.sock" 2>/dev/null | grep -q Secured; }
+for _ in $(seq 150); do secured a && secured b && break; sleep 0.1; done
+secured a && secured b || { cat "$W/a-mka.log" "$W/b-mka.log"; echo "MKA did not secure" >&2; exit 1; }
+END=$(date +%s.%N)
+echo "== MKA secured the link in $(python3 -c "print(f'{$END - $START:.2f}')") s"
+echo "== appliance A: show macsec mka session"
+"$CTL" show macsec mka session --socket "$W/a-mka.sock"
+echo "== appliance B: show macsec mka session"
+"$CTL" show macsec mka session --socket "$W/b-mka.sock"
+echo "== MKA events on A:"
+grep "%L2-MKA" "$W/a-mka.log" | head -8
 echo "== two appliances up; host A (192.0.2.1) pings host B (192.0.2.2) across the secured line"
 if command -v tshark >/dev/null; then
-  ip netns exec $APB tshark -i mdb-line -c 6 -f "ether proto 0x88e5 or not ether proto 0x88e5" -T fields \
+  timeout 15 ip netns exec $APB tshark -i mdb-line -c 12 -f "ether proto 0x88e5 or ether proto 0x888e" -T fields \
     -e frame.number -e eth.type -e macsec.AN -e macsec.PN -e macsec.SCI.system_identifier > "$W/line.txt" 2>/dev/null &
   TSHARK=$!
   sleep 1
@@ -94,7 +122,7 @@ if [ -n "${TSHARK:-}" ]; then
   wait $TSHARK || true
   echo "== what the line carries (tshark on the line veth: EtherType, AN, PN, SCI)"
   cat "$W/line.txt"
-  if awk '$2 != "0x88e5" {bad=1} END {exit bad}' "$W/line.txt"; then echo "== every frame on the line is MACsec"; else echo "clear frame on the line" >&2; exit 1; fi
+  if awk '$2 != "0x88e5" && $2 != "0x888e" {bad=1} END {exit bad}' "$W/line.txt"; then echo "== every frame on the line is MACsec or EAPOL-MKA"; else echo "clear frame on the line" >&2; exit 1; fi
 fi
 for p in "${PIDS[@]}"; do kill -INT "$p"; done
 for p in "${PIDS[@]}"; do wait "$p"; done

@@ -1,5 +1,6 @@
 //! The MACsec control plane: the MKA daemon's building blocks and the operator CLI's tools.
 
+pub mod config;
 pub mod keychain;
 pub mod mka;
 pub mod daemon;

@@ -1,0 +1,123 @@
+//! macsecd: the MKA daemon. Reads the IOS XR MACsec configuration, runs one MKA engine per
+//! configured interface on the dataplane's control socket, logs the guide's `%L2-MKA-...` events,
+//! and answers `macsecctl show ...` on its own socket.
+//!
+//! `macsecd --config FILE --dataplane SOCKET [--socket SOCKET] [--duration SECS]`
+
+use clap::Parser;
+use control::daemon::{Daemon, PortSetup};
+use control::show::ShowData;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixListener;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(name = "macsecd", version, about = "MACsec Key Agreement daemon")]
+struct Cli {
+    /// IOS XR MACsec configuration (key chain, macsec-policy, interface stanzas).
+    #[arg(long)]
+    config: PathBuf,
+    /// The dataplane's control socket.
+    #[arg(long, default_value = "/run/macsec/dataplane.sock")]
+    dataplane: PathBuf,
+    /// macsecd's own socket, for macsecctl.
+    #[arg(long, default_value = "/run/macsec/macsecd.sock")]
+    socket: PathBuf,
+    /// Stop after SECS seconds (default: until SIGINT/SIGTERM).
+    #[arg(long)]
+    duration: Option<f64>,
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("macsecd: error: {msg}");
+    ExitCode::from(2)
+}
+
+/// Serves show requests: one JSON line in (`{"show":"mka-session"}`), one JSON document out.
+fn serve(listener: UnixListener, data: Arc<Mutex<ShowData>>, stop: Arc<AtomicBool>) {
+    let _ = listener.set_nonblocking(true);
+    while !stop.load(Ordering::Relaxed) {
+        match listener.accept() {
+            Ok((mut conn, _)) => {
+                let _ = conn.set_nonblocking(false);
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut line = String::new();
+                if BufReader::new(&conn).read_line(&mut line).is_err() {
+                    continue;
+                }
+                let reply = match serde_json::from_str::<serde_json::Value>(&line) {
+                    Ok(_) => serde_json::to_string(&*data.lock().unwrap_or_else(|p| p.into_inner())).unwrap_or_default(),
+                    Err(e) => serde_json::json!({ "error": format!("bad request: {e}") }).to_string(),
+                };
+                let _ = conn.write_all(reply.as_bytes());
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let text = match std::fs::read_to_string(&cli.config) {
+        Ok(t) => t,
+        Err(e) => return fail(format!("{}: {e}", cli.config.display())),
+    };
+    let setups: Vec<PortSetup> = match control::config::Config::parse(&text).and_then(|c| c.port_setups()) {
+        Ok(s) => s,
+        Err(e) => return fail(format!("{}: {e}", cli.config.display())),
+    };
+    if setups.is_empty() {
+        return fail("no interface has `macsec psk-keychain` configured");
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(e) = signal_hook::flag::register(sig, stop.clone()) {
+            return fail(format!("signal handler: {e}"));
+        }
+    }
+    let mut daemon = match Daemon::connect(&cli.dataplane, setups) {
+        Ok(d) => d,
+        Err(e) => return fail(format!("dataplane {}: {e}", cli.dataplane.display())),
+    };
+    let _ = std::fs::remove_file(&cli.socket);
+    let listener = match UnixListener::bind(&cli.socket) {
+        Ok(l) => l,
+        Err(e) => return fail(format!("{}: {e}", cli.socket.display())),
+    };
+    let _ = std::fs::set_permissions(&cli.socket, std::fs::Permissions::from_mode(0o600));
+    let data = Arc::new(Mutex::new(ShowData::default()));
+    let server = {
+        let (data, stop) = (data.clone(), stop.clone());
+        std::thread::spawn(move || serve(listener, data, stop))
+    };
+    let started = Instant::now();
+    let limit = cli.duration.map(Duration::from_secs_f64);
+    let mut code = ExitCode::SUCCESS;
+    while !stop.load(Ordering::Relaxed) && limit.is_none_or(|d| started.elapsed() < d) {
+        match daemon.turn(Duration::from_millis(100)) {
+            Ok(lines) => {
+                for l in lines {
+                    eprintln!("{l}");
+                }
+            }
+            Err(e) => {
+                eprintln!("macsecd: error: dataplane: {e}");
+                code = ExitCode::from(1);
+                break;
+            }
+        }
+        let sessions = daemon.ports.iter().filter_map(|p| p.session_row()).collect();
+        *data.lock().unwrap_or_else(|p| p.into_inner()) = ShowData { sessions };
+    }
+    stop.store(true, Ordering::Relaxed);
+    let _ = server.join();
+    let _ = std::fs::remove_file(&cli.socket);
+    let sessions = data.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    println!("{}", serde_json::to_string(&sessions).unwrap_or_default());
+    code
+}
