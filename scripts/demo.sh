@@ -124,6 +124,10 @@ if [ -n "${TSHARK:-}" ]; then
   cat "$W/line.txt"
   if awk '$2 != "0x88e5" && $2 != "0x888e" {bad=1} END {exit bad}' "$W/line.txt"; then echo "== every frame on the line is MACsec or EAPOL-MKA"; else echo "clear frame on the line" >&2; exit 1; fi
 fi
+echo "== appliance A: show macsec ea idb interface TenGigE0/0/0/1"
+"$CTL" show macsec ea idb interface TenGigE0/0/0/1 --socket "$W/a-mka.sock"
+echo "== appliance B: show macsec secy statistics interface TenGigE0/0/0/1 (excerpt)"
+"$CTL" show macsec secy statistics interface TenGigE0/0/0/1 --socket "$W/b-mka.sock" | grep -E "InPktsOK|InPktsNotValid|InPktsLate|OutPktsEncrypted|eapol"
 for p in "${PIDS[@]}"; do kill -INT "$p"; done
 for p in "${PIDS[@]}"; do wait "$p"; done
 PIDS=()

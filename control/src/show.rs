@@ -73,6 +73,47 @@ pub fn render_mka_session_detail(rows: &[SessionRow]) -> String {
     s
 }
 
+/// `show macsec secy statistics interface NAME`: the 802.1AE counters under their standard names
+/// (`v` is macsecd's `{"secy": {...}, "link": {...}}`).
+pub fn render_secy_statistics(interface: &str, v: &serde_json::Value) -> String {
+    let mut s = format!("Interface : {interface}\nSecY statistics (IEEE 802.1AE-2018 10.7)\n");
+    if let Some(m) = v["secy"].as_object() {
+        for (k, n) in m {
+            s.push_str(&format!("  {k:<22}: {n}\n"));
+        }
+    }
+    if let Some(m) = v["link"].as_object() {
+        s.push_str("Dataplane\n");
+        for (k, n) in m {
+            s.push_str(&format!("  {k:<22}: {n}\n"));
+        }
+    }
+    s
+}
+
+/// `show macsec ea idb interface NAME`: the dataplane's SC/SA state (keys are never shown).
+pub fn render_ea_idb(interface: &str, v: &serde_json::Value) -> String {
+    let sa = &v["sa"];
+    let mut s = format!("IDB Details:\nif_sname : {interface}\n");
+    for (i, rx) in sa["rx"].as_array().into_iter().flatten().enumerate() {
+        s.push_str(&format!(
+            "Rx SC {}\n Rx SCI : {:016x}\n AN : {}\n Next PN : {}\n Lowest PN : {}\n Enabled : {}\n SAK[{}] : ***\n",
+            i + 1,
+            rx["sci"].as_u64().unwrap_or(0),
+            rx["an"],
+            rx["next_pn"],
+            rx["lowest_pn"],
+            if rx["enabled"].as_bool() == Some(true) { "YES" } else { "NO" },
+            rx["an"],
+        ));
+    }
+    s.push_str(&format!("Tx SC\n Tx SCI : {:016x}\n Active AN : {}\n", sa["tx_sci"].as_u64().unwrap_or(0), sa["encoding_an"].as_u64().map(|a| a.to_string()).unwrap_or_else(|| "255".into())));
+    for tx in sa["tx"].as_array().into_iter().flatten() {
+        s.push_str(&format!(" AN {} Next PN : {} SAK[{}] : ***\n", tx["an"], tx["next_pn"], tx["an"]));
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

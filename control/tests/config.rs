@@ -294,7 +294,10 @@ fn guide_interface_with_fallback() {
     assert_eq!(fb.chain().keys()[0].ckn(), &ckn("FFFF"));
     let s = &c.port_setups().unwrap()[0];
     assert_eq!(s.fallback.as_ref().unwrap().chain().name(), "fallback_mac_chain");
-    assert_eq!((s.cipher_suite, s.conf_offset, s.key_server_priority), (CipherSuite::GcmAesXpn256, ConfOffset::Thirty, 0));
+    assert_eq!(
+        (s.cipher_suite, s.conf_offset, s.key_server_priority),
+        (CipherSuite::GcmAesXpn256, ConfOffset::Thirty, 0)
+    );
     assert!(s.include_icv_indicator);
     assert_eq!(
         c.render_interface("TenGigE0/3/0/1/4").unwrap(),
@@ -534,14 +537,12 @@ fn check_skip_router(text: &str, profile: &str, kme: &str, policy: &str, ipv4_li
     // The `ipv4 address` lines are skipped with a note each.
     let notes: Vec<(usize, NoteKind)> = c.notes.iter().map(|n| (n.line, n.kind)).collect();
     assert_eq!(notes, ipv4_lines.map(|l| (offset + l, NoteKind::IgnoredCommand)).to_vec());
-    assert_eq!(
-        c.notes[0].message,
-        "interface HundredGigE0/1/0/10: `ipv4` ignored",
-        "{}",
-        c.notes[0]
-    );
+    assert_eq!(c.notes[0].message, "interface HundredGigE0/1/0/10: `ipv4` ignored", "{}", c.notes[0]);
     // The policy renders as the guide's running configuration shows it.
-    assert_eq!(c.render_policy(policy).unwrap(), format!("macsec-policy {policy}\n  ppk\n    sks-profile {profile}\n  !\n!\n"));
+    assert_eq!(
+        c.render_policy(policy).unwrap(),
+        format!("macsec-policy {policy}\n  ppk\n    sks-profile {profile}\n  !\n!\n")
+    );
     assert_eq!(
         c.render_sks_profile(profile).unwrap(),
         format!("sks profile {profile} type remote\n  kme server ipv4 {kme} port 10001\n!\n")
@@ -593,7 +594,10 @@ fn pasted_running_config_loads() {
     assert_eq!(kc.latest_active(DEC_31_2030).unwrap().ckn(), &ckn("1234ABCD5678"));
 
     let p = &c.policies["mac_policy"];
-    assert_eq!((p.cipher_suite, p.conf_offset, p.key_server_priority), (CipherSuite::GcmAesXpn256, ConfOffset::Thirty, 0));
+    assert_eq!(
+        (p.cipher_suite, p.conf_offset, p.key_server_priority),
+        (CipherSuite::GcmAesXpn256, ConfOffset::Thirty, 0)
+    );
     assert_eq!(p.ppk_sks_profile.as_deref(), Some("ProfileR1toR2"));
     assert_eq!(c.sks_profiles["ProfileR1toR2"].kme_server.as_ref().unwrap().port, 10001);
 
@@ -695,9 +699,7 @@ fn render_whole_config_masks_keys() {
     let all = c.render();
     assert!(all.starts_with("key chain fallback_mac_chain\n"));
     assert!(all.contains("sks profile ProfileR1toR2 type remote\n"));
-    assert!(all.ends_with(
-        "interface TenGigE0/0/0/1\n  macsec psk-keychain mac_chain\n!\n"
-    ));
+    assert!(all.ends_with("interface TenGigE0/0/0/1\n  macsec psk-keychain mac_chain\n!\n"));
     // Feeding the masked rendering back is refused with a clear message.
     let e = Config::parse(&all).unwrap_err();
     assert_eq!(e.to_string(), "line 4: key FFFF: the key-string is masked (***); configure the CAK itself");
@@ -706,7 +708,8 @@ fn render_whole_config_masks_keys() {
 #[test]
 fn rendering_of_policies_and_profiles_parses_back() {
     let c = parse(RUNNING_CONFIG);
-    let text: String = c.sks_profiles.values().map(|p| p.to_string()).chain(c.policies.values().map(|p| p.to_string())).collect();
+    let text: String =
+        c.sks_profiles.values().map(|p| p.to_string()).chain(c.policies.values().map(|p| p.to_string())).collect();
     let again = parse(&text);
     assert_eq!(again.policies, c.policies);
     assert_eq!(again.sks_profiles, c.sks_profiles);
@@ -766,11 +769,10 @@ fn every_policy_command_and_ranges() {
         " key-server-priority 0",
         " window-size 0",
         " sak-rekey-interval seconds 60",
-        " cipher-suite-typo-guard-is-not-here",
-    ])
-    .replace(" cipher-suite-typo-guard-is-not-here", " cipher-suite GCM-AES-XPN-128")
-    .replacen(" cipher-suite GCM-AES-XPN-128", "", 1)
-        + "\nsks profile S\n!");
+        "!",
+        "sks profile S",
+        "!",
+    ]));
     let p = &c.policies["ALL"];
     assert_eq!(p.cipher_suite, CipherSuite::GcmAes128);
     assert_eq!(p.conf_offset, ConfOffset::Fifty);
@@ -809,9 +811,13 @@ fn every_policy_command_and_ranges() {
 
 #[test]
 fn indentation_and_separators_do_not_matter() {
-    let indented = format!("{}{GUIDE_POLICY_EXCEPTION_RUNNING}interface Hu0/0/0/0\n macsec psk-keychain KC policy test-macsec-policy\n!\n", chain("KC", "01", CAK128));
+    let indented = format!(
+        "{}{GUIDE_POLICY_EXCEPTION_RUNNING}interface Hu0/0/0/0\n macsec psk-keychain KC policy test-macsec-policy\n!\n",
+        chain("KC", "01", CAK128)
+    );
     let flat: String = indented.lines().map(|l| l.trim()).filter(|l| *l != "!").map(|l| format!("{l}\n")).collect();
-    let odd: String = indented.lines().enumerate().map(|(i, l)| format!("{}{}\n", " ".repeat(i % 5), l.trim())).collect();
+    let odd: String =
+        indented.lines().enumerate().map(|(i, l)| format!("{}{}\n", " ".repeat(i % 5), l.trim())).collect();
     let a = parse(&indented);
     for text in [flat, odd] {
         let b = parse(&text);
@@ -862,12 +868,7 @@ fn key_string_forms_and_dates() {
         format!("key-string 7 {CAK128_TYPE7} cryptographic-algorithm Aes-128-Cmac"),
         format!("KEY-STRING {} CRYPTOGRAPHIC-ALGORITHM AES-128-CMAC", CAK128.to_uppercase()),
     ];
-    let dates = [
-        "05:00:00 01 January 2015",
-        "05:00:00 january 01 2015",
-        "05:00:00 1 jan 2015",
-        "05:00:00 JAN 1 2015",
-    ];
+    let dates = ["05:00:00 01 January 2015", "05:00:00 january 01 2015", "05:00:00 1 jan 2015", "05:00:00 JAN 1 2015"];
     for f in &forms {
         for d in dates {
             let c = parse(&lines(&["key chain K", "macsec", "key AbCd", f, &format!("lifetime {d} duration 60")]));
@@ -965,7 +966,8 @@ fn error_cases() -> Vec<(String, usize, String)> {
     let p = prelude();
     let iface = |cmd: &str| format!("{p}interface Hu0/0/0/0\n {cmd}\n!\n");
     let pol = |cmd: &str| format!("macsec-policy P\n {cmd}\n!\n");
-    let usage_lt = "expected `lifetime hh:mm:ss DAY MONTH YEAR (infinite | duration SECONDS | hh:mm:ss DAY MONTH YEAR)`";
+    let usage_lt =
+        "expected `lifetime hh:mm:ss DAY MONTH YEAR (infinite | duration SECONDS | hh:mm:ss DAY MONTH YEAR)`";
     let usage_ks = "expected `key-string [clear|password] CAK cryptographic-algorithm AES-128-CMAC|AES-256-CMAC`";
     let mut v: Vec<(String, usize, String)> = vec![
         // CKN.
@@ -1013,7 +1015,7 @@ fn error_cases() -> Vec<(String, usize, String)> {
         (key_case(&[CAK128, LT]), 4, "unknown command `***` in key chain K key 01".into()),
         (lines(&["key chain K", " macsec", "  keys 01"]), 3, "unknown command `keys` in key chain K macsec".into()),
         (lines(&["key chain K", " macsec foo"]), 2, "unknown command `macsec` in key chain K".into()),
-        (key_case(&[&ks(CAK128, "AES-128-CMAC"), "  !", " !", "!", LT]), 8, "`lifetime` is only valid inside a key chain's `macsec` key (`key chain NAME` / `macsec` / `key CKN`)".into()),
+        (key_case(&[&ks(CAK128, "AES-128-CMAC"), LT, "  !", " !", "!", LT]), 9, "`lifetime` is only valid inside a key chain's `macsec` key (`key chain NAME` / `macsec` / `key CKN`)".into()),
         (format!("!\n{}", ks(CAK128, "AES-128-CMAC")), 2, "`key-string` is only valid inside a key chain's `macsec` key (`key chain NAME` / `macsec` / `key CKN`)".into()),
         ("cipher-suite GCM-AES-128".into(), 1, "`cipher-suite` is only valid inside a macsec-policy".into()),
         ("sks-profile S".into(), 1, "`sks-profile` is only valid inside a macsec-policy's `ppk`".into()),
@@ -1023,7 +1025,8 @@ fn error_cases() -> Vec<(String, usize, String)> {
         (pol("key-server-priority 256"), 2, "key-server-priority 256 is out of range 0-255".into()),
         (pol("key-server-priority -1"), 2, "key-server-priority: `-1` is not a number; expected `key-server-priority 0-255`".into()),
         (pol("key-server-priority"), 2, "key-server-priority: missing argument; expected `key-server-priority 0-255`".into()),
-        (pol("key-server-priority 99999999999999999999999"), 2, "key-server-priority 99999999999999999999999 is out of range 0-255".into()),
+        // A long digit string might be key material: quoted as ***.
+        (pol("key-server-priority 99999999999999999999999"), 2, "key-server-priority *** is out of range 0-255".into()),
         (pol("window-size 1025"), 2, "window-size 1025 is out of range 0-1024".into()),
         (pol("window-size 64 64"), 2, "window-size: unexpected `64`; expected `window-size 0-1024`".into()),
         (pol("cipher-suite GCM-AES-192"), 2, "cipher-suite: unknown cipher suite `GCM-AES-192`; expected `cipher-suite GCM-AES-128|GCM-AES-256|GCM-AES-XPN-128|GCM-AES-XPN-256`".into()),
@@ -1044,7 +1047,7 @@ fn error_cases() -> Vec<(String, usize, String)> {
         (pol("vlan-tags-in-clear 1"), 2, "`vlan-tags-in-clear` in macsec-policy P is not supported: the macsec-policy commands are cipher-suite, conf-offset, key-server-priority, security-policy, delay-protection, window-size, include-icv-indicator, sak-rekey-interval, policy-exception and ppk".into()),
         (pol("enable-legacy-fallback"), 2, "`enable-legacy-fallback` in macsec-policy P is not supported: the macsec-policy commands are cipher-suite, conf-offset, key-server-priority, security-policy, delay-protection, window-size, include-icv-indicator, sak-rekey-interval, policy-exception and ppk".into()),
         (lines(&["macsec-policy P", " cipher-suite GCM-AES-128", " window-size 32", " cipher-suite GCM-AES-256"]), 4, "cipher-suite is already configured at line 2".into()),
-        (lines(&["macsec-policy P", " ppk sks-profile S", " ppk", "  sks-profile S"]), 4, "ppk sks-profile is already configured at line 2".into()),
+        (lines(&["macsec-policy P", " ppk sks-profile S", " ppk", "  sks-profile S", "!", "sks profile S"]), 4, "ppk sks-profile is already configured at line 2".into()),
         (lines(&["macsec-policy P", "!", "macsec-policy P"]), 3, "macsec-policy P is already configured at line 1".into()),
         ("macsec-policy".into(), 1, "macsec-policy: takes exactly one name; expected `macsec-policy NAME`".into()),
         (lines(&["macsec-policy P", " ppk sks-profile NOPE"]), 2, "macsec-policy P: sks profile NOPE is not configured".into()),
@@ -1077,7 +1080,7 @@ fn error_cases() -> Vec<(String, usize, String)> {
         // Fallback PSK rules.
         (
             format!("{}{}interface Hu0/0/0/0\n macsec psk-keychain KC fallback-psk-keychain FB\n", chain("KC", "01", CAK128), key_case(&[&ks(CAK_FB, "AES-128-CMAC"), "   lifetime 00:00:00 january 01 2024 duration 3600"]).replace("key chain K\n", "key chain FB\n") + "\n"),
-            14,
+            15,
             "interface HundredGigE0/0/0/0: fallback-psk-keychain FB: key 01 must have an infinite lifetime".into(),
         ),
         (
@@ -1117,7 +1120,9 @@ fn no_error_or_debug_output_contains_a_cak() {
     // A parsed configuration: Debug, notes and rendering.
     for text in [RUNNING_CONFIG.to_string(), GUIDE_KEYCHAIN_AES256_PERIOD.to_string(), prelude()] {
         let c = parse(&text);
-        for out in [format!("{c:?}"), format!("{:?}", c.key_chains), c.render(), format!("{:?}", c.port_setups().unwrap())] {
+        for out in
+            [format!("{c:?}"), format!("{:?}", c.key_chains), c.render(), format!("{:?}", c.port_setups().unwrap())]
+        {
             assert_eq!(leaks(&out), None, "{out}");
             assert!(!out.is_empty());
         }
@@ -1126,24 +1131,30 @@ fn no_error_or_debug_output_contains_a_cak() {
         }
     }
     // Key material in an unexpected place is masked in notes too.
-    let c = parse(&format!("{}interface Hu0/0/0/0\n {CAK128}\n macsec psk-keychain KC\n!\n{CAK256} x\n", chain("KC", "01", CAK128)));
+    let c = parse(&format!(
+        "{}interface Hu0/0/0/0\n {CAK128}\n macsec psk-keychain KC\n!\n{CAK256} x\n",
+        chain("KC", "01", CAK128)
+    ));
     let notes: Vec<String> = c.notes.iter().map(|n| n.to_string()).collect();
-    assert_eq!(notes, ["line 10: interface HundredGigE0/0/0/0: `***` ignored", "line 13: `***` is not MACsec configuration: skipped"]);
+    assert_eq!(
+        notes,
+        ["line 10: interface HundredGigE0/0/0/0: `***` ignored", "line 13: `***` is not MACsec configuration: skipped"]
+    );
 }
 
 #[test]
 fn parse_all_reports_every_error_in_line_order() {
     let text = lines(&[
-        "key chain K",                                       // 1
-        " macsec",                                           // 2
-        "  key 123",                                         // 3: odd CKN
-        "  key 02",                                          // 4: no key-string / lifetime
-        "macsec-policy P",                                   // 5
-        " window-size 2048",                                 // 6
-        " key-server-priority 300",                          // 7
-        " frobnicate",                                       // 8
-        "interface Hu0/0/0/0",                               // 9
-        " macsec psk-keychain NOPE policy ALSO-NOPE",         // 10
+        "key chain K",                                // 1
+        " macsec",                                    // 2
+        "  key 123",                                  // 3: odd CKN
+        "  key 02",                                   // 4: no key-string / lifetime
+        "macsec-policy P",                            // 5
+        " window-size 2048",                          // 6
+        " key-server-priority 300",                   // 7
+        " frobnicate",                                // 8
+        "interface Hu0/0/0/0",                        // 9
+        " macsec psk-keychain NOPE policy ALSO-NOPE", // 10
     ]);
     let errors = Config::parse_all(&text).unwrap_err();
     let got: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
@@ -1154,6 +1165,7 @@ fn parse_all_reports_every_error_in_line_order() {
             "line 6: window-size 2048 is out of range 0-1024",
             "line 7: key-server-priority 300 is out of range 0-255",
             "line 8: unknown command `frobnicate` in macsec-policy P",
+            "line 10: interface HundredGigE0/0/0/0: psk-keychain NOPE is not configured",
             "line 10: interface HundredGigE0/0/0/0: macsec-policy ALSO-NOPE is not configured",
         ]
     );
@@ -1180,7 +1192,7 @@ fn missing_parts_of_a_valid_key_chain_are_errors_unless_already_reported() {
 #[test]
 fn keychain_model_is_the_shared_one() {
     // The parsed chains are `control::keychain::KeyChain`s, usable with its planning directly.
-    let c = parse(&format!("{}", chain("KC", "01", CAK128)));
+    let c = parse(&chain("KC", "01", CAK128));
     let kc: &KeyChain = &c.key_chains["KC"];
     assert_eq!(kc.latest_active(JAN_01_2024).unwrap().ckn(), &ckn("01"));
     assert!(kc.latest_active(JAN_01_2024 - 1).is_none());

@@ -45,7 +45,19 @@ fn show(a: &ShowArgs) -> Result<ExitCode, pcap::PcapToolError> {
     use std::io::{Read, Write};
     let usage = |m: &str| pcap::PcapToolError::Usage(m.to_string());
     let w: Vec<&str> = a.words.iter().map(String::as_str).collect();
-    let (interface, detail) = match w.as_slice() {
+    let ask = |req: serde_json::Value| -> Result<serde_json::Value, pcap::PcapToolError> {
+        let io = |source| pcap::PcapToolError::Io { path: a.socket.clone(), source };
+        let mut conn = std::os::unix::net::UnixStream::connect(&a.socket).map_err(io)?;
+        conn.write_all(format!("{req}\n").as_bytes()).map_err(io)?;
+        let mut text = String::new();
+        conn.read_to_string(&mut text).map_err(io)?;
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| usage(&format!("macsecd answered something unexpected: {e}")))?;
+        if let Some(e) = v.get("error").and_then(|e| e.as_str()) {
+            return Err(usage(&format!("macsecd: {e}")));
+        }
+        Ok(v)
+    };
+    let out = match w.as_slice() {
         ["macsec", "mka", "session", rest @ ..] => {
             let mut iface = None;
             let mut detail = false;
@@ -57,27 +69,43 @@ fn show(a: &ShowArgs) -> Result<ExitCode, pcap::PcapToolError> {
                     other => return Err(usage(&format!("unknown word '{other}' in show macsec mka session"))),
                 }
             }
-            (iface, detail)
+            let mut data: control::show::ShowData = serde_json::from_value(ask(serde_json::json!({ "show": "mka-session" }))?)
+                .map_err(|e| usage(&format!("macsecd answered something unexpected: {e}")))?;
+            if let Some(i) = &iface {
+                data.sessions.retain(|r| &r.interface == i);
+            }
+            if a.json {
+                serde_json::to_string(&data.sessions).unwrap_or_default() + "\n"
+            } else if detail {
+                control::show::render_mka_session_detail(&data.sessions)
+            } else {
+                control::show::render_mka_session(&data.sessions)
+            }
         }
-        _ => return Err(usage(&format!("unknown view 'show {}' (supported: show macsec mka session [interface NAME] [detail])", w.join(" ")))),
+        ["macsec", "secy", "statistics", "interface", name] => {
+            let v = ask(serde_json::json!({ "show": "secy-statistics", "interface": name }))?;
+            if a.json {
+                format!("{v}\n")
+            } else {
+                control::show::render_secy_statistics(name, &v)
+            }
+        }
+        ["macsec", "ea", "idb", "interface", name] => {
+            let v = ask(serde_json::json!({ "show": "ea-idb", "interface": name }))?;
+            if a.json {
+                format!("{v}\n")
+            } else {
+                control::show::render_ea_idb(name, &v)
+            }
+        }
+        _ => {
+            return Err(usage(&format!(
+                "unknown view 'show {}' (supported: show macsec mka session [interface NAME] [detail], show macsec secy statistics interface NAME, show macsec ea idb interface NAME)",
+                w.join(" ")
+            )))
+        }
     };
-    let io = |source| pcap::PcapToolError::Io { path: a.socket.clone(), source };
-    let mut conn = std::os::unix::net::UnixStream::connect(&a.socket).map_err(io)?;
-    conn.write_all(b"{\"show\":\"mka-session\"}\n").map_err(io)?;
-    let mut text = String::new();
-    conn.read_to_string(&mut text).map_err(io)?;
-    let mut data: control::show::ShowData =
-        serde_json::from_str(&text).map_err(|e| usage(&format!("macsecd answered something unexpected: {e}")))?;
-    if let Some(i) = &interface {
-        data.sessions.retain(|r| &r.interface == i);
-    }
-    if a.json {
-        println!("{}", serde_json::to_string(&data.sessions).unwrap_or_default());
-    } else if detail {
-        print!("{}", control::show::render_mka_session_detail(&data.sessions));
-    } else {
-        print!("{}", control::show::render_mka_session(&data.sessions));
-    }
+    print!("{out}");
     Ok(ExitCode::SUCCESS)
 }
 

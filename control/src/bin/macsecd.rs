@@ -38,8 +38,32 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// Answers one show request. MKA views come from the engines' last state; SecY views are read
+/// from the dataplane at once.
+fn answer(req: &serde_json::Value, data: &Mutex<ShowData>, dataplane: &std::path::Path) -> serde_json::Value {
+    use dataplane::ipc::{Request, Response};
+    let view = req["show"].as_str().unwrap_or("");
+    let link = req["interface"].as_str().unwrap_or("").to_string();
+    let ask = |r: Request| -> serde_json::Value {
+        let reply = dataplane::server::Client::connect(dataplane).and_then(|mut c| c.request(&r));
+        match reply {
+            Ok(Response::Counters { secy, link }) => serde_json::json!({ "secy": secy, "link": link }),
+            Ok(Response::SaState(sa)) => serde_json::json!({ "sa": sa }),
+            Ok(Response::Error { message, .. }) => serde_json::json!({ "error": message }),
+            Ok(other) => serde_json::json!({ "error": format!("unexpected dataplane reply {other:?}") }),
+            Err(e) => serde_json::json!({ "error": format!("dataplane: {e}") }),
+        }
+    };
+    match view {
+        "mka-session" => serde_json::to_value(&*data.lock().unwrap_or_else(|p| p.into_inner())).unwrap_or_default(),
+        "secy-statistics" => ask(Request::ReadCounters { link }),
+        "ea-idb" => ask(Request::ReadSaState { link }),
+        other => serde_json::json!({ "error": format!("unknown view '{other}'") }),
+    }
+}
+
 /// Serves show requests: one JSON line in (`{"show":"mka-session"}`), one JSON document out.
-fn serve(listener: UnixListener, data: Arc<Mutex<ShowData>>, stop: Arc<AtomicBool>) {
+fn serve(listener: UnixListener, data: Arc<Mutex<ShowData>>, dataplane: PathBuf, stop: Arc<AtomicBool>) {
     let _ = listener.set_nonblocking(true);
     while !stop.load(Ordering::Relaxed) {
         match listener.accept() {
@@ -51,7 +75,7 @@ fn serve(listener: UnixListener, data: Arc<Mutex<ShowData>>, stop: Arc<AtomicBoo
                     continue;
                 }
                 let reply = match serde_json::from_str::<serde_json::Value>(&line) {
-                    Ok(_) => serde_json::to_string(&*data.lock().unwrap_or_else(|p| p.into_inner())).unwrap_or_default(),
+                    Ok(req) => answer(&req, &data, &dataplane).to_string(),
                     Err(e) => serde_json::json!({ "error": format!("bad request: {e}") }).to_string(),
                 };
                 let _ = conn.write_all(reply.as_bytes());
@@ -92,8 +116,8 @@ fn main() -> ExitCode {
     let _ = std::fs::set_permissions(&cli.socket, std::fs::Permissions::from_mode(0o600));
     let data = Arc::new(Mutex::new(ShowData::default()));
     let server = {
-        let (data, stop) = (data.clone(), stop.clone());
-        std::thread::spawn(move || serve(listener, data, stop))
+        let (data, stop, dp) = (data.clone(), stop.clone(), cli.dataplane.clone());
+        std::thread::spawn(move || serve(listener, data, dp, stop))
     };
     let started = Instant::now();
     let limit = cli.duration.map(Duration::from_secs_f64);

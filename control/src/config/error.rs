@@ -59,7 +59,9 @@ pub enum ErrorKind {
     CakMasked { ckn: Ckn },
     #[error("key {ckn}: cryptographic-algorithm must be AES-128-CMAC or AES-256-CMAC")]
     UnknownAlgorithm { ckn: Ckn },
-    #[error("key {ckn}: key-string needs `cryptographic-algorithm AES-128-CMAC` or `cryptographic-algorithm AES-256-CMAC`")]
+    #[error(
+        "key {ckn}: key-string needs `cryptographic-algorithm AES-128-CMAC` or `cryptographic-algorithm AES-256-CMAC`"
+    )]
     MissingAlgorithm { ckn: Ckn },
     #[error("key {ckn}: no key-string (CAK) is configured")]
     MissingKeyString { ckn: Ckn },
@@ -90,7 +92,9 @@ pub enum ErrorKind {
     FallbackSharesCkn { interface: String, primary: String, fallback: String, ckn: Ckn },
 
     // SKS profiles.
-    #[error("sks profile {profile} type remote has no `kme server` (for example `kme server ipv4 192.0.2.34 port 10001`)")]
+    #[error(
+        "sks profile {profile} type remote has no `kme server` (for example `kme server ipv4 192.0.2.34 port 10001`)"
+    )]
     MissingKmeServer { profile: String },
     #[error("sks profile {profile}: `{command}` needs a `type remote` profile")]
     NeedsRemoteProfile { profile: String, command: &'static str },

@@ -332,7 +332,11 @@ impl Config {
             err(ErrorKind::UnknownPolicy { interface: i.name.clone(), policy: i.policy.clone().unwrap_or_default() })
         })?;
         let keychain = self.interface_keychain(i).cloned().ok_or_else(|| {
-            err(ErrorKind::UnknownKeyChain { interface: i.name.clone(), role: "psk-keychain", chain: i.psk_keychain.clone() })
+            err(ErrorKind::UnknownKeyChain {
+                interface: i.name.clone(),
+                role: "psk-keychain",
+                chain: i.psk_keychain.clone(),
+            })
         })?;
         let fallback = match &i.fallback_psk_keychain {
             None => None,

@@ -22,15 +22,20 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 const KEY_STRING_USAGE: &str = "key-string [clear|password] CAK cryptographic-algorithm AES-128-CMAC|AES-256-CMAC";
-const LIFETIME_USAGE: &str =
-    "lifetime hh:mm:ss DAY MONTH YEAR (infinite | duration SECONDS | hh:mm:ss DAY MONTH YEAR)";
+const LIFETIME_USAGE: &str = "lifetime hh:mm:ss DAY MONTH YEAR (infinite | duration SECONDS | hh:mm:ss DAY MONTH YEAR)";
 const MACSEC_USAGE: &str = "macsec psk-keychain NAME [fallback-psk-keychain NAME] [policy NAME]";
 const SKS_USAGE: &str = "sks profile NAME [type remote|local] [device-identifier ID]";
 const SERVER_USAGE: &str = "ipv4 ADDRESS|ipv6 ADDRESS|hostname NAME port PORT";
 
 /// macsec-policy commands of IOS XR that the guide does not document: named in their error.
-const UNSUPPORTED_POLICY_COMMANDS: &[&str] =
-    &["vlan-tags-in-clear", "enable-legacy-fallback", "allow", "use-eapol-pae-in-icv", "suspend-for", "suspend-on-request"];
+const UNSUPPORTED_POLICY_COMMANDS: &[&str] = &[
+    "vlan-tags-in-clear",
+    "enable-legacy-fallback",
+    "allow",
+    "use-eapol-pae-in-icv",
+    "suspend-for",
+    "suspend-on-request",
+];
 
 /// MACsec sub-commands, with the stanza they belong in, reported when found outside it.
 const PLACES: &[(&str, &str)] = &[
@@ -101,6 +106,7 @@ struct SksB {
     profile: SksProfile,
     seen: HashMap<&'static str, usize>,
     peer_lines: HashMap<String, usize>,
+    broken: bool,
 }
 
 struct IfaceB {
@@ -140,7 +146,12 @@ pub(super) fn parse(text: &str) -> Result<Config, Vec<ConfigError>> {
 }
 
 /// Records a command that may appear once per stanza.
-fn once(seen: &mut HashMap<&'static str, usize>, key: &'static str, line: usize, what: String) -> Result<(), ErrorKind> {
+fn once(
+    seen: &mut HashMap<&'static str, usize>,
+    key: &'static str,
+    line: usize,
+    what: String,
+) -> Result<(), ErrorKind> {
     match seen.get(key) {
         Some(&first) => Err(ErrorKind::Duplicate { what, first }),
         None => {
@@ -206,10 +217,13 @@ fn parse_key_string(words: &[&str], ckn: &Ckn) -> Result<(Zeroizing<Vec<u8>>, Ca
     match words.len() - i {
         1 => return Err(ErrorKind::MissingAlgorithm { ckn: ckn.clone() }),
         3 if kw(words[i + 1], "cryptographic-algorithm") => {}
-        2 if kw(words[i + 1], "cryptographic-algorithm") => return Err(ErrorKind::MissingAlgorithm { ckn: ckn.clone() }),
+        2 if kw(words[i + 1], "cryptographic-algorithm") => {
+            return Err(ErrorKind::MissingAlgorithm { ckn: ckn.clone() })
+        }
         _ => return Err(malformed()),
     }
-    let algorithm = CakAlgorithm::from_str(words[i + 2]).map_err(|_| ErrorKind::UnknownAlgorithm { ckn: ckn.clone() })?;
+    let algorithm =
+        CakAlgorithm::from_str(words[i + 2]).map_err(|_| ErrorKind::UnknownAlgorithm { ckn: ckn.clone() })?;
     if value.bytes().all(|b| b == b'*') {
         return Err(ErrorKind::CakMasked { ckn: ckn.clone() });
     }
@@ -367,7 +381,11 @@ fn policy_command(b: &mut PolicyB, words: &[&str], line: usize) -> Result<Option
         "sak-rekey-interval" => {
             const U: &str = "sak-rekey-interval seconds 60-2592000";
             if !word_is(words, 1, "seconds") {
-                return Err(ErrorKind::Syntax { command: "sak-rekey-interval", problem: "the unit must be `seconds`".into(), usage: U });
+                return Err(ErrorKind::Syntax {
+                    command: "sak-rekey-interval",
+                    problem: "the unit must be `seconds`".into(),
+                    usage: U,
+                });
             }
             arity(words, 3, "sak-rekey-interval", U)?;
             let v = number(
@@ -400,7 +418,11 @@ fn policy_command(b: &mut PolicyB, words: &[&str], line: usize) -> Result<Option
                 return Ok(Some(Mode::Ppk(Some(name))));
             }
             if !kw(words[1], "sks-profile") {
-                return Err(ErrorKind::Syntax { command: "ppk", problem: format!("unknown `{}`", shown(words[1])), usage: U });
+                return Err(ErrorKind::Syntax {
+                    command: "ppk",
+                    problem: format!("unknown `{}`", shown(words[1])),
+                    usage: U,
+                });
             }
             arity(words, 3, "ppk", U)?;
             once(seen, "sks-profile", line, "ppk sks-profile".into())?;
@@ -476,7 +498,13 @@ fn sks_command(b: &mut SksB, words: &[&str], line: usize) -> Result<(), ErrorKin
             let master = match words.len() {
                 2 => false,
                 3 if kw(words[2], "master") => true,
-                _ => return Err(ErrorKind::Syntax { command: "peer-identifier", problem: "malformed command".into(), usage: U }),
+                _ => {
+                    return Err(ErrorKind::Syntax {
+                        command: "peer-identifier",
+                        problem: "malformed command".into(),
+                        usage: U,
+                    })
+                }
             };
             if let Some(&first) = b.peer_lines.get(words[1]) {
                 return Err(ErrorKind::Duplicate { what: format!("peer-identifier {}", words[1]), first });
@@ -524,7 +552,24 @@ fn interface_macsec(iface: &str, words: &[&str], line: usize) -> Result<Interfac
 }
 
 impl Parser {
+    /// Records an error. An error inside a key chain or SKS profile marks it broken, so that the
+    /// checks at its end (missing key-string, lifetime, keys, kme server) do not pile on.
     fn error(&mut self, line: usize, kind: ErrorKind) {
+        for mode in &self.stack {
+            match mode {
+                Mode::KeyChain(Some(c)) | Mode::Macsec(Some(c)) | Mode::Key(Some((c, _))) => {
+                    if let Some(b) = self.chains.get_mut(c) {
+                        b.broken = true;
+                    }
+                }
+                Mode::Sks(Some(n)) => {
+                    if let Some(b) = self.sks.get_mut(n) {
+                        b.broken = true;
+                    }
+                }
+                _ => {}
+            }
+        }
         self.errors.push(ConfigError::new(line, kind));
     }
 
@@ -534,14 +579,17 @@ impl Parser {
 
     fn end_skip(&mut self) {
         let Some(s) = self.skip.take() else { return };
-        let lines = if s.last_line > s.head_line { format!(" (lines {}-{})", s.head_line, s.last_line) } else { String::new() };
+        let lines =
+            if s.last_line > s.head_line { format!(" (lines {}-{})", s.head_line, s.last_line) } else { String::new() };
         match s.interface {
             None => self.note(
                 s.head_line,
                 NoteKind::IgnoredStanza,
                 format!("`{}` is not MACsec configuration: skipped{lines}", s.word),
             ),
-            Some(i) => self.note(s.head_line, NoteKind::IgnoredCommand, format!("interface {i}: `{}` ignored{lines}", s.word)),
+            Some(i) => {
+                self.note(s.head_line, NoteKind::IgnoredCommand, format!("interface {i}: `{}` ignored{lines}", s.word))
+            }
         }
     }
 
@@ -607,7 +655,8 @@ impl Parser {
             }
             Some(Mode::Interface(name)) => {
                 let name = name.clone().unwrap_or_else(|| "?".into());
-                self.skip = Some(Skip { head_line: no, indent, interface: Some(name), word: shown(words[0]), last_line: no });
+                self.skip =
+                    Some(Skip { head_line: no, indent, interface: Some(name), word: shown(words[0]), last_line: no });
             }
             Some(Mode::RoutingKey) => {}
             Some(mode) => {
@@ -704,6 +753,7 @@ impl Parser {
                             profile: SksProfile::new("?", SksProfileType::Remote),
                             seen: HashMap::new(),
                             peer_lines: HashMap::new(),
+                            broken: false,
                         };
                         &mut scratch
                     }
@@ -743,7 +793,14 @@ impl Parser {
         match w0.as_str() {
             "key" => {
                 if words.len() != 3 {
-                    self.error(no, ErrorKind::Syntax { command: "key chain", problem: "expected one name".into(), usage: "key chain NAME" });
+                    self.error(
+                        no,
+                        ErrorKind::Syntax {
+                            command: "key chain",
+                            problem: "takes exactly one name".into(),
+                            usage: "key chain NAME",
+                        },
+                    );
                     return Some(Mode::KeyChain(None));
                 }
                 let name = words[2].to_string();
@@ -760,7 +817,14 @@ impl Parser {
             }
             "macsec-policy" => {
                 if words.len() != 2 {
-                    self.error(no, ErrorKind::Syntax { command: "macsec-policy", problem: "expected one name".into(), usage: "macsec-policy NAME" });
+                    self.error(
+                        no,
+                        ErrorKind::Syntax {
+                            command: "macsec-policy",
+                            problem: "takes exactly one name".into(),
+                            usage: "macsec-policy NAME",
+                        },
+                    );
                     return Some(Mode::Policy(None));
                 }
                 let name = words[1].to_string();
@@ -769,12 +833,18 @@ impl Parser {
                     self.error(no, ErrorKind::Duplicate { what: format!("macsec-policy {name}"), first });
                     return Some(Mode::Policy(None));
                 }
-                self.policies.insert(name.clone(), PolicyB { line: no, policy: MacsecPolicy::new(name.clone()), seen: HashMap::new() });
+                self.policies.insert(
+                    name.clone(),
+                    PolicyB { line: no, policy: MacsecPolicy::new(name.clone()), seen: HashMap::new() },
+                );
                 Some(Mode::Policy(Some(name)))
             }
             "sks" => {
                 let Some(name) = words.get(2) else {
-                    self.error(no, ErrorKind::Syntax { command: "sks profile", problem: "missing name".into(), usage: SKS_USAGE });
+                    self.error(
+                        no,
+                        ErrorKind::Syntax { command: "sks profile", problem: "missing name".into(), usage: SKS_USAGE },
+                    );
                     return Some(Mode::Sks(None));
                 };
                 let mut prof = SksProfile::new(*name, SksProfileType::Local);
@@ -792,7 +862,14 @@ impl Parser {
                     rest = tail;
                 }
                 if let Some(w) = rest.first() {
-                    self.error(no, ErrorKind::Syntax { command: "sks profile", problem: format!("unexpected `{}`", shown(w)), usage: SKS_USAGE });
+                    self.error(
+                        no,
+                        ErrorKind::Syntax {
+                            command: "sks profile",
+                            problem: format!("unexpected `{}`", shown(w)),
+                            usage: SKS_USAGE,
+                        },
+                    );
                     return Some(Mode::Sks(None));
                 }
                 if let Some(b) = self.sks.get(*name) {
@@ -800,7 +877,10 @@ impl Parser {
                     self.error(no, ErrorKind::Duplicate { what: format!("sks profile {name}"), first });
                     return Some(Mode::Sks(None));
                 }
-                self.sks.insert(name.to_string(), SksB { line: no, profile: prof, seen: HashMap::new(), peer_lines: HashMap::new() });
+                self.sks.insert(
+                    name.to_string(),
+                    SksB { line: no, profile: prof, seen: HashMap::new(), peer_lines: HashMap::new(), broken: false },
+                );
                 Some(Mode::Sks(Some(name.to_string())))
             }
             _ => {
@@ -810,7 +890,14 @@ impl Parser {
                     rest = &rest[1..];
                 }
                 if rest.is_empty() {
-                    self.error(no, ErrorKind::Syntax { command: "interface", problem: "missing name".into(), usage: "interface NAME" });
+                    self.error(
+                        no,
+                        ErrorKind::Syntax {
+                            command: "interface",
+                            problem: "missing name".into(),
+                            usage: "interface NAME",
+                        },
+                    );
                     return Some(Mode::Interface(None));
                 }
                 let take = if rest.get(1).is_some_and(|w| w.starts_with(|c: char| c.is_ascii_digit())) { 2 } else { 1 };
@@ -831,20 +918,9 @@ impl Parser {
 
     /// `key CKN` in a key chain's macsec mode; the key to enter.
     fn macsec_key(&mut self, no: usize, chain: Option<String>, words: &[&str]) -> Option<(String, usize)> {
-        let broken = |p: &mut Parser| {
-            if let Some(b) = chain.as_ref().and_then(|c| p.chains.get_mut(c)) {
-                b.broken = true;
-            }
-        };
-        if let Err(e) = arity(words, 2, "key", "key CKN") {
-            broken(self);
-            self.error(no, e);
-            return None;
-        }
-        let ckn = match parse_ckn(words[1]) {
+        let ckn = match arity(words, 2, "key", "key CKN").and_then(|()| parse_ckn(words[1])) {
             Ok(c) => c,
             Err(e) => {
-                broken(self);
                 self.error(no, e);
                 return None;
             }
@@ -857,8 +933,7 @@ impl Parser {
             return None;
         }
         b.keys.push(KeyB { line: no, ckn, cak: None, lifetime: None });
-        let i = b.keys.len() - 1;
-        Some((c, i))
+        Some((c, b.keys.len() - 1))
     }
 
     fn key_command(&mut self, no: usize, chain: &str, i: usize, words: &[&str]) {
@@ -876,7 +951,9 @@ impl Parser {
             })
         } else {
             parse_lifetime(words, &k.ckn).and_then(|lt| match &k.lifetime {
-                Some((_, first)) => Err(ErrorKind::Duplicate { what: format!("lifetime of key {}", k.ckn), first: *first }),
+                Some((_, first)) => {
+                    Err(ErrorKind::Duplicate { what: format!("lifetime of key {}", k.ckn), first: *first })
+                }
                 None => {
                     k.lifetime = Some((lt, no));
                     Ok(())
@@ -884,23 +961,31 @@ impl Parser {
             })
         };
         if let Err(e) = r {
-            b.broken = true;
             self.error(no, e);
         }
     }
 
     fn finish(mut self) -> Result<Config, Vec<ConfigError>> {
+        self.stack.clear();
         let mut cfg = Config::default();
         let mut not_macsec = BTreeSet::new();
         let mut broken = BTreeSet::new();
         for (name, b) in std::mem::take(&mut self.chains) {
             if !b.has_macsec {
-                self.note(b.line, NoteKind::NotMacsecKeyChain, format!("key chain {name} has no `macsec` section: not a MACsec key chain, skipped"));
+                self.note(
+                    b.line,
+                    NoteKind::NotMacsecKeyChain,
+                    format!("key chain {name} has no `macsec` section: not a MACsec key chain, skipped"),
+                );
                 not_macsec.insert(name);
                 continue;
             }
             if let Some(l) = b.routing_key_line {
-                self.note(l, NoteKind::IgnoredCommand, format!("key chain {name}: keys outside `macsec` are not MACsec keys: ignored"));
+                self.note(
+                    l,
+                    NoteKind::IgnoredCommand,
+                    format!("key chain {name}: keys outside `macsec` are not MACsec keys: ignored"),
+                );
             }
             if b.keys.is_empty() {
                 if !b.broken {
@@ -950,7 +1035,7 @@ impl Parser {
         }
 
         for (name, b) in std::mem::take(&mut self.sks) {
-            if b.profile.profile_type == SksProfileType::Remote && b.profile.kme_server.is_none() {
+            if b.profile.profile_type == SksProfileType::Remote && b.profile.kme_server.is_none() && !b.broken {
                 self.error(b.line, ErrorKind::MissingKmeServer { profile: name.clone() });
             }
             cfg.sks_profiles.insert(name, b.profile);
@@ -968,7 +1053,11 @@ impl Parser {
 
         for (name, b) in std::mem::take(&mut self.ifaces) {
             let Some(i) = b.macsec else {
-                self.note(b.line, NoteKind::NoMacsec, format!("interface {name} has no `macsec psk-keychain`: skipped"));
+                self.note(
+                    b.line,
+                    NoteKind::NoMacsec,
+                    format!("interface {name} has no `macsec psk-keychain`: skipped"),
+                );
                 continue;
             };
             let chain = |role: &'static str, chain: &str, p: &mut Parser| -> Option<KeyChain> {
@@ -986,7 +1075,10 @@ impl Parser {
             let primary = chain("psk-keychain", &i.psk_keychain, &mut self);
             if let Some(fb_name) = &i.fallback_psk_keychain {
                 if *fb_name == i.psk_keychain {
-                    self.error(i.line, ErrorKind::FallbackSameChain { interface: name.clone(), chain: fb_name.clone() });
+                    self.error(
+                        i.line,
+                        ErrorKind::FallbackSameChain { interface: name.clone(), chain: fb_name.clone() },
+                    );
                 } else if let Some(fb) = chain("fallback-psk-keychain", fb_name, &mut self) {
                     match FallbackPsk::new(fb) {
                         Err(KeyChainError::FallbackNotInfinite { chain, ckn }) => {
@@ -998,7 +1090,9 @@ impl Parser {
                                 i.line,
                                 ErrorKind::FallbackSharesCkn { interface: name.clone(), primary, fallback, ckn },
                             ),
-                            Some(Err(source)) => self.error(i.line, ErrorKind::KeyChain { chain: fb_name.clone(), source }),
+                            Some(Err(source)) => {
+                                self.error(i.line, ErrorKind::KeyChain { chain: fb_name.clone(), source })
+                            }
                             _ => {}
                         },
                     }

@@ -6,7 +6,17 @@ pub const YEAR_MIN: i64 = 1970;
 pub const YEAR_MAX: i64 = 2099;
 
 const MONTHS: [&str; 12] = [
-    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
     "december",
 ];
 
@@ -106,15 +116,7 @@ pub fn format_time(t: u64) -> String {
     let days = (t / 86_400) as i64;
     let secs = t % 86_400;
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{:02}:{:02}:{:02} {} {:02} {}",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60,
-        MONTHS[m as usize - 1],
-        d,
-        y
-    )
+    format!("{:02}:{:02}:{:02} {} {:02} {}", secs / 3600, secs % 3600 / 60, secs % 60, MONTHS[m as usize - 1], d, y)
 }
 
 #[cfg(test)]
