@@ -1198,3 +1198,34 @@ fn keychain_model_is_the_shared_one() {
     assert!(kc.latest_active(JAN_01_2024 - 1).is_none());
     assert_eq!(kc.next_change(JAN_01_2024 - 10), Some(JAN_01_2024));
 }
+
+/// The shape scripts/demo.sh writes: one `!` after the key (closing only the key), then the next
+/// stanza, which ends the key chain.
+#[test]
+fn demo_configuration_shape() {
+    let c = parse(
+        "key chain KC1
+ macsec
+  key 1234abcd5678
+   key-string 4a7b2f3c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708 cryptographic-algorithm AES-256-CMAC
+   lifetime 05:00:00 01 January 2015 infinite
+!
+macsec-policy P1
+ cipher-suite GCM-AES-XPN-256
+ key-server-priority 10
+ security-policy must-secure
+ window-size 64
+ sak-rekey-interval seconds 60
+!
+interface TenGigE0/0/0/1
+ macsec psk-keychain KC1 policy P1
+!
+",
+    );
+    let s = &c.port_setups().unwrap()[0];
+    assert_eq!(s.interface, "TenGigE0/0/0/1");
+    assert_eq!(s.keychain.keys()[0].algorithm(), CakAlgorithm::Aes256Cmac);
+    assert_eq!((s.key_server_priority, s.replay_window), (10, 64));
+    assert_eq!(s.sak_rekey_interval, Some(Duration::from_secs(60)));
+    assert!(c.notes.is_empty());
+}

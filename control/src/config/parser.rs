@@ -632,7 +632,7 @@ impl Parser {
             let mode = if depth == 0 { None } else { Some(&self.stack[depth - 1]) };
             if claims(mode, &words) {
                 self.stack.truncate(depth);
-                self.exec(no, indent, &words);
+                self.exec(no, &words);
                 return;
             }
         }
@@ -682,7 +682,7 @@ impl Parser {
     }
 
     /// Runs a line in the innermost mode of the stack (the top level if empty).
-    fn exec(&mut self, no: usize, _indent: usize, words: &[&str]) {
+    fn exec(&mut self, no: usize, words: &[&str]) {
         let w0 = words[0].to_ascii_lowercase();
         let pushed = match self.stack.last() {
             None => self.top(no, words),
