@@ -95,10 +95,11 @@ for s in a b; do
   [ -S "$W/$s.sock" ] || { cat "$W/a.log" "$W/b.log"; echo "appliance $s did not start" >&2; exit 1; }
 done
 START=$(date +%s.%N)
+MDPIDS=()
 "$MD" --config "$W/a.xr" --dataplane "$W/a.sock" --socket "$W/a-mka.sock" > "$W/a-mka.json" 2> "$W/a-mka.log" &
-PIDS+=($!)
+PIDS+=($!); MDPIDS+=($!)
 "$MD" --config "$W/b.xr" --dataplane "$W/b.sock" --socket "$W/b-mka.sock" > "$W/b-mka.json" 2> "$W/b-mka.log" &
-PIDS+=($!)
+PIDS+=($!); MDPIDS+=($!)
 secured() { "$CTL" show macsec mka session --socket "$W/$1-mka.sock" 2>/dev/null | grep -q Secured; }
 for _ in $(seq 150); do secured a && secured b && break; sleep 0.1; done
 secured a && secured b || { cat "$W/a-mka.log" "$W/b-mka.log"; echo "MKA did not secure" >&2; exit 1; }
@@ -124,6 +125,35 @@ if [ -n "${TSHARK:-}" ]; then
   cat "$W/line.txt"
   if awk '$2 != "0x88e5" && $2 != "0x888e" {bad=1} END {exit bad}' "$W/line.txt"; then echo "== every frame on the line is MACsec or EAPOL-MKA"; else echo "clear frame on the line" >&2; exit 1; fi
 fi
+# Hitless CAK rollover: a second key, active from now, is added to both key chains and macsecd
+# reloads (SIGHUP) while host A keeps pinging; the session moves to the new CKN without loss.
+CKN2=5678abcd1234
+CAK2=0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0
+NOW=$(date -u +"%H:%M:%S %d %B %Y")
+for s in a b; do
+  python3 - "$W/$s.xr" "$CKN2" "$CAK2" "$NOW" <<'PY'
+import sys
+path, ckn, cak, now = sys.argv[1:]
+text = open(path).read()
+new_key = f"  key {ckn}\n   key-string {cak} cryptographic-algorithm AES-256-CMAC\n   lifetime {now} infinite\n"
+open(path, "w").write(text.replace("!\nmacsec-policy", new_key + "!\nmacsec-policy", 1))
+PY
+done
+echo "== CAK rollover: key $CKN2 (active from $NOW UTC) added on both sides, macsecd reloads, pings continue"
+ip netns exec $NSA ping -c 40 -i 0.1 -W 1 192.0.2.2 > "$W/ping2.txt" 2>&1 &
+PING2=$!
+sleep 0.5
+for p in "${MDPIDS[@]}"; do kill -HUP "$p"; done
+for _ in $(seq 100); do
+  "$CTL" show macsec mka session detail --socket "$W/a-mka.sock" | grep -q "CKN  *: $CKN2" \
+    && "$CTL" show macsec mka session detail --socket "$W/b-mka.sock" | grep -q "CKN  *: $CKN2" && break
+  sleep 0.1
+done
+wait $PING2 || true
+grep -E "packets transmitted" "$W/ping2.txt"
+"$CTL" show macsec mka session detail --socket "$W/a-mka.sock" | grep -E "CKN|Status|Latest SAK AN"
+grep -q " 0% packet loss" "$W/ping2.txt" || { echo "frames lost during the rollover" >&2; exit 1; }
+"$CTL" show macsec mka session detail --socket "$W/b-mka.sock" | grep -q "CKN  *: $CKN2" || { echo "rollover did not happen" >&2; exit 1; }
 echo "== appliance A: show macsec ea idb interface TenGigE0/0/0/1"
 "$CTL" show macsec ea idb interface TenGigE0/0/0/1 --socket "$W/a-mka.sock"
 echo "== appliance B: show macsec secy statistics interface TenGigE0/0/0/1 (excerpt)"

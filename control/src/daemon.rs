@@ -220,6 +220,30 @@ impl Daemon {
         self.start.elapsed()
     }
 
+    /// Applies a reloaded configuration: key chains (new keys, lifetimes, fallback) take effect
+    /// hitlessly through the key chain plan (a newer key rolls over); policy changes that the
+    /// guide does not make hitless (cipher suite, conf-offset, priority...) are reported and need
+    /// the interface's session to restart. Interfaces added or removed need a restart too.
+    pub fn reload(&mut self, setups: Vec<PortSetup>) -> Vec<String> {
+        let mut log = Vec::new();
+        for s in setups {
+            let Some(p) = self.ports.iter_mut().find(|p| p.setup.interface == s.interface) else {
+                log.push(format!("macsecd: reload: interface {} is new; restart macsecd to run it", s.interface));
+                continue;
+            };
+            let o = &p.setup;
+            let policy_changed = (o.cipher_suite, o.conf_offset, o.key_server_priority, o.security_policy, o.replay_window, o.delay_protection, o.sak_rekey_interval, o.lacp_in_clear)
+                != (s.cipher_suite, s.conf_offset, s.key_server_priority, s.security_policy, s.replay_window, s.delay_protection, s.sak_rekey_interval, s.lacp_in_clear);
+            if policy_changed {
+                log.push(format!("macsecd: reload: the policy of {} changed; it takes effect when its session restarts", s.interface));
+            }
+            p.setup.keychain = s.keychain;
+            p.setup.fallback = s.fallback;
+            log.push(format!("macsecd: reload: key chains of {} applied", s.interface));
+        }
+        log
+    }
+
     /// One turn of the loop: waits up to `max_wait` for dataplane events, then runs the engines
     /// and carries out what they ask. Returns the events logged this turn.
     pub fn turn(&mut self, max_wait: Duration) -> io::Result<Vec<String>> {

@@ -104,6 +104,10 @@ fn main() -> ExitCode {
             return fail(format!("signal handler: {e}"));
         }
     }
+    let reload = Arc::new(AtomicBool::new(false));
+    if let Err(e) = signal_hook::flag::register(signal_hook::consts::SIGHUP, reload.clone()) {
+        return fail(format!("signal handler: {e}"));
+    }
     let mut daemon = match Daemon::connect(&cli.dataplane, setups) {
         Ok(d) => d,
         Err(e) => return fail(format!("dataplane {}: {e}", cli.dataplane.display())),
@@ -123,6 +127,20 @@ fn main() -> ExitCode {
     let limit = cli.duration.map(Duration::from_secs_f64);
     let mut code = ExitCode::SUCCESS;
     while !stop.load(Ordering::Relaxed) && limit.is_none_or(|d| started.elapsed() < d) {
+        if reload.swap(false, Ordering::Relaxed) {
+            // SIGHUP: read the configuration again and apply what changes hitlessly.
+            let parsed = std::fs::read_to_string(&cli.config)
+                .map_err(|e| e.to_string())
+                .and_then(|t| control::config::Config::parse(&t).and_then(|c| c.port_setups()).map_err(|e| e.to_string()));
+            match parsed {
+                Ok(setups) => {
+                    for line in daemon.reload(setups) {
+                        eprintln!("{line}");
+                    }
+                }
+                Err(e) => eprintln!("macsecd: reload of {} refused, running configuration kept: {e}", cli.config.display()),
+            }
+        }
         match daemon.turn(Duration::from_millis(100)) {
             Ok(lines) => {
                 for l in lines {
