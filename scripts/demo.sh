@@ -154,6 +154,12 @@ grep -E "packets transmitted" "$W/ping2.txt"
 "$CTL" show macsec mka session detail --socket "$W/a-mka.sock" | grep -E "CKN|Status|Latest SAK AN"
 grep -q " 0% packet loss" "$W/ping2.txt" || { echo "frames lost during the rollover" >&2; exit 1; }
 "$CTL" show macsec mka session detail --socket "$W/b-mka.sock" | grep -q "CKN  *: $CKN2" || { echo "rollover did not happen" >&2; exit 1; }
+for view in "macsec mka summary" "macsec policy P1" "running-config macsec-policy" "key chain KC1"; do
+  echo "== appliance A: show $view"
+  "$CTL" show $view --socket "$W/a-mka.sock"
+done
+echo "== appliance A: show macsec mka statistics interface TenGigE0/0/0/1 (excerpt)"
+"$CTL" show macsec mka statistics interface TenGigE0/0/0/1 --socket "$W/a-mka.sock" | grep -E "SAKs|MKPDUs Transmitted|Validated|ICV"
 echo "== appliance A: show macsec ea idb interface TenGigE0/0/0/1"
 "$CTL" show macsec ea idb interface TenGigE0/0/0/1 --socket "$W/a-mka.sock"
 echo "== appliance B: show macsec secy statistics interface TenGigE0/0/0/1 (excerpt)"

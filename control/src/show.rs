@@ -27,10 +27,167 @@ pub struct SessionRow {
     pub latest_an: Option<u8>,
 }
 
+/// One row of `show macsec mka summary`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SummaryRow {
+    pub interface: String,
+    pub status: String,
+    pub cipher_suite: String,
+    pub keychain: String,
+}
+
+/// One row of `show macsec policy`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyRow {
+    pub name: String,
+    pub cipher_suite: String,
+    pub key_server_priority: u8,
+    pub window_size: u32,
+    pub conf_offset: usize,
+}
+
+/// One key of `show key chain` (never its CAK).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRow {
+    pub ckn: String,
+    pub algorithm: String,
+    /// Unix seconds.
+    pub start: u64,
+    pub end: Option<u64>,
+    pub active: bool,
+}
+
+/// `show key chain` for one chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyChainView {
+    pub name: String,
+    pub keys: Vec<KeyRow>,
+}
+
 /// What macsecd answers to a show request.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ShowData {
     pub sessions: Vec<SessionRow>,
+    #[serde(default)]
+    pub summary: Vec<SummaryRow>,
+    #[serde(default)]
+    pub policies: Vec<PolicyRow>,
+    /// `show running-config macsec-policy`, as the configuration renders it.
+    #[serde(default)]
+    pub running_policies: String,
+    #[serde(default)]
+    pub key_chains: Vec<KeyChainView>,
+    /// `show macsec mka statistics` per interface.
+    #[serde(default)]
+    pub statistics: Vec<(String, crate::mka::kay::MkaStats)>,
+}
+
+impl ShowData {
+    /// The configuration-derived views (policies, running-config, key chains) at `now` (Unix s).
+    pub fn with_config(mut self, cfg: &crate::config::Config, now: u64) -> ShowData {
+        self.policies = cfg
+            .policies
+            .values()
+            .map(|p| PolicyRow {
+                name: p.name.clone(),
+                cipher_suite: p.cipher_suite.name().into(),
+                key_server_priority: p.key_server_priority,
+                window_size: p.window_size,
+                conf_offset: p.conf_offset.octets(),
+            })
+            .collect();
+        self.running_policies = cfg.policies.keys().filter_map(|n| cfg.render_policy(n)).collect::<Vec<_>>().join("");
+        self.key_chains = cfg
+            .key_chains
+            .values()
+            .map(|c| KeyChainView {
+                name: c.name().to_string(),
+                keys: c
+                    .keys()
+                    .iter()
+                    .map(|k| KeyRow {
+                        ckn: k.ckn().to_string(),
+                        algorithm: k.algorithm().to_string(),
+                        start: k.start(),
+                        end: k.end_time(),
+                        active: k.is_active(now),
+                    })
+                    .collect(),
+            })
+            .collect();
+        self
+    }
+}
+
+/// `show macsec mka summary`.
+pub fn render_mka_summary(rows: &[SummaryRow]) -> String {
+    let mut s = String::from("NODE: node0_0_CPU0\n=====\n");
+    s.push_str(&format!("{:<20}{:<12}{:<18}{}\n=====\n", "Interface", "Status", "Cipher Suite", "KeyChain"));
+    for r in rows {
+        s.push_str(&format!("{:<20}{:<12}{:<18}{}\n", r.interface, r.status, r.cipher_suite, r.keychain));
+    }
+    let secured = rows.iter().filter(|r| r.status == "Secured").count();
+    s.push_str(&format!(
+        "\nTotal MACSec Sessions : {}\nSecured Sessions : {}\nPending Sessions : {}\n",
+        rows.len(),
+        secured,
+        rows.len() - secured
+    ));
+    s
+}
+
+/// `show macsec policy [NAME]`.
+pub fn render_policies(rows: &[PolicyRow]) -> String {
+    let mut s = String::from("=====\n");
+    s.push_str(&format!("{:<20}{:<18}{:<12}{:<10}{}\n", "Policy", "Cipher", "Key-Svr", "Window", "Conf"));
+    s.push_str(&format!("{:<20}{:<18}{:<12}{:<10}{}\n=====\n", "name", "Suite", "Priority", "Size", "Offset"));
+    for r in rows {
+        s.push_str(&format!("{:<20}{:<18}{:<12}{:<10}{}\n", r.name, r.cipher_suite, r.key_server_priority, r.window_size, r.conf_offset));
+    }
+    s
+}
+
+/// `show key chain [NAME]` (keys shown by CKN; the CAK never is).
+pub fn render_key_chains(chains: &[KeyChainView]) -> String {
+    let t = |u: u64| crate::config::time::format_time(u);
+    let mut s = String::new();
+    for c in chains {
+        s.push_str(&format!("Key-chain: {} -\n", c.name));
+        for k in &c.keys {
+            s.push_str(&format!("  Key  {} -- text \"***\"\n", k.ckn));
+            s.push_str(&format!("    Cryptographic-Algorithm -- {}\n", k.algorithm));
+            let end = k.end.map(t).unwrap_or_else(|| "Infinite".into());
+            s.push_str(&format!("    Lifetime -- {} - {} [{}]\n", t(k.start), end, if k.active { "Valid now" } else { "Not valid now" }));
+        }
+    }
+    s
+}
+
+/// `show macsec mka statistics interface NAME`, with the guide's field names.
+pub fn render_mka_statistics(interface: &str, st: &crate::mka::kay::MkaStats) -> String {
+    format!(
+        "MKA Statistics for Session on interface ({interface})\n=====\n\
+SA Statistics\nSAKs Generated..... {}\nSAKs Rekeyed..... {}\nSAKs Received..... {}\n\n\
+MKPDU Statistics\nMKPDUs Transmitted..... {}\n\"Distributed SAK\".. {}\nMKPDUs Validated & Rx.... {}\n\n\
+MKA IDB Statistics\nMKPDUs Tx Success..... {}\nMKPDUs Rx CA Not found..... {}\nMKPDUs Rx Error..... {}\nMKPDUs Rx Success..... {}\n\n\
+MKPDU Failures\nMKPDU Rx Validation (ICV) ..... {}\nMKPDU Rx Bad Peer MN..... {}\nMKPDU Rx Non-recent Peerlist MN..... {}\n\n\
+SAK Failures\nSAK Decryption/Unwrap..... {}\nSAK from a non key server..... {}\n",
+        st.sak_generated,
+        st.sak_rekeyed,
+        st.sak_received,
+        st.mkpdus_tx,
+        st.distributed_sak_tx,
+        st.mkpdus_validated,
+        st.mkpdus_tx,
+        st.unknown_ckn,
+        st.malformed,
+        st.mkpdus_validated,
+        st.icv_failures,
+        st.bad_peer_mn,
+        st.non_recent_peer_list_mn,
+        st.sak_unwrap_failures,
+        st.sak_from_non_key_server,
+    )
 }
 
 /// `show macsec mka session` as the guide prints it.

@@ -82,6 +82,37 @@ fn show(a: &ShowArgs) -> Result<ExitCode, pcap::PcapToolError> {
                 control::show::render_mka_session(&data.sessions)
             }
         }
+        ["macsec", "mka", "summary"] | ["macsec", "policy", ..] | ["running-config", "macsec-policy"] | ["key", "chain", ..]
+        | ["macsec", "mka", "statistics", "interface", _] => {
+            let data: control::show::ShowData = serde_json::from_value(ask(serde_json::json!({ "show": "mka-session" }))?)
+                .map_err(|e| usage(&format!("macsecd answered something unexpected: {e}")))?;
+            let named = |rest: &[&str]| rest.first().map(|n| n.to_string());
+            match w.as_slice() {
+                ["macsec", "mka", "summary"] => {
+                    if a.json { serde_json::to_string(&data.summary).unwrap_or_default() + "\n" } else { control::show::render_mka_summary(&data.summary) }
+                }
+                ["macsec", "policy", rest @ ..] => {
+                    let mut rows = data.policies.clone();
+                    if let Some(n) = named(rest) {
+                        rows.retain(|r| r.name == n);
+                    }
+                    if a.json { serde_json::to_string(&rows).unwrap_or_default() + "\n" } else { control::show::render_policies(&rows) }
+                }
+                ["running-config", "macsec-policy"] => data.running_policies.clone(),
+                ["key", "chain", rest @ ..] => {
+                    let mut chains = data.key_chains.clone();
+                    if let Some(n) = named(rest) {
+                        chains.retain(|c| c.name == n);
+                    }
+                    if a.json { serde_json::to_string(&chains).unwrap_or_default() + "\n" } else { control::show::render_key_chains(&chains) }
+                }
+                [.., name] => {
+                    let st = data.statistics.iter().find(|(i, _)| i == name).map(|(_, s)| *s).ok_or_else(|| usage(&format!("no MKA session on {name}")))?;
+                    if a.json { serde_json::to_string(&st).unwrap_or_default() + "\n" } else { control::show::render_mka_statistics(name, &st) }
+                }
+                _ => String::new(),
+            }
+        }
         ["macsec", "secy", "statistics", "interface", name] => {
             let v = ask(serde_json::json!({ "show": "secy-statistics", "interface": name }))?;
             if a.json {
@@ -100,7 +131,7 @@ fn show(a: &ShowArgs) -> Result<ExitCode, pcap::PcapToolError> {
         }
         _ => {
             return Err(usage(&format!(
-                "unknown view 'show {}' (supported: show macsec mka session [interface NAME] [detail], show macsec secy statistics interface NAME, show macsec ea idb interface NAME)",
+                "unknown view 'show {}' (supported: macsec mka session [interface NAME] [detail], macsec mka summary, macsec mka statistics interface NAME, macsec policy [NAME], running-config macsec-policy, key chain [NAME], macsec secy statistics interface NAME, macsec ea idb interface NAME)",
                 w.join(" ")
             )))
         }

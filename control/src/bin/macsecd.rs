@@ -91,7 +91,14 @@ fn main() -> ExitCode {
         Ok(t) => t,
         Err(e) => return fail(format!("{}: {e}", cli.config.display())),
     };
-    let setups: Vec<PortSetup> = match control::config::Config::parse(&text).and_then(|c| c.port_setups()) {
+    let mut config = match control::config::Config::parse(&text) {
+        Ok(c) => c,
+        Err(e) => return fail(format!("{}: {e}", cli.config.display())),
+    };
+    for n in &config.notes {
+        eprintln!("macsecd: {}: note: {n}", cli.config.display());
+    }
+    let setups: Vec<PortSetup> = match config.port_setups() {
         Ok(s) => s,
         Err(e) => return fail(format!("{}: {e}", cli.config.display())),
     };
@@ -129,11 +136,14 @@ fn main() -> ExitCode {
     while !stop.load(Ordering::Relaxed) && limit.is_none_or(|d| started.elapsed() < d) {
         if reload.swap(false, Ordering::Relaxed) {
             // SIGHUP: read the configuration again and apply what changes hitlessly.
-            let parsed = std::fs::read_to_string(&cli.config)
-                .map_err(|e| e.to_string())
-                .and_then(|t| control::config::Config::parse(&t).and_then(|c| c.port_setups()).map_err(|e| e.to_string()));
+            let parsed = std::fs::read_to_string(&cli.config).map_err(|e| e.to_string()).and_then(|t| {
+                let c = control::config::Config::parse(&t).map_err(|e| e.to_string())?;
+                let s = c.port_setups().map_err(|e| e.to_string())?;
+                Ok((c, s))
+            });
             match parsed {
-                Ok(setups) => {
+                Ok((c, setups)) => {
+                    config = c;
                     for line in daemon.reload(setups) {
                         eprintln!("{line}");
                     }
@@ -154,7 +164,20 @@ fn main() -> ExitCode {
             }
         }
         let sessions = daemon.ports.iter().filter_map(|p| p.session_row()).collect();
-        *data.lock().unwrap_or_else(|p| p.into_inner()) = ShowData { sessions };
+        let summary = daemon
+            .ports
+            .iter()
+            .map(|p| control::show::SummaryRow {
+                interface: p.setup.interface.clone(),
+                status: if p.mka.is_secured() { "Secured".into() } else { "Pending".into() },
+                cipher_suite: p.setup.cipher_suite.name().into(),
+                keychain: p.setup.keychain.name().to_string(),
+            })
+            .collect();
+        let statistics = daemon.ports.iter().map(|p| (p.setup.interface.clone(), p.mka.stats)).collect();
+        let wall = control::keychain::unix_seconds(std::time::SystemTime::now());
+        *data.lock().unwrap_or_else(|p| p.into_inner()) =
+            ShowData { sessions, summary, statistics, ..ShowData::default() }.with_config(&config, wall);
     }
     stop.store(true, Ordering::Relaxed);
     let _ = server.join();

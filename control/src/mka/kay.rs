@@ -126,7 +126,7 @@ pub struct ParticipantStatus {
 }
 
 /// The counters of `show macsec mka statistics`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MkaStats {
     pub mkpdus_tx: u64,
     pub mkpdus_rx: u64,
@@ -137,6 +137,7 @@ pub struct MkaStats {
     pub bad_peer_mn: u64,
     pub non_recent_peer_list_mn: u64,
     pub sak_generated: u64,
+    pub sak_rekeyed: u64,
     pub sak_received: u64,
     pub sak_unwrap_failures: u64,
     pub sak_from_non_key_server: u64,
@@ -767,6 +768,7 @@ impl Mka {
                     let ki = Ki::new(p.mi, kn);
                     let rekey = p.latest.is_some();
                     self.stats.sak_generated += 1;
+                    self.stats.sak_rekeyed += rekey as u64;
                     self.ev.push_back(MkaEvent::SakGenerated { ckn: p.ckn.clone(), ki, an, rekey });
                     if let Some(old) = p.latest.take() {
                         if let Some(older) = p.old.replace(old) {
