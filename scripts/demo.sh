@@ -164,8 +164,12 @@ echo "== appliance A: show macsec ea idb interface TenGigE0/0/0/1"
 "$CTL" show macsec ea idb interface TenGigE0/0/0/1 --socket "$W/a-mka.sock"
 echo "== appliance B: show macsec secy statistics interface TenGigE0/0/0/1 (excerpt)"
 "$CTL" show macsec secy statistics interface TenGigE0/0/0/1 --socket "$W/b-mka.sock" | grep -E "InPktsOK|InPktsNotValid|InPktsLate|OutPktsEncrypted|eapol"
-for p in "${PIDS[@]}"; do kill -INT "$p"; done
-for p in "${PIDS[@]}"; do wait "$p"; done
+# Stop the daemons first (they would report the dataplane going away), then the dataplanes,
+# which print their counters on exit.
+for p in "${MDPIDS[@]}"; do kill -INT "$p"; done
+for p in "${MDPIDS[@]}"; do wait "$p" || true; done
+for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
 PIDS=()
 python3 - "$W/a.json" "$W/b.json" ${PING_FAILED:+verbose} <<'PY'
 import json, sys
