@@ -612,3 +612,32 @@ fn offset_follows_the_peers_capability() {
         assert_eq!(offsets, vec![Some(want), Some(want)], "{cap:?}");
     }
 }
+
+/// macsecd restarts on one side while its dataplane keeps the SAs it holds: the peer keeps the
+/// session (the old MI ages out instead of being dropped), a new SAK is agreed receive-first,
+/// and at every step each dataplane transmits with a key the other dataplane can receive.
+#[test]
+fn control_plane_restart_keeps_traffic_flowing() {
+    let mut net = Net::new(vec![node(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO), node(2, 32, CipherSuite::GcmAes128, CAK, Duration::ZERO)], 0);
+    net.run(Duration::from_secs(6));
+    let first = net.all_secured_same_key();
+    // A new engine (new MI) on node 2; its dataplane is untouched.
+    let now = net.now;
+    net.nodes[1].mka = Mka::new(MkaConfig::new(sci(2), CipherSuite::GcmAes128), vec![key(CAK)], now).unwrap();
+    let mut cfg = net.nodes[1].mka.config().clone();
+    cfg.key_server_priority = 32;
+    net.nodes[1].mka = Mka::new(cfg, vec![key(CAK)], now).unwrap();
+    while net.now < Duration::from_secs(40) {
+        net.step();
+        for (a, b) in [(0, 1), (1, 0)] {
+            let (ta, tb) = (&net.nodes[a], &net.nodes[b]);
+            let Some((an, (ki, sak, _, _))) = ta.dp.transmitting() else { panic!("t={:?}: {} stopped transmitting", net.now, ta.sci) };
+            let rx = tb.dp.rx.get(&(ta.sci, an));
+            assert!(rx.is_some_and(|r| &r.0 == ki && &r.1 == sak), "t={:?}: {} sends KI {ki:?} AN {an} that {} cannot receive", net.now, ta.sci, tb.sci);
+        }
+    }
+    assert!(!net.nodes[0].stopped(), "the peer kept its session");
+    let k = net.all_secured_same_key();
+    assert_eq!(k.mi, first.mi);
+    assert!(k.kn > first.kn, "a new SAK for the restarted member");
+}

@@ -453,15 +453,9 @@ impl Mka {
             return; // our own MKPDU looped back
         }
         self.stats.mkpdus_validated += 1;
-        // A peer that restarted comes back with a new MI and the same SCI: forget the old one.
-        let stale: Vec<Mi> = p.peers.iter().filter(|(mi, x)| x.sci == b.sci && **mi != b.mi).map(|(mi, _)| *mi).collect();
-        for mi in stale {
-            if let Some(x) = p.peers.remove(&mi) {
-                if x.live {
-                    self.ev.push_back(MkaEvent::PeerLost { ckn: p.ckn.clone(), peer: x.sci });
-                }
-            }
-        }
+        // A peer that restarted comes back with a new MI and the same SCI: it is a new member; the
+        // old MI ages out after MKA Life Time (9.4.3), so the keys in use keep working meanwhile
+        // and the restart costs no traffic.
         let is_new = !p.peers.contains_key(&b.mi);
         if let Some(x) = p.peers.get(&b.mi) {
             if b.mn <= x.mn {
@@ -569,15 +563,7 @@ impl Mka {
         let conf_offset = ds.conf_offset.conf_offset();
         let key = KeyState { ki, an: ds.an, sak, suite, conf_offset, rx_for: Vec::new(), tx_installed: false, tx_enabled: false, installed_at: now, tx_next_pn: 1, rx_lowest: Vec::new() };
         self.ev.push_back(MkaEvent::SakReceived { ckn: p.ckn.clone(), ki, an: ds.an });
-        let new_an = key.an;
-        if let Some(old) = p.latest.take() {
-            if let Some(older) = p.old.replace(old) {
-                Self::retire(&mut self.sa, &older, Some(new_an));
-            }
-        }
-        if p.old.as_ref().is_some_and(|o| o.an == new_an) {
-            p.old = None; // overwritten by the new key's installs
-        }
+        Self::shift_keys(&mut self.sa, p, key.an);
         p.latest = Some(key);
         Self::install_rx(&mut self.sa, p, own);
         p.next_tx = p.next_tx.min(now);
@@ -636,6 +622,24 @@ impl Mka {
         }
         if k.tx_installed {
             sa.push_back(SaCommand::DeleteTx { an: k.an });
+        }
+    }
+
+    /// Makes room for a new latest key with AN `new_an`: the current latest becomes the old key if
+    /// it carries (or carried) traffic; a latest key that never went into use is dropped instead,
+    /// so the old key that does carry traffic is kept until the new one replaces it.
+    fn shift_keys(sa: &mut VecDeque<SaCommand>, p: &mut Participant, new_an: u8) {
+        match p.latest.take() {
+            Some(l) if l.tx_enabled || l.tx_installed || p.old.is_none() => {
+                if let Some(older) = p.old.replace(l) {
+                    Self::retire(sa, &older, Some(new_an));
+                }
+            }
+            Some(unused) => Self::retire(sa, &unused, Some(new_an)),
+            None => {}
+        }
+        if p.old.as_ref().is_some_and(|o| o.an == new_an) {
+            p.old = None; // overwritten by the new key's installs
         }
     }
 
@@ -770,11 +774,7 @@ impl Mka {
                     self.stats.sak_generated += 1;
                     self.stats.sak_rekeyed += rekey as u64;
                     self.ev.push_back(MkaEvent::SakGenerated { ckn: p.ckn.clone(), ki, an, rekey });
-                    if let Some(old) = p.latest.take() {
-                        if let Some(older) = p.old.replace(old) {
-                            Self::retire(&mut self.sa, &older, Some(an));
-                        }
-                    }
+                    Self::shift_keys(&mut self.sa, p, an);
                     p.latest = Some(KeyState { ki, an, sak, suite, conf_offset: offset, rx_for: Vec::new(), tx_installed: false, tx_enabled: false, installed_at: now, tx_next_pn: 1, rx_lowest: Vec::new() });
                     p.sak_peers = live.clone();
                     p.rekey_requested = false;
