@@ -1033,9 +1033,9 @@ fn error_cases() -> Vec<(String, usize, String)> {
         (pol("conf-offset CONF-OFFSET-40"), 2, "conf-offset: unknown offset `CONF-OFFSET-40`; expected `conf-offset CONF-OFFSET-0|CONF-OFFSET-30|CONF-OFFSET-50`".into()),
         (pol("conf-offset 30"), 2, "conf-offset: unknown offset `30`; expected `conf-offset CONF-OFFSET-0|CONF-OFFSET-30|CONF-OFFSET-50`".into()),
         (pol("security-policy may-secure"), 2, "security-policy: unknown policy `may-secure`; expected `security-policy must-secure|should-secure`".into()),
-        (pol("sak-rekey-interval seconds 59"), 2, "sak-rekey-interval seconds 59 is out of range 60-2592000".into()),
-        (pol("sak-rekey-interval seconds 2592001"), 2, "sak-rekey-interval seconds 2592001 is out of range 60-2592000".into()),
-        (pol("sak-rekey-interval 120"), 2, "sak-rekey-interval: the unit must be `seconds`; expected `sak-rekey-interval seconds 60-2592000`".into()),
+        (pol("sak-rekey-interval seconds 0"), 2, "sak-rekey-interval seconds 0 is out of range 1-2592000".into()),
+        (pol("sak-rekey-interval seconds 2592001"), 2, "sak-rekey-interval seconds 2592001 is out of range 1-2592000".into()),
+        (pol("sak-rekey-interval 120"), 2, "sak-rekey-interval: the unit must be `seconds`; expected `sak-rekey-interval seconds 1-2592000`".into()),
         (pol("policy-exception eapol-in-clear"), 2, "policy-exception: unknown exception `eapol-in-clear`; expected `policy-exception lacp-in-clear`".into()),
         (pol("delay-protection enable"), 2, "delay-protection: unexpected `enable`; expected `delay-protection`".into()),
         (pol("include-icv-indicator yes"), 2, "include-icv-indicator: unexpected `yes`; expected `include-icv-indicator`".into()),
@@ -1228,4 +1228,14 @@ interface TenGigE0/0/0/1
     assert_eq!((s.key_server_priority, s.replay_window), (10, 64));
     assert_eq!(s.sak_rekey_interval, Some(Duration::from_secs(60)));
     assert!(c.notes.is_empty());
+}
+
+/// Shorter SAK rekey intervals than a router takes are kept for tests, with a note on the line.
+#[test]
+fn short_sak_rekey_interval_is_kept_with_a_note() {
+    let c = Config::parse("macsec-policy FAST\n sak-rekey-interval seconds 3\n!\n").expect("parses");
+    assert_eq!(c.policies["FAST"].sak_rekey_interval, Some(Duration::from_secs(3)));
+    let notes: Vec<String> = c.notes.iter().map(|n| n.to_string()).collect();
+    assert_eq!(notes, ["line 2: sak-rekey-interval seconds 3 is below the 60 s a router accepts; kept (meant for tests)"]);
+    assert_eq!(c.notes[0].kind, NoteKind::BelowRouterRange);
 }

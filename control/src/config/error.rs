@@ -113,6 +113,9 @@ pub enum NoteKind {
     NotMacsecKeyChain,
     /// An interface without `macsec psk-keychain`.
     NoMacsec,
+    /// A value this appliance accepts below what IOS XR accepts (`sak-rekey-interval seconds`
+    /// under 60, for rekey tests); kept.
+    BelowRouterRange,
 }
 
 /// Something the parser skipped on purpose; not an error.

@@ -18,7 +18,7 @@
 //!  delay-protection
 //!  window-size 0-1024
 //!  include-icv-indicator
-//!  sak-rekey-interval seconds 60-2592000
+//!  sak-rekey-interval seconds 1-2592000         (IOS XR: 60-2592000; shorter ones get a note)
 //!  policy-exception lacp-in-clear
 //!  ppk sks-profile NAME                            (or `ppk` / ` sks-profile NAME`)
 //! sks profile NAME [type remote|local] [device-identifier ID]

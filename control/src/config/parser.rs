@@ -379,7 +379,7 @@ fn policy_command(b: &mut PolicyB, words: &[&str], line: usize) -> Result<Option
             p.include_icv_indicator = true;
         }
         "sak-rekey-interval" => {
-            const U: &str = "sak-rekey-interval seconds 60-2592000";
+            const U: &str = "sak-rekey-interval seconds 1-2592000";
             if !word_is(words, 1, "seconds") {
                 return Err(ErrorKind::Syntax {
                     command: "sak-rekey-interval",
@@ -393,7 +393,7 @@ fn policy_command(b: &mut PolicyB, words: &[&str], line: usize) -> Result<Option
                 "sak-rekey-interval",
                 U,
                 "sak-rekey-interval seconds",
-                u64::from(SAK_REKEY_INTERVAL_MIN),
+                1,
                 u64::from(SAK_REKEY_INTERVAL_MAX),
             )?;
             once(seen, "sak-rekey-interval", line, "sak-rekey-interval".into())?;
@@ -734,6 +734,19 @@ impl Parser {
                 } else {
                     policy_command(b, words, no)
                 };
+                let short_rekey = b.policy.sak_rekey_interval.filter(|d| d.as_secs() < u64::from(SAK_REKEY_INTERVAL_MIN));
+                if r.is_ok() && kw(words[0], "sak-rekey-interval") {
+                    if let Some(d) = short_rekey {
+                        self.note(
+                            no,
+                            NoteKind::BelowRouterRange,
+                            format!(
+                                "sak-rekey-interval seconds {} is below the {SAK_REKEY_INTERVAL_MIN} s a router accepts; kept (meant for tests)",
+                                d.as_secs()
+                            ),
+                        );
+                    }
+                }
                 match r {
                     Ok(m) => m,
                     Err(e) => {
