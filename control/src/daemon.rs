@@ -6,7 +6,7 @@
 use crate::keychain::{unix_seconds, Current, FallbackPsk, KeyChain, PrimaryPlan};
 use crate::mka::kay::{Mka, MkaConfig, MkaEvent, ParticipantStatus, SaCommand};
 use crate::mka::{Cak, Ckn};
-use crate::show::SessionRow;
+use crate::show::{CaRow, InterfaceRow, SessionRow};
 use dataplane::ipc::{Event, KeyMsg, PolicyMsg, Request, Response, SecurityPolicy};
 use dataplane::secy::{CipherSuite, ConfOffset, Sci, ValidateFrames};
 use dataplane::server::Client;
@@ -19,6 +19,8 @@ use std::time::{Duration, Instant, SystemTime};
 #[derive(Debug, Clone)]
 pub struct PortSetup {
     pub interface: String,
+    /// The `macsec-policy` in force (the default policy's name when none is given).
+    pub policy_name: String,
     pub cipher_suite: CipherSuite,
     pub conf_offset: ConfOffset,
     pub key_server_priority: u8,
@@ -92,7 +94,49 @@ pub struct Port {
     current: Option<(crate::keychain::Ckn, Option<u64>)>,
     running: BTreeMap<Vec<u8>, bool>,
     conf_offset: Option<Option<ConfOffset>>,
-    pub log: Vec<String>,
+    /// Lines to log on the next turn.
+    pending_log: Vec<String>,
+    /// SAs a previous macsecd left in the dataplane (see [`Inherited`]).
+    inherited: Inherited,
+}
+
+/// SAs found in the dataplane when macsecd (re)started: a previous macsecd installed them and
+/// traffic still flows on them. When the engine is about to install a SAK an SA already holds
+/// (same Key Identifier on the same AN: the peer, as key server, still distributes it), the SA is
+/// adopted as it is, with its PNs and replay state (reinstalling would restart the PN at 1: the
+/// same SAK must never send a PN twice). The others are left alone while this engine secures
+/// with fresh SAKs (Rx before Tx keeps traffic flowing; a new AN never overwrites one in use) and
+/// deleted once this engine has transmitted on its own key for [`Inherited::GRACE`], or when it
+/// has not secured within [`Inherited::DEADLINE`] (the peer is gone: the old keys serve no one).
+#[derive(Debug, Default)]
+struct Inherited {
+    /// AN and the Key Identifier the SA was installed with.
+    tx: Vec<(u8, Option<[u8; 16]>)>,
+    /// SCI, AN, Key Identifier.
+    rx: Vec<(u64, u8, Option<[u8; 16]>)>,
+    /// When the engine first enabled transmit on a key of its own.
+    own_tx_since: Option<Duration>,
+}
+
+impl Inherited {
+    /// How long the old SAs stay after this engine transmits on its own key: the peer moves its
+    /// transmit to the new key within a hello or two.
+    const GRACE: Duration = Duration::from_secs(6);
+    /// How long the old SAs stay at most when no session comes up.
+    const DEADLINE: Duration = Duration::from_secs(12);
+
+    fn is_empty(&self) -> bool {
+        self.tx.is_empty() && self.rx.is_empty()
+    }
+
+    /// The SAs to delete now, if their time has come.
+    fn due(&mut self, now: Duration) -> Option<(Vec<(u8, Option<[u8; 16]>)>, Vec<(u64, u8, Option<[u8; 16]>)>)> {
+        let due = match self.own_tx_since {
+            Some(t) => now >= t + Self::GRACE,
+            None => now >= Self::DEADLINE,
+        };
+        (due && !self.is_empty()).then(|| (std::mem::take(&mut self.tx), std::mem::take(&mut self.rx)))
+    }
 }
 
 fn mka_keys(k: &crate::keychain::Key) -> Option<(Ckn, Cak)> {
@@ -108,7 +152,7 @@ impl Port {
         cfg.delay_protection = setup.delay_protection;
         cfg.replay_window = setup.replay_window;
         let mka = Mka::new(cfg, Vec::new(), now).map_err(|e| io::Error::other(e.to_string()))?;
-        Ok(Port { setup, mka, current: None, running: BTreeMap::new(), conf_offset: None, log: Vec::new() })
+        Ok(Port { setup, mka, current: None, running: BTreeMap::new(), conf_offset: None, pending_log: Vec::new(), inherited: Inherited::default() })
     }
 
     /// Applies the key chains' plan at wall-clock `wall`: starts and stops participants.
@@ -153,6 +197,41 @@ impl Port {
 
     pub fn participants(&self) -> Vec<ParticipantStatus> {
         self.mka.participants()
+    }
+
+    /// This port's part of `show macsec mka interface detail`.
+    pub fn interface_row(&self) -> InterfaceRow {
+        let s = &self.setup;
+        InterfaceRow {
+            interface: s.interface.clone(),
+            local_tx_sci: self.mka.config().sci.0,
+            policy: s.policy_name.clone(),
+            cipher_suite: s.cipher_suite.name().into(),
+            key_server_priority: s.key_server_priority,
+            keychain: s.keychain.name().to_string(),
+            fallback_keychain: s.fallback.as_ref().map(|f| f.chain().name().to_string()),
+            status: if self.mka.is_secured() { "Secured".into() } else { "Pending".into() },
+            cas: self
+                .mka
+                .participants()
+                .iter()
+                .map(|p| CaRow {
+                    ckn: p.ckn.to_string(),
+                    auth_mode: if p.fallback { "FALLBACK-PSK".into() } else { "PRIMARY-PSK".into() },
+                    mi: p.mi.to_string(),
+                    mn: p.mn,
+                    live_peers: p.live_peers.len(),
+                    potential_peers: p.potential_peers.len(),
+                    status: if p.transmitting {
+                        "Secured".into()
+                    } else if p.secured {
+                        "Secured (standby)".into()
+                    } else {
+                        "Pending".into()
+                    },
+                })
+                .collect(),
+        }
     }
 
     /// This port's row of `show macsec mka session`: the participant that carries the traffic,
@@ -207,13 +286,54 @@ impl Daemon {
             let Some(link) = links.iter().find(|l| l.interface == s.interface) else {
                 return Err(io::Error::other(format!("interface {} is not a link of the dataplane", s.interface)));
             };
+            // The SAs a previous macsecd left keep carrying traffic while this one secures.
+            let inherited = match client.request(&Request::ReadSaState { link: s.interface.clone() })? {
+                Response::SaState(sa) => Inherited {
+                    tx: sa.tx.iter().map(|t| (t.an, t.ki)).collect(),
+                    rx: sa.rx.iter().map(|r| (r.sci, r.an, r.ki)).collect(),
+                    own_tx_since: None,
+                },
+                _ => Inherited::default(),
+            };
+            // Same cipher suite: the dataplane keeps its SAs (a new suite starts from none).
             expect_ok(client.request(&Request::SetPolicy { link: s.interface.clone(), policy: s.policy(Some(s.conf_offset)) }))?;
             let mut port = Port::new(s, Sci(link.tx_sci), Duration::ZERO)?;
             port.conf_offset = Some(Some(port.setup.conf_offset));
+            if !inherited.is_empty() {
+                port.pending_log.push(format!(
+                    "macsecd: ({}) resuming: {} Tx and {} Rx SAs of a previous macsecd keep traffic flowing until this session secures",
+                    port.setup.interface,
+                    inherited.tx.len(),
+                    inherited.rx.len()
+                ));
+            }
+            port.inherited = inherited;
             ports.push(port);
         }
         expect_ok(events.request(&Request::Subscribe))?;
         Ok(Daemon { ports, client, events, start })
+    }
+
+    /// An orderly stop (SIGTERM, SIGINT): deletes every SA of our links, so that under
+    /// must-secure nothing leaves in the clear and no key outlives its session. (A crash leaves
+    /// them: the dataplane keeps forwarding on them until a new macsecd takes over.)
+    pub fn shutdown(&mut self) -> io::Result<Vec<String>> {
+        let mut lines = Vec::new();
+        for p in &self.ports {
+            let link = p.setup.interface.clone();
+            let sa = match self.client.request(&Request::ReadSaState { link: link.clone() })? {
+                Response::SaState(sa) => sa,
+                _ => continue,
+            };
+            for t in &sa.tx {
+                expect_ok(self.client.request(&Request::DeleteTxSa { link: link.clone(), an: t.an }))?;
+            }
+            for r in &sa.rx {
+                expect_ok(self.client.request(&Request::DeleteRxSa { link: link.clone(), sci: r.sci, an: r.an }))?;
+            }
+            lines.push(format!("macsecd: ({link}) stopped: {} Tx and {} Rx SAs deleted", sa.tx.len(), sa.rx.len()));
+        }
+        Ok(lines)
     }
 
     fn now(&self) -> Duration {
@@ -275,9 +395,24 @@ impl Daemon {
             if self.ports[i].mka.poll_timeout().is_some_and(|t| t <= now) {
                 self.ports[i].mka.handle_timeout(now);
             }
+            lines.append(&mut self.ports[i].pending_log);
             self.drain(i, &mut lines)?;
+            self.retire_inherited(i, now, &mut lines)?;
         }
         Ok(lines)
+    }
+
+    fn retire_inherited(&mut self, i: usize, now: Duration, lines: &mut Vec<String>) -> io::Result<()> {
+        let Some((tx, rx)) = self.ports[i].inherited.due(now) else { return Ok(()) };
+        let link = self.ports[i].setup.interface.clone();
+        for (an, _) in &tx {
+            expect_ok(self.client.request(&Request::DeleteTxSa { link: link.clone(), an: *an }))?;
+        }
+        for (sci, an, _) in &rx {
+            expect_ok(self.client.request(&Request::DeleteRxSa { link: link.clone(), sci: *sci, an: *an }))?;
+        }
+        lines.push(format!("macsecd: ({link}) {} Tx and {} Rx SAs of the previous macsecd deleted", tx.len(), rx.len()));
+        Ok(())
     }
 
     fn drain(&mut self, i: usize, lines: &mut Vec<String>) -> io::Result<()> {
@@ -286,22 +421,47 @@ impl Daemon {
             expect_ok(self.client.request(&Request::InjectEapol { link: link.clone(), frame }))?;
         }
         while let Some(c) = self.ports[i].mka.poll_sa_command() {
+            // An install on a slot the previous macsecd used replaces that SA, or adopts it when
+            // it already holds this SAK.
+            let inh = &mut self.ports[i].inherited;
+            match &c {
+                SaCommand::InstallRx { sci, an, ki, .. } => {
+                    let held = inh.rx.iter().any(|x| *x == (sci.0, *an, Some(ki.to_bytes())));
+                    inh.rx.retain(|x| (x.0, x.1) != (sci.0, *an));
+                    if held {
+                        lines.push(format!("macsecd: ({link}) Rx SA {:016x} AN {an} already holds SAK KI {ki}: kept", sci.0));
+                        continue;
+                    }
+                }
+                SaCommand::InstallTx { an, ki, .. } => {
+                    let held = inh.tx.iter().any(|x| *x == (*an, Some(ki.to_bytes())));
+                    inh.tx.retain(|x| x.0 != *an);
+                    if held {
+                        lines.push(format!("macsecd: ({link}) Tx SA AN {an} already holds SAK KI {ki}: kept, with its PN"));
+                        continue;
+                    }
+                }
+                SaCommand::EnableTx { .. } => {
+                    inh.own_tx_since.get_or_insert(self.start.elapsed());
+                }
+                _ => {}
+            }
             let req = match c {
-                SaCommand::InstallRx { sci, an, sak, ssci, salt, lowest_pn, .. } => Request::InstallRxSa {
+                SaCommand::InstallRx { sci, an, ki, sak, ssci, salt, lowest_pn, .. } => Request::InstallRxSa {
                     link: link.clone(),
                     sci: sci.0,
                     an,
-                    key: KeyMsg { sak: sak.as_bytes().to_vec().into(), ssci: ssci.0, salt: salt.0 },
+                    key: KeyMsg { sak: sak.as_bytes().to_vec().into(), ssci: ssci.0, salt: salt.0, ki: Some(ki.to_bytes()) },
                     lowest_pn,
                 },
-                SaCommand::InstallTx { an, sak, ssci, salt, next_pn, conf_offset, .. } => {
+                SaCommand::InstallTx { an, ki, sak, ssci, salt, next_pn, conf_offset, .. } => {
                     // The key server may have chosen less confidentiality than the policy.
                     if self.ports[i].conf_offset != Some(conf_offset) {
                         let policy = self.ports[i].setup.policy(conf_offset);
                         expect_ok(self.client.request(&Request::SetPolicy { link: link.clone(), policy }))?;
                         self.ports[i].conf_offset = Some(conf_offset);
                     }
-                    Request::InstallTxSa { link: link.clone(), an, key: KeyMsg { sak: sak.as_bytes().to_vec().into(), ssci: ssci.0, salt: salt.0 }, next_pn }
+                    Request::InstallTxSa { link: link.clone(), an, key: KeyMsg { sak: sak.as_bytes().to_vec().into(), ssci: ssci.0, salt: salt.0, ki: Some(ki.to_bytes()) }, next_pn }
                 }
                 SaCommand::EnableTx { an } => Request::EnableTxSa { link: link.clone(), an: Some(an) },
                 SaCommand::DeleteRx { sci, an } => Request::DeleteRxSa { link: link.clone(), sci: sci.0, an },
@@ -311,9 +471,7 @@ impl Daemon {
             expect_ok(self.client.request(&req))?;
         }
         while let Some(e) = self.ports[i].mka.poll_event() {
-            let line = syslog_line(&link, &e);
-            self.ports[i].log.push(line.clone());
-            lines.push(line);
+            lines.push(syslog_line(&link, &e));
         }
         Ok(())
     }

@@ -64,10 +64,75 @@ pub struct KeyChainView {
     pub keys: Vec<KeyRow>,
 }
 
+/// One MKA participant (CA) of an interface, for `show macsec mka interface detail`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaRow {
+    pub ckn: String,
+    /// PRIMARY-PSK or FALLBACK-PSK.
+    pub auth_mode: String,
+    pub mi: String,
+    pub mn: u32,
+    pub live_peers: usize,
+    pub potential_peers: usize,
+    pub status: String,
+}
+
+/// One interface of `show macsec mka interface [NAME] detail`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterfaceRow {
+    pub interface: String,
+    pub local_tx_sci: u64,
+    pub policy: String,
+    pub cipher_suite: String,
+    pub key_server_priority: u8,
+    pub keychain: String,
+    pub fallback_keychain: Option<String>,
+    pub status: String,
+    /// The CAs running now: none when every key of the chains has expired.
+    pub cas: Vec<CaRow>,
+}
+
+/// `show macsec mka interface [NAME] detail`: per interface, its MKA setup and the PSK
+/// information of every CA; `*** No Active Keys Present ***` when the key chains have no live key
+/// (the guide's wording for an expired key).
+pub fn render_mka_interface_detail(rows: &[InterfaceRow]) -> String {
+    let mut s = format!("Number of interfaces on MACSec MKA: {}\n\n", rows.len());
+    for r in rows {
+        let b = r.local_tx_sci.to_be_bytes();
+        s.push_str(&format!("Interface Name : {}\n", r.interface));
+        s.push_str(&format!("    Interface MAC               : {:02x}{:02x}.{:02x}{:02x}.{:02x}{:02x}\n", b[0], b[1], b[2], b[3], b[4], b[5]));
+        s.push_str("    MKA initialized             : TRUE\n");
+        s.push_str(&format!("    Local Tx-SCI                : {}\n", cisco_sci(r.local_tx_sci)));
+        s.push_str(&format!("    Policy                      : {}\n", r.policy));
+        s.push_str(&format!("    Cipher Suite                : {}\n", r.cipher_suite));
+        s.push_str(&format!("    Key Server Priority         : {}\n", r.key_server_priority));
+        s.push_str(&format!("    Keychain                    : {}\n", r.keychain));
+        s.push_str(&format!("    Fallback-Keychain           : {}\n", r.fallback_keychain.as_deref().unwrap_or("NA")));
+        s.push_str(&format!("    Status                      : {}\n", r.status));
+        s.push_str("    PSK Info:\n");
+        if r.cas.is_empty() {
+            s.push_str("        *** No Active Keys Present ***\n");
+        }
+        for c in &r.cas {
+            s.push_str(&format!("        CKN                     : {}\n", c.ckn));
+            s.push_str(&format!("        CA Authentication Mode  : {}\n", c.auth_mode));
+            s.push_str(&format!("        MI                      : {}\n", c.mi));
+            s.push_str(&format!("        MN                      : {}\n", c.mn));
+            s.push_str(&format!("        Live Peers              : {}\n", c.live_peers));
+            s.push_str(&format!("        Potential Peers         : {}\n", c.potential_peers));
+            s.push_str(&format!("        Status                  : {}\n", c.status));
+        }
+        s.push('\n');
+    }
+    s
+}
+
 /// What macsecd answers to a show request.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ShowData {
     pub sessions: Vec<SessionRow>,
+    #[serde(default)]
+    pub interfaces: Vec<InterfaceRow>,
     #[serde(default)]
     pub summary: Vec<SummaryRow>,
     #[serde(default)]
@@ -248,25 +313,82 @@ pub fn render_secy_statistics(interface: &str, v: &serde_json::Value) -> String 
     s
 }
 
-/// `show macsec ea idb interface NAME`: the dataplane's SC/SA state (keys are never shown).
-pub fn render_ea_idb(interface: &str, v: &serde_json::Value) -> String {
-    let sa = &v["sa"];
+fn mac_of(sci: u64) -> String {
+    let b = sci.to_be_bytes();
+    format!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4], b[5])
+}
+
+/// The SAK Data block of one SA, as the guide prints it (keys as `***`).
+fn sak_data(s: &mut String, an: u8, policy: Option<&dataplane::ipc::PolicyMsg>, ctx_salt: Option<[u8; 12]>) {
+    s.push_str(&format!("SAK Data\nSAK[{an}] : ***\n"));
+    if let Some(p) = policy {
+        s.push_str(&format!("SAK Len : {}\n", p.cipher_suite.key_len()));
+    }
+    s.push_str(&format!("HashKey[{an}] : ***\nHashKey Len : 16\n"));
+    if let Some(p) = policy {
+        s.push_str(&format!("Conf offset : {}\nCipher Suite : {}\n", p.conf_offset, p.cipher_suite.name()));
+    }
+    if let Some(salt) = ctx_salt {
+        let hex: Vec<String> = salt.iter().map(|b| format!("{b:02x}")).collect();
+        s.push_str(&format!("CtxSalt[{an}] : {}\n", hex.join(" ")));
+    }
+}
+
+/// `show macsec ea idb interface NAME`: the dataplane's SecY, SC and SA state in the guide's
+/// layout (keys are never shown; CtxSalt, SSCI XOR salt, is not secret). Next PN lists the four
+/// ANs' Tx SAs; each Rx SA adds its next and lowest acceptable PN.
+pub fn render_ea_idb(interface: &str, sa: &dataplane::ipc::SaState) -> String {
+    use dataplane::ipc::SecurityPolicy;
+    let policy = sa.policy.as_ref();
     let mut s = format!("IDB Details:\nif_sname : {interface}\n");
-    for (i, rx) in sa["rx"].as_array().into_iter().flatten().enumerate() {
+    if let Some(p) = policy {
+        let mut rx_opts = vec![match p.validate_frames {
+            dataplane::secy::ValidateFrames::Strict => "Validate-Frames",
+            dataplane::secy::ValidateFrames::Check => "Check-Frames",
+            dataplane::secy::ValidateFrames::Disabled => "No-Validation",
+        }];
+        if p.replay_protect {
+            rx_opts.push("Replay-Protect");
+        }
+        let mut tx_opts = vec!["Protect-Frames"];
+        if p.include_sci {
+            tx_opts.push("Always-Include-SCI");
+        }
         s.push_str(&format!(
-            "Rx SC {}\n Rx SCI : {:016x}\n AN : {}\n Next PN : {}\n Lowest PN : {}\n Enabled : {}\n SAK[{}] : ***\n",
-            i + 1,
-            rx["sci"].as_u64().unwrap_or(0),
-            rx["an"],
-            rx["next_pn"],
-            rx["lowest_pn"],
-            if rx["enabled"].as_bool() == Some(true) { "YES" } else { "NO" },
-            rx["an"],
+            "Replay window size : {}\nLocal MAC : {}\nRx SC Option(s) : {}\nTx SC Option(s) : {}\nSecurity Policy : {}\n",
+            p.replay_window,
+            mac_of(sa.tx_sci),
+            rx_opts.join(" "),
+            tx_opts.join(" "),
+            match p.security_policy {
+                SecurityPolicy::MustSecure => "MUST SECURE",
+                SecurityPolicy::ShouldSecure => "SHOULD SECURE",
+            }
         ));
     }
-    s.push_str(&format!("Tx SC\n Tx SCI : {:016x}\n Active AN : {}\n", sa["tx_sci"].as_u64().unwrap_or(0), sa["encoding_an"].as_u64().map(|a| a.to_string()).unwrap_or_else(|| "255".into())));
-    for tx in sa["tx"].as_array().into_iter().flatten() {
-        s.push_str(&format!(" AN {} Next PN : {} SAK[{}] : ***\n", tx["an"], tx["next_pn"], tx["an"]));
+    let mut scis: Vec<u64> = sa.rx.iter().map(|r| r.sci).collect();
+    scis.dedup();
+    for (i, sci) in scis.iter().enumerate() {
+        s.push_str(&format!("Rx SC {}\nRx SCI : {sci:016x}\nPeer MAC : {}\nStale : NO\n", i + 1, mac_of(*sci)));
+        for r in sa.rx.iter().filter(|r| r.sci == *sci) {
+            sak_data(&mut s, r.an, policy, r.ctx_salt);
+            s.push_str(&format!("Rx SA[{}] : Next PN {}, Lowest PN {}, {}\n", r.an, r.next_pn, r.lowest_pn, if r.enabled { "enabled" } else { "disabled" }));
+        }
+        s.push('\n');
+    }
+    let active = sa.encoding_an;
+    let old = sa.tx.iter().map(|t| t.an).find(|an| Some(*an) != active);
+    let next_pn: Vec<String> =
+        (0..4u8).map(|an| sa.tx.iter().find(|t| t.an == an).map(|t| t.next_pn).unwrap_or(0).to_string()).collect();
+    s.push_str(&format!(
+        "Tx SC\nTx SCI : {:016x}\nActive AN : {}\nOld AN : {}\nNext PN : {}\n",
+        sa.tx_sci,
+        active.map(u32::from).unwrap_or(255),
+        old.map(u32::from).unwrap_or(255),
+        next_pn.join(", ")
+    ));
+    for t in &sa.tx {
+        sak_data(&mut s, t.an, policy, t.ctx_salt);
     }
     s
 }
@@ -295,5 +417,83 @@ mod tests {
         assert!(t.contains("Fo0/0/0/1/0         001d.e5e9.aa39/0005   1         Secured   YES"), "{t}");
         let d = render_mka_session_detail(&[r]);
         assert!(d.contains("CA Authentication Mode     : PRIMARY-PSK") && d.contains("Peer SCI                 : 001d.e5e9.b1bf/0001"));
+    }
+
+    /// The guide's `show macsec ea idb` example, from the dataplane's state.
+    #[test]
+    fn ea_idb_as_in_the_guide() {
+        use dataplane::ipc::{PolicyMsg, RxSaState, SaState, SecurityPolicy, TxSaState};
+        use dataplane::secy::{CipherSuite, ValidateFrames};
+        let salt = |b3| Some([0x83, 0xc3, 0x7b, b3, 0x7b, 0x6f, 0x63, 0x16, 0x09, 0x8f, 0xf3, 0xd2]);
+        let sa = SaState {
+            policy: Some(PolicyMsg {
+                cipher_suite: CipherSuite::GcmAesXpn256,
+                conf_offset: 30,
+                confidentiality: true,
+                include_sci: true,
+                use_es: false,
+                use_scb: false,
+                validate_frames: ValidateFrames::Strict,
+                replay_protect: true,
+                replay_window: 64,
+                security_policy: SecurityPolicy::MustSecure,
+                lacp_in_clear: false,
+            }),
+            tx_sci: 0x001d_e5e9_aa39_001a,
+            encoding_an: Some(0),
+            tx: vec![TxSaState { an: 0, next_pn: 1, in_use: true, ctx_salt: salt(0xae), ki: None, out_pkts_protected: 0, out_pkts_encrypted: 0 }],
+            rx: vec![RxSaState {
+                sci: 0x001d_e5e9_b1bf_0019,
+                an: 0,
+                next_pn: 1,
+                lowest_pn: 1,
+                enabled: true,
+                ctx_salt: salt(0xad),
+                ki: None,
+                in_pkts_ok: 0,
+                in_pkts_invalid: 0,
+                in_pkts_not_valid: 0,
+                in_pkts_not_using_sa: 0,
+                in_pkts_unused_sa: 0,
+            }],
+        };
+        assert_eq!(
+            render_ea_idb("Fo0/0/0/1/0", &sa),
+            "IDB Details:
+if_sname : Fo0/0/0/1/0
+Replay window size : 64
+Local MAC : 00:1d:e5:e9:aa:39
+Rx SC Option(s) : Validate-Frames Replay-Protect
+Tx SC Option(s) : Protect-Frames Always-Include-SCI
+Security Policy : MUST SECURE
+Rx SC 1
+Rx SCI : 001de5e9b1bf0019
+Peer MAC : 00:1d:e5:e9:b1:bf
+Stale : NO
+SAK Data
+SAK[0] : ***
+SAK Len : 32
+HashKey[0] : ***
+HashKey Len : 16
+Conf offset : 30
+Cipher Suite : GCM-AES-XPN-256
+CtxSalt[0] : 83 c3 7b ad 7b 6f 63 16 09 8f f3 d2
+Rx SA[0] : Next PN 1, Lowest PN 1, enabled
+
+Tx SC
+Tx SCI : 001de5e9aa39001a
+Active AN : 0
+Old AN : 255
+Next PN : 1, 0, 0, 0
+SAK Data
+SAK[0] : ***
+SAK Len : 32
+HashKey[0] : ***
+HashKey Len : 16
+Conf offset : 30
+Cipher Suite : GCM-AES-XPN-256
+CtxSalt[0] : 83 c3 7b ae 7b 6f 63 16 09 8f f3 d2
+"
+        );
     }
 }

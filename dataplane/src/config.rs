@@ -215,7 +215,7 @@ impl DataplaneConfig {
                 if pn == 0 || pn > cipher_suite.max_pn() {
                     return Err(e(format!("PN {pn} out of range for {cipher_suite}")));
                 }
-                Ok(StaticSa { sci, an: s.an, key: KeyMsg { sak, ssci: ssci.0, salt: salt.0 }, pn })
+                Ok(StaticSa { sci, an: s.an, key: KeyMsg { sak, ssci: ssci.0, salt: salt.0, ki: None }, pn })
             };
             let tx_sa = l.tx_sa.iter().map(|s| sa("tx_sa", s, true)).collect::<Result<Vec<_>, _>>()?;
             let rx_sa = l.rx_sa.iter().map(|s| sa("rx_sa", s, false)).collect::<Result<Vec<_>, _>>()?;

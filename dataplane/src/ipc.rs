@@ -22,6 +22,10 @@ pub struct KeyMsg {
     pub ssci: u32,
     /// Salt (XPN suites; zeros otherwise).
     pub salt: [u8; 12],
+    /// The control plane's name for the SAK (MKA's Key Identifier, key server MI ‖ KN). The
+    /// dataplane only keeps and reports it, so that a restarted macsecd recognises an SA that
+    /// already holds the SAK it is about to install (and keeps it, with its PNs).
+    pub ki: Option<[u8; 16]>,
 }
 
 impl core::fmt::Debug for KeyMsg {
@@ -35,7 +39,7 @@ impl KeyMsg {
         SaKeys::xpn(&self.sak, Ssci(self.ssci), Salt(self.salt))
     }
     pub fn from_keys(k: &SaKeys) -> Self {
-        KeyMsg { sak: k.sak.clone(), ssci: k.ssci.0, salt: k.salt.0 }
+        KeyMsg { sak: k.sak.clone(), ssci: k.ssci.0, salt: k.salt.0, ki: None }
     }
 }
 
@@ -127,6 +131,10 @@ pub struct TxSaState {
     pub an: u8,
     pub next_pn: u64,
     pub in_use: bool,
+    /// XPN: the IV's 12-octet base, SSCI XOR salt (the guide's CtxSalt); not secret.
+    pub ctx_salt: Option<[u8; 12]>,
+    /// The Key Identifier the control plane installed the SA with.
+    pub ki: Option<[u8; 16]>,
     pub out_pkts_protected: u64,
     pub out_pkts_encrypted: u64,
 }
@@ -139,6 +147,10 @@ pub struct RxSaState {
     pub next_pn: u64,
     pub lowest_pn: u64,
     pub enabled: bool,
+    /// XPN: SSCI XOR salt (the guide's CtxSalt).
+    pub ctx_salt: Option<[u8; 12]>,
+    /// The Key Identifier the control plane installed the SA with.
+    pub ki: Option<[u8; 16]>,
     pub in_pkts_ok: u64,
     pub in_pkts_invalid: u64,
     pub in_pkts_not_valid: u64,
@@ -149,6 +161,8 @@ pub struct RxSaState {
 /// A link's SAs as the dataplane holds them (keys never leave the dataplane this way).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SaState {
+    /// The SecY policy in force (None before the control plane set one).
+    pub policy: Option<PolicyMsg>,
     pub tx_sci: u64,
     pub encoding_an: Option<u8>,
     pub tx: Vec<TxSaState>,
@@ -287,7 +301,7 @@ mod tests {
 
     #[test]
     fn round_trip_every_request() {
-        let key = KeyMsg { sak: Zeroizing::new(vec![7; 32]), ssci: 2, salt: [9; 12] };
+        let key = KeyMsg { sak: Zeroizing::new(vec![7; 32]), ssci: 2, salt: [9; 12], ki: Some([3; 16]) };
         let reqs = vec![
             Request::Hello,
             Request::SetPolicy { link: "TenGigE0/0/0/1".into(), policy: policy() },
@@ -331,7 +345,7 @@ mod tests {
 
     #[test]
     fn keys_are_not_printed() {
-        let key = KeyMsg { sak: Zeroizing::new(vec![0xab; 16]), ssci: 1, salt: [0; 12] };
+        let key = KeyMsg { sak: Zeroizing::new(vec![0xab; 16]), ssci: 1, salt: [0; 12], ki: None };
         let s = format!("{:?}", Request::InstallTxSa { link: "l".into(), an: 0, key, next_pn: 1 });
         assert!(s.contains("***") && !s.contains("171") && !s.contains("ab, ab"));
     }

@@ -10,7 +10,7 @@ use crate::secy::{RxSa, Sci, TxSa};
 use crate::worker::{Command, Snapshot};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -29,6 +29,9 @@ struct Mirror {
     policy: PolicyMsg,
     tx: [bool; 4],
     rx: BTreeSet<(u64, u8)>,
+    /// The Key Identifiers the SAs were installed with (reported by ReadSaState).
+    tx_ki: [Option<[u8; 16]>; 4],
+    rx_ki: BTreeMap<(u64, u8), [u8; 16]>,
 }
 
 /// The control thread's handle on one link's worker.
@@ -40,7 +43,7 @@ pub struct LinkHandle {
 
 impl LinkHandle {
     pub fn new(info: LinkInfo, policy: PolicyMsg, cmd: Sender<Command>) -> Self {
-        LinkHandle { info, cmd, mirror: Mutex::new(Mirror { policy, tx: [false; 4], rx: BTreeSet::new() }) }
+        LinkHandle { info, cmd, mirror: Mutex::new(Mirror { policy, tx: [false; 4], rx: BTreeSet::new(), tx_ki: [None; 4], rx_ki: BTreeMap::new() }) }
     }
 
     /// Records an SA installed before the control thread started (static SAs of the config).
@@ -122,6 +125,8 @@ impl Server {
                 if m.policy.cipher_suite != policy.cipher_suite {
                     m.tx = [false; 4];
                     m.rx.clear();
+                    m.tx_ki = [None; 4];
+                    m.rx_ki.clear();
                 }
                 m.policy = policy;
                 Response::Ok
@@ -137,6 +142,7 @@ impl Server {
                 let sa = TxSa::new(self.backend, suite, Sci(l.info.tx_sci), an, &key.to_keys(), next_pn).map_err(|e| bad(e.to_string()))?;
                 l.send(Command::PutTxSa(Arc::new(sa)))?;
                 m.tx[an as usize] = true;
+                m.tx_ki[an as usize] = key.ki;
                 Response::Ok
             }
             Request::InstallRxSa { link, sci, an, key, lowest_pn } => {
@@ -148,6 +154,10 @@ impl Server {
                     .map_err(|e| bad(e.to_string()))?;
                 l.send(Command::PutRxSa { sci: Sci(sci), sa: Box::new(sa) })?;
                 m.rx.insert((sci, an));
+                match key.ki {
+                    Some(ki) => m.rx_ki.insert((sci, an), ki),
+                    None => m.rx_ki.remove(&(sci, an)),
+                };
                 Response::Ok
             }
             Request::EnableTxSa { link, an } => {
@@ -179,6 +189,7 @@ impl Server {
                 }
                 l.send(Command::DeleteTxSa(an))?;
                 m.tx[an as usize] = false;
+                m.tx_ki[an as usize] = None;
                 Response::Ok
             }
             Request::DeleteRxSa { link, sci, an } => {
@@ -189,6 +200,7 @@ impl Server {
                 }
                 l.send(Command::DeleteRxSa { sci: Sci(sci), an })?;
                 m.rx.remove(&(sci, an));
+                m.rx_ki.remove(&(sci, an));
                 Response::Ok
             }
             Request::SetLowestPn { link, sci, an, pn } => {
@@ -211,7 +223,18 @@ impl Server {
                 let s = self.link(&link)?.snapshot()?;
                 Response::Counters { secy: s.secy, link: s.link }
             }
-            Request::ReadSaState { link } => Response::SaState(self.link(&link)?.snapshot()?.sa),
+            Request::ReadSaState { link } => {
+                let l = self.link(&link)?;
+                let mut sa = l.snapshot()?.sa;
+                let m = l.mirror();
+                for t in &mut sa.tx {
+                    t.ki = m.tx_ki.get(t.an as usize).copied().flatten();
+                }
+                for r in &mut sa.rx {
+                    r.ki = m.rx_ki.get(&(r.sci, r.an)).copied();
+                }
+                Response::SaState(sa)
+            }
         })
     }
 
@@ -401,7 +424,7 @@ mod tests {
     }
 
     fn key() -> KeyMsg {
-        KeyMsg { sak: Zeroizing::new(vec![1; 16]), ssci: 0, salt: [0; 12] }
+        KeyMsg { sak: Zeroizing::new(vec![1; 16]), ssci: 0, salt: [0; 12], ki: Some([5; 16]) }
     }
 
     #[test]
@@ -415,7 +438,7 @@ mod tests {
         assert!(matches!(c.request(&Request::Hello).unwrap(), Response::Hello { version: 1, links } if links.len() == 1));
         assert!(matches!(c.request(&Request::EnableTxSa { link: link.clone(), an: Some(1) }).unwrap(), Response::Error { code: ErrorCode::NoSuchSa, .. }));
         assert!(matches!(c.request(&Request::ReadCounters { link: "nope".into() }).unwrap(), Response::Error { code: ErrorCode::UnknownLink, .. }));
-        let badkey = KeyMsg { sak: Zeroizing::new(vec![1; 32]), ssci: 0, salt: [0; 12] };
+        let badkey = KeyMsg { sak: Zeroizing::new(vec![1; 32]), ssci: 0, salt: [0; 12], ki: None };
         assert!(matches!(c.request(&Request::InstallTxSa { link: link.clone(), an: 1, key: badkey, next_pn: 1 }).unwrap(), Response::Error { code: ErrorCode::BadArgument, .. }));
         assert!(matches!(c.request(&Request::InstallTxSa { link: link.clone(), an: 4, key: key(), next_pn: 1 }).unwrap(), Response::Error { code: ErrorCode::BadArgument, .. }));
         assert!(matches!(c.request(&Request::InstallTxSa { link: link.clone(), an: 1, key: key(), next_pn: 7 }).unwrap(), Response::Ok));
@@ -425,6 +448,8 @@ mod tests {
         let Response::SaState(st) = c.request(&Request::ReadSaState { link: link.clone() }).unwrap() else { panic!() };
         assert_eq!((st.encoding_an, st.tx[0].an, st.tx[0].next_pn, st.tx[0].in_use), (Some(1), 1, 7, true));
         assert_eq!((st.rx[0].sci, st.rx[0].an, st.rx[0].lowest_pn), (0x22, 2, 9));
+        // The Key Identifiers the SAs were installed with come back (a restarted macsecd's clue).
+        assert_eq!((st.tx[0].ki, st.rx[0].ki), (Some([5; 16]), Some([5; 16])));
         assert!(matches!(c.request(&Request::InjectEapol { link: link.clone(), frame: vec![0; 60] }).unwrap(), Response::Error { code: ErrorCode::BadArgument, .. }));
         // Malformed and wrong-version messages get an error and change nothing.
         let reply = c.raw(&[0xff, 0xff, 0xff]).unwrap();

@@ -9,7 +9,7 @@
 //! link has no receive SA, and are otherwise dropped (InPktsNoTag).
 
 use crate::crypto::Backend;
-use crate::ipc::{Event, LinkCounters, RxSaState, SaState, SecurityPolicy, TxSaState};
+use crate::ipc::{Event, LinkCounters, PolicyMsg, RxSaState, SaState, SecurityPolicy, TxSaState};
 use crate::secy::{Policy, PnBlock, RxSa, Sci, SecY, SecyCounters, Span, TxError, TxSa};
 use crate::wire::ethernet::{EtherType, HEADER_LEN};
 use std::sync::Arc;
@@ -214,6 +214,19 @@ impl LinkState {
     pub fn snapshot(&self) -> Snapshot {
         let tx = &self.secy.tx;
         let sa = SaState {
+            policy: Some(PolicyMsg {
+                cipher_suite: tx.policy.cipher_suite,
+                conf_offset: tx.policy.conf_offset.octets() as u8,
+                confidentiality: tx.policy.confidentiality,
+                include_sci: tx.policy.include_sci,
+                use_es: tx.policy.use_es,
+                use_scb: tx.policy.use_scb,
+                validate_frames: self.secy.rx.policy.validate_frames,
+                replay_protect: self.secy.rx.policy.replay_protect,
+                replay_window: self.secy.rx.policy.replay_window,
+                security_policy: self.security,
+                lacp_in_clear: self.lacp_in_clear,
+            }),
             tx_sci: tx.sci.0,
             encoding_an: tx.encoding_an(),
             tx: (0..4u8)
@@ -222,6 +235,8 @@ impl LinkState {
                         an,
                         next_pn: sa.next_pn(),
                         in_use: tx.encoding_an() == Some(an),
+                        ctx_salt: sa.ctx_salt(),
+                        ki: None,
                         out_pkts_protected: tx.sa_counters[an as usize].out_pkts_protected,
                         out_pkts_encrypted: tx.sa_counters[an as usize].out_pkts_encrypted,
                     })
@@ -239,6 +254,8 @@ impl LinkState {
                         next_pn: sa.replay.next_pn(),
                         lowest_pn: sa.replay.lowest_pn(),
                         enabled: sa.enabled,
+                        ctx_salt: sa.ctx_salt(),
+                        ki: None,
                         in_pkts_ok: sa.counters.in_pkts_ok,
                         in_pkts_invalid: sa.counters.in_pkts_invalid,
                         in_pkts_not_valid: sa.counters.in_pkts_not_valid,

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn key(b: u8) -> dataplane::ipc::KeyMsg {
-    dataplane::ipc::KeyMsg { sak: vec![b; 16].into(), ssci: 7, salt: [0x5a; 12] }
+    dataplane::ipc::KeyMsg { sak: vec![b; 16].into(), ssci: 7, salt: [0x5a; 12], ki: None }
 }
 
 const SCI: u64 = 0x001d_e5e9_aa39_001a;

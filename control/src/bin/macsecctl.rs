@@ -25,6 +25,41 @@ enum Cmd {
     /// Operational views from macsecd, as IOS XR prints them:
     /// `show macsec mka session [interface NAME] [detail]`.
     Show(ShowArgs),
+    /// Makes macsecd reload its configuration file and apply what changed (as SIGHUP does);
+    /// prints what it applied. Exit 1 when the file has errors (the running configuration stays).
+    Commit(CommitArgs),
+}
+
+#[derive(Args)]
+struct CommitArgs {
+    /// macsecd's socket.
+    #[arg(long, default_value = "/run/macsec/macsecd.sock")]
+    socket: PathBuf,
+}
+
+/// One request to macsecd: a JSON line out, a JSON document back (`{"error": ...}` on failure).
+fn ask_macsecd(socket: &std::path::Path, req: serde_json::Value) -> Result<serde_json::Value, pcap::PcapToolError> {
+    use std::io::{Read, Write};
+    let usage = |m: &str| pcap::PcapToolError::Usage(m.to_string());
+    let io = |source| pcap::PcapToolError::Io { path: socket.to_path_buf(), source };
+    let mut conn = std::os::unix::net::UnixStream::connect(socket).map_err(io)?;
+    conn.write_all(format!("{req}\n").as_bytes()).map_err(io)?;
+    let mut text = String::new();
+    conn.read_to_string(&mut text).map_err(io)?;
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| usage(&format!("macsecd answered something unexpected: {e}")))?;
+    if let Some(e) = v.get("error").and_then(|e| e.as_str()) {
+        return Err(usage(&format!("macsecd: {e}")));
+    }
+    Ok(v)
+}
+
+/// `macsecctl commit`.
+fn commit(a: &CommitArgs) -> Result<ExitCode, pcap::PcapToolError> {
+    let v = ask_macsecd(&a.socket, serde_json::json!({ "commit": true }))?;
+    for l in v["lines"].as_array().into_iter().flatten() {
+        println!("{}", l.as_str().unwrap_or_default());
+    }
+    Ok(if v["commit"].as_bool() == Some(true) { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 #[derive(Args)]
@@ -42,21 +77,9 @@ struct ShowArgs {
 
 /// Asks macsecd for its state and renders the view the words name.
 fn show(a: &ShowArgs) -> Result<ExitCode, pcap::PcapToolError> {
-    use std::io::{Read, Write};
     let usage = |m: &str| pcap::PcapToolError::Usage(m.to_string());
     let w: Vec<&str> = a.words.iter().map(String::as_str).collect();
-    let ask = |req: serde_json::Value| -> Result<serde_json::Value, pcap::PcapToolError> {
-        let io = |source| pcap::PcapToolError::Io { path: a.socket.clone(), source };
-        let mut conn = std::os::unix::net::UnixStream::connect(&a.socket).map_err(io)?;
-        conn.write_all(format!("{req}\n").as_bytes()).map_err(io)?;
-        let mut text = String::new();
-        conn.read_to_string(&mut text).map_err(io)?;
-        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| usage(&format!("macsecd answered something unexpected: {e}")))?;
-        if let Some(e) = v.get("error").and_then(|e| e.as_str()) {
-            return Err(usage(&format!("macsecd: {e}")));
-        }
-        Ok(v)
-    };
+    let ask = |req: serde_json::Value| ask_macsecd(&a.socket, req);
     let out = match w.as_slice() {
         ["macsec", "mka", "session", rest @ ..] => {
             let mut iface = None;
@@ -83,11 +106,27 @@ fn show(a: &ShowArgs) -> Result<ExitCode, pcap::PcapToolError> {
             }
         }
         ["macsec", "mka", "summary"] | ["macsec", "policy", ..] | ["running-config", "macsec-policy"] | ["key", "chain", ..]
-        | ["macsec", "mka", "statistics", "interface", _] => {
+        | ["macsec", "mka", "statistics", "interface", _] | ["macsec", "mka", "interface", ..] => {
             let data: control::show::ShowData = serde_json::from_value(ask(serde_json::json!({ "show": "mka-session" }))?)
                 .map_err(|e| usage(&format!("macsecd answered something unexpected: {e}")))?;
             let named = |rest: &[&str]| rest.first().map(|n| n.to_string());
             match w.as_slice() {
+                ["macsec", "mka", "interface", rest @ ..] => {
+                    // One layout, the detailed one, with or without the `detail` word.
+                    let name = match rest {
+                        ["detail"] | [] => None,
+                        [n, "detail"] | [n] => Some(n.to_string()),
+                        _ => return Err(usage("expected `show macsec mka interface [NAME] [detail]`")),
+                    };
+                    let mut rows = data.interfaces.clone();
+                    if let Some(n) = &name {
+                        rows.retain(|r| &r.interface == n);
+                        if rows.is_empty() {
+                            return Err(usage(&format!("interface {n} does not run MKA")));
+                        }
+                    }
+                    if a.json { serde_json::to_string(&rows).unwrap_or_default() + "\n" } else { control::show::render_mka_interface_detail(&rows) }
+                }
                 ["macsec", "mka", "summary"] => {
                     if a.json { serde_json::to_string(&data.summary).unwrap_or_default() + "\n" } else { control::show::render_mka_summary(&data.summary) }
                 }
@@ -126,12 +165,14 @@ fn show(a: &ShowArgs) -> Result<ExitCode, pcap::PcapToolError> {
             if a.json {
                 format!("{v}\n")
             } else {
-                control::show::render_ea_idb(name, &v)
+                let sa: dataplane::ipc::SaState = serde_json::from_value(v["sa"].clone())
+                    .map_err(|e| usage(&format!("macsecd answered something unexpected: {e}")))?;
+                control::show::render_ea_idb(name, &sa)
             }
         }
         _ => {
             return Err(usage(&format!(
-                "unknown view 'show {}' (supported: macsec mka session [interface NAME] [detail], macsec mka summary, macsec mka statistics interface NAME, macsec policy [NAME], running-config macsec-policy, key chain [NAME], macsec secy statistics interface NAME, macsec ea idb interface NAME)",
+                "unknown view 'show {}' (supported: macsec mka session [interface NAME] [detail], macsec mka interface [NAME] [detail], macsec mka summary, macsec mka statistics interface NAME, macsec policy [NAME], running-config macsec-policy, key chain [NAME], macsec secy statistics interface NAME, macsec ea idb interface NAME)",
                 w.join(" ")
             )))
         }
@@ -300,6 +341,7 @@ fn print_report(r: &Report, json: bool, only: &[&str]) {
 fn run(cli: Cli) -> Result<ExitCode, pcap::PcapToolError> {
     match cli.cmd {
         Cmd::Show(a) => show(&a),
+        Cmd::Commit(a) => commit(&a),
         Cmd::Mka(MkaCmd::Decode(a)) => {
             let opts = control::mka::decode::DecodeOptions::from_hex(&a.cak, &a.ckn, a.show_keys, a.json)?;
             let stdout = std::io::stdout();

@@ -62,8 +62,46 @@ fn answer(req: &serde_json::Value, data: &Mutex<ShowData>, dataplane: &std::path
     }
 }
 
-/// Serves show requests: one JSON line in (`{"show":"mka-session"}`), one JSON document out.
-fn serve(listener: UnixListener, data: Arc<Mutex<ShowData>>, dataplane: PathBuf, stop: Arc<AtomicBool>) {
+/// The outcome of the last configuration reload, for `macsecctl commit`.
+#[derive(Default)]
+struct Reloads {
+    /// How many reloads ran; a commit waits for it to move.
+    done: u64,
+    ok: bool,
+    lines: Vec<String>,
+}
+
+/// Shared between the loop and the socket thread.
+struct Shared {
+    data: Mutex<ShowData>,
+    reload: Arc<AtomicBool>,
+    reloads: Mutex<Reloads>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// `macsecctl commit`: asks the loop to reload the configuration file and waits for the result.
+fn commit(shared: &Shared, stop: &AtomicBool) -> serde_json::Value {
+    let before = lock(&shared.reloads).done;
+    shared.reload.store(true, Ordering::Relaxed);
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(10) && !stop.load(Ordering::Relaxed) {
+        {
+            let r = lock(&shared.reloads);
+            if r.done != before {
+                return serde_json::json!({ "commit": r.ok, "lines": r.lines });
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    serde_json::json!({ "error": "the reload did not finish within 10 s" })
+}
+
+/// Serves show and commit requests: one JSON line in (`{"show":"mka-session"}`,
+/// `{"commit":true}`), one JSON document out.
+fn serve(listener: UnixListener, shared: Arc<Shared>, dataplane: PathBuf, stop: Arc<AtomicBool>) {
     let _ = listener.set_nonblocking(true);
     while !stop.load(Ordering::Relaxed) {
         match listener.accept() {
@@ -75,7 +113,8 @@ fn serve(listener: UnixListener, data: Arc<Mutex<ShowData>>, dataplane: PathBuf,
                     continue;
                 }
                 let reply = match serde_json::from_str::<serde_json::Value>(&line) {
-                    Ok(req) => answer(&req, &data, &dataplane).to_string(),
+                    Ok(req) if req.get("commit").is_some() => commit(&shared, &stop).to_string(),
+                    Ok(req) => answer(&req, &shared.data, &dataplane).to_string(),
                     Err(e) => serde_json::json!({ "error": format!("bad request: {e}") }).to_string(),
                 };
                 let _ = conn.write_all(reply.as_bytes());
@@ -85,23 +124,57 @@ fn serve(listener: UnixListener, data: Arc<Mutex<ShowData>>, dataplane: PathBuf,
     }
 }
 
+/// Logs one line: `%L2-MKA-...` events carry their mnemonic as a field.
+fn log_line(line: &str) {
+    match line.strip_prefix('%').and_then(|l| l.split_once(' ')) {
+        Some((mnemonic, _)) => {
+            let severity = mnemonic.split('-').nth(2).and_then(|d| d.parse::<u8>().ok()).unwrap_or(6);
+            match severity {
+                0..=3 => tracing::error!(mnemonic, "{line}"),
+                4 => tracing::warn!(mnemonic, "{line}"),
+                _ => tracing::info!(mnemonic, "{line}"),
+            }
+        }
+        None => tracing::info!("{line}"),
+    }
+}
+
+/// Reads and checks the configuration file.
+fn load(path: &std::path::Path) -> Result<(control::config::Config, Vec<PortSetup>), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let config = control::config::Config::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let setups = config.port_setups().map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((config, setups))
+}
+
+/// Connects to the dataplane, retrying for `patience` (it may be starting or restarting).
+fn connect(path: &std::path::Path, setups: &[PortSetup], patience: Duration, stop: &AtomicBool) -> Result<Daemon, String> {
+    let t0 = Instant::now();
+    loop {
+        match Daemon::connect(path, setups.to_vec()) {
+            Ok(d) => return Ok(d),
+            Err(e) if t0.elapsed() >= patience || stop.load(Ordering::Relaxed) => {
+                return Err(format!("dataplane {}: {e}", path.display()))
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(250)),
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let text = match std::fs::read_to_string(&cli.config) {
-        Ok(t) => t,
-        Err(e) => return fail(format!("{}: {e}", cli.config.display())),
-    };
-    let mut config = match control::config::Config::parse(&text) {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(false)
+        .init();
+    let (mut config, mut setups) = match load(&cli.config) {
         Ok(c) => c,
-        Err(e) => return fail(format!("{}: {e}", cli.config.display())),
+        Err(e) => return fail(e),
     };
     for n in &config.notes {
-        eprintln!("macsecd: {}: note: {n}", cli.config.display());
+        tracing::warn!("macsecd: {}: note: {n}", cli.config.display());
     }
-    let setups: Vec<PortSetup> = match config.port_setups() {
-        Ok(s) => s,
-        Err(e) => return fail(format!("{}: {e}", cli.config.display())),
-    };
     if setups.is_empty() {
         return fail("no interface has `macsec psk-keychain` configured");
     }
@@ -115,9 +188,9 @@ fn main() -> ExitCode {
     if let Err(e) = signal_hook::flag::register(signal_hook::consts::SIGHUP, reload.clone()) {
         return fail(format!("signal handler: {e}"));
     }
-    let mut daemon = match Daemon::connect(&cli.dataplane, setups) {
-        Ok(d) => d,
-        Err(e) => return fail(format!("dataplane {}: {e}", cli.dataplane.display())),
+    let mut daemon = match connect(&cli.dataplane, &setups, Duration::from_secs(10), &stop) {
+        Ok(d) => Some(d),
+        Err(e) => return fail(e),
     };
     let _ = std::fs::remove_file(&cli.socket);
     let listener = match UnixListener::bind(&cli.socket) {
@@ -125,46 +198,63 @@ fn main() -> ExitCode {
         Err(e) => return fail(format!("{}: {e}", cli.socket.display())),
     };
     let _ = std::fs::set_permissions(&cli.socket, std::fs::Permissions::from_mode(0o600));
-    let data = Arc::new(Mutex::new(ShowData::default()));
+    let shared = Arc::new(Shared { data: Mutex::new(ShowData::default()), reload: reload.clone(), reloads: Mutex::default() });
     let server = {
-        let (data, stop, dp) = (data.clone(), stop.clone(), cli.dataplane.clone());
-        std::thread::spawn(move || serve(listener, data, dp, stop))
+        let (shared, stop, dp) = (shared.clone(), stop.clone(), cli.dataplane.clone());
+        std::thread::spawn(move || serve(listener, shared, dp, stop))
     };
     let started = Instant::now();
     let limit = cli.duration.map(Duration::from_secs_f64);
-    let mut code = ExitCode::SUCCESS;
+    let mut last_attempt = Instant::now();
     while !stop.load(Ordering::Relaxed) && limit.is_none_or(|d| started.elapsed() < d) {
         if reload.swap(false, Ordering::Relaxed) {
-            // SIGHUP: read the configuration again and apply what changes hitlessly.
-            let parsed = std::fs::read_to_string(&cli.config).map_err(|e| e.to_string()).and_then(|t| {
-                let c = control::config::Config::parse(&t).map_err(|e| e.to_string())?;
-                let s = c.port_setups().map_err(|e| e.to_string())?;
-                Ok((c, s))
-            });
-            match parsed {
-                Ok((c, setups)) => {
+            // SIGHUP or `macsecctl commit`: read the configuration again and apply what changes
+            // hitlessly; a configuration with errors is refused and the running one kept.
+            let (ok, lines) = match load(&cli.config) {
+                Ok((c, s)) => {
                     config = c;
-                    for line in daemon.reload(setups) {
-                        eprintln!("{line}");
-                    }
+                    setups = s.clone();
+                    (true, daemon.as_mut().map(|d| d.reload(s)).unwrap_or_else(|| vec!["macsecd: reload: applied when the dataplane is back".into()]))
                 }
-                Err(e) => eprintln!("macsecd: reload of {} refused, running configuration kept: {e}", cli.config.display()),
+                Err(e) => (false, vec![format!("macsecd: reload refused, running configuration kept: {e}")]),
+            };
+            for l in &lines {
+                log_line(l);
             }
+            let mut r = lock(&shared.reloads);
+            r.done += 1;
+            r.ok = ok;
+            r.lines = lines;
         }
-        match daemon.turn(Duration::from_millis(100)) {
+        let Some(d) = daemon.as_mut() else {
+            // The dataplane went away: reconnect when it is back; the sessions start afresh
+            // (fresh SAKs: the PNs the old SAs reached died with the dataplane).
+            if last_attempt.elapsed() >= Duration::from_millis(500) {
+                last_attempt = Instant::now();
+                if let Ok(d) = Daemon::connect(&cli.dataplane, setups.clone()) {
+                    log_line(&format!("macsecd: dataplane {} is back; MKA sessions restart", cli.dataplane.display()));
+                    daemon = Some(d);
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        };
+        match d.turn(Duration::from_millis(100)) {
             Ok(lines) => {
                 for l in lines {
-                    eprintln!("{l}");
+                    log_line(&l);
                 }
             }
             Err(e) => {
-                eprintln!("macsecd: error: dataplane: {e}");
-                code = ExitCode::from(1);
-                break;
+                tracing::error!(mnemonic = "DATAPLANE_LOST", "macsecd: dataplane {}: {e}; reconnecting", cli.dataplane.display());
+                daemon = None;
+                *lock(&shared.data) = ShowData::default().with_config(&config, control::keychain::unix_seconds(std::time::SystemTime::now()));
+                continue;
             }
         }
-        let sessions = daemon.ports.iter().filter_map(|p| p.session_row()).collect();
-        let summary = daemon
+        let sessions = d.ports.iter().filter_map(|p| p.session_row()).collect();
+        let interfaces = d.ports.iter().map(|p| p.interface_row()).collect();
+        let summary = d
             .ports
             .iter()
             .map(|p| control::show::SummaryRow {
@@ -174,15 +264,21 @@ fn main() -> ExitCode {
                 keychain: p.setup.keychain.name().to_string(),
             })
             .collect();
-        let statistics = daemon.ports.iter().map(|p| (p.setup.interface.clone(), p.mka.stats)).collect();
+        let statistics = d.ports.iter().map(|p| (p.setup.interface.clone(), p.mka.stats)).collect();
         let wall = control::keychain::unix_seconds(std::time::SystemTime::now());
-        *data.lock().unwrap_or_else(|p| p.into_inner()) =
-            ShowData { sessions, summary, statistics, ..ShowData::default() }.with_config(&config, wall);
+        *lock(&shared.data) = ShowData { sessions, interfaces, summary, statistics, ..ShowData::default() }.with_config(&config, wall);
     }
     stop.store(true, Ordering::Relaxed);
+    // An orderly stop takes the SAs down with the sessions (a crash leaves them forwarding).
+    if let Some(d) = daemon.as_mut() {
+        match d.shutdown() {
+            Ok(lines) => lines.iter().for_each(|l| log_line(l)),
+            Err(e) => tracing::error!("macsecd: could not delete the SAs: {e}"),
+        }
+    }
     let _ = server.join();
     let _ = std::fs::remove_file(&cli.socket);
-    let sessions = data.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let sessions = lock(&shared.data).clone();
     println!("{}", serde_json::to_string(&sessions).unwrap_or_default());
-    code
+    ExitCode::SUCCESS
 }

@@ -356,6 +356,7 @@ impl Config {
         };
         Ok(PortSetup {
             interface: i.name.clone(),
+            policy_name: policy.name.clone(),
             cipher_suite: policy.cipher_suite,
             conf_offset: policy.conf_offset,
             key_server_priority: policy.key_server_priority,

@@ -514,17 +514,25 @@ impl Mka {
                 }
             }
         }
+        let mut became_live = false;
         match lists_us {
             Some(mn) if mn >= floor && mn <= p.mn && !peer.live => {
                 peer.live = true;
                 self.ev.push_back(MkaEvent::PeerLive { ckn: p.ckn.clone(), peer: b.sci });
                 p.next_tx = p.next_tx.min(now + BOUNDED_HELLO_TIME);
+                became_live = true;
             }
             Some(mn) if mn >= floor && mn <= p.mn => {}
             Some(_) => self.stats.non_recent_peer_list_mn += 1,
             None => {}
         }
         let sender_live = peer.live;
+        if became_live {
+            // A port runs one participant per CA: once a restarted peer's new MI is live, its old
+            // MI is gone for good. Waiting for it to age out would keep it in the key server's
+            // "every live peer receives" check and in the election for a Life Time.
+            p.peers.retain(|mi, x| *mi == b.mi || x.sci != b.sci);
+        }
         if let Some(ds) = m.distributed_sak() {
             self.receive_sak(pi, now, b.mi, sender_live, ds);
         }

@@ -92,6 +92,12 @@ impl core::fmt::Debug for RxSa {
 }
 
 impl RxSa {
+    /// XPN: SSCI XOR salt, the IV's base (the guide's CtxSalt); None for the non-XPN suites,
+    /// whose IV starts with the SCI. Not secret: both travel in or derive from MKPDUs.
+    pub fn ctx_salt(&self) -> Option<[u8; IV_LEN]> {
+        self.suite.is_xpn().then_some(self.iv_base)
+    }
+
     pub fn new(
         backend: Backend,
         suite: CipherSuite,

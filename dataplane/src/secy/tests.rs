@@ -360,3 +360,17 @@ fn secy_sums_both_halves_and_hides_keys() {
     let sak_hex: String = k.sak.iter().map(|b| format!("{b:02x}")).collect();
     assert!(!dbg.contains(&sak_hex) && !dbg.contains(&format!("{:?}", &k.sak[..])));
 }
+
+/// CtxSalt (the guide's `show macsec ea idb` field) is SSCI XOR salt for XPN, as in the guide's
+/// example (salt 83c37bac..., SSCI 1 on the Rx SA and 2 on the Tx SA); none for the other suites.
+#[test]
+fn ctx_salt_is_ssci_xor_salt_for_xpn() {
+    let salt = Salt([0x83, 0xc3, 0x7b, 0xac, 0x7b, 0x6f, 0x63, 0x16, 0x09, 0x8f, 0xf3, 0xd2]);
+    let k = |ssci| SaKeys { sak: zeroize::Zeroizing::new(vec![7u8; 32]), ssci: Ssci(ssci), salt };
+    let tx = TxSa::new(Backend::Ring, CipherSuite::GcmAesXpn256, SCI, 0, &k(2), 1).unwrap();
+    let rx = RxSa::new(Backend::Ring, CipherSuite::GcmAesXpn256, SCI, 0, &k(1), 1, 64).unwrap();
+    assert_eq!(tx.ctx_salt(), Some([0x83, 0xc3, 0x7b, 0xae, 0x7b, 0x6f, 0x63, 0x16, 0x09, 0x8f, 0xf3, 0xd2]));
+    assert_eq!(rx.ctx_salt(), Some([0x83, 0xc3, 0x7b, 0xad, 0x7b, 0x6f, 0x63, 0x16, 0x09, 0x8f, 0xf3, 0xd2]));
+    let plain = TxSa::new(Backend::Ring, CipherSuite::GcmAes256, SCI, 0, &k(2), 1).unwrap();
+    assert_eq!(plain.ctx_salt(), None);
+}
