@@ -81,6 +81,9 @@ pub fn syslog_line(interface: &str, ev: &MkaEvent) -> String {
             "%L2-MKA-6-KEY_SERVER_ELECTED : ({interface}) key server {key_server}{}, CKN:{ckn}",
             if *local { " (this node)" } else { "" }
         ),
+        MkaEvent::PpkFailure { ckn, failure } => {
+            format!("%L2-MKA-3-{} : ({interface}) {failure}; the session is not secured with it, CKN:{ckn}", failure.mnemonic())
+        }
     }
 }
 
