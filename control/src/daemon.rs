@@ -175,6 +175,9 @@ impl Port {
             icv_failures: p.icv_failures,
             latest_kn: p.latest_key.map(|(ki, _)| ki.kn),
             latest_an: p.latest_key.map(|(_, an)| an),
+            key_distribution_mode: p.key_distribution_mode.as_str().to_string(),
+            ppk_key_id: p.ppk_key_id.as_ref().map(|id| id.to_string()),
+            ppk_failure: p.ppk_failure.as_ref().map(|f| f.to_string()),
         })
     }
 }
