@@ -25,6 +25,9 @@ enum Cmd {
     /// Operational views from macsecd, as IOS XR prints them:
     /// `show macsec mka session [interface NAME] [detail]`.
     Show(ShowArgs),
+    /// Quantum-safe PPK: `crypto sks key|seed export|import mceliece ...`, `crypto sks trustpoint import`.
+    #[command(subcommand)]
+    Crypto(control::ppk::cli::CryptoCmd),
 }
 
 #[derive(Args)]
@@ -38,6 +41,12 @@ struct ShowArgs {
     /// macsecd's socket.
     #[arg(long, default_value = "/run/macsec/macsecd.sock")]
     socket: PathBuf,
+    /// `show crypto sks ...`: the configuration file (default /etc/macsec/macsec.conf).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// `show crypto sks ...`: the SKS state directory (default /var/lib/macsec/sks).
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
 }
 
 /// Asks macsecd for its state and renders the view the words name.
@@ -45,6 +54,9 @@ fn show(a: &ShowArgs) -> Result<ExitCode, pcap::PcapToolError> {
     use std::io::{Read, Write};
     let usage = |m: &str| pcap::PcapToolError::Usage(m.to_string());
     let w: Vec<&str> = a.words.iter().map(String::as_str).collect();
+    if w.first() == Some(&"crypto") {
+        return Ok(control::ppk::cli::main_show(&w, a.json, a.config.as_deref(), a.state_dir.as_deref()));
+    }
     let ask = |req: serde_json::Value| -> Result<serde_json::Value, pcap::PcapToolError> {
         let io = |source| pcap::PcapToolError::Io { path: a.socket.clone(), source };
         let mut conn = std::os::unix::net::UnixStream::connect(&a.socket).map_err(io)?;
@@ -300,6 +312,7 @@ fn print_report(r: &Report, json: bool, only: &[&str]) {
 fn run(cli: Cli) -> Result<ExitCode, pcap::PcapToolError> {
     match cli.cmd {
         Cmd::Show(a) => show(&a),
+        Cmd::Crypto(c) => Ok(control::ppk::cli::main_crypto(c)),
         Cmd::Mka(MkaCmd::Decode(a)) => {
             let opts = control::mka::decode::DecodeOptions::from_hex(&a.cak, &a.ckn, a.show_keys, a.json)?;
             let stdout = std::io::stdout();
