@@ -179,7 +179,12 @@ fn run(args: Args) -> Result<(), String> {
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| e.to_string())?;
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
     ca_params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign, rcgen::KeyUsagePurpose::CrlSign];
-    ca_params.distinguished_name.push(rcgen::DnType::CommonName, "kme-sim CA");
+    // A name of its own per run, so that another run's CA is not even a candidate issuer.
+    let mut tag = [0u8; 4];
+    if !random(&mut tag) {
+        return Err("no randomness".to_string());
+    }
+    ca_params.distinguished_name.push(rcgen::DnType::CommonName, format!("kme-sim CA {}", hex::encode(tag)));
     let ca = ca_params.self_signed(&ca_key).map_err(|e| e.to_string())?;
     let mut sans: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "::1".into(), aa.ip().to_string(), ab.ip().to_string()];
     sans.extend(args.san.iter().cloned());
