@@ -567,3 +567,31 @@ fn the_key_server_waits_for_its_ppk_and_retries_a_failed_source() {
     assert_eq!(net.nodes[0].mka.participants()[0].ppk_key_id, Some(id("key-1")));
     assert_eq!(net.nodes[0].mka.participants()[0].ppk_failure, None);
 }
+
+/// `macsecctl mka decode` names the PPK Key ID TLV, and reports a PPK-mode Distributed SAK as
+/// needing the PPK rather than as a failure.
+#[test]
+fn decode_names_the_ppk_key_id() {
+    use control::mka::decode::{decode_capture, DecodeOptions};
+    let mut net = Net::new(vec![node(1, 16, sks(1), None), node(2, 32, sks(1), None)]);
+    net.run(Duration::from_secs(4));
+    let frame = net.nodes[0]
+        .sent
+        .iter()
+        .rev()
+        .find(|f| MkaFrameRepr::parse(f).unwrap().mkpdu.distributed_sak().is_some())
+        .unwrap()
+        .clone();
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("ppk.pcap");
+    let mut w = pcap_file::pcap::PcapWriter::new(std::fs::File::create(&path).unwrap()).unwrap();
+    w.write_packet(&pcap_file::pcap::PcapPacket::new(Duration::ZERO, frame.len() as u32, &frame)).unwrap();
+    drop(w);
+    let opts = DecodeOptions::from_hex(CAK, CKN, true, false).unwrap();
+    let mut out = Vec::new();
+    let sum = decode_capture(&opts, &path, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!((sum.mkpdus, sum.failures), (1, 0), "{text}");
+    assert!(text.contains("    TLV 127 PPK Key ID: KN 1, key ID 6b65792d31\n"), "{text}");
+    assert!(text.contains("    SAK not unwrapped: wrapped with KEK' mixed with the PPK of key ID 6b65792d31 (PPK mode)\n"), "{text}");
+}
