@@ -56,7 +56,8 @@ cleanup() {
   for n in $H1 $H2 $NA $NB; do ip netns del "$n" 2>/dev/null || true; done
   rm -rf "$W" /var/run/dpdk/${T}a* /var/run/dpdk/${T}b*
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 for n in $H1 $H2 $NA $NB; do ip netns add "$n"; done
 ip link add mbl-ah netns $NA type veth peer name eth0 netns $H1

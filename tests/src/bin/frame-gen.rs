@@ -105,8 +105,9 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let slack_ns: libc::c_ulong = 1;
     // SAFETY: prctl(PR_SET_TIMERSLACK) takes an integer and changes only this thread's timers.
-    unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong) };
+    unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, slack_ns) };
     let mut frames = vec![vec![0u8; a.size]; BATCH];
     for (i, f) in frames.iter_mut().enumerate() {
         f[0..6].copy_from_slice(&a.dst);
