@@ -2,7 +2,8 @@
 //! simulated QKD link): both routers get the same PPK for a key ID, 400 for an unknown key ID,
 //! a KME that is down (retries, then a clear error and the counters show it), a server
 //! certificate that does not chain to the trust point (refused, not retried), `GET /entropy`,
-//! the `show crypto sks profile` views, and a clean stop on SIGTERM.
+//! HTTP 503 and timeouts retried, the HTTP proxy tunnel, the `show crypto sks profile` views,
+//! and a clean stop on SIGTERM.
 
 use control::config::{Config, Host, ServerAddress, SksProfile, SksProfileType};
 use control::ppk::cli;
@@ -24,9 +25,14 @@ struct Sim {
 
 impl Sim {
     fn start(dir: &Path) -> Sim {
+        Sim::start_with(dir, &[])
+    }
+
+    fn start_with(dir: &Path, extra: &[&str]) -> Sim {
         let mut child = Command::new(env!("CARGO_BIN_EXE_kme-sim"))
             .arg("--dir")
             .arg(dir)
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -316,4 +322,122 @@ fn entropy_and_show_views() {
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["R1toR2"]["capability_response"], 2);
     assert_eq!(v["R1toR2"]["last_http_code"], "200 OK (200)");
+}
+
+#[test]
+fn http_503_is_retried_then_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Sim::start_with(&dir.path().join("kme"), &["--fail-first", "2"]);
+    let (sa, sb) = (dir.path().join("r1"), dir.path().join("r2"));
+    let mut ks = source_for(&profile("R1toR2", "Router1", sim.a), &sa, &opts(&sim.ca)).unwrap();
+    let mut peer = source_for(&profile("R2toR1", "Router2", sim.b), &sb, &opts(&sim.ca)).unwrap();
+    let (id, ppk) = ks.new_key().unwrap();
+    assert_eq!(peer.key_by_id(&id).unwrap(), ppk);
+    let st = counters(&sa, "R1toR2");
+    assert_eq!(
+        st,
+        SkipStats {
+            status: "connected".into(),
+            capability_request: 3,
+            key_request: 1,
+            capability_response: 1,
+            key_response: 1,
+            total_request: 4,
+            request_success: 4,
+            total_response: 4,
+            response_failed: 2,
+            response_success: 2,
+            retry_count: 2,
+            last_transaction_id: 2,
+            last_transaction_type: "Get key".into(),
+            last_transaction_status: "Response data received, successfully".into(),
+            last_http_code: "200 OK (200)".into(),
+            local_system_id: "Alice".into(),
+            remote_system_ids: vec!["Bob".into()],
+            entropy: true,
+            key: true,
+            ..SkipStats::default()
+        }
+    );
+    // Three 503s in a row exhaust three attempts.
+    let sim2 = Sim::start_with(&dir.path().join("kme2"), &["--fail-first", "3"]);
+    let s3 = dir.path().join("r3");
+    let mut src = source_for(&profile("R1toR2", "Router1", sim2.a), &s3, &opts(&sim2.ca)).unwrap();
+    let e = src.new_key().unwrap_err();
+    assert_eq!(e.to_string(), format!("KME {}: HTTP 503: the QKD link is not up (gave up after 3 attempts)", sim2.a));
+    let st = counters(&s3, "R1toR2");
+    assert_eq!((st.total_request, st.response_failed, st.retry_count, st.last_http_code.as_str()), (3, 3, 2, "503 Service Unavailable (503)"));
+}
+
+#[test]
+fn kme_that_does_not_answer_times_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Sim::start(&dir.path().join("kme"));
+    // Accepts connections and says nothing.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in silent.incoming() {
+            held.push(c);
+        }
+    });
+    let state = dir.path().join("r1");
+    let mut o = opts(&sim.ca);
+    o.io_timeout = Duration::from_millis(200);
+    o.retries = 1;
+    let mut src = source_for(&profile("R1toR2", "Router1", addr), &state, &o).unwrap();
+    let t = Instant::now();
+    let e = src.new_key().unwrap_err();
+    let took = t.elapsed();
+    assert!(took >= Duration::from_millis(400) && took < Duration::from_secs(3), "{took:?}");
+    assert_eq!(e.to_string(), format!("KME {addr}: no answer within 200 ms (gave up after 2 attempts)"));
+    let st = counters(&state, "R1toR2");
+    assert_eq!((st.total_request, st.request_failed, st.retry_count, st.status.as_str()), (2, 2, 1, "disconnected"));
+}
+
+/// A one-connection-at-a-time HTTP CONNECT proxy; records the request lines it saw.
+fn connect_proxy() -> (SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen2 = seen.clone();
+    std::thread::spawn(move || {
+        for c in l.incoming() {
+            let Ok(mut c) = c else { continue };
+            let mut head = Vec::new();
+            let mut b = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && c.read(&mut b).unwrap_or(0) == 1 {
+                head.push(b[0]);
+            }
+            let line = String::from_utf8_lossy(&head).lines().next().unwrap_or_default().to_string();
+            seen2.lock().unwrap().push(line.clone());
+            let target = line.split(' ').nth(1).unwrap_or_default().to_string();
+            let Ok(up) = std::net::TcpStream::connect(&target) else { continue };
+            c.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").unwrap();
+            let (mut c2, mut up2) = (c.try_clone().unwrap(), up.try_clone().unwrap());
+            std::thread::spawn(move || std::io::copy(&mut c2, &mut up2));
+            std::thread::spawn(move || {
+                let mut up = up;
+                let _ = std::io::copy(&mut up, &mut c);
+                let _ = c.shutdown(std::net::Shutdown::Both);
+            });
+        }
+    });
+    (addr, seen)
+}
+
+#[test]
+fn key_fetch_through_an_http_proxy() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Sim::start(&dir.path().join("kme"));
+    let (proxy, seen) = connect_proxy();
+    let mut p1 = profile("R1toR2", "Router1", sim.a);
+    p1.http_proxy = Some(ServerAddress { host: Host::Ipv4(std::net::Ipv4Addr::LOCALHOST), port: proxy.port() });
+    let mut ks = source_for(&p1, &dir.path().join("r1"), &opts(&sim.ca)).unwrap();
+    let mut peer = source_for(&profile("R2toR1", "Router2", sim.b), &dir.path().join("r2"), &opts(&sim.ca)).unwrap();
+    let (id, ppk) = ks.new_key().unwrap();
+    assert_eq!(peer.key_by_id(&id).unwrap(), ppk);
+    assert_eq!(*seen.lock().unwrap(), vec![format!("CONNECT {} HTTP/1.1", sim.a); 2]);
 }

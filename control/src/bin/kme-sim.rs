@@ -6,7 +6,8 @@
 //! trust point), then serves SKIP over TLS 1.3 on two listeners: KME A (system ID `--a-id`) for
 //! one router and KME B (`--b-id`) for the other. A key that `GET /key?remoteSystemID=Bob` on
 //! KME A hands out is what `GET /key/{keyId}?remoteSystemID=Alice` on KME B returns (and the
-//! other way round); unknown key IDs and systems get 400. Prints `kme-a ID listening on ADDR`
+//! other way round); unknown key IDs and systems get 400; `--fail-first N` answers the first N
+//! requests with 503. Prints `kme-a ID listening on ADDR`
 //! and `kme-b ...` (also in `DIR/kme-a.addr`, `DIR/kme-b.addr`), then `ready`. Stops cleanly on
 //! SIGTERM or SIGINT.
 
@@ -45,6 +46,10 @@ struct Args {
     /// besides localhost, 127.0.0.1, ::1 and the listen addresses.
     #[arg(long)]
     san: Vec<String>,
+    /// Answer the first N requests (of both KMEs) with 503 Service Unavailable, as a KME whose
+    /// QKD link is not up yet (to exercise the clients' retries).
+    #[arg(long, default_value_t = 0)]
+    fail_first: u32,
 }
 
 struct Entry {
@@ -62,6 +67,8 @@ struct Kme {
     local: String,
     remote: String,
     store: Store,
+    /// Requests still to be answered with 503.
+    fail: Arc<std::sync::atomic::AtomicU32>,
 }
 
 fn random(buf: &mut [u8]) -> bool {
@@ -90,6 +97,9 @@ impl Kme {
             return (405, "Method Not Allowed", err_json("only GET"));
         }
         let bad = |why: &str| (400, "Bad Request", err_json(why));
+        if self.fail.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+            return (503, "Service Unavailable", err_json("the QKD link is not up"));
+        }
         let path = req.path.as_str();
         if path == "/capabilities" {
             let body = serde_json::json!({
@@ -210,9 +220,10 @@ fn run(args: Args) -> Result<(), String> {
     let cfg = Arc::new(cfg);
 
     let store: Store = Arc::new(Mutex::new(HashMap::new()));
+    let fail = Arc::new(std::sync::atomic::AtomicU32::new(args.fail_first));
     let kmes = [
-        (Arc::new(Kme { name: "kme-a", local: args.a_id.clone(), remote: args.b_id.clone(), store: store.clone() }), la, aa),
-        (Arc::new(Kme { name: "kme-b", local: args.b_id.clone(), remote: args.a_id.clone(), store }), lb, ab),
+        (Arc::new(Kme { name: "kme-a", local: args.a_id.clone(), remote: args.b_id.clone(), store: store.clone(), fail: fail.clone() }), la, aa),
+        (Arc::new(Kme { name: "kme-b", local: args.b_id.clone(), remote: args.a_id.clone(), store, fail }), lb, ab),
     ];
     let mut threads = Vec::new();
     let mut out = std::io::stdout();
