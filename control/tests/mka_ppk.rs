@@ -146,6 +146,8 @@ struct FakePpk {
     seed: u8,
     next: u32,
     fail: Option<&'static str>,
+    /// Answer every request with these (key ID, PPK) octets instead.
+    garbage: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 fn ppk_of(seed: u8, key_id: &[u8]) -> [u8; 32] {
@@ -157,9 +159,12 @@ fn ppk_of(seed: u8, key_id: &[u8]) -> [u8; 32] {
 }
 
 impl FakePpk {
-    fn answer(&mut self, req: &PpkRequest) -> Result<(Vec<u8>, [u8; 32]), &'static str> {
+    fn answer(&mut self, req: &PpkRequest) -> Result<(Vec<u8>, Vec<u8>), &'static str> {
         if let Some(r) = self.fail {
             return Err(r);
+        }
+        if let Some(g) = &self.garbage {
+            return Ok(g.clone());
         }
         let id = match req {
             PpkRequest::New { .. } => {
@@ -168,7 +173,7 @@ impl FakePpk {
             }
             PpkRequest::ById { key_id, .. } => key_id.as_bytes().to_vec(),
         };
-        let p = ppk_of(self.seed, &id);
+        let p = ppk_of(self.seed, &id).to_vec();
         Ok((id, p))
     }
 }
@@ -222,6 +227,8 @@ struct Node {
     answering: Vec<(Duration, PpkRequest)>,
     /// Every MKPDU it sent.
     sent: Vec<Vec<u8>>,
+    /// How long its PPK source takes to answer.
+    ppk_delay: Duration,
 }
 
 fn sci(n: u8) -> Sci {
@@ -243,11 +250,12 @@ fn node(n: u8, prio: u8, ppk: Option<FakePpk>, rekey: Option<Duration>) -> Node 
         requests: Vec::new(),
         answering: Vec::new(),
         sent: Vec::new(),
+        ppk_delay: PPK_DELAY,
     }
 }
 
 fn sks(seed: u8) -> Option<FakePpk> {
-    Some(FakePpk { seed, next: 0, fail: None })
+    Some(FakePpk { seed, next: 0, fail: None, garbage: None })
 }
 
 struct Net {
@@ -282,7 +290,7 @@ impl Net {
         while let Some(r) = n.mka.poll_ppk_request() {
             assert!(n.ppk.is_some(), "PPK request from a node without PPK mode: {r:?}");
             n.requests.push((now, r.clone()));
-            n.answering.push((now + PPK_DELAY, r));
+            n.answering.push((now + n.ppk_delay, r));
         }
     }
 
@@ -594,4 +602,57 @@ fn decode_names_the_ppk_key_id() {
     assert_eq!((sum.mkpdus, sum.failures), (1, 0), "{text}");
     assert!(text.contains("    TLV 127 PPK Key ID: KN 1, key ID 6b65792d31\n"), "{text}");
     assert!(text.contains("    SAK not unwrapped: wrapped with KEK' mixed with the PPK of key ID 6b65792d31 (PPK mode)\n"), "{text}");
+}
+
+/// A slow PPK source (1.5 s) on the member while the key server rekeys (PN exhaustion): the answer
+/// for the superseded key ID is dropped, the member asks for the new one and secures with it.
+#[test]
+fn a_member_follows_a_rekey_that_happens_during_its_ppk_fetch() {
+    let mut member = node(2, 32, sks(4), None);
+    member.ppk_delay = Duration::from_millis(1500);
+    let mut net = Net::new(vec![node(1, 16, sks(4), None), member]);
+    while net.nodes[1].requests.is_empty() {
+        net.step();
+    }
+    assert_eq!(requests(&net.nodes[1]), vec![by_id("key-1")]);
+    assert!(net.nodes[1].mka.participants()[0].ppk_pending);
+    let now = net.now;
+    net.nodes[0].mka.handle_pn_threshold(now);
+    net.run(now + Duration::from_secs(8));
+    assert_eq!(requests(&net.nodes[0]), vec![new_req(); 2]);
+    assert_eq!(requests(&net.nodes[1]), vec![by_id("key-1"), by_id("key-2")]);
+    let (ki, _) = net.nodes[1].mka.tx_key().unwrap();
+    assert_eq!(ki.kn, 2);
+    assert_eq!(net.nodes[0].mka.tx_key().unwrap().0, ki);
+    assert_eq!(net.nodes[1].mka.stats.sak_received, 1);
+    assert!(net.ppk_failures(1).is_empty());
+    let st = &net.nodes[1].mka.participants()[0];
+    assert_eq!((st.ppk_key_id.clone(), st.ppk_pending), (Some(id("key-2")), false));
+}
+
+/// A source answering with a bad key ID or PPK length is a fetch failure; answers nobody waits
+/// for are ignored.
+#[test]
+fn bad_and_unexpected_ppk_answers() {
+    let mut ks = node(1, 16, sks(1), None);
+    ks.ppk.as_mut().unwrap().garbage = Some((vec![0; 65], vec![1; 32]));
+    let mut net = Net::new(vec![ks, node(2, 32, sks(1), None)]);
+    // An answer without a request changes nothing.
+    net.nodes[0].mka.handle_ppk(Duration::ZERO, &new_req(), Ok((b"key-9", &[1; 32])));
+    assert!(!net.nodes[0].mka.participants()[0].ppk_pending);
+    assert_eq!(net.nodes[0].mka.stats.ppk_failures, 0);
+    net.run(Duration::from_secs(5));
+    assert_eq!(
+        net.nodes[0].mka.participants()[0].ppk_failure,
+        Some(PpkFailure::Fetch { key_id: None, reason: "the PPK source returned an invalid key ID: PPK key ID of 65 octets (expected 1 to 64)".into() })
+    );
+    net.nodes[0].ppk.as_mut().unwrap().garbage = Some((b"key-1".to_vec(), vec![1; 16]));
+    net.run(Duration::from_secs(15));
+    assert_eq!(
+        net.nodes[0].mka.participants()[0].ppk_failure,
+        Some(PpkFailure::Fetch { key_id: None, reason: "the PPK source returned an invalid PPK: PPK has 16 octets (expected 32)".into() })
+    );
+    assert_eq!(net.nodes[0].mka.stats.sak_generated, 0);
+    assert_eq!(net.nodes[0].mka.stats.ppk_requests, 2);
+    assert!(!net.secured(0) && !net.secured(1));
 }
