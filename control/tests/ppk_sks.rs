@@ -321,3 +321,26 @@ fn ppk_derivation_known_answers() {
     assert_eq!(KeyId::new(&[]).unwrap_err().to_string(), "a PPK key ID has 1 to 64 octets, not 0");
     assert_eq!(KeyId::new(&[0; 65]).unwrap_err().to_string(), "a PPK key ID has 1 to 64 octets, not 65");
 }
+
+#[test]
+fn macsecctl_dispatches_crypto_sks_and_show() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("b.conf");
+    std::fs::write(&conf, B_CONF).unwrap();
+    let state = dir.path().join("state");
+    let ctl = |args: &[&str]| std::process::Command::new(env!("CARGO_BIN_EXE_macsecctl")).args(args).output().unwrap();
+    let (c, s) = (conf.to_str().unwrap(), state.to_str().unwrap());
+    let out = ctl(&["show", "crypto", "sks", "peer", "all", "--config", c, "--state-dir", s]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "Peer Name          : peer-1\nProfile Name       : prof-B\nSeed Done          : FALSE\nPubkey Import Done : FALSE\nMaster             : TRUE\n"
+    );
+    let missing = dir.path().join("enc_self_peer-2");
+    let out = ctl(&["crypto", "sks", "seed", "import", "mceliece", "peer-1", missing.to_str().unwrap(), "--config", c, "--state-dir", s]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        format!("macsecctl: error: {}: No such file or directory (os error 2)\n", missing.display())
+    );
+}
