@@ -124,11 +124,13 @@ h2_rx() { kstats $H2 eth0; }
 k_rx() { echo "$(kstats $NA mbl-ah) $(kstats $NB mbl-bl)"; }
 
 # frame-gen alone (nothing polls; h1's frames end in A's namespace kernel): what it can offer.
-ip netns exec $H1 "$GEN" --iface eth0 --size 64 --seconds 2 > "$W/gen-alone.json"
+IFS=, read -r -a SIZE_LIST <<< "$SIZES"
+for size in "${SIZE_LIST[@]}"; do
+  ip netns exec $H1 "$GEN" --iface eth0 --size "$size" --seconds 1
+done > "$W/gen-alone.jsonl"
 
 RES=$W/results.tsv
 : > "$RES"
-IFS=, read -r -a SIZE_LIST <<< "$SIZES"
 IFS=, read -r -a RATE_LIST <<< "$RATES"
 echo "bench-link: ${SECS}s per run, ${REPEAT} repeats; sizes ${SIZES}; offered rates ${RATES} (0 = max); net_af_packet ${AFP}" >&2
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -154,11 +156,12 @@ for size in "${SIZE_LIST[@]}"; do
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
-python3 - "$RES" "$W/gen-alone.json" "$(nproc)" "$LOAD_BEFORE" "$LOAD_AFTER" "$REPEAT" <<'PY'
+python3 - "$RES" "$W/gen-alone.jsonl" "$(nproc)" "$LOAD_BEFORE" "$LOAD_AFTER" "$REPEAT" <<'PY'
 import json, statistics, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
-alone = json.load(open(sys.argv[2]))
-print(f"frame-gen alone (64 octets, unpaced, no appliance running): {alone['pps'] / 1e3:.0f} kpps")
+alone = [json.loads(l) for l in open(sys.argv[2])]
+print("frame-gen alone (unpaced, no appliance running): "
+      + ", ".join(f"{g['size']} octets {g['pps'] / 1e3:.0f} kpps ({g['pps'] * g['size'] * 8 / 1e6:.0f} Mbit/s)" for g in alone))
 print(f"machine: {sys.argv[3]} cores shared by frame-gen, both appliances' busy-polling workers and whatever else runs"
       f" (load average {sys.argv[4]} before, {sys.argv[5]} after); median of {sys.argv[6]} runs per row")
 print("latency: inside the dataplane, rx burst -> tx burst per frame (it includes net_af_packet's tx syscall);"
