@@ -11,8 +11,11 @@
 //! value follows the LLDP convention for organization-specific TLVs (OUI/CID, subtype, data):
 //!
 //! ```text
-//! octet  1       2       3 4 5       6         7 8 9 10     11 ..
-//!        | type=127 | len (9 bits) | OUI/CID 02-50-4B | subtype 1 | KN (BE) | key ID (1..=64) |
+//! octets 1-2   TLV header: type 127 (7 bits) | length of the value (9 bits) = 9..=72
+//! octets 3-5   OUI/CID 02-50-4B
+//! octet  6     subtype 1 (PPK key ID)
+//! octets 7-10  KN of the Distributed SAK (big-endian)
+//! octets 11..  key ID, 1 to 64 octets
 //! ```
 //!
 //! - OUI/CID [`PPK_OUI`] `02-50-4B` is project-private: the U/L (locally administered) bit of the
