@@ -360,6 +360,7 @@ for t in "${TESTS[@]}"; do
     [ "$FAILS" = 0 ] && echo "  PASS $t" || { echo "  FAIL $t ($FAILS checks failed)"; exit 1; }
   )
   rc=$?
+  [ $rc -ge 128 ] && { echo "interrupted" >&2; exit $rc; }
   secs=$(elapsed "$t0" "$(date +%s.%N)")
   if [ $rc = 0 ]; then RESULTS+=("PASS|$t|$secs"); else RESULTS+=("FAIL|$t|$secs"); fi
 done

@@ -48,6 +48,9 @@ app_init() {
   APP_DP_a='' APP_DP_b='' APP_MD_a='' APP_MD_b='' APP_SEND='' APP_RECV=''
   APP_EXTRA_PIDS=() APP_CAPS=()
   APP_MD_STARTED=''
+  # Interrupted or terminated: exit through the EXIT trap (app_cleanup).
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
 }
 
 app_delns() { for n in $NS_H1 $NS_H2 $NS_A $NS_B; do ip netns del "$n" 2>/dev/null || true; done; }
@@ -65,7 +68,9 @@ app_kill() { # pid sig
 app_cleanup() {
   local p
   [ -n "${APP_W:-}" ] || return 0
-  for p in "${APP_EXTRA_PIDS[@]}" "$APP_SEND" "$APP_RECV" "${APP_CAPS[@]}"; do [ -n "$p" ] && app_kill "$p" INT; done
+  # (Background jobs of a script ignore SIGINT unless they set a handler: TERM for ours.)
+  for p in "${APP_EXTRA_PIDS[@]}" "$APP_SEND" "$APP_RECV"; do [ -n "$p" ] && app_kill "$p" TERM; done
+  for p in "${APP_CAPS[@]}"; do [ -n "$p" ] && app_kill "$p" INT; done
   for p in "$APP_MD_a" "$APP_MD_b"; do [ -n "$p" ] && app_kill "$p" INT; done
   for p in "$APP_DP_a" "$APP_DP_b"; do [ -n "$p" ] && app_kill "$p" INT; done
   APP_SEND='' APP_RECV='' APP_CAPS=() APP_MD_a='' APP_MD_b='' APP_DP_a='' APP_DP_b='' APP_EXTRA_PIDS=()
