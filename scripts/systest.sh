@@ -346,6 +346,7 @@ PY
 # --- runner -----------------------------------------------------------------------------------
 RESULTS=()
 RUN_START=$(date +%s)
+trap 'echo "interrupted" >&2; exit 130' INT TERM
 for t in "${TESTS[@]}"; do
   declare -F "t_$t" > /dev/null || { echo "unknown test $t (tests: ${ALL_TESTS[*]})" >&2; exit 2; }
   echo "== $t"
