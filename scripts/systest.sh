@@ -54,6 +54,15 @@ up() { # policy
   app_start_dp a "$1" && app_start_dp b "$1" || return 1
   app_start_md a; app_start_md b
 }
+# stream_report [LEAKED]: prints the stream's numbers and records the test's row of the summary table
+# (time to secure, sent, received, lost, leaked: clear frames on the line, "-" when not captured).
+stream_report() {
+  app_stream_summary | sed 's/^/  /'
+  printf 'secure %ss sent %s recv %s lost %s leaked %s\n' "${SECURE_SECS:-?}" "$(app_stream_get sent)" "$(app_stream_get received)" \
+    "$(app_stream_get lost)" "${1:--}" > "$ROW_FILE"
+}
+# The line capture's clear (non-MACsec, non-EAPOL) frames.
+leaked() { jget "$(app_capture_classify "$APP_W/line.pcap")" clear; }
 mka_dump() { echo "  --- macsecd A log (tail)"; tail -15 "$APP_W/a-mka.log" | sed 's/^/    /'; echo "  --- macsecd B log (tail)"; tail -15 "$APP_W/b-mka.log" | sed 's/^/    /'; }
 count_log() { grep -c -- "$1" "$2" 2>/dev/null || true; }
 secy_line() { # side: the validation counters of interest
@@ -92,7 +101,7 @@ t_must_secure() {
   local sent recv lost last_rx clear macsec_after
   sent=$(app_stream_get sent) recv=$(app_stream_get received) lost=$(app_stream_get lost) last_rx=$(app_stream_get last_rx)
   clear=$(jget "$cap" clear) macsec_after=$(jget "$cap" macsec_after)
-  app_stream_summary | sed 's/^/  /'
+  stream_report "$clear"
   measure "line: $(jget "$cap" total) frames, MACsec $(jget "$cap" macsec), EAPOL $(jget "$cap" eapol), leaked (clear) $clear $(jget "$cap" clear_types)"
   measure "sent $sent received $recv lost $lost (h1 sends 2 s before MKA and 3 s after macsecd A stops: those must be dropped)"
   measure "macsecd A exited $stopped_in s after SIGTERM; MACsec frames on the line from 0.2 s after its exit: $macsec_after; last datagram at h2 $(python3 -c "print(f'{$last_rx - $stopped_at:+.3f}')") s from its exit"
@@ -122,7 +131,7 @@ t_should_secure() {
   local sent recv lost clear clear_after macsec_after
   sent=$(app_stream_get sent) recv=$(app_stream_get received) lost=$(app_stream_get lost)
   clear=$(jget "$cap" clear) clear_after=$(jget "$cap" clear_after) macsec_after=$(jget "$cap" macsec_after)
-  app_stream_summary | sed 's/^/  /'
+  stream_report "${clear_after}(after)"
   measure "line: $(jget "$cap" total) frames, clear $clear $(jget "$cap" clear_types), MACsec $(jget "$cap" macsec), EAPOL $(jget "$cap" eapol)"
   measure "after both sides reported Secured: clear $clear_after, MACsec $macsec_after; sent $sent received $recv lost $lost"
   measure "B: $(secy_line b)"
@@ -141,21 +150,25 @@ t_sak_rekey() {
   app_wait_secured 15 || { mka_dump; check "MKA secures" false; return; }
   measure "time to secure ${SECURE_SECS} s"
   local r0 r=0 t0; r0=$(count_log SAK_REKEY "$APP_W/a-mka.log")
+  app_capture_start
   app_stream_start $PPS
   t0=$(now)
   rekeys_done() { r=$(( $(count_log SAK_REKEY "$APP_W/a-mka.log") - r0 )); [ "$r" -ge 21 ]; }
   wait_for 70 rekeys_done || true
   sleep 1
   app_stream_stop
+  app_capture_stop
+  local leak; leak=$(leaked)
   local secs; secs=$(elapsed "$t0" "$(now)")
   local lost dups; lost=$(app_stream_get lost) dups=$(app_stream_get duplicates)
-  app_stream_summary | sed 's/^/  /'
+  stream_report "$leak"
   measure "SAK rekeys under the stream: $r in $secs s (%L2-MKA-6-SAK_REKEY on the key server A); A: $(app_ctl a show macsec mka statistics interface $IF | grep -E 'SAKs Rekeyed' | tr -s ' .' ' ')"
   measure "latest AN/KN A $(app_field a latest_an)/$(app_field a latest_kn), B $(app_field b latest_an)/$(app_field b latest_kn); B: $(secy_line b)"
   check ">= 20 SAK rekeys under traffic" ge "$r" 20
   check "zero frames lost" is "$lost" 0
   check "zero duplicated" is "$dups" 0
   check "both sides still Secured" eval "app_secured a && app_secured b"
+  check "zero plaintext frames on the line (leaked = 0)" is "$leak" 0
 }
 
 # CAK rollover by key chain lifetimes that overlap (no reload): K1 until now+16 s, K2 from now+7 s.
@@ -172,6 +185,7 @@ t_cak_rollover() {
   app_wait_secured 15 || { mka_dump; check "MKA secures" false; return; }
   measure "time to secure ${SECURE_SECS} s on CKN $(app_field a ckn)"
   check "secured on the first key" is "$(app_field a ckn)" "$CKN1"
+  app_capture_start
   app_stream_start $PPS
   local rolled=''
   on_ckn2() { [ "$(app_field a ckn)" = "$CKN2" ] && [ "$(app_field b ckn)" = "$CKN2" ] && app_secured a && app_secured b; }
@@ -179,12 +193,15 @@ t_cak_rollover() {
   # Run past the end of K1's lifetime too.
   while [ "$(date +%s)" -le $((base + k1_end + 2)) ]; do sleep 0.2; done
   app_stream_stop
+  app_capture_stop
+  local leak; leak=$(leaked)
   local lost; lost=$(app_stream_get lost)
-  app_stream_summary | sed 's/^/  /'
+  stream_report "$leak"
   measure "both sides on CKN $CKN2 at +$([ -n "$rolled" ] && python3 -c "print(f'{$rolled - $base:.1f}')" || echo never) s (K2 active from +$k2_start s, K1 ends +$k1_end s); now A $(app_field a ckn) $(app_field a status), B $(app_field b ckn) $(app_field b status)"
   check "rolled over to the second CAK on both sides" test -n "$rolled"
   check "still on $CKN2 and Secured after K1 expired" eval '[ "$(app_field a ckn)" = "$CKN2" ] && [ "$(app_field b ckn)" = "$CKN2" ] && app_secured a && app_secured b'
   check "zero frames lost" is "$lost" 0
+  check "zero plaintext frames on the line (leaked = 0)" is "$leak" 0
 }
 
 # Fallback PSK: B's primary CAK is wrong, the session secures with the fallback PSK
@@ -201,6 +218,7 @@ t_fallback() {
   check "B reports FALLBACK-PSK" is "$(app_field b auth_mode)" FALLBACK-PSK
   check "the fallback logged %L2-MKA-5-SESSION_SECURED_WITH_FALLBACK_PSK" ge "$(count_log SESSION_SECURED_WITH_FALLBACK_PSK "$APP_W/a-mka.log")" 1
   measure "primary ICV failures logged: A $(count_log '%L2-MKA-3-MKPDU_ICV_FAILURE' "$APP_W/a-mka.log"), B $(count_log '%L2-MKA-3-MKPDU_ICV_FAILURE' "$APP_W/b-mka.log")"
+  app_capture_start
   app_stream_start $PPS
   sleep 1
   app_xr "$APP_W/b.xr" --priority 32 --key "$CKN1 $CAK1 $LT_INF" --fallback "$CKNF $CAKF"
@@ -210,11 +228,14 @@ t_fallback() {
   if wait_for 15 on_primary; then back=$(now); fi
   sleep 2
   app_stream_stop
+  app_capture_stop
+  local leak; leak=$(leaked)
   local lost; lost=$(app_stream_get lost)
-  app_stream_summary | sed 's/^/  /'
+  stream_report "$leak"
   measure "after fixing B's primary CAK and SIGHUP: A $(app_field a auth_mode) CKN $(app_field a ckn), B $(app_field b auth_mode) CKN $(app_field b ckn), back on the primary $([ -n "$back" ] && echo "in $(elapsed "$t0" "$back") s" || echo "never (15 s)")"
   check "back on the primary PSK on both sides" test -n "$back"
   check "zero frames lost" is "$lost" 0
+  check "zero plaintext frames on the line (leaked = 0)" is "$leak" 0
 }
 
 # macsecd on A (the key server) is SIGKILLed under traffic and restarted 3 s later: the dataplane
@@ -226,6 +247,7 @@ t_macsecd_restart() {
   up must-secure
   app_wait_secured 15 || { mka_dump; check "MKA secures" false; return; }
   measure "time to secure ${SECURE_SECS} s"
+  app_capture_start
   app_stream_start $PPS
   sleep 1
   local kill_at b_lines; kill_at=$(now) b_lines=$(wc -l < "$APP_W/b-mka.log")
@@ -238,14 +260,17 @@ t_macsecd_restart() {
   if wait_for 15 app_secured a; then resumed=$(now); fi
   sleep 3
   app_stream_stop
+  app_capture_stop
+  local leak; leak=$(leaked)
   local lost gap; lost=$(app_stream_get lost) gap=$(app_stream_get max_gap_ms)
-  app_stream_summary | sed 's/^/  /'
+  stream_report "$leak"
   measure "macsecd A killed (SIGKILL) at 0 s, restarted at +3.0 s; B during the outage: ${b_during:-no session}; A Secured again at $([ -n "$resumed" ] && python3 -c "print(f'+{$resumed - $kill_at:.2f}')" || echo never) s"
   measure "B after: $(app_field b status), peers $(app_field b peers); B logged since the kill: $(tail -n +$((b_lines + 1)) "$APP_W/b-mka.log" | grep -oE '%L2-MKA-[0-9]-[A-Z_]+' | sort | uniq -c | tr -s ' \n' ' ')"
   check "traffic kept flowing (longest silence at h2 < 250 ms)" lt "$gap" 250
   check "zero frames lost" is "$lost" 0
   check "the session resumed on A" test -n "$resumed"
   check "B Secured after the restart" app_secured b
+  check "zero plaintext frames on the line (leaked = 0)" is "$leak" 0
 }
 
 # Key expiry without fallback: the only key ends 8 s after start; the session goes down and,
@@ -271,7 +296,7 @@ t_key_expiry() {
   local sent recv last_rx clear macsec_after
   sent=$(app_stream_get sent) recv=$(app_stream_get received) last_rx=$(app_stream_get last_rx)
   clear=$(jget "$cap" clear) macsec_after=$(jget "$cap" macsec_after)
-  app_stream_summary | sed 's/^/  /'
+  stream_report "$clear"
   measure "4 s after the key ended: A ${st_a:-no session}, B ${st_b:-no session}; last datagram at h2 $(python3 -c "print(f'{$last_rx - $end:+.2f}')") s from the key's end"
   measure "line: $(jget "$cap" total) frames, MACsec $(jget "$cap" macsec) ($macsec_after from 2 s after the end), EAPOL $(jget "$cap" eapol), leaked (clear) $clear $(jget "$cap" clear_types)"
   measure "MKA log A: $(grep -E 'SESSION_STOPPED|KEY|expir' "$APP_W/a-mka.log" | tail -2 | tr '\n' ' ')"
@@ -336,7 +361,7 @@ print(json.dumps({k: a[k] - b[k] for k in keys if k in a and k in b}))
 PY
 )
   local dups; dups=$(app_stream_get duplicates)
-  app_stream_summary | sed 's/^/  /'
+  stream_report "$(leaked)"
   measure "B's counters over the re-injection (deltas): $d; duplicates at h2: $dups"
   check "InPktsLate on B went up by exactly 1" is "$(jget "$d" InPktsLate)" 1
   check "InPktsOK on B did not change" is "$(jget "$d" InPktsOK)" 0
@@ -345,6 +370,7 @@ PY
 
 # --- runner -----------------------------------------------------------------------------------
 RESULTS=()
+ROWS=$(mktemp -d /tmp/msys-rows.XXXXXX)
 RUN_START=$(date +%s)
 trap 'echo "interrupted" >&2; exit 130' INT TERM
 for t in "${TESTS[@]}"; do
@@ -354,6 +380,7 @@ for t in "${TESTS[@]}"; do
   (
     set -eEo pipefail
     trap 'echo "  error: line $LINENO: $BASH_COMMAND exited non-zero"' ERR
+    ROW_FILE=$ROWS/$t
     app_init msys "msys-${t//_/}"
     trap app_cleanup EXIT
     FAILS=0
@@ -367,12 +394,13 @@ for t in "${TESTS[@]}"; do
 done
 echo
 echo "== system tests ($(( $(date +%s) - RUN_START )) s)"
-printf '  %-6s %-18s %8s\n' result test seconds
+printf '  %-6s %-16s %7s  %s\n' result test seconds measured
 failed=0
 for r in "${RESULTS[@]}"; do
   IFS='|' read -r res name secs <<<"$r"
-  printf '  %-6s %-18s %8s\n' "$res" "$name" "$secs"
+  printf '  %-6s %-16s %7s  %s\n' "$res" "$name" "$secs" "$(cat "$ROWS/$name" 2>/dev/null || echo -)"
   [ "$res" = PASS ] || failed=$((failed + 1))
 done
+rm -rf "$ROWS"
 echo "system tests: $(( ${#RESULTS[@]} - failed )) passed, $failed failed"
 [ $failed = 0 ]

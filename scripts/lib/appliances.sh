@@ -212,7 +212,7 @@ app_stop_md() {
   kill -"$sig" "$p" 2>/dev/null || true
   for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
   if kill -0 "$p" 2>/dev/null; then echo "appliance $s: macsecd did not stop on SIG$sig in 5 s" >&2; kill -KILL "$p" 2>/dev/null || true; fi
-  wait "$p" 2>/dev/null || true
+  { wait "$p"; } 2>/dev/null || true
   printf -v "$v" %s ''
 }
 
