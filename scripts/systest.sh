@@ -266,6 +266,7 @@ t_macsecd_restart() {
   stream_report "$leak"
   measure "macsecd A killed (SIGKILL) at 0 s, restarted at +3.0 s; B during the outage: ${b_during:-no session}; A Secured again at $([ -n "$resumed" ] && python3 -c "print(f'+{$resumed - $kill_at:.2f}')" || echo never) s"
   measure "B after: $(app_field b status), peers $(app_field b peers); B logged since the kill: $(tail -n +$((b_lines + 1)) "$APP_W/b-mka.log" | grep -oE '%L2-MKA-[0-9]-[A-Z_]+' | sort | uniq -c | tr -s ' \n' ' ')"
+  measure "B: $(secy_line b); A's Tx SAs: $(app_ctl a show macsec ea idb interface $IF | grep -E 'Active AN|Next PN' | tr -s ' \n' ' ')"
   check "traffic kept flowing (longest silence at h2 < 250 ms)" lt "$gap" 250
   check "zero frames lost" is "$lost" 0
   check "the session resumed on A" test -n "$resumed"
