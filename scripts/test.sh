@@ -3,8 +3,10 @@
 #   1. cargo test over the workspace (unit, vector, property and CLI tests)
 #   2. the demos as end-to-end checks: two appliances securing a veth link (scripts/demo.sh) and
 #      the offline pcap demo (scripts/demo-pcap.sh)
-#   3. live MKA interop with wpa_supplicant 2.10 (scripts/interop-wpa.sh; builds it on first use)
-#   4. a fuzz smoke run of every cargo-fuzz target (FUZZ_SECONDS each, default 30; 0 skips)
+#   3. the system tests (scripts/systest.sh): two appliances under traffic and faults — must-secure
+#      and should-secure, SAK rekeys, CAK rollover, fallback PSK, macsecd restart, key expiry, replay
+#   4. live MKA interop with wpa_supplicant 2.10 (scripts/interop-wpa.sh; builds it on first use)
+#   5. a fuzz smoke run of every cargo-fuzz target (FUZZ_SECONDS each, default 30; 0 skips)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -24,6 +26,10 @@ for demo in demo demo-pcap; do
   tail -3 /tmp/macsec-$demo.log
 done
 
+echo "== system tests (scripts/systest.sh)"
+bash scripts/systest.sh > /tmp/macsec-systest.log 2>&1 || { cat /tmp/macsec-systest.log; echo "system tests failed" >&2; exit 1; }
+sed -n '/^== system tests/,$p' /tmp/macsec-systest.log
+
 echo "== MKA interop with wpa_supplicant 2.10"
 bash scripts/interop-wpa.sh 12 > /tmp/macsec-interop.log 2>&1 || { cat /tmp/macsec-interop.log; echo "interop failed" >&2; exit 1; }
 grep -E "^==|passed" /tmp/macsec-interop.log
@@ -36,4 +42,4 @@ if [ "$FUZZ_SECONDS" != 0 ]; then
 fi
 
 passed=$(grep -Eo '^test result: ok\. [0-9]+ passed' /tmp/macsec-cargo-test.log | awk '{s+=$4} END {print s}')
-echo "all layers passed: $passed cargo tests, demos, wpa_supplicant interop, fuzz smoke"
+echo "all layers passed: $passed cargo tests, demos, system tests, wpa_supplicant interop, fuzz smoke"

@@ -83,6 +83,9 @@ pub fn syslog_line(interface: &str, ev: &MkaEvent) -> String {
             "%L2-MKA-6-KEY_SERVER_ELECTED : ({interface}) key server {key_server}{}, CKN:{ckn}",
             if *local { " (this node)" } else { "" }
         ),
+        MkaEvent::PpkFailure { ckn, failure } => {
+            format!("%L2-MKA-3-{} : ({interface}) {failure}; the session is not secured with it, CKN:{ckn}", failure.mnemonic())
+        }
     }
 }
 
@@ -251,6 +254,9 @@ impl Port {
             icv_failures: p.icv_failures,
             latest_kn: p.latest_key.map(|(ki, _)| ki.kn),
             latest_an: p.latest_key.map(|(_, an)| an),
+            key_distribution_mode: p.key_distribution_mode.as_str().to_string(),
+            ppk_key_id: p.ppk_key_id.as_ref().map(|id| id.to_string()),
+            ppk_failure: p.ppk_failure.as_ref().map(|f| f.to_string()),
         })
     }
 }

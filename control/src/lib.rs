@@ -5,4 +5,5 @@ pub mod keychain;
 pub mod mka;
 pub mod daemon;
 pub mod pcap;
+pub mod ppk;
 pub mod show;

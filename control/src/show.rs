@@ -25,6 +25,15 @@ pub struct SessionRow {
     pub icv_failures: u64,
     pub latest_kn: Option<u32>,
     pub latest_an: Option<u8>,
+    /// Key Distribution Mode: "SAK", or "PPK" with `ppk sks-profile` (empty from an older macsecd: SAK).
+    #[serde(default)]
+    pub key_distribution_mode: String,
+    /// PPK mode: the key ID (hex) of the PPK protecting the latest SAK.
+    #[serde(default)]
+    pub ppk_key_id: Option<String>,
+    /// PPK mode: why PPK key distribution failed (the session is not secured with that SAK).
+    #[serde(default)]
+    pub ppk_failure: Option<String>,
 }
 
 /// One row of `show macsec mka summary`.
@@ -282,6 +291,14 @@ pub fn render_mka_session_detail(rows: &[SessionRow]) -> String {
         s.push_str(&format!("CA Authentication Mode     : {}\n", r.auth_mode));
         s.push_str(&format!("CKN                        : {}\n", r.ckn));
         s.push_str(&format!("Key Server                 : {}\n", if r.key_server { "YES" } else { "NO" }));
+        let mode = if r.key_distribution_mode.is_empty() { "SAK" } else { r.key_distribution_mode.as_str() };
+        s.push_str(&format!("Key Distribution Mode      : {mode}\n"));
+        if let Some(id) = &r.ppk_key_id {
+            s.push_str(&format!("PPK Key ID                 : {id}\n"));
+        }
+        if let Some(f) = &r.ppk_failure {
+            s.push_str(&format!("PPK Failure                : {f}\n"));
+        }
         match (r.latest_kn, r.latest_an) {
             (Some(kn), Some(an)) => s.push_str(&format!("Latest SAK Status          : Rx & Tx\nLatest SAK AN              : {an}\nLatest SAK KN              : {kn}\n")),
             _ => s.push_str("Latest SAK Status          : None\n"),
@@ -411,12 +428,16 @@ mod tests {
             icv_failures: 0,
             latest_kn: Some(1),
             latest_an: Some(0),
+            key_distribution_mode: "PPK".into(),
+            ppk_key_id: Some("6b65792d31".into()),
+            ppk_failure: None,
         };
         let t = render_mka_session(std::slice::from_ref(&r));
         assert!(t.contains("Interface           Local-TxSCI           # Peers   Status    Key-Server"), "{t}");
         assert!(t.contains("Fo0/0/0/1/0         001d.e5e9.aa39/0005   1         Secured   YES"), "{t}");
         let d = render_mka_session_detail(&[r]);
         assert!(d.contains("CA Authentication Mode     : PRIMARY-PSK") && d.contains("Peer SCI                 : 001d.e5e9.b1bf/0001"));
+        assert!(d.contains("Key Server                 : YES\nKey Distribution Mode      : PPK\nPPK Key ID                 : 6b65792d31\n"), "{d}");
     }
 
     /// The guide's `show macsec ea idb` example, from the dataplane's state.

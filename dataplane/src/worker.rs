@@ -269,6 +269,103 @@ impl LinkState {
     }
 }
 
+/// Per-frame latency inside the dataplane (`macsec-dataplane --latency`): one histogram per
+/// direction of a link, owned by the link's worker lcore (so per lcore), allocated up front and
+/// recorded into without allocating. A frame's latency is the time from the return of the rx
+/// burst that brought it to the return of the tx burst that sent it, in TSC ticks; frames
+/// dropped (by policy, validation or a full tx ring) are not recorded, so each histogram's count
+/// is the number of frames forwarded in that direction.
+pub struct Latency {
+    /// host → line (protect).
+    pub protect: hdrhistogram::Histogram<u64>,
+    /// line → host (validate).
+    pub validate: hdrhistogram::Histogram<u64>,
+    /// TSC and clock at the start, to convert ticks to ns over the whole run.
+    start: (u64, std::time::Instant),
+    /// Written by the worker when it stops.
+    pub result: std::sync::Arc<std::sync::Mutex<Option<LatencyReport>>>,
+}
+
+/// Percentiles of one direction, in ns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct LatencySummary {
+    pub count: u64,
+    pub p50_ns: u64,
+    pub p99_ns: u64,
+    pub p99_9_ns: u64,
+    pub max_ns: u64,
+    pub mean_ns: u64,
+}
+
+/// What `--latency` adds to a link in the exit JSON.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct LatencyReport {
+    /// TSC ticks per second, measured over the run.
+    pub tsc_hz: u64,
+    pub protect: LatencySummary,
+    pub validate: LatencySummary,
+}
+
+/// The time-stamp counter (x86_64), else ns since the first call.
+#[inline]
+pub fn ticks() -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: rdtsc has no preconditions and is available on every x86_64 CPU.
+        unsafe { core::arch::x86_64::_rdtsc() }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        EPOCH.get_or_init(std::time::Instant::now).elapsed().as_nanos() as u64
+    }
+}
+
+impl Latency {
+    /// Highest latency tracked: 60 s at 6 GHz (longer ones are clamped, which max_ns shows).
+    const HIGHEST_TICKS: u64 = 360_000_000_000;
+
+    pub fn new() -> Result<Self, String> {
+        let h = || hdrhistogram::Histogram::<u64>::new_with_bounds(1, Self::HIGHEST_TICKS, 3).map_err(|e| format!("latency histogram: {e:?}"));
+        Ok(Latency { protect: h()?, validate: h()?, start: (ticks(), std::time::Instant::now()), result: Default::default() })
+    }
+
+    /// Restarts the clock calibration (the worker calls it when it starts).
+    pub fn start(&mut self) {
+        self.start = (ticks(), std::time::Instant::now());
+    }
+
+    /// Records `n` frames of one burst that was received at TSC `t0` and sent now.
+    #[inline]
+    pub fn record(h: &mut hdrhistogram::Histogram<u64>, t0: u64, n: usize) {
+        if n > 0 {
+            h.saturating_record_n(ticks().saturating_sub(t0), n as u64);
+        }
+    }
+
+    /// The percentiles in ns, with the TSC rate measured since `start`.
+    pub fn report(&self) -> LatencyReport {
+        let dt = self.start.1.elapsed().as_secs_f64();
+        let dticks = ticks().saturating_sub(self.start.0) as f64;
+        let hz = if dt > 0.001 && dticks > 0.0 { dticks / dt } else { 1e9 };
+        let ns = |t: u64| (t as f64 * 1e9 / hz).round() as u64;
+        let sum = |h: &hdrhistogram::Histogram<u64>| {
+            if h.is_empty() {
+                return LatencySummary::default();
+            }
+            LatencySummary {
+                count: h.len(),
+                p50_ns: ns(h.value_at_quantile(0.5)),
+                p99_ns: ns(h.value_at_quantile(0.99)),
+                p99_9_ns: ns(h.value_at_quantile(0.999)),
+                max_ns: ns(h.max()),
+                mean_ns: (h.mean() * 1e9 / hz).round() as u64,
+            }
+        };
+        LatencyReport { tsc_hz: hz.round() as u64, protect: sum(&self.protect), validate: sum(&self.validate) }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -366,6 +463,23 @@ mod tests {
     }
 
     #[test]
+    fn latency_records_bursts_and_reports_ns() {
+        let mut l = Latency::new().unwrap();
+        let t0 = ticks();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        Latency::record(&mut l.protect, t0, 32);
+        Latency::record(&mut l.protect, ticks(), 0);
+        Latency::record(&mut l.validate, ticks(), 3);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let r = l.report();
+        assert_eq!((r.protect.count, r.validate.count), (32, 3));
+        assert!(r.protect.p50_ns >= 1_500_000 && r.protect.p50_ns < 1_000_000_000, "{r:?}");
+        assert!(r.validate.max_ns < r.protect.p50_ns, "{r:?}");
+        assert!(r.protect.p50_ns <= r.protect.p99_ns && r.protect.p99_9_ns <= r.protect.max_ns);
+        assert_eq!(Latency::new().unwrap().report().protect, LatencySummary::default());
+    }
+
+    #[test]
     fn rekey_and_threshold_event() {
         let mut a = link(SecurityPolicy::MustSecure, false, A);
         let k = SaKeys::new(&[5u8; 32]);
@@ -394,7 +508,7 @@ pub use self::dpdk_loop::{run_dpdk, DpdkLink};
 
 #[cfg(feature = "dpdk")]
 mod dpdk_loop {
-    use super::{Command, HostVerdict, LineVerdict, LinkState, Snapshot};
+    use super::{ticks, Command, HostVerdict, Latency, LineVerdict, LinkState, Snapshot};
     use crate::dpdk::{Burst, Mbuf, Mempool, Port};
     use crate::ipc::Event;
     use crate::secy::Span;
@@ -420,6 +534,8 @@ mod dpdk_loop {
         pub pool: Arc<Mempool>,
         /// The final counters and SA state, written when the worker stops.
         pub result: Arc<Mutex<Option<Snapshot>>>,
+        /// Per-frame latency histograms (`--latency`); `None` costs one branch per burst.
+        pub latency: Option<Box<Latency>>,
     }
 
     impl DpdkLink {
@@ -443,12 +559,15 @@ mod dpdk_loop {
             }
         }
 
-        fn flush(&mut self, tx: &mut Burst<BURST>, port: Port) {
-            if !tx.is_empty() {
-                let n = tx.len();
-                let sent = tx.tx(port, 0);
-                self.state.counters.tx_ring_full += (n - sent) as u64;
+        /// Sends what `tx` holds; returns how many frames the port took.
+        fn flush(&mut self, tx: &mut Burst<BURST>, port: Port) -> usize {
+            if tx.is_empty() {
+                return 0;
             }
+            let n = tx.len();
+            let sent = tx.tx(port, 0);
+            self.state.counters.tx_ring_full += (n - sent) as u64;
+            sent
         }
 
         /// One burst host → line, with one PN reservation for the whole burst.
@@ -457,6 +576,7 @@ mod dpdk_loop {
             if n == 0 {
                 return 0;
             }
+            let t0 = if self.latency.is_some() { ticks() } else { 0 };
             let (sa, mut block, ev) = self.state.reserve(n);
             if let Some(ev) = ev {
                 let _ = self.events.try_send(ev);
@@ -473,7 +593,10 @@ mod dpdk_loop {
                     }
                 }
             }
-            self.flush(tx, self.line);
+            let sent = self.flush(tx, self.line);
+            if let Some(l) = self.latency.as_deref_mut() {
+                Latency::record(&mut l.protect, t0, sent);
+            }
             n
         }
 
@@ -483,6 +606,7 @@ mod dpdk_loop {
             if n == 0 {
                 return 0;
             }
+            let t0 = if self.latency.is_some() { ticks() } else { 0 };
             for mut m in rx.drain() {
                 if !m.is_contiguous() {
                     self.state.counters.rx_non_contiguous += 1;
@@ -504,7 +628,10 @@ mod dpdk_loop {
                     LineVerdict::Drop => {}
                 }
             }
-            self.flush(tx, self.host);
+            let sent = self.flush(tx, self.host);
+            if let Some(l) = self.latency.as_deref_mut() {
+                Latency::record(&mut l.validate, t0, sent);
+            }
             n
         }
     }
@@ -513,6 +640,11 @@ mod dpdk_loop {
     pub fn run_dpdk(mut links: Vec<DpdkLink>, stop: Arc<AtomicBool>) -> i32 {
         let mut rx: Burst<BURST> = Burst::new();
         let mut tx: Burst<BURST> = Burst::new();
+        for l in links.iter_mut() {
+            if let Some(lat) = l.latency.as_deref_mut() {
+                lat.start();
+            }
+        }
         while !stop.load(Ordering::Relaxed) {
             for l in links.iter_mut() {
                 l.drain_commands(&mut tx);
@@ -538,6 +670,9 @@ mod dpdk_loop {
             }
             let snap = l.state.snapshot();
             *l.result.lock().unwrap_or_else(|p| p.into_inner()) = Some(snap);
+            if let Some(lat) = l.latency.as_deref() {
+                *lat.result.lock().unwrap_or_else(|p| p.into_inner()) = Some(lat.report());
+            }
         }
         0
     }

@@ -28,6 +28,9 @@ enum Cmd {
     /// Makes macsecd reload its configuration file and apply what changed (as SIGHUP does);
     /// prints what it applied. Exit 1 when the file has errors (the running configuration stays).
     Commit(CommitArgs),
+    /// Quantum-safe PPK: `crypto sks key|seed export|import mceliece ...`, `crypto sks trustpoint import`.
+    #[command(subcommand)]
+    Crypto(control::ppk::cli::CryptoCmd),
 }
 
 #[derive(Args)]
@@ -73,12 +76,21 @@ struct ShowArgs {
     /// macsecd's socket.
     #[arg(long, default_value = "/run/macsec/macsecd.sock")]
     socket: PathBuf,
+    /// `show crypto sks ...`: the configuration file (default /etc/macsec/macsec.conf).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// `show crypto sks ...`: the SKS state directory (default /var/lib/macsec/sks).
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
 }
 
 /// Asks macsecd for its state and renders the view the words name.
 fn show(a: &ShowArgs) -> Result<ExitCode, pcap::PcapToolError> {
     let usage = |m: &str| pcap::PcapToolError::Usage(m.to_string());
     let w: Vec<&str> = a.words.iter().map(String::as_str).collect();
+    if w.first() == Some(&"crypto") {
+        return Ok(control::ppk::cli::main_show(&w, a.json, a.config.as_deref(), a.state_dir.as_deref()));
+    }
     let ask = |req: serde_json::Value| ask_macsecd(&a.socket, req);
     let out = match w.as_slice() {
         ["macsec", "mka", "session", rest @ ..] => {
@@ -342,6 +354,7 @@ fn run(cli: Cli) -> Result<ExitCode, pcap::PcapToolError> {
     match cli.cmd {
         Cmd::Show(a) => show(&a),
         Cmd::Commit(a) => commit(&a),
+        Cmd::Crypto(c) => Ok(control::ppk::cli::main_crypto(c)),
         Cmd::Mka(MkaCmd::Decode(a)) => {
             let opts = control::mka::decode::DecodeOptions::from_hex(&a.cak, &a.ckn, a.show_keys, a.json)?;
             let stdout = std::io::stdout();

@@ -5,6 +5,7 @@
 use super::kdf::{Cak, Ckn, Ick, Kek};
 use super::Ki;
 use super::pdu::*;
+use super::ppk::PpkKeyIdTlv;
 use crate::pcap::{for_each_frame, PcapToolError};
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -165,6 +166,12 @@ fn render(ctx: &Ctx, n: u64, t: f64, f: &MkaFrameRepr, icv_valid: bool) -> (Stri
     let mut sets_json = Vec::new();
     let mut text = String::new();
     let mut first_sak: Option<String> = None;
+    // PPK mode: the key ID the Distributed SAK's KEK' was mixed with (docs/ppk-mka.md).
+    let announced = f.mkpdu.sets.iter().filter_map(|s| match s {
+        ParamSet::Announcement(a) => Some(a.tlvs.iter()),
+        _ => None,
+    });
+    let ppk_tlv = PpkKeyIdTlv::find(announced.flatten()).and_then(Result::ok);
     for s in &f.mkpdu.sets {
         let _ = write!(text, "  {} (type {})", s.name(), s.set_type());
         let mut j = json!({ "type": s.set_type(), "name": s.name() });
@@ -245,6 +252,12 @@ fn render(ctx: &Ctx, n: u64, t: f64, f: &MkaFrameRepr, icv_valid: bool) -> (Stri
                                     first_sak = Some(shown);
                                 }
                             }
+                            Unwrapped::Failed(_) if ppk_tlv.as_ref().is_some_and(|t| t.kn == k.kn) => {
+                                let id = ppk_tlv.as_ref().map(|t| t.key_id.to_string()).unwrap_or_default();
+                                let _ = writeln!(text, "    SAK not unwrapped: wrapped with KEK' mixed with the PPK of key ID {id} (PPK mode)");
+                                j["unwrap"] = json!("ppk");
+                                j["ppk_key_id"] = json!(id);
+                            }
                             Unwrapped::Failed(e) => {
                                 ok = false;
                                 let _ = writeln!(text, "    SAK not unwrapped: {e}");
@@ -292,6 +305,18 @@ fn render(ctx: &Ctx, n: u64, t: f64, f: &MkaFrameRepr, icv_valid: bool) -> (Stri
                                 "capability": e.capability.bits(),
                             })).collect::<Vec<_>>() }));
                         }
+                        AnnouncementTlv::Other { .. } if PpkKeyIdTlv::from_tlv(tlv).is_some() => match PpkKeyIdTlv::from_tlv(tlv) {
+                            Some(Ok(t)) => {
+                                let _ = writeln!(text, "    TLV 127 PPK Key ID: KN {}, key ID {}", t.kn, t.key_id);
+                                tl.push(json!({ "type": 127, "ppk_key_id": t.key_id.to_string(), "kn": t.kn }));
+                            }
+                            Some(Err(e)) => {
+                                ok = false;
+                                let _ = writeln!(text, "    TLV 127 PPK Key ID: malformed ({})", e.reason());
+                                tl.push(json!({ "type": 127, "error": e.reason() }));
+                            }
+                            None => {}
+                        },
                         AnnouncementTlv::Other { tlv_type, value } => {
                             let _ = writeln!(text, "    TLV {tlv_type}: {}", hex::encode(value));
                             tl.push(json!({ "type": tlv_type, "value": hex::encode(value) }));

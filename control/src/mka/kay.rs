@@ -13,12 +13,24 @@
 //! says so (Latest Key rx); the key server starts transmitting with it once every live peer
 //! receives it (Latest Key tx), the others follow when they see the key server's tx; the old key
 //! is retired only when every live peer transmits with the new one.
+//!
+//! PPK key distribution mode ([`MkaConfig::ppk`], macsec-policy `ppk sks-profile NAME`; wire and
+//! key mixing in [`super::ppk`], `docs/ppk-mka.md`): before it distributes a SAK, the key server
+//! asks the driver for a fresh PPK ([`Mka::poll_ppk_request`] → [`PpkRequest::New`]); once the
+//! driver answers ([`Mka::handle_ppk`]) it wraps the SAK with KEK' = KDF(PPK, "IEEE8021 PPK KEK",
+//! KEK) and announces the PPK's key ID next to the Distributed SAK. A member that sees the key ID
+//! asks for that PPK ([`PpkRequest::ById`]) and unwraps with KEK' once it has it. Every SAK gets a
+//! fresh PPK (first key, rekeys, peer-set changes): a PPK protects exactly one SAK. Until the PPK
+//! arrives the current key stays in use. A participant that cannot use the distribution (PPK
+//! source failure, PPK mismatch, PPK mode on one side only, malformed key ID TLV) does not take
+//! the SAK, reports [`MkaEvent::PpkFailure`] and shows the reason in [`ParticipantStatus`].
 
 use super::kdf::{random_bytes, Cak, Ckn, Ick, Kek, KeyError, Sak};
 use super::pdu::{
-    BasicParamSet, ConfidentialityOffset, DistributedSak, KeyUse, MacsecCapability, MkaFrameRepr, MkpduRepr, ParamSet,
+    Announcement, BasicParamSet, ConfidentialityOffset, DistributedSak, KeyUse, MacsecCapability, MkaFrameRepr, MkpduRepr, ParamSet,
     Peer, PeerList, SakUse, SakUseKeys, WrappedSak, Xpn, ALGORITHM_AGILITY, MKA_VERSION,
 };
+use super::ppk::{ppk_kek, PpkKeyId, PpkKeyIdTlv, PpkSecret, PpkTlvError};
 use super::{Ki, Mi};
 use dataplane::secy::{CipherSuite, ConfOffset, Salt, Sci, Ssci};
 use dataplane::wire::MacAddr;
@@ -31,6 +43,9 @@ pub const HELLO_TIME: Duration = Duration::from_secs(2);
 pub const BOUNDED_HELLO_TIME: Duration = Duration::from_millis(500);
 /// MKA Life Time.
 pub const LIFE_TIME: Duration = Duration::from_secs(6);
+/// PPK mode: after a PPK request failed (or a PPK did not unwrap the SAK), no new request for the
+/// participant before this long.
+pub const PPK_RETRY_TIME: Duration = Duration::from_secs(10);
 
 /// The local port's MKA configuration (the guide's macsec-policy, per interface).
 #[derive(Debug, Clone)]
@@ -51,6 +66,9 @@ pub struct MkaConfig {
     pub delay_protection: bool,
     /// The replay window the receivers use (the lowest acceptable PN we report is next PN minus it).
     pub replay_window: u32,
+    /// PPK key distribution mode (macsec-policy `ppk sks-profile NAME`): every SAK this node
+    /// distributes or accepts is wrapped with the PPK-mixed KEK (module doc).
+    pub ppk: bool,
 }
 
 impl MkaConfig {
@@ -66,6 +84,7 @@ impl MkaConfig {
             sak_rekey_interval: None,
             delay_protection: false,
             replay_window: 0,
+            ppk: false,
         }
     }
 }
@@ -103,6 +122,95 @@ pub enum MkaEvent {
     SessionSecured { ckn: Ckn, ki: Ki, fallback: bool },
     /// The session lost every peer or its key.
     SessionStopped { ckn: Ckn },
+    /// %L2-MKA-3-PPK_... ([`PpkFailure::mnemonic`]): PPK key distribution failed on this CA; the
+    /// SAK concerned is not used.
+    PpkFailure { ckn: Ckn, failure: PpkFailure },
+}
+
+/// Key Distribution Mode of `show macsec mka session detail`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyDistributionMode {
+    /// The SAK is wrapped with the KEK (802.1X).
+    Sak,
+    /// The SAK is wrapped with the PPK-mixed KEK'.
+    Ppk,
+}
+
+impl KeyDistributionMode {
+    /// As the guide prints it: `SAK` or `PPK`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            KeyDistributionMode::Sak => "SAK",
+            KeyDistributionMode::Ppk => "PPK",
+        }
+    }
+}
+
+/// What the engine needs from the PPK source (the policy's `sks-profile`). Answer each with
+/// [`Mka::handle_ppk`], passing the request back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PpkRequest {
+    /// Key server of CA `ckn`: a fresh (key ID, PPK) for the next SAK (`PpkSource::new_key`).
+    New { ckn: Ckn },
+    /// Member of CA `ckn`: the PPK the key server announced by `key_id` (`PpkSource::key_by_id`).
+    ById { ckn: Ckn, key_id: PpkKeyId },
+}
+
+impl PpkRequest {
+    pub fn ckn(&self) -> &Ckn {
+        match self {
+            PpkRequest::New { ckn } | PpkRequest::ById { ckn, .. } => ckn,
+        }
+    }
+}
+
+/// Why a participant could not use PPK key distribution (shown and logged; no secrets inside).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PpkFailure {
+    /// The PPK source could not provide the PPK (`key_id` None: a fresh one for the key server).
+    Fetch { key_id: Option<PpkKeyId>, reason: String },
+    /// The SAK did not unwrap with the KEK mixed with our PPK for `key_id`: the two ends hold
+    /// different PPKs for that key ID.
+    Mismatch { key_id: PpkKeyId },
+    /// The key server distributed the SAK in PPK mode, but this node has no `ppk sks-profile`.
+    NotConfigured { key_id: Option<PpkKeyId> },
+    /// This node is in PPK mode, but the key server distributed the SAK without a PPK key ID.
+    Missing,
+    /// The PPK Key ID TLV was malformed, or named another KN than the Distributed SAK.
+    BadTlv { reason: &'static str },
+}
+
+impl PpkFailure {
+    /// The syslog mnemonic.
+    pub fn mnemonic(&self) -> &'static str {
+        match self {
+            PpkFailure::Fetch { .. } => "PPK_FETCH_FAILURE",
+            PpkFailure::Mismatch { .. } => "PPK_KEY_MISMATCH",
+            PpkFailure::NotConfigured { .. } => "PPK_NOT_CONFIGURED",
+            PpkFailure::Missing => "PPK_MODE_MISMATCH",
+            PpkFailure::BadTlv { .. } => "PPK_BAD_KEY_ID",
+        }
+    }
+}
+
+impl core::fmt::Display for PpkFailure {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            PpkFailure::Fetch { key_id: None, reason } => write!(f, "could not obtain a fresh PPK: {reason}"),
+            PpkFailure::Fetch { key_id: Some(id), reason } => write!(f, "could not obtain the PPK with key ID {id}: {reason}"),
+            PpkFailure::Mismatch { key_id } => {
+                write!(f, "the SAK does not unwrap with the PPK of key ID {key_id} (the peers hold different PPKs)")
+            }
+            PpkFailure::NotConfigured { key_id: Some(id) } => {
+                write!(f, "the key server distributed the SAK with PPK key ID {id}, but no ppk sks-profile is configured")
+            }
+            PpkFailure::NotConfigured { key_id: None } => {
+                write!(f, "the key server distributed the SAK in PPK mode, but no ppk sks-profile is configured")
+            }
+            PpkFailure::Missing => write!(f, "ppk sks-profile is configured, but the key server distributed the SAK without a PPK"),
+            PpkFailure::BadTlv { reason } => write!(f, "malformed PPK key ID from the key server ({reason})"),
+        }
+    }
 }
 
 /// One participant (CA) as `show macsec mka session` reports it.
@@ -123,6 +231,14 @@ pub struct ParticipantStatus {
     pub icv_failures: u64,
     /// Peer CAK match: some peer verified and listed us on this CA.
     pub cak_match: bool,
+    /// Key Distribution Mode: PPK when the policy has `ppk sks-profile`.
+    pub key_distribution_mode: KeyDistributionMode,
+    /// The key ID of the PPK protecting the latest SAK (PPK mode).
+    pub ppk_key_id: Option<PpkKeyId>,
+    /// Why PPK key distribution last failed; cleared once a SAK is generated or received.
+    pub ppk_failure: Option<PpkFailure>,
+    /// PPK mode: waiting for the PPK source's answer.
+    pub ppk_pending: bool,
 }
 
 /// The counters of `show macsec mka statistics`.
@@ -142,6 +258,12 @@ pub struct MkaStats {
     pub sak_unwrap_failures: u64,
     pub sak_from_non_key_server: u64,
     pub distributed_sak_tx: u64,
+    /// PPK requests made of the driver.
+    #[serde(default)]
+    pub ppk_requests: u64,
+    /// PPK key distribution failures (each [`MkaEvent::PpkFailure`], and every refused SAK).
+    #[serde(default)]
+    pub ppk_failures: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -174,6 +296,36 @@ struct KeyState {
     tx_next_pn: u64,
     /// The lowest acceptable PN last applied to each peer's receive SA (delay protection).
     rx_lowest: Vec<(Sci, u64)>,
+    /// PPK mode: the key ID of the PPK that protects this SAK.
+    ppk_key_id: Option<PpkKeyId>,
+    /// PPK mode, key server: KEK', the PPK-mixed KEK this SAK is distributed under.
+    ppk_kek: Option<Kek>,
+}
+
+/// A Distributed SAK waiting for its PPK.
+#[derive(Debug, Clone)]
+struct WaitingSak {
+    sender: Mi,
+    ki: Ki,
+    ds: DistributedSak,
+    key_id: PpkKeyId,
+}
+
+/// A participant's PPK state.
+#[derive(Debug, Default)]
+struct PpkState {
+    /// Key server: a `New` request is outstanding.
+    new_pending: bool,
+    /// Key server: the PPK obtained for the next SAK.
+    fresh: Option<(PpkKeyId, PpkSecret)>,
+    /// Member: the key ID of the outstanding `ById` request.
+    by_id_pending: Option<PpkKeyId>,
+    /// Member: the latest Distributed SAK that needs a PPK.
+    waiting: Option<WaitingSak>,
+    /// No new request before this instant (after a failure).
+    retry_at: Option<Duration>,
+    /// The last failure, until a SAK is generated or received.
+    failure: Option<PpkFailure>,
 }
 
 /// One MKA participant (one CA).
@@ -201,6 +353,7 @@ struct Participant {
     rekey_requested: bool,
     next_tx: Duration,
     secured: bool,
+    ppk: PpkState,
 }
 
 /// The engine for one port.
@@ -211,6 +364,7 @@ pub struct Mka {
     out: VecDeque<Vec<u8>>,
     sa: VecDeque<SaCommand>,
     ev: VecDeque<MkaEvent>,
+    ppk_req: VecDeque<PpkRequest>,
     pub stats: MkaStats,
 }
 
@@ -242,6 +396,7 @@ impl Participant {
             rekey_requested: false,
             next_tx: now,
             secured: false,
+            ppk: PpkState::default(),
         })
     }
 
@@ -284,7 +439,7 @@ impl Participant {
 impl Mka {
     /// An engine with one participant per `(CKN, CAK)`.
     pub fn new(cfg: MkaConfig, keys: Vec<(Ckn, Cak)>, now: Duration) -> Result<Mka, KeyError> {
-        let mut mka = Mka { cfg, parts: Vec::new(), next_seq: 0, out: VecDeque::new(), sa: VecDeque::new(), ev: VecDeque::new(), stats: MkaStats::default() };
+        let mut mka = Mka { cfg, parts: Vec::new(), next_seq: 0, out: VecDeque::new(), sa: VecDeque::new(), ev: VecDeque::new(), ppk_req: VecDeque::new(), stats: MkaStats::default() };
         for (ckn, cak) in keys {
             mka.add_participant(now, ckn, cak, false)?;
         }
@@ -333,6 +488,10 @@ impl Mka {
                 secured: p.secured,
                 icv_failures: p.icv_failures,
                 cak_match: p.live_peers().next().is_some(),
+                key_distribution_mode: if self.cfg.ppk { KeyDistributionMode::Ppk } else { KeyDistributionMode::Sak },
+                ppk_key_id: p.latest.as_ref().and_then(|k| k.ppk_key_id.clone()),
+                ppk_failure: p.ppk.failure.clone(),
+                ppk_pending: p.ppk.new_pending || p.ppk.by_id_pending.is_some(),
             })
             .collect()
     }
@@ -353,6 +512,13 @@ impl Mka {
         self.ev.pop_front()
     }
 
+    /// PPK mode: the next PPK the engine needs from the PPK source. Answer with
+    /// [`Self::handle_ppk`]; until then the engine keeps running (and asks for nothing more for
+    /// that CA).
+    pub fn poll_ppk_request(&mut self) -> Option<PpkRequest> {
+        self.ppk_req.pop_front()
+    }
+
     /// The next instant [`Self::handle_timeout`] is due.
     pub fn poll_timeout(&self) -> Option<Duration> {
         self.parts
@@ -363,7 +529,7 @@ impl Mka {
                     (Some(k), Some(i), true) => Some(k.installed_at + i),
                     _ => None,
                 };
-                [Some(p.next_tx), expiry, rekey]
+                [Some(p.next_tx), expiry, rekey, p.ppk.retry_at]
             })
             .flatten()
             .min()
@@ -534,15 +700,28 @@ impl Mka {
             p.peers.retain(|mi, x| *mi == b.mi || x.sci != b.sci);
         }
         if let Some(ds) = m.distributed_sak() {
-            self.receive_sak(pi, now, b.mi, sender_live, ds);
+            let announced = m.sets.iter().filter_map(|s| match s {
+                ParamSet::Announcement(a) => Some(a.tlvs.iter()),
+                _ => None,
+            });
+            let ppk_tlv = PpkKeyIdTlv::find(announced.flatten());
+            self.receive_sak(pi, now, b.mi, sender_live, ds, ppk_tlv);
         }
         self.step(now);
     }
 
-    fn receive_sak(&mut self, pi: usize, now: Duration, sender: Mi, sender_live: bool, ds: &DistributedSak) {
+    fn receive_sak(
+        &mut self,
+        pi: usize,
+        now: Duration,
+        sender: Mi,
+        sender_live: bool,
+        ds: &DistributedSak,
+        ppk_tlv: Option<Result<PpkKeyIdTlv, PpkTlvError>>,
+    ) {
         self.elect(pi);
-        let own = self.cfg.sci;
         let primary_live = self.primary_live();
+        let ppk_mode = self.cfg.ppk;
         let p = &mut self.parts[pi];
         if p.fallback && primary_live {
             return; // the fallback CA stands by while the primary CA has a live peer
@@ -555,11 +734,55 @@ impl Mka {
         if p.latest.as_ref().is_some_and(|k| k.ki == ki) || p.old.as_ref().is_some_and(|k| k.ki == ki) {
             return; // already have it (the key server repeats it until everyone receives)
         }
-        let (Some(w), Some(suite)) = (ds.key.as_ref(), ds.cipher_suite()) else {
+        let Some(w) = ds.key.as_ref() else {
             self.stats.sak_unwrap_failures += 1;
             return;
         };
-        let Ok(sak) = p.kek.unwrap_sak(&w.wrapped) else {
+        if !ppk_mode {
+            if let Some(t) = ppk_tlv {
+                // Wrapped with KEK': it cannot unwrap with our KEK, and must not be used.
+                self.stats.sak_unwrap_failures += 1;
+                let key_id = t.ok().map(|t| t.key_id);
+                Self::ppk_fail(&mut self.ev, &mut self.stats, &mut self.parts[pi], PpkFailure::NotConfigured { key_id });
+                return;
+            }
+            let Ok(sak) = p.kek.unwrap_sak(&w.wrapped) else {
+                self.stats.sak_unwrap_failures += 1;
+                return;
+            };
+            self.accept_sak(pi, now, ki, ds, sak, None);
+            return;
+        }
+        let tlv = match ppk_tlv {
+            None => Err(PpkFailure::Missing),
+            Some(Err(e)) => Err(PpkFailure::BadTlv { reason: e.reason() }),
+            Some(Ok(t)) if t.kn != w.kn => Err(PpkFailure::BadTlv { reason: "ppk_key_id_kn_mismatch" }),
+            Some(Ok(t)) => Ok(t),
+        };
+        let t = match tlv {
+            Ok(t) => t,
+            Err(f) => {
+                self.stats.sak_unwrap_failures += 1;
+                Self::ppk_fail(&mut self.ev, &mut self.stats, p, f);
+                return;
+            }
+        };
+        let ckn = p.ckn.clone();
+        let key_id = t.key_id;
+        p.ppk.waiting = Some(WaitingSak { sender, ki, ds: ds.clone(), key_id: key_id.clone() });
+        // One request at a time; after a failure, wait PPK_RETRY_TIME.
+        if p.ppk.by_id_pending.is_none() && p.ppk.retry_at.is_none() {
+            p.ppk.by_id_pending = Some(key_id.clone());
+            self.stats.ppk_requests += 1;
+            self.ppk_req.push_back(PpkRequest::ById { ckn, key_id });
+        }
+    }
+
+    /// Takes a distributed SAK into use: the latest key, receive SAs installed.
+    fn accept_sak(&mut self, pi: usize, now: Duration, ki: Ki, ds: &DistributedSak, sak: Sak, ppk_key_id: Option<PpkKeyId>) {
+        let own = self.cfg.sci;
+        let p = &mut self.parts[pi];
+        let Some(suite) = ds.cipher_suite() else {
             self.stats.sak_unwrap_failures += 1;
             return;
         };
@@ -568,13 +791,111 @@ impl Mka {
             return;
         }
         self.stats.sak_received += 1;
+        p.ppk.failure = None;
         let conf_offset = ds.conf_offset.conf_offset();
-        let key = KeyState { ki, an: ds.an, sak, suite, conf_offset, rx_for: Vec::new(), tx_installed: false, tx_enabled: false, installed_at: now, tx_next_pn: 1, rx_lowest: Vec::new() };
+        let key = KeyState {
+            ki,
+            an: ds.an,
+            sak,
+            suite,
+            conf_offset,
+            rx_for: Vec::new(),
+            tx_installed: false,
+            tx_enabled: false,
+            installed_at: now,
+            tx_next_pn: 1,
+            rx_lowest: Vec::new(),
+            ppk_key_id,
+            ppk_kek: None,
+        };
         self.ev.push_back(MkaEvent::SakReceived { ckn: p.ckn.clone(), ki, an: ds.an });
         Self::shift_keys(&mut self.sa, p, key.an);
         p.latest = Some(key);
         Self::install_rx(&mut self.sa, p, own);
         p.next_tx = p.next_tx.min(now);
+    }
+
+    /// Records a PPK failure: shown until a SAK is taken into use; logged when it changes (every
+    /// failed fetch is logged), and the participant waits PPK_RETRY_TIME before asking again.
+    fn ppk_fail(ev: &mut VecDeque<MkaEvent>, stats: &mut MkaStats, p: &mut Participant, f: PpkFailure) {
+        let is_fetch = matches!(f, PpkFailure::Fetch { .. });
+        if is_fetch || p.ppk.failure.as_ref() != Some(&f) {
+            stats.ppk_failures += 1;
+            ev.push_back(MkaEvent::PpkFailure { ckn: p.ckn.clone(), failure: f.clone() });
+        }
+        p.ppk.failure = Some(f);
+    }
+
+    /// The PPK source's answer to `request` (from [`Self::poll_ppk_request`]): `Ok((key ID, PPK))`
+    /// — for [`PpkRequest::ById`] the key ID asked for — or `Err(reason)`, a text without
+    /// secrets that `show` and the log repeat. The key ID must have 1 to 64 octets and the PPK 32.
+    /// Answers to requests the engine no longer waits for (a removed CA, a superseded key ID) are
+    /// dropped.
+    pub fn handle_ppk(&mut self, now: Duration, request: &PpkRequest, result: Result<(&[u8], &[u8]), &str>) {
+        let Some(pi) = self.parts.iter().position(|p| &p.ckn == request.ckn()) else { return };
+        let p = &mut self.parts[pi];
+        let asked = match request {
+            PpkRequest::New { .. } if p.ppk.new_pending => {
+                p.ppk.new_pending = false;
+                None
+            }
+            PpkRequest::ById { key_id, .. } if p.ppk.by_id_pending.as_ref() == Some(key_id) => {
+                p.ppk.by_id_pending = None;
+                Some(key_id.clone())
+            }
+            _ => return,
+        };
+        let got = result.map_err(str::to_string).and_then(|(id, ppk)| {
+            let id = PpkKeyId::new(id).map_err(|e| format!("the PPK source returned an invalid key ID: {e}"))?;
+            if asked.as_ref().is_some_and(|a| *a != id) {
+                return Err(format!("the PPK source returned key ID {id}"));
+            }
+            let ppk = PpkSecret::from_bytes(ppk).map_err(|e| format!("the PPK source returned an invalid PPK: {e}"))?;
+            Ok((id, ppk))
+        });
+        let (id, ppk) = match got {
+            Ok(x) => x,
+            Err(reason) => {
+                p.ppk.retry_at = Some(now + PPK_RETRY_TIME);
+                Self::ppk_fail(&mut self.ev, &mut self.stats, p, PpkFailure::Fetch { key_id: asked, reason });
+                self.step(now);
+                return;
+            }
+        };
+        if asked.is_none() {
+            // Key server: the SAK is generated with it at the next step.
+            p.ppk.fresh = Some((id, ppk));
+            self.step(now);
+            return;
+        }
+        match p.ppk.waiting.take() {
+            Some(w) if w.key_id == id => {
+                // Still the key server's key, from a live key server?
+                let ks_ok = p.key_server == Some(w.sender) && p.peers.get(&w.sender).is_some_and(|x| x.live);
+                let have = p.latest.as_ref().is_some_and(|k| k.ki == w.ki) || p.old.as_ref().is_some_and(|k| k.ki == w.ki);
+                if ks_ok && !have {
+                    let sak = w.ds.key.as_ref().and_then(|k| ppk_kek(&ppk, &p.kek).unwrap_sak(&k.wrapped).ok());
+                    match sak {
+                        Some(sak) => self.accept_sak(pi, now, w.ki, &w.ds, sak, Some(id)),
+                        None => {
+                            self.stats.sak_unwrap_failures += 1;
+                            p.ppk.retry_at = Some(now + PPK_RETRY_TIME);
+                            Self::ppk_fail(&mut self.ev, &mut self.stats, p, PpkFailure::Mismatch { key_id: id });
+                        }
+                    }
+                }
+            }
+            Some(w) => {
+                // The key server moved on to another key ID meanwhile: ask for that one.
+                let ckn = p.ckn.clone();
+                p.ppk.by_id_pending = Some(w.key_id.clone());
+                self.stats.ppk_requests += 1;
+                self.ppk_req.push_back(PpkRequest::ById { ckn, key_id: w.key_id.clone() });
+                p.ppk.waiting = Some(w);
+            }
+            None => {}
+        }
+        self.step(now);
     }
 
     /// Installs receive SAs for the latest key for every live peer that lacks one.
@@ -741,10 +1062,14 @@ impl Mka {
         let suite = self.cfg.cipher_suite;
         let policy_offset = self.cfg.conf_offset;
         let own_capability = self.cfg.capability;
+        let ppk_mode = self.cfg.ppk;
         for pi in 0..self.parts.len() {
             self.elect(pi);
             let primary_live = self.primary_live();
             let p = &mut self.parts[pi];
+            if p.ppk.retry_at.is_some_and(|t| now >= t) {
+                p.ppk.retry_at = None;
+            }
             let live: Vec<Mi> = p.live_peers().map(|(mi, _)| *mi).collect();
             if live.is_empty() {
                 if p.latest.is_some() || p.old.is_some() {
@@ -764,7 +1089,15 @@ impl Mka {
             let i_serve = p.key_server == Some(p.mi) && !standby;
             if i_serve {
                 let due = interval.is_some_and(|i| p.latest.as_ref().is_some_and(|k| now >= k.installed_at + i));
-                if p.latest.is_none() || p.rekey_requested || due || p.sak_peers != live {
+                let need = p.latest.is_none() || p.rekey_requested || due || p.sak_peers != live;
+                // PPK mode: a fresh PPK for every SAK; ask for it and generate once it is here.
+                let ppk_ready = !ppk_mode || p.ppk.fresh.is_some();
+                if need && !ppk_ready && !p.ppk.new_pending && p.ppk.retry_at.is_none() {
+                    p.ppk.new_pending = true;
+                    self.stats.ppk_requests += 1;
+                    self.ppk_req.push_back(PpkRequest::New { ckn: p.ckn.clone() });
+                }
+                if need && ppk_ready {
                     // A new SAK: for a first key, a rekey (interval or PN exhaustion) or a change in
                     // the live peer set (9.8: a peer that joins or leaves gets a fresh SAK).
                     let mut buf = zeroize::Zeroizing::new(vec![0u8; suite.key_len()]);
@@ -774,6 +1107,11 @@ impl Mka {
                     let Ok(sak) = Sak::from_bytes(&buf) else { continue };
                     let an = Self::next_an(&self.parts, pi);
                     let p = &mut self.parts[pi];
+                    let (ppk_key_id, ppk_kek) = match p.ppk.fresh.take() {
+                        Some((id, ppk)) => (Some(id), Some(ppk_kek(&ppk, &p.kek))),
+                        None => (None, None),
+                    };
+                    p.ppk.failure = None;
                     let offset = Self::choose_offset(policy_offset, own_capability, p);
                     let kn = p.next_kn;
                     p.next_kn = p.next_kn.wrapping_add(1).max(1);
@@ -783,7 +1121,7 @@ impl Mka {
                     self.stats.sak_rekeyed += rekey as u64;
                     self.ev.push_back(MkaEvent::SakGenerated { ckn: p.ckn.clone(), ki, an, rekey });
                     Self::shift_keys(&mut self.sa, p, an);
-                    p.latest = Some(KeyState { ki, an, sak, suite, conf_offset: offset, rx_for: Vec::new(), tx_installed: false, tx_enabled: false, installed_at: now, tx_next_pn: 1, rx_lowest: Vec::new() });
+                    p.latest = Some(KeyState { ki, an, sak, suite, conf_offset: offset, rx_for: Vec::new(), tx_installed: false, tx_enabled: false, installed_at: now, tx_next_pn: 1, rx_lowest: Vec::new(), ppk_key_id, ppk_kek });
                     p.sak_peers = live.clone();
                     p.rekey_requested = false;
                     p.next_tx = now;
@@ -904,13 +1242,19 @@ impl Mka {
                 delay_protect: cfg.delay_protection,
                 keys: Some(SakUseKeys { latest_ki: lki, latest_lowest_pn: lowest as u32, old_ki: oki, old_lowest_pn: if orx { 1 } else { 0 } }),
             }));
-            if i_serve {
+            // PPK mode: only a SAK with a PPK is ever distributed (never one under the plain KEK).
+            let kek = if cfg.ppk { k.ppk_kek.as_ref() } else { Some(&p.kek) };
+            if let (true, Some(kek)) = (i_serve, kek) {
                 let cipher_suite_id = (k.suite != CipherSuite::GcmAes128).then(|| k.suite.id());
                 sets.push(ParamSet::DistributedSak(DistributedSak {
                     an: k.an,
                     conf_offset: ConfidentialityOffset::from_conf_offset(k.conf_offset),
-                    key: Some(WrappedSak { kn: k.ki.kn, cipher_suite_id, wrapped: p.kek.wrap_sak(&k.sak) }),
+                    key: Some(WrappedSak { kn: k.ki.kn, cipher_suite_id, wrapped: kek.wrap_sak(&k.sak) }),
                 }));
+                if let (true, Some(key_id)) = (cfg.ppk, k.ppk_key_id.clone()) {
+                    let tlv = PpkKeyIdTlv { kn: k.ki.kn, key_id };
+                    sets.push(ParamSet::Announcement(Announcement { tlvs: vec![tlv.to_tlv()] }));
+                }
             }
             if k.suite.is_xpn() {
                 sets.push(ParamSet::Xpn(Xpn { suspension_time: 0, latest_lowest_pn_msb: (lowest >> 32) as u32, old_lowest_pn_msb: 0 }));

@@ -1,6 +1,7 @@
 //! MKA, the MACsec Key Agreement protocol of IEEE 802.1X-2020 (clauses 9 and 11): the MKPDU wire
 //! codec ([`pdu`]), the key hierarchy ([`kdf`]: KDF, CAK/CKN, ICK, KEK, SAK), AES-CMAC ([`cmac`]),
-//! AES key wrap ([`keywrap`]), and the offline decoder behind `macsecctl mka decode` ([`decode`]).
+//! AES key wrap ([`keywrap`]), the PPK key distribution mode's wire encoding and KEK mixing
+//! ([`ppk`]), and the offline decoder behind `macsecctl mka decode` ([`decode`]).
 //!
 //! The codec follows smoltcp's `wire` style: zero-copy views ([`EapolPacket`], [`ParamSetPacket`])
 //! with `new_checked` and field accessors, and `Repr`s ([`MkaFrameRepr`], [`MkpduRepr`],
@@ -15,6 +16,7 @@ pub mod kay;
 pub mod kdf;
 pub mod keywrap;
 pub mod pdu;
+pub mod ppk;
 
 pub use kdf::{generate_sak, Cak, Ckn, Ick, Kek, KeyError, Sak};
 pub use pdu::*;

@@ -12,7 +12,7 @@ use dataplane::dpdk::{self, Eal, Mempool, Port};
 use dataplane::ipc::{Event, LinkInfo};
 use dataplane::secy::Sci;
 use dataplane::server::{LinkHandle, Server};
-use dataplane::worker::{run_dpdk, Command, DpdkLink, LinkState, Snapshot};
+use dataplane::worker::{run_dpdk, Command, DpdkLink, Latency, LatencyReport, LinkState, Snapshot};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,6 +37,10 @@ struct Cli {
     /// Descriptors per rx/tx ring.
     #[arg(long, default_value_t = 1024)]
     ring_size: u16,
+    /// Measure per-frame latency inside the dataplane (rx burst to tx, TSC) into a histogram per
+    /// link and direction; the exit JSON gets `latency` with p50/p99/p99.9/max in ns per link.
+    #[arg(long)]
+    latency: bool,
     /// EAL arguments, after `--`.
     #[arg(last = true)]
     eal: Vec<String>,
@@ -91,6 +95,7 @@ struct Running {
     host: Port,
     line: Port,
     result: Arc<Mutex<Option<Snapshot>>>,
+    latency: Option<Arc<Mutex<Option<LatencyReport>>>>,
 }
 
 fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> Result<String, String> {
@@ -145,8 +150,11 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> Result<Str
             }
             handles.push(handle);
             let result = Arc::new(Mutex::new(None));
-            running.push(Running { interface: l.interface.clone(), host, line, result: result.clone() });
-            per_lcore[i % workers.len()].push(DpdkLink { state, host, line, commands: cmd_rx, events: events_tx.clone(), pool: pool.clone(), result });
+            // The histograms are allocated here, before the workers start.
+            let latency = if cli.latency { Some(Box::new(Latency::new()?)) } else { None };
+            let latency_result = latency.as_ref().map(|l| l.result.clone());
+            running.push(Running { interface: l.interface.clone(), host, line, result: result.clone(), latency: latency_result });
+            per_lcore[i % workers.len()].push(DpdkLink { state, host, line, commands: cmd_rx, events: events_tx.clone(), pool: pool.clone(), result, latency });
         }
         Ok(())
     })();
@@ -192,12 +200,17 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> Result<Str
     let mut ports_json = serde_json::Map::new();
     for r in &running {
         let snap = r.result.lock().unwrap_or_else(|p| p.into_inner()).take().unwrap_or_default();
-        links_json.push(serde_json::json!({
+        let mut link = serde_json::json!({
             "interface": r.interface,
             "counters": snap.secy,
             "link_counters": snap.link,
             "sa": snap.sa,
-        }));
+        });
+        if let Some(lat) = &r.latency {
+            let report = lat.lock().unwrap_or_else(|p| p.into_inner()).take().unwrap_or_default();
+            link["latency"] = serde_json::json!(report);
+        }
+        links_json.push(link);
         for p in [r.host, r.line] {
             let st = p.stats().unwrap_or_default();
             ports_json.insert(
