@@ -42,7 +42,7 @@ app_ctl a show macsec mka session
 echo "== appliance B: show macsec mka session"
 app_ctl b show macsec mka session
 echo "== MKA events on A:"
-grep "%L2-MKA" "$W/a-mka.log" | head -8
+grep -oE "%L2-MKA.*CKN:[0-9a-f]+" "$W/a-mka.log" | head -8
 
 echo "== two appliances up; host 1 (192.0.2.1) pings host 2 (192.0.2.2) across the secured line"
 for s in a b; do
