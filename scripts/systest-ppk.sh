@@ -1,0 +1,301 @@
+#!/usr/bin/env bash
+# System tests of PPK key distribution (issue 7): two appliances (macsec-dataplane + macsecd each,
+# scripts/lib/appliances.sh) whose macsec-policy has `ppk sks-profile NAME`. Each test makes and
+# removes its own namespaces (mppk-*), state directories and KME simulator, prints what it
+# measured and ends with PASS or FAIL; a summary table closes the run, and the exit status is
+# non-zero when any test failed.
+#
+#   bash scripts/systest-ppk.sh [--no-build] [TEST...]     # TEST: one of the names below; default all
+#
+# Tests:
+#   sks           PPK from the SKS engine: B exports its Classic McEliece public key, A imports it and
+#                 exports a seed, B imports the seed (macsecctl, between the two state directories);
+#                 MKA secures in PPK mode, the same PPK key ID on both, traffic passes, only
+#                 0x88E5/0x888E on the line.
+#   skip          PPK from SKIP: kme-sim (two KMEs sharing a simulated QKD link) in a namespace of
+#                 its own, each appliance's profile points to its own KME, trust point imported.
+#   sks_no_seed   negative: B never imports the seed: not secured, B shows and logs why, no
+#                 plaintext on the line and nothing reaches h2.
+#   skip_kme_down negative: B's KME does not answer (connection refused): not secured, B shows and
+#                 logs why, no plaintext on the line and nothing reaches h2.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=lib/appliances.sh
+source scripts/lib/appliances.sh
+
+ALL_TESTS=(sks skip sks_no_seed skip_kme_down)
+BUILD=1
+TESTS=()
+for a in "$@"; do
+  case $a in
+    --no-build) BUILD=0 ;;
+    -h|--help) sed -n 2,21p "$0"; exit 0 ;;
+    *) TESTS+=("$a") ;;
+  esac
+done
+[ ${#TESTS[@]} -gt 0 ] || TESTS=("${ALL_TESTS[@]}")
+if [ $BUILD = 1 ]; then
+  bash scripts/setup.sh
+  app_build
+fi
+KMESIM=$APP_ROOT/target/release/kme-sim
+
+CKN1=1234abcd5678
+CAK1=4a7b2f3c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708
+LT_INF="05:00:00 01 January 2015 infinite"
+PPS=2000
+# The management link to the KMEs: namespace <prefix>-k, KME A on 198.51.100.1 (reached from A's
+# namespace, 198.51.100.2), KME B on 198.51.100.5 (from B's, 198.51.100.6).
+KME_A_IP=198.51.100.1 KME_B_IP=198.51.100.5
+
+# --- checks ---------------------------------------------------------------------------------
+FAILS=0
+check() { # description command...
+  local d=$1; shift
+  if "$@"; then echo "  ok    $d"; else echo "  FAIL  $d"; FAILS=$((FAILS + 1)); fi
+}
+is() { [ "$1" = "$2" ]; }
+ge() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a != "" && a + 0 >= b + 0)}'; }
+measure() { echo "  measured: $*"; }
+has() { [[ "$1" == *"$2"* ]]; }
+count_log() { grep -c -- "$1" "$2" 2>/dev/null || true; }
+# grep -c that never fails (a failing command substitution would run the ERR trap into its output).
+cnt() { grep -c "$@" || true; }
+mka_dump() {
+  echo "  --- macsecd A log (tail)"; tail -25 "$APP_W/a-mka.log" | sed 's/^/    /'
+  echo "  --- macsecd B log (tail)"; tail -25 "$APP_W/b-mka.log" | sed 's/^/    /'
+}
+
+# --- PPK setup --------------------------------------------------------------------------------
+
+# ppk_xr FILE PRIORITY POLICY_PROFILE SKS_STANZA: app_xr's configuration (policy P1 on TenGigE0/0/0/1,
+# must-secure, key chain KC1) with `ppk sks-profile POLICY_PROFILE` and the given sks profile stanza.
+ppk_xr() {
+  local file=$1 prio=$2 profile=$3 stanza=$4
+  app_xr "$file.base" --priority "$prio" --key "$CKN1 $CAK1 $LT_INF"
+  { printf '%s\n!\n' "$stanza"; sed "s/^ window-size 64\$/ window-size 64\n ppk sks-profile $profile/" "$file.base"; } > "$file"
+  rm -f "$file.base"
+}
+
+# ppk_start_md a|b [ARGS...]: as app_start_md, with --state-dir $APP_W/<side>-state and ARGS.
+ppk_start_md() {
+  local s=$1 ns; shift
+  if [ "$s" = a ]; then ns=$NS_A; else ns=$NS_B; fi
+  APP_MD_STARTED=$(now)
+  ip netns exec "$ns" "$MD" --config "$APP_W/$s.xr" --dataplane "$APP_W/$s.sock" --socket "$APP_W/$s-mka.sock" \
+    --state-dir "$APP_W/$s-state" "$@" >> "$APP_W/$s-mka.json" 2>> "$APP_W/$s-mka.log" &
+  printf -v "APP_MD_$s" %s $!
+}
+
+# sks_ctl a|b ARGS...: macsecctl on the side's configuration and state directory.
+sks_ctl() { local s=$1; shift; "$CTL" "$@" --config "$APP_W/$s.xr" --state-dir "$APP_W/$s-state"; }
+
+# SKS: both configurations; B's public key to A; with SEED=1, A's seed to B.
+sks_setup() { # SEED
+  ppk_xr "$APP_W/a.xr" 16 prof-A $'sks profile prof-A device-identifier peer-1\n peer-identifier peer-2'
+  ppk_xr "$APP_W/b.xr" 32 prof-B $'sks profile prof-B device-identifier peer-2\n peer-identifier peer-1 master'
+  mkdir -m 700 "$APP_W/a-state" "$APP_W/b-state"
+  local t0 t1
+  t0=$(now)
+  sks_ctl b crypto sks key export mceliece --out "$APP_W/MeCe_b_pub" 2> "$APP_W/keygen.log" > "$APP_W/keyexport.out"
+  t1=$(now)
+  measure "B: Classic McEliece key pair generated and public key exported in $(elapsed "$t0" "$t1") s ($(stat -c %s "$APP_W/MeCe_b_pub") octets)"
+  check "B's public key file has 1357824 octets" is "$(stat -c %s "$APP_W/MeCe_b_pub")" 1357824
+  sks_ctl a crypto sks key import mceliece peer-2 "$APP_W/MeCe_b_pub" > /dev/null
+  sks_ctl a crypto sks seed export mceliece peer-2 --out "$APP_W/enc_self_peer-2" > /dev/null
+  check "A's seed file for peer-2 has 324 octets" is "$(stat -c %s "$APP_W/enc_self_peer-2")" 324
+  if [ "$1" = 1 ]; then
+    sks_ctl b crypto sks seed import mceliece peer-1 "$APP_W/enc_self_peer-2" > /dev/null
+  fi
+  local pa pb
+  pa=$(sks_ctl a show crypto sks peer all) pb=$(sks_ctl b show crypto sks peer all)
+  echo "$pa" | sed 's/^/  A# /'
+  echo "$pb" | sed 's/^/  B# /'
+  check "A: peer-2 Seed Done TRUE, Pubkey Import Done TRUE, Master FALSE" is "$pa" \
+    "$(printf 'Peer Name          : peer-2\nProfile Name       : prof-A\nSeed Done          : TRUE\nPubkey Import Done : TRUE\nMaster             : FALSE')"
+  check "B: peer-1 Seed Done $([ "$1" = 1 ] && echo TRUE || echo FALSE), Master TRUE" is "$pb" \
+    "$(printf 'Peer Name          : peer-1\nProfile Name       : prof-B\nSeed Done          : %s\nPubkey Import Done : FALSE\nMaster             : TRUE' "$([ "$1" = 1 ] && echo TRUE || echo FALSE)")"
+}
+
+# SKIP: a namespace with kme-sim, a veth to each appliance's namespace, both configurations (B's
+# KME port given as $1, default KME B's), the KME CA imported as each profile's trust point.
+skip_setup() { # [B_KME_PORT]
+  NS_K=${NS_A%-a}-k
+  ip netns del "$NS_K" 2>/dev/null || true
+  ip netns add "$NS_K"
+  ip link add a-kme netns "$NS_A" type veth peer name ka netns "$NS_K"
+  ip link add b-kme netns "$NS_B" type veth peer name kb netns "$NS_K"
+  ip -n "$NS_K" addr add $KME_A_IP/30 dev ka
+  ip -n "$NS_K" addr add $KME_B_IP/30 dev kb
+  ip -n "$NS_A" addr add 198.51.100.2/30 dev a-kme
+  ip -n "$NS_B" addr add 198.51.100.6/30 dev b-kme
+  local l
+  for l in "$NS_K:ka" "$NS_K:kb" "$NS_K:lo" "$NS_A:a-kme" "$NS_B:b-kme"; do ip -n "${l%%:*}" link set "${l#*:}" up; done
+  mkdir -p "$APP_W/kme"
+  ip netns exec "$NS_K" "$KMESIM" --dir "$APP_W/kme" --a-listen $KME_A_IP:0 --b-listen $KME_B_IP:0 \
+    > "$APP_W/kme.out" 2> "$APP_W/kme.log" &
+  KME_PID=$!
+  APP_EXTRA_PIDS+=("$KME_PID")
+  wait_for 10 grep -qx ready "$APP_W/kme.out" || { cat "$APP_W/kme.log" >&2; echo "kme-sim did not start" >&2; return 1; }
+  sed 's/^/  kme-sim: /' "$APP_W/kme.out"
+  local pa pb
+  pa=$(cut -d: -f2 "$APP_W/kme/kme-a.addr")
+  pb=${1:-$(cut -d: -f2 "$APP_W/kme/kme-b.addr")}
+  ppk_xr "$APP_W/a.xr" 16 R1toR2 "sks profile R1toR2 type remote device-identifier Router1"$'\n'" kme server ipv4 $KME_A_IP port $pa"
+  ppk_xr "$APP_W/b.xr" 32 R2toR1 "sks profile R2toR1 type remote device-identifier Router2"$'\n'" kme server ipv4 $KME_B_IP port $pb"
+  mkdir -m 700 "$APP_W/a-state" "$APP_W/b-state"
+  sks_ctl a crypto sks trustpoint import R1toR2 "$APP_W/kme/ca.pem" > /dev/null
+  sks_ctl b crypto sks trustpoint import R2toR1 "$APP_W/kme/ca.pem" > /dev/null
+}
+
+# Removes the KME namespace, then the appliances (app_cleanup stops kme-sim with the extra pids).
+ppk_cleanup() {
+  app_cleanup
+  [ -n "${NS_K:-}" ] && ip netns del "$NS_K" 2>/dev/null
+  return 0
+}
+
+# session_detail a|b: `show macsec mka session detail`.
+session_detail() { app_ctl "$1" show macsec mka session detail 2>/dev/null; }
+detail_field() { session_detail "$1" | sed -n "s/^$2 *: //p" | head -1; }
+
+# The positive run: dataplanes, capture on the line, macsecds, secured, a UDP stream for 3 s.
+secure_and_stream() { # PPK_KEY_ID_HEX_LEN
+  app_start_dp a must-secure; app_start_dp b must-secure
+  app_capture_start
+  ppk_start_md a; ppk_start_md b
+  app_wait_secured 20 || { mka_dump; check "MKA secures" false; return 1; }
+  measure "time to secure ${SECURE_SECS} s (from starting macsecd)"
+  local da db
+  da=$(session_detail a) db=$(session_detail b)
+  echo "$db" | sed 's/^/  B# /'
+  local ida idb
+  ida=$(detail_field a "PPK Key ID") idb=$(detail_field b "PPK Key ID")
+  measure "PPK key ID A $ida, B $idb"
+  check "A: Key Distribution Mode PPK, key server" has "$da" $'Key Server                 : YES\nKey Distribution Mode      : PPK\nPPK Key ID                 : '
+  check "B: Key Distribution Mode PPK, not key server" has "$db" $'Key Server                 : NO\nKey Distribution Mode      : PPK\nPPK Key ID                 : '
+  check "the same PPK key ID on both sides" is "$ida" "$idb"
+  check "the key ID has $1 hex digits" is "${#ida}" "$1"
+  check "no PPK Failure shown on A or B" is "$(cnt "PPK Failure" <<<"$da$db")" 0
+  app_stream_start $PPS
+  sleep 3
+  app_stream_stop
+  app_capture_stop
+  local cap sent recv lost
+  cap=$(app_capture_classify "$APP_W/line.pcap")
+  sent=$(app_stream_get sent) recv=$(app_stream_get received) lost=$(app_stream_get lost)
+  app_stream_summary | sed 's/^/  /'
+  measure "line (A to B): $(jget "$cap" total) frames, MACsec $(jget "$cap" macsec), EAPOL $(jget "$cap" eapol), clear $(jget "$cap" clear) $(jget "$cap" clear_types)"
+  printf 'secure %ss sent %s recv %s lost %s leaked %s\n' "$SECURE_SECS" "$sent" "$recv" "$lost" "$(jget "$cap" clear)" > "$ROW_FILE"
+  check "traffic passes: received = sent > 0" is "$recv" "$sent"
+  check "received > 0" ge "$recv" 1
+  check "MACsec frames on the line >= received" ge "$(jget "$cap" macsec)" "$recv"
+  check "only 0x88E5/0x888E on the line (clear = 0)" is "$(jget "$cap" clear)" 0
+  check "A logged SESSION_SECURED" ge "$(count_log SESSION_SECURED "$APP_W/a-mka.log")" 1
+  check "no PPK failure logged on A or B" is "$(cat "$APP_W/a-mka.log" "$APP_W/b-mka.log" | cnt 'PPK_')" 0
+  check "no 64-hex-digit string (a PPK or key) in either log" is "$(cat "$APP_W/a-mka.log" "$APP_W/b-mka.log" | cnt -E '(^|[^0-9a-fA-F])[0-9a-fA-F]{64}([^0-9a-fA-F]|$)')" 0
+}
+
+# The negative run: not secured within 8 s, B shows and logs WHY, nothing in the clear, nothing at h2.
+not_secured() { # WHY_PREFIX
+  app_start_dp a must-secure; app_start_dp b must-secure
+  app_capture_start
+  app_stream_start $PPS
+  ppk_start_md a; ppk_start_md b
+  sleep 8
+  local da db fb
+  da=$(session_detail a) db=$(session_detail b)
+  echo "$db" | sed 's/^/  B# /'
+  fb=$(detail_field b "PPK Failure")
+  app_stream_stop
+  app_capture_stop
+  local cap sent recv
+  cap=$(app_capture_classify "$APP_W/line.pcap")
+  sent=$(app_stream_get sent) recv=$(app_stream_get received)
+  measure "after 8 s: A $(detail_field a Status), B $(detail_field b Status); sent $sent received $recv"
+  measure "line (A to B): $(jget "$cap" total) frames, MACsec $(jget "$cap" macsec), EAPOL $(jget "$cap" eapol), clear $(jget "$cap" clear) $(jget "$cap" clear_types)"
+  { grep -E 'PPK_|PPK request' "$APP_W/b-mka.log" || true; } | head -3 | sed 's/^/  B log: /'
+  printf 'secure - sent %s recv %s lost %s leaked %s\n' "$sent" "$recv" "$(app_stream_get lost)" "$(jget "$cap" clear)" > "$ROW_FILE"
+  check "A not secured" is "$(detail_field a Status)" Pending
+  check "B not secured" is "$(detail_field b Status)" Pending
+  check "A and B in PPK mode" is "$(detail_field a 'Key Distribution Mode') $(detail_field b 'Key Distribution Mode')" "PPK PPK"
+  check "B shows the reason: $1..." is "${fb:0:${#1}}" "$1"
+  check "B logged %L2-MKA-3-PPK_FETCH_FAILURE with the same reason" ge "$(grep -F '%L2-MKA-3-PPK_FETCH_FAILURE' "$APP_W/b-mka.log" | cnt -F -- "$fb")" 1
+  check "nothing reached h2 (received = 0)" is "$recv" 0
+  check "no plaintext on the line (clear = 0)" is "$(jget "$cap" clear)" 0
+  check "no EAPOL-MKA missing: the line carried MKPDUs" ge "$(jget "$cap" eapol)" 1
+}
+
+# --- the tests --------------------------------------------------------------------------------
+
+t_sks() {
+  APP_HOST_IPV6=0 APP_STATIC_NEIGH=1 app_topology
+  sks_setup 1
+  secure_and_stream 32
+}
+
+t_skip() {
+  APP_HOST_IPV6=0 APP_STATIC_NEIGH=1 app_topology
+  skip_setup
+  secure_and_stream 72
+  local ka kb
+  ka=$(count_log "^kme-a (Alice): GET /key -> 200\$" "$APP_W/kme.log")
+  kb=$(count_log "^kme-b (Bob): GET /key/$(detail_field a 'PPK Key ID' | xxd -r -p) -> 200\$" "$APP_W/kme.log")
+  measure "KME requests: A GET /key $ka, B GET /key/{keyId} $kb"
+  check "KME A issued exactly 1 key, KME B returned it exactly once" is "$ka $kb" "1 1"
+  local sa; sa=$(sks_ctl a show crypto sks profile all stats 2>/dev/null | { grep -E "Status|Total request|Response success" || true; } | tr -s ' ' | paste -sd';')
+  measure "A show crypto sks profile all stats: $sa"
+}
+
+t_sks_no_seed() {
+  APP_HOST_IPV6=0 APP_STATIC_NEIGH=1 app_topology
+  sks_setup 0
+  not_secured "could not obtain the PPK with key ID "
+  check "the reason says which seed is missing" ge "$(cnt -F 'no seed shared with peer peer-1 of sks profile prof-B' "$APP_W/b-mka.log")" 1
+}
+
+t_skip_kme_down() {
+  APP_HOST_IPV6=0 APP_STATIC_NEIGH=1 app_topology
+  # B's profile names a port on KME B's address where nothing listens.
+  skip_setup 9
+  not_secured "could not obtain the PPK with key ID "
+  check "the reason names B's KME" ge "$(cnt -F "KME $KME_B_IP:9" "$APP_W/b-mka.log")" 1
+}
+
+# --- runner -----------------------------------------------------------------------------------
+RESULTS=()
+ROWS=$(mktemp -d /tmp/mppk-rows.XXXXXX)
+RUN_START=$(date +%s)
+trap 'echo "interrupted" >&2; exit 130' INT TERM
+for t in "${TESTS[@]}"; do
+  declare -F "t_$t" > /dev/null || { echo "unknown test $t (tests: ${ALL_TESTS[*]})" >&2; exit 2; }
+  echo "== $t"
+  t0=$(date +%s.%N)
+  (
+    set -eEo pipefail
+    trap 'echo "  error: line $LINENO: $BASH_COMMAND exited non-zero"' ERR
+    ROW_FILE=$ROWS/$t
+    app_init mppk "mppk-${t//_/}"
+    NS_K=''
+    trap ppk_cleanup EXIT
+    FAILS=0
+    "t_$t"
+    [ "$FAILS" = 0 ] && echo "  PASS $t" || { mka_dump; echo "  FAIL $t ($FAILS checks failed)"; exit 1; }
+  )
+  rc=$?
+  [ $rc -ge 128 ] && { echo "interrupted" >&2; exit $rc; }
+  secs=$(elapsed "$t0" "$(date +%s.%N)")
+  if [ $rc = 0 ]; then RESULTS+=("PASS|$t|$secs"); else RESULTS+=("FAIL|$t|$secs"); fi
+done
+echo
+echo "== PPK system tests ($(( $(date +%s) - RUN_START )) s)"
+printf '  %-6s %-14s %7s  %s\n' result test seconds measured
+failed=0
+for r in "${RESULTS[@]}"; do
+  IFS='|' read -r res name secs <<<"$r"
+  printf '  %-6s %-14s %7s  %s\n' "$res" "$name" "$secs" "$(cat "$ROWS/$name" 2>/dev/null || echo -)"
+  [ "$res" = PASS ] || failed=$((failed + 1))
+done
+rm -rf "$ROWS"
+echo "PPK system tests: $(( ${#RESULTS[@]} - failed )) passed, $failed failed"
+[ $failed = 0 ]
