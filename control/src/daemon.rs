@@ -635,3 +635,97 @@ impl Daemon {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mka::ppk::PpkKeyId;
+
+    const CONF: &str = "\
+key chain KC1
+ macsec
+  key 1234abcd5678
+   key-string 4a7b2f3c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708 cryptographic-algorithm AES-256-CMAC
+   lifetime 05:00:00 01 January 2015 infinite
+!
+sks profile prof-A device-identifier peer-1
+ peer-identifier peer-2
+!
+macsec-policy P1
+ ppk sks-profile prof-A
+!
+macsec-policy P2
+!
+interface TenGigE0/0/0/1
+ macsec psk-keychain KC1 policy P1
+!
+interface TenGigE0/0/0/2
+ macsec psk-keychain KC1 policy P2
+!
+";
+
+    fn ask(w: &PpkWorker, req: PpkRequest) -> Result<(KeyId, Ppk), String> {
+        w.requests.send((req.clone(), Instant::now())).unwrap();
+        let ((got, result), _) = w.answers.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(got, req);
+        result
+    }
+
+    #[test]
+    fn port_setup_carries_the_policys_sks_profile() {
+        let c = crate::config::Config::parse(CONF).unwrap();
+        let s = c.port_setups().unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].interface, "TenGigE0/0/0/1");
+        assert_eq!(s[0].ppk.as_ref(), c.sks_profiles.get("prof-A"));
+        assert_eq!(s[0].ppk.as_ref().unwrap().name, "prof-A");
+        assert_eq!(s[1].interface, "TenGigE0/0/0/2");
+        assert!(s[1].ppk.is_none());
+    }
+
+    #[test]
+    fn ppk_worker_answers_from_the_sks_seed_and_says_why_it_cannot() {
+        let c = crate::config::Config::parse(CONF).unwrap();
+        let profile = c.sks_profiles["prof-A"].clone();
+        let dir = tempfile::tempdir().unwrap();
+        let env = PpkEnv { state_dir: dir.path().to_path_buf(), options: SourceOptions::default() };
+        let w = PpkWorker::spawn("TenGigE0/0/0/1", profile, env).unwrap();
+        let ckn = Ckn::new(&[0x12, 0x34]).unwrap();
+        let new = PpkRequest::New { ckn: ckn.clone() };
+        // No seed yet: every request fails with the reason.
+        assert_eq!(
+            ask(&w, new.clone()).unwrap_err(),
+            "no seed shared with peer peer-2 of sks profile prof-A (export it with `crypto sks seed export mceliece` on the master, import it with `crypto sks seed import mceliece` on the other side)"
+        );
+        // A seed installed while the daemon runs is used at the next request.
+        let seed: [u8; 32] = core::array::from_fn(|i| i as u8);
+        std::fs::create_dir_all(dir.path().join("peers")).unwrap();
+        std::fs::write(dir.path().join("peers/peer-2.seed"), seed).unwrap();
+        let (id, ppk) = ask(&w, new).unwrap();
+        assert_eq!(id.as_bytes().len(), 16);
+        assert_eq!(ppk, crate::ppk::derive_sks_ppk(&seed, &id).unwrap());
+        let by_id = PpkRequest::ById { ckn, key_id: PpkKeyId::new(id.as_bytes()).unwrap() };
+        let (id2, ppk2) = ask(&w, by_id).unwrap();
+        assert_eq!((id2, ppk2), (id, ppk));
+        // The known answer of docs/ppk.md: seed 00..1f, key ID a0..af.
+        let kid: Vec<u8> = (0xa0..=0xaf).collect();
+        let by_id = PpkRequest::ById { ckn: Ckn::new(&[0x12, 0x34]).unwrap(), key_id: PpkKeyId::new(&kid).unwrap() };
+        let (_, ppk) = ask(&w, by_id).unwrap();
+        assert_eq!(hex::encode(ppk.as_bytes()), "0b0ebd0716a47add82d9c1c84c50f8247186d36fbe0953cca1b8cb6dc172123b");
+    }
+
+    #[test]
+    fn ppk_worker_reports_a_source_that_cannot_be_built() {
+        let mut profile = SksProfile::new("prof-R", SksProfileType::Remote);
+        profile.kme_server = Some(crate::config::ServerAddress { host: crate::config::Host::Ipv4([192, 0, 2, 34].into()), port: 10001 });
+        let dir = tempfile::tempdir().unwrap();
+        let env = PpkEnv { state_dir: dir.path().to_path_buf(), options: SourceOptions::default() };
+        let w = PpkWorker::spawn("TenGigE0/0/0/1", profile, env).unwrap();
+        let req = PpkRequest::New { ckn: Ckn::new(&[0x12, 0x34]).unwrap() };
+        let e = ask(&w, req.clone()).unwrap_err();
+        let tp = dir.path().join("trustpoint/prof-R.pem");
+        assert_eq!(e, format!("the trust point {} could not be used: I/O error: No such file or directory (os error 2)", tp.display()));
+        // Still the same reason at the next request (the source is tried again each time).
+        assert_eq!(ask(&w, req).unwrap_err(), e);
+    }
+}
