@@ -60,6 +60,9 @@ stream_report() {
   app_stream_summary | sed 's/^/  /'
   printf 'secure %ss sent %s recv %s lost %s leaked %s\n' "${SECURE_SECS:-?}" "$(app_stream_get sent)" "$(app_stream_get received)" \
     "$(app_stream_get lost)" "${1:--}" > "$ROW_FILE"
+  if [ -f "$APP_W/line.pcap" ]; then
+    check "the line capture is complete (tshark dropped $(app_capture_drops) frames)" is "$(app_capture_drops)" 0
+  fi
 }
 # The line capture's clear (non-MACsec, non-EAPOL) frames.
 leaked() { jget "$(app_capture_classify "$APP_W/line.pcap")" clear; }
