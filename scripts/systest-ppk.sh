@@ -14,6 +14,7 @@
 #                 0x88E5/0x888E on the line.
 #   skip          PPK from SKIP: kme-sim (two KMEs sharing a simulated QKD link) in a namespace of
 #                 its own, each appliance's profile points to its own KME, trust point imported.
+#   skip_rekey    SAK rekeys every 2 s under a UDP stream, each with a fresh SKIP PPK: none lost.
 #   sks_no_seed   negative: B never imports the seed: not secured, B shows and logs why, no
 #                 plaintext on the line and nothing reaches h2.
 #   skip_kme_down negative: B's KME does not answer (connection refused): not secured, B shows and
@@ -23,13 +24,13 @@ cd "$(dirname "$0")/.."
 # shellcheck source=lib/appliances.sh
 source scripts/lib/appliances.sh
 
-ALL_TESTS=(sks skip sks_no_seed skip_kme_down)
+ALL_TESTS=(sks skip skip_rekey sks_no_seed skip_kme_down)
 BUILD=1
 TESTS=()
 for a in "$@"; do
   case $a in
     --no-build) BUILD=0 ;;
-    -h|--help) sed -n 2,21p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,22p "$0"; exit 0 ;;
     *) TESTS+=("$a") ;;
   esac
 done
@@ -69,10 +70,11 @@ mka_dump() {
 # --- PPK setup --------------------------------------------------------------------------------
 
 # ppk_xr FILE PRIORITY POLICY_PROFILE SKS_STANZA: app_xr's configuration (policy P1 on TenGigE0/0/0/1,
-# must-secure, key chain KC1) with `ppk sks-profile POLICY_PROFILE` and the given sks profile stanza.
+# must-secure, key chain KC1, sak-rekey-interval $PPK_REKEY or 60 s) with `ppk sks-profile
+# POLICY_PROFILE` and the given sks profile stanza.
 ppk_xr() {
   local file=$1 prio=$2 profile=$3 stanza=$4
-  app_xr "$file.base" --priority "$prio" --key "$CKN1 $CAK1 $LT_INF"
+  app_xr "$file.base" --priority "$prio" --rekey "${PPK_REKEY:-60}" --key "$CKN1 $CAK1 $LT_INF"
   { printf '%s\n!\n' "$stanza"; sed "s/^ window-size 64\$/ window-size 64\n ppk sks-profile $profile/" "$file.base"; } > "$file"
   rm -f "$file.base"
 }
@@ -155,6 +157,27 @@ ppk_cleanup() {
   return 0
 }
 
+# log_secured a|b: seconds from macsecd's first log line to its first SESSION_SECURED, by its own
+# timestamps (the show polling of app_wait_secured is slow on a loaded machine).
+log_secured() {
+  python3 - "$APP_W/$1-mka.log" <<'PY'
+import sys, datetime
+t0 = t1 = None
+for line in open(sys.argv[1]):
+    try:
+        t = datetime.datetime.fromisoformat(line.split()[0].replace("Z", "+00:00"))
+    except (ValueError, IndexError):
+        continue
+    t0 = t0 or t
+    if "SESSION_SECURED" in line:
+        t1 = t
+        break
+print(f"{(t1 - t0).total_seconds():.3f}" if t1 else "-")
+PY
+}
+# ppk_ms a|b: the PPK fetch times macsecd logged ("obtained in N ms"), comma-separated.
+ppk_ms() { sed -n 's/.*obtained in \([0-9]*\) ms.*/\1/p' "$APP_W/$1-mka.log" | paste -sd, -; }
+
 # session_detail a|b: `show macsec mka session detail`.
 session_detail() { app_ctl "$1" show macsec mka session detail 2>/dev/null; }
 detail_field() { session_detail "$1" | sed -n "s/^$2 *: //p" | head -1; }
@@ -165,7 +188,7 @@ secure_and_stream() { # PPK_KEY_ID_HEX_LEN
   app_capture_start
   ppk_start_md a; ppk_start_md b
   app_wait_secured 20 || { mka_dump; check "MKA secures" false; return 1; }
-  measure "time to secure ${SECURE_SECS} s (from starting macsecd)"
+  measure "time to secure ${SECURE_SECS} s (from starting macsecd, polling show); by macsecd's logs: A $(log_secured a) s, B $(log_secured b) s; PPK fetch A $(ppk_ms a) ms, B $(ppk_ms b) ms"
   local da db
   da=$(session_detail a) db=$(session_detail b)
   echo "$db" | sed 's/^/  B# /'
@@ -248,6 +271,51 @@ t_skip() {
   check "KME A issued exactly 1 key, KME B returned it exactly once" is "$ka $kb" "1 1"
   local sa; sa=$(sks_ctl a show crypto sks profile all stats 2>/dev/null | { grep -E "Status|Total request|Response success" || true; } | tr -s ' ' | paste -sd';')
   measure "A show crypto sks profile all stats: $sa"
+}
+
+# SAK rekeys every 2 s under a stream: every SAK gets a fresh PPK from KME A (GET /key), which B
+# fetches by its key ID from KME B (GET /key/{keyId}); hitless.
+t_skip_rekey() {
+  APP_HOST_IPV6=0 APP_STATIC_NEIGH=1 app_topology
+  PPK_REKEY=2 skip_setup
+  app_start_dp a must-secure; app_start_dp b must-secure
+  ppk_start_md a; ppk_start_md b
+  app_wait_secured 20 || { mka_dump; check "MKA secures" false; return; }
+  measure "time to secure ${SECURE_SECS} s (polling show); by macsecd's logs: A $(log_secured a) s, B $(log_secured b) s"
+  app_capture_start
+  app_stream_start $PPS
+  sleep 10
+  app_stream_stop
+  app_capture_stop
+  local cap sent recv lost saks ids ka kb asks bgot brx ida idb
+  cap=$(app_capture_classify "$APP_W/line.pcap")
+  sent=$(app_stream_get sent) recv=$(app_stream_get received) lost=$(app_stream_get lost)
+  ida=$(detail_field a 'PPK Key ID') idb=$(detail_field b 'PPK Key ID')
+  check "both sides still Secured" eval "app_secured a && app_secured b"
+  measure "latest KN A $(app_field a latest_kn), B $(app_field b latest_kn); PPK key ID A ${ida:0:16}..., B ${idb:0:16}..."
+  # Counts from quiet daemons: A stops first, B gets 1 s to finish a fetch for A's last SAK.
+  app_stop_md a INT; sleep 1; app_stop_md b INT
+  saks=$(( $(count_log SAK_GENERATED "$APP_W/a-mka.log") + $(count_log SAK_REKEY "$APP_W/a-mka.log") ))
+  ids=$(sed -n 's/.*PPK key ID \([^ ]*\) obtained.*/\1/p' "$APP_W/a-mka.log" | sort -u | wc -l)
+  asks=$(count_log "asking sks profile R1toR2 for a fresh PPK" "$APP_W/a-mka.log")
+  bgot=$(count_log "PPK key ID .* obtained" "$APP_W/b-mka.log") brx=$(count_log SAK_RECEIVED "$APP_W/b-mka.log")
+  ka=$(count_log "^kme-a (Alice): GET /key -> 200\$" "$APP_W/kme.log")
+  kb=$(count_log "^kme-b (Bob): GET /key/.* -> 200\$" "$APP_W/kme.log")
+  app_stream_summary | sed 's/^/  /'
+  printf 'secure %ss sent %s recv %s lost %s leaked %s\n' "$SECURE_SECS" "$sent" "$recv" "$lost" "$(jget "$cap" clear)" > "$ROW_FILE"
+  measure "A: SAKs distributed $saks, fresh PPKs asked $asks, distinct PPK key IDs obtained $ids; KME A GET /key $ka"
+  measure "B: SAKs received $brx, PPKs obtained by key ID $bgot; KME B GET /key/{keyId} $kb"
+  measure "PPK fetch times (ms): A $(ppk_ms a); B $(ppk_ms b)"
+  measure "line (A to B): $(jget "$cap" total) frames, MACsec $(jget "$cap" macsec), EAPOL $(jget "$cap" eapol), clear $(jget "$cap" clear)"
+  check ">= 5 SAKs (rekeys every 2 s for 10 s)" ge "$saks" 5
+  check "A: one fresh PPK per SAK (distinct key IDs = SAKs)" is "$ids" "$saks"
+  check "KME A issued one key per request of A" is "$ka" "$asks"
+  check "B: one PPK fetched per SAK received; KME B answered each" is "$bgot $kb" "$brx $brx"
+  check "zero frames lost" is "$lost" 0
+  check "received > 0" ge "$recv" 1
+  check "the same PPK key ID on both sides" is "$ida" "$idb"
+  check "only 0x88E5/0x888E on the line (clear = 0)" is "$(jget "$cap" clear)" 0
+  check "no PPK failure logged on A or B" is "$(cat "$APP_W/a-mka.log" "$APP_W/b-mka.log" | cnt 'PPK_')" 0
 }
 
 t_sks_no_seed() {
