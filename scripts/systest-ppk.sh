@@ -23,6 +23,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=lib/appliances.sh
 source scripts/lib/appliances.sh
+# shellcheck source=lib/ppk.sh
+source scripts/lib/ppk.sh
 
 ALL_TESTS=(sks skip skip_rekey sks_no_seed skip_kme_down)
 BUILD=1
@@ -39,15 +41,11 @@ if [ $BUILD = 1 ]; then
   bash scripts/setup.sh
   app_build
 fi
-KMESIM=$APP_ROOT/target/release/kme-sim
 
 CKN1=1234abcd5678
 CAK1=4a7b2f3c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708
 LT_INF="05:00:00 01 January 2015 infinite"
 PPS=2000
-# The management link to the KMEs: namespace <prefix>-k, KME A on 198.51.100.1 (reached from A's
-# namespace, 198.51.100.2), KME B on 198.51.100.5 (from B's, 198.51.100.6).
-KME_A_IP=198.51.100.1 KME_B_IP=198.51.100.5
 
 # --- checks ---------------------------------------------------------------------------------
 FAILS=0
@@ -67,48 +65,22 @@ mka_dump() {
   echo "  --- macsecd B log (tail)"; tail -25 "$APP_W/b-mka.log" | sed 's/^/    /'
 }
 
-# --- PPK setup --------------------------------------------------------------------------------
+# --- PPK setup (scripts/lib/ppk.sh) ---------------------------------------------------------
 
-# ppk_xr FILE PRIORITY POLICY_PROFILE SKS_STANZA: app_xr's configuration (policy P1 on TenGigE0/0/0/1,
-# must-secure, key chain KC1, sak-rekey-interval $PPK_REKEY or 60 s) with `ppk sks-profile
-# POLICY_PROFILE` and the given sks profile stanza.
-ppk_xr() {
-  local file=$1 prio=$2 profile=$3 stanza=$4
-  app_xr "$file.base" --priority "$prio" --rekey "${PPK_REKEY:-60}" --key "$CKN1 $CAK1 $LT_INF"
-  { printf '%s\n!\n' "$stanza"; sed "s/^ window-size 64\$/ window-size 64\n ppk sks-profile $profile/" "$file.base"; } > "$file"
-  rm -f "$file.base"
+# Both configurations: app_xr's (policy P1 on TenGigE0/0/0/1, must-secure, key chain KC1, A the
+# key server), sak-rekey-interval $PPK_REKEY or 60 s.
+base_xr() {
+  app_xr "$APP_W/a.xr" --priority 16 --rekey "${PPK_REKEY:-60}" --key "$CKN1 $CAK1 $LT_INF"
+  app_xr "$APP_W/b.xr" --priority 32 --rekey "${PPK_REKEY:-60}" --key "$CKN1 $CAK1 $LT_INF"
 }
 
-# ppk_start_md a|b [ARGS...]: as app_start_md, with --state-dir $APP_W/<side>-state and ARGS.
-ppk_start_md() {
-  local s=$1 ns; shift
-  if [ "$s" = a ]; then ns=$NS_A; else ns=$NS_B; fi
-  APP_MD_STARTED=$(now)
-  ip netns exec "$ns" "$MD" --config "$APP_W/$s.xr" --dataplane "$APP_W/$s.sock" --socket "$APP_W/$s-mka.sock" \
-    --state-dir "$APP_W/$s-state" "$@" >> "$APP_W/$s-mka.json" 2>> "$APP_W/$s-mka.log" &
-  printf -v "APP_MD_$s" %s $!
-}
-
-# sks_ctl a|b ARGS...: macsecctl on the side's configuration and state directory.
-sks_ctl() { local s=$1; shift; "$CTL" "$@" --config "$APP_W/$s.xr" --state-dir "$APP_W/$s-state"; }
-
-# SKS: both configurations; B's public key to A; with SEED=1, A's seed to B.
-sks_setup() { # SEED
-  ppk_xr "$APP_W/a.xr" 16 prof-A $'sks profile prof-A device-identifier peer-1\n peer-identifier peer-2'
-  ppk_xr "$APP_W/b.xr" 32 prof-B $'sks profile prof-B device-identifier peer-2\n peer-identifier peer-1 master'
-  mkdir -m 700 "$APP_W/a-state" "$APP_W/b-state"
-  local t0 t1
-  t0=$(now)
-  sks_ctl b crypto sks key export mceliece --out "$APP_W/MeCe_b_pub" 2> "$APP_W/keygen.log" > "$APP_W/keyexport.out"
-  t1=$(now)
-  measure "B: Classic McEliece key pair generated and public key exported in $(elapsed "$t0" "$t1") s ($(stat -c %s "$APP_W/MeCe_b_pub") octets)"
+# SKS: the key and seed exchange with macsecctl (ppk_sks_setup), checked.
+sks_setup() { # SEED: 1 = B imports the seed
+  base_xr
+  ppk_sks_setup "$1"
+  measure "B: Classic McEliece key pair generated and public key exported in $PPK_KEYGEN_SECS s ($(stat -c %s "$APP_W/MeCe_b_pub") octets)"
   check "B's public key file has 1357824 octets" is "$(stat -c %s "$APP_W/MeCe_b_pub")" 1357824
-  sks_ctl a crypto sks key import mceliece peer-2 "$APP_W/MeCe_b_pub" > /dev/null
-  sks_ctl a crypto sks seed export mceliece peer-2 --out "$APP_W/enc_self_peer-2" > /dev/null
   check "A's seed file for peer-2 has 324 octets" is "$(stat -c %s "$APP_W/enc_self_peer-2")" 324
-  if [ "$1" = 1 ]; then
-    sks_ctl b crypto sks seed import mceliece peer-1 "$APP_W/enc_self_peer-2" > /dev/null
-  fi
   local pa pb
   pa=$(sks_ctl a show crypto sks peer all) pb=$(sks_ctl b show crypto sks peer all)
   echo "$pa" | sed 's/^/  A# /'
@@ -119,42 +91,11 @@ sks_setup() { # SEED
     "$(printf 'Peer Name          : peer-1\nProfile Name       : prof-B\nSeed Done          : %s\nPubkey Import Done : FALSE\nMaster             : TRUE' "$([ "$1" = 1 ] && echo TRUE || echo FALSE)")"
 }
 
-# SKIP: a namespace with kme-sim, a veth to each appliance's namespace, both configurations (B's
-# KME port given as $1, default KME B's), the KME CA imported as each profile's trust point.
-skip_setup() { # [B_KME_PORT]
-  NS_K=${NS_A%-a}-k
-  ip netns del "$NS_K" 2>/dev/null || true
-  ip netns add "$NS_K"
-  ip link add a-kme netns "$NS_A" type veth peer name ka netns "$NS_K"
-  ip link add b-kme netns "$NS_B" type veth peer name kb netns "$NS_K"
-  ip -n "$NS_K" addr add $KME_A_IP/30 dev ka
-  ip -n "$NS_K" addr add $KME_B_IP/30 dev kb
-  ip -n "$NS_A" addr add 198.51.100.2/30 dev a-kme
-  ip -n "$NS_B" addr add 198.51.100.6/30 dev b-kme
-  local l
-  for l in "$NS_K:ka" "$NS_K:kb" "$NS_K:lo" "$NS_A:a-kme" "$NS_B:b-kme"; do ip -n "${l%%:*}" link set "${l#*:}" up; done
-  mkdir -p "$APP_W/kme"
-  ip netns exec "$NS_K" "$KMESIM" --dir "$APP_W/kme" --a-listen $KME_A_IP:0 --b-listen $KME_B_IP:0 \
-    > "$APP_W/kme.out" 2> "$APP_W/kme.log" &
-  KME_PID=$!
-  APP_EXTRA_PIDS+=("$KME_PID")
-  wait_for 10 grep -qx ready "$APP_W/kme.out" || { cat "$APP_W/kme.log" >&2; echo "kme-sim did not start" >&2; return 1; }
+# SKIP: kme-sim and both profiles (ppk_skip_setup); B's KME port $1 when given.
+skip_setup() {
+  base_xr
+  ppk_skip_setup "$@"
   sed 's/^/  kme-sim: /' "$APP_W/kme.out"
-  local pa pb
-  pa=$(cut -d: -f2 "$APP_W/kme/kme-a.addr")
-  pb=${1:-$(cut -d: -f2 "$APP_W/kme/kme-b.addr")}
-  ppk_xr "$APP_W/a.xr" 16 R1toR2 "sks profile R1toR2 type remote device-identifier Router1"$'\n'" kme server ipv4 $KME_A_IP port $pa"
-  ppk_xr "$APP_W/b.xr" 32 R2toR1 "sks profile R2toR1 type remote device-identifier Router2"$'\n'" kme server ipv4 $KME_B_IP port $pb"
-  mkdir -m 700 "$APP_W/a-state" "$APP_W/b-state"
-  sks_ctl a crypto sks trustpoint import R1toR2 "$APP_W/kme/ca.pem" > /dev/null
-  sks_ctl b crypto sks trustpoint import R2toR1 "$APP_W/kme/ca.pem" > /dev/null
-}
-
-# Removes the KME namespace, then the appliances (app_cleanup stops kme-sim with the extra pids).
-ppk_cleanup() {
-  app_cleanup
-  [ -n "${NS_K:-}" ] && ip netns del "$NS_K" 2>/dev/null
-  return 0
 }
 
 # log_secured a|b: seconds from macsecd's first log line to its first SESSION_SECURED, by its own
@@ -277,7 +218,8 @@ t_skip() {
 # fetches by its key ID from KME B (GET /key/{keyId}); hitless.
 t_skip_rekey() {
   APP_HOST_IPV6=0 APP_STATIC_NEIGH=1 app_topology
-  PPK_REKEY=2 skip_setup
+  PPK_REKEY=2
+  skip_setup
   app_start_dp a must-secure; app_start_dp b must-secure
   ppk_start_md a; ppk_start_md b
   app_wait_secured 20 || { mka_dump; check "MKA secures" false; return; }
