@@ -15,8 +15,9 @@
 #   skip          PPK from SKIP: kme-sim (two KMEs sharing a simulated QKD link) in a namespace of
 #                 its own, each appliance's profile points to its own KME, trust point imported.
 #   skip_rekey    SAK rekeys every 2 s under a UDP stream, each with a fresh SKIP PPK: none lost.
-#   sks_no_seed   negative: B never imports the seed: not secured, B shows and logs why, no
-#                 plaintext on the line and nothing reaches h2.
+#   sks_no_seed   negative: B has not imported the seed: not secured, B shows and logs why, no
+#                 plaintext on the line and nothing reaches h2; then B imports it (macsecd running)
+#                 and the session secures without a restart.
 #   skip_kme_down negative: B's KME does not answer (connection refused): not secured, B shows and
 #                 logs why, no plaintext on the line and nothing reaches h2.
 set -uo pipefail
@@ -32,7 +33,7 @@ TESTS=()
 for a in "$@"; do
   case $a in
     --no-build) BUILD=0 ;;
-    -h|--help) sed -n 2,22p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,23p "$0"; exit 0 ;;
     *) TESTS+=("$a") ;;
   esac
 done
@@ -264,6 +265,19 @@ t_sks_no_seed() {
   APP_HOST_IPV6=0 APP_STATIC_NEIGH=1 app_topology
   sks_setup 0
   not_secured 'no seed shared with peer peer-1 of sks profile prof-B (export it with `crypto sks seed export mceliece` on the master, import it with `crypto sks seed import mceliece` on the other side)'
+  # The seed imported now, with macsecd running: B uses it at its next fetch (the engine retries
+  # 10 s after a failure) and the session secures without a restart.
+  local t0; t0=$(now)
+  sks_ctl b crypto sks seed import mceliece peer-1 "$APP_W/enc_self_peer-2" > /dev/null
+  APP_MD_STARTED=$t0
+  if app_wait_secured 20; then
+    measure "seed imported on B while running: secured $SECURE_SECS s later; B: $(detail_field b Status), PPK Failure shown: $(session_detail b | cnt 'PPK Failure')"
+    check "secured after the seed import, without a restart" is "$(detail_field a Status) $(detail_field b Status)" "Secured Secured"
+    check "B's PPK Failure cleared" is "$(session_detail b | cnt 'PPK Failure')" 0
+    check "the same PPK key ID on both sides" is "$(detail_field a 'PPK Key ID')" "$(detail_field b 'PPK Key ID')"
+  else
+    check "secured within 20 s of the seed import" false
+  fi
 }
 
 t_skip_kme_down() {
