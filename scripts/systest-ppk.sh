@@ -20,6 +20,8 @@
 #                 and the session secures without a restart.
 #   skip_kme_down negative: B's KME does not answer (connection refused): not secured, B shows and
 #                 logs why, no plaintext on the line and nothing reaches h2.
+#   skip_no_trustpoint negative: B's trust point is missing (its SKIP source cannot be built): the
+#                 same, with that reason.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=lib/appliances.sh
@@ -27,13 +29,13 @@ source scripts/lib/appliances.sh
 # shellcheck source=lib/ppk.sh
 source scripts/lib/ppk.sh
 
-ALL_TESTS=(sks skip skip_rekey sks_no_seed skip_kme_down)
+ALL_TESTS=(sks skip skip_rekey sks_no_seed skip_kme_down skip_no_trustpoint)
 BUILD=1
 TESTS=()
 for a in "$@"; do
   case $a in
     --no-build) BUILD=0 ;;
-    -h|--help) sed -n 2,23p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,25p "$0"; exit 0 ;;
     *) TESTS+=("$a") ;;
   esac
 done
@@ -287,6 +289,14 @@ t_skip_kme_down() {
   not_secured "KME $KME_B_IP:9: cannot connect to $KME_B_IP:9: Connection refused (os error 111) (gave up after 3 attempts)"
 }
 
+t_skip_no_trustpoint() {
+  APP_HOST_IPV6=0 APP_STATIC_NEIGH=1 app_topology
+  skip_setup
+  # B's trust point was never installed: its SKIP source cannot be built.
+  rm "$APP_W/b-state/trustpoint/R2toR1.pem"
+  not_secured "the trust point $APP_W/b-state/trustpoint/R2toR1.pem could not be used: I/O error: No such file or directory (os error 2)"
+}
+
 # --- runner -----------------------------------------------------------------------------------
 RESULTS=()
 ROWS=$(mktemp -d /tmp/mppk-rows.XXXXXX)
@@ -314,11 +324,11 @@ for t in "${TESTS[@]}"; do
 done
 echo
 echo "== PPK system tests ($(( $(date +%s) - RUN_START )) s)"
-printf '  %-6s %-14s %7s  %s\n' result test seconds measured
+printf '  %-6s %-18s %7s  %s\n' result test seconds measured
 failed=0
 for r in "${RESULTS[@]}"; do
   IFS='|' read -r res name secs <<<"$r"
-  printf '  %-6s %-14s %7s  %s\n' "$res" "$name" "$secs" "$(cat "$ROWS/$name" 2>/dev/null || echo -)"
+  printf '  %-6s %-18s %7s  %s\n' "$res" "$name" "$secs" "$(cat "$ROWS/$name" 2>/dev/null || echo -)"
   [ "$res" = PASS ] || failed=$((failed + 1))
 done
 rm -rf "$ROWS"
