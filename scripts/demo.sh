@@ -42,7 +42,7 @@ app_ctl a show macsec mka session
 echo "== appliance B: show macsec mka session"
 app_ctl b show macsec mka session
 echo "== MKA events on A:"
-grep "%L2-MKA" "$W/a-mka.log" | head -8
+grep -oE "%L2-MKA.*CKN:[0-9a-f]+" "$W/a-mka.log" | head -8
 
 echo "== two appliances up; host 1 (192.0.2.1) pings host 2 (192.0.2.2) across the secured line"
 for s in a b; do
@@ -160,18 +160,22 @@ PY
 # One screen: what happened.
 P1=$(echo "$PING1" | grep -Eo '[0-9]+ packets transmitted, [0-9]+ received' || echo "no ping result")
 P2=$(grep -Eo '[0-9]+ packets transmitted, [0-9]+ received, [0-9.]+% packet loss' "$W/ping2.txt" || echo "no ping result")
-python3 - "$W/a.json" "$W/b.json" "$LINE_AB" "$LINE_BA" "$SECURE_SECS" "$P1" "$P2" "$ROLL_SECS" "$CKN" "$CKN2" \
+CAPDROPS="$(app_capture_drops "$W/line-ab.pcap") $(app_capture_drops "$W/line-ba.pcap")"
+python3 - "$W/a.json" "$W/b.json" "$LINE_AB" "$LINE_BA" "$CAPDROPS" "$SECURE_SECS" "$P1" "$P2" "$ROLL_SECS" "$CKN" "$CKN2" \
   "${TCP_SENT:-0} ${TCP_RECV:-0} ${TCP_SECS:-0} ${TCP_MBPS:-0} ${TCP_CHECK:-none}" "$SAK_STATS" <<'PY'
 import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:3])
 lab, lba = json.loads(sys.argv[3]), json.loads(sys.argv[4])
-secure, p1, p2, roll, ckn, ckn2, tcp, saks = sys.argv[5:13]
+lab["drops"], lba["drops"] = sys.argv[5].split()
+lab["sent"], lba["sent"] = a["ports"]["net_af_packet1"]["tx"], b["ports"]["net_af_packet1"]["tx"]
+secure, p1, p2, roll, ckn, ckn2, tcp, saks = sys.argv[6:14]
 def port(r):
     p = r["ports"]["net_af_packet1"]
     return f"rx {p['rx']} tx {p['tx']} drop {p['drop']}"
 def frames(l):
     other = ", ".join(f"{k} {v}" for k, v in l["clear_types"].items()) or "none"
-    return f"{l['total']}: MACsec {l['macsec']}, EAPOL-MKA {l['eapol']}, clear {l['clear']} ({other})"
+    return (f"{l['total']} captured of {l['sent']} sent: MACsec {l['macsec']}, EAPOL-MKA {l['eapol']}, clear {l['clear']} ({other})"
+            + (f"; tshark dropped {l['drops']}" if l["drops"] != "0" else ""))
 ts, tr, tsec, tmbps, tcheck = tcp.split()
 ca, cb = a["links"][0]["counters"], b["links"][0]["counters"]
 print("""

@@ -60,10 +60,29 @@ stream_report() {
   app_stream_summary | sed 's/^/  /'
   printf 'secure %ss sent %s recv %s lost %s leaked %s\n' "${SECURE_SECS:-?}" "$(app_stream_get sent)" "$(app_stream_get received)" \
     "$(app_stream_get lost)" "${1:--}" > "$ROW_FILE"
+  if [ -f "$APP_W/line.pcap" ]; then
+    check "the line capture is complete (tshark dropped $(app_capture_drops) frames)" is "$(app_capture_drops)" 0
+  fi
 }
 # The line capture's clear (non-MACsec, non-EAPOL) frames.
 leaked() { jget "$(app_capture_classify "$APP_W/line.pcap")" clear; }
 mka_dump() { echo "  --- macsecd A log (tail)"; tail -15 "$APP_W/a-mka.log" | sed 's/^/    /'; echo "  --- macsecd B log (tail)"; tail -15 "$APP_W/b-mka.log" | sed 's/^/    /'; }
+# tx_sas a|b: the side's Tx SAs in the dataplane (AN, KN of the Key Identifier, next PN, in use).
+tx_sas() {
+  app_ctl "$1" show macsec ea idb interface $IF --json 2>/dev/null | python3 -c '
+import json, sys
+try:
+    v = json.load(sys.stdin)["sa"]
+except Exception:
+    print("(no answer)"); sys.exit()
+out = []
+for t in v.get("tx", []):
+    ki = t.get("ki")
+    kn = int.from_bytes(bytes(ki[12:16]), "big") if ki else "?"
+    use = " (in use)" if t.get("in_use") else ""
+    out.append("AN %s KN %s next PN %s%s" % (t["an"], kn, t["next_pn"], use))
+print("; ".join(out) or "none")'
+}
 count_log() { grep -c -- "$1" "$2" 2>/dev/null || true; }
 secy_line() { # side: the validation counters of interest
   app_secy "$1" | python3 -c '
@@ -250,6 +269,7 @@ t_macsecd_restart() {
   app_capture_start
   app_stream_start $PPS
   sleep 1
+  local tx_before; tx_before=$(tx_sas a)
   local kill_at b_lines; kill_at=$(now) b_lines=$(wc -l < "$APP_W/b-mka.log")
   app_stop_md a KILL
   sleep 1.5
@@ -266,7 +286,8 @@ t_macsecd_restart() {
   stream_report "$leak"
   measure "macsecd A killed (SIGKILL) at 0 s, restarted at +3.0 s; B during the outage: ${b_during:-no session}; A Secured again at $([ -n "$resumed" ] && python3 -c "print(f'+{$resumed - $kill_at:.2f}')" || echo never) s"
   measure "B after: $(app_field b status), peers $(app_field b peers); B logged since the kill: $(tail -n +$((b_lines + 1)) "$APP_W/b-mka.log" | grep -oE '%L2-MKA-[0-9]-[A-Z_]+' | sort | uniq -c | tr -s ' \n' ' ')"
-  measure "B: $(secy_line b); A's Tx SAs: $(app_ctl a show macsec ea idb interface $IF | grep -E 'Active AN|Next PN' | tr -s ' \n' ' ')"
+  measure "A's Tx SAs before the kill: $tx_before; at the end: $(tx_sas a)"
+  measure "B: $(secy_line b)"
   check "traffic kept flowing (longest silence at h2 < 250 ms)" lt "$gap" 250
   check "zero frames lost" is "$lost" 0
   check "the session resumed on A" test -n "$resumed"
@@ -300,7 +321,7 @@ t_key_expiry() {
   stream_report "$clear"
   measure "4 s after the key ended: A ${st_a:-no session}, B ${st_b:-no session}; last datagram at h2 $(python3 -c "print(f'{$last_rx - $end:+.2f}')") s from the key's end"
   measure "line: $(jget "$cap" total) frames, MACsec $(jget "$cap" macsec) ($macsec_after from 2 s after the end), EAPOL $(jget "$cap" eapol), leaked (clear) $clear $(jget "$cap" clear_types)"
-  measure "MKA log A: $(grep -E 'SESSION_STOPPED|KEY|expir' "$APP_W/a-mka.log" | tail -2 | tr '\n' ' ')"
+  measure "MKA log A: $(grep -oE '%L2-MKA-[0-9]-(SESSION_STOPPED|KEY)[^=]*CKN:[0-9a-f]+' "$APP_W/a-mka.log" | tail -2 | tr '\n' ' ')"
   check "traffic crossed while the key was valid" ge "$recv" 1
   check "the session is down on A" eval '[ "$(app_field a status)" != Secured ]'
   check "the session is down on B" eval '[ "$(app_field b status)" != Secured ]'

@@ -29,6 +29,7 @@ done
 echo "== system tests (scripts/systest.sh)"
 bash scripts/systest.sh > /tmp/macsec-systest.log 2>&1 || { cat /tmp/macsec-systest.log; echo "system tests failed" >&2; exit 1; }
 sed -n '/^== system tests/,$p' /tmp/macsec-systest.log
+echo "== PPK system tests (scripts/systest-ppk.sh)"; bash scripts/systest-ppk.sh --no-build > /tmp/macsec-systest-ppk.log 2>&1 && sed -n '/^== PPK system tests/,$p' /tmp/macsec-systest-ppk.log || { cat /tmp/macsec-systest-ppk.log; echo "PPK system tests failed" >&2; exit 1; }
 
 echo "== MKA interop with wpa_supplicant 2.10"
 bash scripts/interop-wpa.sh 12 > /tmp/macsec-interop.log 2>&1 || { cat /tmp/macsec-interop.log; echo "interop failed" >&2; exit 1; }

@@ -4,15 +4,18 @@
 //! chains decide which participants run (CAK rollover, key expiry, fallback PSK).
 
 use crate::keychain::{unix_seconds, Current, FallbackPsk, KeyChain, PrimaryPlan};
-use crate::mka::kay::{Mka, MkaConfig, MkaEvent, ParticipantStatus, SaCommand};
+use crate::config::{SksProfile, SksProfileType};
+use crate::mka::kay::{Mka, MkaConfig, MkaEvent, ParticipantStatus, PpkRequest, SaCommand};
 use crate::mka::{Cak, Ckn};
+use crate::ppk::{source_for, KeyId, Ppk, PpkSource, SourceOptions};
 use crate::show::{CaRow, InterfaceRow, SessionRow};
 use dataplane::ipc::{Event, KeyMsg, PolicyMsg, Request, Response, SecurityPolicy};
 use dataplane::secy::{CipherSuite, ConfOffset, Sci, ValidateFrames};
 use dataplane::server::Client;
 use std::collections::BTreeMap;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
 /// What macsecd needs to run MKA on one interface (from the IOS XR configuration).
@@ -32,6 +35,71 @@ pub struct PortSetup {
     pub include_icv_indicator: bool,
     pub keychain: KeyChain,
     pub fallback: Option<FallbackPsk>,
+    /// The policy's `ppk sks-profile NAME`, resolved: PPK key distribution with PPKs from it.
+    pub ppk: Option<SksProfile>,
+}
+
+/// Where the PPK sources keep their state, and the SKIP settings the configuration does not
+/// carry (macsecd's `--state-dir`, `--trust-point`).
+#[derive(Debug, Clone)]
+pub struct PpkEnv {
+    /// The SKS state directory (seeds, key pair, trust points, SKIP counters).
+    pub state_dir: PathBuf,
+    pub options: SourceOptions,
+}
+
+impl Default for PpkEnv {
+    fn default() -> Self {
+        PpkEnv { state_dir: PathBuf::from(crate::ppk::DEFAULT_STATE_DIR), options: SourceOptions::default() }
+    }
+}
+
+/// An answer of the PPK worker: the request it answers, and (key ID, PPK) or the reason.
+type PpkAnswer = (PpkRequest, Result<(KeyId, Ppk), String>);
+
+/// A port's PPK source on a thread of its own: the source calls may block (SKIP is HTTPS with
+/// timeouts and retries), so the MKA loop only hands requests over and picks the answers up.
+/// The source is built on the worker at the first request, and again at the next one as long
+/// as it cannot be (a trust point or seed installed later is then used); while it cannot be,
+/// every request fails with the reason.
+struct PpkWorker {
+    requests: mpsc::Sender<(PpkRequest, Instant)>,
+    answers: mpsc::Receiver<(PpkAnswer, Duration)>,
+    /// Requests handed over and not answered yet.
+    outstanding: usize,
+}
+
+impl PpkWorker {
+    fn spawn(interface: &str, profile: SksProfile, env: PpkEnv) -> io::Result<PpkWorker> {
+        let (req_tx, req_rx) = mpsc::channel::<(PpkRequest, Instant)>();
+        let (ans_tx, ans_rx) = mpsc::channel();
+        std::thread::Builder::new().name(format!("ppk {interface}")).spawn(move || {
+            let mut source: Option<Box<dyn PpkSource>> = None;
+            // Ends when the port is dropped (its sender goes) or stops listening.
+            while let Ok((req, asked_at)) = req_rx.recv() {
+                let result = ppk_answer(&mut source, &profile, &env, &req);
+                if ans_tx.send(((req, result), asked_at.elapsed())).is_err() {
+                    break;
+                }
+            }
+        })?;
+        Ok(PpkWorker { requests: req_tx, answers: ans_rx, outstanding: 0 })
+    }
+}
+
+/// One request, on the worker thread.
+fn ppk_answer(source: &mut Option<Box<dyn PpkSource>>, profile: &SksProfile, env: &PpkEnv, req: &PpkRequest) -> Result<(KeyId, Ppk), String> {
+    let src = match source {
+        Some(s) => s,
+        None => source.insert(source_for(profile, &env.state_dir, &env.options).map_err(|e| e.to_string())?),
+    };
+    match req {
+        PpkRequest::New { .. } => src.new_key().map_err(|e| e.to_string()),
+        PpkRequest::ById { key_id, .. } => {
+            let id = KeyId::new(key_id.as_bytes()).map_err(|e| e.to_string())?;
+            src.key_by_id(&id).map(|ppk| (id, ppk)).map_err(|e| e.to_string())
+        }
+    }
 }
 
 impl PortSetup {
@@ -103,6 +171,8 @@ pub struct Port {
     pending_log: Vec<String>,
     /// SAs a previous macsecd left in the dataplane (see [`Inherited`]).
     inherited: Inherited,
+    /// PPK mode: the worker that runs the policy's PPK source.
+    ppk: Option<PpkWorker>,
 }
 
 /// SAs found in the dataplane when macsecd (re)started: a previous macsecd installed them and
@@ -149,15 +219,87 @@ fn mka_keys(k: &crate::keychain::Key) -> Option<(Ckn, Cak)> {
 }
 
 impl Port {
-    pub fn new(setup: PortSetup, tx_sci: Sci, now: Duration) -> io::Result<Port> {
+    pub fn new(setup: PortSetup, tx_sci: Sci, now: Duration, env: &PpkEnv) -> io::Result<Port> {
         let mut cfg = MkaConfig::new(tx_sci, setup.cipher_suite);
+        cfg.ppk = setup.ppk.is_some();
+        let mut pending_log = Vec::new();
+        let ppk = match &setup.ppk {
+            None => None,
+            Some(profile) => {
+                let (kind, from) = match profile.profile_type {
+                    SksProfileType::Local => ("SKS", env.state_dir.display().to_string()),
+                    SksProfileType::Remote => (
+                        "SKIP",
+                        profile.kme_server.as_ref().map(|k| format!("kme server {k}")).unwrap_or_else(|| "no KME".into()),
+                    ),
+                };
+                pending_log.push(format!("macsecd: ({}) PPK key distribution with sks profile {} ({kind}, {from})", setup.interface, profile.name));
+                Some(PpkWorker::spawn(&setup.interface, profile.clone(), env.clone())?)
+            }
+        };
         cfg.key_server_priority = setup.key_server_priority;
         cfg.conf_offset = setup.conf_offset;
         cfg.sak_rekey_interval = setup.sak_rekey_interval;
         cfg.delay_protection = setup.delay_protection;
         cfg.replay_window = setup.replay_window;
         let mka = Mka::new(cfg, Vec::new(), now).map_err(|e| io::Error::other(e.to_string()))?;
-        Ok(Port { setup, mka, current: None, running: BTreeMap::new(), conf_offset: None, pending_log: Vec::new(), inherited: Inherited::default() })
+        Ok(Port { setup, mka, current: None, running: BTreeMap::new(), conf_offset: None, pending_log, inherited: Inherited::default(), ppk })
+    }
+
+    /// PPK mode: hands the engine's PPK requests to the worker.
+    fn send_ppk_requests(&mut self, now: Duration, lines: &mut Vec<String>) {
+        while let Some(req) = self.mka.poll_ppk_request() {
+            let what = match &req {
+                PpkRequest::New { .. } => "a fresh PPK".to_string(),
+                // As the PPK source names it (a SKIP key ID as its text).
+                PpkRequest::ById { key_id, .. } => match KeyId::new(key_id.as_bytes()) {
+                    Ok(id) => format!("the PPK with key ID {id}"),
+                    Err(_) => format!("the PPK with key ID {key_id}"),
+                },
+            };
+            let sent = match self.ppk.as_mut() {
+                Some(w) => match w.requests.send((req.clone(), Instant::now())) {
+                    Ok(()) => {
+                        w.outstanding += 1;
+                        Ok(())
+                    }
+                    Err(_) => Err("the PPK worker thread stopped"),
+                },
+                None => Err("no ppk sks-profile is configured"),
+            };
+            match sent {
+                Ok(()) => {
+                    let profile = self.setup.ppk.as_ref().map(|p| p.name.as_str()).unwrap_or("");
+                    lines.push(format!("macsecd: ({}) asking sks profile {profile} for {what}", self.setup.interface));
+                }
+                Err(reason) => self.mka.handle_ppk(now, &req, Err(reason)),
+            }
+        }
+    }
+
+    /// PPK mode: feeds the worker's answers to the engine.
+    fn take_ppk_answers(&mut self, now: Duration, lines: &mut Vec<String>) {
+        let Some(w) = self.ppk.as_mut() else { return };
+        while let Ok(((req, result), took)) = w.answers.try_recv() {
+            w.outstanding = w.outstanding.saturating_sub(1);
+            let ms = took.as_millis();
+            match &result {
+                Ok((id, ppk)) => {
+                    lines.push(format!("macsecd: ({}) PPK key ID {id} obtained in {ms} ms", self.setup.interface));
+                    self.mka.handle_ppk(now, &req, Ok((id.as_bytes(), ppk.as_bytes())));
+                }
+                // The engine reports the failure itself (PPK_FETCH_FAILURE, with the reason).
+                Err(reason) => {
+                    lines.push(format!("macsecd: ({}) PPK request failed after {ms} ms", self.setup.interface));
+                    self.mka.handle_ppk(now, &req, Err(reason));
+                }
+            }
+        }
+    }
+
+    /// A PPK request is with the worker.
+    fn ppk_outstanding(&self) -> bool {
+        self.ppk.as_ref().is_some_and(|w| w.outstanding > 0)
     }
 
     /// Applies the key chains' plan at wall-clock `wall`: starts and stops participants.
@@ -291,7 +433,8 @@ fn expect_ok(r: io::Result<Response>) -> io::Result<()> {
 
 impl Daemon {
     /// Connects to the dataplane and sets up one engine per configured interface it has.
-    pub fn connect(dataplane: &Path, setups: Vec<PortSetup>) -> io::Result<Daemon> {
+    /// `env` is where the PPK sources of `ppk sks-profile` policies keep their state.
+    pub fn connect(dataplane: &Path, setups: Vec<PortSetup>, env: &PpkEnv) -> io::Result<Daemon> {
         let mut client = Client::connect(dataplane)?;
         let mut events = Client::connect(dataplane)?;
         let links = match client.request(&Request::Hello)? {
@@ -315,7 +458,7 @@ impl Daemon {
             };
             // Same cipher suite: the dataplane keeps its SAs (a new suite starts from none).
             expect_ok(client.request(&Request::SetPolicy { link: s.interface.clone(), policy: s.policy(Some(s.conf_offset)) }))?;
-            let mut port = Port::new(s, Sci(link.tx_sci), Duration::ZERO)?;
+            let mut port = Port::new(s, Sci(link.tx_sci), Duration::ZERO, env)?;
             port.conf_offset = Some(Some(port.setup.conf_offset));
             if !inherited.is_empty() {
                 port.pending_log.push(format!(
@@ -372,6 +515,9 @@ impl Daemon {
             let o = &p.setup;
             let policy_changed = (o.cipher_suite, o.conf_offset, o.key_server_priority, o.security_policy, o.replay_window, o.delay_protection, o.sak_rekey_interval, o.lacp_in_clear)
                 != (s.cipher_suite, s.conf_offset, s.key_server_priority, s.security_policy, s.replay_window, s.delay_protection, s.sak_rekey_interval, s.lacp_in_clear);
+            if o.ppk != s.ppk {
+                log.push(format!("macsecd: reload: the ppk sks-profile of {} changed; it takes effect when macsecd restarts", s.interface));
+            }
             if policy_changed {
                 log.push(format!("macsecd: reload: the policy of {} changed; it takes effect when its session restarts", s.interface));
             }
@@ -390,6 +536,8 @@ impl Daemon {
         for p in &mut self.ports {
             p.apply_keychains(now, wall);
         }
+        // While a PPK source works, look for its answer often.
+        let max_wait = if self.ports.iter().any(Port::ppk_outstanding) { max_wait.min(Duration::from_millis(5)) } else { max_wait };
         let deadline = self.ports.iter().filter_map(|p| p.mka.poll_timeout()).min().unwrap_or(now + max_wait);
         let wait = deadline.saturating_sub(now).clamp(Duration::from_millis(1), max_wait);
         if let Some(ev) = self.events.next_event(wait)? {
@@ -410,6 +558,7 @@ impl Daemon {
         let now = self.now();
         let mut lines = Vec::new();
         for i in 0..self.ports.len() {
+            self.ports[i].take_ppk_answers(now, &mut lines);
             if self.ports[i].mka.poll_timeout().is_some_and(|t| t <= now) {
                 self.ports[i].mka.handle_timeout(now);
             }
@@ -491,6 +640,104 @@ impl Daemon {
         while let Some(e) = self.ports[i].mka.poll_event() {
             lines.push(syslog_line(&link, &e));
         }
+        // Last: a request refused at once (no worker) is answered here and its effects are
+        // drained at the next turn.
+        let now = self.now();
+        self.ports[i].send_ppk_requests(now, lines);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mka::ppk::PpkKeyId;
+
+    const CONF: &str = "\
+key chain KC1
+ macsec
+  key 1234abcd5678
+   key-string 4a7b2f3c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708 cryptographic-algorithm AES-256-CMAC
+   lifetime 05:00:00 01 January 2015 infinite
+!
+sks profile prof-A device-identifier peer-1
+ peer-identifier peer-2
+!
+macsec-policy P1
+ ppk sks-profile prof-A
+!
+macsec-policy P2
+!
+interface TenGigE0/0/0/1
+ macsec psk-keychain KC1 policy P1
+!
+interface TenGigE0/0/0/2
+ macsec psk-keychain KC1 policy P2
+!
+";
+
+    fn ask(w: &PpkWorker, req: PpkRequest) -> Result<(KeyId, Ppk), String> {
+        w.requests.send((req.clone(), Instant::now())).unwrap();
+        let ((got, result), _) = w.answers.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(got, req);
+        result
+    }
+
+    #[test]
+    fn port_setup_carries_the_policys_sks_profile() {
+        let c = crate::config::Config::parse(CONF).unwrap();
+        let s = c.port_setups().unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].interface, "TenGigE0/0/0/1");
+        assert_eq!(s[0].ppk.as_ref(), c.sks_profiles.get("prof-A"));
+        assert_eq!(s[0].ppk.as_ref().unwrap().name, "prof-A");
+        assert_eq!(s[1].interface, "TenGigE0/0/0/2");
+        assert!(s[1].ppk.is_none());
+    }
+
+    #[test]
+    fn ppk_worker_answers_from_the_sks_seed_and_says_why_it_cannot() {
+        let c = crate::config::Config::parse(CONF).unwrap();
+        let profile = c.sks_profiles["prof-A"].clone();
+        let dir = tempfile::tempdir().unwrap();
+        let env = PpkEnv { state_dir: dir.path().to_path_buf(), options: SourceOptions::default() };
+        let w = PpkWorker::spawn("TenGigE0/0/0/1", profile, env).unwrap();
+        let ckn = Ckn::new(&[0x12, 0x34]).unwrap();
+        let new = PpkRequest::New { ckn: ckn.clone() };
+        // No seed yet: every request fails with the reason.
+        assert_eq!(
+            ask(&w, new.clone()).unwrap_err(),
+            "no seed shared with peer peer-2 of sks profile prof-A (export it with `crypto sks seed export mceliece` on the master, import it with `crypto sks seed import mceliece` on the other side)"
+        );
+        // A seed installed while the daemon runs is used at the next request.
+        let seed: [u8; 32] = core::array::from_fn(|i| i as u8);
+        std::fs::create_dir_all(dir.path().join("peers")).unwrap();
+        std::fs::write(dir.path().join("peers/peer-2.seed"), seed).unwrap();
+        let (id, ppk) = ask(&w, new).unwrap();
+        assert_eq!(id.as_bytes().len(), 16);
+        assert_eq!(ppk, crate::ppk::derive_sks_ppk(&seed, &id).unwrap());
+        let by_id = PpkRequest::ById { ckn, key_id: PpkKeyId::new(id.as_bytes()).unwrap() };
+        let (id2, ppk2) = ask(&w, by_id).unwrap();
+        assert_eq!((id2, ppk2), (id, ppk));
+        // The known answer of docs/ppk.md: seed 00..1f, key ID a0..af.
+        let kid: Vec<u8> = (0xa0..=0xaf).collect();
+        let by_id = PpkRequest::ById { ckn: Ckn::new(&[0x12, 0x34]).unwrap(), key_id: PpkKeyId::new(&kid).unwrap() };
+        let (_, ppk) = ask(&w, by_id).unwrap();
+        assert_eq!(hex::encode(ppk.as_bytes()), "0b0ebd0716a47add82d9c1c84c50f8247186d36fbe0953cca1b8cb6dc172123b");
+    }
+
+    #[test]
+    fn ppk_worker_reports_a_source_that_cannot_be_built() {
+        let mut profile = SksProfile::new("prof-R", SksProfileType::Remote);
+        profile.kme_server = Some(crate::config::ServerAddress { host: crate::config::Host::Ipv4([192, 0, 2, 34].into()), port: 10001 });
+        let dir = tempfile::tempdir().unwrap();
+        let env = PpkEnv { state_dir: dir.path().to_path_buf(), options: SourceOptions::default() };
+        let w = PpkWorker::spawn("TenGigE0/0/0/1", profile, env).unwrap();
+        let req = PpkRequest::New { ckn: Ckn::new(&[0x12, 0x34]).unwrap() };
+        let e = ask(&w, req.clone()).unwrap_err();
+        let tp = dir.path().join("trustpoint/prof-R.pem");
+        assert_eq!(e, format!("the trust point {} could not be used: I/O error: No such file or directory (os error 2)", tp.display()));
+        // Still the same reason at the next request (the source is tried again each time).
+        assert_eq!(ask(&w, req).unwrap_err(), e);
     }
 }

@@ -332,6 +332,12 @@ app_capture_stop() {
   APP_CAPS=()
 }
 
+# app_capture_drops [PCAP]: frames tshark reported dropped (0 when it reported none).
+app_capture_drops() {
+  local f=${1:-$APP_W/line.pcap}
+  { grep -oE '[0-9]+ packets? dropped' "$f.log" 2>/dev/null || true; } | awk '{s += $1} END {print s + 0}'
+}
+
 # app_capture_classify [PCAP] [SPLIT_TIME]: counts line frames by EtherType, as JSON:
 # {"total", "macsec" (0x88e5), "eapol" (0x888e), "clear" (anything else), "clear_types",
 #  "clear_after" / "macsec_after" (frames at or after SPLIT_TIME, Unix seconds), "first_macsec"}.

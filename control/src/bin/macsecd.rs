@@ -2,10 +2,15 @@
 //! configured interface on the dataplane's control socket, logs the guide's `%L2-MKA-...` events,
 //! and answers `macsecctl show ...` on its own socket.
 //!
-//! `macsecd --config FILE --dataplane SOCKET [--socket SOCKET] [--duration SECS]`
+//! `macsecd --config FILE --dataplane SOCKET [--socket SOCKET] [--state-dir DIR] [--trust-point PEM] [--duration SECS]`
+//!
+//! Interfaces whose macsec-policy has `ppk sks-profile NAME` distribute SAKs in PPK mode: the
+//! PPKs come from the profile's SKS engine (seeds in `--state-dir`) or SKIP key manager (its CA
+//! from `--trust-point`, default `STATE_DIR/trustpoint/PROFILE.pem`), on a worker thread per
+//! interface (docs/ppk.md, docs/ppk-mka.md).
 
 use clap::Parser;
-use control::daemon::{Daemon, PortSetup};
+use control::daemon::{Daemon, PortSetup, PpkEnv};
 use control::show::ShowData;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -28,6 +33,14 @@ struct Cli {
     /// macsecd's own socket, for macsecctl.
     #[arg(long, default_value = "/run/macsec/macsecd.sock")]
     socket: PathBuf,
+    /// The SKS state directory (Classic McEliece key pair, peers' keys and seeds, trust points,
+    /// SKIP counters), as `macsecctl crypto sks --state-dir`.
+    #[arg(long, default_value = control::ppk::DEFAULT_STATE_DIR)]
+    state_dir: PathBuf,
+    /// The KMEs' CA (PEM) for `type remote` sks profiles (default: each profile's
+    /// `STATE_DIR/trustpoint/PROFILE.pem`, installed with `macsecctl crypto sks trustpoint import`).
+    #[arg(long)]
+    trust_point: Option<PathBuf>,
     /// Stop after SECS seconds (default: until SIGINT/SIGTERM).
     #[arg(long)]
     duration: Option<f64>,
@@ -148,10 +161,10 @@ fn load(path: &std::path::Path) -> Result<(control::config::Config, Vec<PortSetu
 }
 
 /// Connects to the dataplane, retrying for `patience` (it may be starting or restarting).
-fn connect(path: &std::path::Path, setups: &[PortSetup], patience: Duration, stop: &AtomicBool) -> Result<Daemon, String> {
+fn connect(path: &std::path::Path, setups: &[PortSetup], env: &PpkEnv, patience: Duration, stop: &AtomicBool) -> Result<Daemon, String> {
     let t0 = Instant::now();
     loop {
-        match Daemon::connect(path, setups.to_vec()) {
+        match Daemon::connect(path, setups.to_vec(), env) {
             Ok(d) => return Ok(d),
             Err(e) if t0.elapsed() >= patience || stop.load(Ordering::Relaxed) => {
                 return Err(format!("dataplane {}: {e}", path.display()))
@@ -188,7 +201,11 @@ fn main() -> ExitCode {
     if let Err(e) = signal_hook::flag::register(signal_hook::consts::SIGHUP, reload.clone()) {
         return fail(format!("signal handler: {e}"));
     }
-    let mut daemon = match connect(&cli.dataplane, &setups, Duration::from_secs(10), &stop) {
+    let env = PpkEnv {
+        state_dir: cli.state_dir.clone(),
+        options: control::ppk::SourceOptions { trust_point: cli.trust_point.clone(), ..Default::default() },
+    };
+    let mut daemon = match connect(&cli.dataplane, &setups, &env, Duration::from_secs(10), &stop) {
         Ok(d) => Some(d),
         Err(e) => return fail(e),
     };
@@ -231,7 +248,7 @@ fn main() -> ExitCode {
             // (fresh SAKs: the PNs the old SAs reached died with the dataplane).
             if last_attempt.elapsed() >= Duration::from_millis(500) {
                 last_attempt = Instant::now();
-                if let Ok(d) = Daemon::connect(&cli.dataplane, setups.clone()) {
+                if let Ok(d) = Daemon::connect(&cli.dataplane, setups.clone(), &env) {
                     log_line(&format!("macsecd: dataplane {} is back; MKA sessions restart", cli.dataplane.display()));
                     daemon = Some(d);
                 }

@@ -354,6 +354,14 @@ impl Config {
                 Some(fb)
             }
         };
+        // `ppk sks-profile NAME`: the profile the PPKs come from (the parser checked the
+        // reference; a model built by hand may still lack it).
+        let ppk = match &policy.ppk_sks_profile {
+            None => None,
+            Some(name) => Some(self.sks_profiles.get(name).cloned().ok_or_else(|| {
+                err(ErrorKind::UnknownSksProfile { policy: policy.name.clone(), profile: name.clone() })
+            })?),
+        };
         Ok(PortSetup {
             interface: i.name.clone(),
             policy_name: policy.name.clone(),
@@ -368,6 +376,7 @@ impl Config {
             include_icv_indicator: policy.include_icv_indicator,
             keychain,
             fallback,
+            ppk,
         })
     }
 }
