@@ -21,7 +21,7 @@ fn setup(cak: &str) -> control::daemon::PortSetup {
 #[test]
 fn a_new_cak_under_the_same_ckn_restarts_the_participant() {
     let wall = 1_800_000_000;
-    let mut port = Port::new(setup(CAK_A), Sci(0x0011_2233_4455_0001), Duration::ZERO).expect("port");
+    let mut port = Port::new(setup(CAK_A), Sci(0x0011_2233_4455_0001), Duration::ZERO, &control::daemon::PpkEnv::default()).expect("port");
     port.apply_keychains(Duration::ZERO, wall);
     let first = port.participants();
     assert_eq!(first.len(), 1);
