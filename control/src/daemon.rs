@@ -163,7 +163,9 @@ pub struct Port {
     pub mka: Mka,
     /// The primary key the engine runs on, and since when a rollover is under way.
     current: Option<(crate::keychain::Ckn, Option<u64>)>,
-    running: BTreeMap<Vec<u8>, bool>,
+    /// The participants running, by CKN: fallback or not, and a digest of the CAK they run with
+    /// (a CAK changed under the same CKN restarts the participant).
+    running: BTreeMap<Vec<u8>, (bool, [u8; 32])>,
     conf_offset: Option<Option<ConfOffset>>,
     /// Lines to log on the next turn.
     pending_log: Vec<String>,
@@ -329,12 +331,22 @@ impl Port {
         }
         for (k, fb) in want {
             let id = k.ckn().as_bytes().to_vec();
-            if self.running.get(&id) == Some(&fb) {
-                continue;
+            let mut digest = [0u8; 32];
+            digest.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, k.cak()).as_ref());
+            match self.running.get(&id) {
+                Some(r) if *r == (fb, digest) => continue,
+                Some(_) => {
+                    // Same CKN, another CAK or role: the participant starts over with it.
+                    if let Ok(ckn) = Ckn::new(&id) {
+                        self.mka.remove_participant(now, &ckn);
+                    }
+                    self.running.remove(&id);
+                }
+                None => {}
             }
             if let Some((ckn, cak)) = mka_keys(k) {
                 if self.mka.add_participant(now, ckn, cak, fb).is_ok() {
-                    self.running.insert(id, fb);
+                    self.running.insert(id, (fb, digest));
                 }
             }
         }

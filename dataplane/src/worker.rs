@@ -62,6 +62,11 @@ pub struct LinkState {
     pub security: SecurityPolicy,
     pub lacp_in_clear: bool,
     pub counters: LinkCounters,
+    /// A frame validated on an enabled receive SA since the receive SAs were last all gone: the
+    /// peer transmits protected, so under should-secure clear frames stop passing. (An SA that is
+    /// merely installed is not enough: MKA installs receive SAs before the peer switches its
+    /// transmit over, and the peer's last clear frames must still pass.)
+    rx_protected_seen: bool,
 }
 
 fn ethertype(frame: &[u8]) -> Option<EtherType> {
@@ -76,12 +81,18 @@ impl LinkState {
             security,
             lacp_in_clear,
             counters: LinkCounters::default(),
+            rx_protected_seen: false,
         }
     }
 
-    /// True when some receive SA is in use: under should-secure, clear frames stop passing then.
-    fn rx_secured(&self) -> bool {
+    fn rx_sa_enabled(&self) -> bool {
         self.secy.rx.scs.iter().any(|sc| sc.sas.iter().flatten().any(|sa| sa.enabled))
+    }
+
+    /// True when the peer transmits protected frames that we receive: under should-secure,
+    /// clear frames stop passing then.
+    fn rx_secured(&self) -> bool {
+        self.rx_protected_seen && self.rx_sa_enabled()
     }
 
     /// Reserves PNs for a burst of `n` host frames. Returns the block (empty when there is no SA
@@ -136,7 +147,10 @@ impl LinkState {
             // Every delivered status (OK, and under Check/Disabled the unverified ones) forwards;
             // the SecY has counted it.
             Some(EtherType::MACSEC) => match self.secy.rx.validate(buf, span) {
-                Ok(v) => LineVerdict::Forward(v.span),
+                Ok(v) => {
+                    self.rx_protected_seen = true;
+                    LineVerdict::Forward(v.span)
+                }
                 Err(_) => LineVerdict::Drop,
             },
             Some(EtherType::EAPOL) => {
@@ -162,6 +176,13 @@ impl LinkState {
 
     /// Applies a control command (all but `Inject`, which the I/O loop handles).
     pub fn apply(&mut self, cmd: Command) {
+        self.apply_command(cmd);
+        if !self.rx_sa_enabled() {
+            self.rx_protected_seen = false;
+        }
+    }
+
+    fn apply_command(&mut self, cmd: Command) {
         match cmd {
             Command::SetPolicy { policy, security, lacp_in_clear } => {
                 if policy.cipher_suite != self.secy.tx.policy.cipher_suite {
@@ -438,10 +459,26 @@ mod tests {
         assert_eq!(b.line_to_host(&mut buf, span), LineVerdict::Forward(span));
         assert_eq!((a.counters.tx_clear, b.counters.rx_clear, b.secy.rx.counters.in_pkts_untagged), (1, 1, 1));
         secure(&mut a, &mut b);
+        // Receive SAs installed, but the peer has not sent a protected frame yet (MKA installs
+        // receive before transmit): its last clear frames still pass.
+        let (mut buf, span) = frame(0x0800, 100);
+        assert_eq!(b.line_to_host(&mut buf, span), LineVerdict::Forward(span));
+        assert_eq!(b.counters.rx_clear, 2);
+        let (mut pbuf, v) = send(&mut a, 0x0800);
+        let HostVerdict::Forward(ps) = v else { panic!("{v:?}") };
+        assert_eq!(ps.len, 132);
+        assert!(matches!(b.line_to_host(&mut pbuf, ps), LineVerdict::Forward(_)));
+        // From the first protected frame on, clear frames are refused.
+        let (mut buf, span) = frame(0x0800, 100);
         assert_eq!(b.line_to_host(&mut buf, span), LineVerdict::Drop);
-        assert_eq!(b.secy.rx.counters.in_pkts_no_tag, 1);
-        let (_, v) = send(&mut a, 0x0800);
-        assert!(matches!(v, HostVerdict::Forward(s) if s.len == 132));
+        assert_eq!((b.secy.rx.counters.in_pkts_no_tag, b.counters.rx_clear), (1, 2));
+        // Until the receive SAs are gone again (the session went down).
+        let scis: Vec<(Sci, u8)> = b.secy.rx.scs.iter().flat_map(|sc| sc.sas.iter().flatten().map(move |sa| (sc.sci, sa.an))).collect();
+        for (sci, an) in scis {
+            b.apply(Command::DeleteRxSa { sci, an });
+        }
+        let (mut buf, span) = frame(0x0800, 100);
+        assert_eq!(b.line_to_host(&mut buf, span), LineVerdict::Forward(span));
     }
 
     #[test]

@@ -183,12 +183,17 @@ fn should_secure_passes_clear_only_while_not_secured() {
     assert_eq!(host_out, clear_in, "no SA: clear line frames are delivered");
     assert_eq!((counter(&report, "OutPktsUntagged"), counter(&report, "InPktsUntagged")), (plain.len() as u64, 3));
 
-    // Once secured (SAs present), clear frames no longer pass either way.
+    // With SAs installed, host frames leave protected only. On the line, clear frames still pass
+    // until the peer's first protected frame validates (MKA installs receive SAs before the peer
+    // switches its transmit over), and not after it.
     let site = Site::new("ss2");
-    let (report, host_out, line_out) = run_appliance(&site, &config("should-secure", false, true, true), &plain, &clear_in, 1.5);
-    assert!(host_out.is_empty());
+    let first = frame(0x0800, 120, 7);
+    let prot = protect_as(SCI_B, KEY_B, "00000001", "1", "1", std::slice::from_ref(&first), site.dir.path());
+    let line_in = vec![clear_in[0].clone(), prot[0].clone(), clear_in[1].clone(), clear_in[2].clone()];
+    let (report, host_out, line_out) = run_appliance(&site, &config("should-secure", false, true, true), &plain, &line_in, 1.5);
+    assert_eq!(host_out, vec![clear_in[0].clone(), first]);
     assert!(line_out.iter().all(|f| f[12..14] == [0x88, 0xe5]));
-    assert_eq!(counter(&report, "InPktsNoTag"), 3);
+    assert_eq!((counter(&report, "InPktsUntagged"), counter(&report, "InPktsOK"), counter(&report, "InPktsNoTag")), (1, 1, 2));
 
     // must-secure without SAs: nothing passes, and the drops are counted.
     let site = Site::new("ms");

@@ -450,7 +450,8 @@ impl SkipClient {
     }
 }
 
-fn parse_key(b: &[u8], size_bits: u32) -> Result<(String, Zeroizing<Vec<u8>>), String> {
+/// Parses a KME's `/key` answer (public for the fuzz target: it is network input).
+pub fn parse_key(b: &[u8], size_bits: u32) -> Result<(String, Zeroizing<Vec<u8>>), String> {
     let a: KeyAnswer = serde_json::from_slice(b).map_err(|e| e.to_string())?;
     let key = Zeroizing::new(hex::decode(a.key.as_str()).map_err(|_| "key is not hex".to_string())?);
     if size_bits != 0 && key.len() * 8 != size_bits as usize {
