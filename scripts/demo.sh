@@ -24,7 +24,7 @@ app_topology
 
 # The appliances' IOS XR configurations: the guide's key chain with a PSK (AES-256-CMAC CAK) and a
 # user-defined policy with GCM-AES-XPN-256; A has the lower key-server priority value (it is the key server).
-CKN=1234abcd5678
+CKN=1234ABCD5678
 CAK=4a7b2f3c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708
 app_xr "$W/a.xr" --priority 16 --key "$CKN $CAK 05:00:00 01 January 2015 infinite"
 app_xr "$W/b.xr" --priority 32 --key "$CKN $CAK 05:00:00 01 January 2015 infinite"
@@ -42,7 +42,7 @@ app_ctl a show macsec mka session
 echo "== appliance B: show macsec mka session"
 app_ctl b show macsec mka session
 echo "== MKA events on A:"
-grep -oE "%L2-MKA.*CKN:[0-9a-f]+" "$W/a-mka.log" | head -8
+grep -oE "%L2-MKA.*CKN:[0-9A-F]+" "$W/a-mka.log" | head -8
 
 echo "== two appliances up; host 1 (192.0.2.1) pings host 2 (192.0.2.2) across the secured line"
 for s in a b; do
@@ -105,7 +105,7 @@ echo "sent ${TCP_SENT:-?} octets, host 2 received ${TCP_RECV:-?} in ${TCP_SECS:-
 
 # Hitless CAK rollover: a second key, active from now, is added to both key chains and macsecd
 # reloads (SIGHUP) while host 1 keeps pinging; the session moves to the new CKN without loss.
-CKN2=5678abcd1234
+CKN2=5678ABCD1234
 CAK2=0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0
 NOW=$(app_xr_time 0)
 for s in a b; do

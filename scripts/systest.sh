@@ -28,12 +28,12 @@ if [ $BUILD = 1 ]; then
   app_build
 fi
 
-CKN1=1234abcd5678
+CKN1=1234ABCD5678
 CAK1=4a7b2f3c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708
-CKN2=5678abcd1234
+CKN2=5678ABCD1234
 CAK2=0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0
 CAKX=deadbeefdeadbeefdeadbeefdeadbeefdeadbeefdeadbeefdeadbeefdeadbeef
-CKNF=fa11bacc0001
+CKNF=FA11BACC0001
 CAKF=1122334455667788990011223344556677889900112233445566778899001122
 LT_INF="05:00:00 01 January 2015 infinite"
 PPS=2000
@@ -321,7 +321,7 @@ t_key_expiry() {
   stream_report "$clear"
   measure "4 s after the key ended: A ${st_a:-no session}, B ${st_b:-no session}; last datagram at h2 $(python3 -c "print(f'{$last_rx - $end:+.2f}')") s from the key's end"
   measure "line: $(jget "$cap" total) frames, MACsec $(jget "$cap" macsec) ($macsec_after from 2 s after the end), EAPOL $(jget "$cap" eapol), leaked (clear) $clear $(jget "$cap" clear_types)"
-  measure "MKA log A: $(grep -oE '%L2-MKA-[0-9]-(SESSION_STOPPED|KEY)[^=]*CKN:[0-9a-f]+' "$APP_W/a-mka.log" | tail -2 | tr '\n' ' ')"
+  measure "MKA log A: $(grep -oE '%L2-MKA-[0-9]-(SESSION_STOPPED|KEY)[^=]*CKN:[0-9A-F]+' "$APP_W/a-mka.log" | tail -2 | tr '\n' ' ')"
   check "traffic crossed while the key was valid" ge "$recv" 1
   check "the session is down on A" eval '[ "$(app_field a status)" != Secured ]'
   check "the session is down on B" eval '[ "$(app_field b status)" != Secured ]'

@@ -162,7 +162,7 @@ pub struct Port {
     pub setup: PortSetup,
     pub mka: Mka,
     /// The primary key the engine runs on, and since when a rollover is under way.
-    current: Option<(crate::keychain::Ckn, Option<u64>)>,
+    current: Option<(Ckn, Option<u64>)>,
     /// The participants running, by CKN: fallback or not, and a digest of the CAK they run with
     /// (a CAK changed under the same CKN restarts the participant).
     running: BTreeMap<Vec<u8>, (bool, [u8; 32])>,
@@ -215,7 +215,7 @@ impl Inherited {
 }
 
 fn mka_keys(k: &crate::keychain::Key) -> Option<(Ckn, Cak)> {
-    Some((Ckn::new(k.ckn().as_bytes()).ok()?, Cak::from_bytes(k.cak()).ok()?))
+    Some((k.ckn().clone(), Cak::from_bytes(k.cak()).ok()?))
 }
 
 impl Port {

@@ -28,7 +28,7 @@ use zeroize::Zeroizing;
 pub const ROLLOVER_OVERLAP: u64 = 60;
 
 /// Longest CKN, in octets (802.1X-2020 11.11.1; the guide's 64 hex characters).
-pub const CKN_MAX_LEN: usize = 32;
+pub use crate::mka::kdf::CKN_MAX_LEN;
 
 /// Seconds since the Unix epoch of `t` (0 for times before the epoch). The only bridge from a clock.
 pub fn unix_seconds(t: SystemTime) -> u64 {
@@ -64,57 +64,14 @@ pub enum KeyChainError {
     FallbackSharesCkn { primary: String, fallback: String, ckn: Ckn },
 }
 
-/// A CAK name: 1 to 32 octets. Configured as hex (the IOS XR key ID); shown as upper-case hex.
-/// Not a secret.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Ckn(Vec<u8>);
+/// The CAK name: one type for the key chains and MKA ([`crate::mka::Ckn`]); shown as upper-case
+/// hex, as the guide does.
+pub use crate::mka::Ckn;
 
-impl Ckn {
-    /// A CKN from its octets; 1 to [`CKN_MAX_LEN`] of them.
-    pub fn new(octets: &[u8]) -> Result<Ckn, KeyChainError> {
-        if octets.is_empty() || octets.len() > CKN_MAX_LEN {
-            return Err(KeyChainError::CknLength { len: octets.len(), max: CKN_MAX_LEN });
-        }
-        Ok(Ckn(octets.to_vec()))
-    }
-
-    /// A CKN from the IOS XR key ID: an even number of hex digits (either case), 2 to 64 of them.
-    pub fn from_hex(text: &str) -> Result<Ckn, KeyChainError> {
-        let octets = hex::decode(text).map_err(|_| KeyChainError::CknHex { text: text.to_string() })?;
-        Ckn::new(&octets)
-    }
-
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Always false: a CKN has at least one octet.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Display for Ckn {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex::encode_upper(&self.0))
-    }
-}
-
-impl fmt::Debug for Ckn {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Ckn({self})")
-    }
-}
-
-impl FromStr for Ckn {
-    type Err = KeyChainError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ckn::from_hex(s)
-    }
+/// A CKN from the IOS XR key ID: an even number of hex digits (either case), 2 to 64 of them.
+pub fn ckn_from_hex(text: &str) -> Result<Ckn, KeyChainError> {
+    let octets = hex::decode(text).map_err(|_| KeyChainError::CknHex { text: text.to_string() })?;
+    Ckn::new(&octets).map_err(|_| KeyChainError::CknLength { len: octets.len(), max: CKN_MAX_LEN })
 }
 
 /// The guide's `cryptographic-algorithm` of a key: the MKA KDF/ICV algorithm, fixing the CAK length.
@@ -279,7 +236,7 @@ impl Key {
         algorithm: CakAlgorithm,
         lifetime: Lifetime,
     ) -> Result<Key, KeyChainError> {
-        let ckn = Ckn::from_hex(ckn_hex)?;
+        let ckn = ckn_from_hex(ckn_hex)?;
         let cak = match hex::decode(cak_hex) {
             Ok(v) => Zeroizing::new(v),
             Err(_) => return Err(KeyChainError::CakHex { ckn }),

@@ -464,7 +464,7 @@ fn a_peer_whose_ppk_lookup_fails_stays_unsecured_and_says_why() {
     assert_eq!(net.nodes[1].mka.stats.ppk_failures, 3);
     assert_eq!(
         syslog_line("Hu0/2/0/11", &MkaEvent::PpkFailure { ckn: ckn(), failure }),
-        "%L2-MKA-3-PPK_FETCH_FAILURE : (Hu0/2/0/11) could not obtain the PPK with key ID 6b65792d31: KME 192.0.2.34:10001 did not answer (3 attempts); the session is not secured with it, CKN:a1b2c3d4e5f60718293a4b5c6d7e8f90"
+        "%L2-MKA-3-PPK_FETCH_FAILURE : (Hu0/2/0/11) could not obtain the PPK with key ID 6b65792d31: KME 192.0.2.34:10001 did not answer (3 attempts); the session is not secured with it, CKN:A1B2C3D4E5F60718293A4B5C6D7E8F90"
     );
     // The key server has nothing to complain about.
     assert!(net.ppk_failures(0).is_empty());
@@ -536,7 +536,7 @@ fn ppk_on_one_side_only_never_secures() {
     assert_eq!((st.key_distribution_mode, st.ppk_failure.clone()), (KeyDistributionMode::Sak, Some(nc.clone())));
     assert_eq!(
         syslog_line("Te0/0/0/24", &MkaEvent::PpkFailure { ckn: ckn(), failure: nc }),
-        "%L2-MKA-3-PPK_NOT_CONFIGURED : (Te0/0/0/24) the key server distributed the SAK with PPK key ID 6b65792d31, but no ppk sks-profile is configured; the session is not secured with it, CKN:a1b2c3d4e5f60718293a4b5c6d7e8f90"
+        "%L2-MKA-3-PPK_NOT_CONFIGURED : (Te0/0/0/24) the key server distributed the SAK with PPK key ID 6b65792d31, but no ppk sks-profile is configured; the session is not secured with it, CKN:A1B2C3D4E5F60718293A4B5C6D7E8F90"
     );
     assert!(net.nodes[1].requests.is_empty());
 

@@ -87,7 +87,7 @@ fn mka_kdf_vectors() {
             "mka_ckn_from_msk" => {
                 assert_eq!(i["ckn_length_bits"], 128);
                 let ckn = ckn_from_msk(&hx(&i["msk_first_octets"]), &hx(&i["eap_session_id"]), mac(&i["mac1"]), mac(&i["mac2"])).unwrap();
-                vec![(ckn.to_string(), e["ckn"].as_str().unwrap().into())]
+                vec![(hex::encode(ckn.as_bytes()), e["ckn"].as_str().unwrap().into())]
             }
             "mka_kek" => {
                 let kek = Kek::derive(&Cak::from_hex(i["cak"].as_str().unwrap()).unwrap(), &Ckn::from_hex(i["ckn"].as_str().unwrap()).unwrap());

@@ -150,8 +150,9 @@ secret_key!(
     Sak, "SAK"
 );
 
-/// Connectivity Association Key Name: 1 to 32 octets, not secret.
-#[derive(Clone, PartialEq, Eq, Hash)]
+/// Connectivity Association Key Name: 1 to 32 octets, not secret. Configured as hex (the IOS XR
+/// key ID, [`crate::keychain::ckn_from_hex`]); shown as upper-case hex, as the guide does.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Ckn(Vec<u8>);
 
 impl Ckn {
@@ -186,7 +187,14 @@ impl Ckn {
 
 impl fmt::Display for Ckn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex::encode(&self.0))
+        f.write_str(&hex::encode_upper(&self.0))
+    }
+}
+
+impl std::str::FromStr for Ckn {
+    type Err = KeyError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ckn::from_hex(s)
     }
 }
 
