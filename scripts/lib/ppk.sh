@@ -110,7 +110,7 @@ ppk_cleanup() {
   [ -n "${KME_PID:-}" ] && app_kill "$KME_PID" TERM
   KME_PID=''
   app_cleanup
-  [ -n "${NS_K:-}" ] && ip netns del "$NS_K" 2>/dev/null
+  if [ -n "${NS_K:-}" ]; then ip netns del "$NS_K" 2>/dev/null || true; fi
   NS_K=''
   return 0
 }
