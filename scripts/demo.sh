@@ -11,14 +11,20 @@
 # on the line shows only MACsec and EAPOL-MKA; the CAK rolls over hitlessly under ping; the
 # appliances' show views and counters are printed, and a one-screen summary ends the run.
 # Everything it creates is removed on exit. The topology is scripts/lib/appliances.sh.
+# `--ppk sks|skip`: the policy has `ppk sks-profile`, SAKs are distributed with a quantum-safe PPK
+# from the SKS engine (seed exchanged with macsecctl) or from kme-sim over SKIP (scripts/lib/ppk.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # shellcheck source=lib/appliances.sh
 source scripts/lib/appliances.sh
+# shellcheck source=lib/ppk.sh
+source scripts/lib/ppk.sh
+PPK=''
+case "${1:-}${2:-}" in '') ;; --ppksks|--ppkskip) PPK=$2 ;; *) echo "usage: $0 [--ppk sks|skip]" >&2; exit 2 ;; esac
 app_build
 app_init macsec-demo macsec
-trap app_cleanup EXIT
+trap ppk_cleanup EXIT
 W=$APP_W
 app_topology
 
@@ -28,19 +34,21 @@ CKN=1234ABCD5678
 CAK=4a7b2f3c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708
 app_xr "$W/a.xr" --priority 16 --key "$CKN $CAK 05:00:00 01 January 2015 infinite"
 app_xr "$W/b.xr" --priority 32 --key "$CKN $CAK 05:00:00 01 January 2015 infinite"
+[ -z "$PPK" ] || ppk_demo_setup "$PPK"
 app_start_dp a must-secure
 app_start_dp b must-secure
 # The whole run's line traffic, for the summary: A -> B on b-line, B -> A on a-line.
 app_capture_start "$W/line-ab.pcap" b
 app_capture_start "$W/line-ba.pcap" a
-app_start_md a
-app_start_md b
+demo_start_md a
+demo_start_md b
 app_wait_secured 15 || { cat "$W/a-mka.log" "$W/b-mka.log"; echo "MKA did not secure" >&2; exit 1; }
 echo "== MKA secured the link in $SECURE_SECS s"
 echo "== appliance A: show macsec mka session"
 app_ctl a show macsec mka session
 echo "== appliance B: show macsec mka session"
 app_ctl b show macsec mka session
+[ -z "$PPK" ] || { echo "== appliance B: show macsec mka session detail (PPK lines)"; app_ctl b show macsec mka session detail | grep -E "Key Server|Key Distribution|PPK"; }
 echo "== MKA events on A:"
 grep -oE "%L2-MKA.*CKN:[0-9A-F]+" "$W/a-mka.log" | head -8
 
@@ -112,6 +120,7 @@ for s in a b; do
   app_xr "$W/$s.xr" --priority $([ $s = a ] && echo 16 || echo 32) \
     --key "$CKN $CAK 05:00:00 01 January 2015 infinite" --key "$CKN2 $CAK2 $NOW infinite"
 done
+[ -z "$PPK" ] || ppk_reapply
 echo "== CAK rollover: key $CKN2 (active from $NOW UTC) added on both sides, macsecd reloads, pings continue"
 ip netns exec "$NS_H1" ping -c 40 -i 0.1 -W 1 $H2_IP > "$W/ping2.txt" 2>&1 &
 PING2=$!
@@ -141,6 +150,7 @@ echo "== appliance A: show macsec ea idb interface $IF"
 app_ctl a show macsec ea idb interface $IF
 echo "== appliance B: show macsec secy statistics interface $IF (excerpt)"
 app_ctl b show macsec secy statistics interface $IF | grep -E "InPktsOK|InPktsNotValid|InPktsLate|OutPktsEncrypted|eapol"
+PPK_LINE=$([ -z "$PPK" ] || ppk_summary)
 # Stop the daemons first (they would report the dataplane going away), then the dataplanes,
 # which print their counters on exit; then the line capture.
 app_stop_all
@@ -194,5 +204,6 @@ print("""
     ckn2=ckn2, roll=roll, p2=p2, aoe=ca["OutPktsEncrypted"], aok=ca["InPktsOK"], al=ca["InPktsLate"], anv=ca["InPktsNotValid"],
     boe=cb["OutPktsEncrypted"], bok=cb["InPktsOK"], bl=cb["InPktsLate"], bnv=cb["InPktsNotValid"]))
 PY
+[ -z "$PPK" ] || echo " $PPK_LINE"
 [ "$(jget "$LINE_AB" clear)" = 0 ] && [ "$(jget "$LINE_BA" clear)" = 0 ] || { echo "clear frames on the line during the demo" >&2; exit 1; }
 [ -z "${PING_FAILED:-}" ] || { echo "ping across the appliances failed" >&2; exit 1; }
