@@ -4,7 +4,9 @@
 #   2. the demos as end-to-end checks: two appliances securing a veth link (scripts/demo.sh) and
 #      the offline pcap demo (scripts/demo-pcap.sh)
 #   3. the system tests (scripts/systest.sh): two appliances under traffic and faults — must-secure
-#      and should-secure, SAK rekeys, CAK rollover, fallback PSK, macsecd restart, key expiry, replay
+#      and should-secure, SAK rekeys, CAK rollover, fallback PSK, macsecd restart, key expiry, replay;
+#      and the PPK system tests (scripts/systest-ppk.sh): SKS and SKIP (kme-sim) PPK, rekeys, and
+#      the peers that cannot obtain the PPK
 #   4. live MKA interop with wpa_supplicant 2.10 (scripts/interop-wpa.sh; builds it on first use)
 #   5. a fuzz smoke run of every cargo-fuzz target (FUZZ_SECONDS each, default 30; 0 skips)
 set -euo pipefail
@@ -29,7 +31,9 @@ done
 echo "== system tests (scripts/systest.sh)"
 bash scripts/systest.sh > /tmp/macsec-systest.log 2>&1 || { cat /tmp/macsec-systest.log; echo "system tests failed" >&2; exit 1; }
 sed -n '/^== system tests/,$p' /tmp/macsec-systest.log
-echo "== PPK system tests (scripts/systest-ppk.sh)"; bash scripts/systest-ppk.sh --no-build > /tmp/macsec-systest-ppk.log 2>&1 && sed -n '/^== PPK system tests/,$p' /tmp/macsec-systest-ppk.log || { cat /tmp/macsec-systest-ppk.log; echo "PPK system tests failed" >&2; exit 1; }
+echo "== PPK system tests (scripts/systest-ppk.sh)"
+bash scripts/systest-ppk.sh --no-build > /tmp/macsec-systest-ppk.log 2>&1 || { cat /tmp/macsec-systest-ppk.log; echo "PPK system tests failed" >&2; exit 1; }
+sed -n '/^== PPK system tests/,$p' /tmp/macsec-systest-ppk.log
 
 echo "== MKA interop with wpa_supplicant 2.10"
 bash scripts/interop-wpa.sh 12 > /tmp/macsec-interop.log 2>&1 || { cat /tmp/macsec-interop.log; echo "interop failed" >&2; exit 1; }
