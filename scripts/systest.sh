@@ -6,13 +6,14 @@
 #
 #   bash scripts/systest.sh [--no-build] [TEST...]     # TEST: one of the names below; default all
 #
-# Tests: must_secure should_secure sak_rekey cak_rollover fallback macsecd_restart key_expiry replay
+# Tests: must_secure should_secure sak_rekey cak_rollover fallback macsecd_restart dataplane_restart key_expiry
+#        replay
 set -uo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=lib/appliances.sh
 source scripts/lib/appliances.sh
 
-ALL_TESTS=(must_secure should_secure sak_rekey cak_rollover fallback macsecd_restart key_expiry replay)
+ALL_TESTS=(must_secure should_secure sak_rekey cak_rollover fallback macsecd_restart dataplane_restart key_expiry replay)
 BUILD=1
 TESTS=()
 for a in "$@"; do
@@ -292,6 +293,39 @@ t_macsecd_restart() {
   check "zero frames lost" is "$lost" 0
   check "the session resumed on A" test -n "$resumed"
   check "B Secured after the restart" app_secured b
+  check "zero plaintext frames on the line (leaked = 0)" is "$leak" 0
+}
+
+# The dataplane of A is stopped under traffic and started again 1 s later: its macsecd reconnects
+# and the session restarts with fresh SAKs; traffic flows again, nothing leaks meanwhile.
+t_dataplane_restart() {
+  APP_HOST_IPV6=0 APP_STATIC_NEIGH=1 app_topology
+  app_xr "$APP_W/a.xr" --priority 16 --key "$CKN1 $CAK1 $LT_INF"
+  app_xr "$APP_W/b.xr" --priority 32 --key "$CKN1 $CAK1 $LT_INF"
+  up must-secure
+  app_wait_secured 15 || { mka_dump; check "MKA secures" false; return; }
+  measure "time to secure ${SECURE_SECS} s"
+  app_capture_start
+  app_stream_start $PPS
+  sleep 1
+  local stop_at a_lines; stop_at=$(now) a_lines=$(wc -l < "$APP_W/a-mka.log")
+  app_kill "$APP_DP_a" INT; APP_DP_a=''
+  sleep 1
+  app_start_dp a must-secure || { check "dataplane A restarts" false; return; }
+  local resumed=''
+  if wait_for 15 eval 'app_secured a && app_secured b'; then resumed=$(now); fi
+  sleep 3
+  app_stream_stop
+  app_capture_stop
+  local leak; leak=$(leaked)
+  local gap last after=-1; gap=$(app_stream_get max_gap_ms) last=$(app_stream_get last_rx)
+  [ -n "$resumed" ] && [ -n "$last" ] && after=$(elapsed "$resumed" "$last")
+  stream_report "$leak"
+  measure "dataplane A stopped at 0 s, started again at +1 s; both sides Secured again at $([ -n "$resumed" ] && elapsed "$stop_at" "$resumed" || echo never) s; longest silence at h2 $gap ms; frames reached h2 until ${after} s after that"
+  measure "A logged since the stop: $(tail -n +$((a_lines + 1)) "$APP_W/a-mka.log" | grep -oE 'DATAPLANE_LOST|is back; MKA sessions restart|%L2-MKA-[0-9]-[A-Z_]+' | sort | uniq -c | tr -s ' \n' ' ')"
+  check "macsecd A reconnected and both sides are Secured again" test -n "$resumed"
+  check "macsecd A logged the loss and the reconnection" eval 'tail -n +$((a_lines + 1)) "$APP_W/a-mka.log" | grep -q "is back; MKA sessions restart"'
+  check "traffic flows again after the restart (h2 receives until the stream stops, >= 2.5 s later)" ge "$after" 2.5
   check "zero plaintext frames on the line (leaked = 0)" is "$leak" 0
 }
 

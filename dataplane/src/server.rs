@@ -344,7 +344,7 @@ impl Client {
         loop {
             let n = self.conn.recv(&mut self.buf)?;
             if n == 0 {
-                return Err(io::ErrorKind::UnexpectedEof.into());
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the dataplane closed the connection"));
             }
             let env = ipc::decode::<Response>(&self.buf[..n]).map_err(|(_, e)| io::Error::new(io::ErrorKind::InvalidData, e))?;
             match env.body {
@@ -364,6 +364,7 @@ impl Client {
         let r = self.conn.recv(&mut self.buf);
         self.conn.set_read_timeout(None)?;
         match r {
+            Ok(0) => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the dataplane closed the connection")),
             Ok(n) => match ipc::decode::<Response>(&self.buf[..n]) {
                 Ok(env) => Ok(match env.body {
                     Response::Event(ev) => Some(ev),
