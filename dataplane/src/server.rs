@@ -10,7 +10,7 @@ use crate::secy::{RxSa, Sci, TxSa};
 use crate::worker::{Command, Snapshot};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -24,14 +24,20 @@ use uds::{UnixSeqpacketConn, UnixSeqpacketListener};
 const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(1);
 const POLL: Duration = Duration::from_millis(50);
 
+/// An SA the control thread knows is installed, with the Key Identifier the control plane gave
+/// it (reported by ReadSaState).
+#[derive(Debug, Clone, Copy)]
+struct Installed {
+    ki: Option<[u8; 16]>,
+}
+
 /// What the control thread knows of a link's SAs (so it can refuse bad requests at once).
 struct Mirror {
     policy: PolicyMsg,
-    tx: [bool; 4],
-    rx: BTreeSet<(u64, u8)>,
-    /// The Key Identifiers the SAs were installed with (reported by ReadSaState).
-    tx_ki: [Option<[u8; 16]>; 4],
-    rx_ki: BTreeMap<(u64, u8), [u8; 16]>,
+    /// By AN.
+    tx: [Option<Installed>; 4],
+    /// By (SCI, AN).
+    rx: BTreeMap<(u64, u8), Installed>,
 }
 
 /// The control thread's handle on one link's worker.
@@ -43,18 +49,18 @@ pub struct LinkHandle {
 
 impl LinkHandle {
     pub fn new(info: LinkInfo, policy: PolicyMsg, cmd: Sender<Command>) -> Self {
-        LinkHandle { info, cmd, mirror: Mutex::new(Mirror { policy, tx: [false; 4], rx: BTreeSet::new(), tx_ki: [None; 4], rx_ki: BTreeMap::new() }) }
+        LinkHandle { info, cmd, mirror: Mutex::new(Mirror { policy, tx: [None; 4], rx: BTreeMap::new() }) }
     }
 
     /// Records an SA installed before the control thread started (static SAs of the config).
     pub fn note_tx_sa(&self, an: u8) {
         if let Some(t) = self.mirror().tx.get_mut(an as usize) {
-            *t = true;
+            *t = Some(Installed { ki: None });
         }
     }
 
     pub fn note_rx_sa(&self, sci: u64, an: u8) {
-        self.mirror().rx.insert((sci, an));
+        self.mirror().rx.insert((sci, an), Installed { ki: None });
     }
 
     fn mirror(&self) -> MutexGuard<'_, Mirror> {
@@ -123,10 +129,8 @@ impl Server {
                 let mut m = l.mirror();
                 l.send(Command::SetPolicy { policy: p, security: policy.security_policy, lacp_in_clear: policy.lacp_in_clear })?;
                 if m.policy.cipher_suite != policy.cipher_suite {
-                    m.tx = [false; 4];
+                    m.tx = [None; 4];
                     m.rx.clear();
-                    m.tx_ki = [None; 4];
-                    m.rx_ki.clear();
                 }
                 m.policy = policy;
                 Response::Ok
@@ -141,8 +145,7 @@ impl Server {
                 }
                 let sa = TxSa::new(self.backend, suite, Sci(l.info.tx_sci), an, &key.to_keys(), next_pn).map_err(|e| bad(e.to_string()))?;
                 l.send(Command::PutTxSa(Arc::new(sa)))?;
-                m.tx[an as usize] = true;
-                m.tx_ki[an as usize] = key.ki;
+                m.tx[an as usize] = Some(Installed { ki: key.ki });
                 Response::Ok
             }
             Request::InstallRxSa { link, sci, an, key, lowest_pn } => {
@@ -153,11 +156,7 @@ impl Server {
                 let sa = RxSa::new(self.backend, p.cipher_suite, Sci(sci), an, &key.to_keys(), lowest_pn, p.replay_window)
                     .map_err(|e| bad(e.to_string()))?;
                 l.send(Command::PutRxSa { sci: Sci(sci), sa: Box::new(sa) })?;
-                m.rx.insert((sci, an));
-                match key.ki {
-                    Some(ki) => m.rx_ki.insert((sci, an), ki),
-                    None => m.rx_ki.remove(&(sci, an)),
-                };
+                m.rx.insert((sci, an), Installed { ki: key.ki });
                 Response::Ok
             }
             Request::EnableTxSa { link, an } => {
@@ -165,7 +164,7 @@ impl Server {
                 let m = l.mirror();
                 if let Some(a) = an {
                     check_an(a)?;
-                    if !m.tx[a as usize] {
+                    if m.tx[a as usize].is_none() {
                         return Err(err(ErrorCode::NoSuchSa, format!("no Tx SA with AN {a}")));
                     }
                 }
@@ -174,7 +173,7 @@ impl Server {
             }
             Request::EnableRxSa { link, sci, an, enable } => {
                 let l = self.link(&link)?;
-                if !l.mirror().rx.contains(&(sci, an)) {
+                if !l.mirror().rx.contains_key(&(sci, an)) {
                     return Err(err(ErrorCode::NoSuchSa, format!("no Rx SA {sci:016x} AN {an}")));
                 }
                 l.send(Command::EnableRxSa { sci: Sci(sci), an, enable })?;
@@ -184,28 +183,26 @@ impl Server {
                 check_an(an)?;
                 let l = self.link(&link)?;
                 let mut m = l.mirror();
-                if !m.tx[an as usize] {
+                if m.tx[an as usize].is_none() {
                     return Err(err(ErrorCode::NoSuchSa, format!("no Tx SA with AN {an}")));
                 }
                 l.send(Command::DeleteTxSa(an))?;
-                m.tx[an as usize] = false;
-                m.tx_ki[an as usize] = None;
+                m.tx[an as usize] = None;
                 Response::Ok
             }
             Request::DeleteRxSa { link, sci, an } => {
                 let l = self.link(&link)?;
                 let mut m = l.mirror();
-                if !m.rx.contains(&(sci, an)) {
+                if !m.rx.contains_key(&(sci, an)) {
                     return Err(err(ErrorCode::NoSuchSa, format!("no Rx SA {sci:016x} AN {an}")));
                 }
                 l.send(Command::DeleteRxSa { sci: Sci(sci), an })?;
                 m.rx.remove(&(sci, an));
-                m.rx_ki.remove(&(sci, an));
                 Response::Ok
             }
             Request::SetLowestPn { link, sci, an, pn } => {
                 let l = self.link(&link)?;
-                if !l.mirror().rx.contains(&(sci, an)) {
+                if !l.mirror().rx.contains_key(&(sci, an)) {
                     return Err(err(ErrorCode::NoSuchSa, format!("no Rx SA {sci:016x} AN {an}")));
                 }
                 l.send(Command::SetLowestPn { sci: Sci(sci), an, pn })?;
@@ -228,10 +225,10 @@ impl Server {
                 let mut sa = l.snapshot()?.sa;
                 let m = l.mirror();
                 for t in &mut sa.tx {
-                    t.ki = m.tx_ki.get(t.an as usize).copied().flatten();
+                    t.ki = m.tx.get(t.an as usize).copied().flatten().and_then(|i| i.ki);
                 }
                 for r in &mut sa.rx {
-                    r.ki = m.rx_ki.get(&(r.sci, r.an)).copied();
+                    r.ki = m.rx.get(&(r.sci, r.an)).and_then(|i| i.ki);
                 }
                 Response::SaState(sa)
             }
