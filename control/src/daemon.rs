@@ -8,7 +8,7 @@ use crate::config::{SksProfile, SksProfileType};
 use crate::mka::kay::{Mka, MkaConfig, MkaEvent, ParticipantStatus, PpkRequest, SaCommand};
 use crate::mka::{Cak, Ckn};
 use crate::ppk::{source_for, KeyId, Ppk, PpkSource, SourceOptions};
-use crate::show::{CaRow, InterfaceRow, SessionRow};
+use crate::show::{CaRow, InterfaceRow, SessionRow, ShowData, SummaryRow};
 use dataplane::ipc::{Event, KeyMsg, PolicyMsg, Request, Response, SecurityPolicy};
 use dataplane::secy::{CipherSuite, ConfOffset, Sci, ValidateFrames};
 use dataplane::server::Client;
@@ -154,6 +154,24 @@ pub fn syslog_line(interface: &str, ev: &MkaEvent) -> String {
         MkaEvent::PpkFailure { ckn, failure } => {
             format!("%L2-MKA-3-{} : ({interface}) {failure}; the session is not secured with it, CKN:{ckn}", failure.mnemonic())
         }
+    }
+}
+
+/// A session's Status in the show views: Secured once a key is in use, else Pending.
+fn session_status(secured: bool) -> &'static str {
+    if secured {
+        "Secured"
+    } else {
+        "Pending"
+    }
+}
+
+/// The guide's CA Authentication Mode.
+fn auth_mode(fallback: bool) -> &'static str {
+    if fallback {
+        "FALLBACK-PSK"
+    } else {
+        "PRIMARY-PSK"
     }
 }
 
@@ -356,6 +374,16 @@ impl Port {
         self.mka.participants()
     }
 
+    /// This port's row of `show macsec mka summary`.
+    pub fn summary_row(&self) -> SummaryRow {
+        SummaryRow {
+            interface: self.setup.interface.clone(),
+            status: session_status(self.mka.is_secured()).into(),
+            cipher_suite: self.setup.cipher_suite.name().into(),
+            keychain: self.setup.keychain.name().to_string(),
+        }
+    }
+
     /// This port's part of `show macsec mka interface detail`.
     pub fn interface_row(&self) -> InterfaceRow {
         let s = &self.setup;
@@ -367,24 +395,22 @@ impl Port {
             key_server_priority: s.key_server_priority,
             keychain: s.keychain.name().to_string(),
             fallback_keychain: s.fallback.as_ref().map(|f| f.chain().name().to_string()),
-            status: if self.mka.is_secured() { "Secured".into() } else { "Pending".into() },
+            status: session_status(self.mka.is_secured()).into(),
             cas: self
                 .mka
                 .participants()
                 .iter()
                 .map(|p| CaRow {
                     ckn: p.ckn.to_string(),
-                    auth_mode: if p.fallback { "FALLBACK-PSK".into() } else { "PRIMARY-PSK".into() },
+                    auth_mode: auth_mode(p.fallback).into(),
                     mi: p.mi.to_string(),
                     mn: p.mn,
                     live_peers: p.live_peers.len(),
                     potential_peers: p.potential_peers.len(),
-                    status: if p.transmitting {
-                        "Secured".into()
-                    } else if p.secured {
+                    status: if p.secured && !p.transmitting {
                         "Secured (standby)".into()
                     } else {
-                        "Pending".into()
+                        session_status(p.transmitting).into()
                     },
                 })
                 .collect(),
@@ -400,9 +426,9 @@ impl Port {
             interface: self.setup.interface.clone(),
             local_tx_sci: self.mka.config().sci.0,
             peers: p.live_peers.len(),
-            status: if p.transmitting { "Secured".into() } else { "Pending".into() },
+            status: session_status(p.transmitting).into(),
             key_server: p.key_server == Some(self.mka.config().sci),
-            auth_mode: if p.fallback { "FALLBACK-PSK".into() } else { "PRIMARY-PSK".into() },
+            auth_mode: auth_mode(p.fallback).into(),
             ckn: p.ckn.to_string(),
             live_peers: p.live_peers.iter().map(|s| s.0).collect(),
             icv_failures: p.icv_failures,
@@ -421,6 +447,17 @@ pub struct Daemon {
     client: Client,
     events: Client,
     start: Instant,
+}
+
+/// Deletes the Tx SAs `tx` (ANs) and Rx SAs `rx` (SCI, AN) of `link`.
+fn delete_sas(client: &mut Client, link: &str, tx: &[u8], rx: &[(u64, u8)]) -> io::Result<()> {
+    for &an in tx {
+        expect_ok(client.request(&Request::DeleteTxSa { link: link.to_string(), an }))?;
+    }
+    for &(sci, an) in rx {
+        expect_ok(client.request(&Request::DeleteRxSa { link: link.to_string(), sci, an }))?;
+    }
+    Ok(())
 }
 
 fn expect_ok(r: io::Result<Response>) -> io::Result<()> {
@@ -486,12 +523,9 @@ impl Daemon {
                 Response::SaState(sa) => sa,
                 _ => continue,
             };
-            for t in &sa.tx {
-                expect_ok(self.client.request(&Request::DeleteTxSa { link: link.clone(), an: t.an }))?;
-            }
-            for r in &sa.rx {
-                expect_ok(self.client.request(&Request::DeleteRxSa { link: link.clone(), sci: r.sci, an: r.an }))?;
-            }
+            let tx: Vec<u8> = sa.tx.iter().map(|t| t.an).collect();
+            let rx: Vec<(u64, u8)> = sa.rx.iter().map(|r| (r.sci, r.an)).collect();
+            delete_sas(&mut self.client, &link, &tx, &rx)?;
             lines.push(format!("macsecd: ({link}) stopped: {} Tx and {} Rx SAs deleted", sa.tx.len(), sa.rx.len()));
         }
         Ok(lines)
@@ -499,6 +533,18 @@ impl Daemon {
 
     fn now(&self) -> Duration {
         self.start.elapsed()
+    }
+
+    /// The engines' part of the show views (the configuration's part comes from
+    /// [`ShowData::with_config`]).
+    pub fn show_data(&self) -> ShowData {
+        ShowData {
+            sessions: self.ports.iter().filter_map(|p| p.session_row()).collect(),
+            interfaces: self.ports.iter().map(|p| p.interface_row()).collect(),
+            summary: self.ports.iter().map(|p| p.summary_row()).collect(),
+            statistics: self.ports.iter().map(|p| (p.setup.interface.clone(), p.mka.stats)).collect(),
+            ..ShowData::default()
+        }
     }
 
     /// Applies a reloaded configuration: key chains (new keys, lifetimes, fallback) take effect
@@ -572,12 +618,9 @@ impl Daemon {
     fn retire_inherited(&mut self, i: usize, now: Duration, lines: &mut Vec<String>) -> io::Result<()> {
         let Some((tx, rx)) = self.ports[i].inherited.due(now) else { return Ok(()) };
         let link = self.ports[i].setup.interface.clone();
-        for (an, _) in &tx {
-            expect_ok(self.client.request(&Request::DeleteTxSa { link: link.clone(), an: *an }))?;
-        }
-        for (sci, an, _) in &rx {
-            expect_ok(self.client.request(&Request::DeleteRxSa { link: link.clone(), sci: *sci, an: *an }))?;
-        }
+        let tx_ans: Vec<u8> = tx.iter().map(|(an, _)| *an).collect();
+        let rx_sas: Vec<(u64, u8)> = rx.iter().map(|(sci, an, _)| (*sci, *an)).collect();
+        delete_sas(&mut self.client, &link, &tx_ans, &rx_sas)?;
         lines.push(format!("macsecd: ({link}) {} Tx and {} Rx SAs of the previous macsecd deleted", tx.len(), rx.len()));
         Ok(())
     }

@@ -269,21 +269,8 @@ fn main() -> ExitCode {
                 continue;
             }
         }
-        let sessions = d.ports.iter().filter_map(|p| p.session_row()).collect();
-        let interfaces = d.ports.iter().map(|p| p.interface_row()).collect();
-        let summary = d
-            .ports
-            .iter()
-            .map(|p| control::show::SummaryRow {
-                interface: p.setup.interface.clone(),
-                status: if p.mka.is_secured() { "Secured".into() } else { "Pending".into() },
-                cipher_suite: p.setup.cipher_suite.name().into(),
-                keychain: p.setup.keychain.name().to_string(),
-            })
-            .collect();
-        let statistics = d.ports.iter().map(|p| (p.setup.interface.clone(), p.mka.stats)).collect();
         let wall = control::keychain::unix_seconds(std::time::SystemTime::now());
-        *lock(&shared.data) = ShowData { sessions, interfaces, summary, statistics, ..ShowData::default() }.with_config(&config, wall);
+        *lock(&shared.data) = d.show_data().with_config(&config, wall);
     }
     stop.store(true, Ordering::Relaxed);
     // An orderly stop takes the SAs down with the sessions (a crash leaves them forwarding).
