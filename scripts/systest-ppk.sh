@@ -28,22 +28,11 @@ cd "$(dirname "$0")/.."
 source scripts/lib/appliances.sh
 # shellcheck source=lib/ppk.sh
 source scripts/lib/ppk.sh
+# shellcheck source=lib/systest.sh
+source scripts/lib/systest.sh
 
 ALL_TESTS=(sks skip skip_rekey sks_no_seed skip_kme_down skip_no_trustpoint)
-BUILD=1
-TESTS=()
-for a in "$@"; do
-  case $a in
-    --no-build) BUILD=0 ;;
-    -h|--help) sed -n 2,25p "$0"; exit 0 ;;
-    *) TESTS+=("$a") ;;
-  esac
-done
-[ ${#TESTS[@]} -gt 0 ] || TESTS=("${ALL_TESTS[@]}")
-if [ $BUILD = 1 ]; then
-  bash scripts/setup.sh
-  app_build
-fi
+systest_args 2,25 "$@"
 
 CKN1=1234abcd5678
 CAK1=4a7b2f3c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708
@@ -51,22 +40,10 @@ LT_INF="05:00:00 01 January 2015 infinite"
 PPS=2000
 
 # --- checks ---------------------------------------------------------------------------------
-FAILS=0
-check() { # description command...
-  local d=$1; shift
-  if "$@"; then echo "  ok    $d"; else echo "  FAIL  $d"; FAILS=$((FAILS + 1)); fi
-}
-is() { [ "$1" = "$2" ]; }
-ge() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a != "" && a + 0 >= b + 0)}'; }
-measure() { echo "  measured: $*"; }
 has() { [[ "$1" == *"$2"* ]]; }
 count_log() { grep -c -- "$1" "$2" 2>/dev/null || true; }
 # grep -c that never fails (a failing command substitution would run the ERR trap into its output).
 cnt() { grep -c "$@" || true; }
-mka_dump() {
-  echo "  --- macsecd A log (tail)"; tail -25 "$APP_W/a-mka.log" | sed 's/^/    /'
-  echo "  --- macsecd B log (tail)"; tail -25 "$APP_W/b-mka.log" | sed 's/^/    /'
-}
 
 # --- PPK setup (scripts/lib/ppk.sh) ---------------------------------------------------------
 
@@ -298,39 +275,6 @@ t_skip_no_trustpoint() {
 }
 
 # --- runner -----------------------------------------------------------------------------------
-RESULTS=()
-ROWS=$(mktemp -d /tmp/mppk-rows.XXXXXX)
-RUN_START=$(date +%s)
-trap 'echo "interrupted" >&2; exit 130' INT TERM
-for t in "${TESTS[@]}"; do
-  declare -F "t_$t" > /dev/null || { echo "unknown test $t (tests: ${ALL_TESTS[*]})" >&2; exit 2; }
-  echo "== $t"
-  t0=$(date +%s.%N)
-  (
-    set -eEo pipefail
-    trap 'echo "  error: line $LINENO: $BASH_COMMAND exited non-zero"' ERR
-    ROW_FILE=$ROWS/$t
-    app_init mppk "mppk-${t//_/}"
-    NS_K=''
-    trap ppk_cleanup EXIT
-    FAILS=0
-    "t_$t"
-    [ "$FAILS" = 0 ] && echo "  PASS $t" || { mka_dump; echo "  FAIL $t ($FAILS checks failed)"; exit 1; }
-  )
-  rc=$?
-  [ $rc -ge 128 ] && { echo "interrupted" >&2; exit $rc; }
-  secs=$(elapsed "$t0" "$(date +%s.%N)")
-  if [ $rc = 0 ]; then RESULTS+=("PASS|$t|$secs"); else RESULTS+=("FAIL|$t|$secs"); fi
-done
-echo
-echo "== PPK system tests ($(( $(date +%s) - RUN_START )) s)"
-printf '  %-6s %-18s %7s  %s\n' result test seconds measured
-failed=0
-for r in "${RESULTS[@]}"; do
-  IFS='|' read -r res name secs <<<"$r"
-  printf '  %-6s %-18s %7s  %s\n' "$res" "$name" "$secs" "$(cat "$ROWS/$name" 2>/dev/null || echo -)"
-  [ "$res" = PASS ] || failed=$((failed + 1))
-done
-rm -rf "$ROWS"
-echo "PPK system tests: $(( ${#RESULTS[@]} - failed )) passed, $failed failed"
-[ $failed = 0 ]
+ppk_test_setup() { NS_K=''; trap ppk_cleanup EXIT; }
+ppk_test_failed() { mka_dump 25; }
+systest_run "PPK system tests" mppk 18 ppk_test_setup ppk_test_failed

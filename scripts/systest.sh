@@ -12,22 +12,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=lib/appliances.sh
 source scripts/lib/appliances.sh
+# shellcheck source=lib/systest.sh
+source scripts/lib/systest.sh
 
 ALL_TESTS=(must_secure should_secure sak_rekey cak_rollover fallback macsecd_restart dataplane_restart key_expiry replay)
-BUILD=1
-TESTS=()
-for a in "$@"; do
-  case $a in
-    --no-build) BUILD=0 ;;
-    -h|--help) sed -n 2,9p "$0"; exit 0 ;;
-    *) TESTS+=("$a") ;;
-  esac
-done
-[ ${#TESTS[@]} -gt 0 ] || TESTS=("${ALL_TESTS[@]}")
-if [ $BUILD = 1 ]; then
-  bash scripts/setup.sh
-  app_build
-fi
+systest_args 2,10 "$@"
 
 CKN1=1234ABCD5678
 CAK1=4a7b2f3c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708
@@ -40,16 +29,6 @@ LT_INF="05:00:00 01 January 2015 infinite"
 PPS=2000
 
 # --- checks ---------------------------------------------------------------------------------
-FAILS=0
-MEASURED=()
-check() { # description command...
-  local d=$1; shift
-  if "$@"; then echo "  ok    $d"; else echo "  FAIL  $d"; FAILS=$((FAILS + 1)); fi
-}
-is() { [ "$1" = "$2" ]; }
-ge() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a != "" && a + 0 >= b + 0)}'; }
-lt() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a != "" && a + 0 < b + 0)}'; }
-measure() { echo "  measured: $*"; MEASURED+=("$*"); }
 # Secure both sides from a fresh start: dataplanes, configurations already in $APP_W/{a,b}.xr.
 up() { # policy
   app_start_dp a "$1" && app_start_dp b "$1" || return 1
@@ -67,7 +46,6 @@ stream_report() {
 }
 # The line capture's clear (non-MACsec, non-EAPOL) frames.
 leaked() { jget "$(app_capture_classify "$APP_W/line.pcap")" clear; }
-mka_dump() { echo "  --- macsecd A log (tail)"; tail -15 "$APP_W/a-mka.log" | sed 's/^/    /'; echo "  --- macsecd B log (tail)"; tail -15 "$APP_W/b-mka.log" | sed 's/^/    /'; }
 # tx_sas a|b: the side's Tx SAs in the dataplane (AN, KN of the Key Identifier, next PN, in use).
 tx_sas() {
   app_ctl "$1" show macsec ea idb interface $IF --json 2>/dev/null | python3 -c '
@@ -425,38 +403,6 @@ PY
 }
 
 # --- runner -----------------------------------------------------------------------------------
-RESULTS=()
-ROWS=$(mktemp -d /tmp/msys-rows.XXXXXX)
-RUN_START=$(date +%s)
-trap 'echo "interrupted" >&2; exit 130' INT TERM
-for t in "${TESTS[@]}"; do
-  declare -F "t_$t" > /dev/null || { echo "unknown test $t (tests: ${ALL_TESTS[*]})" >&2; exit 2; }
-  echo "== $t"
-  t0=$(date +%s.%N)
-  (
-    set -eEo pipefail
-    trap 'echo "  error: line $LINENO: $BASH_COMMAND exited non-zero"' ERR
-    ROW_FILE=$ROWS/$t
-    app_init msys "msys-${t//_/}"
-    trap app_cleanup EXIT
-    FAILS=0
-    "t_$t"
-    [ "$FAILS" = 0 ] && echo "  PASS $t" || { echo "  FAIL $t ($FAILS checks failed)"; exit 1; }
-  )
-  rc=$?
-  [ $rc -ge 128 ] && { echo "interrupted" >&2; exit $rc; }
-  secs=$(elapsed "$t0" "$(date +%s.%N)")
-  if [ $rc = 0 ]; then RESULTS+=("PASS|$t|$secs"); else RESULTS+=("FAIL|$t|$secs"); fi
-done
-echo
-echo "== system tests ($(( $(date +%s) - RUN_START )) s)"
-printf '  %-6s %-16s %7s  %s\n' result test seconds measured
-failed=0
-for r in "${RESULTS[@]}"; do
-  IFS='|' read -r res name secs <<<"$r"
-  printf '  %-6s %-16s %7s  %s\n' "$res" "$name" "$secs" "$(cat "$ROWS/$name" 2>/dev/null || echo -)"
-  [ "$res" = PASS ] || failed=$((failed + 1))
-done
-rm -rf "$ROWS"
-echo "system tests: $(( ${#RESULTS[@]} - failed )) passed, $failed failed"
-[ $failed = 0 ]
+systest_setup() { trap app_cleanup EXIT; }
+no_hook() { :; }
+systest_run "system tests" msys 16 systest_setup no_hook
