@@ -627,9 +627,10 @@ impl Daemon {
 
     fn drain(&mut self, i: usize, lines: &mut Vec<String>) -> io::Result<()> {
         let link = self.ports[i].setup.interface.clone();
-        while let Some(frame) = self.ports[i].mka.poll_transmit() {
-            expect_ok(self.client.request(&Request::InjectEapol { link: link.clone(), frame }))?;
-        }
+        // SA changes first, MKPDUs after: an MKPDU announces what the dataplane already does. The
+        // peer acts on "receives with the new key" at once (the key server starts transmitting),
+        // so an MKPDU sent before its Rx SA install loses the peer's first frames on that key.
+        // Requests are carried out in order, so the line sees the MKPDU after the install.
         while let Some(c) = self.ports[i].mka.poll_sa_command() {
             // An install on a slot the previous macsecd used replaces that SA, or adopts it when
             // it already holds this SAK.
@@ -679,6 +680,9 @@ impl Daemon {
                 SaCommand::SetLowestPn { sci, an, pn } => Request::SetLowestPn { link: link.clone(), sci: sci.0, an, pn },
             };
             expect_ok(self.client.request(&req))?;
+        }
+        while let Some(frame) = self.ports[i].mka.poll_transmit() {
+            expect_ok(self.client.request(&Request::InjectEapol { link: link.clone(), frame }))?;
         }
         while let Some(e) = self.ports[i].mka.poll_event() {
             lines.push(syslog_line(&link, &e));

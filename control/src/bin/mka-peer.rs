@@ -167,11 +167,6 @@ fn main() -> ExitCode {
         if mka.poll_timeout().is_some_and(|t| t <= now) {
             mka.handle_timeout(now);
         }
-        while let Some(f) = mka.poll_transmit() {
-            if let Err(e) = sock.send(&f) {
-                return fail(format!("send: {e}"));
-            }
-        }
         while let Some(c) = mka.poll_sa_command() {
             let j = match &c {
                 SaCommand::InstallRx { sci, an, ki, sak, ssci, salt, lowest_pn, suite } => serde_json::json!({
@@ -187,6 +182,11 @@ fn main() -> ExitCode {
                 other => serde_json::json!({ "sa": format!("{other:?}") }),
             };
             println!("{j}");
+        }
+        while let Some(f) = mka.poll_transmit() {
+            if let Err(e) = sock.send(&f) {
+                return fail(format!("send: {e}"));
+            }
         }
         while let Some(e) = mka.poll_event() {
             if matches!(e, MkaEvent::SessionSecured { .. }) {

@@ -500,10 +500,13 @@ impl Mka {
         &self.cfg
     }
 
+    /// The next MKPDU to send. Send it only after carrying out every pending
+    /// [`Mka::poll_sa_command`]: it announces those SAs as installed, and the peers act on that at once.
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         self.out.pop_front()
     }
 
+    /// The next SA change for the dataplane (before the MKPDUs that announce it, see [`Mka::poll_transmit`]).
     pub fn poll_sa_command(&mut self) -> Option<SaCommand> {
         self.sa.pop_front()
     }
