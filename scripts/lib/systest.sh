@@ -42,19 +42,20 @@ mka_dump() { # [LINES]
 # WIDTH-wide column) and returns non-zero when any test failed. Each test's row of "measured"
 # comes from the file $ROW_FILE it writes.
 systest_run() {
-  local title=$1 prefix=$2 width=$3 setup=$4 on_fail=$5 t t0 rc secs r res name failed=0
+  local title=$1 prefix=$2 width=$3 setup=$4 on_fail=$5 t t0 rc secs r res name n failed=0
   local results=() rows run_start
   rows=$(mktemp -d "/tmp/$prefix-rows.XXXXXX")
   run_start=$(date +%s)
   trap 'echo "interrupted" >&2; exit 130' INT TERM
   for t in "${TESTS[@]}"; do
+    n=${#results[@]}
     declare -F "t_$t" > /dev/null || { echo "unknown test $t (tests: ${ALL_TESTS[*]})" >&2; exit 2; }
     echo "== $t"
     t0=$(date +%s.%N)
     (
       set -eEo pipefail
       trap 'echo "  error: line $LINENO: $BASH_COMMAND exited non-zero"' ERR
-      ROW_FILE=$rows/$t
+      ROW_FILE=$rows/$n
       app_init "$prefix" "$prefix-${t//_/}"
       "$setup"
       FAILS=0
@@ -64,14 +65,14 @@ systest_run() {
     rc=$?
     [ $rc -ge 128 ] && { echo "interrupted" >&2; exit $rc; }
     secs=$(elapsed "$t0" "$(date +%s.%N)")
-    if [ $rc = 0 ]; then results+=("PASS|$t|$secs"); else results+=("FAIL|$t|$secs"); fi
+    if [ $rc = 0 ]; then results+=("PASS|$t|$secs|$n"); else results+=("FAIL|$t|$secs|$n"); fi
   done
   echo
   echo "== $title ($(( $(date +%s) - run_start )) s)"
   printf "  %-6s %-${width}s %7s  %s\n" result test seconds measured
   for r in "${results[@]}"; do
-    IFS='|' read -r res name secs <<<"$r"
-    printf "  %-6s %-${width}s %7s  %s\n" "$res" "$name" "$secs" "$(cat "$rows/$name" 2>/dev/null || echo -)"
+    IFS='|' read -r res name secs n <<<"$r"
+    printf "  %-6s %-${width}s %7s  %s\n" "$res" "$name" "$secs" "$(cat "$rows/$n" 2>/dev/null || echo -)"
     [ "$res" = PASS ] || failed=$((failed + 1))
   done
   rm -rf "$rows"
