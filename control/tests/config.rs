@@ -352,6 +352,24 @@ const GUIDE_PPK_CLIENT: &str = "macsec-policy p2
 ppk
 sks-profile prof-B";
 
+/// `live-keys N` keeps keys for N MACsec sessions: a profile named by more interfaces than that is
+/// refused at the interface that exceeds it.
+#[test]
+fn live_keys_bounds_the_interfaces_on_an_sks_profile() {
+    let head = format!(
+        "{}sks profile prof-A device-identifier peer-1\n  live-keys 1\n  peer-identifier peer-2\n!\nmacsec-policy p1\n  ppk\n    sks-profile prof-A\n  !\n!\n",
+        chain("kc", "01", CAK128)
+    );
+    let one = format!("{head}interface TenGigE0/0/0/1\n  macsec psk-keychain kc policy p1\n!\ninterface TenGigE0/0/0/2\n  macsec psk-keychain kc\n!\n");
+    assert_eq!(parse(&one).port_setups().unwrap().len(), 2);
+    let two = format!("{head}interface TenGigE0/0/0/1\n  macsec psk-keychain kc policy p1\n!\ninterface TenGigE0/0/0/2\n  macsec psk-keychain kc policy p1\n!\n");
+    let line = head.lines().count() + 5; // the second interface's `macsec psk-keychain` line
+    assert_eq!(
+        Config::parse(&two).unwrap_err().to_string(),
+        format!("line {line}: sks profile prof-A has live-keys 1, but 2 interfaces use it (TenGigE0/0/0/1, TenGigE0/0/0/2); raise live-keys or use another profile")
+    );
+}
+
 #[test]
 fn guide_sks_profiles_and_ppk() {
     let a = parse(&format!("{GUIDE_SKS_SERVER}\n{GUIDE_PPK_SERVER}"));

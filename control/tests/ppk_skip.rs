@@ -2,7 +2,7 @@
 //! simulated QKD link): both routers get the same PPK for a key ID, 400 for an unknown key ID,
 //! a KME that is down (retries, then a clear error and the counters show it), a server
 //! certificate that does not chain to the trust point (refused, not retried), `GET /entropy`,
-//! HTTP 503 and timeouts retried, the HTTP proxy tunnel, the `show crypto sks profile` views,
+//! HTTP 503 and timeouts retried, the HTTP proxy tunnel, `source interface`, the `show crypto sks profile` views,
 //! and a clean stop on SIGTERM.
 
 use control::config::{Config, Host, ServerAddress, SksProfile, SksProfileType};
@@ -440,4 +440,36 @@ fn key_fetch_through_an_http_proxy() {
     let (id, ppk) = ks.new_key().unwrap();
     assert_eq!(peer.key_by_id(&id).unwrap(), ppk);
     assert_eq!(*seen.lock().unwrap(), vec![format!("CONNECT {} HTTP/1.1", sim.a); 2]);
+}
+
+/// `source interface NAME`: the KME connections are bound to that interface (SO_BINDTODEVICE).
+/// Through `lo` the KME on 127.0.0.1 answers; an interface that does not exist fails the request
+/// at once (no retries: it will not appear by retrying) and says which interface.
+#[test]
+fn source_interface_binds_the_kme_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Sim::start(&dir.path().join("kme"));
+    let mut p1 = profile("R1toR2", "Router1", sim.a);
+    p1.source_interface = Some("lo".into());
+    let mut ks = source_for(&p1, &dir.path().join("r1"), &opts(&sim.ca)).unwrap();
+    let mut peer = source_for(&profile("R2toR1", "Router2", sim.b), &dir.path().join("r2"), &opts(&sim.ca)).unwrap();
+    // SAFETY: geteuid(2) has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        let (id, ppk) = ks.new_key().unwrap();
+        assert_eq!(peer.key_by_id(&id).unwrap(), ppk);
+    } else {
+        // Binding to a device takes CAP_NET_RAW.
+        let e = ks.new_key().unwrap_err().to_string();
+        assert!(e.contains("source interface lo: Operation not permitted"), "{e}");
+    }
+
+    let mut p2 = profile("R1toR2", "Router1", sim.a);
+    p2.source_interface = Some("nosuchif0".into());
+    let state = dir.path().join("r3");
+    let mut bad = source_for(&p2, &state, &opts(&sim.ca)).unwrap();
+    let e = bad.new_key().unwrap_err().to_string();
+    let why = if unsafe { libc::geteuid() } == 0 { "No such device" } else { "Operation not permitted" };
+    assert_eq!(e, format!("KME {}: source interface nosuchif0: {why} (os error {})", sim.a, if why == "No such device" { 19 } else { 1 }));
+    let st = counters(&state, "R1toR2");
+    assert_eq!((st.request_failed, st.retry_count), (1, 0), "{st:?}");
 }

@@ -84,6 +84,8 @@ pub enum ErrorKind {
     UnknownPolicy { interface: String, policy: String },
     #[error("macsec-policy {policy}: sks profile {profile} is not configured")]
     UnknownSksProfile { policy: String, profile: String },
+    #[error("sks profile {profile} has live-keys {live_keys}, but {} interfaces use it ({}); raise live-keys or use another profile", interfaces.len(), interfaces.join(", "))]
+    LiveKeysExceeded { profile: String, live_keys: u32, interfaces: Vec<String> },
     #[error("interface {interface}: fallback-psk-keychain {chain} is the psk-keychain itself; configure different key chains for primary and fallback PSKs")]
     FallbackSameChain { interface: String, chain: String },
     #[error("interface {interface}: fallback-psk-keychain {chain}: key {ckn} must have an infinite lifetime")]

@@ -1119,6 +1119,21 @@ impl Parser {
             cfg.interfaces.insert(name, i);
         }
 
+        // `live-keys N`: an sks profile keeps keys for N MACsec sessions; each interface whose
+        // policy names the profile runs one session on it.
+        for (name, prof) in &cfg.sks_profiles {
+            let Some(n) = prof.live_keys else { continue };
+            let users: Vec<&InterfaceConfig> = cfg
+                .interfaces
+                .values()
+                .filter(|i| cfg.interface_policy(i).is_some_and(|p| p.ppk_sks_profile.as_ref() == Some(name)))
+                .collect();
+            if users.len() > n as usize {
+                let interfaces = users.iter().map(|i| i.name.clone()).collect();
+                self.error(users[n as usize].line, ErrorKind::LiveKeysExceeded { profile: name.clone(), live_keys: n, interfaces });
+            }
+        }
+
         self.notes.sort_by_key(|n| n.line);
         cfg.notes = self.notes;
         if self.errors.is_empty() {

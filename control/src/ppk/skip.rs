@@ -150,6 +150,8 @@ pub struct SkipClient {
     profile: String,
     server: ServerAddress,
     proxy: Option<ServerAddress>,
+    /// `source interface NAME`: the connections leave through this (Linux) interface.
+    source_interface: Option<String>,
     tls: Arc<rustls::ClientConfig>,
     server_name: ServerName<'static>,
     opts: SourceOptions,
@@ -213,6 +215,7 @@ impl SkipClient {
             profile: profile.name.clone(),
             server,
             proxy: profile.http_proxy.clone(),
+            source_interface: profile.source_interface.clone(),
             tls,
             server_name,
             opts: opts.clone(),
@@ -238,12 +241,13 @@ impl SkipClient {
         let mut last = format!("{target} has no address");
         let mut tcp = None;
         for a in addrs {
-            match TcpStream::connect_timeout(&a, self.opts.connect_timeout) {
+            match self.connect_to(a) {
                 Ok(s) => {
                     tcp = Some(s);
                     break;
                 }
-                Err(e) => last = format!("cannot connect to {a}: {e}"),
+                Err(e @ AttemptError::Fatal(_)) => return Err(e),
+                Err(AttemptError::Retry(e)) => last = e,
             }
         }
         let mut tcp = tcp.ok_or(AttemptError::Retry(last))?;
@@ -269,6 +273,21 @@ impl SkipClient {
             }
         }
         Ok(tcp)
+    }
+
+    /// One TCP connection to `a`, bound to the `source interface` when one is configured
+    /// (SO_BINDTODEVICE: routes and source address of that interface).
+    fn connect_to(&self, a: SocketAddr) -> Result<TcpStream, AttemptError> {
+        let Some(dev) = &self.source_interface else {
+            return TcpStream::connect_timeout(&a, self.opts.connect_timeout).map_err(|e| AttemptError::Retry(format!("cannot connect to {a}: {e}")));
+        };
+        let sock = socket2::Socket::new(socket2::Domain::for_address(a), socket2::Type::STREAM, Some(socket2::Protocol::TCP))
+            .map_err(|e| AttemptError::Retry(format!("cannot connect to {a}: {e}")))?;
+        // A missing interface or a missing privilege will not go away by retrying.
+        sock.bind_device(Some(dev.as_bytes())).map_err(|e| AttemptError::Fatal(format!("source interface {dev}: {e}")))?;
+        sock.connect_timeout(&a.into(), self.opts.connect_timeout)
+            .map_err(|e| AttemptError::Retry(format!("cannot connect to {a} from source interface {dev}: {e}")))?;
+        Ok(sock.into())
     }
 
     fn attempt(&self, target: &str) -> Result<http::Response, AttemptError> {
@@ -311,6 +330,7 @@ impl SkipClient {
     fn transaction<T>(&mut self, ty: TxType, target: &str, parse: impl Fn(&[u8]) -> Result<T, String>) -> Result<T, PpkError> {
         let attempts = 1 + self.opts.retries;
         let mut last_err = String::new();
+        let mut tried = 0;
         self.save(|s| {
             s.last_transaction_id += 1;
             s.last_transaction_type = ty.label().to_string();
@@ -322,6 +342,7 @@ impl SkipClient {
                 std::thread::sleep(self.opts.retry_delay);
             }
             let started = Instant::now();
+            tried += 1;
             let r = self.attempt(target);
             let ms = started.elapsed().as_millis() as u64;
             let count_req = |s: &mut SkipStats| {
@@ -404,8 +425,9 @@ impl SkipClient {
                 }
             }
         }
-        Err(self.kme_err(if attempts > 1 && !last_err.contains("certificate") && !last_err.starts_with("TLS") {
-            format!("{last_err} (gave up after {attempts} attempts)")
+        // A fatal error (certificate refused, no such source interface) ends after one attempt.
+        Err(self.kme_err(if tried > 1 {
+            format!("{last_err} (gave up after {tried} attempts)")
         } else {
             last_err
         }))
