@@ -237,30 +237,52 @@ pub fn render_key_chains(chains: &[KeyChainView]) -> String {
     s
 }
 
-/// `show macsec mka statistics interface NAME`, with the guide's field names.
+/// `show macsec mka statistics interface NAME`, in the guide's layout and field names. Always 0
+/// here: the CAK lines and Reauthentication Attempts (CAKs are pre-shared: no EAP, no pairwise or
+/// group CAK distribution), SAK Encryption/Wrap (AES key wrap with a valid KEK cannot fail) and
+/// MKPDUs Tx Fail (a refused MKPDU means the dataplane is gone: macsecd reconnects). Ours, after
+/// the guide's lines: "SAK from a non key server" and the PPK section.
 pub fn render_mka_statistics(interface: &str, st: &crate::mka::kay::MkaStats) -> String {
+    let d = &st.sakuse_drops;
     format!(
         "MKA Statistics for Session on interface ({interface})\n=====\n\
-SA Statistics\nSAKs Generated..... {}\nSAKs Rekeyed..... {}\nSAKs Received..... {}\n\n\
-MKPDU Statistics\nMKPDUs Transmitted..... {}\n\"Distributed SAK\".. {}\nMKPDUs Validated & Rx.... {}\n\n\
-MKA IDB Statistics\nMKPDUs Tx Success..... {}\nMKPDUs Rx CA Not found..... {}\nMKPDUs Rx Error..... {}\nMKPDUs Rx Success..... {}\n\n\
-MKPDU Failures\nMKPDU Rx Validation (ICV) ..... {}\nMKPDU Rx Bad Peer MN..... {}\nMKPDU Rx Non-recent Peerlist MN..... {}\n\n\
-SAK Failures\nSAK Decryption/Unwrap..... {}\nSAK from a non key server..... {}\n",
+Reauthentication Attempts.. 0\n\n\
+CA Statistics\nPairwise CAKs Derived... 0\nPairwise CAK Rekeys..... 0\nGroup CAKs Generated.... 0\nGroup CAKs Received..... 0\n\n\
+SA Statistics\nSAKs Generated..... {}\nSAKs Rekeyed..... {}\nSAKs Received..... {}\nSAK Responses Received.. {}\n\n\
+MKPDU Statistics\nMKPDUs Transmitted..... {}\n\"Distributed SAK\".. {}\n\"Distributed CAK\".. 0\nMKPDUs Validated & Rx.... {}\n\"Distributed SAK\".. {}\n\"Distributed CAK\".. 0\n\n\
+MKA IDB Statistics\nMKPDUs Tx Success..... {}\nMKPDUs Tx Fail..... 0\nMKPDUs Tx Pkt build fail... {}\nMKPDUs Rx CA Not found..... {}\nMKPDUs Rx Error..... {}\nMKPDUs Rx Success..... {}\n\n\
+MKPDU Failures\nMKPDU Rx Validation (ICV) ..... {}\nMKPDU Rx Bad Peer MN..... {}\nMKPDU Rx Non-recent Peerlist MN..... {}\n\
+MKPDU Rx Drop SAKUSE, KN mismatch..... {}\nMKPDU Rx Drop SAKUSE, Rx Not Set..... {}\nMKPDU Rx Drop SAKUSE, Key MI mismatch.. {}\n\
+MKPDU Rx Drop SAKUSE, AN Not in Use.... {}\nMKPDU Rx Drop SAKUSE, KS Rx/Tx Not Set. {}\n\n\
+SAK Failures\nSAK Generation..... {}\nHash Key Generation..... {}\nSAK Encryption/Wrap..... 0\nSAK Decryption/Unwrap..... {}\nSAK from a non key server..... {}\n\n\
+PPK Statistics\nPPK Requests..... {}\nPPK Failures..... {}\n",
         st.sak_generated,
         st.sak_rekeyed,
         st.sak_received,
+        st.sak_responses_received,
         st.mkpdus_tx,
         st.distributed_sak_tx,
         st.mkpdus_validated,
+        st.distributed_sak_rx,
         st.mkpdus_tx,
+        st.mkpdu_build_failures,
         st.unknown_ckn,
         st.malformed,
         st.mkpdus_validated,
         st.icv_failures,
         st.bad_peer_mn,
         st.non_recent_peer_list_mn,
+        d.kn_mismatch,
+        d.rx_not_set,
+        d.key_mi_mismatch,
+        d.an_not_in_use,
+        d.ks_rx_tx_not_set,
+        st.sak_generation_failures,
+        st.hash_key_failures,
         st.sak_unwrap_failures,
         st.sak_from_non_key_server,
+        st.ppk_requests,
+        st.ppk_failures,
     )
 }
 

@@ -326,6 +326,15 @@ fn rekey_interval_produces_a_new_sak() {
     assert_eq!(net.all_secured_same_key().kn, 2);
     net.run(Duration::from_secs(190));
     assert_eq!(net.all_secured_same_key().kn, 4);
+    // The key server heard each of its 4 SAKs answered once by its one peer; no SAK Use was off.
+    let (ks, member) = (&net.nodes[0].mka.stats, &net.nodes[1].mka.stats);
+    assert_eq!((ks.sak_generated, ks.sak_rekeyed, ks.sak_responses_received, ks.distributed_sak_rx), (4, 3, 4, 0));
+    assert_eq!((member.sak_received, member.sak_responses_received), (4, 0));
+    assert!(member.distributed_sak_rx > 0 && member.distributed_sak_rx <= member.mkpdus_validated);
+    for st in [ks, member] {
+        assert_eq!(st.sakuse_drops, control::mka::kay::SakUseDrops::default());
+        assert_eq!((st.mkpdu_build_failures, st.sak_generation_failures, st.hash_key_failures), (0, 0, 0));
+    }
 }
 
 #[test]

@@ -264,6 +264,77 @@ pub struct MkaStats {
     /// PPK key distribution failures (each [`MkaEvent::PpkFailure`], and every refused SAK).
     #[serde(default)]
     pub ppk_failures: u64,
+    /// Key server: live peers' first SAK Use saying they receive with the SAK we distributed
+    /// (one per peer and key).
+    #[serde(default)]
+    pub sak_responses_received: u64,
+    /// Validated MKPDUs that carried a Distributed SAK.
+    #[serde(default)]
+    pub distributed_sak_rx: u64,
+    /// MKPDUs that could not be built (sealing failed).
+    #[serde(default)]
+    pub mkpdu_build_failures: u64,
+    /// SAK Use of a live peer not taken as an answer for our keys, by reason (the guide's
+    /// "MKPDU Rx Drop SAKUSE" lines; [`SakUseDrop`]).
+    #[serde(default)]
+    pub sakuse_drops: SakUseDrops,
+    /// A SAK could not be generated (no randomness).
+    #[serde(default)]
+    pub sak_generation_failures: u64,
+    /// ICK/KEK could not be derived for a CA.
+    #[serde(default)]
+    pub hash_key_failures: u64,
+}
+
+/// Why a peer's SAK Use does not answer for our latest or old key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SakUseDrop {
+    /// It names a key of our key server (same MI) with another Key Number.
+    KnMismatch,
+    /// It says it transmits with our key without receiving with it.
+    RxNotSet,
+    /// It names a key of another key server (another MI).
+    KeyMiMismatch,
+    /// It names our key with another AN.
+    AnNotInUse,
+    /// The key server's own SAK Use of the key it distributes has neither Rx nor Tx set.
+    KsRxTxNotSet,
+}
+
+/// Counts per [`SakUseDrop`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SakUseDrops {
+    pub kn_mismatch: u64,
+    pub rx_not_set: u64,
+    pub key_mi_mismatch: u64,
+    pub an_not_in_use: u64,
+    pub ks_rx_tx_not_set: u64,
+}
+
+impl SakUseDrops {
+    fn count(&mut self, why: SakUseDrop) {
+        *match why {
+            SakUseDrop::KnMismatch => &mut self.kn_mismatch,
+            SakUseDrop::RxNotSet => &mut self.rx_not_set,
+            SakUseDrop::KeyMiMismatch => &mut self.key_mi_mismatch,
+            SakUseDrop::AnNotInUse => &mut self.an_not_in_use,
+            SakUseDrop::KsRxTxNotSet => &mut self.ks_rx_tx_not_set,
+        } += 1;
+    }
+}
+
+/// Checks a live peer's Latest Key use against our keys, (KI, AN) of `latest` and `old`;
+/// `from_key_server`: the peer is the key server that distributed `latest`.
+fn sak_use_drop(lu: &KeyUse, latest: (Ki, u8), old: Option<(Ki, u8)>, from_key_server: bool) -> Option<SakUseDrop> {
+    let keys = [Some(latest), old];
+    match keys.into_iter().flatten().find(|(ki, _)| *ki == lu.ki) {
+        None if keys.into_iter().flatten().any(|(ki, _)| ki.mi == lu.ki.mi) => Some(SakUseDrop::KnMismatch),
+        None => Some(SakUseDrop::KeyMiMismatch),
+        Some((_, an)) if an != lu.an => Some(SakUseDrop::AnNotInUse),
+        Some(_) if lu.tx && !lu.rx => Some(SakUseDrop::RxNotSet),
+        Some((ki, _)) if from_key_server && ki == latest.0 && !lu.tx && !lu.rx => Some(SakUseDrop::KsRxTxNotSet),
+        Some(_) => None,
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -277,6 +348,8 @@ struct PeerState {
     capability: MacsecCapability,
     latest_use: Option<KeyUse>,
     old_use: Option<KeyUse>,
+    /// The last of our keys this peer was counted as answering for (SAK Responses Received).
+    answered: Option<Ki>,
 }
 
 #[derive(Debug, Clone)]
@@ -450,7 +523,7 @@ impl Mka {
     /// A participant for the same CKN is replaced.
     pub fn add_participant(&mut self, now: Duration, ckn: Ckn, cak: Cak, fallback: bool) -> Result<(), KeyError> {
         self.remove_participant(now, &ckn);
-        let p = Participant::new(ckn, &cak, now, fallback, self.next_seq)?;
+        let p = Participant::new(ckn, &cak, now, fallback, self.next_seq).inspect_err(|_| self.stats.hash_key_failures += 1)?;
         self.next_seq += 1;
         self.parts.push(p);
         Ok(())
@@ -654,6 +727,7 @@ impl Mka {
             capability: b.macsec_capability,
             latest_use: None,
             old_use: None,
+            answered: None,
         });
         peer.mn = b.mn;
         peer.last_heard = now;
@@ -666,6 +740,20 @@ impl Mka {
             // Latest Key) once their CP has retired the previous one (mka-facts 6.2).
             peer.latest_use = u.most_recent();
             peer.old_use = u.old().filter(|o| Some(*o) != peer.latest_use);
+            // The key server's Latest Key is the SAK it distributes in this MKPDU: not ours yet.
+            let distributing = m.distributed_sak().and_then(|ds| ds.ki(b.mi));
+            let checked = u.latest().filter(|l| !l.ki.is_null() && Some(l.ki) != distributing);
+            if let (true, Some(lu), Some(k)) = (peer.live, checked, p.latest.as_ref()) {
+                let from_key_server = p.key_server == Some(b.mi);
+                match sak_use_drop(&lu, (k.ki, k.an), p.old.as_ref().map(|o| (o.ki, o.an)), from_key_server) {
+                    Some(why) => self.stats.sakuse_drops.count(why),
+                    None if p.key_server == Some(p.mi) && lu.ki == k.ki && lu.rx && peer.answered != Some(k.ki) => {
+                        peer.answered = Some(k.ki);
+                        self.stats.sak_responses_received += 1;
+                    }
+                    None => {}
+                }
+            }
             // Delay protection: the peer's lowest acceptable PN for its latest key raises our
             // receive SA's floor (XPN: the 32 most significant bits travel in the XPN set).
             if u.delay_protect && self.cfg.delay_protection {
@@ -703,6 +791,7 @@ impl Mka {
             p.peers.retain(|mi, x| *mi == b.mi || x.sci != b.sci);
         }
         if let Some(ds) = m.distributed_sak() {
+            self.stats.distributed_sak_rx += 1;
             let announced = m.sets.iter().filter_map(|s| match s {
                 ParamSet::Announcement(a) => Some(a.tlvs.iter()),
                 _ => None,
@@ -1104,10 +1193,10 @@ impl Mka {
                     // A new SAK: for a first key, a rekey (interval or PN exhaustion) or a change in
                     // the live peer set (9.8: a peer that joins or leaves gets a fresh SAK).
                     let mut buf = zeroize::Zeroizing::new(vec![0u8; suite.key_len()]);
-                    if random_bytes(&mut buf).is_err() {
+                    let Some(sak) = random_bytes(&mut buf).ok().and_then(|()| Sak::from_bytes(&buf).ok()) else {
+                        self.stats.sak_generation_failures += 1;
                         continue;
-                    }
-                    let Ok(sak) = Sak::from_bytes(&buf) else { continue };
+                    };
                     let an = Self::next_an(&self.parts, pi);
                     let p = &mut self.parts[pi];
                     let (ppk_key_id, ppk_kek) = match p.ppk.fresh.take() {
@@ -1187,6 +1276,8 @@ impl Mka {
                         self.stats.distributed_sak_tx += 1;
                     }
                     self.out.push_back(frame);
+                } else {
+                    self.stats.mkpdu_build_failures += 1;
                 }
                 // Bounded hello while a key is being distributed or taken into use.
                 let busy = p.latest.as_ref().is_some_and(|k| !k.tx_installed) || p.old.is_some();
@@ -1265,5 +1356,34 @@ impl Mka {
         }
         let repr = MkpduRepr { basic, sets, icv_indicator: false, icv: [0; 16] };
         MkaFrameRepr::new(cfg.mac, repr).seal(&p.ick).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sak_use_drop_reasons() {
+        let (ks, other) = (Mi([1; 12]), Mi([2; 12]));
+        let latest = (Ki::new(ks, 2), 1);
+        let old = Some((Ki::new(ks, 1), 0));
+        let u = |ki: Ki, an: u8, tx: bool, rx: bool| KeyUse { ki, an, tx, rx, lowest_pn: 1 };
+        let cases = [
+            (u(Ki::new(ks, 2), 1, true, true), false, None),
+            (u(Ki::new(ks, 1), 0, true, true), false, None),
+            (u(Ki::new(ks, 2), 1, false, true), false, None),
+            (u(Ki::new(ks, 3), 2, false, true), false, Some(SakUseDrop::KnMismatch)),
+            (u(Ki::new(other, 2), 1, true, true), false, Some(SakUseDrop::KeyMiMismatch)),
+            (u(Ki::new(ks, 2), 3, true, true), false, Some(SakUseDrop::AnNotInUse)),
+            (u(Ki::new(ks, 1), 1, true, true), false, Some(SakUseDrop::AnNotInUse)),
+            (u(Ki::new(ks, 2), 1, true, false), false, Some(SakUseDrop::RxNotSet)),
+            (u(Ki::new(ks, 2), 1, false, false), true, Some(SakUseDrop::KsRxTxNotSet)),
+            (u(Ki::new(ks, 2), 1, false, false), false, None),
+            (u(Ki::new(ks, 1), 0, false, false), true, None),
+        ];
+        for (n, (lu, from_ks, want)) in cases.into_iter().enumerate() {
+            assert_eq!(sak_use_drop(&lu, latest, old, from_ks), want, "case {n}");
+        }
     }
 }
