@@ -154,6 +154,11 @@ pub fn syslog_line(interface: &str, ev: &MkaEvent) -> String {
         MkaEvent::PpkFailure { ckn, failure } => {
             format!("%L2-MKA-3-{} : ({interface}) {failure}; the session is not secured with it, CKN:{ckn}", failure.mnemonic())
         }
+        MkaEvent::CipherSuiteMismatch { ckn, distributed, policy } => format!(
+            "%L2-MKA-3-CIPHER_SUITE_MISMATCH : ({interface}) the key server distributes {} SAKs, the policy's cipher-suite is {}: SAK not used, CKN:{ckn}",
+            distributed.name(),
+            policy.name()
+        ),
     }
 }
 
@@ -437,6 +442,9 @@ impl Port {
             key_distribution_mode: p.key_distribution_mode.as_str().to_string(),
             ppk_key_id: p.ppk_key_id.as_ref().map(|id| id.to_string()),
             ppk_failure: p.ppk_failure.as_ref().map(|f| f.to_string()),
+            sak_refused: p.cipher_suite_refused.map(|s| {
+                format!("the key server distributes {}, the policy's cipher-suite is {}", s.name(), self.mka.config().cipher_suite.name())
+            }),
         })
     }
 }

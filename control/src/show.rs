@@ -34,6 +34,9 @@ pub struct SessionRow {
     /// PPK mode: why PPK key distribution failed (the session is not secured with that SAK).
     #[serde(default)]
     pub ppk_failure: Option<String>,
+    /// Why the key server's SAK is not used (its cipher suite is not the policy's).
+    #[serde(default)]
+    pub sak_refused: Option<String>,
 }
 
 /// One row of `show macsec mka summary`.
@@ -241,7 +244,7 @@ pub fn render_key_chains(chains: &[KeyChainView]) -> String {
 /// here: the CAK lines and Reauthentication Attempts (CAKs are pre-shared: no EAP, no pairwise or
 /// group CAK distribution), SAK Encryption/Wrap (AES key wrap with a valid KEK cannot fail) and
 /// MKPDUs Tx Fail (a refused MKPDU means the dataplane is gone: macsecd reconnects). Ours, after
-/// the guide's lines: "SAK from a non key server" and the PPK section.
+/// the guide's lines: "SAK from a non key server", "SAK Cipher Suite Mismatch" and the PPK section.
 pub fn render_mka_statistics(interface: &str, st: &crate::mka::kay::MkaStats) -> String {
     let d = &st.sakuse_drops;
     format!(
@@ -254,7 +257,7 @@ MKA IDB Statistics\nMKPDUs Tx Success..... {}\nMKPDUs Tx Fail..... 0\nMKPDUs Tx 
 MKPDU Failures\nMKPDU Rx Validation (ICV) ..... {}\nMKPDU Rx Bad Peer MN..... {}\nMKPDU Rx Non-recent Peerlist MN..... {}\n\
 MKPDU Rx Drop SAKUSE, KN mismatch..... {}\nMKPDU Rx Drop SAKUSE, Rx Not Set..... {}\nMKPDU Rx Drop SAKUSE, Key MI mismatch.. {}\n\
 MKPDU Rx Drop SAKUSE, AN Not in Use.... {}\nMKPDU Rx Drop SAKUSE, KS Rx/Tx Not Set. {}\n\n\
-SAK Failures\nSAK Generation..... {}\nHash Key Generation..... {}\nSAK Encryption/Wrap..... 0\nSAK Decryption/Unwrap..... {}\nSAK from a non key server..... {}\n\n\
+SAK Failures\nSAK Generation..... {}\nHash Key Generation..... {}\nSAK Encryption/Wrap..... 0\nSAK Decryption/Unwrap..... {}\nSAK from a non key server..... {}\nSAK Cipher Suite Mismatch..... {}\n\n\
 PPK Statistics\nPPK Requests..... {}\nPPK Failures..... {}\n",
         st.sak_generated,
         st.sak_rekeyed,
@@ -281,6 +284,7 @@ PPK Statistics\nPPK Requests..... {}\nPPK Failures..... {}\n",
         st.hash_key_failures,
         st.sak_unwrap_failures,
         st.sak_from_non_key_server,
+        st.sak_cipher_suite_mismatch,
         st.ppk_requests,
         st.ppk_failures,
     )
@@ -320,6 +324,9 @@ pub fn render_mka_session_detail(rows: &[SessionRow]) -> String {
         }
         if let Some(f) = &r.ppk_failure {
             s.push_str(&format!("PPK Failure                : {f}\n"));
+        }
+        if let Some(f) = &r.sak_refused {
+            s.push_str(&format!("SAK Refused                : {f}\n"));
         }
         match (r.latest_kn, r.latest_an) {
             (Some(kn), Some(an)) => s.push_str(&format!("Latest SAK Status          : Rx & Tx\nLatest SAK AN              : {an}\nLatest SAK KN              : {kn}\n")),
@@ -453,6 +460,7 @@ mod tests {
             key_distribution_mode: "PPK".into(),
             ppk_key_id: Some("6b65792d31".into()),
             ppk_failure: None,
+            sak_refused: None,
         };
         let t = render_mka_session(std::slice::from_ref(&r));
         assert!(t.contains("Interface           Local-TxSCI           # Peers   Status    Key-Server"), "{t}");

@@ -44,7 +44,22 @@ struct Line {
     injected: Vec<(Vec<u8>, Vec<(u64, u8)>, Option<u8>)>,
 }
 
-fn run(own_priority: u8, peer_priority: u8) -> (Vec<(Vec<u8>, Vec<(u64, u8)>, Option<u8>)>, u32) {
+/// What a run produced.
+struct Outcome {
+    /// Every MKPDU macsecd injected, with the Rx SAs (SCI, AN) installed and the encoding AN when
+    /// it went out.
+    injected: Vec<(Vec<u8>, Vec<(u64, u8)>, Option<u8>)>,
+    /// SAK rekeys seen (either key server).
+    rekeys: u32,
+    /// macsecd's log lines.
+    log: Vec<String>,
+    /// `show macsec mka session detail` at the end.
+    detail: String,
+}
+
+/// macsecd (policy GCM-AES-XPN-256, key-server-priority `own_priority`) against an MKA peer with
+/// `peer_priority` distributing `peer_suite`, for up to `secs` seconds or 3 rekeys.
+fn run(own_priority: u8, peer_priority: u8, peer_suite: CipherSuite, secs: u64) -> Outcome {
     let dir = tempfile::tempdir().expect("tempdir");
     let sock = dir.path().join("dp.sock");
     // The dataplane: its control server with one link whose worker applies and records commands.
@@ -78,19 +93,20 @@ fn run(own_priority: u8, peer_priority: u8) -> (Vec<(Vec<u8>, Vec<(u64, u8)>, Op
     server.serve(&sock, ev_rx, stop.clone()).expect("serve");
 
     let mut daemon = Daemon::connect(&sock, setups, &PpkEnv::default()).expect("macsecd connects");
-    let mut cfg = MkaConfig::new(Sci(PEER_SCI), CipherSuite::GcmAesXpn256);
+    let mut cfg = MkaConfig::new(Sci(PEER_SCI), peer_suite);
     cfg.key_server_priority = peer_priority;
     cfg.sak_rekey_interval = Some(Duration::from_secs(1));
     let keys = vec![(Ckn::from_hex(CKN).expect("ckn"), Cak::from_hex(CAK).expect("cak"))];
     let start = Instant::now();
     let mut peer = Mka::new(cfg, keys, Duration::ZERO).expect("peer");
     // Until the daemon's key server has rekeyed a few times (or the peer's has).
-    let mut rekeys = 0;
-    while start.elapsed() < Duration::from_secs(5) && rekeys < 3 {
+    let (mut rekeys, mut log) = (0, Vec::new());
+    while start.elapsed() < Duration::from_secs(secs) && rekeys < 3 {
         for line in daemon.turn(Duration::from_millis(2)).expect("turn") {
             if line.contains("%L2-MKA-6-SAK_REKEY") {
                 rekeys += 1;
             }
+            log.push(line);
         }
         let now = start.elapsed();
         while let Ok(f) = to_peer_rx.try_recv() {
@@ -109,10 +125,11 @@ fn run(own_priority: u8, peer_priority: u8) -> (Vec<(Vec<u8>, Vec<(u64, u8)>, Op
             }
         }
     }
+    let detail = control::show::render_mka_session_detail(&daemon.show_data().sessions);
     stop.store(true, Ordering::Relaxed);
     let _ = worker.join();
     let injected = std::mem::take(&mut line.lock().expect("line").injected);
-    (injected, rekeys)
+    Outcome { injected, rekeys, log, detail }
 }
 
 /// Checks every injected MKPDU against the SA state in force when it left.
@@ -137,16 +154,33 @@ fn check(injected: &[(Vec<u8>, Vec<(u64, u8)>, Option<u8>)]) -> (usize, usize) {
 
 #[test]
 fn an_mkpdu_announces_only_installed_sas_as_key_server() {
-    let (injected, rekeys) = run(1, 20);
-    assert!(rekeys >= 3, "the key server rekeyed {rekeys} times in 5 s");
-    let (rx, tx) = check(&injected);
+    let o = run(1, 20, CipherSuite::GcmAesXpn256, 5);
+    assert!(o.rekeys >= 3, "the key server rekeyed {} times in 5 s", o.rekeys);
+    let (rx, tx) = check(&o.injected);
     assert!(rx > 0 && tx > 0, "the MKPDUs claimed rx {rx} and tx {tx} times");
 }
 
 #[test]
 fn an_mkpdu_announces_only_installed_sas_as_member() {
-    let (injected, rekeys) = run(20, 1);
-    assert!(rekeys >= 3, "the key server rekeyed {rekeys} times in 5 s");
-    let (rx, tx) = check(&injected);
+    let o = run(20, 1, CipherSuite::GcmAesXpn256, 5);
+    assert!(o.rekeys >= 3, "the key server rekeyed {} times in 5 s", o.rekeys);
+    let (rx, tx) = check(&o.injected);
     assert!(rx > 0 && tx > 0, "the MKPDUs claimed rx {rx} and tx {tx} times");
+}
+
+/// A key server distributing another cipher suite than the policy's: macsecd refuses its SAKs,
+/// logs why once, installs nothing and shows why in the session detail. (Before, it handed the
+/// dataplane a key of the wrong length, took the refusal for a lost dataplane and reconnected in
+/// a loop.)
+#[test]
+fn a_key_server_with_another_cipher_suite_is_refused_and_said() {
+    let o = run(20, 1, CipherSuite::GcmAes128, 3);
+    let said: Vec<&String> = o.log.iter().filter(|l| l.contains("CIPHER_SUITE_MISMATCH")).collect();
+    assert_eq!(
+        said,
+        [&format!("%L2-MKA-3-CIPHER_SUITE_MISMATCH : ({LINK}) the key server distributes GCM-AES-128 SAKs, the policy's cipher-suite is GCM-AES-XPN-256: SAK not used, CKN:{}", CKN.to_uppercase())]
+    );
+    assert!(o.detail.contains("Status                     : Pending\n"), "{}", o.detail);
+    assert!(o.detail.contains("SAK Refused                : the key server distributes GCM-AES-128, the policy's cipher-suite is GCM-AES-XPN-256\n"), "{}", o.detail);
+    assert!(o.injected.iter().all(|(_, rx, enc)| rx.is_empty() && enc.is_none()), "no SA was installed");
 }

@@ -337,6 +337,25 @@ fn rekey_interval_produces_a_new_sak() {
     }
 }
 
+/// A member takes only SAKs of its policy's cipher suite: a key server distributing another
+/// suite is refused (said once, counted per Distributed SAK) and nothing is installed.
+#[test]
+fn a_sak_of_another_cipher_suite_is_refused() {
+    let mut net = Net::new(vec![node(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO), node(2, 32, CipherSuite::GcmAesXpn256, CAK, Duration::ZERO)], 0);
+    net.run(Duration::from_secs(10));
+    assert!(net.live_at(1).is_some(), "the peers are live");
+    assert_eq!((net.secured_at(0), net.secured_at(1)), (None, None));
+    let member = &net.nodes[1];
+    let refusals: Vec<&MkaEvent> = member.events.iter().map(|(_, e)| e).filter(|e| matches!(e, MkaEvent::CipherSuiteMismatch { .. })).collect();
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert!(matches!(refusals[0], MkaEvent::CipherSuiteMismatch { distributed: CipherSuite::GcmAes128, policy: CipherSuite::GcmAesXpn256, .. }));
+    let st = member.mka.stats;
+    assert_eq!((st.sak_received, st.sak_unwrap_failures), (0, 0));
+    assert!(st.sak_cipher_suite_mismatch > 1 && st.sak_cipher_suite_mismatch == st.distributed_sak_rx, "{st:?}");
+    assert_eq!(member.mka.participants()[0].cipher_suite_refused, Some(CipherSuite::GcmAes128));
+    assert!(member.dp.rx.is_empty() && member.dp.tx.is_empty());
+}
+
 #[test]
 fn xpn_peers_agree_on_ssci_and_salt() {
     let mut net = Net::new(vec![node(1, 16, CipherSuite::GcmAesXpn256, CAK, Duration::ZERO), node(2, 32, CipherSuite::GcmAesXpn256, CAK, Duration::ZERO)], 0);

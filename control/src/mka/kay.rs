@@ -125,6 +125,9 @@ pub enum MkaEvent {
     /// %L2-MKA-3-PPK_... ([`PpkFailure::mnemonic`]): PPK key distribution failed on this CA; the
     /// SAK concerned is not used.
     PpkFailure { ckn: Ckn, failure: PpkFailure },
+    /// %L2-MKA-3-CIPHER_SUITE_MISMATCH (ours): the key server distributes SAKs of another cipher
+    /// suite than our policy's; they are not used (logged when the distributed suite changes).
+    CipherSuiteMismatch { ckn: Ckn, distributed: CipherSuite, policy: CipherSuite },
 }
 
 /// Key Distribution Mode of `show macsec mka session detail`.
@@ -239,6 +242,8 @@ pub struct ParticipantStatus {
     pub ppk_failure: Option<PpkFailure>,
     /// PPK mode: waiting for the PPK source's answer.
     pub ppk_pending: bool,
+    /// The cipher suite of the key server's SAK when it is not our policy's (the SAK is refused).
+    pub cipher_suite_refused: Option<CipherSuite>,
 }
 
 /// The counters of `show macsec mka statistics`.
@@ -284,6 +289,9 @@ pub struct MkaStats {
     /// ICK/KEK could not be derived for a CA.
     #[serde(default)]
     pub hash_key_failures: u64,
+    /// Distributed SAKs refused because their cipher suite is not our policy's.
+    #[serde(default)]
+    pub sak_cipher_suite_mismatch: u64,
 }
 
 /// Why a peer's SAK Use does not answer for our latest or old key.
@@ -427,6 +435,8 @@ struct Participant {
     next_tx: Duration,
     secured: bool,
     ppk: PpkState,
+    /// The cipher suite of the last SAK refused for not being our policy's; cleared by a SAK taken.
+    suite_refused: Option<CipherSuite>,
 }
 
 /// The engine for one port.
@@ -470,6 +480,7 @@ impl Participant {
             next_tx: now,
             secured: false,
             ppk: PpkState::default(),
+            suite_refused: None,
         })
     }
 
@@ -565,6 +576,7 @@ impl Mka {
                 ppk_key_id: p.latest.as_ref().and_then(|k| k.ppk_key_id.clone()),
                 ppk_failure: p.ppk.failure.clone(),
                 ppk_pending: p.ppk.new_pending || p.ppk.by_id_pending.is_some(),
+                cipher_suite_refused: p.suite_refused,
             })
             .collect()
     }
@@ -826,6 +838,16 @@ impl Mka {
         if p.latest.as_ref().is_some_and(|k| k.ki == ki) || p.old.as_ref().is_some_and(|k| k.ki == ki) {
             return; // already have it (the key server repeats it until everyone receives)
         }
+        // Our policy's cipher suite or nothing: taking the key server's would change the
+        // protection the operator configured (and the dataplane's SAs are of the policy's suite).
+        if let Some(suite) = ds.cipher_suite().filter(|s| *s != self.cfg.cipher_suite) {
+            self.stats.sak_cipher_suite_mismatch += 1;
+            if p.suite_refused != Some(suite) {
+                self.ev.push_back(MkaEvent::CipherSuiteMismatch { ckn: p.ckn.clone(), distributed: suite, policy: self.cfg.cipher_suite });
+            }
+            p.suite_refused = Some(suite);
+            return;
+        }
         let Some(w) = ds.key.as_ref() else {
             self.stats.sak_unwrap_failures += 1;
             return;
@@ -884,6 +906,7 @@ impl Mka {
         }
         self.stats.sak_received += 1;
         p.ppk.failure = None;
+        p.suite_refused = None;
         let conf_offset = ds.conf_offset.conf_offset();
         let key = KeyState {
             ki,
