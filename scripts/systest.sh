@@ -15,7 +15,7 @@ source scripts/lib/appliances.sh
 # shellcheck source=lib/systest.sh
 source scripts/lib/systest.sh
 
-ALL_TESTS=(must_secure should_secure sak_rekey cak_rollover fallback macsecd_restart dataplane_restart key_expiry replay)
+ALL_TESTS=(must_secure should_secure sak_rekey cak_rollover fallback policy_change macsecd_restart dataplane_restart key_expiry replay)
 systest_args 2,10 "$@"
 
 CKN1=1234ABCD5678
@@ -232,6 +232,47 @@ t_fallback() {
   stream_report "$leak"
   measure "after fixing B's primary CAK and SIGHUP: A $(app_field a auth_mode) CKN $(app_field a ckn), B $(app_field b auth_mode) CKN $(app_field b ckn), back on the primary $([ -n "$back" ] && echo "in $(elapsed "$t0" "$back") s" || echo "never (15 s)")"
   check "back on the primary PSK on both sides" test -n "$back"
+  check "zero frames lost" is "$lost" 0
+  check "zero plaintext frames on the line (leaked = 0)" is "$leak" 0
+}
+
+# A policy change committed under traffic (window-size 64 -> 128), first on A (the key server),
+# then on B: each restarts its MKA session with the new policy while the SAs in use carry the
+# traffic (A distributes a new SAK and its old SAs go 6 s after; B adopts the SAK A still
+# distributes). Nothing is lost, nothing leaks.
+t_policy_change() {
+  APP_HOST_IPV6=0 APP_STATIC_NEIGH=1 app_topology
+  app_xr "$APP_W/a.xr" --priority 16 --key "$CKN1 $CAK1 $LT_INF"
+  app_xr "$APP_W/b.xr" --priority 32 --key "$CKN1 $CAK1 $LT_INF"
+  up must-secure
+  app_wait_secured 15 || { mka_dump; check "MKA secures" false; return; }
+  measure "time to secure ${SECURE_SECS} s"
+  app_capture_start
+  app_stream_start $PPS
+  sleep 1
+  local s prio t0 back out n0
+  for s in a b; do
+    prio=$([ $s = a ] && echo 16 || echo 32)
+    app_xr "$APP_W/$s.xr" --priority $prio --key "$CKN1 $CAK1 $LT_INF" --window 128
+    n0=$(count_log SESSION_SECURED "$APP_W/$s-mka.log")
+    t0=$(now); back=''
+    out=$(app_ctl $s commit 2>&1) || true
+    measure "$s: macsecctl commit: $(echo "$out" | tr '\n' ' ')"
+    check "$s: the commit restarts the session with the new policy" grep -q "policy of $IF changed" <<<"$out"
+    resecured() { [ "$(count_log SESSION_SECURED "$APP_W/$s-mka.log")" -gt "$n0" ] && app_secured a && app_secured b; }
+    if wait_for 10 resecured; then back=$(now); fi
+    measure "$s: the new session Secured $([ -n "$back" ] && echo "$(elapsed "$t0" "$back") s after the commit" || echo "never (10 s)"); dataplane: $(app_ctl $s show macsec ea idb interface $IF 2>/dev/null | grep -i "replay window" | head -1 | tr -s ' ')"
+    check "$s: a new session secured on both sides" test -n "$back"
+    check "$s: the dataplane has the new replay window" eval 'app_ctl '$s' show macsec ea idb interface '$IF' | grep -q "Replay window size : 128"'
+    sleep 8 # past the 6 s in which the previous session's SAs are kept
+  done
+  app_stream_stop
+  app_capture_stop
+  local leak; leak=$(leaked)
+  local lost; lost=$(app_stream_get lost)
+  stream_report "$leak"
+  measure "A: $(grep -c 'SAs of the previous session deleted' "$APP_W/a-mka.log") retirements of the previous session's SAs, B: $(grep -c 'already holds SAK' "$APP_W/b-mka.log") SAs adopted"
+  check "both Secured at the end" eval 'app_secured a && app_secured b'
   check "zero frames lost" is "$lost" 0
   check "zero plaintext frames on the line (leaked = 0)" is "$leak" 0
 }

@@ -9,7 +9,7 @@ use crate::mka::kay::{Mka, MkaConfig, MkaEvent, ParticipantStatus, PpkRequest, S
 use crate::mka::{Cak, Ckn};
 use crate::ppk::{source_for, KeyId, Ppk, PpkSource, SourceOptions};
 use crate::show::{CaRow, InterfaceRow, SessionRow, ShowData, SummaryRow};
-use dataplane::ipc::{Event, KeyMsg, PolicyMsg, Request, Response, SecurityPolicy};
+use dataplane::ipc::{Event, KeyMsg, LinkInfo, PolicyMsg, Request, Response, SecurityPolicy};
 use dataplane::secy::{CipherSuite, ConfOffset, Sci, ValidateFrames};
 use dataplane::server::Client;
 use std::collections::BTreeMap;
@@ -192,20 +192,21 @@ pub struct Port {
     conf_offset: Option<Option<ConfOffset>>,
     /// Lines to log on the next turn.
     pending_log: Vec<String>,
-    /// SAs a previous macsecd left in the dataplane (see [`Inherited`]).
+    /// SAs found in the dataplane when this engine started (see [`Inherited`]).
     inherited: Inherited,
     /// PPK mode: the worker that runs the policy's PPK source.
     ppk: Option<PpkWorker>,
 }
 
-/// SAs found in the dataplane when macsecd (re)started: a previous macsecd installed them and
-/// traffic still flows on them. When the engine is about to install a SAK an SA already holds
-/// (same Key Identifier on the same AN: the peer, as key server, still distributes it), the SA is
-/// adopted as it is, with its PNs and replay state (reinstalling would restart the PN at 1: the
-/// same SAK must never send a PN twice). The others are left alone while this engine secures
-/// with fresh SAKs (Rx before Tx keeps traffic flowing; a new AN never overwrites one in use) and
-/// deleted once this engine has transmitted on its own key for [`Inherited::GRACE`], or when it
-/// has not secured within [`Inherited::DEADLINE`] (the peer is gone: the old keys serve no one).
+/// SAs found in the dataplane when a port's engine started (macsecd restarted, or the policy
+/// changed): an earlier engine installed them and traffic still flows on them. When the engine is
+/// about to install a SAK an SA already holds (same Key Identifier on the same AN: the peer, as
+/// key server, still distributes it), the SA is adopted as it is, with its PNs and replay state
+/// (reinstalling would restart the PN at 1: the same SAK must never send a PN twice). The others
+/// are left alone while this engine secures with fresh SAKs (Rx before Tx keeps traffic flowing;
+/// a new AN never overwrites one in use) and deleted once this engine has transmitted on its own
+/// key for [`Inherited::GRACE`], or when it has not secured within [`Inherited::DEADLINE`] of its
+/// start (the peer is gone: the old keys serve no one).
 #[derive(Debug, Default)]
 struct Inherited {
     /// AN and the Key Identifier the SA was installed with.
@@ -214,6 +215,8 @@ struct Inherited {
     rx: Vec<(u64, u8, Option<[u8; 16]>)>,
     /// When the engine first enabled transmit on a key of its own.
     own_tx_since: Option<Duration>,
+    /// When the engine started (the [`Inherited::DEADLINE`] runs from here).
+    since: Duration,
 }
 
 impl Inherited {
@@ -231,7 +234,7 @@ impl Inherited {
     fn due(&mut self, now: Duration) -> Option<(Vec<(u8, Option<[u8; 16]>)>, Vec<(u64, u8, Option<[u8; 16]>)>)> {
         let due = match self.own_tx_since {
             Some(t) => now >= t + Self::GRACE,
-            None => now >= Self::DEADLINE,
+            None => now >= self.since + Self::DEADLINE,
         };
         (due && !self.is_empty()).then(|| (std::mem::take(&mut self.tx), std::mem::take(&mut self.rx)))
     }
@@ -455,6 +458,45 @@ pub struct Daemon {
     client: Client,
     events: Client,
     start: Instant,
+    /// Where the PPK sources keep their state (for ports started on a reload).
+    env: PpkEnv,
+}
+
+/// The dataplane's links.
+fn links(client: &mut Client) -> io::Result<Vec<LinkInfo>> {
+    match client.request(&Request::Hello)? {
+        Response::Hello { links, .. } => Ok(links),
+        other => Err(io::Error::other(format!("dataplane: unexpected reply {other:?}"))),
+    }
+}
+
+/// Starts the engine of interface `s` on its dataplane link (transmit SCI `tx_sci`) at `now`. The
+/// SAs the link already holds (a previous macsecd's, or this one's before a policy change) keep
+/// carrying traffic while the new session secures ([`Inherited`]).
+fn start_port(client: &mut Client, s: PortSetup, tx_sci: u64, now: Duration, env: &PpkEnv) -> io::Result<Port> {
+    let inherited = match client.request(&Request::ReadSaState { link: s.interface.clone() })? {
+        Response::SaState(sa) => Inherited {
+            tx: sa.tx.iter().map(|t| (t.an, t.ki)).collect(),
+            rx: sa.rx.iter().map(|r| (r.sci, r.an, r.ki)).collect(),
+            own_tx_since: None,
+            since: now,
+        },
+        _ => Inherited { since: now, ..Inherited::default() },
+    };
+    // Same cipher suite: the dataplane keeps its SAs (a new suite starts from none).
+    expect_ok(client.request(&Request::SetPolicy { link: s.interface.clone(), policy: s.policy(Some(s.conf_offset)) }))?;
+    let mut port = Port::new(s, Sci(tx_sci), now, env)?;
+    port.conf_offset = Some(Some(port.setup.conf_offset));
+    if !inherited.is_empty() {
+        port.pending_log.push(format!(
+            "macsecd: ({}) {} Tx and {} Rx SAs already in the dataplane keep traffic flowing until this session secures",
+            port.setup.interface,
+            inherited.tx.len(),
+            inherited.rx.len()
+        ));
+    }
+    port.inherited = inherited;
+    Ok(port)
 }
 
 /// Deletes the Tx SAs `tx` (ANs) and Rx SAs `rx` (SCI, AN) of `link`.
@@ -482,42 +524,17 @@ impl Daemon {
     pub fn connect(dataplane: &Path, setups: Vec<PortSetup>, env: &PpkEnv) -> io::Result<Daemon> {
         let mut client = Client::connect(dataplane)?;
         let mut events = Client::connect(dataplane)?;
-        let links = match client.request(&Request::Hello)? {
-            Response::Hello { links, .. } => links,
-            other => return Err(io::Error::other(format!("dataplane: unexpected reply {other:?}"))),
-        };
+        let links = links(&mut client)?;
         let start = Instant::now();
         let mut ports = Vec::new();
         for s in setups {
             let Some(link) = links.iter().find(|l| l.interface == s.interface) else {
                 return Err(io::Error::other(format!("interface {} is not a link of the dataplane", s.interface)));
             };
-            // The SAs a previous macsecd left keep carrying traffic while this one secures.
-            let inherited = match client.request(&Request::ReadSaState { link: s.interface.clone() })? {
-                Response::SaState(sa) => Inherited {
-                    tx: sa.tx.iter().map(|t| (t.an, t.ki)).collect(),
-                    rx: sa.rx.iter().map(|r| (r.sci, r.an, r.ki)).collect(),
-                    own_tx_since: None,
-                },
-                _ => Inherited::default(),
-            };
-            // Same cipher suite: the dataplane keeps its SAs (a new suite starts from none).
-            expect_ok(client.request(&Request::SetPolicy { link: s.interface.clone(), policy: s.policy(Some(s.conf_offset)) }))?;
-            let mut port = Port::new(s, Sci(link.tx_sci), Duration::ZERO, env)?;
-            port.conf_offset = Some(Some(port.setup.conf_offset));
-            if !inherited.is_empty() {
-                port.pending_log.push(format!(
-                    "macsecd: ({}) resuming: {} Tx and {} Rx SAs of a previous macsecd keep traffic flowing until this session secures",
-                    port.setup.interface,
-                    inherited.tx.len(),
-                    inherited.rx.len()
-                ));
-            }
-            port.inherited = inherited;
-            ports.push(port);
+            ports.push(start_port(&mut client, s, link.tx_sci, Duration::ZERO, env)?);
         }
         expect_ok(events.request(&Request::Subscribe))?;
-        Ok(Daemon { ports, client, events, start })
+        Ok(Daemon { ports, client, events, start, env: env.clone() })
     }
 
     /// An orderly stop (SIGTERM, SIGINT): deletes every SA of our links, so that under
@@ -525,16 +542,10 @@ impl Daemon {
     /// them: the dataplane keeps forwarding on them until a new macsecd takes over.)
     pub fn shutdown(&mut self) -> io::Result<Vec<String>> {
         let mut lines = Vec::new();
-        for p in &self.ports {
-            let link = p.setup.interface.clone();
-            let sa = match self.client.request(&Request::ReadSaState { link: link.clone() })? {
-                Response::SaState(sa) => sa,
-                _ => continue,
-            };
-            let tx: Vec<u8> = sa.tx.iter().map(|t| t.an).collect();
-            let rx: Vec<(u64, u8)> = sa.rx.iter().map(|r| (r.sci, r.an)).collect();
-            delete_sas(&mut self.client, &link, &tx, &rx)?;
-            lines.push(format!("macsecd: ({link}) stopped: {} Tx and {} Rx SAs deleted", sa.tx.len(), sa.rx.len()));
+        let links: Vec<String> = self.ports.iter().map(|p| p.setup.interface.clone()).collect();
+        for link in links {
+            let (tx, rx) = self.delete_link_sas(&link)?;
+            lines.push(format!("macsecd: ({link}) stopped: {tx} Tx and {rx} Rx SAs deleted"));
         }
         Ok(lines)
     }
@@ -555,31 +566,65 @@ impl Daemon {
         }
     }
 
-    /// Applies a reloaded configuration: key chains (new keys, lifetimes, fallback) take effect
-    /// hitlessly through the key chain plan (a newer key rolls over); policy changes that the
-    /// guide does not make hitless (cipher suite, conf-offset, priority...) are reported and need
-    /// the interface's session to restart. Interfaces added or removed need a restart too.
-    pub fn reload(&mut self, setups: Vec<PortSetup>) -> Vec<String> {
+    /// Applies a reloaded configuration. Key chains (new keys, lifetimes, fallback) take effect
+    /// hitlessly through the key chain plan (a newer key rolls over). A changed policy (cipher
+    /// suite, conf-offset, priority, window, ppk profile...) restarts that interface's MKA session
+    /// with it: the SAs in use keep carrying traffic until the new session secures, as on a
+    /// macsecd restart (a new cipher suite cannot: the dataplane drops the old suite's SAs).
+    /// An interface added is started; one removed is stopped and its SAs deleted.
+    pub fn reload(&mut self, setups: Vec<PortSetup>) -> io::Result<Vec<String>> {
         let mut log = Vec::new();
+        let now = self.now();
+        let mut links: Option<Vec<LinkInfo>> = None;
+        let gone: Vec<String> = self.ports.iter().map(|p| p.setup.interface.clone()).filter(|i| !setups.iter().any(|s| &s.interface == i)).collect();
+        for link in gone {
+            self.ports.retain(|p| p.setup.interface != link);
+            let (tx, rx) = self.delete_link_sas(&link)?;
+            log.push(format!("macsecd: reload: interface {link} removed: its MKA session stopped, {tx} Tx and {rx} Rx SAs deleted"));
+        }
         for s in setups {
-            let Some(p) = self.ports.iter_mut().find(|p| p.setup.interface == s.interface) else {
-                log.push(format!("macsecd: reload: interface {} is new; restart macsecd to run it", s.interface));
+            let Some(i) = self.ports.iter().position(|p| p.setup.interface == s.interface) else {
+                let known = match &mut links {
+                    Some(l) => l,
+                    None => links.insert(self::links(&mut self.client)?),
+                };
+                match known.iter().find(|l| l.interface == s.interface) {
+                    Some(l) => {
+                        let name = s.interface.clone();
+                        self.ports.push(start_port(&mut self.client, s, l.tx_sci, now, &self.env)?);
+                        log.push(format!("macsecd: reload: interface {name} added: its MKA session starts"));
+                    }
+                    None => log.push(format!("macsecd: reload: interface {} is not a link of the dataplane: not started", s.interface)),
+                }
                 continue;
             };
-            let o = &p.setup;
-            let policy_changed = (o.cipher_suite, o.conf_offset, o.key_server_priority, o.security_policy, o.replay_window, o.delay_protection, o.sak_rekey_interval, o.lacp_in_clear)
-                != (s.cipher_suite, s.conf_offset, s.key_server_priority, s.security_policy, s.replay_window, s.delay_protection, s.sak_rekey_interval, s.lacp_in_clear);
-            if o.ppk != s.ppk {
-                log.push(format!("macsecd: reload: the ppk sks-profile of {} changed; it takes effect when macsecd restarts", s.interface));
-            }
+            let o = &self.ports[i].setup;
+            let policy_changed = (o.cipher_suite, o.conf_offset, o.key_server_priority, o.security_policy, o.replay_window, o.delay_protection, o.sak_rekey_interval, o.lacp_in_clear, &o.ppk)
+                != (s.cipher_suite, s.conf_offset, s.key_server_priority, s.security_policy, s.replay_window, s.delay_protection, s.sak_rekey_interval, s.lacp_in_clear, &s.ppk);
             if policy_changed {
-                log.push(format!("macsecd: reload: the policy of {} changed; it takes effect when its session restarts", s.interface));
+                let (name, tx_sci) = (s.interface.clone(), self.ports[i].mka.config().sci.0);
+                self.ports[i] = start_port(&mut self.client, s, tx_sci, now, &self.env)?;
+                log.push(format!("macsecd: reload: the policy of {name} changed: its MKA session restarts with it"));
+                continue;
             }
+            let p = &mut self.ports[i];
             p.setup.keychain = s.keychain;
             p.setup.fallback = s.fallback;
             log.push(format!("macsecd: reload: key chains of {} applied", s.interface));
         }
-        log
+        Ok(log)
+    }
+
+    /// Deletes every SA of `link`; returns how many Tx and Rx SAs.
+    fn delete_link_sas(&mut self, link: &str) -> io::Result<(usize, usize)> {
+        let sa = match self.client.request(&Request::ReadSaState { link: link.to_string() })? {
+            Response::SaState(sa) => sa,
+            _ => return Ok((0, 0)),
+        };
+        let tx: Vec<u8> = sa.tx.iter().map(|t| t.an).collect();
+        let rx: Vec<(u64, u8)> = sa.rx.iter().map(|r| (r.sci, r.an)).collect();
+        delete_sas(&mut self.client, link, &tx, &rx)?;
+        Ok((tx.len(), rx.len()))
     }
 
     /// One turn of the loop: waits up to `max_wait` for dataplane events, then runs the engines
@@ -629,7 +674,7 @@ impl Daemon {
         let tx_ans: Vec<u8> = tx.iter().map(|(an, _)| *an).collect();
         let rx_sas: Vec<(u64, u8)> = rx.iter().map(|(sci, an, _)| (*sci, *an)).collect();
         delete_sas(&mut self.client, &link, &tx_ans, &rx_sas)?;
-        lines.push(format!("macsecd: ({link}) {} Tx and {} Rx SAs of the previous macsecd deleted", tx.len(), rx.len()));
+        lines.push(format!("macsecd: ({link}) {} Tx and {} Rx SAs of the previous session deleted", tx.len(), rx.len()));
         Ok(())
     }
 
@@ -640,7 +685,7 @@ impl Daemon {
         // so an MKPDU sent before its Rx SA install loses the peer's first frames on that key.
         // Requests are carried out in order, so the line sees the MKPDU after the install.
         while let Some(c) = self.ports[i].mka.poll_sa_command() {
-            // An install on a slot the previous macsecd used replaces that SA, or adopts it when
+            // An install on a slot the previous session used replaces that SA, or adopts it when
             // it already holds this SAK.
             let inh = &mut self.ports[i].inherited;
             match &c {

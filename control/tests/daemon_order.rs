@@ -7,16 +7,19 @@
 //! once (the key server starts transmitting when every peer receives), so an MKPDU that runs ahead
 //! of the install loses the peer's first frames on the new key (InPktsNotUsingSA; seen once in a
 //! `systest.sh sak_rekey` run before the fix).
+//!
+//! Also here: a key server of another cipher suite, and reloads that change a policy, add or
+//! remove an interface.
 
 use control::config::Config;
 use control::daemon::{Daemon, PpkEnv};
-use control::mka::{Cak, Ckn};
-use control::mka::pdu::MkaFrameRepr;
 use control::mka::kay::{Mka, MkaConfig, MkaEvent};
+use control::mka::pdu::MkaFrameRepr;
+use control::mka::{Cak, Ckn};
 use dataplane::crypto::Backend;
-use dataplane::ipc::{Event, LinkInfo, SecurityPolicy};
+use dataplane::ipc::{Event, LinkInfo, Request, Response, SaState, SecurityPolicy};
 use dataplane::secy::{CipherSuite, Policy, Sci};
-use dataplane::server::{LinkHandle, Server};
+use dataplane::server::{Client, LinkHandle, Server};
 use dataplane::worker::{Command, LinkState};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -28,108 +31,156 @@ const PEER_SCI: u64 = 0x001d_e5e9_0002_0001;
 const CKN: &str = "1234abcd5678";
 const CAK: &str = "4a7b2f3c5d6e7f8091a2b3c4d5e6f708";
 
-fn config(priority: u8) -> String {
-    format!(
+/// Our configuration: policy P1 with GCM-AES-XPN-256, key-server-priority `priority`, `extra`
+/// policy lines; the interface only when `interface`.
+fn config(priority: u8, extra: &str, interface: bool) -> String {
+    let mut c = format!(
         "key chain KC1\n macsec\n  key {CKN}\n   key-string {CAK} cryptographic-algorithm AES-128-CMAC\n   lifetime 00:00:00 01 January 2020 infinite\n!\n\
-         macsec-policy P1\n cipher-suite GCM-AES-XPN-256\n key-server-priority {priority}\n sak-rekey-interval seconds 1\n!\n\
-         interface {LINK}\n macsec psk-keychain KC1 policy P1\n!\n"
-    )
+         macsec-policy P1\n cipher-suite GCM-AES-XPN-256\n key-server-priority {priority}\n{extra}!\n"
+    );
+    if interface {
+        c.push_str(&format!("interface {LINK}\n macsec psk-keychain KC1 policy P1\n!\n"));
+    }
+    c
 }
 
-/// What the fake dataplane saw, in order: every MKPDU macsecd injected, with the SA state in
-/// force when it was handed to the line.
+fn setups(text: &str) -> Vec<control::daemon::PortSetup> {
+    Config::parse(text).expect("config").port_setups().expect("setups")
+}
+
+/// What the fake dataplane saw: every MKPDU macsecd injected with the Rx SAs (SCI, AN) and the
+/// encoding AN in force when it was handed to the line.
 #[derive(Default)]
 struct Line {
-    /// (frame, Rx SAs installed as (SCI, AN), encoding AN)
     injected: Vec<(Vec<u8>, Vec<(u64, u8)>, Option<u8>)>,
 }
 
-/// What a run produced.
-struct Outcome {
-    /// Every MKPDU macsecd injected, with the Rx SAs (SCI, AN) installed and the encoding AN when
-    /// it went out.
-    injected: Vec<(Vec<u8>, Vec<(u64, u8)>, Option<u8>)>,
-    /// SAK rekeys seen (either key server).
-    rekeys: u32,
+/// macsecd on the fake dataplane, and the peer engine.
+struct Bench {
+    _dir: tempfile::TempDir,
+    /// The dataplane's control socket.
+    sock: std::path::PathBuf,
+    stop: Arc<AtomicBool>,
+    worker: Option<std::thread::JoinHandle<()>>,
+    line: Arc<Mutex<Line>>,
+    to_peer: crossbeam_channel::Receiver<Vec<u8>>,
+    events: crossbeam_channel::Sender<Event>,
+    daemon: Daemon,
+    peer: Mka,
+    start: Instant,
     /// macsecd's log lines.
     log: Vec<String>,
-    /// `show macsec mka session detail` at the end.
-    detail: String,
+    /// SAK rekeys the peer made (as key server).
+    peer_rekeys: u32,
 }
 
-/// macsecd (policy GCM-AES-XPN-256, key-server-priority `own_priority`) against an MKA peer with
-/// `peer_priority` distributing `peer_suite`, for up to `secs` seconds or 3 rekeys.
-fn run(own_priority: u8, peer_priority: u8, peer_suite: CipherSuite, secs: u64) -> Outcome {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let sock = dir.path().join("dp.sock");
-    // The dataplane: its control server with one link whose worker applies and records commands.
-    let (cmd_tx, cmd_rx) = crossbeam_channel::bounded::<Command>(64);
-    let info = LinkInfo { interface: LINK.into(), host_port: "h".into(), line_port: "l".into(), tx_sci: OWN_SCI };
-    let setups = Config::parse(&config(own_priority)).expect("config").port_setups().expect("setups");
-    let handle = Arc::new(LinkHandle::new(info, setups[0].policy(None), cmd_tx));
-    let stop = Arc::new(AtomicBool::new(false));
-    let line = Arc::new(Mutex::new(Line::default()));
-    let (to_peer_tx, to_peer_rx) = crossbeam_channel::unbounded::<Vec<u8>>();
-    let worker = {
-        let (stop, line) = (stop.clone(), line.clone());
-        std::thread::spawn(move || {
-            let mut st = LinkState::new(LINK, Policy::new(CipherSuite::GcmAesXpn256), Sci(OWN_SCI), Backend::Ring, SecurityPolicy::MustSecure, false);
-            while !stop.load(Ordering::Relaxed) {
-                match cmd_rx.recv_timeout(Duration::from_millis(5)) {
-                    Ok(Command::Inject(frame)) => {
-                        let sa = st.snapshot().sa;
-                        let rx = sa.rx.iter().filter(|r| r.enabled).map(|r| (r.sci, r.an)).collect();
-                        line.lock().expect("line").injected.push((frame.clone(), rx, sa.encoding_an));
-                        let _ = to_peer_tx.send(frame);
+impl Bench {
+    /// macsecd with configuration `text` against a peer of `peer_priority` distributing
+    /// `peer_suite`, rekeying every `peer_rekey` as key server.
+    fn new(text: &str, peer_priority: u8, peer_suite: CipherSuite, peer_rekey: Option<Duration>) -> Bench {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sock = dir.path().join("dp.sock");
+        // The dataplane: its control server with one link whose worker applies and records commands.
+        let (cmd_tx, cmd_rx) = crossbeam_channel::bounded::<Command>(64);
+        let info = LinkInfo { interface: LINK.into(), host_port: "h".into(), line_port: "l".into(), tx_sci: OWN_SCI };
+        let policy = setups(&config(1, "", true))[0].policy(None);
+        let handle = Arc::new(LinkHandle::new(info, policy, cmd_tx));
+        let stop = Arc::new(AtomicBool::new(false));
+        let line = Arc::new(Mutex::new(Line::default()));
+        let (to_peer_tx, to_peer) = crossbeam_channel::unbounded::<Vec<u8>>();
+        let worker = {
+            let (stop, line) = (stop.clone(), line.clone());
+            std::thread::spawn(move || {
+                let mut st = LinkState::new(LINK, Policy::new(CipherSuite::GcmAesXpn256), Sci(OWN_SCI), Backend::Ring, SecurityPolicy::MustSecure, false);
+                while !stop.load(Ordering::Relaxed) {
+                    match cmd_rx.recv_timeout(Duration::from_millis(5)) {
+                        Ok(Command::Inject(frame)) => {
+                            let sa = st.snapshot().sa;
+                            let rx = sa.rx.iter().filter(|r| r.enabled).map(|r| (r.sci, r.an)).collect();
+                            line.lock().expect("line").injected.push((frame.clone(), rx, sa.encoding_an));
+                            let _ = to_peer_tx.send(frame);
+                        }
+                        Ok(c) => st.apply(c),
+                        Err(_) => {}
                     }
-                    Ok(c) => st.apply(c),
-                    Err(_) => {}
+                }
+            })
+        };
+        let server = Server::new(vec![handle], Backend::Ring);
+        let (events, ev_rx) = crossbeam_channel::unbounded::<Event>();
+        server.serve(&sock, ev_rx, stop.clone()).expect("serve");
+
+        let daemon = Daemon::connect(&sock, setups(text), &PpkEnv::default()).expect("macsecd connects");
+        let mut cfg = MkaConfig::new(Sci(PEER_SCI), peer_suite);
+        cfg.key_server_priority = peer_priority;
+        cfg.sak_rekey_interval = peer_rekey;
+        let keys = vec![(Ckn::from_hex(CKN).expect("ckn"), Cak::from_hex(CAK).expect("cak"))];
+        let peer = Mka::new(cfg, keys, Duration::ZERO).expect("peer");
+        Bench { _dir: dir, sock, stop, worker: Some(worker), line, to_peer, events, daemon, peer, start: Instant::now(), log: Vec::new(), peer_rekeys: 0 }
+    }
+
+    /// Runs macsecd and the peer until `done` or `limit`; returns whether `done` came true.
+    fn run_until(&mut self, limit: Duration, done: impl Fn(&Bench) -> bool) -> bool {
+        let t0 = Instant::now();
+        while t0.elapsed() < limit {
+            if done(self) {
+                return true;
+            }
+            let lines = self.daemon.turn(Duration::from_millis(2)).expect("turn");
+            self.log.extend(lines);
+            let now = self.start.elapsed();
+            while let Ok(f) = self.to_peer.try_recv() {
+                self.peer.handle_mkpdu(now, &f);
+            }
+            if self.peer.poll_timeout().is_some_and(|t| t <= now) {
+                self.peer.handle_timeout(now);
+            }
+            while let Some(f) = self.peer.poll_transmit() {
+                self.events.send(Event::EapolReceived { link: LINK.into(), frame: f }).expect("event");
+            }
+            while self.peer.poll_sa_command().is_some() {}
+            while let Some(e) = self.peer.poll_event() {
+                if matches!(e, MkaEvent::SakGenerated { rekey: true, .. }) {
+                    self.peer_rekeys += 1;
                 }
             }
-        })
-    };
-    let server = Server::new(vec![handle], Backend::Ring);
-    let (ev_tx, ev_rx) = crossbeam_channel::unbounded::<Event>();
-    server.serve(&sock, ev_rx, stop.clone()).expect("serve");
+        }
+        done(self)
+    }
 
-    let mut daemon = Daemon::connect(&sock, setups, &PpkEnv::default()).expect("macsecd connects");
-    let mut cfg = MkaConfig::new(Sci(PEER_SCI), peer_suite);
-    cfg.key_server_priority = peer_priority;
-    cfg.sak_rekey_interval = Some(Duration::from_secs(1));
-    let keys = vec![(Ckn::from_hex(CKN).expect("ckn"), Cak::from_hex(CAK).expect("cak"))];
-    let start = Instant::now();
-    let mut peer = Mka::new(cfg, keys, Duration::ZERO).expect("peer");
-    // Until the daemon's key server has rekeyed a few times (or the peer's has).
-    let (mut rekeys, mut log) = (0, Vec::new());
-    while start.elapsed() < Duration::from_secs(secs) && rekeys < 3 {
-        for line in daemon.turn(Duration::from_millis(2)).expect("turn") {
-            if line.contains("%L2-MKA-6-SAK_REKEY") {
-                rekeys += 1;
-            }
-            log.push(line);
-        }
-        let now = start.elapsed();
-        while let Ok(f) = to_peer_rx.try_recv() {
-            peer.handle_mkpdu(now, &f);
-        }
-        if peer.poll_timeout().is_some_and(|t| t <= now) {
-            peer.handle_timeout(now);
-        }
-        while let Some(f) = peer.poll_transmit() {
-            ev_tx.send(Event::EapolReceived { link: LINK.into(), frame: f }).expect("event");
-        }
-        while peer.poll_sa_command().is_some() {}
-        while let Some(e) = peer.poll_event() {
-            if matches!(e, MkaEvent::SakGenerated { rekey: true, .. }) {
-                rekeys += 1;
-            }
+    fn rekeys(&self) -> u32 {
+        self.log.iter().filter(|l| l.contains("%L2-MKA-6-SAK_REKEY")).count() as u32 + self.peer_rekeys
+    }
+
+    fn secured(&self) -> bool {
+        self.daemon.show_data().sessions.iter().any(|s| s.status == "Secured")
+    }
+
+    fn detail(&self) -> String {
+        control::show::render_mka_session_detail(&self.daemon.show_data().sessions)
+    }
+
+    /// The link's SA state, asked of the dataplane (after every command macsecd gave it).
+    fn sa(&self) -> SaState {
+        let mut c = Client::connect(&self.sock).expect("dataplane");
+        match c.request(&Request::ReadSaState { link: LINK.into() }).expect("read") {
+            Response::SaState(sa) => sa,
+            other => panic!("{other:?}"),
         }
     }
-    let detail = control::show::render_mka_session_detail(&daemon.show_data().sessions);
-    stop.store(true, Ordering::Relaxed);
-    let _ = worker.join();
-    let injected = std::mem::take(&mut line.lock().expect("line").injected);
-    Outcome { injected, rekeys, log, detail }
+
+    fn injected(&self) -> Vec<(Vec<u8>, Vec<(u64, u8)>, Option<u8>)> {
+        self.line.lock().expect("line").injected.clone()
+    }
+}
+
+impl Drop for Bench {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
 }
 
 /// Checks every injected MKPDU against the SA state in force when it left.
@@ -152,20 +203,21 @@ fn check(injected: &[(Vec<u8>, Vec<(u64, u8)>, Option<u8>)]) -> (usize, usize) {
     (rx_claims, tx_claims)
 }
 
-#[test]
-fn an_mkpdu_announces_only_installed_sas_as_key_server() {
-    let o = run(1, 20, CipherSuite::GcmAesXpn256, 5);
-    assert!(o.rekeys >= 3, "the key server rekeyed {} times in 5 s", o.rekeys);
-    let (rx, tx) = check(&o.injected);
+fn announces_only_installed_sas(own_priority: u8, peer_priority: u8) {
+    let mut b = Bench::new(&config(own_priority, " sak-rekey-interval seconds 1\n", true), peer_priority, CipherSuite::GcmAesXpn256, Some(Duration::from_secs(1)));
+    assert!(b.run_until(Duration::from_secs(6), |b| b.rekeys() >= 3), "the key server rekeyed {} times in 6 s", b.rekeys());
+    let (rx, tx) = check(&b.injected());
     assert!(rx > 0 && tx > 0, "the MKPDUs claimed rx {rx} and tx {tx} times");
 }
 
 #[test]
+fn an_mkpdu_announces_only_installed_sas_as_key_server() {
+    announces_only_installed_sas(1, 20);
+}
+
+#[test]
 fn an_mkpdu_announces_only_installed_sas_as_member() {
-    let o = run(20, 1, CipherSuite::GcmAesXpn256, 5);
-    assert!(o.rekeys >= 3, "the key server rekeyed {} times in 5 s", o.rekeys);
-    let (rx, tx) = check(&o.injected);
-    assert!(rx > 0 && tx > 0, "the MKPDUs claimed rx {rx} and tx {tx} times");
+    announces_only_installed_sas(20, 1);
 }
 
 /// A key server distributing another cipher suite than the policy's: macsecd refuses its SAKs,
@@ -174,13 +226,84 @@ fn an_mkpdu_announces_only_installed_sas_as_member() {
 /// a loop.)
 #[test]
 fn a_key_server_with_another_cipher_suite_is_refused_and_said() {
-    let o = run(20, 1, CipherSuite::GcmAes128, 3);
-    let said: Vec<&String> = o.log.iter().filter(|l| l.contains("CIPHER_SUITE_MISMATCH")).collect();
+    let mut b = Bench::new(&config(20, "", true), 1, CipherSuite::GcmAes128, None);
+    b.run_until(Duration::from_secs(3), |_| false);
+    let said: Vec<&String> = b.log.iter().filter(|l| l.contains("CIPHER_SUITE_MISMATCH")).collect();
     assert_eq!(
         said,
         [&format!("%L2-MKA-3-CIPHER_SUITE_MISMATCH : ({LINK}) the key server distributes GCM-AES-128 SAKs, the policy's cipher-suite is GCM-AES-XPN-256: SAK not used, CKN:{}", CKN.to_uppercase())]
     );
-    assert!(o.detail.contains("Status                     : Pending\n"), "{}", o.detail);
-    assert!(o.detail.contains("SAK Refused                : the key server distributes GCM-AES-128, the policy's cipher-suite is GCM-AES-XPN-256\n"), "{}", o.detail);
-    assert!(o.injected.iter().all(|(_, rx, enc)| rx.is_empty() && enc.is_none()), "no SA was installed");
+    let detail = b.detail();
+    assert!(detail.contains("Status                     : Pending\n"), "{detail}");
+    assert!(detail.contains("SAK Refused                : the key server distributes GCM-AES-128, the policy's cipher-suite is GCM-AES-XPN-256\n"), "{detail}");
+    assert!(b.injected().iter().all(|(_, rx, enc)| rx.is_empty() && enc.is_none()), "no SA was installed");
+}
+
+/// A reload that changes the policy restarts the interface's MKA session with it (a new MI), the
+/// dataplane takes the new policy at once, and the SAs in use keep carrying traffic until the new
+/// session secures. As a member, the new session adopts them (the key server still distributes
+/// that SAK); as key server, it distributes a new SAK and the old SAs are deleted a grace period
+/// after it transmits on it.
+fn policy_change_restarts_the_session(own_priority: u8, peer_priority: u8) -> Bench {
+    // No rekeys: the old session's SAs are not overwritten by the key server's next SAKs.
+    let mut b = Bench::new(&config(own_priority, "", true), peer_priority, CipherSuite::GcmAesXpn256, None);
+    assert!(b.run_until(Duration::from_secs(5), Bench::secured), "secured");
+    let mi = b.daemon.ports[0].participants()[0].mi;
+    let before = b.sa();
+    assert_eq!((before.tx.len(), before.rx.len(), before.policy.map(|p| p.replay_window)), (1, 1, Some(64)));
+
+    let lines = b.daemon.reload(setups(&config(own_priority, " window-size 128\n", true))).expect("reload");
+    assert_eq!(lines, [format!("macsecd: reload: the policy of {LINK} changed: its MKA session restarts with it")]);
+    let after = b.sa();
+    assert_eq!(after.policy.map(|p| p.replay_window), Some(128), "the dataplane has the new policy");
+    assert_eq!((after.tx, after.rx, after.encoding_an), (before.tx, before.rx, before.encoding_an), "the SAs in use stay");
+
+    assert!(b.run_until(Duration::from_secs(5), Bench::secured), "secured again");
+    assert_ne!(b.daemon.ports[0].participants()[0].mi, mi, "a new session (new MI)");
+    b
+}
+
+#[test]
+fn a_policy_change_restarts_the_session_as_member_adopting_the_sas() {
+    let mut b = policy_change_restarts_the_session(20, 1);
+    for l in [
+        format!("macsecd: ({LINK}) Rx SA {PEER_SCI:016x} AN 0 already holds SAK KI"),
+        format!("macsecd: ({LINK}) Tx SA AN 0 already holds SAK KI"),
+    ] {
+        assert!(b.log.iter().any(|x| x.starts_with(&l)), "{l}: {:#?}", b.log);
+    }
+    // The key server then distributes a new SAK for the new member; the old key retires as usual.
+    assert!(b.run_until(Duration::from_secs(5), |b| b.sa().rx.iter().all(|r| r.an == 1) && b.sa().encoding_an == Some(1)), "{:?}", b.sa());
+    check(&b.injected());
+}
+
+#[test]
+fn a_policy_change_restarts_the_session_as_key_server_retiring_the_old_sas() {
+    let mut b = policy_change_restarts_the_session(1, 20);
+    let retired = format!("macsecd: ({LINK}) 1 Tx and 1 Rx SAs of the previous session deleted");
+    assert!(!b.log.contains(&retired), "the old SAs stay while the new session starts transmitting");
+    assert!(b.run_until(Duration::from_secs(8), |b| b.log.contains(&retired)), "the old SAs go after the grace period: {:#?}", b.log);
+    let sa = b.sa();
+    assert_eq!((sa.tx.len(), sa.rx.len()), (1, 1), "only the new session's SAs: {sa:?}");
+    assert_eq!((sa.encoding_an, sa.rx[0].an), (Some(1), 1), "the new key is on the next AN");
+    assert!(b.secured());
+    check(&b.injected());
+}
+
+/// An interface added by a reload starts its session; one removed stops it and its SAs go.
+#[test]
+fn a_reload_adds_and_removes_interfaces() {
+    let mut b = Bench::new(&config(20, "", false), 1, CipherSuite::GcmAesXpn256, None);
+    assert!(b.daemon.ports.is_empty());
+    let lines = b.daemon.reload(setups(&config(20, "", true))).expect("reload");
+    assert_eq!(lines, [format!("macsecd: reload: interface {LINK} added: its MKA session starts")]);
+    assert!(b.run_until(Duration::from_secs(5), Bench::secured), "secured");
+    let sa = b.sa();
+    assert_eq!((sa.tx.len(), sa.rx.len()), (1, 1));
+
+    let lines = b.daemon.reload(setups(&config(20, "", false))).expect("reload");
+    assert_eq!(lines, [format!("macsecd: reload: interface {LINK} removed: its MKA session stopped, 1 Tx and 1 Rx SAs deleted")]);
+    assert!(b.daemon.ports.is_empty());
+    let sa = b.sa();
+    assert_eq!((sa.tx.len(), sa.rx.len(), sa.encoding_an), (0, 0, None));
 }

@@ -127,12 +127,13 @@ app_xr_time() { date -u -d "@$(($(date +%s) + $1))" +"%H:%M:%S %d %B %Y"; }
 # window-size 64, on TenGigE0/0/0/1; a fallback PSK key chain FB1 when --fallback is given.
 app_xr() {
   local file=$1; shift
-  local prio=16 policy=must-secure rekey=60 fallback='' keys=()
+  local prio=16 policy=must-secure rekey=60 window=64 fallback='' keys=()
   while [ $# -gt 0 ]; do
     case $1 in
       --priority) prio=$2; shift 2 ;;
       --policy) policy=$2; shift 2 ;;
       --rekey) rekey=$2; shift 2 ;;
+      --window) window=$2; shift 2 ;;
       --key) keys+=("$2"); shift 2 ;;
       --fallback) fallback=$2; shift 2 ;;
       *) echo "app_xr: unknown option $1" >&2; return 2 ;;
@@ -162,7 +163,7 @@ app_xr() {
     echo " cipher-suite GCM-AES-XPN-256"
     echo " key-server-priority $prio"
     echo " security-policy $policy"
-    echo " window-size 64"
+    echo " window-size $window"
     echo " sak-rekey-interval seconds $rekey"
     echo "!"
     echo "interface $IF"

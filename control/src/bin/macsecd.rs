@@ -231,7 +231,17 @@ fn main() -> ExitCode {
                 Ok((c, s)) => {
                     config = c;
                     setups = s.clone();
-                    (true, daemon.as_mut().map(|d| d.reload(s)).unwrap_or_else(|| vec!["macsecd: reload: applied when the dataplane is back".into()]))
+                    let applied = match daemon.as_mut().map(|d| d.reload(s)) {
+                        Some(Ok(lines)) => lines,
+                        Some(Err(e)) => {
+                            // The new configuration is kept: the reconnection starts with it.
+                            tracing::error!(mnemonic = "DATAPLANE_LOST", "macsecd: dataplane {}: {e}; reconnecting", cli.dataplane.display());
+                            daemon = None;
+                            vec!["macsecd: reload: applied when the dataplane is back".into()]
+                        }
+                        None => vec!["macsecd: reload: applied when the dataplane is back".into()],
+                    };
+                    (true, applied)
                 }
                 Err(e) => (false, vec![format!("macsecd: reload refused, running configuration kept: {e}")]),
             };
