@@ -9,7 +9,7 @@ use crate::mka::kay::{Mka, MkaConfig, MkaEvent, ParticipantStatus, PpkRequest, S
 use crate::mka::{Cak, Ckn};
 use crate::ppk::{source_for, KeyId, Ppk, PpkSource, SourceOptions};
 use crate::show::{CaRow, InterfaceRow, SessionRow, ShowData, SummaryRow};
-use dataplane::ipc::{Event, KeyMsg, LinkInfo, PolicyMsg, Request, Response, SecurityPolicy};
+use dataplane::ipc::{ErrorCode, Event, KeyMsg, LinkInfo, PolicyMsg, Request, Response, SecurityPolicy};
 use dataplane::secy::{CipherSuite, ConfOffset, Sci, ValidateFrames};
 use dataplane::server::Client;
 use std::collections::BTreeMap;
@@ -474,6 +474,8 @@ fn links(client: &mut Client) -> io::Result<Vec<LinkInfo>> {
 /// SAs the link already holds (a previous macsecd's, or this one's before a policy change) keep
 /// carrying traffic while the new session secures ([`Inherited`]).
 fn start_port(client: &mut Client, s: PortSetup, tx_sci: u64, now: Duration, env: &PpkEnv) -> io::Result<Port> {
+    // Same cipher suite: the dataplane keeps its SAs (a new suite starts from none).
+    expect_ok(client.request(&Request::SetPolicy { link: s.interface.clone(), policy: s.policy(Some(s.conf_offset)) }))?;
     let inherited = match client.request(&Request::ReadSaState { link: s.interface.clone() })? {
         Response::SaState(sa) => Inherited {
             tx: sa.tx.iter().map(|t| (t.an, t.ki)).collect(),
@@ -483,8 +485,6 @@ fn start_port(client: &mut Client, s: PortSetup, tx_sci: u64, now: Duration, env
         },
         _ => Inherited { since: now, ..Inherited::default() },
     };
-    // Same cipher suite: the dataplane keeps its SAs (a new suite starts from none).
-    expect_ok(client.request(&Request::SetPolicy { link: s.interface.clone(), policy: s.policy(Some(s.conf_offset)) }))?;
     let mut port = Port::new(s, Sci(tx_sci), now, env)?;
     port.conf_offset = Some(Some(port.setup.conf_offset));
     if !inherited.is_empty() {
@@ -500,12 +500,17 @@ fn start_port(client: &mut Client, s: PortSetup, tx_sci: u64, now: Duration, env
 }
 
 /// Deletes the Tx SAs `tx` (ANs) and Rx SAs `rx` (SCI, AN) of `link`.
+/// An SA already gone (the dataplane dropped it with a cipher suite change) is what was wanted.
 fn delete_sas(client: &mut Client, link: &str, tx: &[u8], rx: &[(u64, u8)]) -> io::Result<()> {
+    let gone_is_ok = |r: io::Result<Response>| match r? {
+        Response::Error { code: ErrorCode::NoSuchSa, .. } => Ok(()),
+        other => expect_ok(Ok(other)),
+    };
     for &an in tx {
-        expect_ok(client.request(&Request::DeleteTxSa { link: link.to_string(), an }))?;
+        gone_is_ok(client.request(&Request::DeleteTxSa { link: link.to_string(), an }))?;
     }
     for &(sci, an) in rx {
-        expect_ok(client.request(&Request::DeleteRxSa { link: link.to_string(), sci, an }))?;
+        gone_is_ok(client.request(&Request::DeleteRxSa { link: link.to_string(), sci, an }))?;
     }
     Ok(())
 }

@@ -307,3 +307,22 @@ fn a_reload_adds_and_removes_interfaces() {
     let sa = b.sa();
     assert_eq!((sa.tx.len(), sa.rx.len(), sa.encoding_an), (0, 0, None));
 }
+
+/// A new cipher suite at reload: the dataplane drops the old suite's SAs with the policy (they
+/// cannot carry the new suite), the new session runs on the new suite, and macsecd does not trip
+/// over the SAs that are gone. Here the peer keeps distributing the old suite: refused and said.
+#[test]
+fn a_cipher_suite_change_at_reload_starts_from_no_sas() {
+    let mut b = Bench::new(&config(20, "", true), 1, CipherSuite::GcmAesXpn256, None);
+    assert!(b.run_until(Duration::from_secs(5), Bench::secured), "secured");
+    let text = config(20, "", true).replace("cipher-suite GCM-AES-XPN-256", "cipher-suite GCM-AES-256");
+    let lines = b.daemon.reload(setups(&text)).expect("reload");
+    assert_eq!(lines, [format!("macsecd: reload: the policy of {LINK} changed: its MKA session restarts with it")]);
+    let sa = b.sa();
+    assert_eq!((sa.tx.len(), sa.rx.len(), sa.policy.map(|p| p.cipher_suite)), (0, 0, Some(CipherSuite::GcmAes256)));
+    let mark = b.log.len();
+    b.run_until(Duration::from_secs(3), |_| false);
+    assert!(!b.secured());
+    assert!(!b.log[mark..].iter().any(|l| l.contains("already in the dataplane")), "nothing inherited: {:#?}", &b.log[mark..]);
+    assert!(b.log.iter().any(|l| l.starts_with("%L2-MKA-3-CIPHER_SUITE_MISMATCH") && l.contains("the key server distributes GCM-AES-XPN-256 SAKs, the policy's cipher-suite is GCM-AES-256")), "{:#?}", b.log);
+}
