@@ -149,6 +149,9 @@ print(f"== {name}: ours status={row.get('status')} key_server={row.get('key_serv
       f"AN={row.get('latest_an')} icv_failures={row.get('icv_failures')}; wpa_supplicant Secured={status.get('Secured')} "
       f"is_key_server={status.get('is_key_server')} live_peers={status.get('live_peers')} tx KN={their_tx[-1]['ki_kn'] if their_tx else None}; "
       f"our line frames validated with wpa_supplicant's SAK: {valid}")
+drops = {k: v for k, v in stats.get("sakuse_drops", {}).items() if v}
+print(f"   ours: SAKs generated {stats.get('sak_generated')}, received {stats.get('sak_received')}, SAK responses received "
+      f"{stats.get('sak_responses_received')}, SAK Use not answering for our keys: {drops or 'none'}")
 if expect == "yes":
     assert secured, "our appliance did not secure"
     assert status.get("Secured") == "Yes", "wpa_supplicant did not secure"
@@ -156,6 +159,9 @@ if expect == "yes":
     assert their_tx and their_tx[-1]["ki_kn"] == row.get("latest_kn"), "KN differs"
     ok, total = (int(x) for x in valid.split("/"))
     assert ok > 0 and ok == total, f"wpa_supplicant's SAK does not validate our frames: {valid}"
+    assert not drops, f"wpa_supplicant's SAK Use was counted as not answering for our keys: {drops}"
+    if row.get("key_server"):
+        assert stats.get("sak_responses_received") == stats.get("sak_generated") == 1, "one SAK, answered once"
 else:
     assert not secured and status.get("Secured") != "Yes", "a CAK mismatch secured"
     assert row.get("icv_failures", 0) > 0, "no ICV failure counted"
