@@ -460,6 +460,8 @@ pub struct Daemon {
     start: Instant,
     /// Where the PPK sources keep their state (for ports started on a reload).
     env: PpkEnv,
+    /// Lines to log on the next turn.
+    notes: Vec<String>,
 }
 
 /// The dataplane's links.
@@ -472,21 +474,31 @@ fn links(client: &mut Client) -> io::Result<Vec<LinkInfo>> {
 
 /// Starts the engine of interface `s` on its dataplane link (transmit SCI `tx_sci`) at `now`. The
 /// SAs the link already holds (a previous macsecd's, or this one's before a policy change) keep
-/// carrying traffic while the new session secures ([`Inherited`]).
+/// carrying traffic while the new session secures ([`Inherited`]), with the confidentiality
+/// offset they run with (the key server's choice, which can be less than the policy's) until the
+/// new session's first Tx SA sets its own. With another cipher suite the dataplane drops them.
 fn start_port(client: &mut Client, s: PortSetup, tx_sci: u64, now: Duration, env: &PpkEnv) -> io::Result<Port> {
-    // Same cipher suite: the dataplane keeps its SAs (a new suite starts from none).
-    expect_ok(client.request(&Request::SetPolicy { link: s.interface.clone(), policy: s.policy(Some(s.conf_offset)) }))?;
-    let inherited = match client.request(&Request::ReadSaState { link: s.interface.clone() })? {
-        Response::SaState(sa) => Inherited {
+    let held = match client.request(&Request::ReadSaState { link: s.interface.clone() })? {
+        Response::SaState(sa) if sa.policy.is_some_and(|p| p.cipher_suite == s.cipher_suite) && !(sa.tx.is_empty() && sa.rx.is_empty()) => Some(sa),
+        _ => None,
+    };
+    let offset = match held.as_ref().and_then(|sa| sa.policy) {
+        Some(p) if !p.confidentiality => None,
+        Some(p) => ConfOffset::from_octets(u64::from(p.conf_offset)).ok().or(Some(s.conf_offset)),
+        None => Some(s.conf_offset),
+    };
+    expect_ok(client.request(&Request::SetPolicy { link: s.interface.clone(), policy: s.policy(offset) }))?;
+    let inherited = match held {
+        Some(sa) => Inherited {
             tx: sa.tx.iter().map(|t| (t.an, t.ki)).collect(),
             rx: sa.rx.iter().map(|r| (r.sci, r.an, r.ki)).collect(),
             own_tx_since: None,
             since: now,
         },
-        _ => Inherited { since: now, ..Inherited::default() },
+        None => Inherited { since: now, ..Inherited::default() },
     };
     let mut port = Port::new(s, Sci(tx_sci), now, env)?;
-    port.conf_offset = Some(Some(port.setup.conf_offset));
+    port.conf_offset = Some(offset);
     if !inherited.is_empty() {
         port.pending_log.push(format!(
             "macsecd: ({}) {} Tx and {} Rx SAs already in the dataplane keep traffic flowing until this session secures",
@@ -499,7 +511,6 @@ fn start_port(client: &mut Client, s: PortSetup, tx_sci: u64, now: Duration, env
     Ok(port)
 }
 
-/// Deletes the Tx SAs `tx` (ANs) and Rx SAs `rx` (SCI, AN) of `link`.
 /// An SA already gone (the dataplane dropped it with a cipher suite change) is what was wanted.
 fn delete_sas(client: &mut Client, link: &str, tx: &[u8], rx: &[(u64, u8)]) -> io::Result<()> {
     let gone_is_ok = |r: io::Result<Response>| match r? {
@@ -531,15 +542,17 @@ impl Daemon {
         let mut events = Client::connect(dataplane)?;
         let links = links(&mut client)?;
         let start = Instant::now();
-        let mut ports = Vec::new();
+        let (mut ports, mut notes) = (Vec::new(), Vec::new());
         for s in setups {
+            // Said, not fatal: the other interfaces run, and a reconnection does not fail on it forever.
             let Some(link) = links.iter().find(|l| l.interface == s.interface) else {
-                return Err(io::Error::other(format!("interface {} is not a link of the dataplane", s.interface)));
+                notes.push(format!("macsecd: interface {} is not a link of the dataplane: not started", s.interface));
+                continue;
             };
             ports.push(start_port(&mut client, s, link.tx_sci, Duration::ZERO, env)?);
         }
         expect_ok(events.request(&Request::Subscribe))?;
-        Ok(Daemon { ports, client, events, start, env: env.clone() })
+        Ok(Daemon { ports, client, events, start, env: env.clone(), notes })
     }
 
     /// An orderly stop (SIGTERM, SIGINT): deletes every SA of our links, so that under
@@ -660,7 +673,7 @@ impl Daemon {
             }
         }
         let now = self.now();
-        let mut lines = Vec::new();
+        let mut lines = std::mem::take(&mut self.notes);
         for i in 0..self.ports.len() {
             self.ports[i].take_ppk_answers(now, &mut lines);
             if self.ports[i].mka.poll_timeout().is_some_and(|t| t <= now) {
@@ -690,6 +703,15 @@ impl Daemon {
         // so an MKPDU sent before its Rx SA install loses the peer's first frames on that key.
         // Requests are carried out in order, so the line sees the MKPDU after the install.
         while let Some(c) = self.ports[i].mka.poll_sa_command() {
+            // The key server may have chosen less confidentiality than the policy (also for a Tx SA
+            // adopted below: the link may still run with another session's offset).
+            if let SaCommand::InstallTx { conf_offset, .. } = &c {
+                if self.ports[i].conf_offset != Some(*conf_offset) {
+                    let policy = self.ports[i].setup.policy(*conf_offset);
+                    expect_ok(self.client.request(&Request::SetPolicy { link: link.clone(), policy }))?;
+                    self.ports[i].conf_offset = Some(*conf_offset);
+                }
+            }
             // An install on a slot the previous session used replaces that SA, or adopts it when
             // it already holds this SAK.
             let inh = &mut self.ports[i].inherited;
@@ -723,13 +745,7 @@ impl Daemon {
                     key: KeyMsg { sak: sak.as_bytes().to_vec().into(), ssci: ssci.0, salt: salt.0, ki: Some(ki.to_bytes()) },
                     lowest_pn,
                 },
-                SaCommand::InstallTx { an, ki, sak, ssci, salt, next_pn, conf_offset, .. } => {
-                    // The key server may have chosen less confidentiality than the policy.
-                    if self.ports[i].conf_offset != Some(conf_offset) {
-                        let policy = self.ports[i].setup.policy(conf_offset);
-                        expect_ok(self.client.request(&Request::SetPolicy { link: link.clone(), policy }))?;
-                        self.ports[i].conf_offset = Some(conf_offset);
-                    }
+                SaCommand::InstallTx { an, ki, sak, ssci, salt, next_pn, .. } => {
                     Request::InstallTxSa { link: link.clone(), an, key: KeyMsg { sak: sak.as_bytes().to_vec().into(), ssci: ssci.0, salt: salt.0, ki: Some(ki.to_bytes()) }, next_pn }
                 }
                 SaCommand::EnableTx { an } => Request::EnableTxSa { link: link.clone(), an: Some(an) },

@@ -242,7 +242,8 @@ pub fn render_key_chains(chains: &[KeyChainView]) -> String {
 
 /// `show macsec mka statistics interface NAME`, in the guide's layout and field names. Always 0
 /// here: the CAK lines and Reauthentication Attempts (CAKs are pre-shared: no EAP, no pairwise or
-/// group CAK distribution), SAK Encryption/Wrap (AES key wrap with a valid KEK cannot fail) and
+/// group CAK distribution), Hash Key Generation and SAK Encryption/Wrap (ICK/KEK derivation and
+/// AES key wrap with valid keys cannot fail) and
 /// MKPDUs Tx Fail (a refused MKPDU means the dataplane is gone: macsecd reconnects). Ours, after
 /// the guide's lines: "SAK from a non key server", "SAK Cipher Suite Mismatch" and the PPK section.
 pub fn render_mka_statistics(interface: &str, st: &crate::mka::kay::MkaStats) -> String {
@@ -257,7 +258,7 @@ MKA IDB Statistics\nMKPDUs Tx Success..... {}\nMKPDUs Tx Fail..... 0\nMKPDUs Tx 
 MKPDU Failures\nMKPDU Rx Validation (ICV) ..... {}\nMKPDU Rx Bad Peer MN..... {}\nMKPDU Rx Non-recent Peerlist MN..... {}\n\
 MKPDU Rx Drop SAKUSE, KN mismatch..... {}\nMKPDU Rx Drop SAKUSE, Rx Not Set..... {}\nMKPDU Rx Drop SAKUSE, Key MI mismatch.. {}\n\
 MKPDU Rx Drop SAKUSE, AN Not in Use.... {}\nMKPDU Rx Drop SAKUSE, KS Rx/Tx Not Set. {}\n\n\
-SAK Failures\nSAK Generation..... {}\nHash Key Generation..... {}\nSAK Encryption/Wrap..... 0\nSAK Decryption/Unwrap..... {}\nSAK from a non key server..... {}\nSAK Cipher Suite Mismatch..... {}\n\n\
+SAK Failures\nSAK Generation..... {}\nHash Key Generation..... 0\nSAK Encryption/Wrap..... 0\nSAK Decryption/Unwrap..... {}\nSAK from a non key server..... {}\nSAK Cipher Suite Mismatch..... {}\n\n\
 PPK Statistics\nPPK Requests..... {}\nPPK Failures..... {}\n",
         st.sak_generated,
         st.sak_rekeyed,
@@ -281,7 +282,6 @@ PPK Statistics\nPPK Requests..... {}\nPPK Failures..... {}\n",
         d.an_not_in_use,
         d.ks_rx_tx_not_set,
         st.sak_generation_failures,
-        st.hash_key_failures,
         st.sak_unwrap_failures,
         st.sak_from_non_key_server,
         st.sak_cipher_suite_mismatch,

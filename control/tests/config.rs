@@ -412,6 +412,14 @@ fn guide_skip_feature_highlights() {
     assert_eq!(p.kme_server, Some(ServerAddress { host: Host::Ipv4("192.0.2.34".parse().unwrap()), port: 10001 }));
     assert_eq!(p.source_interface.as_deref(), Some("HundredGigE0/1/0/17"));
     assert_eq!(p.http_proxy, None);
+    // The guide's interface is a router's, not one of this appliance's Linux interfaces: kept, said.
+    let notes: Vec<(usize, NoteKind, &str)> = c.notes.iter().map(|n| (n.line, n.kind, n.message.as_str())).collect();
+    assert_eq!(
+        notes,
+        [(4, NoteKind::NotLocalInterface, "sks profile ProfileR1toR2: source interface HundredGigE0/1/0/17 is not a Linux interface name on this appliance; kept, but the KME connections fail until it names one (e.g. eth0)")]
+    );
+    let c = parse("sks profile P type remote\n kme server ipv4 192.0.2.34 port 10001\n source interface eth1\n!\n");
+    assert_eq!((c.sks_profiles["P"].source_interface.as_deref(), c.notes.len()), (Some("eth1"), 0));
 
     let c = parse(GUIDE_SKIP_HTTP_PROXY);
     let p = &c.sks_profiles["ProfileR1toR2"];

@@ -326,3 +326,31 @@ fn a_cipher_suite_change_at_reload_starts_from_no_sas() {
     assert!(!b.log[mark..].iter().any(|l| l.contains("already in the dataplane")), "nothing inherited: {:#?}", &b.log[mark..]);
     assert!(b.log.iter().any(|l| l.starts_with("%L2-MKA-3-CIPHER_SUITE_MISMATCH") && l.contains("the key server distributes GCM-AES-XPN-256 SAKs, the policy's cipher-suite is GCM-AES-256")), "{:#?}", b.log);
 }
+
+/// The key server chose less confidentiality than our policy (offset 0 against our 30): a policy
+/// reload keeps the link on the offset its SAs run with, so the SAs in use keep validating, and
+/// the adopted Tx SA keeps it too.
+#[test]
+fn a_reload_keeps_the_confidentiality_offset_the_sas_run_with() {
+    let text = |extra: &str| config(20, &format!(" conf-offset CONF-OFFSET-30\n{extra}"), true);
+    let mut b = Bench::new(&text(""), 1, CipherSuite::GcmAesXpn256, None);
+    assert!(b.run_until(Duration::from_secs(5), Bench::secured), "secured");
+    let offset = |b: &Bench| b.sa().policy.map(|p| (p.confidentiality, p.conf_offset));
+    assert_eq!(offset(&b), Some((true, 0)), "the key server's offset");
+    b.daemon.reload(setups(&text(" window-size 128\n"))).expect("reload");
+    assert_eq!(offset(&b), Some((true, 0)), "kept while the SAs in use carry the traffic");
+    assert!(b.run_until(Duration::from_secs(5), Bench::secured), "secured again");
+    assert!(b.log.iter().any(|l| l.contains("Tx SA AN 0 already holds SAK KI")), "adopted: {:#?}", b.log);
+    assert_eq!(offset(&b), Some((true, 0)));
+    assert_eq!(b.sa().policy.map(|p| p.replay_window), Some(128));
+}
+
+/// An interface the dataplane does not have is logged and skipped; the others run.
+#[test]
+fn an_interface_the_dataplane_lacks_is_skipped() {
+    let text = format!("{}interface TenGigE0/0/0/9\n macsec psk-keychain KC1 policy P1\n!\n", config(20, "", true));
+    let mut b = Bench::new(&text, 1, CipherSuite::GcmAesXpn256, None);
+    assert!(b.run_until(Duration::from_secs(5), Bench::secured), "secured");
+    assert_eq!(b.log[0], "macsecd: interface TenGigE0/0/0/9 is not a link of the dataplane: not started");
+    assert_eq!(b.daemon.ports.len(), 1);
+}

@@ -118,6 +118,9 @@ pub enum NoteKind {
     /// A value this appliance accepts below what IOS XR accepts (`sak-rekey-interval seconds`
     /// under 60, for rekey tests); kept.
     BelowRouterRange,
+    /// `source interface NAME` where NAME cannot be a Linux interface (an IOS XR name pasted
+    /// from a router): kept, and the KME connections fail until it names one.
+    NotLocalInterface,
 }
 
 /// Something the parser skipped on purpose; not an error.

@@ -1051,6 +1051,15 @@ impl Parser {
             if b.profile.profile_type == SksProfileType::Remote && b.profile.kme_server.is_none() && !b.broken {
                 self.error(b.line, ErrorKind::MissingKmeServer { profile: name.clone() });
             }
+            // The KME connections are bound to a Linux interface: at most 15 octets, no '/' or space.
+            if let Some(dev) = b.profile.source_interface.as_deref().filter(|d| d.len() > 15 || d.contains(['/', ' '])) {
+                let line = b.seen.get("source interface").copied().unwrap_or(b.line);
+                self.note(
+                    line,
+                    NoteKind::NotLocalInterface,
+                    format!("sks profile {name}: source interface {dev} is not a Linux interface name on this appliance; kept, but the KME connections fail until it names one (e.g. eth0)"),
+                );
+            }
             cfg.sks_profiles.insert(name, b.profile);
         }
 
@@ -1123,11 +1132,12 @@ impl Parser {
         // policy names the profile runs one session on it.
         for (name, prof) in &cfg.sks_profiles {
             let Some(n) = prof.live_keys else { continue };
-            let users: Vec<&InterfaceConfig> = cfg
+            let mut users: Vec<&InterfaceConfig> = cfg
                 .interfaces
                 .values()
                 .filter(|i| cfg.interface_policy(i).is_some_and(|p| p.ppk_sks_profile.as_ref() == Some(name)))
                 .collect();
+            users.sort_by_key(|i| i.line);
             if users.len() > n as usize {
                 let interfaces = users.iter().map(|i| i.name.clone()).collect();
                 self.error(users[n as usize].line, ErrorKind::LiveKeysExceeded { profile: name.clone(), live_keys: n, interfaces });

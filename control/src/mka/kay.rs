@@ -286,9 +286,6 @@ pub struct MkaStats {
     /// A SAK could not be generated (no randomness).
     #[serde(default)]
     pub sak_generation_failures: u64,
-    /// ICK/KEK could not be derived for a CA.
-    #[serde(default)]
-    pub hash_key_failures: u64,
     /// Distributed SAKs refused because their cipher suite is not our policy's.
     #[serde(default)]
     pub sak_cipher_suite_mismatch: u64,
@@ -534,7 +531,7 @@ impl Mka {
     /// A participant for the same CKN is replaced.
     pub fn add_participant(&mut self, now: Duration, ckn: Ckn, cak: Cak, fallback: bool) -> Result<(), KeyError> {
         self.remove_participant(now, &ckn);
-        let p = Participant::new(ckn, &cak, now, fallback, self.next_seq).inspect_err(|_| self.stats.hash_key_failures += 1)?;
+        let p = Participant::new(ckn, &cak, now, fallback, self.next_seq)?;
         self.next_seq += 1;
         self.parts.push(p);
         Ok(())
@@ -757,13 +754,16 @@ impl Mka {
             let checked = u.latest().filter(|l| !l.ki.is_null() && Some(l.ki) != distributing);
             if let (true, Some(lu), Some(k)) = (peer.live, checked, p.latest.as_ref()) {
                 let from_key_server = p.key_server == Some(b.mi);
-                match sak_use_drop(&lu, (k.ki, k.an), p.old.as_ref().map(|o| (o.ki, o.an)), from_key_server) {
-                    Some(why) => self.stats.sakuse_drops.count(why),
-                    None if p.key_server == Some(p.mi) && lu.ki == k.ki && lu.rx && peer.answered != Some(k.ki) => {
-                        peer.answered = Some(k.ki);
-                        self.stats.sak_responses_received += 1;
-                    }
-                    None => {}
+                if let Some(why) = sak_use_drop(&lu, (k.ki, k.an), p.old.as_ref().map(|o| (o.ki, o.an)), from_key_server) {
+                    self.stats.sakuse_drops.count(why);
+                }
+            }
+            // Key server: the peer's first report of receiving with our latest SAK (its current key,
+            // in whichever slot it reports it).
+            if let (true, Some(lu), Some(k)) = (peer.live && p.key_server == Some(p.mi), peer.latest_use, p.latest.as_ref()) {
+                if lu.ki == k.ki && lu.rx && peer.answered != Some(k.ki) {
+                    peer.answered = Some(k.ki);
+                    self.stats.sak_responses_received += 1;
                 }
             }
             // Delay protection: the peer's lowest acceptable PN for its latest key raises our
@@ -1198,6 +1198,7 @@ impl Mka {
                     }
                 }
                 p.key_server = None;
+                p.suite_refused = None;
             }
             // A fallback CA stands by while a primary CA has a live peer.
             let standby = p.fallback && primary_live;
@@ -1227,6 +1228,7 @@ impl Mka {
                         None => (None, None),
                     };
                     p.ppk.failure = None;
+                    p.suite_refused = None;
                     let offset = Self::choose_offset(policy_offset, own_capability, p);
                     let kn = p.next_kn;
                     p.next_kn = p.next_kn.wrapping_add(1).max(1);
