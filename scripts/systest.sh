@@ -46,6 +46,25 @@ stream_report() {
 }
 # The line capture's clear (non-MACsec, non-EAPOL) frames.
 leaked() { jget "$(app_capture_classify "$APP_W/line.pcap")" clear; }
+# secured_pair [APP_XR OPTIONS...]: the topology, A (priority 16, the key server) and B (32) on
+# CKN1 with an infinite lifetime and OPTIONS, must-secure, both Secured; returns 1 (a failed check
+# recorded) otherwise.
+secured_pair() {
+  APP_HOST_IPV6=0 APP_STATIC_NEIGH=1 app_topology
+  app_xr "$APP_W/a.xr" --priority 16 "$@" --key "$CKN1 $CAK1 $LT_INF"
+  app_xr "$APP_W/b.xr" --priority 32 "$@" --key "$CKN1 $CAK1 $LT_INF"
+  up must-secure
+  app_wait_secured 15 || { mka_dump; check "MKA secures" false; return 1; }
+  measure "time to secure ${SECURE_SECS} s"
+}
+# stream_end: stops the stream and the line capture, counts the clear frames on the line into
+# LEAK and reports the stream.
+stream_end() {
+  app_stream_stop
+  app_capture_stop
+  LEAK=$(leaked)
+  stream_report "$LEAK"
+}
 # tx_sas a|b: the side's Tx SAs in the dataplane (AN, KN of the Key Identifier, next PN, in use).
 tx_sas() {
   app_ctl "$1" show macsec ea idb interface $IF --json 2>/dev/null | python3 -c '
@@ -141,12 +160,7 @@ t_should_secure() {
 
 # SAK rekey every 2 s under a continuous stream: >= 20 rekeys, zero lost.
 t_sak_rekey() {
-  APP_HOST_IPV6=0 APP_STATIC_NEIGH=1 app_topology
-  app_xr "$APP_W/a.xr" --priority 16 --rekey 2 --key "$CKN1 $CAK1 $LT_INF"
-  app_xr "$APP_W/b.xr" --priority 32 --rekey 2 --key "$CKN1 $CAK1 $LT_INF"
-  up must-secure
-  app_wait_secured 15 || { mka_dump; check "MKA secures" false; return; }
-  measure "time to secure ${SECURE_SECS} s"
+  secured_pair --rekey 2 || return 0
   local r0 r=0 t0; r0=$(count_log SAK_REKEY "$APP_W/a-mka.log")
   app_capture_start
   app_stream_start $PPS
@@ -154,19 +168,16 @@ t_sak_rekey() {
   rekeys_done() { r=$(( $(count_log SAK_REKEY "$APP_W/a-mka.log") - r0 )); [ "$r" -ge 21 ]; }
   wait_for 70 rekeys_done || true
   sleep 1
-  app_stream_stop
-  app_capture_stop
-  local leak; leak=$(leaked)
   local secs; secs=$(elapsed "$t0" "$(now)")
+  stream_end
   local lost dups; lost=$(app_stream_get lost) dups=$(app_stream_get duplicates)
-  stream_report "$leak"
   measure "SAK rekeys under the stream: $r in $secs s (%L2-MKA-6-SAK_REKEY on the key server A); A: $(app_ctl a show macsec mka statistics interface $IF | grep -E 'SAKs Rekeyed' | tr -s ' .' ' ')"
   measure "latest AN/KN A $(app_field a latest_an)/$(app_field a latest_kn), B $(app_field b latest_an)/$(app_field b latest_kn); B: $(secy_line b)"
   check ">= 20 SAK rekeys under traffic" ge "$r" 20
   check "zero frames lost" is "$lost" 0
   check "zero duplicated" is "$dups" 0
   check "both sides still Secured" eval "app_secured a && app_secured b"
-  check "zero plaintext frames on the line (leaked = 0)" is "$leak" 0
+  check "zero plaintext frames on the line (leaked = 0)" is "$LEAK" 0
 }
 
 # CAK rollover by key chain lifetimes that overlap (no reload): K1 until now+16 s, K2 from now+7 s.
@@ -190,16 +201,13 @@ t_cak_rollover() {
   if wait_for $((k1_end + 2)) on_ckn2; then rolled=$(now); fi
   # Run past the end of K1's lifetime too.
   while [ "$(date +%s)" -le $((base + k1_end + 2)) ]; do sleep 0.2; done
-  app_stream_stop
-  app_capture_stop
-  local leak; leak=$(leaked)
+  stream_end
   local lost; lost=$(app_stream_get lost)
-  stream_report "$leak"
   measure "both sides on CKN $CKN2 at +$([ -n "$rolled" ] && python3 -c "print(f'{$rolled - $base:.1f}')" || echo never) s (K2 active from +$k2_start s, K1 ends +$k1_end s); now A $(app_field a ckn) $(app_field a status), B $(app_field b ckn) $(app_field b status)"
   check "rolled over to the second CAK on both sides" test -n "$rolled"
   check "still on $CKN2 and Secured after K1 expired" eval '[ "$(app_field a ckn)" = "$CKN2" ] && [ "$(app_field b ckn)" = "$CKN2" ] && app_secured a && app_secured b'
   check "zero frames lost" is "$lost" 0
-  check "zero plaintext frames on the line (leaked = 0)" is "$leak" 0
+  check "zero plaintext frames on the line (leaked = 0)" is "$LEAK" 0
 }
 
 # Fallback PSK: B's primary CAK is wrong, the session secures with the fallback PSK
@@ -225,15 +233,12 @@ t_fallback() {
   on_primary() { [ "$(app_field a auth_mode)" = PRIMARY-PSK ] && [ "$(app_field b auth_mode)" = PRIMARY-PSK ] && app_secured a && app_secured b; }
   if wait_for 15 on_primary; then back=$(now); fi
   sleep 2
-  app_stream_stop
-  app_capture_stop
-  local leak; leak=$(leaked)
+  stream_end
   local lost; lost=$(app_stream_get lost)
-  stream_report "$leak"
   measure "after fixing B's primary CAK and SIGHUP: A $(app_field a auth_mode) CKN $(app_field a ckn), B $(app_field b auth_mode) CKN $(app_field b ckn), back on the primary $([ -n "$back" ] && echo "in $(elapsed "$t0" "$back") s" || echo "never (15 s)")"
   check "back on the primary PSK on both sides" test -n "$back"
   check "zero frames lost" is "$lost" 0
-  check "zero plaintext frames on the line (leaked = 0)" is "$leak" 0
+  check "zero plaintext frames on the line (leaked = 0)" is "$LEAK" 0
 }
 
 # A policy change committed under traffic (window-size 64 -> 128), first on A (the key server),
@@ -241,12 +246,7 @@ t_fallback() {
 # traffic (A distributes a new SAK and its old SAs go 6 s after; B adopts the SAK A still
 # distributes). Nothing is lost, nothing leaks.
 t_policy_change() {
-  APP_HOST_IPV6=0 APP_STATIC_NEIGH=1 app_topology
-  app_xr "$APP_W/a.xr" --priority 16 --key "$CKN1 $CAK1 $LT_INF"
-  app_xr "$APP_W/b.xr" --priority 32 --key "$CKN1 $CAK1 $LT_INF"
-  up must-secure
-  app_wait_secured 15 || { mka_dump; check "MKA secures" false; return; }
-  measure "time to secure ${SECURE_SECS} s"
+  secured_pair || return 0
   app_capture_start
   app_stream_start $PPS
   sleep 1
@@ -266,26 +266,18 @@ t_policy_change() {
     check "$s: the dataplane has the new replay window" eval 'app_ctl '$s' show macsec ea idb interface '$IF' | grep -q "Replay window size : 128"'
     sleep 8 # past the 6 s in which the previous session's SAs are kept
   done
-  app_stream_stop
-  app_capture_stop
-  local leak; leak=$(leaked)
+  stream_end
   local lost; lost=$(app_stream_get lost)
-  stream_report "$leak"
   measure "A: $(grep -c 'SAs of the previous session deleted' "$APP_W/a-mka.log") retirements of the previous session's SAs, B: $(grep -c 'already holds SAK' "$APP_W/b-mka.log") SAs adopted"
   check "both Secured at the end" eval 'app_secured a && app_secured b'
   check "zero frames lost" is "$lost" 0
-  check "zero plaintext frames on the line (leaked = 0)" is "$leak" 0
+  check "zero plaintext frames on the line (leaked = 0)" is "$LEAK" 0
 }
 
 # macsecd on A (the key server) is SIGKILLed under traffic and restarted 3 s later: the dataplane
 # keeps forwarding on the installed SAs, the session resumes, nothing is lost.
 t_macsecd_restart() {
-  APP_HOST_IPV6=0 APP_STATIC_NEIGH=1 app_topology
-  app_xr "$APP_W/a.xr" --priority 16 --key "$CKN1 $CAK1 $LT_INF"
-  app_xr "$APP_W/b.xr" --priority 32 --key "$CKN1 $CAK1 $LT_INF"
-  up must-secure
-  app_wait_secured 15 || { mka_dump; check "MKA secures" false; return; }
-  measure "time to secure ${SECURE_SECS} s"
+  secured_pair || return 0
   app_capture_start
   app_stream_start $PPS
   sleep 1
@@ -299,11 +291,8 @@ t_macsecd_restart() {
   local resumed=''
   if wait_for 15 app_secured a; then resumed=$(now); fi
   sleep 3
-  app_stream_stop
-  app_capture_stop
-  local leak; leak=$(leaked)
+  stream_end
   local lost gap; lost=$(app_stream_get lost) gap=$(app_stream_get max_gap_ms)
-  stream_report "$leak"
   measure "macsecd A killed (SIGKILL) at 0 s, restarted at +3.0 s; B during the outage: ${b_during:-no session}; A Secured again at $([ -n "$resumed" ] && python3 -c "print(f'+{$resumed - $kill_at:.2f}')" || echo never) s"
   measure "B after: $(app_field b status), peers $(app_field b peers); B logged since the kill: $(tail -n +$((b_lines + 1)) "$APP_W/b-mka.log" | grep -oE '%L2-MKA-[0-9]-[A-Z_]+' | sort | uniq -c | tr -s ' \n' ' ')"
   measure "A's Tx SAs before the kill: $tx_before; at the end: $(tx_sas a)"
@@ -312,18 +301,13 @@ t_macsecd_restart() {
   check "zero frames lost" is "$lost" 0
   check "the session resumed on A" test -n "$resumed"
   check "B Secured after the restart" app_secured b
-  check "zero plaintext frames on the line (leaked = 0)" is "$leak" 0
+  check "zero plaintext frames on the line (leaked = 0)" is "$LEAK" 0
 }
 
 # The dataplane of A is stopped under traffic and started again 1 s later: its macsecd reconnects
 # and the session restarts with fresh SAKs; traffic flows again, nothing leaks meanwhile.
 t_dataplane_restart() {
-  APP_HOST_IPV6=0 APP_STATIC_NEIGH=1 app_topology
-  app_xr "$APP_W/a.xr" --priority 16 --key "$CKN1 $CAK1 $LT_INF"
-  app_xr "$APP_W/b.xr" --priority 32 --key "$CKN1 $CAK1 $LT_INF"
-  up must-secure
-  app_wait_secured 15 || { mka_dump; check "MKA secures" false; return; }
-  measure "time to secure ${SECURE_SECS} s"
+  secured_pair || return 0
   app_capture_start
   app_stream_start $PPS
   sleep 1
@@ -334,18 +318,15 @@ t_dataplane_restart() {
   local resumed=''
   if wait_for 15 eval 'app_secured a && app_secured b'; then resumed=$(now); fi
   sleep 3
-  app_stream_stop
-  app_capture_stop
-  local leak; leak=$(leaked)
+  stream_end
   local gap last after=-1; gap=$(app_stream_get max_gap_ms) last=$(app_stream_get last_rx)
   [ -n "$resumed" ] && [ -n "$last" ] && after=$(elapsed "$resumed" "$last")
-  stream_report "$leak"
   measure "dataplane A stopped at 0 s, started again at +1 s; both sides Secured again at $([ -n "$resumed" ] && elapsed "$stop_at" "$resumed" || echo never) s; longest silence at h2 $gap ms; frames reached h2 until ${after} s after that"
   measure "A logged since the stop: $(tail -n +$((a_lines + 1)) "$APP_W/a-mka.log" | grep -oE 'DATAPLANE_LOST|is back; MKA sessions restart|%L2-MKA-[0-9]-[A-Z_]+' | sort | uniq -c | tr -s ' \n' ' ')"
   check "macsecd A reconnected and both sides are Secured again" test -n "$resumed"
   check "macsecd A logged the loss and the reconnection" eval 'tail -n +$((a_lines + 1)) "$APP_W/a-mka.log" | grep -q "is back; MKA sessions restart"'
   check "traffic flows again after the restart (h2 receives until the stream stops, >= 2.5 s later)" ge "$after" 2.5
-  check "zero plaintext frames on the line (leaked = 0)" is "$leak" 0
+  check "zero plaintext frames on the line (leaked = 0)" is "$LEAK" 0
 }
 
 # Key expiry without fallback: the only key ends 8 s after start; the session goes down and,
@@ -386,12 +367,7 @@ t_key_expiry() {
 # Replay: one MACsec frame captured on the line is re-injected (raw socket on A's line veth) after
 # more than window-size (64) newer frames: B drops it and InPktsLate goes up by exactly 1.
 t_replay() {
-  APP_HOST_IPV6=0 APP_STATIC_NEIGH=1 app_topology
-  app_xr "$APP_W/a.xr" --priority 16 --key "$CKN1 $CAK1 $LT_INF"
-  app_xr "$APP_W/b.xr" --priority 32 --key "$CKN1 $CAK1 $LT_INF"
-  up must-secure
-  app_wait_secured 15 || { mka_dump; check "MKA secures" false; return; }
-  measure "time to secure ${SECURE_SECS} s"
+  secured_pair || return 0
   app_capture_start
   app_stream_start $PPS
   sleep 1
