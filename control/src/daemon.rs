@@ -593,7 +593,7 @@ impl Daemon {
     pub fn reload(&mut self, setups: Vec<PortSetup>) -> io::Result<Vec<String>> {
         let mut log = Vec::new();
         let now = self.now();
-        let mut links: Option<Vec<LinkInfo>> = None;
+        let mut dp_links: Option<Vec<LinkInfo>> = None;
         let gone: Vec<String> = self.ports.iter().map(|p| p.setup.interface.clone()).filter(|i| !setups.iter().any(|s| &s.interface == i)).collect();
         for link in gone {
             self.ports.retain(|p| p.setup.interface != link);
@@ -602,9 +602,9 @@ impl Daemon {
         }
         for s in setups {
             let Some(i) = self.ports.iter().position(|p| p.setup.interface == s.interface) else {
-                let known = match &mut links {
+                let known = match &mut dp_links {
                     Some(l) => l,
-                    None => links.insert(self::links(&mut self.client)?),
+                    None => dp_links.insert(links(&mut self.client)?),
                 };
                 match known.iter().find(|l| l.interface == s.interface) {
                     Some(l) => {

@@ -2,65 +2,16 @@
 //! deterministic loss), SA commands are applied to a model of each dataplane, and the invariants
 //! are checked at every step.
 
-use control::mka::kay::{Mka, MkaConfig, MkaEvent, SaCommand, HELLO_TIME};
+mod common;
+
+use common::Dataplane;
+use control::mka::kay::{Mka, MkaConfig, MkaEvent, HELLO_TIME};
 use control::mka::{Cak, Ckn, Ki};
-use dataplane::secy::{CipherSuite, Salt, Sci, Ssci};
-use std::collections::BTreeMap;
+use dataplane::secy::{CipherSuite, Sci, Ssci};
 use std::time::Duration;
 
 const STEP: Duration = Duration::from_millis(10);
 const LATENCY: Duration = Duration::from_millis(1);
-
-/// What an installed SA holds: KI, SAK octets, SSCI, salt.
-type SaKey = (Ki, Vec<u8>, Ssci, Salt);
-
-#[derive(Default, Clone, Debug)]
-struct Dataplane {
-    /// (peer SCI, AN) → key
-    rx: BTreeMap<(Sci, u8), SaKey>,
-    /// AN → key
-    tx: BTreeMap<u8, SaKey>,
-    encoding_an: Option<u8>,
-    /// (peer SCI, AN) → lowest acceptable PN set by delay protection
-    lowest: BTreeMap<(Sci, u8), u64>,
-    /// The confidentiality of the last Tx SA installed (None inside: integrity only).
-    conf: Option<Option<dataplane::secy::ConfOffset>>,
-}
-
-impl Dataplane {
-    fn apply(&mut self, c: SaCommand) {
-        match c {
-            SaCommand::InstallRx { sci, an, ki, sak, ssci, salt, .. } => {
-                self.rx.insert((sci, an), (ki, sak.as_bytes().to_vec(), ssci, salt));
-            }
-            SaCommand::InstallTx { an, ki, sak, ssci, salt, conf_offset, .. } => {
-                self.conf = Some(conf_offset);
-                self.tx.insert(an, (ki, sak.as_bytes().to_vec(), ssci, salt));
-            }
-            SaCommand::EnableTx { an } => {
-                assert!(self.tx.contains_key(&an), "enable before install");
-                self.encoding_an = Some(an);
-            }
-            SaCommand::DeleteRx { sci, an } => {
-                self.rx.remove(&(sci, an));
-            }
-            SaCommand::SetLowestPn { sci, an, pn } => {
-                assert!(self.rx.contains_key(&(sci, an)), "lowest PN for a missing SA");
-                self.lowest.insert((sci, an), pn);
-            }
-            SaCommand::DeleteTx { an } => {
-                self.tx.remove(&an);
-                if self.encoding_an == Some(an) {
-                    self.encoding_an = None;
-                }
-            }
-        }
-    }
-
-    fn transmitting(&self) -> Option<(u8, &SaKey)> {
-        self.encoding_an.and_then(|an| self.tx.get(&an).map(|t| (an, t)))
-    }
-}
 
 struct Node {
     mka: Mka,

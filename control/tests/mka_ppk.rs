@@ -2,8 +2,11 @@
 //! mode wired together in virtual time with fake PPK sources (a key-ID → PPK derivation from a
 //! per-node seed, as SKS does; a source that fails, as an unreachable KME does).
 
+mod common;
+
+use common::Dataplane;
 use control::daemon::syslog_line;
-use control::mka::kay::{KeyDistributionMode, Mka, MkaConfig, MkaEvent, PpkFailure, PpkRequest, SaCommand, PPK_RETRY_TIME};
+use control::mka::kay::{KeyDistributionMode, Mka, MkaConfig, MkaEvent, PpkFailure, PpkRequest, PPK_RETRY_TIME};
 use control::mka::ppk::{ppk_kek, PpkKeyId, PpkKeyIdTlv, PpkSecret, PpkTlvError, PPK_OUI, TLV_ORG_SPECIFIC};
 use control::mka::{
     Announcement, AnnouncementTlv, BasicParamSet, Cak, CipherSuiteCap, Ckn, Kek, Ki, MacsecCapability, MkaFrameRepr, MkpduRepr, ParamSet,
@@ -11,7 +14,6 @@ use control::mka::{
 };
 use control::mka::Mi;
 use dataplane::secy::{CipherSuite, Sci};
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 // ------------------------------------------------------------------------------------------------
@@ -178,43 +180,6 @@ impl FakePpk {
     }
 }
 
-#[derive(Default, Clone, Debug)]
-struct Dataplane {
-    rx: BTreeMap<(Sci, u8), (Ki, Vec<u8>)>,
-    tx: BTreeMap<u8, (Ki, Vec<u8>)>,
-    encoding_an: Option<u8>,
-}
-
-impl Dataplane {
-    fn apply(&mut self, c: SaCommand) {
-        match c {
-            SaCommand::InstallRx { sci, an, ki, sak, .. } => {
-                self.rx.insert((sci, an), (ki, sak.as_bytes().to_vec()));
-            }
-            SaCommand::InstallTx { an, ki, sak, .. } => {
-                self.tx.insert(an, (ki, sak.as_bytes().to_vec()));
-            }
-            SaCommand::EnableTx { an } => {
-                assert!(self.tx.contains_key(&an), "enable before install");
-                self.encoding_an = Some(an);
-            }
-            SaCommand::DeleteRx { sci, an } => {
-                self.rx.remove(&(sci, an));
-            }
-            SaCommand::DeleteTx { an } => {
-                self.tx.remove(&an);
-                if self.encoding_an == Some(an) {
-                    self.encoding_an = None;
-                }
-            }
-            SaCommand::SetLowestPn { .. } => {}
-        }
-    }
-    fn transmitting(&self) -> Option<(u8, &(Ki, Vec<u8>))> {
-        self.encoding_an.and_then(|an| self.tx.get(&an).map(|t| (an, t)))
-    }
-}
-
 struct Node {
     mka: Mka,
     sci: Sci,
@@ -326,10 +291,10 @@ impl Net {
         while self.now < until {
             self.step();
             for a in &self.nodes {
-                let Some((an, (ki, sak))) = a.dp.transmitting() else { continue };
+                let Some((an, (ki, sak, _, _))) = a.dp.transmitting() else { continue };
                 for b in &self.nodes {
                     if b.sci != a.sci && b.mka.is_secured() {
-                        assert_eq!(b.dp.rx.get(&(a.sci, an)), Some(&(*ki, sak.clone())), "t={:?}", self.now);
+                        assert_eq!(b.dp.rx.get(&(a.sci, an)).map(|r| (r.0, &r.1)), Some((*ki, sak)), "t={:?}", self.now);
                     }
                 }
             }
@@ -398,9 +363,10 @@ fn two_ppk_engines_secure_with_the_same_sak() {
     assert_eq!(k0.0, Ki::new(net.nodes[0].mka.mi(0).unwrap(), 1));
     let sak = net.nodes[0].dp.tx[&k0.1].1.clone();
     assert_eq!(sak.len(), 32);
-    assert_eq!(net.nodes[1].dp.tx[&k0.1], (k0.0, sak.clone()));
-    assert_eq!(net.nodes[0].dp.rx[&(sci(2), k0.1)], (k0.0, sak.clone()));
-    assert_eq!(net.nodes[1].dp.rx[&(sci(1), k0.1)], (k0.0, sak));
+    let ki_sak = |k: &common::SaKey| (k.0, k.1.clone());
+    assert_eq!(ki_sak(&net.nodes[1].dp.tx[&k0.1]), (k0.0, sak.clone()));
+    assert_eq!(ki_sak(&net.nodes[0].dp.rx[&(sci(2), k0.1)]), (k0.0, sak.clone()));
+    assert_eq!(ki_sak(&net.nodes[1].dp.rx[&(sci(1), k0.1)]), (k0.0, sak));
     // One fresh PPK for the key server, one look-up by ID for the member.
     assert_eq!(requests(&net.nodes[0]), vec![new_req()]);
     assert_eq!(requests(&net.nodes[1]), vec![by_id("key-1")]);
@@ -431,7 +397,7 @@ fn the_wrapped_sak_needs_the_ppk_not_just_the_kek() {
     assert!(kek.unwrap_sak(&wrapped).is_err(), "the plain KEK must not unwrap a PPK-mode SAK");
     let kek2 = ppk_kek(&PpkSecret::from_bytes(&ppk_of(1, b"key-1")).unwrap(), &kek);
     let sak = kek2.unwrap_sak(&wrapped).unwrap();
-    let (an, (_, installed)) = net.nodes[1].dp.transmitting().unwrap();
+    let (an, (_, installed, _, _)) = net.nodes[1].dp.transmitting().unwrap();
     assert_eq!(an, 0);
     assert_eq!(sak.as_bytes(), &installed[..]);
     // Another PPK (another seed) does not unwrap it either.

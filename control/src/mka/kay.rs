@@ -700,6 +700,7 @@ impl Mka {
         }
         let m = &f.mkpdu;
         let b = &m.basic;
+        let distributed = m.distributed_sak();
         if b.mi == p.mi || b.sci == own_sci {
             return; // our own MKPDU looped back
         }
@@ -750,7 +751,7 @@ impl Mka {
             peer.latest_use = u.most_recent();
             peer.old_use = u.old().filter(|o| Some(*o) != peer.latest_use);
             // The key server's Latest Key is the SAK it distributes in this MKPDU: not ours yet.
-            let distributing = m.distributed_sak().and_then(|ds| ds.ki(b.mi));
+            let distributing = distributed.and_then(|ds| ds.ki(b.mi));
             let checked = u.latest().filter(|l| !l.ki.is_null() && Some(l.ki) != distributing);
             if let (true, Some(lu), Some(k)) = (peer.live, checked, p.latest.as_ref()) {
                 let from_key_server = p.key_server == Some(b.mi);
@@ -802,7 +803,7 @@ impl Mka {
             // "every live peer receives" check and in the election for a Life Time.
             p.peers.retain(|mi, x| *mi == b.mi || x.sci != b.sci);
         }
-        if let Some(ds) = m.distributed_sak() {
+        if let Some(ds) = distributed {
             self.stats.distributed_sak_rx += 1;
             let announced = m.sets.iter().filter_map(|s| match s {
                 ParamSet::Announcement(a) => Some(a.tlvs.iter()),
