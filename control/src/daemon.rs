@@ -5,7 +5,7 @@
 
 use crate::keychain::{unix_seconds, Current, FallbackPsk, KeyChain, PrimaryPlan};
 use crate::config::{SksProfile, SksProfileType};
-use crate::mka::kay::{Mka, MkaConfig, MkaEvent, ParticipantStatus, PpkRequest, SaCommand};
+use crate::mka::kay::{Mka, MkaConfig, MkaEvent, ParticipantStatus, PpkRequest, SaCommand, BOUNDED_HELLO_TIME};
 use crate::mka::{Cak, Ckn};
 use crate::ppk::{source_for, KeyId, Ppk, PpkSource, SourceOptions};
 use crate::show::{CaRow, InterfaceRow, SessionRow, ShowData, SummaryRow};
@@ -154,6 +154,9 @@ pub fn syslog_line(interface: &str, ev: &MkaEvent) -> String {
         MkaEvent::PpkFailure { ckn, failure } => {
             format!("%L2-MKA-3-{} : ({interface}) {failure}; the session is not secured with it, CKN:{ckn}", failure.mnemonic())
         }
+        MkaEvent::SakRefused { ckn, from, reason } => {
+            format!("%L2-MKA-4-SAK_REFUSED : ({interface}) Distributed SAK from {from} not used: {reason}, CKN:{ckn}")
+        }
         MkaEvent::CipherSuiteMismatch { ckn, distributed, policy } => format!(
             "%L2-MKA-3-CIPHER_SUITE_MISMATCH : ({interface}) the key server distributes {} SAKs, the policy's cipher-suite is {}: SAK not used, CKN:{ckn}",
             distributed.name(),
@@ -196,6 +199,9 @@ pub struct Port {
     inherited: Inherited,
     /// PPK mode: the worker that runs the policy's PPK source.
     ppk: Option<PpkWorker>,
+    /// When the Tx SAs' next PNs are read from the dataplane next (for the engine's Lowest
+    /// Acceptable PN, [`Mka::handle_tx_pn`]).
+    next_pn_read: Duration,
 }
 
 /// SAs found in the dataplane when a port's engine started (macsecd restarted, or the policy
@@ -267,9 +273,9 @@ impl Port {
         cfg.conf_offset = setup.conf_offset;
         cfg.sak_rekey_interval = setup.sak_rekey_interval;
         cfg.delay_protection = setup.delay_protection;
-        cfg.replay_window = setup.replay_window;
+        cfg.include_icv_indicator = setup.include_icv_indicator;
         let mka = Mka::new(cfg, Vec::new(), now).map_err(|e| io::Error::other(e.to_string()))?;
-        Ok(Port { setup, mka, current: None, running: BTreeMap::new(), conf_offset: None, pending_log, inherited: Inherited::default(), ppk })
+        Ok(Port { setup, mka, current: None, running: BTreeMap::new(), conf_offset: None, pending_log, inherited: Inherited::default(), ppk, next_pn_read: now })
     }
 
     /// PPK mode: hands the engine's PPK requests to the worker.
@@ -445,9 +451,10 @@ impl Port {
             key_distribution_mode: p.key_distribution_mode.as_str().to_string(),
             ppk_key_id: p.ppk_key_id.as_ref().map(|id| id.to_string()),
             ppk_failure: p.ppk_failure.as_ref().map(|f| f.to_string()),
-            sak_refused: p.cipher_suite_refused.map(|s| {
-                format!("the key server distributes {}, the policy's cipher-suite is {}", s.name(), self.mka.config().cipher_suite.name())
-            }),
+            sak_refused: p
+                .cipher_suite_refused
+                .map(|s| format!("the key server distributes {}, the policy's cipher-suite is {}", s.name(), self.mka.config().cipher_suite.name()))
+                .or_else(|| p.sak_refused.map(|(from, why)| format!("from {from}: {why}"))),
         })
     }
 }
@@ -617,8 +624,8 @@ impl Daemon {
                 continue;
             };
             let o = &self.ports[i].setup;
-            let policy_changed = (o.cipher_suite, o.conf_offset, o.key_server_priority, o.security_policy, o.replay_window, o.delay_protection, o.sak_rekey_interval, o.lacp_in_clear, &o.ppk)
-                != (s.cipher_suite, s.conf_offset, s.key_server_priority, s.security_policy, s.replay_window, s.delay_protection, s.sak_rekey_interval, s.lacp_in_clear, &s.ppk);
+            let policy_changed = (o.cipher_suite, o.conf_offset, o.key_server_priority, o.security_policy, o.replay_window, o.delay_protection, o.include_icv_indicator, o.sak_rekey_interval, o.lacp_in_clear, &o.ppk)
+                != (s.cipher_suite, s.conf_offset, s.key_server_priority, s.security_policy, s.replay_window, s.delay_protection, s.include_icv_indicator, s.sak_rekey_interval, s.lacp_in_clear, &s.ppk);
             if policy_changed {
                 let (name, tx_sci) = (s.interface.clone(), self.ports[i].mka.config().sci.0);
                 self.ports[i] = start_port(&mut self.client, s, tx_sci, now, &self.env)?;
@@ -676,6 +683,7 @@ impl Daemon {
         let mut lines = std::mem::take(&mut self.notes);
         for i in 0..self.ports.len() {
             self.ports[i].take_ppk_answers(now, &mut lines);
+            self.read_tx_pns(i, now)?;
             if self.ports[i].mka.poll_timeout().is_some_and(|t| t <= now) {
                 self.ports[i].mka.handle_timeout(now);
             }
@@ -684,6 +692,24 @@ impl Daemon {
             self.retire_inherited(i, now, &mut lines)?;
         }
         Ok(lines)
+    }
+
+    /// Every [`BOUNDED_HELLO_TIME`] while the engine has Tx SAs: their next PNs, read from the
+    /// dataplane, go to the engine, which reports the PN in use two seconds ago as each key's
+    /// Lowest Acceptable PN (delay protection on the peer).
+    fn read_tx_pns(&mut self, i: usize, now: Duration) -> io::Result<()> {
+        let port = &mut self.ports[i];
+        let ans = port.mka.tx_ans();
+        if now < port.next_pn_read || ans.is_empty() {
+            return Ok(());
+        }
+        port.next_pn_read = now + BOUNDED_HELLO_TIME;
+        if let Response::SaState(sa) = self.client.request(&Request::ReadSaState { link: port.setup.interface.clone() })? {
+            for t in sa.tx.iter().filter(|t| ans.contains(&t.an)) {
+                port.mka.handle_tx_pn(now, t.an, t.next_pn);
+            }
+        }
+        Ok(())
     }
 
     fn retire_inherited(&mut self, i: usize, now: Duration, lines: &mut Vec<String>) -> io::Result<()> {

@@ -536,36 +536,57 @@ fn key_expiry_without_fallback_brings_the_session_down() {
     }
 }
 
-/// Delay protection: the transmitter's reported PN (XPN, above 2^32) reaches the peer's receive
-/// SA as its lowest acceptable PN within one hello.
+/// Delay protection: the Lowest Acceptable PN a transmitter reports is the PN it was at two
+/// seconds earlier (XPN, above 2^32: the high half travels in the XPN set), and it becomes the
+/// peer's receive floor: every frame sent in the last two seconds is still accepted, frames
+/// delayed longer are not. Without delay-protection on the receiver the floor is left alone.
 #[test]
-fn delay_protection_moves_the_lowest_acceptable_pn() {
-    let mk = |n: u8, prio: u8| {
-        let mut cfg = MkaConfig::new(sci(n), CipherSuite::GcmAesXpn128);
-        cfg.key_server_priority = prio;
-        cfg.delay_protection = true;
-        cfg.replay_window = 64;
-        Node { mka: Mka::new(cfg, vec![key(CAK)], Duration::ZERO).unwrap(), sci: sci(n), dp: Dataplane::default(), events: Vec::new() }
-    };
-    let mut net = Net::new(vec![mk(1, 16), mk(2, 32)], 0);
-    net.run(Duration::from_secs(6));
-    net.all_secured_same_key();
-    let an = net.nodes[0].dp.encoding_an.unwrap();
-    let t0 = net.now;
-    let now = net.now;
-    net.nodes[0].mka.handle_tx_pn(now, an, 0x1_0000_0500);
-    net.drain(0);
-    while !net.nodes[1].dp.lowest.contains_key(&(sci(1), an)) {
-        assert!(net.now - t0 <= HELLO_TIME, "enforced within one hello");
-        net.step();
+fn delay_protection_moves_the_lowest_acceptable_pn_to_the_pn_of_two_seconds_ago() {
+    use control::mka::kay::{BOUNDED_HELLO_TIME, DELAY_PROTECTION_AGE};
+    for receiver_protects in [true, false] {
+        let mk = |n: u8, prio: u8, dp: bool| {
+            let mut cfg = MkaConfig::new(sci(n), CipherSuite::GcmAesXpn128);
+            cfg.key_server_priority = prio;
+            cfg.delay_protection = dp;
+            Node { mka: Mka::new(cfg, vec![key(CAK)], Duration::ZERO).unwrap(), sci: sci(n), dp: Dataplane::default(), events: Vec::new() }
+        };
+        let mut net = Net::new(vec![mk(1, 16, true), mk(2, 32, receiver_protects)], 0);
+        net.run(Duration::from_secs(6));
+        net.all_secured_same_key();
+        let an = net.nodes[0].dp.encoding_an.unwrap();
+        // Node 1 sends 10 frames a millisecond; macsecd reads its PN every bounded hello.
+        let t0 = net.now;
+        let pn_at = |t: Duration| 0xffff_f000u64 + (t - t0).as_millis() as u64 * 10;
+        let mut next_read = t0;
+        while net.now < t0 + Duration::from_secs(20) {
+            if net.now >= next_read {
+                let now = net.now;
+                net.nodes[0].mka.handle_tx_pn(now, an, pn_at(now));
+                next_read = now + BOUNDED_HELLO_TIME;
+            }
+            net.step();
+            let floor = net.nodes[1].dp.lowest.get(&(sci(1), an)).copied();
+            if !receiver_protects {
+                assert_eq!(floor, None);
+                continue;
+            }
+            let now = net.now;
+            if let Some(f) = floor {
+                // Never above a PN sent within the last two seconds...
+                assert!(f <= pn_at(now - DELAY_PROTECTION_AGE), "t={:?}: floor {f:#x}", now - t0);
+                // ...and, once running, at most a hello and a read period behind that.
+                if now > t0 + Duration::from_secs(5) {
+                    let lag = DELAY_PROTECTION_AGE + HELLO_TIME + BOUNDED_HELLO_TIME + Duration::from_millis(20);
+                    assert!(f >= pn_at(now - lag), "t={:?}: floor {f:#x} behind", now - t0);
+                }
+            } else {
+                assert!(now < t0 + DELAY_PROTECTION_AGE + HELLO_TIME + Duration::from_millis(20), "no floor by {:?}", now - t0);
+            }
+        }
+        if receiver_protects {
+            assert!(net.nodes[1].dp.lowest[&(sci(1), an)] > 1 << 32, "the XPN high half arrived");
+        }
     }
-    assert_eq!(net.nodes[1].dp.lowest[&(sci(1), an)], 0x1_0000_0500 - 64);
-    // Later reports only ever raise it.
-    let now = net.now;
-    net.nodes[0].mka.handle_tx_pn(now, an, 0x1_0000_0400);
-    net.drain(0);
-    net.run(net.now + Duration::from_secs(5));
-    assert_eq!(net.nodes[1].dp.lowest[&(sci(1), an)], 0x1_0000_0500 - 64);
 }
 
 /// The key server distributes the policy's confidentiality offset only as far as every live

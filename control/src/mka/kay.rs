@@ -6,8 +6,12 @@
 //! for logs and `show` ([`Mka::poll_event`]). [`Mka::poll_timeout`] says when to call back.
 //!
 //! One participant per CA (CKN). Liveness follows 9.4: a peer is live once it lists our MI with a
-//! recent MN; it expires after MKA Life Time without an MKPDU. The key server is elected among the
-//! live participants by lowest priority, then lowest SCI; priority 255 never serves. The key server
+//! recent MN; it expires after MKA Life Time without an MKPDU. Key server election follows 9.5.1:
+//! a participant announces the Key Server bit while it has not decided that another participant
+//! is or will be the key server; the candidates are the live participants that announce it (and
+//! this one, unless its priority is [`NOT_KEY_SERVER_PRIORITY`]); the lowest priority wins, then
+//! the lowest SCI. A Distributed SAK is taken only from the elected key server; any other is
+//! refused and said why ([`MkaEvent::SakRefused`]). The key server
 //! generates each SAK from the CSPRNG, distributes it wrapped with the KEK, and the SAK Use
 //! handshake installs it hitlessly: every participant installs receive for the new key first and
 //! says so (Latest Key rx); the key server starts transmitting with it once every live peer
@@ -43,6 +47,14 @@ pub const HELLO_TIME: Duration = Duration::from_secs(2);
 pub const BOUNDED_HELLO_TIME: Duration = Duration::from_millis(500);
 /// MKA Life Time.
 pub const LIFE_TIME: Duration = Duration::from_secs(6);
+/// The Lowest Acceptable PN we report for a key is a transmit PN sampled at least this long ago:
+/// every frame sent within the last two seconds has a PN at or above it (the guide's data delay
+/// protection: frames delayed by more than about two seconds are refused).
+pub const DELAY_PROTECTION_AGE: Duration = Duration::from_secs(2);
+/// key-server-priority 0xFF: this participant never becomes key server (802.1X-2020 Table 9-2,
+/// "not key server"). It never announces the Key Server bit, and secures with any peer that does
+/// (whatever that peer's priority, 0xFF included: wpa_supplicant's default is 255).
+pub const NOT_KEY_SERVER_PRIORITY: u8 = 0xFF;
 /// PPK mode: after a PPK request failed (or a PPK did not unwrap the SAK), no new request for the
 /// participant before this long.
 pub const PPK_RETRY_TIME: Duration = Duration::from_secs(10);
@@ -52,7 +64,7 @@ pub const PPK_RETRY_TIME: Duration = Duration::from_secs(10);
 pub struct MkaConfig {
     pub sci: Sci,
     pub mac: MacAddr,
-    /// key-server-priority: lower wins; 255 never serves.
+    /// key-server-priority: lower wins; [`NOT_KEY_SERVER_PRIORITY`] never serves.
     pub key_server_priority: u8,
     /// The cipher suite the key server distributes.
     pub cipher_suite: CipherSuite,
@@ -61,11 +73,13 @@ pub struct MkaConfig {
     pub capability: MacsecCapability,
     /// sak-rekey-interval.
     pub sak_rekey_interval: Option<Duration>,
-    /// delay-protection: report our transmit PN in every SAK Use and raise the peers' lowest
-    /// acceptable PN from theirs, so a frame delayed by more than ~2 hellos is refused.
+    /// delay-protection: set Delay Protect in our SAK Use, and raise each receive SA's lowest
+    /// acceptable PN to the one its peer reports, so a frame delayed by more than about two
+    /// seconds is refused. (The Lowest Acceptable PN we report, from [`Mka::handle_tx_pn`], is
+    /// in every SAK Use either way.)
     pub delay_protection: bool,
-    /// The replay window the receivers use (the lowest acceptable PN we report is next PN minus it).
-    pub replay_window: u32,
+    /// include-icv-indicator: our MKPDUs carry the ICV in an ICV Indicator parameter set.
+    pub include_icv_indicator: bool,
     /// PPK key distribution mode (macsec-policy `ppk sks-profile NAME`): every SAK this node
     /// distributes or accepts is wrapped with the PPK-mixed KEK (module doc).
     pub ppk: bool,
@@ -83,7 +97,7 @@ impl MkaConfig {
             capability: MacsecCapability::ConfidentialityWithOffset,
             sak_rekey_interval: None,
             delay_protection: false,
-            replay_window: 0,
+            include_icv_indicator: false,
             ppk: false,
         }
     }
@@ -128,6 +142,37 @@ pub enum MkaEvent {
     /// %L2-MKA-3-CIPHER_SUITE_MISMATCH (ours): the key server distributes SAKs of another cipher
     /// suite than our policy's; they are not used (logged when the distributed suite changes).
     CipherSuiteMismatch { ckn: Ckn, distributed: CipherSuite, policy: CipherSuite },
+    /// %L2-MKA-4-SAK_REFUSED (ours; the guide has none): a Distributed SAK from `from` was not
+    /// taken, for `reason` (logged when the reason or the sender changes).
+    SakRefused { ckn: Ckn, from: Sci, reason: SakRefusal },
+}
+
+/// Why a Distributed SAK was not taken (besides a cipher suite mismatch and PPK failures, which
+/// have events of their own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SakRefusal {
+    /// The sender is not (yet) a live peer.
+    NotLive,
+    /// This participant is the elected key server.
+    SelfIsKeyServer,
+    /// Another participant (`elected`) is the elected key server.
+    NotKeyServer { elected: Sci },
+    /// No key server is elected (no live participant announces the Key Server bit).
+    NoKeyServer,
+    /// The SAK did not unwrap with our KEK, or had the wrong length for its cipher suite.
+    Unwrap,
+}
+
+impl core::fmt::Display for SakRefusal {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            SakRefusal::NotLive => f.write_str("the sender is not a live peer"),
+            SakRefusal::SelfIsKeyServer => f.write_str("this node is the elected key server"),
+            SakRefusal::NotKeyServer { elected } => write!(f, "the sender is not the elected key server ({elected} is)"),
+            SakRefusal::NoKeyServer => f.write_str("no key server is elected"),
+            SakRefusal::Unwrap => f.write_str("the SAK does not unwrap with the KEK of this CA"),
+        }
+    }
 }
 
 /// Key Distribution Mode of `show macsec mka session detail`.
@@ -244,6 +289,10 @@ pub struct ParticipantStatus {
     pub ppk_pending: bool,
     /// The cipher suite of the key server's SAK when it is not our policy's (the SAK is refused).
     pub cipher_suite_refused: Option<CipherSuite>,
+    /// The last Distributed SAK refused (sender and why); cleared by a SAK taken.
+    pub sak_refused: Option<(Sci, SakRefusal)>,
+    /// The Key Server bit of our MKPDUs: willing, and no other participant elected.
+    pub announces_key_server: bool,
 }
 
 /// The counters of `show macsec mka statistics`.
@@ -348,6 +397,9 @@ struct PeerState {
     mn: u32,
     live: bool,
     last_heard: Duration,
+    /// When its first MKPDU arrived (a key server lets a new potential peer become live before
+    /// it distributes a SAK, see [`Participant::settling_until`]).
+    first_heard: Duration,
     priority: u8,
     key_server: bool,
     capability: MacsecCapability,
@@ -370,14 +422,38 @@ struct KeyState {
     tx_installed: bool,
     tx_enabled: bool,
     installed_at: Duration,
-    /// Our next transmit PN for this key, as the dataplane last reported it.
-    tx_next_pn: u64,
+    /// Our transmit PN for this key, as the dataplane reported it over time.
+    tx_pn: TxPnSamples,
     /// The lowest acceptable PN last applied to each peer's receive SA (delay protection).
     rx_lowest: Vec<(Sci, u64)>,
     /// PPK mode: the key ID of the PPK that protects this SAK.
     ppk_key_id: Option<PpkKeyId>,
     /// PPK mode, key server: KEK', the PPK-mixed KEK this SAK is distributed under.
     ppk_kek: Option<Kek>,
+}
+
+/// The dataplane's reports of a key's next transmit PN ([`Mka::handle_tx_pn`]), kept just long
+/// enough to say which PN was in use [`DELAY_PROTECTION_AGE`] ago.
+#[derive(Debug, Clone, Default)]
+struct TxPnSamples(VecDeque<(Duration, u64)>);
+
+impl TxPnSamples {
+    fn record(&mut self, now: Duration, next_pn: u64) {
+        let pn = self.0.back().map_or(next_pn, |(_, last)| next_pn.max(*last));
+        self.0.push_back((now, pn));
+        // The front is the newest sample old enough; older ones say less.
+        while self.0.get(1).is_some_and(|(t, _)| now.saturating_sub(*t) >= DELAY_PROTECTION_AGE) {
+            self.0.pop_front();
+        }
+    }
+
+    /// The Lowest Acceptable PN to report at `now`: the next PN of at least
+    /// [`DELAY_PROTECTION_AGE`] ago, so every frame sent since has a PN at or above it; 1 (the
+    /// first PN of any SA) before there is such a sample. Never 0: wpa_supplicant refuses a SAK
+    /// Use with Delay Protect and a zero Lowest Acceptable PN.
+    fn lowest_acceptable(&self, now: Duration) -> u64 {
+        self.0.iter().rev().find(|(t, _)| now.saturating_sub(*t) >= DELAY_PROTECTION_AGE).map_or(1, |(_, pn)| *pn).max(1)
+    }
 }
 
 /// A Distributed SAK waiting for its PPK.
@@ -434,6 +510,10 @@ struct Participant {
     ppk: PpkState,
     /// The cipher suite of the last SAK refused for not being our policy's; cleared by a SAK taken.
     suite_refused: Option<CipherSuite>,
+    /// The last Distributed SAK refused for another reason (sender, why); cleared by a SAK taken.
+    sak_refused: Option<(Sci, SakRefusal)>,
+    /// Key server: a SAK waits until then for new potential peers to become live.
+    settle_at: Option<Duration>,
 }
 
 /// The engine for one port.
@@ -478,6 +558,8 @@ impl Participant {
             secured: false,
             ppk: PpkState::default(),
             suite_refused: None,
+            sak_refused: None,
+            settle_at: None,
         })
     }
 
@@ -505,6 +587,14 @@ impl Participant {
         let mut v: Vec<Sci> = self.live_peers().map(|(_, p)| p.sci).collect();
         v.push(own);
         v
+    }
+
+    /// While a peer heard for the first time less than [`BOUNDED_HELLO_TIME`] ago is not yet
+    /// live, the key server waits (until the instant returned) before it distributes a SAK: peers
+    /// that start together become live within a round trip or two of each other, and one SAK for
+    /// all of them is one SAK change instead of one per peer.
+    fn settling_until(&self) -> Option<Duration> {
+        self.peers.values().filter(|x| !x.live).map(|x| x.first_heard + BOUNDED_HELLO_TIME).max()
     }
 
     /// The MN we sent within the last Life Time: a peer listing us with an older MN is stale.
@@ -574,12 +664,20 @@ impl Mka {
                 ppk_failure: p.ppk.failure.clone(),
                 ppk_pending: p.ppk.new_pending || p.ppk.by_id_pending.is_some(),
                 cipher_suite_refused: p.suite_refused,
+                sak_refused: p.sak_refused,
+                announces_key_server: Self::announces_key_server(&self.cfg, p),
             })
             .collect()
     }
 
     pub fn config(&self) -> &MkaConfig {
         &self.cfg
+    }
+
+    /// The Key Server bit of participant `p`'s MKPDUs (802.1X-2020 9.5.1): set while it is
+    /// willing and has not decided that another participant is or will be the key server.
+    fn announces_key_server(cfg: &MkaConfig, p: &Participant) -> bool {
+        cfg.key_server_priority != NOT_KEY_SERVER_PRIORITY && p.key_server.is_none_or(|ks| ks == p.mi)
     }
 
     /// The next MKPDU to send. Send it only after carrying out every pending
@@ -614,7 +712,7 @@ impl Mka {
                     (Some(k), Some(i), true) => Some(k.installed_at + i),
                     _ => None,
                 };
-                [Some(p.next_tx), expiry, rekey, p.ppk.retry_at]
+                [Some(p.next_tx), expiry, rekey, p.ppk.retry_at, p.settle_at]
             })
             .flatten()
             .min()
@@ -666,14 +764,26 @@ impl Mka {
         self.handle_timeout(now);
     }
 
-    /// The dataplane's report of the next transmit PN of the SA with `an` (delay protection).
+    /// The dataplane's report of the next transmit PN of the Tx SA with `an`. Call it at least
+    /// every [`BOUNDED_HELLO_TIME`] while an SA transmits: the Lowest Acceptable PN of our SAK Use
+    /// comes from these reports (delay protection). Does not transmit; the next
+    /// [`Self::handle_timeout`] does.
     pub fn handle_tx_pn(&mut self, now: Duration, an: u8, next_pn: u64) {
         for p in &mut self.parts {
-            if let Some(k) = p.latest.as_mut().filter(|k| k.an == an && k.tx_installed) {
-                k.tx_next_pn = k.tx_next_pn.max(next_pn);
+            for k in [p.latest.as_mut(), p.old.as_mut()].into_iter().flatten() {
+                if k.an == an && k.tx_installed {
+                    k.tx_pn.record(now, next_pn);
+                }
             }
         }
-        self.handle_timeout(now);
+    }
+
+    /// The ANs of the Tx SAs installed (whose PN [`Self::handle_tx_pn`] wants to hear).
+    pub fn tx_ans(&self) -> Vec<u8> {
+        let mut v: Vec<u8> = self.parts.iter().flat_map(|p| [p.latest.as_ref(), p.old.as_ref()]).flatten().filter(|k| k.tx_installed).map(|k| k.an).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
     }
 
     /// A received EAPOL frame.
@@ -717,8 +827,9 @@ impl Mka {
         }
         if is_new {
             self.ev.push_back(MkaEvent::IcvSuccess { ckn: p.ckn.clone(), peer: b.sci, fallback: p.fallback });
-            // Answer promptly so the new peer sees us in our Potential Peer List.
-            p.next_tx = p.next_tx.min(now + BOUNDED_HELLO_TIME);
+            // Answer at once so the new peer sees us in our Potential Peer List: a peer that
+            // transmits only every Hello Time (wpa_supplicant) then lists us in its next MKPDU.
+            p.next_tx = now;
         }
         let floor = p.recent_mn_floor(now);
         let lists_us = [m.live_peers(), m.potential_peers()]
@@ -732,6 +843,7 @@ impl Mka {
             mn: 0,
             live: false,
             last_heard: now,
+            first_heard: now,
             priority: b.key_server_priority,
             key_server: false,
             capability: b.macsec_capability,
@@ -789,7 +901,7 @@ impl Mka {
             Some(mn) if mn >= floor && mn <= p.mn && !peer.live => {
                 peer.live = true;
                 self.ev.push_back(MkaEvent::PeerLive { ckn: p.ckn.clone(), peer: b.sci });
-                p.next_tx = p.next_tx.min(now + BOUNDED_HELLO_TIME);
+                p.next_tx = now;
                 became_live = true;
             }
             Some(mn) if mn >= floor && mn <= p.mn => {}
@@ -810,16 +922,18 @@ impl Mka {
                 _ => None,
             });
             let ppk_tlv = PpkKeyIdTlv::find(announced.flatten());
-            self.receive_sak(pi, now, b.mi, sender_live, ds, ppk_tlv);
+            self.receive_sak(pi, now, b.mi, b.sci, sender_live, ds, ppk_tlv);
         }
         self.step(now);
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn receive_sak(
         &mut self,
         pi: usize,
         now: Duration,
         sender: Mi,
+        sender_sci: Sci,
         sender_live: bool,
         ds: &DistributedSak,
         ppk_tlv: Option<Result<PpkKeyIdTlv, PpkTlvError>>,
@@ -831,8 +945,20 @@ impl Mka {
         if p.fallback && primary_live {
             return; // the fallback CA stands by while the primary CA has a live peer
         }
-        if !sender_live || p.key_server != Some(sender) {
+        let refusal = if !sender_live {
+            Some(SakRefusal::NotLive)
+        } else if p.key_server == Some(p.mi) {
+            Some(SakRefusal::SelfIsKeyServer)
+        } else if p.key_server == Some(sender) {
+            None
+        } else if let Some(elected) = p.key_server.and_then(|mi| p.peers.get(&mi)) {
+            Some(SakRefusal::NotKeyServer { elected: elected.sci })
+        } else {
+            Some(SakRefusal::NoKeyServer)
+        };
+        if let Some(reason) = refusal {
             self.stats.sak_from_non_key_server += 1;
+            Self::refuse_sak(&mut self.ev, p, sender_sci, reason);
             return;
         }
         let Some(ki) = ds.ki(sender) else { return };
@@ -863,6 +989,7 @@ impl Mka {
             }
             let Ok(sak) = p.kek.unwrap_sak(&w.wrapped) else {
                 self.stats.sak_unwrap_failures += 1;
+                Self::refuse_sak(&mut self.ev, p, sender_sci, SakRefusal::Unwrap);
                 return;
             };
             self.accept_sak(pi, now, ki, ds, sak, None);
@@ -893,6 +1020,15 @@ impl Mka {
         }
     }
 
+    /// Records a refused Distributed SAK: shown until a SAK is taken, logged when the sender or
+    /// the reason changes (the key server repeats its SAK in every MKPDU).
+    fn refuse_sak(ev: &mut VecDeque<MkaEvent>, p: &mut Participant, from: Sci, reason: SakRefusal) {
+        if p.sak_refused != Some((from, reason)) {
+            ev.push_back(MkaEvent::SakRefused { ckn: p.ckn.clone(), from, reason });
+        }
+        p.sak_refused = Some((from, reason));
+    }
+
     /// Takes a distributed SAK into use: the latest key, receive SAs installed.
     fn accept_sak(&mut self, pi: usize, now: Duration, ki: Ki, ds: &DistributedSak, sak: Sak, ppk_key_id: Option<PpkKeyId>) {
         let own = self.cfg.sci;
@@ -903,11 +1039,14 @@ impl Mka {
         };
         if sak.len() != suite.key_len() {
             self.stats.sak_unwrap_failures += 1;
+            let from = p.key_server.and_then(|mi| p.peers.get(&mi)).map_or(Sci(0), |x| x.sci);
+            Self::refuse_sak(&mut self.ev, p, from, SakRefusal::Unwrap);
             return;
         }
         self.stats.sak_received += 1;
         p.ppk.failure = None;
         p.suite_refused = None;
+        p.sak_refused = None;
         let conf_offset = ds.conf_offset.conf_offset();
         let key = KeyState {
             ki,
@@ -919,7 +1058,7 @@ impl Mka {
             tx_installed: false,
             tx_enabled: false,
             installed_at: now,
-            tx_next_pn: 1,
+            tx_pn: TxPnSamples::default(),
             rx_lowest: Vec::new(),
             ppk_key_id,
             ppk_kek: None,
@@ -1108,13 +1247,17 @@ impl Mka {
         (0..4).map(|i| (base + i) % 4).find(|a| !used.contains(a)).unwrap_or(base % 4)
     }
 
-    /// Key server election among the live participants (802.1X-2020 9.5.1).
+    /// Key server election (802.1X-2020 9.5.1): among the live peers that announce the Key Server
+    /// bit, and this participant unless its priority is [`NOT_KEY_SERVER_PRIORITY`], the lowest
+    /// priority, then the lowest SCI. Run at every step, so a key server that learns of a better
+    /// willing peer yields to it at once (it stops distributing; its keys carry the traffic until
+    /// the new key server's SAK is in use).
     fn elect(&mut self, pi: usize) {
         let own = (self.cfg.key_server_priority, self.cfg.sci);
         let p = &mut self.parts[pi];
-        let mut best: Option<((u8, Sci), Mi)> = (own.0 != 255).then_some((own, p.mi));
+        let mut best: Option<((u8, Sci), Mi)> = (own.0 != NOT_KEY_SERVER_PRIORITY).then_some((own, p.mi));
         for (mi, x) in p.live_peers() {
-            if x.priority == 255 {
+            if !x.key_server {
                 continue;
             }
             let cand = ((x.priority, x.sci), *mi);
@@ -1200,13 +1343,16 @@ impl Mka {
                 }
                 p.key_server = None;
                 p.suite_refused = None;
+                p.sak_refused = None;
             }
             // A fallback CA stands by while a primary CA has a live peer.
             let standby = p.fallback && primary_live;
             let i_serve = p.key_server == Some(p.mi) && !standby;
+            p.settle_at = None;
             if i_serve {
                 let due = interval.is_some_and(|i| p.latest.as_ref().is_some_and(|k| now >= k.installed_at + i));
-                let need = p.latest.is_none() || p.rekey_requested || due || p.sak_peers != live;
+                p.settle_at = p.settling_until().filter(|t| now < *t);
+                let need = (p.latest.is_none() || p.rekey_requested || due || p.sak_peers != live) && p.settle_at.is_none();
                 // PPK mode: a fresh PPK for every SAK; ask for it and generate once it is here.
                 let ppk_ready = !ppk_mode || p.ppk.fresh.is_some();
                 if need && !ppk_ready && !p.ppk.new_pending && p.ppk.retry_at.is_none() {
@@ -1230,6 +1376,7 @@ impl Mka {
                     };
                     p.ppk.failure = None;
                     p.suite_refused = None;
+                    p.sak_refused = None;
                     let offset = Self::choose_offset(policy_offset, own_capability, p);
                     let kn = p.next_kn;
                     p.next_kn = p.next_kn.wrapping_add(1).max(1);
@@ -1239,7 +1386,7 @@ impl Mka {
                     self.stats.sak_rekeyed += rekey as u64;
                     self.ev.push_back(MkaEvent::SakGenerated { ckn: p.ckn.clone(), ki, an, rekey });
                     Self::shift_keys(&mut self.sa, p, an);
-                    p.latest = Some(KeyState { ki, an, sak, suite, conf_offset: offset, rx_for: Vec::new(), tx_installed: false, tx_enabled: false, installed_at: now, tx_next_pn: 1, rx_lowest: Vec::new(), ppk_key_id, ppk_kek });
+                    p.latest = Some(KeyState { ki, an, sak, suite, conf_offset: offset, rx_for: Vec::new(), tx_installed: false, tx_enabled: false, installed_at: now, tx_pn: TxPnSamples::default(), rx_lowest: Vec::new(), ppk_key_id, ppk_kek });
                     p.sak_peers = live.clone();
                     p.rekey_requested = false;
                     p.next_tx = now;
@@ -1296,7 +1443,8 @@ impl Mka {
                 p.secured = false;
             }
             if now >= p.next_tx {
-                if let Some(frame) = Self::build(&self.cfg, p, now) {
+                let key_server_bit = Self::announces_key_server(&self.cfg, p);
+                if let Some(frame) = Self::build(&self.cfg, p, key_server_bit, now) {
                     self.stats.mkpdus_tx += 1;
                     if p.key_server == Some(p.mi) && p.latest.is_some() {
                         self.stats.distributed_sak_tx += 1;
@@ -1316,8 +1464,8 @@ impl Mka {
         (k.ki, k.an, k.tx_enabled, !k.rx_for.is_empty())
     }
 
-    /// One MKPDU of participant `p`.
-    fn build(cfg: &MkaConfig, p: &mut Participant, now: Duration) -> Option<Vec<u8>> {
+    /// One MKPDU of participant `p`; `key_server_bit` as [`Self::announces_key_server`] says.
+    fn build(cfg: &MkaConfig, p: &mut Participant, key_server_bit: bool, now: Duration) -> Option<Vec<u8>> {
         p.mn = p.mn.wrapping_add(1);
         p.sent.push_back((now, p.mn));
         while p.sent.front().is_some_and(|(t, _)| now.saturating_sub(*t) > LIFE_TIME) {
@@ -1327,7 +1475,7 @@ impl Mka {
         let basic = BasicParamSet {
             version: MKA_VERSION,
             key_server_priority: cfg.key_server_priority,
-            key_server: i_serve,
+            key_server: key_server_bit,
             macsec_desired: cfg.macsec_desired,
             macsec_capability: cfg.capability,
             sci: cfg.sci,
@@ -1347,9 +1495,11 @@ impl Mka {
         }
         if let Some(k) = &p.latest {
             let (lki, lan, ltx, lrx) = Self::key_use(k);
-            // What receivers may accept of our transmissions: next PN minus the replay window.
-            let lowest = if ltx { k.tx_next_pn.saturating_sub(cfg.replay_window as u64).max(1) } else { 1 };
+            // The lowest PN we transmitted with each key within the last two seconds (1 in a slot
+            // we do not transmit with: never 0, see TxPnSamples::lowest_acceptable).
+            let lowest = k.tx_pn.lowest_acceptable(now);
             let (oki, oan, otx, orx) = p.old.as_ref().map(Self::key_use).unwrap_or((Ki::NULL, 0, false, false));
+            let old_lowest = p.old.as_ref().map_or(1, |o| o.tx_pn.lowest_acceptable(now));
             sets.push(ParamSet::SakUse(SakUse {
                 latest_an: lan,
                 latest_tx: ltx,
@@ -1360,7 +1510,7 @@ impl Mka {
                 plain_tx: false,
                 plain_rx: false,
                 delay_protect: cfg.delay_protection,
-                keys: Some(SakUseKeys { latest_ki: lki, latest_lowest_pn: lowest as u32, old_ki: oki, old_lowest_pn: if orx { 1 } else { 0 } }),
+                keys: Some(SakUseKeys { latest_ki: lki, latest_lowest_pn: lowest as u32, old_ki: oki, old_lowest_pn: old_lowest as u32 }),
             }));
             // PPK mode: only a SAK with a PPK is ever distributed (never one under the plain KEK).
             let kek = if cfg.ppk { k.ppk_kek.as_ref() } else { Some(&p.kek) };
@@ -1377,10 +1527,10 @@ impl Mka {
                 }
             }
             if k.suite.is_xpn() {
-                sets.push(ParamSet::Xpn(Xpn { suspension_time: 0, latest_lowest_pn_msb: (lowest >> 32) as u32, old_lowest_pn_msb: 0 }));
+                sets.push(ParamSet::Xpn(Xpn { suspension_time: 0, latest_lowest_pn_msb: (lowest >> 32) as u32, old_lowest_pn_msb: (old_lowest >> 32) as u32 }));
             }
         }
-        let repr = MkpduRepr { basic, sets, icv_indicator: false, icv: [0; 16] };
+        let repr = MkpduRepr { basic, sets, icv_indicator: cfg.include_icv_indicator, icv: [0; 16] };
         MkaFrameRepr::new(cfg.mac, repr).seal(&p.ick).ok()
     }
 }

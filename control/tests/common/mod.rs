@@ -3,6 +3,8 @@
 //! Rx SA).
 #![allow(dead_code)] // each test crate uses its part
 
+pub mod hostap;
+
 use control::mka::kay::SaCommand;
 use control::mka::Ki;
 use dataplane::secy::{Salt, Sci, Ssci};
