@@ -241,9 +241,9 @@ fn a_key_server_with_another_cipher_suite_is_refused_and_said() {
 
 /// A reload that changes the policy restarts the interface's MKA session with it (a new MI), the
 /// dataplane takes the new policy at once, and the SAs in use keep carrying traffic until the new
-/// session secures. As a member, the new session adopts them (the key server still distributes
-/// that SAK); as key server, it distributes a new SAK and the old SAs are deleted a grace period
-/// after it transmits on it.
+/// session secures. As a member, the new session receives a fresh SAK once it is live; as key
+/// server, it distributes a new SAK; either way the old SAs are deleted a grace period after the
+/// new key carries the traffic.
 fn policy_change_restarts_the_session(own_priority: u8, peer_priority: u8) -> Bench {
     // No rekeys: the old session's SAs are not overwritten by the key server's next SAKs.
     let mut b = Bench::new(&config(own_priority, "", true), peer_priority, CipherSuite::GcmAesXpn256, None);
@@ -264,16 +264,19 @@ fn policy_change_restarts_the_session(own_priority: u8, peer_priority: u8) -> Be
 }
 
 #[test]
-fn a_policy_change_restarts_the_session_as_member_adopting_the_sas() {
+fn a_policy_change_restarts_the_session_as_member_with_a_fresh_sak() {
     let mut b = policy_change_restarts_the_session(20, 1);
-    for l in [
-        format!("macsecd: ({LINK}) Rx SA {PEER_SCI:016x} AN 0 already holds SAK KI"),
-        format!("macsecd: ({LINK}) Tx SA AN 0 already holds SAK KI"),
-    ] {
-        assert!(b.log.iter().any(|x| x.starts_with(&l)), "{l}: {:#?}", b.log);
-    }
-    // The key server then distributes a new SAK for the new member; the old key retires as usual.
-    assert!(b.run_until(Duration::from_secs(5), |b| b.sa().rx.iter().all(|r| r.an == 1) && b.sa().encoding_an == Some(1)), "{:?}", b.sa());
+    // The key server gives the new member (a new MI) a fresh SAK once it is live, never the SAK
+    // in use (a restarted peer that forgot its Tx PN would reuse PNs under it); the SAs in use
+    // carry the traffic until then.
+    let received: Vec<&String> = b.log.iter().filter(|l| l.starts_with("%L2-MKA-6-SAK_RECEIVED")).collect();
+    assert_eq!(received.len(), 2, "{received:#?}");
+    assert!(received[0].contains("/1 AN 0,") && received[1].contains("/2 AN 1,"), "{received:#?}");
+    assert!(b.log.iter().any(|l| l == &format!("macsecd: ({LINK}) 1 Tx and 1 Rx SAs already in the dataplane keep traffic flowing until this session secures")), "{:#?}", b.log);
+    assert!(!b.log.iter().any(|l| l.contains("already holds SAK")), "{:#?}", b.log);
+    // The previous session's SAs go a grace period (6 s) after the new key carries the traffic.
+    assert!(b.run_until(Duration::from_secs(10), |b| b.sa().rx.iter().all(|r| r.an == 1) && b.sa().encoding_an == Some(1)), "{:?}", b.sa());
+    assert!(b.log.iter().any(|l| l == &format!("macsecd: ({LINK}) 1 Tx and 1 Rx SAs of the previous session deleted")), "{:#?}", b.log);
     check(&b.injected());
 }
 
@@ -340,8 +343,8 @@ fn a_reload_keeps_the_confidentiality_offset_the_sas_run_with() {
     b.daemon.reload(setups(&text(" window-size 128\n"))).expect("reload");
     assert_eq!(offset(&b), Some((true, 0)), "kept while the SAs in use carry the traffic");
     assert!(b.run_until(Duration::from_secs(5), Bench::secured), "secured again");
-    assert!(b.log.iter().any(|l| l.contains("Tx SA AN 0 already holds SAK KI")), "adopted: {:#?}", b.log);
-    assert_eq!(offset(&b), Some((true, 0)));
+    assert!(b.log.iter().any(|l| l.starts_with("%L2-MKA-6-SAK_RECEIVED") && l.contains("/2 AN 1,")), "a fresh SAK: {:#?}", b.log);
+    assert_eq!(offset(&b), Some((true, 0)), "the fresh SAK's offset, as the key server chose it");
     assert_eq!(b.sa().policy.map(|p| p.replay_window), Some(128));
 }
 

@@ -574,9 +574,10 @@ fn delay_protection_moves_the_lowest_acceptable_pn_to_the_pn_of_two_seconds_ago(
             if let Some(f) = floor {
                 // Never above a PN sent within the last two seconds...
                 assert!(f <= pn_at(now - DELAY_PROTECTION_AGE), "t={:?}: floor {f:#x}", now - t0);
-                // ...and, once running, at most a hello and a read period behind that.
+                // ...and, once running, at most a bounded hello (with delay protection the
+                // sender transmits every one) and a read period behind that.
                 if now > t0 + Duration::from_secs(5) {
-                    let lag = DELAY_PROTECTION_AGE + HELLO_TIME + BOUNDED_HELLO_TIME + Duration::from_millis(20);
+                    let lag = DELAY_PROTECTION_AGE + BOUNDED_HELLO_TIME * 2 + Duration::from_millis(20);
                     assert!(f >= pn_at(now - lag), "t={:?}: floor {f:#x} behind", now - t0);
                 }
             } else {

@@ -1444,18 +1444,18 @@ impl Mka {
             }
             if now >= p.next_tx {
                 let key_server_bit = Self::announces_key_server(&self.cfg, p);
-                if let Some(frame) = Self::build(&self.cfg, p, key_server_bit, now) {
+                if let Some((frame, distributed)) = Self::build(&self.cfg, p, key_server_bit, now) {
                     self.stats.mkpdus_tx += 1;
-                    if p.key_server == Some(p.mi) && p.latest.is_some() {
-                        self.stats.distributed_sak_tx += 1;
-                    }
+                    self.stats.distributed_sak_tx += distributed as u64;
                     self.out.push_back(frame);
                 } else {
                     self.stats.mkpdu_build_failures += 1;
                 }
-                // Bounded hello while a key is being distributed or taken into use.
+                // Bounded hello while a key is being distributed or taken into use, and always with
+                // delay protection (802.1X-2020 Table 9-3): the peers' lowest acceptable PN then
+                // trails our transmit PN by at most 2 s plus a bounded hello.
                 let busy = p.latest.as_ref().is_some_and(|k| !k.tx_installed) || p.old.is_some();
-                p.next_tx = now + if busy { BOUNDED_HELLO_TIME } else { HELLO_TIME };
+                p.next_tx = now + if busy || self.cfg.delay_protection { BOUNDED_HELLO_TIME } else { HELLO_TIME };
             }
         }
     }
@@ -1465,7 +1465,8 @@ impl Mka {
     }
 
     /// One MKPDU of participant `p`; `key_server_bit` as [`Self::announces_key_server`] says.
-    fn build(cfg: &MkaConfig, p: &mut Participant, key_server_bit: bool, now: Duration) -> Option<Vec<u8>> {
+    /// Also says whether it carries a Distributed SAK.
+    fn build(cfg: &MkaConfig, p: &mut Participant, key_server_bit: bool, now: Duration) -> Option<(Vec<u8>, bool)> {
         p.mn = p.mn.wrapping_add(1);
         p.sent.push_back((now, p.mn));
         while p.sent.front().is_some_and(|(t, _)| now.saturating_sub(*t) > LIFE_TIME) {
@@ -1485,6 +1486,7 @@ impl Mka {
             ckn: p.ckn.clone(),
         };
         let mut sets = Vec::new();
+        let mut distributed = false;
         let live: Vec<Peer> = p.live_peers().map(|(mi, x)| Peer { mi: *mi, mn: x.mn }).collect();
         let potential: Vec<Peer> = p.peers.iter().filter(|(_, x)| !x.live).map(|(mi, x)| Peer { mi: *mi, mn: x.mn }).collect();
         if !live.is_empty() {
@@ -1514,8 +1516,14 @@ impl Mka {
             }));
             // PPK mode: only a SAK with a PPK is ever distributed (never one under the plain KEK).
             let kek = if cfg.ppk { k.ppk_kek.as_ref() } else { Some(&p.kek) };
-            if let (true, Some(kek)) = (i_serve, kek) {
+            // The Distributed SAK goes out until every live peer reports receiving with it, and
+            // not after: a peer that is only potential would take a key that is about to be
+            // replaced (it joins, so 9.8 gives it a fresh SAK once it is live), and a restarted
+            // peer would install two SAKs in a row.
+            let someone_lacks = p.live_peers().any(|(_, x)| !x.latest_use.is_some_and(|u| u.ki == k.ki && u.rx));
+            if let (true, true, Some(kek)) = (i_serve, someone_lacks, kek) {
                 let cipher_suite_id = (k.suite != CipherSuite::GcmAes128).then(|| k.suite.id());
+                distributed = true;
                 sets.push(ParamSet::DistributedSak(DistributedSak {
                     an: k.an,
                     conf_offset: ConfidentialityOffset::from_conf_offset(k.conf_offset),
@@ -1531,7 +1539,7 @@ impl Mka {
             }
         }
         let repr = MkpduRepr { basic, sets, icv_indicator: cfg.include_icv_indicator, icv: [0; 16] };
-        MkaFrameRepr::new(cfg.mac, repr).seal(&p.ick).ok()
+        MkaFrameRepr::new(cfg.mac, repr).seal(&p.ick).ok().map(|f| (f, distributed))
     }
 }
 
