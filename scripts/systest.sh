@@ -6,8 +6,8 @@
 #
 #   bash scripts/systest.sh [--no-build] [TEST...]     # TEST: one of the names below; default all
 #
-# Tests: must_secure should_secure sak_rekey cak_rollover fallback macsecd_restart dataplane_restart key_expiry
-#        replay
+# Tests: must_secure should_secure sak_rekey cak_rollover fallback policy_change macsecd_restart
+#        dataplane_restart key_expiry replay delay_protection
 set -uo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=lib/appliances.sh
@@ -15,7 +15,7 @@ source scripts/lib/appliances.sh
 # shellcheck source=lib/systest.sh
 source scripts/lib/systest.sh
 
-ALL_TESTS=(must_secure should_secure sak_rekey cak_rollover fallback policy_change macsecd_restart dataplane_restart key_expiry replay)
+ALL_TESTS=(must_secure should_secure sak_rekey cak_rollover fallback policy_change macsecd_restart dataplane_restart key_expiry replay delay_protection)
 systest_args 2,10 "$@"
 
 CKN1=1234ABCD5678
@@ -364,19 +364,9 @@ t_key_expiry() {
   check "no MACsec data on the line 2 s after the end (SAs deleted)" is "$macsec_after" 0
 }
 
-# Replay: one MACsec frame captured on the line is re-injected (raw socket on A's line veth) after
-# more than window-size (64) newer frames: B drops it and InPktsLate goes up by exactly 1.
-t_replay() {
-  secured_pair || return 0
-  app_capture_start
-  app_stream_start $PPS
-  sleep 1
-  touch "$APP_W/stop-send"; wait "$APP_SEND" || true; APP_SEND=''
-  sleep 0.5
-  app_capture_stop
-  local before after
-  before=$(app_secy b)
-  python3 - "$APP_W/line.pcap" "$APP_W/replay.bin" <<'PY'
+# first_macsec_frame PCAP OUT: writes the capture's first MACsec frame to OUT; prints its PN.
+first_macsec_frame() {
+  python3 - "$1" "$2" <<'PY'
 import struct, sys
 d = open(sys.argv[1], "rb").read()
 magic = struct.unpack("<I", d[:4])[0]
@@ -388,35 +378,96 @@ while off + 16 <= len(d):
     off += 16 + incl
     if frame[12:14] == b"\x88\xe5":
         open(sys.argv[2], "wb").write(frame)
-        pn = struct.unpack(">I", frame[16:20])[0]
-        print(f"  captured MACsec frame: {len(frame)} octets, AN {frame[14] & 3}, PN {pn}")
+        print(struct.unpack(">I", frame[16:20])[0])
         break
 else:
     sys.exit("no MACsec frame captured")
 PY
-  ip netns exec "$NS_A" python3 - "$APP_W/replay.bin" <<'PY'
+}
+# inject_on_a_line FILE: sends the frame in FILE from A's end of the line (raw socket) to B.
+inject_on_a_line() {
+  ip netns exec "$NS_A" python3 - "$1" <<'PY'
 import socket, sys
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 s.bind(("a-line", 0))
 s.send(open(sys.argv[1], "rb").read())
 PY
-  sleep 1
-  after=$(app_secy b)
-  touch "$APP_W/stop-recv"; wait "$APP_RECV" || true; APP_RECV=''
-  local d; d=$(python3 - "$before" "$after" <<'PY'
+}
+# secy_delta BEFORE AFTER: B's validation counters that changed between two `app_secy` answers.
+secy_delta() {
+  python3 - "$1" "$2" <<'PY'
 import json, sys
 b, a = (json.loads(x) for x in sys.argv[1:])
 b, a = b.get("secy", b), a.get("secy", a)
 keys = ["InPktsLate", "InPktsOK", "InPktsNotValid", "InPktsInvalid", "InPktsUnchecked", "InPktsDelayed", "InPktsNoSCI", "InPktsUnknownSCI", "InPktsNotUsingSA", "InPktsUnusedSA"]
 print(json.dumps({k: a[k] - b[k] for k in keys if k in a and k in b}))
 PY
-)
+}
+# rx_sa_pns b: "NEXT LOWEST" of B's Rx SA in use for A's traffic (the one with the highest next PN).
+rx_sa_pns() {
+  app_ctl "$1" show macsec ea idb interface $IF --json 2>/dev/null | python3 -c '
+import json, sys
+rx = json.load(sys.stdin)["sa"]["rx"]
+r = max(rx, key=lambda r: r["next_pn"])
+print(r["next_pn"], r["lowest_pn"])'
+}
+
+# Replay: one MACsec frame captured on the line is re-injected (raw socket on A's line veth) after
+# more than window-size (64) newer frames: B drops it and InPktsLate goes up by exactly 1.
+t_replay() {
+  secured_pair || return 0
+  app_capture_start
+  app_stream_start $PPS
+  sleep 1
+  touch "$APP_W/stop-send"; wait "$APP_SEND" || true; APP_SEND=''
+  sleep 0.5
+  app_capture_stop
+  local before after pn
+  before=$(app_secy b)
+  pn=$(first_macsec_frame "$APP_W/line.pcap" "$APP_W/replay.bin") || { check "a MACsec frame captured" false; return 0; }
+  measure "captured MACsec frame PN $pn"
+  inject_on_a_line "$APP_W/replay.bin"
+  sleep 1
+  after=$(app_secy b)
+  touch "$APP_W/stop-recv"; wait "$APP_RECV" || true; APP_RECV=''
+  local d; d=$(secy_delta "$before" "$after")
   local dups; dups=$(app_stream_get duplicates)
   stream_report "$(leaked)"
   measure "B's counters over the re-injection (deltas): $d; duplicates at h2: $dups"
   check "InPktsLate on B went up by exactly 1" is "$(jget "$d" InPktsLate)" 1
   check "InPktsOK on B did not change" is "$(jget "$d" InPktsOK)" 0
   check "the replayed frame did not reach h2" is "$dups" 0
+}
+
+# Delay protection (the guide's delay-protection, 802.1X-2020 9.10): with a replay window wide
+# enough to accept it (window-size 1024, 100 frames a second), a frame held back for 4 s is still
+# dropped, because A reports the PN it sent two seconds ago as its Lowest Acceptable PN (read from
+# its dataplane every Hello) and B raises its Rx SA's lowest PN to it.
+t_delay_protection() {
+  secured_pair --window 1024 --delay-protection || return 0
+  app_capture_start
+  app_stream_start 100
+  sleep 1
+  app_capture_stop
+  local pn; pn=$(first_macsec_frame "$APP_W/line.pcap" "$APP_W/held.bin") || { check "a MACsec frame captured" false; return 0; }
+  sleep 4
+  local before after next lowest
+  before=$(app_secy b)
+  read -r next lowest <<<"$(rx_sa_pns b)"
+  inject_on_a_line "$APP_W/held.bin"
+  sleep 1
+  after=$(app_secy b)
+  app_stream_stop
+  local d; d=$(secy_delta "$before" "$after")
+  local dups; dups=$(app_stream_get duplicates)
+  stream_report -
+  measure "held frame PN $pn; B's Rx SA before the re-injection: next PN $next, lowest PN $lowest (window 1024 alone would accept down to $((next - 1024))); deltas $d; duplicates at h2 $dups"
+  check "A's frame is within the replay window (next PN - PN < 1024)" lt "$((next - pn))" 1024
+  check "B's lowest acceptable PN moved above the held frame's PN" lt "$pn" "$lowest"
+  check "B's lowest PN trails by at most 3.3 s of traffic (2 s + two bounded hellos)" lt "$((next - lowest))" 330
+  check "InPktsLate on B went up by exactly 1" is "$(jget "$d" InPktsLate)" 1
+  check "the held frame did not reach h2" is "$dups" 0
+  check "no frame of the stream lost" is "$(app_stream_get lost)" 0
 }
 
 # --- runner -----------------------------------------------------------------------------------

@@ -122,12 +122,12 @@ app_topology() {
 app_xr_time() { date -u -d "@$(($(date +%s) + $1))" +"%H:%M:%S %d %B %Y"; }
 
 # app_xr FILE [--priority N] [--policy must-secure|should-secure] [--rekey SECS]
-#             [--key "CKN CAK LIFETIME..."]... [--fallback "CKN CAK"]
+#             [--key "CKN CAK LIFETIME..."]... [--fallback "CKN CAK"] [--delay-protection]
 # The guide's PSK key chain KC1 (AES-256-CMAC CAKs), user-defined policy P1 with GCM-AES-XPN-256,
 # window-size 64, on TenGigE0/0/0/1; a fallback PSK key chain FB1 when --fallback is given.
 app_xr() {
   local file=$1; shift
-  local prio=16 policy=must-secure rekey=60 window=64 fallback='' keys=()
+  local prio=16 policy=must-secure rekey=60 window=64 fallback='' delay='' keys=()
   while [ $# -gt 0 ]; do
     case $1 in
       --priority) prio=$2; shift 2 ;;
@@ -136,6 +136,7 @@ app_xr() {
       --window) window=$2; shift 2 ;;
       --key) keys+=("$2"); shift 2 ;;
       --fallback) fallback=$2; shift 2 ;;
+      --delay-protection) delay=1; shift ;;
       *) echo "app_xr: unknown option $1" >&2; return 2 ;;
     esac
   done
@@ -165,6 +166,7 @@ app_xr() {
     echo " security-policy $policy"
     echo " window-size $window"
     echo " sak-rekey-interval seconds $rekey"
+    [ -n "$delay" ] && echo " delay-protection"
     echo "!"
     echo "interface $IF"
     echo " macsec psk-keychain KC1${fallback:+ fallback-psk-keychain FB1} policy P1"
