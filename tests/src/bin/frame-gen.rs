@@ -2,6 +2,10 @@
 //! `scripts/bench-link.sh` (host h1 sending through the appliances to h2).
 //!
 //! `frame-gen --iface IF --size OCTETS [--rate PPS] [--seconds S] [--dst MAC] [--src MAC]`
+//! `frame-gen --iface IF --pcap FILE`
+//!
+//! With `--pcap`, sends each frame of FILE once, as it is, a millisecond apart (the interop
+//! tests inject frames made with `macsecctl pcap protect`).
 //!
 //! Sends frames of `size` octets (without FCS; EtherType 0x88B5, local experimental, a 64-bit
 //! sequence number first in the payload) with `sendmmsg` in batches of up to 32, paced to `rate`
@@ -22,6 +26,7 @@ struct Args {
     seconds: f64,
     dst: [u8; 6],
     src: [u8; 6],
+    pcap: Option<String>,
 }
 
 fn mac(s: &str) -> Result<[u8; 6], String> {
@@ -37,7 +42,7 @@ fn mac(s: &str) -> Result<[u8; 6], String> {
 }
 
 fn parse() -> Result<Args, String> {
-    let mut a = Args { iface: String::new(), size: 64, rate: 0.0, seconds: 3.0, dst: [0x02, 0, 0, 0, 0xb2, 0x02], src: [0x02, 0, 0, 0, 0xb1, 0x01] };
+    let mut a = Args { iface: String::new(), size: 64, rate: 0.0, seconds: 3.0, dst: [0x02, 0, 0, 0, 0xb2, 0x02], src: [0x02, 0, 0, 0, 0xb1, 0x01], pcap: None };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
         let mut v = || it.next().ok_or_else(|| format!("{k} needs a value"));
@@ -48,13 +53,14 @@ fn parse() -> Result<Args, String> {
             "--seconds" => a.seconds = v()?.parse().map_err(|e| format!("--seconds: {e}"))?,
             "--dst" => a.dst = mac(&v()?)?,
             "--src" => a.src = mac(&v()?)?,
-            _ => return Err(format!("unknown argument {k}\nusage: frame-gen --iface IF --size OCTETS [--rate PPS] [--seconds S] [--dst MAC] [--src MAC]")),
+            "--pcap" => a.pcap = Some(v()?),
+            _ => return Err(format!("unknown argument {k}\nusage: frame-gen --iface IF --size OCTETS [--rate PPS] [--seconds S] [--dst MAC] [--src MAC] | --iface IF --pcap FILE")),
         }
     }
     if a.iface.is_empty() {
         return Err("--iface is required".into());
     }
-    if !(60..=9000).contains(&a.size) {
+    if a.pcap.is_none() && !(60..=9000).contains(&a.size) {
         return Err("--size must be 60..9000".into());
     }
     Ok(a)
@@ -105,6 +111,9 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    if let Some(path) = &a.pcap {
+        return send_pcap(fd, path);
+    }
     let slack_ns: libc::c_ulong = 1;
     // SAFETY: prctl(PR_SET_TIMERSLACK) takes an integer and changes only this thread's timers.
     unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, slack_ns) };
@@ -176,4 +185,45 @@ fn main() -> ExitCode {
         a.rate
     );
     ExitCode::SUCCESS
+}
+
+/// Sends every frame of a pcap file once, a millisecond apart.
+fn send_pcap(fd: i32, path: &str) -> ExitCode {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("frame-gen: {path}: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut r = match pcap_file::pcap::PcapReader::new(file) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("frame-gen: {path}: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let (mut sent, mut errors) = (0u64, 0u64);
+    while let Some(p) = r.next_packet() {
+        let Ok(p) = p else {
+            eprintln!("frame-gen: {path}: a truncated record");
+            return ExitCode::from(1);
+        };
+        // SAFETY: fd is our socket; the buffer is the packet's data, alive for the call.
+        let n = unsafe { libc::send(fd, p.data.as_ptr().cast(), p.data.len(), 0) };
+        if n == p.data.len() as isize {
+            sent += 1;
+        } else {
+            errors += 1;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // SAFETY: fd is our socket, closed once.
+    unsafe { libc::close(fd) };
+    println!("{{\"sent\":{sent},\"send_errors\":{errors}}}");
+    if errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
