@@ -1,4 +1,4 @@
-//! The published vectors (copied from ../shared/vectors into tests/data/vectors): every IEEE
+//! The published vectors (in tests/data/vectors): every IEEE
 //! 802.1AE-2018 Annex C frame and the DPDK frames protect to the exact bytes and validate back in
 //! every backend (ring, RustCrypto, and intel-ipsec-mb with the `ipsec-mb` feature); the negative
 //! frames are discarded with the right counter; the anti-replay vectors give DPDK's verdicts; the

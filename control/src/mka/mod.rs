@@ -8,7 +8,7 @@
 //! [`ParamSet`]) with `parse`, `buffer_len` and `emit`. Parsing never allocates more than the input
 //! length; emitting a parsed MKPDU gives back the same octets.
 //!
-//! Wire facts and interop notes: `shared/reference/mka-facts.md`.
+//! Interop notes (what wpa_supplicant 2.10 does differently): README, Interoperability.
 
 pub mod cmac;
 pub mod decode;
