@@ -397,7 +397,6 @@ fn run_cell(env: &Env, i: usize, c: &Cell) -> Result<Outcome, String> {
     let ours = sessions.first().cloned();
     let detail = Command::new(&env.ctl).args(["show", "macsec", "mka", "session", "detail", "--socket"]).arg(&md_sock).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
     std::fs::write(dir.join("ours-detail.txt"), &detail).map_err(e("detail"))?;
-    let last = runs.last().expect("one run");
     let sims: Vec<Vec<SimLine>> = runs.iter().map(|r| read_sim(&r.sa_log)).collect();
     let our_sci = ours.as_ref().map(|s| Sci(s.local_tx_sci));
     let wpa_sci = Sci::from_mac_port(mac_bytes(c.wpa_mac), 1);
@@ -484,7 +483,7 @@ fn run_cell(env: &Env, i: usize, c: &Cell) -> Result<Outcome, String> {
             }
             // Our frames on the line open with the SAK wpa_supplicant installed for our SCI.
             let mut ok_total = (0u64, 0u64);
-            for (n, run) in runs.iter().enumerate() {
+            for n in 0..runs.len() {
                 let end = runs.get(n + 1).map_or(f64::MAX, |r| r.started);
                 for rx in sims[n].iter().filter(|l| l.op == "rx_sa" && l.sci() == our_sci) {
                     let next_same_an = sims[n].iter().filter(|l| l.op == "rx_sa" && l.an == rx.an && l.t > rx.t).map(|l| l.t).fold(end, f64::min);
@@ -493,7 +492,6 @@ fn run_cell(env: &Env, i: usize, c: &Cell) -> Result<Outcome, String> {
                     ok_total.0 += ok;
                     ok_total.1 += total;
                 }
-                let _ = run;
             }
             o.our_frames = ok_total;
             o.check(format!("our frames open with wpa_supplicant's SAK ({}/{})", ok_total.0, ok_total.1), ok_total.1 > 0 && ok_total.0 == ok_total.1);
@@ -516,7 +514,6 @@ fn run_cell(env: &Env, i: usize, c: &Cell) -> Result<Outcome, String> {
             o.check("no MACsec frame from us", !frames.iter().any(|f| f.src_mac != their_mac));
         }
     }
-    let _ = last;
     if !env.work.join(".keep").exists() && o.passed() {
         let _ = std::fs::remove_dir_all(&dir);
     }
