@@ -34,13 +34,17 @@ fn bench_seal(c: &mut Criterion) {
                 let iv = [3u8; 12];
                 let mut icv = [0u8; 16];
                 g.throughput(Throughput::Bytes(size as u64));
-                g.bench_with_input(BenchmarkId::new(format!("{backend}-{bits}"), size), &size, |b, &size| {
-                    b.iter(|| {
-                        let (aad, text) = buf[start..start + 28 + size - 12].split_at_mut(28);
-                        key.seal(&iv, aad, text, &mut icv).unwrap();
-                        black_box(&icv);
-                    })
-                });
+                g.bench_with_input(
+                    BenchmarkId::new(format!("{backend}-{bits}"), size),
+                    &size,
+                    |b, &size| {
+                        b.iter(|| {
+                            let (aad, text) = buf[start..start + 28 + size - 12].split_at_mut(28);
+                            key.seal(&iv, aad, text, &mut icv).unwrap();
+                            black_box(&icv);
+                        })
+                    },
+                );
             }
         }
     }
@@ -60,18 +64,22 @@ fn bench_protect(c: &mut Criterion) {
                 // addresses move into the headroom and the User Data is sealed in place each time.
                 let sa = t.encoding_sa().unwrap().clone();
                 let mut block = sa.reserve(32).0;
-                g.bench_with_input(BenchmarkId::new(format!("{backend}/{suite}"), size), &size, |b, _| {
-                    b.iter(|| {
-                        let pn = match block.take() {
-                            Some(pn) => pn,
-                            None => {
-                                block = sa.reserve(32).0;
-                                block.take().unwrap()
-                            }
-                        };
-                        black_box(t.protect_with(&sa, pn, &mut buf, span).unwrap())
-                    })
-                });
+                g.bench_with_input(
+                    BenchmarkId::new(format!("{backend}/{suite}"), size),
+                    &size,
+                    |b, _| {
+                        b.iter(|| {
+                            let pn = match block.take() {
+                                Some(pn) => pn,
+                                None => {
+                                    block = sa.reserve(32).0;
+                                    block.take().unwrap()
+                                }
+                            };
+                            black_box(t.protect_with(&sa, pn, &mut buf, span).unwrap())
+                        })
+                    },
+                );
             }
         }
     }
@@ -92,13 +100,17 @@ fn bench_validate(c: &mut Criterion) {
                 let (mut buf, span) = frame_buffer(size);
                 let out = t.protect(&mut buf, span).unwrap();
                 g.throughput(Throughput::Bytes(size as u64));
-                g.bench_with_input(BenchmarkId::new(format!("{backend}/{suite}"), size), &size, |b, _| {
-                    b.iter_batched_ref(
-                        || buf.clone(),
-                        |work| black_box(rx.validate(work, out).unwrap()),
-                        BatchSize::SmallInput,
-                    )
-                });
+                g.bench_with_input(
+                    BenchmarkId::new(format!("{backend}/{suite}"), size),
+                    &size,
+                    |b, _| {
+                        b.iter_batched_ref(
+                            || buf.clone(),
+                            |work| black_box(rx.validate(work, out).unwrap()),
+                            BatchSize::SmallInput,
+                        )
+                    },
+                );
             }
         }
     }

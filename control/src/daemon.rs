@@ -3,9 +3,11 @@
 //! become `dataplane::ipc` requests, PN-threshold reports trigger rekeys, and the interface's key
 //! chains decide which participants run (CAK rollover, key expiry, fallback PSK).
 
-use crate::keychain::{unix_seconds, Current, FallbackPsk, KeyChain, PrimaryPlan};
 use crate::config::{SksProfile, SksProfileType};
-use crate::mka::kay::{Mka, MkaConfig, MkaEvent, ParticipantStatus, PpkRequest, SaCommand, BOUNDED_HELLO_TIME};
+use crate::keychain::{unix_seconds, Current, FallbackPsk, KeyChain, PrimaryPlan};
+use crate::mka::kay::{
+    Mka, MkaConfig, MkaEvent, ParticipantStatus, PpkRequest, SaCommand, BOUNDED_HELLO_TIME,
+};
 use crate::mka::{Cak, Ckn};
 use crate::ppk::{source_for, KeyId, Ppk, PpkSource, SourceOptions};
 use crate::show::{CaRow, InterfaceRow, SessionRow, ShowData, SummaryRow};
@@ -50,7 +52,10 @@ pub struct PpkEnv {
 
 impl Default for PpkEnv {
     fn default() -> Self {
-        PpkEnv { state_dir: PathBuf::from(crate::ppk::DEFAULT_STATE_DIR), options: SourceOptions::default() }
+        PpkEnv {
+            state_dir: PathBuf::from(crate::ppk::DEFAULT_STATE_DIR),
+            options: SourceOptions::default(),
+        }
     }
 }
 
@@ -73,22 +78,33 @@ impl PpkWorker {
     fn spawn(interface: &str, profile: SksProfile, env: PpkEnv) -> io::Result<PpkWorker> {
         let (req_tx, req_rx) = mpsc::channel::<(PpkRequest, Instant)>();
         let (ans_tx, ans_rx) = mpsc::channel();
-        std::thread::Builder::new().name(format!("ppk {interface}")).spawn(move || {
-            let mut source: Option<Box<dyn PpkSource>> = None;
-            // Ends when the port is dropped (its sender goes) or stops listening.
-            while let Ok((req, asked_at)) = req_rx.recv() {
-                let result = ppk_answer(&mut source, &profile, &env, &req);
-                if ans_tx.send(((req, result), asked_at.elapsed())).is_err() {
-                    break;
+        std::thread::Builder::new()
+            .name(format!("ppk {interface}"))
+            .spawn(move || {
+                let mut source: Option<Box<dyn PpkSource>> = None;
+                // Ends when the port is dropped (its sender goes) or stops listening.
+                while let Ok((req, asked_at)) = req_rx.recv() {
+                    let result = ppk_answer(&mut source, &profile, &env, &req);
+                    if ans_tx.send(((req, result), asked_at.elapsed())).is_err() {
+                        break;
+                    }
                 }
-            }
-        })?;
-        Ok(PpkWorker { requests: req_tx, answers: ans_rx, outstanding: 0 })
+            })?;
+        Ok(PpkWorker {
+            requests: req_tx,
+            answers: ans_rx,
+            outstanding: 0,
+        })
     }
 }
 
 /// One request, on the worker thread.
-fn ppk_answer(source: &mut Option<Box<dyn PpkSource>>, profile: &SksProfile, env: &PpkEnv, req: &PpkRequest) -> Result<(KeyId, Ppk), String> {
+fn ppk_answer(
+    source: &mut Option<Box<dyn PpkSource>>,
+    profile: &SksProfile,
+    env: &PpkEnv,
+    req: &PpkRequest,
+) -> Result<(KeyId, Ppk), String> {
     let src = match source {
         Some(s) => s,
         None => source.insert(source_for(profile, &env.state_dir, &env.options).map_err(|e| e.to_string())?),
@@ -237,7 +253,10 @@ impl Inherited {
     }
 
     /// The SAs to delete now, if their time has come.
-    fn due(&mut self, now: Duration) -> Option<(Vec<(u8, Option<[u8; 16]>)>, Vec<(u64, u8, Option<[u8; 16]>)>)> {
+    fn due(
+        &mut self,
+        now: Duration,
+    ) -> Option<(Vec<(u8, Option<[u8; 16]>)>, Vec<(u64, u8, Option<[u8; 16]>)>)> {
         let due = match self.own_tx_since {
             Some(t) => now >= t + Self::GRACE,
             None => now >= self.since + Self::DEADLINE,
@@ -262,10 +281,17 @@ impl Port {
                     SksProfileType::Local => ("SKS", env.state_dir.display().to_string()),
                     SksProfileType::Remote => (
                         "SKIP",
-                        profile.kme_server.as_ref().map(|k| format!("kme server {k}")).unwrap_or_else(|| "no KME".into()),
+                        profile
+                            .kme_server
+                            .as_ref()
+                            .map(|k| format!("kme server {k}"))
+                            .unwrap_or_else(|| "no KME".into()),
                     ),
                 };
-                pending_log.push(format!("macsecd: ({}) PPK key distribution with sks profile {} ({kind}, {from})", setup.interface, profile.name));
+                pending_log.push(format!(
+                    "macsecd: ({}) PPK key distribution with sks profile {} ({kind}, {from})",
+                    setup.interface, profile.name
+                ));
                 Some(PpkWorker::spawn(&setup.interface, profile.clone(), env.clone())?)
             }
         };
@@ -275,7 +301,17 @@ impl Port {
         cfg.delay_protection = setup.delay_protection;
         cfg.include_icv_indicator = setup.include_icv_indicator;
         let mka = Mka::new(cfg, Vec::new(), now).map_err(|e| io::Error::other(e.to_string()))?;
-        Ok(Port { setup, mka, current: None, running: BTreeMap::new(), conf_offset: None, pending_log, inherited: Inherited::default(), ppk, next_pn_read: now })
+        Ok(Port {
+            setup,
+            mka,
+            current: None,
+            running: BTreeMap::new(),
+            conf_offset: None,
+            pending_log,
+            inherited: Inherited::default(),
+            ppk,
+            next_pn_read: now,
+        })
     }
 
     /// PPK mode: hands the engine's PPK requests to the worker.
@@ -302,7 +338,10 @@ impl Port {
             match sent {
                 Ok(()) => {
                     let profile = self.setup.ppk.as_ref().map(|p| p.name.as_str()).unwrap_or("");
-                    lines.push(format!("macsecd: ({}) asking sks profile {profile} for {what}", self.setup.interface));
+                    lines.push(format!(
+                        "macsecd: ({}) asking sks profile {profile} for {what}",
+                        self.setup.interface
+                    ));
                 }
                 Err(reason) => self.mka.handle_ppk(now, &req, Err(reason)),
             }
@@ -317,12 +356,19 @@ impl Port {
             let ms = took.as_millis();
             match &result {
                 Ok((id, ppk)) => {
-                    lines.push(format!("macsecd: ({}) PPK key ID {id} obtained in {ms} ms", self.setup.interface));
-                    self.mka.handle_ppk(now, &req, Ok((id.as_bytes(), ppk.as_bytes())));
+                    lines.push(format!(
+                        "macsecd: ({}) PPK key ID {id} obtained in {ms} ms",
+                        self.setup.interface
+                    ));
+                    self.mka
+                        .handle_ppk(now, &req, Ok((id.as_bytes(), ppk.as_bytes())));
                 }
                 // The engine reports the failure itself (PPK_FETCH_FAILURE, with the reason).
                 Err(reason) => {
-                    lines.push(format!("macsecd: ({}) PPK request failed after {ms} ms", self.setup.interface));
+                    lines.push(format!(
+                        "macsecd: ({}) PPK request failed after {ms} ms",
+                        self.setup.interface
+                    ));
                     self.mka.handle_ppk(now, &req, Err(reason));
                 }
             }
@@ -342,7 +388,8 @@ impl Port {
             None => Current::new(ckn),
         });
         let plan = chain.plan(wall, cur, self.setup.fallback.as_ref());
-        let mut want: Vec<(&crate::keychain::Key, bool)> = plan.primary_keys().into_iter().map(|k| (k, false)).collect();
+        let mut want: Vec<(&crate::keychain::Key, bool)> =
+            plan.primary_keys().into_iter().map(|k| (k, false)).collect();
         if let Some(k) = plan.fallback_key() {
             want.push((k, true));
         }
@@ -350,11 +397,21 @@ impl Port {
             PrimaryPlan::Start(k) | PrimaryPlan::Keep(k) => Some((k.ckn().clone(), None)),
             PrimaryPlan::Rollover { from, started, .. } => Some((from.ckn().clone(), Some(*started))),
             PrimaryPlan::RetireOld { to, .. } => Some((to.ckn().clone(), None)),
-            PrimaryPlan::CurrentGone { replacement: Some(k), .. } => Some((k.ckn().clone(), None)),
+            PrimaryPlan::CurrentGone {
+                replacement: Some(k), ..
+            } => Some((k.ckn().clone(), None)),
             _ => None,
         };
-        let wanted: BTreeMap<Vec<u8>, bool> = want.iter().map(|(k, fb)| (k.ckn().as_bytes().to_vec(), *fb)).collect();
-        let stale: Vec<Vec<u8>> = self.running.keys().filter(|c| !wanted.contains_key(*c)).cloned().collect();
+        let wanted: BTreeMap<Vec<u8>, bool> = want
+            .iter()
+            .map(|(k, fb)| (k.ckn().as_bytes().to_vec(), *fb))
+            .collect();
+        let stale: Vec<Vec<u8>> = self
+            .running
+            .keys()
+            .filter(|c| !wanted.contains_key(*c))
+            .cloned()
+            .collect();
         for c in stale {
             if let Ok(ckn) = Ckn::new(&c) {
                 self.mka.remove_participant(now, &ckn);
@@ -453,7 +510,13 @@ impl Port {
             ppk_failure: p.ppk_failure.as_ref().map(|f| f.to_string()),
             sak_refused: p
                 .cipher_suite_refused
-                .map(|s| format!("the key server distributes {}, the policy's cipher-suite is {}", s.name(), self.mka.config().cipher_suite.name()))
+                .map(|s| {
+                    format!(
+                        "the key server distributes {}, the policy's cipher-suite is {}",
+                        s.name(),
+                        self.mka.config().cipher_suite.name()
+                    )
+                })
                 .or_else(|| p.sak_refused.map(|(from, why)| format!("from {from}: {why}"))),
         })
     }
@@ -484,17 +547,35 @@ fn links(client: &mut Client) -> io::Result<Vec<LinkInfo>> {
 /// carrying traffic while the new session secures ([`Inherited`]), with the confidentiality
 /// offset they run with (the key server's choice, which can be less than the policy's) until the
 /// new session's first Tx SA sets its own. With another cipher suite the dataplane drops them.
-fn start_port(client: &mut Client, s: PortSetup, tx_sci: u64, now: Duration, env: &PpkEnv) -> io::Result<Port> {
-    let held = match client.request(&Request::ReadSaState { link: s.interface.clone() })? {
-        Response::SaState(sa) if sa.policy.is_some_and(|p| p.cipher_suite == s.cipher_suite) && !(sa.tx.is_empty() && sa.rx.is_empty()) => Some(sa),
+fn start_port(
+    client: &mut Client,
+    s: PortSetup,
+    tx_sci: u64,
+    now: Duration,
+    env: &PpkEnv,
+) -> io::Result<Port> {
+    let held = match client.request(&Request::ReadSaState {
+        link: s.interface.clone(),
+    })? {
+        Response::SaState(sa)
+            if sa.policy.is_some_and(|p| p.cipher_suite == s.cipher_suite)
+                && !(sa.tx.is_empty() && sa.rx.is_empty()) =>
+        {
+            Some(sa)
+        }
         _ => None,
     };
     let offset = match held.as_ref().and_then(|sa| sa.policy) {
         Some(p) if !p.confidentiality => None,
-        Some(p) => ConfOffset::from_octets(u64::from(p.conf_offset)).ok().or(Some(s.conf_offset)),
+        Some(p) => ConfOffset::from_octets(u64::from(p.conf_offset))
+            .ok()
+            .or(Some(s.conf_offset)),
         None => Some(s.conf_offset),
     };
-    expect_ok(client.request(&Request::SetPolicy { link: s.interface.clone(), policy: s.policy(offset) }))?;
+    expect_ok(client.request(&Request::SetPolicy {
+        link: s.interface.clone(),
+        policy: s.policy(offset),
+    }))?;
     let inherited = match held {
         Some(sa) => Inherited {
             tx: sa.tx.iter().map(|t| (t.an, t.ki)).collect(),
@@ -502,7 +583,10 @@ fn start_port(client: &mut Client, s: PortSetup, tx_sci: u64, now: Duration, env
             own_tx_since: None,
             since: now,
         },
-        None => Inherited { since: now, ..Inherited::default() },
+        None => Inherited {
+            since: now,
+            ..Inherited::default()
+        },
     };
     let mut port = Port::new(s, Sci(tx_sci), now, env)?;
     port.conf_offset = Some(offset);
@@ -521,14 +605,24 @@ fn start_port(client: &mut Client, s: PortSetup, tx_sci: u64, now: Duration, env
 /// An SA already gone (the dataplane dropped it with a cipher suite change) is what was wanted.
 fn delete_sas(client: &mut Client, link: &str, tx: &[u8], rx: &[(u64, u8)]) -> io::Result<()> {
     let gone_is_ok = |r: io::Result<Response>| match r? {
-        Response::Error { code: ErrorCode::NoSuchSa, .. } => Ok(()),
+        Response::Error {
+            code: ErrorCode::NoSuchSa,
+            ..
+        } => Ok(()),
         other => expect_ok(Ok(other)),
     };
     for &an in tx {
-        gone_is_ok(client.request(&Request::DeleteTxSa { link: link.to_string(), an }))?;
+        gone_is_ok(client.request(&Request::DeleteTxSa {
+            link: link.to_string(),
+            an,
+        }))?;
     }
     for &(sci, an) in rx {
-        gone_is_ok(client.request(&Request::DeleteRxSa { link: link.to_string(), sci, an }))?;
+        gone_is_ok(client.request(&Request::DeleteRxSa {
+            link: link.to_string(),
+            sci,
+            an,
+        }))?;
     }
     Ok(())
 }
@@ -553,13 +647,23 @@ impl Daemon {
         for s in setups {
             // Said, not fatal: the other interfaces run, and a reconnection does not fail on it forever.
             let Some(link) = links.iter().find(|l| l.interface == s.interface) else {
-                notes.push(format!("macsecd: interface {} is not a link of the dataplane: not started", s.interface));
+                notes.push(format!(
+                    "macsecd: interface {} is not a link of the dataplane: not started",
+                    s.interface
+                ));
                 continue;
             };
             ports.push(start_port(&mut client, s, link.tx_sci, Duration::ZERO, env)?);
         }
         expect_ok(events.request(&Request::Subscribe))?;
-        Ok(Daemon { ports, client, events, start, env: env.clone(), notes })
+        Ok(Daemon {
+            ports,
+            client,
+            events,
+            start,
+            env: env.clone(),
+            notes,
+        })
     }
 
     /// An orderly stop (SIGTERM, SIGINT): deletes every SA of our links, so that under
@@ -570,7 +674,9 @@ impl Daemon {
         let links: Vec<String> = self.ports.iter().map(|p| p.setup.interface.clone()).collect();
         for link in links {
             let (tx, rx) = self.delete_link_sas(&link)?;
-            lines.push(format!("macsecd: ({link}) stopped: {tx} Tx and {rx} Rx SAs deleted"));
+            lines.push(format!(
+                "macsecd: ({link}) stopped: {tx} Tx and {rx} Rx SAs deleted"
+            ));
         }
         Ok(lines)
     }
@@ -586,7 +692,11 @@ impl Daemon {
             sessions: self.ports.iter().filter_map(|p| p.session_row()).collect(),
             interfaces: self.ports.iter().map(|p| p.interface_row()).collect(),
             summary: self.ports.iter().map(|p| p.summary_row()).collect(),
-            statistics: self.ports.iter().map(|p| (p.setup.interface.clone(), p.mka.stats)).collect(),
+            statistics: self
+                .ports
+                .iter()
+                .map(|p| (p.setup.interface.clone(), p.mka.stats))
+                .collect(),
             ..ShowData::default()
         }
     }
@@ -601,7 +711,12 @@ impl Daemon {
         let mut log = Vec::new();
         let now = self.now();
         let mut dp_links: Option<Vec<LinkInfo>> = None;
-        let gone: Vec<String> = self.ports.iter().map(|p| p.setup.interface.clone()).filter(|i| !setups.iter().any(|s| &s.interface == i)).collect();
+        let gone: Vec<String> = self
+            .ports
+            .iter()
+            .map(|p| p.setup.interface.clone())
+            .filter(|i| !setups.iter().any(|s| &s.interface == i))
+            .collect();
         for link in gone {
             self.ports.retain(|p| p.setup.interface != link);
             let (tx, rx) = self.delete_link_sas(&link)?;
@@ -616,20 +731,49 @@ impl Daemon {
                 match known.iter().find(|l| l.interface == s.interface) {
                     Some(l) => {
                         let name = s.interface.clone();
-                        self.ports.push(start_port(&mut self.client, s, l.tx_sci, now, &self.env)?);
-                        log.push(format!("macsecd: reload: interface {name} added: its MKA session starts"));
+                        self.ports
+                            .push(start_port(&mut self.client, s, l.tx_sci, now, &self.env)?);
+                        log.push(format!(
+                            "macsecd: reload: interface {name} added: its MKA session starts"
+                        ));
                     }
-                    None => log.push(format!("macsecd: reload: interface {} is not a link of the dataplane: not started", s.interface)),
+                    None => log.push(format!(
+                        "macsecd: reload: interface {} is not a link of the dataplane: not started",
+                        s.interface
+                    )),
                 }
                 continue;
             };
             let o = &self.ports[i].setup;
-            let policy_changed = (o.cipher_suite, o.conf_offset, o.key_server_priority, o.security_policy, o.replay_window, o.delay_protection, o.include_icv_indicator, o.sak_rekey_interval, o.lacp_in_clear, &o.ppk)
-                != (s.cipher_suite, s.conf_offset, s.key_server_priority, s.security_policy, s.replay_window, s.delay_protection, s.include_icv_indicator, s.sak_rekey_interval, s.lacp_in_clear, &s.ppk);
+            let policy_changed = (
+                o.cipher_suite,
+                o.conf_offset,
+                o.key_server_priority,
+                o.security_policy,
+                o.replay_window,
+                o.delay_protection,
+                o.include_icv_indicator,
+                o.sak_rekey_interval,
+                o.lacp_in_clear,
+                &o.ppk,
+            ) != (
+                s.cipher_suite,
+                s.conf_offset,
+                s.key_server_priority,
+                s.security_policy,
+                s.replay_window,
+                s.delay_protection,
+                s.include_icv_indicator,
+                s.sak_rekey_interval,
+                s.lacp_in_clear,
+                &s.ppk,
+            );
             if policy_changed {
                 let (name, tx_sci) = (s.interface.clone(), self.ports[i].mka.config().sci.0);
                 self.ports[i] = start_port(&mut self.client, s, tx_sci, now, &self.env)?;
-                log.push(format!("macsecd: reload: the policy of {name} changed: its MKA session restarts with it"));
+                log.push(format!(
+                    "macsecd: reload: the policy of {name} changed: its MKA session restarts with it"
+                ));
                 continue;
             }
             let p = &mut self.ports[i];
@@ -642,7 +786,9 @@ impl Daemon {
 
     /// Deletes every SA of `link`; returns how many Tx and Rx SAs.
     fn delete_link_sas(&mut self, link: &str) -> io::Result<(usize, usize)> {
-        let sa = match self.client.request(&Request::ReadSaState { link: link.to_string() })? {
+        let sa = match self.client.request(&Request::ReadSaState {
+            link: link.to_string(),
+        })? {
             Response::SaState(sa) => sa,
             _ => return Ok((0, 0)),
         };
@@ -661,9 +807,20 @@ impl Daemon {
             p.apply_keychains(now, wall);
         }
         // While a PPK source works, look for its answer often.
-        let max_wait = if self.ports.iter().any(Port::ppk_outstanding) { max_wait.min(Duration::from_millis(5)) } else { max_wait };
-        let deadline = self.ports.iter().filter_map(|p| p.mka.poll_timeout()).min().unwrap_or(now + max_wait);
-        let wait = deadline.saturating_sub(now).clamp(Duration::from_millis(1), max_wait);
+        let max_wait = if self.ports.iter().any(Port::ppk_outstanding) {
+            max_wait.min(Duration::from_millis(5))
+        } else {
+            max_wait
+        };
+        let deadline = self
+            .ports
+            .iter()
+            .filter_map(|p| p.mka.poll_timeout())
+            .min()
+            .unwrap_or(now + max_wait);
+        let wait = deadline
+            .saturating_sub(now)
+            .clamp(Duration::from_millis(1), max_wait);
         if let Some(ev) = self.events.next_event(wait)? {
             let now = self.now();
             match ev {
@@ -704,7 +861,9 @@ impl Daemon {
             return Ok(());
         }
         port.next_pn_read = now + BOUNDED_HELLO_TIME;
-        if let Response::SaState(sa) = self.client.request(&Request::ReadSaState { link: port.setup.interface.clone() })? {
+        if let Response::SaState(sa) = self.client.request(&Request::ReadSaState {
+            link: port.setup.interface.clone(),
+        })? {
             for t in sa.tx.iter().filter(|t| ans.contains(&t.an)) {
                 port.mka.handle_tx_pn(now, t.an, t.next_pn);
             }
@@ -713,12 +872,18 @@ impl Daemon {
     }
 
     fn retire_inherited(&mut self, i: usize, now: Duration, lines: &mut Vec<String>) -> io::Result<()> {
-        let Some((tx, rx)) = self.ports[i].inherited.due(now) else { return Ok(()) };
+        let Some((tx, rx)) = self.ports[i].inherited.due(now) else {
+            return Ok(());
+        };
         let link = self.ports[i].setup.interface.clone();
         let tx_ans: Vec<u8> = tx.iter().map(|(an, _)| *an).collect();
         let rx_sas: Vec<(u64, u8)> = rx.iter().map(|(sci, an, _)| (*sci, *an)).collect();
         delete_sas(&mut self.client, &link, &tx_ans, &rx_sas)?;
-        lines.push(format!("macsecd: ({link}) {} Tx and {} Rx SAs of the previous session deleted", tx.len(), rx.len()));
+        lines.push(format!(
+            "macsecd: ({link}) {} Tx and {} Rx SAs of the previous session deleted",
+            tx.len(),
+            rx.len()
+        ));
         Ok(())
     }
 
@@ -734,7 +899,10 @@ impl Daemon {
             if let SaCommand::InstallTx { conf_offset, .. } = &c {
                 if self.ports[i].conf_offset != Some(*conf_offset) {
                     let policy = self.ports[i].setup.policy(*conf_offset);
-                    expect_ok(self.client.request(&Request::SetPolicy { link: link.clone(), policy }))?;
+                    expect_ok(self.client.request(&Request::SetPolicy {
+                        link: link.clone(),
+                        policy,
+                    }))?;
                     self.ports[i].conf_offset = Some(*conf_offset);
                 }
             }
@@ -746,7 +914,10 @@ impl Daemon {
                     let held = inh.rx.iter().any(|x| *x == (sci.0, *an, Some(ki.to_bytes())));
                     inh.rx.retain(|x| (x.0, x.1) != (sci.0, *an));
                     if held {
-                        lines.push(format!("macsecd: ({link}) Rx SA {:016x} AN {an} already holds SAK KI {ki}: kept", sci.0));
+                        lines.push(format!(
+                            "macsecd: ({link}) Rx SA {:016x} AN {an} already holds SAK KI {ki}: kept",
+                            sci.0
+                        ));
                         continue;
                     }
                 }
@@ -754,7 +925,9 @@ impl Daemon {
                     let held = inh.tx.iter().any(|x| *x == (*an, Some(ki.to_bytes())));
                     inh.tx.retain(|x| x.0 != *an);
                     if held {
-                        lines.push(format!("macsecd: ({link}) Tx SA AN {an} already holds SAK KI {ki}: kept, with its PN"));
+                        lines.push(format!(
+                            "macsecd: ({link}) Tx SA AN {an} already holds SAK KI {ki}: kept, with its PN"
+                        ));
                         continue;
                     }
                 }
@@ -764,25 +937,73 @@ impl Daemon {
                 _ => {}
             }
             let req = match c {
-                SaCommand::InstallRx { sci, an, ki, sak, ssci, salt, lowest_pn, .. } => Request::InstallRxSa {
+                SaCommand::InstallRx {
+                    sci,
+                    an,
+                    ki,
+                    sak,
+                    ssci,
+                    salt,
+                    lowest_pn,
+                    ..
+                } => Request::InstallRxSa {
                     link: link.clone(),
                     sci: sci.0,
                     an,
-                    key: KeyMsg { sak: sak.as_bytes().to_vec().into(), ssci: ssci.0, salt: salt.0, ki: Some(ki.to_bytes()) },
+                    key: KeyMsg {
+                        sak: sak.as_bytes().to_vec().into(),
+                        ssci: ssci.0,
+                        salt: salt.0,
+                        ki: Some(ki.to_bytes()),
+                    },
                     lowest_pn,
                 },
-                SaCommand::InstallTx { an, ki, sak, ssci, salt, next_pn, .. } => {
-                    Request::InstallTxSa { link: link.clone(), an, key: KeyMsg { sak: sak.as_bytes().to_vec().into(), ssci: ssci.0, salt: salt.0, ki: Some(ki.to_bytes()) }, next_pn }
-                }
-                SaCommand::EnableTx { an } => Request::EnableTxSa { link: link.clone(), an: Some(an) },
-                SaCommand::DeleteRx { sci, an } => Request::DeleteRxSa { link: link.clone(), sci: sci.0, an },
-                SaCommand::DeleteTx { an } => Request::DeleteTxSa { link: link.clone(), an },
-                SaCommand::SetLowestPn { sci, an, pn } => Request::SetLowestPn { link: link.clone(), sci: sci.0, an, pn },
+                SaCommand::InstallTx {
+                    an,
+                    ki,
+                    sak,
+                    ssci,
+                    salt,
+                    next_pn,
+                    ..
+                } => Request::InstallTxSa {
+                    link: link.clone(),
+                    an,
+                    key: KeyMsg {
+                        sak: sak.as_bytes().to_vec().into(),
+                        ssci: ssci.0,
+                        salt: salt.0,
+                        ki: Some(ki.to_bytes()),
+                    },
+                    next_pn,
+                },
+                SaCommand::EnableTx { an } => Request::EnableTxSa {
+                    link: link.clone(),
+                    an: Some(an),
+                },
+                SaCommand::DeleteRx { sci, an } => Request::DeleteRxSa {
+                    link: link.clone(),
+                    sci: sci.0,
+                    an,
+                },
+                SaCommand::DeleteTx { an } => Request::DeleteTxSa {
+                    link: link.clone(),
+                    an,
+                },
+                SaCommand::SetLowestPn { sci, an, pn } => Request::SetLowestPn {
+                    link: link.clone(),
+                    sci: sci.0,
+                    an,
+                    pn,
+                },
             };
             expect_ok(self.client.request(&req))?;
         }
         while let Some(frame) = self.ports[i].mka.poll_transmit() {
-            expect_ok(self.client.request(&Request::InjectEapol { link: link.clone(), frame }))?;
+            expect_ok(self.client.request(&Request::InjectEapol {
+                link: link.clone(),
+                frame,
+            }))?;
         }
         while let Some(e) = self.ports[i].mka.poll_event() {
             lines.push(syslog_line(&link, &e));
@@ -847,7 +1068,10 @@ interface TenGigE0/0/0/2
         let c = crate::config::Config::parse(CONF).unwrap();
         let profile = c.sks_profiles["prof-A"].clone();
         let dir = tempfile::tempdir().unwrap();
-        let env = PpkEnv { state_dir: dir.path().to_path_buf(), options: SourceOptions::default() };
+        let env = PpkEnv {
+            state_dir: dir.path().to_path_buf(),
+            options: SourceOptions::default(),
+        };
         let w = PpkWorker::spawn("TenGigE0/0/0/1", profile, env).unwrap();
         let ckn = Ckn::new(&[0x12, 0x34]).unwrap();
         let new = PpkRequest::New { ckn: ckn.clone() };
@@ -863,27 +1087,50 @@ interface TenGigE0/0/0/2
         let (id, ppk) = ask(&w, new).unwrap();
         assert_eq!(id.as_bytes().len(), 16);
         assert_eq!(ppk, crate::ppk::derive_sks_ppk(&seed, &id).unwrap());
-        let by_id = PpkRequest::ById { ckn, key_id: PpkKeyId::new(id.as_bytes()).unwrap() };
+        let by_id = PpkRequest::ById {
+            ckn,
+            key_id: PpkKeyId::new(id.as_bytes()).unwrap(),
+        };
         let (id2, ppk2) = ask(&w, by_id).unwrap();
         assert_eq!((id2, ppk2), (id, ppk));
         // The known answer of docs/ppk.md: seed 00..1f, key ID a0..af.
         let kid: Vec<u8> = (0xa0..=0xaf).collect();
-        let by_id = PpkRequest::ById { ckn: Ckn::new(&[0x12, 0x34]).unwrap(), key_id: PpkKeyId::new(&kid).unwrap() };
+        let by_id = PpkRequest::ById {
+            ckn: Ckn::new(&[0x12, 0x34]).unwrap(),
+            key_id: PpkKeyId::new(&kid).unwrap(),
+        };
         let (_, ppk) = ask(&w, by_id).unwrap();
-        assert_eq!(hex::encode(ppk.as_bytes()), "0b0ebd0716a47add82d9c1c84c50f8247186d36fbe0953cca1b8cb6dc172123b");
+        assert_eq!(
+            hex::encode(ppk.as_bytes()),
+            "0b0ebd0716a47add82d9c1c84c50f8247186d36fbe0953cca1b8cb6dc172123b"
+        );
     }
 
     #[test]
     fn ppk_worker_reports_a_source_that_cannot_be_built() {
         let mut profile = SksProfile::new("prof-R", SksProfileType::Remote);
-        profile.kme_server = Some(crate::config::ServerAddress { host: crate::config::Host::Ipv4([192, 0, 2, 34].into()), port: 10001 });
+        profile.kme_server = Some(crate::config::ServerAddress {
+            host: crate::config::Host::Ipv4([192, 0, 2, 34].into()),
+            port: 10001,
+        });
         let dir = tempfile::tempdir().unwrap();
-        let env = PpkEnv { state_dir: dir.path().to_path_buf(), options: SourceOptions::default() };
+        let env = PpkEnv {
+            state_dir: dir.path().to_path_buf(),
+            options: SourceOptions::default(),
+        };
         let w = PpkWorker::spawn("TenGigE0/0/0/1", profile, env).unwrap();
-        let req = PpkRequest::New { ckn: Ckn::new(&[0x12, 0x34]).unwrap() };
+        let req = PpkRequest::New {
+            ckn: Ckn::new(&[0x12, 0x34]).unwrap(),
+        };
         let e = ask(&w, req.clone()).unwrap_err();
         let tp = dir.path().join("trustpoint/prof-R.pem");
-        assert_eq!(e, format!("the trust point {} could not be used: I/O error: No such file or directory (os error 2)", tp.display()));
+        assert_eq!(
+            e,
+            format!(
+                "the trust point {} could not be used: I/O error: No such file or directory (os error 2)",
+                tp.display()
+            )
+        );
         // Still the same reason at the next request (the source is tried again each time).
         assert_eq!(ask(&w, req).unwrap_err(), e);
     }

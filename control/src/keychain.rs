@@ -51,7 +51,12 @@ pub enum KeyChainError {
     #[error("key {ckn}: the CAK is not valid hex (an even number of hex digits)")]
     CakHex { ckn: Ckn },
     #[error("key {ckn}: {algorithm} needs a {expected}-octet CAK, got {got} octets")]
-    CakLength { ckn: Ckn, algorithm: CakAlgorithm, expected: usize, got: usize },
+    CakLength {
+        ckn: Ckn,
+        algorithm: CakAlgorithm,
+        expected: usize,
+        got: usize,
+    },
     #[error("key {ckn}: lifetime ends at {end}, not after its start {start}")]
     LifetimeEndsBeforeStart { ckn: Ckn, start: u64, end: u64 },
     #[error("unknown cryptographic-algorithm '{0}' (AES-128-CMAC or AES-256-CMAC)")]
@@ -61,7 +66,11 @@ pub enum KeyChainError {
     #[error("fallback PSK key chain {chain} is the primary key chain; configure a different one")]
     FallbackSameChain { chain: String },
     #[error("CKN {ckn} is in both the primary key chain {primary} and the fallback key chain {fallback}")]
-    FallbackSharesCkn { primary: String, fallback: String, ckn: Ckn },
+    FallbackSharesCkn {
+        primary: String,
+        fallback: String,
+        ckn: Ckn,
+    },
 }
 
 /// The CAK name: one type for the key chains and MKA ([`crate::mka::Ckn`]); shown as upper-case
@@ -70,8 +79,13 @@ pub use crate::mka::Ckn;
 
 /// A CKN from the IOS XR key ID: an even number of hex digits (either case), 2 to 64 of them.
 pub fn ckn_from_hex(text: &str) -> Result<Ckn, KeyChainError> {
-    let octets = hex::decode(text).map_err(|_| KeyChainError::CknHex { text: text.to_string() })?;
-    Ckn::new(&octets).map_err(|_| KeyChainError::CknLength { len: octets.len(), max: CKN_MAX_LEN })
+    let octets = hex::decode(text).map_err(|_| KeyChainError::CknHex {
+        text: text.to_string(),
+    })?;
+    Ckn::new(&octets).map_err(|_| KeyChainError::CknLength {
+        len: octets.len(),
+        max: CKN_MAX_LEN,
+    })
 }
 
 /// The guide's `cryptographic-algorithm` of a key: the MKA KDF/ICV algorithm, fixing the CAK length.
@@ -142,15 +156,24 @@ pub struct Lifetime {
 
 impl Lifetime {
     pub fn infinite(start: u64) -> Lifetime {
-        Lifetime { start, end: Expiry::Infinite }
+        Lifetime {
+            start,
+            end: Expiry::Infinite,
+        }
     }
 
     pub fn until(start: u64, end: u64) -> Lifetime {
-        Lifetime { start, end: Expiry::At(end) }
+        Lifetime {
+            start,
+            end: Expiry::At(end),
+        }
     }
 
     pub fn duration(start: u64, seconds: u64) -> Lifetime {
-        Lifetime { start, end: Expiry::Duration(seconds) }
+        Lifetime {
+            start,
+            end: Expiry::Duration(seconds),
+        }
     }
 
     /// The end instant (exclusive), or `None` for an infinite lifetime. A duration that would pass
@@ -218,14 +241,28 @@ impl Key {
         lifetime: Lifetime,
     ) -> Result<Key, KeyChainError> {
         if cak.len() != algorithm.key_len() {
-            return Err(KeyChainError::CakLength { ckn, algorithm, expected: algorithm.key_len(), got: cak.len() });
+            return Err(KeyChainError::CakLength {
+                ckn,
+                algorithm,
+                expected: algorithm.key_len(),
+                got: cak.len(),
+            });
         }
         if let Some(end) = lifetime.end_time() {
             if end <= lifetime.start {
-                return Err(KeyChainError::LifetimeEndsBeforeStart { ckn, start: lifetime.start, end });
+                return Err(KeyChainError::LifetimeEndsBeforeStart {
+                    ckn,
+                    start: lifetime.start,
+                    end,
+                });
             }
         }
-        Ok(Key { ckn, cak, algorithm, lifetime })
+        Ok(Key {
+            ckn,
+            cak,
+            algorithm,
+            lifetime,
+        })
     }
 
     /// A key from its configuration text: `key <ckn_hex>` / `key-string <cak_hex>
@@ -310,7 +347,10 @@ impl KeyChain {
         }
         for (i, k) in keys.iter().enumerate() {
             if keys[..i].iter().any(|prev| prev.ckn == k.ckn) {
-                return Err(KeyChainError::DuplicateCkn { chain: name, ckn: k.ckn.clone() });
+                return Err(KeyChainError::DuplicateCkn {
+                    chain: name,
+                    ckn: k.ckn.clone(),
+                });
             }
         }
         Ok(KeyChain { name, keys })
@@ -406,9 +446,19 @@ impl KeyChain {
             PrimaryPlan::Rollover { retire_at, .. } => Some(retire_at),
             _ => None,
         };
-        let next_change =
-            [self.next_change(now), fallback.and_then(|fb| fb.next_change(now)), retire_at].into_iter().flatten().min();
-        KeyPlan { primary, fallback: fallback_plan, next_change }
+        let next_change = [
+            self.next_change(now),
+            fallback.and_then(|fb| fb.next_change(now)),
+            retire_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        KeyPlan {
+            primary,
+            fallback: fallback_plan,
+            next_change,
+        }
     }
 }
 
@@ -423,7 +473,10 @@ impl FallbackPsk {
     /// Checks that every key of `chain` has an infinite lifetime.
     pub fn new(chain: KeyChain) -> Result<FallbackPsk, KeyChainError> {
         if let Some(k) = chain.keys.iter().find(|k| k.lifetime.end != Expiry::Infinite) {
-            return Err(KeyChainError::FallbackNotInfinite { chain: chain.name.clone(), ckn: k.ckn.clone() });
+            return Err(KeyChainError::FallbackNotInfinite {
+                chain: chain.name.clone(),
+                ckn: k.ckn.clone(),
+            });
         }
         Ok(FallbackPsk { chain })
     }
@@ -432,7 +485,9 @@ impl FallbackPsk {
     /// name and no CKN in common (MKA tells the two participants apart by CKN).
     pub fn check_distinct(&self, primary: &KeyChain) -> Result<(), KeyChainError> {
         if self.chain.name == primary.name {
-            return Err(KeyChainError::FallbackSameChain { chain: primary.name.clone() });
+            return Err(KeyChainError::FallbackSameChain {
+                chain: primary.name.clone(),
+            });
         }
         if let Some(k) = self.chain.keys.iter().find(|k| primary.key(&k.ckn).is_some()) {
             return Err(KeyChainError::FallbackSharesCkn {
@@ -472,12 +527,18 @@ pub struct Current<'c> {
 impl<'c> Current<'c> {
     /// Running on `ckn`, no rollover in progress.
     pub fn new(ckn: &'c Ckn) -> Current<'c> {
-        Current { ckn, rollover_since: None }
+        Current {
+            ckn,
+            rollover_since: None,
+        }
     }
 
     /// Running on `ckn`, rolling over to a newer key since `started`.
     pub fn rolling_over(ckn: &'c Ckn, started: u64) -> Current<'c> {
-        Current { ckn, rollover_since: Some(started) }
+        Current {
+            ckn,
+            rollover_since: Some(started),
+        }
     }
 }
 
@@ -509,7 +570,13 @@ pub enum PrimaryPlan<'a> {
     /// `retire_at` (= `started` + [`ROLLOVER_OVERLAP`]). Remember `started` and pass it back in
     /// [`Current::rollover_since`]. `short_overlap`: `from` expires before `retire_at`, so the
     /// configured lifetimes overlap less than the guide's minute and the rollover may not be hitless.
-    Rollover { from: &'a Key, to: &'a Key, started: u64, retire_at: u64, short_overlap: bool },
+    Rollover {
+        from: &'a Key,
+        to: &'a Key,
+        started: u64,
+        retire_at: u64,
+        short_overlap: bool,
+    },
     /// The overlap is over: retire the participant on `from`; `to` carries on (call it current).
     /// If `to`'s participant is not secured by now (the peer lacks the new key), the fallback PSK
     /// participant carries the session, as the guide describes for mismatched latest active keys.
@@ -518,7 +585,11 @@ pub enum PrimaryPlan<'a> {
     /// hit unless the fallback protects). `replacement`, the latest active key if any, is the one
     /// primary participant to run (start it if it does not run yet); unless it was already secured in
     /// a rollover, the change is not hitless.
-    CurrentGone { ckn: Ckn, reason: GoneReason, replacement: Option<&'a Key> },
+    CurrentGone {
+        ckn: Ckn,
+        reason: GoneReason,
+        replacement: Option<&'a Key>,
+    },
 }
 
 /// Why the current key is no longer usable.

@@ -31,7 +31,10 @@ pub enum PcapToolError {
 }
 
 fn fmt_err(path: &Path, msg: impl ToString) -> PcapToolError {
-    PcapToolError::Format { path: path.to_path_buf(), msg: msg.to_string() }
+    PcapToolError::Format {
+        path: path.to_path_buf(),
+        msg: msg.to_string(),
+    }
 }
 
 /// Parses a SAK given in hex for `suite`. The message never repeats the key.
@@ -73,7 +76,10 @@ impl KeyOptions {
     fn keys(&self) -> Result<SaKeys, PcapToolError> {
         if self.cipher_suite.is_xpn() {
             let (Some(ssci), Some(salt)) = (self.ssci, self.salt) else {
-                return Err(PcapToolError::Usage(format!("{} needs --ssci and --salt", self.cipher_suite)));
+                return Err(PcapToolError::Usage(format!(
+                    "{} needs --ssci and --salt",
+                    self.cipher_suite
+                )));
             };
             Ok(SaKeys::xpn(&self.sak, ssci, salt))
         } else {
@@ -124,10 +130,14 @@ pub fn for_each_frame(
     path: &Path,
     mut f: impl FnMut(CapFrame) -> Result<(), PcapToolError>,
 ) -> Result<(), PcapToolError> {
-    let io = |source| PcapToolError::Io { path: path.to_path_buf(), source };
+    let io = |source| PcapToolError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut file = BufReader::new(File::open(path).map_err(io)?);
     let mut magic = [0u8; 4];
-    file.read_exact(&mut magic).map_err(|_| fmt_err(path, "not a pcap or pcapng file (too short)"))?;
+    file.read_exact(&mut magic)
+        .map_err(|_| fmt_err(path, "not a pcap or pcapng file (too short)"))?;
     let file = std::io::Cursor::new(magic).chain(file);
     if magic == [0x0a, 0x0d, 0x0d, 0x0a] {
         let mut r = PcapNgReader::new(file).map_err(|e| fmt_err(path, e))?;
@@ -140,18 +150,27 @@ pub fn for_each_frame(
             };
             let link = r.interfaces().get(iface).map(|i| i.linktype);
             if link != Some(DataLink::ETHERNET) {
-                return Err(fmt_err(path, format!("interface {iface} is not Ethernet ({link:?})")));
+                return Err(fmt_err(
+                    path,
+                    format!("interface {iface} is not Ethernet ({link:?})"),
+                ));
             }
             f(CapFrame { timestamp, data })?;
         }
     } else {
         let mut r = PcapReader::new(file).map_err(|e| fmt_err(path, e))?;
         if r.header().datalink != DataLink::ETHERNET {
-            return Err(fmt_err(path, format!("link type {:?} is not Ethernet", r.header().datalink)));
+            return Err(fmt_err(
+                path,
+                format!("link type {:?} is not Ethernet", r.header().datalink),
+            ));
         }
         while let Some(p) = r.next_packet() {
             let p = p.map_err(|e| fmt_err(path, e))?;
-            f(CapFrame { timestamp: p.timestamp, data: p.data.into_owned() })?;
+            f(CapFrame {
+                timestamp: p.timestamp,
+                data: p.data.into_owned(),
+            })?;
         }
     }
     Ok(())
@@ -165,10 +184,19 @@ pub struct CaptureWriter {
 
 impl CaptureWriter {
     pub fn create(path: &Path) -> Result<Self, PcapToolError> {
-        let file = File::create(path).map_err(|source| PcapToolError::Io { path: path.to_path_buf(), source })?;
-        let header = PcapHeader { endianness: Endianness::Little, ..PcapHeader::default() };
+        let file = File::create(path).map_err(|source| PcapToolError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let header = PcapHeader {
+            endianness: Endianness::Little,
+            ..PcapHeader::default()
+        };
         let w = PcapWriter::with_header(BufWriter::new(file), header).map_err(|e| fmt_err(path, e))?;
-        Ok(CaptureWriter { path: path.to_path_buf(), w })
+        Ok(CaptureWriter {
+            path: path.to_path_buf(),
+            w,
+        })
     }
 
     pub fn write(&mut self, timestamp: Duration, data: &[u8]) -> Result<(), PcapToolError> {
@@ -180,7 +208,10 @@ impl CaptureWriter {
     pub fn finish(self) -> Result<(), PcapToolError> {
         use std::io::Write;
         let path = self.path;
-        self.w.into_writer().flush().map_err(|source| PcapToolError::Io { path, source })
+        self.w
+            .into_writer()
+            .flush()
+            .map_err(|source| PcapToolError::Io { path, source })
     }
 }
 
@@ -197,7 +228,11 @@ pub fn protect(opts: &ProtectOptions, input: &Path, output: &Path) -> Result<Rep
         return Err(PcapToolError::Usage(format!("--an {} is not 0..=3", opts.an)));
     }
     if opts.pn == 0 || opts.pn > suite.max_pn() {
-        return Err(PcapToolError::Usage(format!("--pn {} is out of range 1..={:#x} for {suite}", opts.pn, suite.max_pn())));
+        return Err(PcapToolError::Usage(format!(
+            "--pn {} is out of range 1..={:#x} for {suite}",
+            opts.pn,
+            suite.max_pn()
+        )));
     }
     if opts.es && opts.scb {
         return Err(PcapToolError::Usage("--es and --scb are exclusive".into()));
@@ -212,7 +247,8 @@ pub fn protect(opts: &ProtectOptions, input: &Path, output: &Path) -> Result<Rep
     let sa = tx
         .install_sa(opts.an, &opts.key.keys()?, opts.pn)
         .map_err(|e| PcapToolError::Usage(e.to_string()))?;
-    tx.set_encoding_an(Some(opts.an)).map_err(|e| PcapToolError::Usage(e.to_string()))?;
+    tx.set_encoding_an(Some(opts.an))
+        .map_err(|e| PcapToolError::Usage(e.to_string()))?;
     let mut out = CaptureWriter::create(output)?;
     let mut report = Report::default();
     for_each_frame(input, |frame| {
@@ -247,7 +283,8 @@ pub fn validate(opts: &ValidateOptions, input: &Path, output: &Path) -> Result<R
     let mut rx = RxSecY::new(policy, opts.key.backend);
     let install = |rx: &mut RxSecY, sci: Sci| -> Result<(), PcapToolError> {
         for an in 0..4 {
-            rx.install_sa(sci, an, &keys, opts.lowest_pn).map_err(|e| PcapToolError::Usage(e.to_string()))?;
+            rx.install_sa(sci, an, &keys, opts.lowest_pn)
+                .map_err(|e| PcapToolError::Usage(e.to_string()))?;
         }
         Ok(())
     };

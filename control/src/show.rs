@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 /// Cisco's SCI notation: `001d.e5e9.aa39/0005`.
 pub fn cisco_sci(sci: u64) -> String {
     let b = sci.to_be_bytes();
-    format!("{:02x}{:02x}.{:02x}{:02x}.{:02x}{:02x}/{:02x}{:02x}", b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7])
+    format!(
+        "{:02x}{:02x}.{:02x}{:02x}.{:02x}{:02x}/{:02x}{:02x}",
+        b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]
+    )
 }
 
 /// One row of `show macsec mka session`.
@@ -112,14 +115,26 @@ pub fn render_mka_interface_detail(rows: &[InterfaceRow]) -> String {
     for r in rows {
         let b = r.local_tx_sci.to_be_bytes();
         s.push_str(&format!("Interface Name : {}\n", r.interface));
-        s.push_str(&format!("    Interface MAC               : {:02x}{:02x}.{:02x}{:02x}.{:02x}{:02x}\n", b[0], b[1], b[2], b[3], b[4], b[5]));
+        s.push_str(&format!(
+            "    Interface MAC               : {:02x}{:02x}.{:02x}{:02x}.{:02x}{:02x}\n",
+            b[0], b[1], b[2], b[3], b[4], b[5]
+        ));
         s.push_str("    MKA initialized             : TRUE\n");
-        s.push_str(&format!("    Local Tx-SCI                : {}\n", cisco_sci(r.local_tx_sci)));
+        s.push_str(&format!(
+            "    Local Tx-SCI                : {}\n",
+            cisco_sci(r.local_tx_sci)
+        ));
         s.push_str(&format!("    Policy                      : {}\n", r.policy));
         s.push_str(&format!("    Cipher Suite                : {}\n", r.cipher_suite));
-        s.push_str(&format!("    Key Server Priority         : {}\n", r.key_server_priority));
+        s.push_str(&format!(
+            "    Key Server Priority         : {}\n",
+            r.key_server_priority
+        ));
         s.push_str(&format!("    Keychain                    : {}\n", r.keychain));
-        s.push_str(&format!("    Fallback-Keychain           : {}\n", r.fallback_keychain.as_deref().unwrap_or("NA")));
+        s.push_str(&format!(
+            "    Fallback-Keychain           : {}\n",
+            r.fallback_keychain.as_deref().unwrap_or("NA")
+        ));
         s.push_str(&format!("    Status                      : {}\n", r.status));
         s.push_str("    PSK Info:\n");
         if r.cas.is_empty() {
@@ -131,7 +146,10 @@ pub fn render_mka_interface_detail(rows: &[InterfaceRow]) -> String {
             s.push_str(&format!("        MI                      : {}\n", c.mi));
             s.push_str(&format!("        MN                      : {}\n", c.mn));
             s.push_str(&format!("        Live Peers              : {}\n", c.live_peers));
-            s.push_str(&format!("        Potential Peers         : {}\n", c.potential_peers));
+            s.push_str(&format!(
+                "        Potential Peers         : {}\n",
+                c.potential_peers
+            ));
             s.push_str(&format!("        Status                  : {}\n", c.status));
         }
         s.push('\n');
@@ -173,7 +191,12 @@ impl ShowData {
                 conf_offset: p.conf_offset.octets(),
             })
             .collect();
-        self.running_policies = cfg.policies.keys().filter_map(|n| cfg.render_policy(n)).collect::<Vec<_>>().join("");
+        self.running_policies = cfg
+            .policies
+            .keys()
+            .filter_map(|n| cfg.render_policy(n))
+            .collect::<Vec<_>>()
+            .join("");
         self.key_chains = cfg
             .key_chains
             .values()
@@ -199,9 +222,15 @@ impl ShowData {
 /// `show macsec mka summary`.
 pub fn render_mka_summary(rows: &[SummaryRow]) -> String {
     let mut s = String::from("NODE: node0_0_CPU0\n=====\n");
-    s.push_str(&format!("{:<20}{:<12}{:<18}{}\n=====\n", "Interface", "Status", "Cipher Suite", "KeyChain"));
+    s.push_str(&format!(
+        "{:<20}{:<12}{:<18}{}\n=====\n",
+        "Interface", "Status", "Cipher Suite", "KeyChain"
+    ));
     for r in rows {
-        s.push_str(&format!("{:<20}{:<12}{:<18}{}\n", r.interface, r.status, r.cipher_suite, r.keychain));
+        s.push_str(&format!(
+            "{:<20}{:<12}{:<18}{}\n",
+            r.interface, r.status, r.cipher_suite, r.keychain
+        ));
     }
     let secured = rows.iter().filter(|r| r.status == "Secured").count();
     s.push_str(&format!(
@@ -216,10 +245,19 @@ pub fn render_mka_summary(rows: &[SummaryRow]) -> String {
 /// `show macsec policy [NAME]`.
 pub fn render_policies(rows: &[PolicyRow]) -> String {
     let mut s = String::from("=====\n");
-    s.push_str(&format!("{:<20}{:<18}{:<12}{:<10}{}\n", "Policy", "Cipher", "Key-Svr", "Window", "Conf"));
-    s.push_str(&format!("{:<20}{:<18}{:<12}{:<10}{}\n=====\n", "name", "Suite", "Priority", "Size", "Offset"));
+    s.push_str(&format!(
+        "{:<20}{:<18}{:<12}{:<10}{}\n",
+        "Policy", "Cipher", "Key-Svr", "Window", "Conf"
+    ));
+    s.push_str(&format!(
+        "{:<20}{:<18}{:<12}{:<10}{}\n=====\n",
+        "name", "Suite", "Priority", "Size", "Offset"
+    ));
     for r in rows {
-        s.push_str(&format!("{:<20}{:<18}{:<12}{:<10}{}\n", r.name, r.cipher_suite, r.key_server_priority, r.window_size, r.conf_offset));
+        s.push_str(&format!(
+            "{:<20}{:<18}{:<12}{:<10}{}\n",
+            r.name, r.cipher_suite, r.key_server_priority, r.window_size, r.conf_offset
+        ));
     }
     s
 }
@@ -234,7 +272,12 @@ pub fn render_key_chains(chains: &[KeyChainView]) -> String {
             s.push_str(&format!("  Key  {} -- text \"***\"\n", k.ckn));
             s.push_str(&format!("    Cryptographic-Algorithm -- {}\n", k.algorithm));
             let end = k.end.map(t).unwrap_or_else(|| "Infinite".into());
-            s.push_str(&format!("    Lifetime -- {} - {} [{}]\n", t(k.start), end, if k.active { "Valid now" } else { "Not valid now" }));
+            s.push_str(&format!(
+                "    Lifetime -- {} - {} [{}]\n",
+                t(k.start),
+                end,
+                if k.active { "Valid now" } else { "Not valid now" }
+            ));
         }
     }
     s
@@ -293,7 +336,10 @@ PPK Statistics\nPPK Requests..... {}\nPPK Failures..... {}\n",
 /// `show macsec mka session` as the guide prints it.
 pub fn render_mka_session(rows: &[SessionRow]) -> String {
     let mut s = String::from("\nNODE: node0 0 CPU0\n\n");
-    s.push_str(&format!("{:<20}{:<22}{:<10}{:<10}{}\n", "Interface", "Local-TxSCI", "# Peers", "Status", "Key-Server"));
+    s.push_str(&format!(
+        "{:<20}{:<22}{:<10}{:<10}{}\n",
+        "Interface", "Local-TxSCI", "# Peers", "Status", "Key-Server"
+    ));
     for r in rows {
         s.push_str(&format!(
             "{:<20}{:<22}{:<10}{:<10}{}\n",
@@ -313,11 +359,21 @@ pub fn render_mka_session_detail(rows: &[SessionRow]) -> String {
     for r in rows {
         s.push_str(&format!("Interface Name             : {}\n", r.interface));
         s.push_str(&format!("Status                     : {}\n", r.status));
-        s.push_str(&format!("Local Tx-SCI               : {}\n", cisco_sci(r.local_tx_sci)));
+        s.push_str(&format!(
+            "Local Tx-SCI               : {}\n",
+            cisco_sci(r.local_tx_sci)
+        ));
         s.push_str(&format!("CA Authentication Mode     : {}\n", r.auth_mode));
         s.push_str(&format!("CKN                        : {}\n", r.ckn));
-        s.push_str(&format!("Key Server                 : {}\n", if r.key_server { "YES" } else { "NO" }));
-        let mode = if r.key_distribution_mode.is_empty() { "SAK" } else { r.key_distribution_mode.as_str() };
+        s.push_str(&format!(
+            "Key Server                 : {}\n",
+            if r.key_server { "YES" } else { "NO" }
+        ));
+        let mode = if r.key_distribution_mode.is_empty() {
+            "SAK"
+        } else {
+            r.key_distribution_mode.as_str()
+        };
         s.push_str(&format!("Key Distribution Mode      : {mode}\n"));
         if let Some(id) = &r.ppk_key_id {
             s.push_str(&format!("PPK Key ID                 : {id}\n"));
@@ -361,7 +417,10 @@ pub fn render_secy_statistics(interface: &str, v: &serde_json::Value) -> String 
 
 fn mac_of(sci: u64) -> String {
     let b = sci.to_be_bytes();
-    format!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4], b[5])
+    format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        b[0], b[1], b[2], b[3], b[4], b[5]
+    )
 }
 
 /// The SAK Data block of one SA, as the guide prints it (keys as `***`).
@@ -372,7 +431,11 @@ fn sak_data(s: &mut String, an: u8, policy: Option<&dataplane::ipc::PolicyMsg>, 
     }
     s.push_str(&format!("HashKey[{an}] : ***\nHashKey Len : 16\n"));
     if let Some(p) = policy {
-        s.push_str(&format!("Conf offset : {}\nCipher Suite : {}\n", p.conf_offset, p.cipher_suite.name()));
+        s.push_str(&format!(
+            "Conf offset : {}\nCipher Suite : {}\n",
+            p.conf_offset,
+            p.cipher_suite.name()
+        ));
     }
     if let Some(salt) = ctx_salt {
         let hex: Vec<String> = salt.iter().map(|b| format!("{b:02x}")).collect();
@@ -415,17 +478,35 @@ pub fn render_ea_idb(interface: &str, sa: &dataplane::ipc::SaState) -> String {
     let mut scis: Vec<u64> = sa.rx.iter().map(|r| r.sci).collect();
     scis.dedup();
     for (i, sci) in scis.iter().enumerate() {
-        s.push_str(&format!("Rx SC {}\nRx SCI : {sci:016x}\nPeer MAC : {}\nStale : NO\n", i + 1, mac_of(*sci)));
+        s.push_str(&format!(
+            "Rx SC {}\nRx SCI : {sci:016x}\nPeer MAC : {}\nStale : NO\n",
+            i + 1,
+            mac_of(*sci)
+        ));
         for r in sa.rx.iter().filter(|r| r.sci == *sci) {
             sak_data(&mut s, r.an, policy, r.ctx_salt);
-            s.push_str(&format!("Rx SA[{}] : Next PN {}, Lowest PN {}, {}\n", r.an, r.next_pn, r.lowest_pn, if r.enabled { "enabled" } else { "disabled" }));
+            s.push_str(&format!(
+                "Rx SA[{}] : Next PN {}, Lowest PN {}, {}\n",
+                r.an,
+                r.next_pn,
+                r.lowest_pn,
+                if r.enabled { "enabled" } else { "disabled" }
+            ));
         }
         s.push('\n');
     }
     let active = sa.encoding_an;
     let old = sa.tx.iter().map(|t| t.an).find(|an| Some(*an) != active);
-    let next_pn: Vec<String> =
-        (0..4u8).map(|an| sa.tx.iter().find(|t| t.an == an).map(|t| t.next_pn).unwrap_or(0).to_string()).collect();
+    let next_pn: Vec<String> = (0..4u8)
+        .map(|an| {
+            sa.tx
+                .iter()
+                .find(|t| t.an == an)
+                .map(|t| t.next_pn)
+                .unwrap_or(0)
+                .to_string()
+        })
+        .collect();
     s.push_str(&format!(
         "Tx SC\nTx SCI : {:016x}\nActive AN : {}\nOld AN : {}\nNext PN : {}\n",
         sa.tx_sci,
@@ -463,10 +544,19 @@ mod tests {
             sak_refused: None,
         };
         let t = render_mka_session(std::slice::from_ref(&r));
-        assert!(t.contains("Interface           Local-TxSCI           # Peers   Status    Key-Server"), "{t}");
-        assert!(t.contains("Fo0/0/0/1/0         001d.e5e9.aa39/0005   1         Secured   YES"), "{t}");
+        assert!(
+            t.contains("Interface           Local-TxSCI           # Peers   Status    Key-Server"),
+            "{t}"
+        );
+        assert!(
+            t.contains("Fo0/0/0/1/0         001d.e5e9.aa39/0005   1         Secured   YES"),
+            "{t}"
+        );
         let d = render_mka_session_detail(&[r]);
-        assert!(d.contains("CA Authentication Mode     : PRIMARY-PSK") && d.contains("Peer SCI                 : 001d.e5e9.b1bf/0001"));
+        assert!(
+            d.contains("CA Authentication Mode     : PRIMARY-PSK")
+                && d.contains("Peer SCI                 : 001d.e5e9.b1bf/0001")
+        );
         assert!(d.contains("Key Server                 : YES\nKey Distribution Mode      : PPK\nPPK Key ID                 : 6b65792d31\n"), "{d}");
     }
 
@@ -475,7 +565,11 @@ mod tests {
     fn ea_idb_as_in_the_guide() {
         use dataplane::ipc::{PolicyMsg, RxSaState, SaState, SecurityPolicy, TxSaState};
         use dataplane::secy::{CipherSuite, ValidateFrames};
-        let salt = |b3| Some([0x83, 0xc3, 0x7b, b3, 0x7b, 0x6f, 0x63, 0x16, 0x09, 0x8f, 0xf3, 0xd2]);
+        let salt = |b3| {
+            Some([
+                0x83, 0xc3, 0x7b, b3, 0x7b, 0x6f, 0x63, 0x16, 0x09, 0x8f, 0xf3, 0xd2,
+            ])
+        };
         let sa = SaState {
             policy: Some(PolicyMsg {
                 cipher_suite: CipherSuite::GcmAesXpn256,
@@ -492,7 +586,15 @@ mod tests {
             }),
             tx_sci: 0x001d_e5e9_aa39_001a,
             encoding_an: Some(0),
-            tx: vec![TxSaState { an: 0, next_pn: 1, in_use: true, ctx_salt: salt(0xae), ki: None, out_pkts_protected: 0, out_pkts_encrypted: 0 }],
+            tx: vec![TxSaState {
+                an: 0,
+                next_pn: 1,
+                in_use: true,
+                ctx_salt: salt(0xae),
+                ki: None,
+                out_pkts_protected: 0,
+                out_pkts_encrypted: 0,
+            }],
             rx: vec![RxSaState {
                 sci: 0x001d_e5e9_b1bf_0019,
                 an: 0,

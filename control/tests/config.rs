@@ -160,7 +160,10 @@ fn guide_policy_steps() {
 #[test]
 fn guide_policy_should_secure() {
     let c = parse("macsec-policy mac_policy\nsecurity-policy should-secure");
-    assert_eq!(c.policies["mac_policy"].security_policy, SecurityPolicy::ShouldSecure);
+    assert_eq!(
+        c.policies["mac_policy"].security_policy,
+        SecurityPolicy::ShouldSecure
+    );
 }
 
 /// "Creating a User-Defined MACsec Policy", step 6: data delay protection.
@@ -176,8 +179,14 @@ fn guide_delay_protection() {
     assert!(p.delay_protection);
     // Everything else at the defaults the step-6 verification output shows: Key Server Priority
     // 16, Replay Window Size 64, Confidentiality Offset 0.
-    assert_eq!((p.key_server_priority, p.window_size, p.conf_offset), (16, 64, ConfOffset::Zero));
-    assert_eq!(c.render_policy("mp1").unwrap(), "macsec-policy mp1\n  delay-protection\n!\n");
+    assert_eq!(
+        (p.key_server_priority, p.window_size, p.conf_offset),
+        (16, 64, ConfOffset::Zero)
+    );
+    assert_eq!(
+        c.render_policy("mp1").unwrap(),
+        "macsec-policy mp1\n  delay-protection\n!\n"
+    );
 }
 
 /// "Creating a User-Defined MACsec Policy", step 10: `show running-config macsec-policy` (as the
@@ -194,7 +203,10 @@ include-icv-indicator";
 fn guide_show_running_config_policy_round_trip() {
     let c = parse(GUIDE_SHOW_RUN_POLICY);
     // The same policy as the steps entered.
-    assert_eq!(c.policies["mac_policy"], parse(GUIDE_POLICY_STEPS).policies["mac_policy"]);
+    assert_eq!(
+        c.policies["mac_policy"],
+        parse(GUIDE_POLICY_STEPS).policies["mac_policy"]
+    );
     // Rendered in the same order, explicit defaults (must-secure, window-size 64) included.
     let expected = "macsec-policy mac_policy
   conf-offset CONF-OFFSET-30
@@ -221,7 +233,11 @@ commit";
 
 #[test]
 fn guide_interface_with_policy() {
-    let text = format!("{}{}\n{GUIDE_INTERFACE_WITH_POLICY}", chain("mac_chain", "01", CAK128), GUIDE_SHOW_RUN_POLICY);
+    let text = format!(
+        "{}{}\n{GUIDE_INTERFACE_WITH_POLICY}",
+        chain("mac_chain", "01", CAK128),
+        GUIDE_SHOW_RUN_POLICY
+    );
     let c = parse(&text);
     assert_eq!(c.interfaces.len(), 1);
     let i = &c.interfaces["TenGigE0/3/0/1/4"];
@@ -252,7 +268,10 @@ exit";
 
 #[test]
 fn guide_interface_without_policy_uses_default_policy() {
-    let text = format!("{}{GUIDE_INTERFACE_NO_POLICY}", chain("script_key_chain2", "02", CAK128));
+    let text = format!(
+        "{}{GUIDE_INTERFACE_NO_POLICY}",
+        chain("script_key_chain2", "02", CAK128)
+    );
     let c = parse(&text);
     let i = &c.interfaces["TenGigE0/3/0/1/4"];
     assert_eq!(i.policy, None);
@@ -333,7 +352,10 @@ fn guide_policy_exception() {
     assert_eq!(p.sak_rekey_interval, Some(Duration::from_secs(120)));
     assert_eq!(p.cipher_suite, CipherSuite::GcmAesXpn256);
     // `show run macsec-policy test-macsec-policy` gives back the guide's text exactly.
-    assert_eq!(c.render_policy("test-macsec-policy").unwrap(), GUIDE_POLICY_EXCEPTION_RUNNING);
+    assert_eq!(
+        c.render_policy("test-macsec-policy").unwrap(),
+        GUIDE_POLICY_EXCEPTION_RUNNING
+    );
 }
 
 /// "Session key service", "Create the SKS profile on the server and client", steps 1 to 3.
@@ -377,7 +399,13 @@ fn guide_sks_profiles_and_ppk() {
     assert_eq!(pa.profile_type, SksProfileType::Local);
     assert_eq!(pa.device_identifier.as_deref(), Some("peer-1"));
     assert_eq!(pa.live_keys, Some(5));
-    assert_eq!(pa.peers, vec![SksPeer { name: "peer-2".into(), master: false }]);
+    assert_eq!(
+        pa.peers,
+        vec![SksPeer {
+            name: "peer-2".into(),
+            master: false
+        }]
+    );
     assert_eq!(pa.kme_server, None);
     assert_eq!(a.policies["p1"].ppk_sks_profile.as_deref(), Some("prof-A"));
     assert_eq!(
@@ -387,9 +415,18 @@ fn guide_sks_profiles_and_ppk() {
 
     let b = parse(&format!("{GUIDE_SKS_CLIENT}\n{GUIDE_PPK_CLIENT}"));
     let pb = &b.sks_profiles["prof-B"];
-    assert_eq!(pb.peers, vec![SksPeer { name: "peer-1".into(), master: true }]);
+    assert_eq!(
+        pb.peers,
+        vec![SksPeer {
+            name: "peer-1".into(),
+            master: true
+        }]
+    );
     assert_eq!(b.policies["p2"].ppk_sks_profile.as_deref(), Some("prof-B"));
-    assert_eq!(b.render_policy("p2").unwrap(), "macsec-policy p2\n  ppk\n    sks-profile prof-B\n  !\n!\n");
+    assert_eq!(
+        b.render_policy("p2").unwrap(),
+        "macsec-policy p2\n  ppk\n    sks-profile prof-B\n  !\n!\n"
+    );
 }
 
 /// "Secure Key Integration Protocol", "Feature Highlights": a source interface, and an HTTP proxy.
@@ -409,21 +446,42 @@ fn guide_skip_feature_highlights() {
     let c = parse(GUIDE_SKIP_SOURCE_INTERFACE);
     let p = &c.sks_profiles["ProfileR1toR2"];
     assert_eq!(p.profile_type, SksProfileType::Remote);
-    assert_eq!(p.kme_server, Some(ServerAddress { host: Host::Ipv4("192.0.2.34".parse().unwrap()), port: 10001 }));
+    assert_eq!(
+        p.kme_server,
+        Some(ServerAddress {
+            host: Host::Ipv4("192.0.2.34".parse().unwrap()),
+            port: 10001
+        })
+    );
     assert_eq!(p.source_interface.as_deref(), Some("HundredGigE0/1/0/17"));
     assert_eq!(p.http_proxy, None);
     // The guide's interface is a router's, not one of this appliance's Linux interfaces: kept, said.
-    let notes: Vec<(usize, NoteKind, &str)> = c.notes.iter().map(|n| (n.line, n.kind, n.message.as_str())).collect();
+    let notes: Vec<(usize, NoteKind, &str)> = c
+        .notes
+        .iter()
+        .map(|n| (n.line, n.kind, n.message.as_str()))
+        .collect();
     assert_eq!(
         notes,
         [(4, NoteKind::NotLocalInterface, "sks profile ProfileR1toR2: source interface HundredGigE0/1/0/17 is not a Linux interface name on this appliance; kept, but the KME connections fail until it names one (e.g. eth0)")]
     );
-    let c = parse("sks profile P type remote\n kme server ipv4 192.0.2.34 port 10001\n source interface eth1\n!\n");
-    assert_eq!((c.sks_profiles["P"].source_interface.as_deref(), c.notes.len()), (Some("eth1"), 0));
+    let c = parse(
+        "sks profile P type remote\n kme server ipv4 192.0.2.34 port 10001\n source interface eth1\n!\n",
+    );
+    assert_eq!(
+        (c.sks_profiles["P"].source_interface.as_deref(), c.notes.len()),
+        (Some("eth1"), 0)
+    );
 
     let c = parse(GUIDE_SKIP_HTTP_PROXY);
     let p = &c.sks_profiles["ProfileR1toR2"];
-    assert_eq!(p.http_proxy, Some(ServerAddress { host: Host::Ipv4("192.0.2.68".parse().unwrap()), port: 804 }));
+    assert_eq!(
+        p.http_proxy,
+        Some(ServerAddress {
+            host: Host::Ipv4("192.0.2.68".parse().unwrap()),
+            port: 804
+        })
+    );
     assert_eq!(
         c.render_sks_profile("ProfileR1toR2").unwrap(),
         "sks profile ProfileR1toR2 type remote\n  kme server ipv4 192.0.2.34 port 10001\n  http proxy ipv4 192.0.2.68 port 804\n!\n"
@@ -544,26 +602,55 @@ fn check_skip_router(text: &str, profile: &str, kme: &str, policy: &str, ipv4_li
     let err = Config::parse(text).unwrap_err();
     assert_eq!(
         err.to_string(),
-        format!("line {}: interface HundredGigE0/1/0/10: psk-keychain mac_chain is not configured", ipv4_lines[0] + 1)
+        format!(
+            "line {}: interface HundredGigE0/1/0/10: psk-keychain mac_chain is not configured",
+            ipv4_lines[0] + 1
+        )
     );
     let all = Config::parse_all(text).unwrap_err();
     assert_eq!(all.len(), 4);
-    assert_eq!(all.iter().map(|e| e.line).collect::<Vec<_>>(), ipv4_lines.map(|l| l + 1).to_vec());
+    assert_eq!(
+        all.iter().map(|e| e.line).collect::<Vec<_>>(),
+        ipv4_lines.map(|l| l + 1).to_vec()
+    );
 
     let mc = chain("mac_chain", "4000", CAK128);
     let offset = mc.lines().count();
     let c = parse(&format!("{mc}{text}"));
-    assert_eq!(c.sks_profiles[profile].kme_server.as_ref().unwrap().to_string(), format!("ipv4 {kme} port 10001"));
+    assert_eq!(
+        c.sks_profiles[profile].kme_server.as_ref().unwrap().to_string(),
+        format!("ipv4 {kme} port 10001")
+    );
     assert_eq!(c.policies[policy].ppk_sks_profile.as_deref(), Some(profile));
     let names: Vec<&str> = c.interfaces.keys().map(String::as_str).collect();
-    assert_eq!(names, ["HundredGigE0/1/0/10", "HundredGigE0/1/0/11", "HundredGigE0/1/0/12", "HundredGigE0/1/0/9"]);
+    assert_eq!(
+        names,
+        [
+            "HundredGigE0/1/0/10",
+            "HundredGigE0/1/0/11",
+            "HundredGigE0/1/0/12",
+            "HundredGigE0/1/0/9"
+        ]
+    );
     for (i, l) in c.interfaces.values().zip(ipv4_lines) {
-        assert_eq!((i.psk_keychain.as_str(), i.policy.as_deref(), i.line), ("mac_chain", Some(policy), offset + l + 1));
+        assert_eq!(
+            (i.psk_keychain.as_str(), i.policy.as_deref(), i.line),
+            ("mac_chain", Some(policy), offset + l + 1)
+        );
     }
     // The `ipv4 address` lines are skipped with a note each.
     let notes: Vec<(usize, NoteKind)> = c.notes.iter().map(|n| (n.line, n.kind)).collect();
-    assert_eq!(notes, ipv4_lines.map(|l| (offset + l, NoteKind::IgnoredCommand)).to_vec());
-    assert_eq!(c.notes[0].message, "interface HundredGigE0/1/0/10: `ipv4` ignored", "{}", c.notes[0]);
+    assert_eq!(
+        notes,
+        ipv4_lines
+            .map(|l| (offset + l, NoteKind::IgnoredCommand))
+            .to_vec()
+    );
+    assert_eq!(
+        c.notes[0].message, "interface HundredGigE0/1/0/10: `ipv4` ignored",
+        "{}",
+        c.notes[0]
+    );
     // The policy renders as the guide's running configuration shows it.
     assert_eq!(
         c.render_policy(policy).unwrap(),
@@ -577,18 +664,48 @@ fn check_skip_router(text: &str, profile: &str, kme: &str, policy: &str, ipv4_li
 
 #[test]
 fn guide_skip_router1() {
-    check_skip_router(GUIDE_SKIP_ROUTER1_STEPS, "ProfileR1toR2", "192.0.2.34", "R1toR2", [11, 15, 19, 23]);
-    check_skip_router(GUIDE_SKIP_ROUTER1_RUNNING, "ProfileR1toR2", "192.0.2.34", "R1toR2", [10, 14, 18, 22]);
-    let steps = parse(&format!("{}{GUIDE_SKIP_ROUTER1_STEPS}", chain("mac_chain", "01", CAK128)));
-    let running = parse(&format!("{}{GUIDE_SKIP_ROUTER1_RUNNING}", chain("mac_chain", "01", CAK128)));
+    check_skip_router(
+        GUIDE_SKIP_ROUTER1_STEPS,
+        "ProfileR1toR2",
+        "192.0.2.34",
+        "R1toR2",
+        [11, 15, 19, 23],
+    );
+    check_skip_router(
+        GUIDE_SKIP_ROUTER1_RUNNING,
+        "ProfileR1toR2",
+        "192.0.2.34",
+        "R1toR2",
+        [10, 14, 18, 22],
+    );
+    let steps = parse(&format!(
+        "{}{GUIDE_SKIP_ROUTER1_STEPS}",
+        chain("mac_chain", "01", CAK128)
+    ));
+    let running = parse(&format!(
+        "{}{GUIDE_SKIP_ROUTER1_RUNNING}",
+        chain("mac_chain", "01", CAK128)
+    ));
     assert_eq!(steps.policies, running.policies);
     assert_eq!(steps.sks_profiles, running.sks_profiles);
 }
 
 #[test]
 fn guide_skip_router2() {
-    check_skip_router(GUIDE_SKIP_ROUTER2_STEPS, "ProfileR2toR1", "192.0.2.35", "R2toR1", [11, 15, 19, 23]);
-    check_skip_router(GUIDE_SKIP_ROUTER2_RUNNING, "ProfileR2toR1", "192.0.2.35", "R2toR1", [10, 14, 18, 22]);
+    check_skip_router(
+        GUIDE_SKIP_ROUTER2_STEPS,
+        "ProfileR2toR1",
+        "192.0.2.35",
+        "R2toR1",
+        [11, 15, 19, 23],
+    );
+    check_skip_router(
+        GUIDE_SKIP_ROUTER2_RUNNING,
+        "ProfileR2toR1",
+        "192.0.2.35",
+        "R2toR1",
+        [10, 14, 18, 22],
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -602,7 +719,10 @@ fn pasted_running_config_loads() {
     let c = parse(RUNNING_CONFIG);
 
     // Key chains: the routing-protocol one is skipped.
-    assert_eq!(c.key_chains.keys().collect::<Vec<_>>(), ["fallback_mac_chain", "mac_chain"]);
+    assert_eq!(
+        c.key_chains.keys().collect::<Vec<_>>(),
+        ["fallback_mac_chain", "mac_chain"]
+    );
     let kc = &c.key_chains["mac_chain"];
     assert_eq!(kc.keys().len(), 2);
     let k1 = &kc.keys()[0];
@@ -616,7 +736,10 @@ fn pasted_running_config_loads() {
     assert_eq!(k2.cak(), hex::decode(CAK256).unwrap().as_slice());
     assert_eq!(*k2.lifetime(), Lifetime::until(JAN_01_2024, DEC_31_2030));
     // The latest active key in 2025 is 2000; in 2031 it has expired.
-    assert_eq!(kc.latest_active(JAN_01_2024 + 365 * 86_400).unwrap().ckn(), &ckn("2000"));
+    assert_eq!(
+        kc.latest_active(JAN_01_2024 + 365 * 86_400).unwrap().ckn(),
+        &ckn("2000")
+    );
     assert_eq!(kc.latest_active(DEC_31_2030).unwrap().ckn(), &ckn("1234ABCD5678"));
 
     let p = &c.policies["mac_policy"];
@@ -625,9 +748,15 @@ fn pasted_running_config_loads() {
         (CipherSuite::GcmAesXpn256, ConfOffset::Thirty, 0)
     );
     assert_eq!(p.ppk_sks_profile.as_deref(), Some("ProfileR1toR2"));
-    assert_eq!(c.sks_profiles["ProfileR1toR2"].kme_server.as_ref().unwrap().port, 10001);
+    assert_eq!(
+        c.sks_profiles["ProfileR1toR2"].kme_server.as_ref().unwrap().port,
+        10001
+    );
 
-    assert_eq!(c.interfaces.keys().collect::<Vec<_>>(), ["HundredGigE0/0/0/0", "TenGigE0/0/0/1"]);
+    assert_eq!(
+        c.interfaces.keys().collect::<Vec<_>>(),
+        ["HundredGigE0/0/0/0", "TenGigE0/0/0/1"]
+    );
     assert_eq!(
         c.interfaces["HundredGigE0/0/0/0"],
         InterfaceConfig {
@@ -690,7 +819,10 @@ fn pasted_running_config_loads() {
     let setups = c.port_setups().unwrap();
     assert_eq!(setups.len(), 2);
     assert_eq!(setups[0].interface, "HundredGigE0/0/0/0");
-    assert_eq!(setups[0].fallback.as_ref().unwrap().chain().name(), "fallback_mac_chain");
+    assert_eq!(
+        setups[0].fallback.as_ref().unwrap().chain().name(),
+        "fallback_mac_chain"
+    );
     assert!(setups[0].include_icv_indicator);
     assert_eq!(setups[1].interface, "TenGigE0/0/0/1");
     assert_eq!(setups[1].key_server_priority, 16);
@@ -698,8 +830,20 @@ fn pasted_running_config_loads() {
     // Nothing secret anywhere: not the CAKs, not the routing key's type 7 string, not the user's
     // password hash.
     let everything = format!("{c:?}\n{}\n{}", notes.join("\n"), c.render());
-    for secret in [CAK128, CAK256, CAK128_TYPE7, CAK_FB, "0822455D0A16", "Zm9vYmFyYmF6"] {
-        assert!(!everything.to_ascii_lowercase().contains(&secret.to_ascii_lowercase()), "{secret} leaked");
+    for secret in [
+        CAK128,
+        CAK256,
+        CAK128_TYPE7,
+        CAK_FB,
+        "0822455D0A16",
+        "Zm9vYmFyYmF6",
+    ] {
+        assert!(
+            !everything
+                .to_ascii_lowercase()
+                .contains(&secret.to_ascii_lowercase()),
+            "{secret} leaked"
+        );
     }
 }
 
@@ -728,14 +872,21 @@ fn render_whole_config_masks_keys() {
     assert!(all.ends_with("interface TenGigE0/0/0/1\n  macsec psk-keychain mac_chain\n!\n"));
     // Feeding the masked rendering back is refused with a clear message.
     let e = Config::parse(&all).unwrap_err();
-    assert_eq!(e.to_string(), "line 4: key FFFF: the key-string is masked (***); configure the CAK itself");
+    assert_eq!(
+        e.to_string(),
+        "line 4: key FFFF: the key-string is masked (***); configure the CAK itself"
+    );
 }
 
 #[test]
 fn rendering_of_policies_and_profiles_parses_back() {
     let c = parse(RUNNING_CONFIG);
-    let text: String =
-        c.sks_profiles.values().map(|p| p.to_string()).chain(c.policies.values().map(|p| p.to_string())).collect();
+    let text: String = c
+        .sks_profiles
+        .values()
+        .map(|p| p.to_string())
+        .chain(c.policies.values().map(|p| p.to_string()))
+        .collect();
     let again = parse(&text);
     assert_eq!(again.policies, c.policies);
     assert_eq!(again.sks_profiles, c.sks_profiles);
@@ -770,7 +921,10 @@ fn default_policy_values() {
     // Programmatic changes render too.
     expected.window_size = 128;
     expected.security_policy = SecurityPolicy::ShouldSecure;
-    assert_eq!(expected.to_string(), "macsec-policy P\n  security-policy should-secure\n  window-size 128\n!\n");
+    assert_eq!(
+        expected.to_string(),
+        "macsec-policy P\n  security-policy should-secure\n  window-size 128\n!\n"
+    );
 }
 
 #[test]
@@ -827,7 +981,10 @@ fn every_policy_command_and_ranges() {
 "
     );
     let m = &c.policies["MIN"];
-    assert_eq!((m.cipher_suite, m.key_server_priority, m.window_size), (CipherSuite::GcmAes256, 0, 0));
+    assert_eq!(
+        (m.cipher_suite, m.key_server_priority, m.window_size),
+        (CipherSuite::GcmAes256, 0, 0)
+    );
     assert_eq!(m.sak_rekey_interval, Some(Duration::from_secs(60)));
 }
 
@@ -841,14 +998,25 @@ fn indentation_and_separators_do_not_matter() {
         "{}{GUIDE_POLICY_EXCEPTION_RUNNING}interface Hu0/0/0/0\n macsec psk-keychain KC policy test-macsec-policy\n!\n",
         chain("KC", "01", CAK128)
     );
-    let flat: String = indented.lines().map(|l| l.trim()).filter(|l| *l != "!").map(|l| format!("{l}\n")).collect();
-    let odd: String =
-        indented.lines().enumerate().map(|(i, l)| format!("{}{}\n", " ".repeat(i % 5), l.trim())).collect();
+    let flat: String = indented
+        .lines()
+        .map(|l| l.trim())
+        .filter(|l| *l != "!")
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let odd: String = indented
+        .lines()
+        .enumerate()
+        .map(|(i, l)| format!("{}{}\n", " ".repeat(i % 5), l.trim()))
+        .collect();
     let a = parse(&indented);
     for text in [flat, odd] {
         let b = parse(&text);
         assert_eq!(a.policies, b.policies);
-        assert_eq!(a.interfaces.keys().collect::<Vec<_>>(), b.interfaces.keys().collect::<Vec<_>>());
+        assert_eq!(
+            a.interfaces.keys().collect::<Vec<_>>(),
+            b.interfaces.keys().collect::<Vec<_>>()
+        );
         assert_eq!(format!("{:?}", a.key_chains), format!("{:?}", b.key_chains));
     }
     // Without `!`, a second key, policy command or stanza ends the one before; `exit` and `end`
@@ -892,12 +1060,26 @@ fn key_string_forms_and_dates() {
         format!("key-string clear {CAK128} cryptographic-algorithm aes-128-cmac"),
         format!("key-string password {CAK128_TYPE7} cryptographic-algorithm aes-128-cmac"),
         format!("key-string 7 {CAK128_TYPE7} cryptographic-algorithm Aes-128-Cmac"),
-        format!("KEY-STRING {} CRYPTOGRAPHIC-ALGORITHM AES-128-CMAC", CAK128.to_uppercase()),
+        format!(
+            "KEY-STRING {} CRYPTOGRAPHIC-ALGORITHM AES-128-CMAC",
+            CAK128.to_uppercase()
+        ),
     ];
-    let dates = ["05:00:00 01 January 2015", "05:00:00 january 01 2015", "05:00:00 1 jan 2015", "05:00:00 JAN 1 2015"];
+    let dates = [
+        "05:00:00 01 January 2015",
+        "05:00:00 january 01 2015",
+        "05:00:00 1 jan 2015",
+        "05:00:00 JAN 1 2015",
+    ];
     for f in &forms {
         for d in dates {
-            let c = parse(&lines(&["key chain K", "macsec", "key AbCd", f, &format!("lifetime {d} duration 60")]));
+            let c = parse(&lines(&[
+                "key chain K",
+                "macsec",
+                "key AbCd",
+                f,
+                &format!("lifetime {d} duration 60"),
+            ]));
             let k = only_key(&c, "K");
             assert_eq!(k.ckn().to_string(), "ABCD");
             assert_eq!(k.cak(), hex::decode(CAK128).unwrap().as_slice(), "{f}");
@@ -917,7 +1099,10 @@ fn key_string_forms_and_dates() {
     assert_eq!(k.ckn().len(), 32);
     assert_eq!(*k.lifetime(), Lifetime::until(1_709_251_199, 1_709_251_200));
     assert_eq!(time::format_time(1_709_251_199), "23:59:59 february 29 2024");
-    assert_eq!(time::parse_time(&["05:00:00", "01", "January", "2015"]), Ok(JAN_01_2015_0500));
+    assert_eq!(
+        time::parse_time(&["05:00:00", "01", "January", "2015"]),
+        Ok(JAN_01_2015_0500)
+    );
 }
 
 #[test]
@@ -944,7 +1129,10 @@ fn interface_names() {
         chain("KC", "01", CAK128)
     ));
     assert!(c.interfaces.contains_key("HundredGigE0/0/0/3"));
-    assert_eq!(c.notes[0].to_string(), "line 9: interface HundredGigE0/0/0/3: `l2transport` ignored");
+    assert_eq!(
+        c.notes[0].to_string(),
+        "line 9: interface HundredGigE0/0/0/3: `l2transport` ignored"
+    );
     assert!(c.render_interface("hundredGigE 0/0/0/3").is_some());
 }
 
@@ -966,7 +1154,10 @@ fn keychain_with_routing_keys_and_macsec_keys() {
     ]));
     assert_eq!(c.key_chains["mixed"].keys().len(), 1);
     assert_eq!(c.notes.len(), 1);
-    assert_eq!(c.notes[0].to_string(), "line 2: key chain mixed: keys outside `macsec` are not MACsec keys: ignored");
+    assert_eq!(
+        c.notes[0].to_string(),
+        "line 2: key chain mixed: keys outside `macsec` are not MACsec keys: ignored"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -976,7 +1167,11 @@ fn keychain_with_routing_keys_and_macsec_keys() {
 /// A valid key chain KC (lines 1-8) and FB (lines 9-16) and policy P (17-19), for cases to append
 /// to from line 20.
 fn prelude() -> String {
-    format!("{}{}macsec-policy P\n window-size 64\n!\n", chain("KC", "01", CAK128), chain("FB", "FF", CAK_FB))
+    format!(
+        "{}{}macsec-policy P\n window-size 64\n!\n",
+        chain("KC", "01", CAK128),
+        chain("FB", "FF", CAK_FB)
+    )
 }
 
 fn key_case(key_lines: &[&str]) -> String {
@@ -994,7 +1189,8 @@ fn error_cases() -> Vec<(String, usize, String)> {
     let pol = |cmd: &str| format!("macsec-policy P\n {cmd}\n!\n");
     let usage_lt =
         "expected `lifetime hh:mm:ss DAY MONTH YEAR (infinite | duration SECONDS | hh:mm:ss DAY MONTH YEAR)`";
-    let usage_ks = "expected `key-string [clear|password] CAK cryptographic-algorithm AES-128-CMAC|AES-256-CMAC`";
+    let usage_ks =
+        "expected `key-string [clear|password] CAK cryptographic-algorithm AES-128-CMAC|AES-256-CMAC`";
     let mut v: Vec<(String, usize, String)> = vec![
         // CKN.
         (lines(&["key chain K", " macsec", "  key 123"]), 3, "key 123: the CKN must have an even number of hex digits, got 3".into()),
@@ -1116,7 +1312,11 @@ fn error_cases() -> Vec<(String, usize, String)> {
         ),
     ];
     // Errors found after a valid prelude keep their line.
-    v.push((format!("{p}macsec-policy Q\n window-size 2000\n"), 21, "window-size 2000 is out of range 0-1024".into()));
+    v.push((
+        format!("{p}macsec-policy Q\n window-size 2000\n"),
+        21,
+        "window-size 2000 is out of range 0-1024".into(),
+    ));
     v
 }
 
@@ -1127,15 +1327,31 @@ fn malformed_inputs_name_their_line() {
             Ok(_) => panic!("accepted:\n{text}"),
             Err(e) => e,
         };
-        assert_eq!((e.line, e.kind.to_string()), (line, message.clone()), "\n--- input ---\n{text}");
+        assert_eq!(
+            (e.line, e.kind.to_string()),
+            (line, message.clone()),
+            "\n--- input ---\n{text}"
+        );
         assert_eq!(e.to_string(), format!("line {line}: {message}"));
     }
 }
 
 #[test]
 fn no_error_or_debug_output_contains_a_cak() {
-    let secrets = [CAK128, CAK256, CAK128_TYPE7, CAK_FB, &CAK128[..30], "1234567812345678123456781234567g"];
-    let leaks = |s: &str| secrets.iter().find(|k| s.to_ascii_lowercase().contains(&k.to_ascii_lowercase())).copied();
+    let secrets = [
+        CAK128,
+        CAK256,
+        CAK128_TYPE7,
+        CAK_FB,
+        &CAK128[..30],
+        "1234567812345678123456781234567g",
+    ];
+    let leaks = |s: &str| {
+        secrets
+            .iter()
+            .find(|k| s.to_ascii_lowercase().contains(&k.to_ascii_lowercase()))
+            .copied()
+    };
     for (text, _, _) in error_cases() {
         for e in Config::parse_all(&text).unwrap_err() {
             for out in [e.to_string(), format!("{e:?}"), format!("{:?}", e.kind)] {
@@ -1144,11 +1360,18 @@ fn no_error_or_debug_output_contains_a_cak() {
         }
     }
     // A parsed configuration: Debug, notes and rendering.
-    for text in [RUNNING_CONFIG.to_string(), GUIDE_KEYCHAIN_AES256_PERIOD.to_string(), prelude()] {
+    for text in [
+        RUNNING_CONFIG.to_string(),
+        GUIDE_KEYCHAIN_AES256_PERIOD.to_string(),
+        prelude(),
+    ] {
         let c = parse(&text);
-        for out in
-            [format!("{c:?}"), format!("{:?}", c.key_chains), c.render(), format!("{:?}", c.port_setups().unwrap())]
-        {
+        for out in [
+            format!("{c:?}"),
+            format!("{:?}", c.key_chains),
+            c.render(),
+            format!("{:?}", c.port_setups().unwrap()),
+        ] {
             assert_eq!(leaks(&out), None, "{out}");
             assert!(!out.is_empty());
         }
@@ -1164,7 +1387,10 @@ fn no_error_or_debug_output_contains_a_cak() {
     let notes: Vec<String> = c.notes.iter().map(|n| n.to_string()).collect();
     assert_eq!(
         notes,
-        ["line 10: interface HundredGigE0/0/0/0: `***` ignored", "line 13: `***` is not MACsec configuration: skipped"]
+        [
+            "line 10: interface HundredGigE0/0/0/0: `***` ignored",
+            "line 13: `***` is not MACsec configuration: skipped"
+        ]
     );
 }
 
@@ -1198,14 +1424,26 @@ fn parse_all_reports_every_error_in_line_order() {
     // The first one is what `parse` returns.
     assert_eq!(Config::parse(&text).unwrap_err(), errors[0]);
     // The error kind is matchable.
-    assert!(matches!(&errors[1].kind, ErrorKind::OutOfRange { what: "window-size", min: 0, max: 1024, .. }));
+    assert!(matches!(
+        &errors[1].kind,
+        ErrorKind::OutOfRange {
+            what: "window-size",
+            min: 0,
+            max: 1024,
+            ..
+        }
+    ));
 }
 
 #[test]
 fn missing_parts_of_a_valid_key_chain_are_errors_unless_already_reported() {
     // Key 02 has neither key-string nor lifetime: two errors on its line.
     let text = lines(&["key chain K", " macsec", "  key 02"]);
-    let got: Vec<String> = Config::parse_all(&text).unwrap_err().iter().map(|e| e.to_string()).collect();
+    let got: Vec<String> = Config::parse_all(&text)
+        .unwrap_err()
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
     assert_eq!(
         got,
         [
@@ -1260,8 +1498,14 @@ interface TenGigE0/0/0/1
 #[test]
 fn short_sak_rekey_interval_is_kept_with_a_note() {
     let c = Config::parse("macsec-policy FAST\n sak-rekey-interval seconds 3\n!\n").expect("parses");
-    assert_eq!(c.policies["FAST"].sak_rekey_interval, Some(Duration::from_secs(3)));
+    assert_eq!(
+        c.policies["FAST"].sak_rekey_interval,
+        Some(Duration::from_secs(3))
+    );
     let notes: Vec<String> = c.notes.iter().map(|n| n.to_string()).collect();
-    assert_eq!(notes, ["line 2: sak-rekey-interval seconds 3 is below the 60 s a router accepts; kept (meant for tests)"]);
+    assert_eq!(
+        notes,
+        ["line 2: sak-rekey-interval seconds 3 is below the 60 s a router accepts; kept (meant for tests)"]
+    );
     assert_eq!(c.notes[0].kind, NoteKind::BelowRouterRange);
 }

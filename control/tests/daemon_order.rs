@@ -39,13 +39,18 @@ fn config(priority: u8, extra: &str, interface: bool) -> String {
          macsec-policy P1\n cipher-suite GCM-AES-XPN-256\n key-server-priority {priority}\n{extra}!\n"
     );
     if interface {
-        c.push_str(&format!("interface {LINK}\n macsec psk-keychain KC1 policy P1\n!\n"));
+        c.push_str(&format!(
+            "interface {LINK}\n macsec psk-keychain KC1 policy P1\n!\n"
+        ));
     }
     c
 }
 
 fn setups(text: &str) -> Vec<control::daemon::PortSetup> {
-    Config::parse(text).expect("config").port_setups().expect("setups")
+    Config::parse(text)
+        .expect("config")
+        .port_setups()
+        .expect("setups")
 }
 
 /// What the fake dataplane saw: every MKPDU macsecd injected with the Rx SAs (SCI, AN) and the
@@ -82,7 +87,12 @@ impl Bench {
         let sock = dir.path().join("dp.sock");
         // The dataplane: its control server with one link whose worker applies and records commands.
         let (cmd_tx, cmd_rx) = crossbeam_channel::bounded::<Command>(64);
-        let info = LinkInfo { interface: LINK.into(), host_port: "h".into(), line_port: "l".into(), tx_sci: OWN_SCI };
+        let info = LinkInfo {
+            interface: LINK.into(),
+            host_port: "h".into(),
+            line_port: "l".into(),
+            tx_sci: OWN_SCI,
+        };
         let policy = setups(&config(1, "", true))[0].policy(None);
         let handle = Arc::new(LinkHandle::new(info, policy, cmd_tx));
         let stop = Arc::new(AtomicBool::new(false));
@@ -91,13 +101,28 @@ impl Bench {
         let worker = {
             let (stop, line) = (stop.clone(), line.clone());
             std::thread::spawn(move || {
-                let mut st = LinkState::new(LINK, Policy::new(CipherSuite::GcmAesXpn256), Sci(OWN_SCI), Backend::Ring, SecurityPolicy::MustSecure, false);
+                let mut st = LinkState::new(
+                    LINK,
+                    Policy::new(CipherSuite::GcmAesXpn256),
+                    Sci(OWN_SCI),
+                    Backend::Ring,
+                    SecurityPolicy::MustSecure,
+                    false,
+                );
                 while !stop.load(Ordering::Relaxed) {
                     match cmd_rx.recv_timeout(Duration::from_millis(5)) {
                         Ok(Command::Inject(frame)) => {
                             let sa = st.snapshot().sa;
-                            let rx = sa.rx.iter().filter(|r| r.enabled).map(|r| (r.sci, r.an)).collect();
-                            line.lock().expect("line").injected.push((frame.clone(), rx, sa.encoding_an));
+                            let rx = sa
+                                .rx
+                                .iter()
+                                .filter(|r| r.enabled)
+                                .map(|r| (r.sci, r.an))
+                                .collect();
+                            line.lock()
+                                .expect("line")
+                                .injected
+                                .push((frame.clone(), rx, sa.encoding_an));
                             let _ = to_peer_tx.send(frame);
                         }
                         Ok(c) => st.apply(c),
@@ -116,7 +141,20 @@ impl Bench {
         cfg.sak_rekey_interval = peer_rekey;
         let keys = vec![(Ckn::from_hex(CKN).expect("ckn"), Cak::from_hex(CAK).expect("cak"))];
         let peer = Mka::new(cfg, keys, Duration::ZERO).expect("peer");
-        Bench { _dir: dir, sock, stop, worker: Some(worker), line, to_peer, events, daemon, peer, start: Instant::now(), log: Vec::new(), peer_rekeys: 0 }
+        Bench {
+            _dir: dir,
+            sock,
+            stop,
+            worker: Some(worker),
+            line,
+            to_peer,
+            events,
+            daemon,
+            peer,
+            start: Instant::now(),
+            log: Vec::new(),
+            peer_rekeys: 0,
+        }
     }
 
     /// Runs macsecd and the peer until `done` or `limit`; returns whether `done` came true.
@@ -136,7 +174,12 @@ impl Bench {
                 self.peer.handle_timeout(now);
             }
             while let Some(f) = self.peer.poll_transmit() {
-                self.events.send(Event::EapolReceived { link: LINK.into(), frame: f }).expect("event");
+                self.events
+                    .send(Event::EapolReceived {
+                        link: LINK.into(),
+                        frame: f,
+                    })
+                    .expect("event");
             }
             while self.peer.poll_sa_command().is_some() {}
             while let Some(e) = self.peer.poll_event() {
@@ -149,11 +192,19 @@ impl Bench {
     }
 
     fn rekeys(&self) -> u32 {
-        self.log.iter().filter(|l| l.contains("%L2-MKA-6-SAK_REKEY")).count() as u32 + self.peer_rekeys
+        self.log
+            .iter()
+            .filter(|l| l.contains("%L2-MKA-6-SAK_REKEY"))
+            .count() as u32
+            + self.peer_rekeys
     }
 
     fn secured(&self) -> bool {
-        self.daemon.show_data().sessions.iter().any(|s| s.status == "Secured")
+        self.daemon
+            .show_data()
+            .sessions
+            .iter()
+            .any(|s| s.status == "Secured")
     }
 
     fn detail(&self) -> String {
@@ -163,7 +214,10 @@ impl Bench {
     /// The link's SA state, asked of the dataplane (after every command macsecd gave it).
     fn sa(&self) -> SaState {
         let mut c = Client::connect(&self.sock).expect("dataplane");
-        match c.request(&Request::ReadSaState { link: LINK.into() }).expect("read") {
+        match c
+            .request(&Request::ReadSaState { link: LINK.into() })
+            .expect("read")
+        {
             Response::SaState(sa) => sa,
             other => panic!("{other:?}"),
         }
@@ -189,14 +243,27 @@ fn check(injected: &[(Vec<u8>, Vec<(u64, u8)>, Option<u8>)]) -> (usize, usize) {
     for (n, (frame, rx, encoding)) in injected.iter().enumerate() {
         let repr = MkaFrameRepr::parse(frame).expect("our MKPDU parses");
         let Some(u) = repr.mkpdu.sak_use() else { continue };
-        for k in [u.latest(), u.old()].into_iter().flatten().filter(|k| !k.ki.is_null()) {
+        for k in [u.latest(), u.old()]
+            .into_iter()
+            .flatten()
+            .filter(|k| !k.ki.is_null())
+        {
             if k.rx {
                 rx_claims += 1;
-                assert!(rx.contains(&(PEER_SCI, k.an)), "MKPDU {n} says it receives on AN {} before the Rx SA is installed (installed: {rx:?})", k.an);
+                assert!(
+                    rx.contains(&(PEER_SCI, k.an)),
+                    "MKPDU {n} says it receives on AN {} before the Rx SA is installed (installed: {rx:?})",
+                    k.an
+                );
             }
             if k.tx && Some(k.ki) == u.latest().map(|l| l.ki) {
                 tx_claims += 1;
-                assert_eq!(*encoding, Some(k.an), "MKPDU {n} says it transmits on AN {} before that Tx SA encodes", k.an);
+                assert_eq!(
+                    *encoding,
+                    Some(k.an),
+                    "MKPDU {n} says it transmits on AN {} before that Tx SA encodes",
+                    k.an
+                );
             }
         }
     }
@@ -204,8 +271,17 @@ fn check(injected: &[(Vec<u8>, Vec<(u64, u8)>, Option<u8>)]) -> (usize, usize) {
 }
 
 fn announces_only_installed_sas(own_priority: u8, peer_priority: u8) {
-    let mut b = Bench::new(&config(own_priority, " sak-rekey-interval seconds 1\n", true), peer_priority, CipherSuite::GcmAesXpn256, Some(Duration::from_secs(1)));
-    assert!(b.run_until(Duration::from_secs(6), |b| b.rekeys() >= 3), "the key server rekeyed {} times in 6 s", b.rekeys());
+    let mut b = Bench::new(
+        &config(own_priority, " sak-rekey-interval seconds 1\n", true),
+        peer_priority,
+        CipherSuite::GcmAesXpn256,
+        Some(Duration::from_secs(1)),
+    );
+    assert!(
+        b.run_until(Duration::from_secs(6), |b| b.rekeys() >= 3),
+        "the key server rekeyed {} times in 6 s",
+        b.rekeys()
+    );
     let (rx, tx) = check(&b.injected());
     assert!(rx > 0 && tx > 0, "the MKPDUs claimed rx {rx} and tx {tx} times");
 }
@@ -228,15 +304,27 @@ fn an_mkpdu_announces_only_installed_sas_as_member() {
 fn a_key_server_with_another_cipher_suite_is_refused_and_said() {
     let mut b = Bench::new(&config(20, "", true), 1, CipherSuite::GcmAes128, None);
     b.run_until(Duration::from_secs(3), |_| false);
-    let said: Vec<&String> = b.log.iter().filter(|l| l.contains("CIPHER_SUITE_MISMATCH")).collect();
+    let said: Vec<&String> = b
+        .log
+        .iter()
+        .filter(|l| l.contains("CIPHER_SUITE_MISMATCH"))
+        .collect();
     assert_eq!(
         said,
         [&format!("%L2-MKA-3-CIPHER_SUITE_MISMATCH : ({LINK}) the key server distributes GCM-AES-128 SAKs, the policy's cipher-suite is GCM-AES-XPN-256: SAK not used, CKN:{}", CKN.to_uppercase())]
     );
     let detail = b.detail();
-    assert!(detail.contains("Status                     : Pending\n"), "{detail}");
+    assert!(
+        detail.contains("Status                     : Pending\n"),
+        "{detail}"
+    );
     assert!(detail.contains("SAK Refused                : the key server distributes GCM-AES-128, the policy's cipher-suite is GCM-AES-XPN-256\n"), "{detail}");
-    assert!(b.injected().iter().all(|(_, rx, enc)| rx.is_empty() && enc.is_none()), "no SA was installed");
+    assert!(
+        b.injected()
+            .iter()
+            .all(|(_, rx, enc)| rx.is_empty() && enc.is_none()),
+        "no SA was installed"
+    );
 }
 
 /// A reload that changes the policy restarts the interface's MKA session with it (a new MI), the
@@ -246,20 +334,55 @@ fn a_key_server_with_another_cipher_suite_is_refused_and_said() {
 /// new key carries the traffic.
 fn policy_change_restarts_the_session(own_priority: u8, peer_priority: u8) -> Bench {
     // No rekeys: the old session's SAs are not overwritten by the key server's next SAKs.
-    let mut b = Bench::new(&config(own_priority, "", true), peer_priority, CipherSuite::GcmAesXpn256, None);
+    let mut b = Bench::new(
+        &config(own_priority, "", true),
+        peer_priority,
+        CipherSuite::GcmAesXpn256,
+        None,
+    );
     assert!(b.run_until(Duration::from_secs(5), Bench::secured), "secured");
     let mi = b.daemon.ports[0].participants()[0].mi;
     let before = b.sa();
-    assert_eq!((before.tx.len(), before.rx.len(), before.policy.map(|p| p.replay_window)), (1, 1, Some(64)));
+    assert_eq!(
+        (
+            before.tx.len(),
+            before.rx.len(),
+            before.policy.map(|p| p.replay_window)
+        ),
+        (1, 1, Some(64))
+    );
 
-    let lines = b.daemon.reload(setups(&config(own_priority, " window-size 128\n", true))).expect("reload");
-    assert_eq!(lines, [format!("macsecd: reload: the policy of {LINK} changed: its MKA session restarts with it")]);
+    let lines = b
+        .daemon
+        .reload(setups(&config(own_priority, " window-size 128\n", true)))
+        .expect("reload");
+    assert_eq!(
+        lines,
+        [format!(
+            "macsecd: reload: the policy of {LINK} changed: its MKA session restarts with it"
+        )]
+    );
     let after = b.sa();
-    assert_eq!(after.policy.map(|p| p.replay_window), Some(128), "the dataplane has the new policy");
-    assert_eq!((after.tx, after.rx, after.encoding_an), (before.tx, before.rx, before.encoding_an), "the SAs in use stay");
+    assert_eq!(
+        after.policy.map(|p| p.replay_window),
+        Some(128),
+        "the dataplane has the new policy"
+    );
+    assert_eq!(
+        (after.tx, after.rx, after.encoding_an),
+        (before.tx, before.rx, before.encoding_an),
+        "the SAs in use stay"
+    );
 
-    assert!(b.run_until(Duration::from_secs(5), Bench::secured), "secured again");
-    assert_ne!(b.daemon.ports[0].participants()[0].mi, mi, "a new session (new MI)");
+    assert!(
+        b.run_until(Duration::from_secs(5), Bench::secured),
+        "secured again"
+    );
+    assert_ne!(
+        b.daemon.ports[0].participants()[0].mi,
+        mi,
+        "a new session (new MI)"
+    );
     b
 }
 
@@ -269,14 +392,36 @@ fn a_policy_change_restarts_the_session_as_member_with_a_fresh_sak() {
     // The key server gives the new member (a new MI) a fresh SAK once it is live, never the SAK
     // in use (a restarted peer that forgot its Tx PN would reuse PNs under it); the SAs in use
     // carry the traffic until then.
-    let received: Vec<&String> = b.log.iter().filter(|l| l.starts_with("%L2-MKA-6-SAK_RECEIVED")).collect();
+    let received: Vec<&String> = b
+        .log
+        .iter()
+        .filter(|l| l.starts_with("%L2-MKA-6-SAK_RECEIVED"))
+        .collect();
     assert_eq!(received.len(), 2, "{received:#?}");
-    assert!(received[0].contains("/1 AN 0,") && received[1].contains("/2 AN 1,"), "{received:#?}");
+    assert!(
+        received[0].contains("/1 AN 0,") && received[1].contains("/2 AN 1,"),
+        "{received:#?}"
+    );
     assert!(b.log.iter().any(|l| l == &format!("macsecd: ({LINK}) 1 Tx and 1 Rx SAs already in the dataplane keep traffic flowing until this session secures")), "{:#?}", b.log);
-    assert!(!b.log.iter().any(|l| l.contains("already holds SAK")), "{:#?}", b.log);
+    assert!(
+        !b.log.iter().any(|l| l.contains("already holds SAK")),
+        "{:#?}",
+        b.log
+    );
     // The previous session's SAs go a grace period (6 s) after the new key carries the traffic.
-    assert!(b.run_until(Duration::from_secs(10), |b| b.sa().rx.iter().all(|r| r.an == 1) && b.sa().encoding_an == Some(1)), "{:?}", b.sa());
-    assert!(b.log.iter().any(|l| l == &format!("macsecd: ({LINK}) 1 Tx and 1 Rx SAs of the previous session deleted")), "{:#?}", b.log);
+    assert!(
+        b.run_until(Duration::from_secs(10), |b| b.sa().rx.iter().all(|r| r.an == 1)
+            && b.sa().encoding_an == Some(1)),
+        "{:?}",
+        b.sa()
+    );
+    assert!(
+        b.log
+            .iter()
+            .any(|l| l == &format!("macsecd: ({LINK}) 1 Tx and 1 Rx SAs of the previous session deleted")),
+        "{:#?}",
+        b.log
+    );
     check(&b.injected());
 }
 
@@ -284,11 +429,26 @@ fn a_policy_change_restarts_the_session_as_member_with_a_fresh_sak() {
 fn a_policy_change_restarts_the_session_as_key_server_retiring_the_old_sas() {
     let mut b = policy_change_restarts_the_session(1, 20);
     let retired = format!("macsecd: ({LINK}) 1 Tx and 1 Rx SAs of the previous session deleted");
-    assert!(!b.log.contains(&retired), "the old SAs stay while the new session starts transmitting");
-    assert!(b.run_until(Duration::from_secs(8), |b| b.log.contains(&retired)), "the old SAs go after the grace period: {:#?}", b.log);
+    assert!(
+        !b.log.contains(&retired),
+        "the old SAs stay while the new session starts transmitting"
+    );
+    assert!(
+        b.run_until(Duration::from_secs(8), |b| b.log.contains(&retired)),
+        "the old SAs go after the grace period: {:#?}",
+        b.log
+    );
     let sa = b.sa();
-    assert_eq!((sa.tx.len(), sa.rx.len()), (1, 1), "only the new session's SAs: {sa:?}");
-    assert_eq!((sa.encoding_an, sa.rx[0].an), (Some(1), 1), "the new key is on the next AN");
+    assert_eq!(
+        (sa.tx.len(), sa.rx.len()),
+        (1, 1),
+        "only the new session's SAs: {sa:?}"
+    );
+    assert_eq!(
+        (sa.encoding_an, sa.rx[0].an),
+        (Some(1), 1),
+        "the new key is on the next AN"
+    );
     assert!(b.secured());
     check(&b.injected());
 }
@@ -299,13 +459,23 @@ fn a_reload_adds_and_removes_interfaces() {
     let mut b = Bench::new(&config(20, "", false), 1, CipherSuite::GcmAesXpn256, None);
     assert!(b.daemon.ports.is_empty());
     let lines = b.daemon.reload(setups(&config(20, "", true))).expect("reload");
-    assert_eq!(lines, [format!("macsecd: reload: interface {LINK} added: its MKA session starts")]);
+    assert_eq!(
+        lines,
+        [format!(
+            "macsecd: reload: interface {LINK} added: its MKA session starts"
+        )]
+    );
     assert!(b.run_until(Duration::from_secs(5), Bench::secured), "secured");
     let sa = b.sa();
     assert_eq!((sa.tx.len(), sa.rx.len()), (1, 1));
 
     let lines = b.daemon.reload(setups(&config(20, "", false))).expect("reload");
-    assert_eq!(lines, [format!("macsecd: reload: interface {LINK} removed: its MKA session stopped, 1 Tx and 1 Rx SAs deleted")]);
+    assert_eq!(
+        lines,
+        [format!(
+            "macsecd: reload: interface {LINK} removed: its MKA session stopped, 1 Tx and 1 Rx SAs deleted"
+        )]
+    );
     assert!(b.daemon.ports.is_empty());
     let sa = b.sa();
     assert_eq!((sa.tx.len(), sa.rx.len(), sa.encoding_an), (0, 0, None));
@@ -320,13 +490,27 @@ fn a_cipher_suite_change_at_reload_starts_from_no_sas() {
     assert!(b.run_until(Duration::from_secs(5), Bench::secured), "secured");
     let text = config(20, "", true).replace("cipher-suite GCM-AES-XPN-256", "cipher-suite GCM-AES-256");
     let lines = b.daemon.reload(setups(&text)).expect("reload");
-    assert_eq!(lines, [format!("macsecd: reload: the policy of {LINK} changed: its MKA session restarts with it")]);
+    assert_eq!(
+        lines,
+        [format!(
+            "macsecd: reload: the policy of {LINK} changed: its MKA session restarts with it"
+        )]
+    );
     let sa = b.sa();
-    assert_eq!((sa.tx.len(), sa.rx.len(), sa.policy.map(|p| p.cipher_suite)), (0, 0, Some(CipherSuite::GcmAes256)));
+    assert_eq!(
+        (sa.tx.len(), sa.rx.len(), sa.policy.map(|p| p.cipher_suite)),
+        (0, 0, Some(CipherSuite::GcmAes256))
+    );
     let mark = b.log.len();
     b.run_until(Duration::from_secs(3), |_| false);
     assert!(!b.secured());
-    assert!(!b.log[mark..].iter().any(|l| l.contains("already in the dataplane")), "nothing inherited: {:#?}", &b.log[mark..]);
+    assert!(
+        !b.log[mark..]
+            .iter()
+            .any(|l| l.contains("already in the dataplane")),
+        "nothing inherited: {:#?}",
+        &b.log[mark..]
+    );
     assert!(b.log.iter().any(|l| l.starts_with("%L2-MKA-3-CIPHER_SUITE_MISMATCH") && l.contains("the key server distributes GCM-AES-XPN-256 SAKs, the policy's cipher-suite is GCM-AES-256")), "{:#?}", b.log);
 }
 
@@ -340,20 +524,45 @@ fn a_reload_keeps_the_confidentiality_offset_the_sas_run_with() {
     assert!(b.run_until(Duration::from_secs(5), Bench::secured), "secured");
     let offset = |b: &Bench| b.sa().policy.map(|p| (p.confidentiality, p.conf_offset));
     assert_eq!(offset(&b), Some((true, 0)), "the key server's offset");
-    b.daemon.reload(setups(&text(" window-size 128\n"))).expect("reload");
-    assert_eq!(offset(&b), Some((true, 0)), "kept while the SAs in use carry the traffic");
-    assert!(b.run_until(Duration::from_secs(5), Bench::secured), "secured again");
-    assert!(b.log.iter().any(|l| l.starts_with("%L2-MKA-6-SAK_RECEIVED") && l.contains("/2 AN 1,")), "a fresh SAK: {:#?}", b.log);
-    assert_eq!(offset(&b), Some((true, 0)), "the fresh SAK's offset, as the key server chose it");
+    b.daemon
+        .reload(setups(&text(" window-size 128\n")))
+        .expect("reload");
+    assert_eq!(
+        offset(&b),
+        Some((true, 0)),
+        "kept while the SAs in use carry the traffic"
+    );
+    assert!(
+        b.run_until(Duration::from_secs(5), Bench::secured),
+        "secured again"
+    );
+    assert!(
+        b.log
+            .iter()
+            .any(|l| l.starts_with("%L2-MKA-6-SAK_RECEIVED") && l.contains("/2 AN 1,")),
+        "a fresh SAK: {:#?}",
+        b.log
+    );
+    assert_eq!(
+        offset(&b),
+        Some((true, 0)),
+        "the fresh SAK's offset, as the key server chose it"
+    );
     assert_eq!(b.sa().policy.map(|p| p.replay_window), Some(128));
 }
 
 /// An interface the dataplane does not have is logged and skipped; the others run.
 #[test]
 fn an_interface_the_dataplane_lacks_is_skipped() {
-    let text = format!("{}interface TenGigE0/0/0/9\n macsec psk-keychain KC1 policy P1\n!\n", config(20, "", true));
+    let text = format!(
+        "{}interface TenGigE0/0/0/9\n macsec psk-keychain KC1 policy P1\n!\n",
+        config(20, "", true)
+    );
     let mut b = Bench::new(&text, 1, CipherSuite::GcmAesXpn256, None);
     assert!(b.run_until(Duration::from_secs(5), Bench::secured), "secured");
-    assert_eq!(b.log[0], "macsecd: interface TenGigE0/0/0/9 is not a link of the dataplane: not started");
+    assert_eq!(
+        b.log[0],
+        "macsecd: interface TenGigE0/0/0/9 is not a link of the dataplane: not started"
+    );
     assert_eq!(b.daemon.ports.len(), 1);
 }

@@ -63,7 +63,11 @@ fn active_and_latest_active_at_many_instants() {
     for &(off, active, latest) in table {
         let now = (T0 as i64 + off) as u64;
         assert_eq!(names(c.active_keys(now)), active, "active at T0{off:+}");
-        assert_eq!(c.latest_active(now).map(|k| k.ckn().to_string()).as_deref(), latest, "latest at T0{off:+}");
+        assert_eq!(
+            c.latest_active(now).map(|k| k.ckn().to_string()).as_deref(),
+            latest,
+            "latest at T0{off:+}"
+        );
     }
     assert_eq!(names(c.active_keys(u64::MAX)), ["03"]);
 }
@@ -80,7 +84,14 @@ fn tie_on_start_goes_to_the_later_key_in_configuration_order() {
     )
     .unwrap();
     assert_eq!(a.latest_active(T0).unwrap().ckn(), &ckn("0B"));
-    let b = KeyChain::new("b", vec![key("0B", Lifetime::infinite(T0)), key("0A", Lifetime::infinite(T0))]).unwrap();
+    let b = KeyChain::new(
+        "b",
+        vec![
+            key("0B", Lifetime::infinite(T0)),
+            key("0A", Lifetime::infinite(T0)),
+        ],
+    )
+    .unwrap();
     assert_eq!(b.latest_active(T0).unwrap().ckn(), &ckn("0A"));
     // The latest *start* wins over configuration order.
     assert_eq!(a.latest_active(T0 - 1).unwrap().ckn(), &ckn("0C"));
@@ -158,7 +169,10 @@ fn plan_start_keep_and_no_key() {
 
     let p = c.plan(T0, None, None);
     assert!(matches!(p.primary, PrimaryPlan::Start(k) if k.ckn() == &ckn("AA")));
-    assert_eq!(p.secure_with().map(|(s, k)| (s, k.ckn().to_string())), Some((KeySource::Primary, "AA".into())));
+    assert_eq!(
+        p.secure_with().map(|(s, k)| (s, k.ckn().to_string())),
+        Some((KeySource::Primary, "AA".into()))
+    );
     assert_eq!(p.next_change, None);
 
     let aa = ckn("aa"); // hex in either case names the same CKN
@@ -170,8 +184,14 @@ fn plan_start_keep_and_no_key() {
 
 /// Old key A: [T0, T0+3600); new key B: [T0+3000, infinite). The guide's one-minute overlap.
 fn rollover_chain(a_end: u64) -> KeyChain {
-    KeyChain::new("roll", vec![key("0A", Lifetime::until(T0, a_end)), key("0B", Lifetime::infinite(T0 + 3000))])
-        .unwrap()
+    KeyChain::new(
+        "roll",
+        vec![
+            key("0A", Lifetime::until(T0, a_end)),
+            key("0B", Lifetime::infinite(T0 + 3000)),
+        ],
+    )
+    .unwrap()
 }
 
 #[test]
@@ -187,7 +207,13 @@ fn hitless_rollover_keeps_the_old_key_one_minute() {
     // B becomes the latest active key while A is still active: run both.
     let p = c.plan(T0 + 3000, Some(Current::new(&a)), None);
     match p.primary {
-        PrimaryPlan::Rollover { from, to, started, retire_at, short_overlap } => {
+        PrimaryPlan::Rollover {
+            from,
+            to,
+            started,
+            retire_at,
+            short_overlap,
+        } => {
             assert_eq!((from.ckn(), to.ckn()), (&a, &b));
             assert_eq!((started, retire_at, short_overlap), (T0 + 3000, T0 + 3060, false));
         }
@@ -244,7 +270,11 @@ fn rollover_with_short_overlap_then_expiry() {
     assert_eq!(p.next_change, Some(T0 + 3030)); // A's expiry comes first
     let p = c.plan(T0 + 3030, Some(Current::rolling_over(&a, T0 + 3000)), None);
     match p.primary {
-        PrimaryPlan::CurrentGone { ref ckn, reason, replacement } => {
+        PrimaryPlan::CurrentGone {
+            ref ckn,
+            reason,
+            replacement,
+        } => {
             assert_eq!((ckn, reason), (&a, GoneReason::Expired));
             assert_eq!(replacement.unwrap().ckn(), &b);
         }
@@ -268,8 +298,10 @@ fn no_overlap_is_not_a_rollover() {
 }
 
 fn fallback(start: u64) -> FallbackPsk {
-    FallbackPsk::new(KeyChain::new("fallback_mac_chain", vec![key("ABCD", Lifetime::infinite(start))]).unwrap())
-        .unwrap()
+    FallbackPsk::new(
+        KeyChain::new("fallback_mac_chain", vec![key("ABCD", Lifetime::infinite(start))]).unwrap(),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -280,14 +312,24 @@ fn expiry_without_fallback_brings_the_session_down() {
     assert!(matches!(p.primary, PrimaryPlan::Keep(_)));
     assert_eq!(p.next_change, Some(T0 + 100));
     let p = c.plan(T0 + 100, Some(Current::new(&cur)), None);
-    assert!(matches!(p.primary, PrimaryPlan::CurrentGone { reason: GoneReason::Expired, replacement: None, .. }));
+    assert!(matches!(
+        p.primary,
+        PrimaryPlan::CurrentGone {
+            reason: GoneReason::Expired,
+            replacement: None,
+            ..
+        }
+    ));
     assert!(matches!(p.fallback, FallbackPlan::NotConfigured));
     assert!(p.current_gone() && p.session_down());
     assert_eq!(p.secure_with().map(|(s, _)| s), None);
     assert!(p.primary_keys().is_empty());
     assert_eq!(p.next_change, None);
     // And with nothing running any more:
-    assert!(matches!(c.plan(T0 + 100, None, None).primary, PrimaryPlan::NoActiveKey));
+    assert!(matches!(
+        c.plan(T0 + 100, None, None).primary,
+        PrimaryPlan::NoActiveKey
+    ));
 }
 
 #[test]
@@ -299,13 +341,19 @@ fn expiry_with_fallback_is_protected_by_the_fallback_key() {
 
     let p = c.plan(T0 + 99, Some(Current::new(&cur)), Some(&fb));
     assert!(matches!(p.fallback, FallbackPlan::Standby(k) if k.ckn() == &ckn("ABCD")));
-    assert_eq!(p.secure_with().map(|(s, k)| (s, k.ckn().to_string())), Some((KeySource::Primary, "1000".into())));
+    assert_eq!(
+        p.secure_with().map(|(s, k)| (s, k.ckn().to_string())),
+        Some((KeySource::Primary, "1000".into()))
+    );
     assert_eq!(p.fallback_key().unwrap().ckn(), &ckn("ABCD"));
 
     let p = c.plan(T0 + 100, Some(Current::new(&cur)), Some(&fb));
     assert!(p.current_gone());
     assert!(matches!(p.fallback, FallbackPlan::Protect(k) if k.ckn() == &ckn("ABCD")));
-    assert_eq!(p.secure_with().map(|(s, k)| (s, k.ckn().to_string())), Some((KeySource::Fallback, "ABCD".into())));
+    assert_eq!(
+        p.secure_with().map(|(s, k)| (s, k.ckn().to_string())),
+        Some((KeySource::Fallback, "ABCD".into()))
+    );
     assert!(!p.session_down());
     assert_eq!(p.next_change, None);
 
@@ -333,7 +381,14 @@ fn fallback_not_yet_active_and_next_change() {
     assert_eq!(p.next_change, Some(T0 + 100));
     // The latest started fallback key is used.
     let fb2 = FallbackPsk::new(
-        KeyChain::new("fb", vec![key("F1", Lifetime::infinite(T0)), key("F2", Lifetime::infinite(T0 + 10))]).unwrap(),
+        KeyChain::new(
+            "fb",
+            vec![
+                key("F1", Lifetime::infinite(T0)),
+                key("F2", Lifetime::infinite(T0 + 10)),
+            ],
+        )
+        .unwrap(),
     )
     .unwrap();
     assert_eq!(fb2.latest_active(T0 + 9).unwrap().ckn(), &ckn("F1"));
@@ -342,8 +397,14 @@ fn fallback_not_yet_active_and_next_change() {
 
 #[test]
 fn current_removed_or_not_started() {
-    let c =
-        KeyChain::new("p", vec![key("01", Lifetime::infinite(T0)), key("02", Lifetime::infinite(T0 + 100))]).unwrap();
+    let c = KeyChain::new(
+        "p",
+        vec![
+            key("01", Lifetime::infinite(T0)),
+            key("02", Lifetime::infinite(T0 + 100)),
+        ],
+    )
+    .unwrap();
     let gone = ckn("99");
     let p = c.plan(T0 + 1, Some(Current::new(&gone)), None);
     assert!(matches!(
@@ -352,7 +413,13 @@ fn current_removed_or_not_started() {
     ));
     let future = ckn("02");
     let p = c.plan(T0 + 1, Some(Current::new(&future)), None);
-    assert!(matches!(p.primary, PrimaryPlan::CurrentGone { reason: GoneReason::NotStarted, .. }));
+    assert!(matches!(
+        p.primary,
+        PrimaryPlan::CurrentGone {
+            reason: GoneReason::NotStarted,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -370,7 +437,12 @@ fn rollover_target_changes_mid_rollover() {
     let a = ckn("0A");
     let p = c.plan(T0 + 130, Some(Current::rolling_over(&a, T0 + 100)), None);
     match p.primary {
-        PrimaryPlan::Rollover { to, started, retire_at, .. } => {
+        PrimaryPlan::Rollover {
+            to,
+            started,
+            retire_at,
+            ..
+        } => {
             assert_eq!(to.ckn(), &ckn("0C"));
             assert_eq!((started, retire_at), (T0 + 130, T0 + 190));
         }
@@ -389,8 +461,14 @@ fn ckn_and_algorithm_parsing() {
     assert_eq!(format!("{k:?}"), "Ckn(1234ABCD5678)");
     assert_eq!(Ckn::from_hex(&"ab".repeat(32)).unwrap().len(), 32);
 
-    assert_eq!("AES-128-CMAC".parse::<CakAlgorithm>().unwrap(), CakAlgorithm::Aes128Cmac);
-    assert_eq!("aes-256-cmac".parse::<CakAlgorithm>().unwrap(), CakAlgorithm::Aes256Cmac);
+    assert_eq!(
+        "AES-128-CMAC".parse::<CakAlgorithm>().unwrap(),
+        CakAlgorithm::Aes128Cmac
+    );
+    assert_eq!(
+        "aes-256-cmac".parse::<CakAlgorithm>().unwrap(),
+        CakAlgorithm::Aes256Cmac
+    );
     assert_eq!(CakAlgorithm::Aes128Cmac.key_len(), 16);
     assert_eq!(CakAlgorithm::Aes256Cmac.key_len(), 32);
     assert_eq!(CakAlgorithm::Aes256Cmac.to_string(), "AES-256-CMAC");
@@ -403,8 +481,14 @@ fn ckn_and_algorithm_parsing() {
     assert_eq!(k256.cak().len(), 32);
     assert_eq!(&k256.cak()[..4], [0x12, 0x34, 0x56, 0x78]);
 
-    assert_eq!(unix_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_millis(T0 * 1000 + 999)), T0);
-    assert_eq!(unix_seconds(std::time::UNIX_EPOCH - std::time::Duration::from_secs(1)), 0);
+    assert_eq!(
+        unix_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_millis(T0 * 1000 + 999)),
+        T0
+    );
+    assert_eq!(
+        unix_seconds(std::time::UNIX_EPOCH - std::time::Duration::from_secs(1)),
+        0
+    );
 }
 
 #[test]
@@ -413,10 +497,22 @@ fn validation_errors() {
     let inf = Lifetime::infinite(T0);
 
     // CKN length and hex, as the key chain reads the IOS XR key ID.
-    assert_eq!(ckn_from_hex("").unwrap_err(), KeyChainError::CknLength { len: 0, max: 32 });
-    assert_eq!(ckn_from_hex(&"a".repeat(66)).unwrap_err(), KeyChainError::CknLength { len: 33, max: 32 });
-    assert_eq!(ckn_from_hex("abc").unwrap_err(), KeyChainError::CknHex { text: "abc".into() });
-    assert_eq!(ckn_from_hex("zz").unwrap_err(), KeyChainError::CknHex { text: "zz".into() });
+    assert_eq!(
+        ckn_from_hex("").unwrap_err(),
+        KeyChainError::CknLength { len: 0, max: 32 }
+    );
+    assert_eq!(
+        ckn_from_hex(&"a".repeat(66)).unwrap_err(),
+        KeyChainError::CknLength { len: 33, max: 32 }
+    );
+    assert_eq!(
+        ckn_from_hex("abc").unwrap_err(),
+        KeyChainError::CknHex { text: "abc".into() }
+    );
+    assert_eq!(
+        ckn_from_hex("zz").unwrap_err(),
+        KeyChainError::CknHex { text: "zz".into() }
+    );
     assert!(Ckn::new(&[]).is_err() && Ckn::new(&[0; 33]).is_err());
     assert_eq!(
         ckn_from_hex(&"00".repeat(33)).unwrap_err().to_string(),
@@ -426,10 +522,17 @@ fn validation_errors() {
     // CAK length against the algorithm.
     assert_eq!(
         Key::from_hex("01", CAK128, Aes256Cmac, inf).unwrap_err(),
-        KeyChainError::CakLength { ckn: ckn("01"), algorithm: Aes256Cmac, expected: 32, got: 16 }
+        KeyChainError::CakLength {
+            ckn: ckn("01"),
+            algorithm: Aes256Cmac,
+            expected: 32,
+            got: 16
+        }
     );
     assert_eq!(
-        Key::from_hex("01", CAK256, Aes128Cmac, inf).unwrap_err().to_string(),
+        Key::from_hex("01", CAK256, Aes128Cmac, inf)
+            .unwrap_err()
+            .to_string(),
         "key 01: AES-128-CMAC needs a 16-octet CAK, got 32 octets"
     );
     assert!(matches!(
@@ -440,26 +543,43 @@ fn validation_errors() {
     // Lifetime end before, or at, the start.
     assert_eq!(
         Key::from_hex("01", CAK128, Aes128Cmac, Lifetime::until(T0, T0 - 1)).unwrap_err(),
-        KeyChainError::LifetimeEndsBeforeStart { ckn: ckn("01"), start: T0, end: T0 - 1 }
+        KeyChainError::LifetimeEndsBeforeStart {
+            ckn: ckn("01"),
+            start: T0,
+            end: T0 - 1
+        }
     );
     assert!(matches!(
         Key::from_hex("01", CAK128, Aes128Cmac, Lifetime::until(T0, T0)),
         Err(KeyChainError::LifetimeEndsBeforeStart { .. })
     ));
     assert_eq!(
-        Key::from_hex("01", CAK128, Aes128Cmac, Lifetime::duration(T0, 0)).unwrap_err().to_string(),
+        Key::from_hex("01", CAK128, Aes128Cmac, Lifetime::duration(T0, 0))
+            .unwrap_err()
+            .to_string(),
         format!("key 01: lifetime ends at {T0}, not after its start {T0}")
     );
 
     // Chains.
-    assert_eq!(KeyChain::new("x", vec![]).unwrap_err(), KeyChainError::EmptyChain { chain: "x".into() });
-    assert_eq!(KeyChain::new("", vec![key("01", inf)]).unwrap_err(), KeyChainError::EmptyName);
     assert_eq!(
-        KeyChain::new("x", vec![key("ab01", inf), key("02", inf), key("AB01", inf)]).unwrap_err(),
-        KeyChainError::DuplicateCkn { chain: "x".into(), ckn: ckn("AB01") }
+        KeyChain::new("x", vec![]).unwrap_err(),
+        KeyChainError::EmptyChain { chain: "x".into() }
     );
     assert_eq!(
-        KeyChain::new("x", vec![key("01", inf), key("01", inf)]).unwrap_err().to_string(),
+        KeyChain::new("", vec![key("01", inf)]).unwrap_err(),
+        KeyChainError::EmptyName
+    );
+    assert_eq!(
+        KeyChain::new("x", vec![key("ab01", inf), key("02", inf), key("AB01", inf)]).unwrap_err(),
+        KeyChainError::DuplicateCkn {
+            chain: "x".into(),
+            ckn: ckn("AB01")
+        }
+    );
+    assert_eq!(
+        KeyChain::new("x", vec![key("01", inf), key("01", inf)])
+            .unwrap_err()
+            .to_string(),
         "key chain x: CKN 01 is configured more than once"
     );
 
@@ -467,22 +587,38 @@ fn validation_errors() {
     let finite = KeyChain::new("fb", vec![key("F1", inf), key("F2", Lifetime::duration(T0, 10))]).unwrap();
     assert_eq!(
         FallbackPsk::new(finite).unwrap_err(),
-        KeyChainError::FallbackNotInfinite { chain: "fb".into(), ckn: ckn("F2") }
+        KeyChainError::FallbackNotInfinite {
+            chain: "fb".into(),
+            ckn: ckn("F2")
+        }
     );
     let primary = KeyChain::new("p", vec![key("01", inf), key("F1", inf)]).unwrap();
     let fb = FallbackPsk::new(KeyChain::new("fb", vec![key("F1", inf)]).unwrap()).unwrap();
     assert_eq!(
         fb.check_distinct(&primary).unwrap_err(),
-        KeyChainError::FallbackSharesCkn { primary: "p".into(), fallback: "fb".into(), ckn: ckn("F1") }
+        KeyChainError::FallbackSharesCkn {
+            primary: "p".into(),
+            fallback: "fb".into(),
+            ckn: ckn("F1")
+        }
     );
     let same = FallbackPsk::new(KeyChain::new("p", vec![key("F9", inf)]).unwrap()).unwrap();
-    assert_eq!(same.check_distinct(&primary).unwrap_err(), KeyChainError::FallbackSameChain { chain: "p".into() });
+    assert_eq!(
+        same.check_distinct(&primary).unwrap_err(),
+        KeyChainError::FallbackSameChain { chain: "p".into() }
+    );
 }
 
 #[test]
 fn debug_and_errors_never_show_the_cak() {
     let secret = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
-    let k = Key::from_hex("1234abcd5678", secret, CakAlgorithm::Aes128Cmac, Lifetime::infinite(T0)).unwrap();
+    let k = Key::from_hex(
+        "1234abcd5678",
+        secret,
+        CakAlgorithm::Aes128Cmac,
+        Lifetime::infinite(T0),
+    )
+    .unwrap();
     let dbg = format!("{k:?}");
     assert_eq!(
         dbg,
@@ -496,8 +632,16 @@ fn debug_and_errors_never_show_the_cak() {
         assert!(!all.contains(leak), "{leak} in {all}");
     }
     // A malformed CAK is not quoted back, not even the bad digit.
-    let err = Key::from_hex("01", "0f1e2d3c4b5a69788796a5b4c3d2e1fQ", CakAlgorithm::Aes128Cmac, Lifetime::infinite(0))
-        .unwrap_err();
+    let err = Key::from_hex(
+        "01",
+        "0f1e2d3c4b5a69788796a5b4c3d2e1fQ",
+        CakAlgorithm::Aes128Cmac,
+        Lifetime::infinite(0),
+    )
+    .unwrap_err();
     assert_eq!(err, KeyChainError::CakHex { ckn: ckn("01") });
-    assert_eq!(err.to_string(), "key 01: the CAK is not valid hex (an even number of hex digits)");
+    assert_eq!(
+        err.to_string(),
+        "key 01: the CAK is not valid hex (an even number of hex digits)"
+    );
 }

@@ -4,8 +4,8 @@
 
 use control::mka::kdf::{kdf, LABEL_ICK};
 use control::mka::{
-    frame_icv, verify_frame_icv, Cak, Ckn, ConfidentialityOffset, Ick, Kek, Ki, MkaFrameRepr, MkpduError, MkpduRepr,
-    ParamSet, EAPOL_HEADER_LEN, PAE_GROUP_ADDR,
+    frame_icv, verify_frame_icv, Cak, Ckn, ConfidentialityOffset, Ick, Kek, Ki, MkaFrameRepr, MkpduError,
+    MkpduRepr, ParamSet, EAPOL_HEADER_LEN, PAE_GROUP_ADDR,
 };
 use dataplane::crypto::Backend;
 use dataplane::secy::{CipherSuite, Policy, RxSecY, RxStatus, SaKeys, Sci, Span};
@@ -16,7 +16,10 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 fn data(name: &str) -> PathBuf {
-    PathBuf::from(format!("{}/../tests/data/captures/{name}", env!("CARGO_MANIFEST_DIR")))
+    PathBuf::from(format!(
+        "{}/../tests/data/captures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
 }
 
 fn keys() -> Value {
@@ -52,7 +55,12 @@ fn capture_keys() -> Keys {
     let k = keys();
     let cak = Cak::from_hex(s(&k, "cak")).unwrap();
     let ckn = Ckn::from_hex(s(&k, "ckn")).unwrap();
-    Keys { ick: Ick::derive(&cak, &ckn), kek: Kek::derive(&cak, &ckn), cak, ckn }
+    Keys {
+        ick: Ick::derive(&cak, &ckn),
+        kek: Kek::derive(&cak, &ckn),
+        cak,
+        ckn,
+    }
 }
 
 /// Every MKPDU of the capture parses, re-encodes to exactly its octets, verifies its ICV with the
@@ -67,7 +75,11 @@ fn all_28_mkpdus_parse_reencode_and_verify() {
     for f in frames("wpa_mka.pcap") {
         assert!(is_eapol(&f));
         let repr = MkaFrameRepr::parse(&f).unwrap_or_else(|e| panic!("MKPDU {n}: {e}"));
-        assert_eq!(repr.to_bytes().unwrap(), f, "MKPDU {n} does not re-encode byte for byte");
+        assert_eq!(
+            repr.to_bytes().unwrap(),
+            f,
+            "MKPDU {n} does not re-encode byte for byte"
+        );
         assert!(verify_frame_icv(&f, &k.ick).unwrap(), "MKPDU {n}: ICV");
         assert_eq!(frame_icv(&f, &k.ick).unwrap(), repr.mkpdu.icv);
         // The EAPOL-level codec alone round-trips too.
@@ -84,10 +96,17 @@ fn all_28_mkpdus_parse_reencode_and_verify() {
         assert_eq!(b.ckn, k.ckn);
         assert_eq!(b.algorithm_agility, 0x0080_C201);
         let last = last_mn.insert(b.mi, b.mn).unwrap_or(0);
-        assert_eq!(b.mn, last + 1, "each participant's MN starts at 1 and counts up by 1");
+        assert_eq!(
+            b.mn,
+            last + 1,
+            "each participant's MN starts at 1 and counts up by 1"
+        );
         let peer = &json["peers"][b.sci.to_string()];
         assert_eq!(s(peer, "mi"), b.mi.to_string());
-        assert_eq!(peer["mka_priority"].as_u64().unwrap(), b.key_server_priority as u64);
+        assert_eq!(
+            peer["mka_priority"].as_u64().unwrap(),
+            b.key_server_priority as u64
+        );
         assert_eq!(b.sci.mac(), repr.src.0);
         n += 1;
     }
@@ -115,7 +134,10 @@ fn distributed_sak_unwraps_and_sak_use_follows() {
     let k = capture_keys();
     let json = keys();
     let sak_json = &json["sak"];
-    let want_ki = Ki::new(s(sak_json, "ki_mi").parse().unwrap(), sak_json["ki_kn"].as_u64().unwrap() as u32);
+    let want_ki = Ki::new(
+        s(sak_json, "ki_mi").parse().unwrap(),
+        sak_json["ki_kn"].as_u64().unwrap() as u32,
+    );
     let mut dist = 0;
     let mut latest_slot = 0;
     let mut old_slot = 0;
@@ -126,11 +148,17 @@ fn distributed_sak_unwraps_and_sak_use_follows() {
             let w = d.key.as_ref().unwrap();
             assert_eq!(hex::encode(&w.wrapped), s(sak_json, "wrapped"));
             assert_eq!(w.wrapped.len(), 24, "GCM-AES-128 default form: 24-octet wrap");
-            assert_eq!(w.cipher_suite_id, None, "GCM-AES-128 default form: no cipher suite id");
+            assert_eq!(
+                w.cipher_suite_id, None,
+                "GCM-AES-128 default form: no cipher suite id"
+            );
             assert_eq!(d.cipher_suite(), Some(CipherSuite::GcmAes128));
             assert_eq!(d.an as u64, sak_json["an"].as_u64().unwrap());
             assert_eq!(d.conf_offset, ConfidentialityOffset::Offset0);
-            assert_eq!(d.conf_offset.conf_offset().unwrap().octets() as u64, sak_json["conf_offset"].as_u64().unwrap());
+            assert_eq!(
+                d.conf_offset.conf_offset().unwrap().octets() as u64,
+                sak_json["conf_offset"].as_u64().unwrap()
+            );
             assert_eq!(d.ki(m.basic.mi), Some(want_ki));
             let sak = k.kek.unwrap_sak(&w.wrapped).unwrap();
             assert_eq!(hex::encode(sak.as_bytes()), s(sak_json, "key"));
@@ -146,7 +174,10 @@ fn distributed_sak_unwraps_and_sak_use_follows() {
                 assert!(old.ki.is_null());
             } else {
                 assert!(latest.ki.is_null() && !latest.tx && !latest.rx);
-                assert_eq!(latest.lowest_pn, 1, "wpa_supplicant reports LPN 1 in an empty slot");
+                assert_eq!(
+                    latest.lowest_pn, 1,
+                    "wpa_supplicant reports LPN 1 in an empty slot"
+                );
                 assert_eq!(old.ki, want_ki);
                 assert!(old.tx && old.rx);
                 old_slot += 1;
@@ -156,10 +187,19 @@ fn distributed_sak_unwraps_and_sak_use_follows() {
         // Indicator, no XPN, no Announcement.
         assert_eq!(m.basic.version, 1);
         assert!(!m.icv_indicator);
-        assert!(m.sets.iter().all(|p| matches!(p, ParamSet::LivePeerList(_) | ParamSet::PotentialPeerList(_) | ParamSet::SakUse(_) | ParamSet::DistributedSak(_))));
+        assert!(m.sets.iter().all(|p| matches!(
+            p,
+            ParamSet::LivePeerList(_)
+                | ParamSet::PotentialPeerList(_)
+                | ParamSet::SakUse(_)
+                | ParamSet::DistributedSak(_)
+        )));
     }
     assert_eq!(dist, 2, "the key server sends the Distributed SAK twice");
-    assert!(latest_slot >= 3 && old_slot >= 15, "latest {latest_slot}, old {old_slot}");
+    assert!(
+        latest_slot >= 3 && old_slot >= 15,
+        "latest {latest_slot}, old {old_slot}"
+    );
 }
 
 /// The real MKPDUs also carry their ICV inside an ICV Indicator: re-sealed that way they parse,
@@ -210,7 +250,10 @@ fn unwrapped_sak_validates_the_macsec_frames() {
     for sci in &scis {
         rx.install_sa(*sci, an, &SaKeys::new(sak.as_bytes()), 1).unwrap();
     }
-    let macsec: Vec<_> = all.iter().filter(|f| f.len() >= 14 && f[12..14] == [0x88, 0xe5]).collect();
+    let macsec: Vec<_> = all
+        .iter()
+        .filter(|f| f.len() >= 14 && f[12..14] == [0x88, 0xe5])
+        .collect();
     assert_eq!(macsec.len(), 4);
     for f in macsec {
         let mut buf = vec![0u8; 32 + f.len() + 32];
@@ -225,7 +268,10 @@ fn unwrapped_sak_validates_the_macsec_frames() {
 // macsecctl mka decode
 
 fn macsecctl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_macsecctl")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_macsecctl"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn decode(extra: &[&str], file: &Path) -> Output {
@@ -241,11 +287,15 @@ fn stdout(o: &Output) -> String {
 }
 
 fn json_lines(o: &Output) -> Vec<Value> {
-    stdout(o).lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+    stdout(o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
 }
 
 fn is_hex(v: &Value, digits: usize) -> bool {
-    v.as_str().is_some_and(|s| s.len() == digits && s.bytes().all(|c| c.is_ascii_hexdigit()))
+    v.as_str()
+        .is_some_and(|s| s.len() == digits && s.bytes().all(|c| c.is_ascii_hexdigit()))
 }
 
 #[test]
@@ -264,7 +314,12 @@ fn cli_json_with_keys() {
         assert_eq!(s(&k["peers"][s(j, "sci")], "mi"), s(j, "mi"));
         if let Some(sak) = j.get("sak") {
             assert_eq!(sak, &k["sak"]["key"]);
-            let d = j["parameter_sets"].as_array().unwrap().iter().find(|p| p["type"] == 4).unwrap();
+            let d = j["parameter_sets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["type"] == 4)
+                .unwrap();
             assert_eq!(d["unwrap"], "ok");
             assert_eq!(d["wrapped_sak"], k["sak"]["wrapped"]);
             assert_eq!(d["cipher_suite"], "GCM-AES-128");
@@ -281,7 +336,10 @@ fn cli_hides_keys_by_default() {
         let o = decode(extra, &data("mka_plus_macsec.pcap"));
         assert_eq!(o.status.code(), Some(0));
         let out = stdout(&o);
-        assert!(!out.contains(s(&k["sak"], "key")), "SAK printed without --show-keys");
+        assert!(
+            !out.contains(s(&k["sak"], "key")),
+            "SAK printed without --show-keys"
+        );
         assert!(!out.contains(s(&k, "cak")), "CAK printed");
         assert!(out.contains("***"));
     }
@@ -291,20 +349,40 @@ fn cli_hides_keys_by_default() {
     assert!(out.contains("frames: 32, MKPDUs: 28, failed: 0"), "{out}");
     assert_eq!(out.matches("ICV valid").count(), 28);
     let o = decode(&["--json"], &data("wpa_mka.pcap"));
-    let with_sak: Vec<_> = json_lines(&o).into_iter().filter(|j| j.get("sak").is_some()).collect();
+    let with_sak: Vec<_> = json_lines(&o)
+        .into_iter()
+        .filter(|j| j.get("sak").is_some())
+        .collect();
     assert!(with_sak.is_empty(), "top-level sak only with --show-keys");
 }
 
 #[test]
 fn cli_wrong_cak_fails_the_icv() {
     let k = keys();
-    let o = macsecctl(&["mka", "decode", "--json", "--cak", "000102030405060708090a0b0c0d0e0e", "--ckn", s(&k, "ckn"), data("wpa_mka.pcap").to_str().unwrap()]);
+    let o = macsecctl(&[
+        "mka",
+        "decode",
+        "--json",
+        "--cak",
+        "000102030405060708090a0b0c0d0e0e",
+        "--ckn",
+        s(&k, "ckn"),
+        data("wpa_mka.pcap").to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1));
     let lines = json_lines(&o);
     assert_eq!(lines.len(), 28);
     assert!(lines.iter().all(|j| j["icv_valid"] == false && j["ok"] == false));
     // A 256-bit CAK of the right form but the wrong value also just fails the ICVs.
-    let o = macsecctl(&["mka", "decode", "--cak", &"ab".repeat(32), "--ckn", s(&k, "ckn"), data("wpa_mka.pcap").to_str().unwrap()]);
+    let o = macsecctl(&[
+        "mka",
+        "decode",
+        "--cak",
+        &"ab".repeat(32),
+        "--ckn",
+        s(&k, "ckn"),
+        data("wpa_mka.pcap").to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stdout(&o).contains("failed: 28"));
 }
@@ -312,7 +390,12 @@ fn cli_wrong_cak_fails_the_icv() {
 fn write_pcap(path: &Path, frames: &[Vec<u8>]) {
     let mut w = PcapWriter::new(std::fs::File::create(path).unwrap()).unwrap();
     for (i, f) in frames.iter().enumerate() {
-        w.write_packet(&PcapPacket::new(Duration::from_millis(i as u64), f.len() as u32, f)).unwrap();
+        w.write_packet(&PcapPacket::new(
+            Duration::from_millis(i as u64),
+            f.len() as u32,
+            f,
+        ))
+        .unwrap();
     }
 }
 
@@ -339,11 +422,18 @@ fn cli_malformed_and_skipped_frames() {
     assert_eq!(o.status.code(), Some(1));
     let lines = json_lines(&o);
     assert_eq!(lines.len(), 4);
-    assert_eq!(lines[3]["reason"], MkpduError::BadParamSetLength { set_type: 1, len: 15 }.reason());
+    assert_eq!(
+        lines[3]["reason"],
+        MkpduError::BadParamSetLength { set_type: 1, len: 15 }.reason()
+    );
     assert_eq!(lines[3]["icv_valid"], false);
     let o = decode(&[], &p);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stdout(&o).contains("frames: 6, MKPDUs: 4, failed: 1, other EAPOL (skipped): 1"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("frames: 6, MKPDUs: 4, failed: 1, other EAPOL (skipped): 1"),
+        "{}",
+        stdout(&o)
+    );
 
     // pcapng
     use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
@@ -352,9 +442,21 @@ fn cli_malformed_and_skipped_frames() {
     use pcap_file::DataLink;
     let ng = d.path().join("mka.pcapng");
     let mut w = PcapNgWriter::new(std::fs::File::create(&ng).unwrap()).unwrap();
-    w.write_pcapng_block(InterfaceDescriptionBlock { linktype: DataLink::ETHERNET, snaplen: 0, options: vec![] }).unwrap();
+    w.write_pcapng_block(InterfaceDescriptionBlock {
+        linktype: DataLink::ETHERNET,
+        snaplen: 0,
+        options: vec![],
+    })
+    .unwrap();
     for f in frames("wpa_mka.pcap") {
-        w.write_pcapng_block(EnhancedPacketBlock { interface_id: 0, timestamp: Duration::from_secs(1), original_len: f.len() as u32, data: f.into(), options: vec![] }).unwrap();
+        w.write_pcapng_block(EnhancedPacketBlock {
+            interface_id: 0,
+            timestamp: Duration::from_secs(1),
+            original_len: f.len() as u32,
+            data: f.into(),
+            options: vec![],
+        })
+        .unwrap();
     }
     drop(w);
     let o = decode(&["--json"], &ng);
@@ -370,16 +472,35 @@ fn cli_usage_and_file_errors() {
     let secret = "00112233445566778899aabbccddeeff0011";
     for args in [
         vec!["mka", "decode", "--cak", secret, "--ckn", s(&k, "ckn"), file],
-        vec!["mka", "decode", "--cak", "00112233445566778899aabbccddeefg", "--ckn", s(&k, "ckn"), file],
+        vec![
+            "mka",
+            "decode",
+            "--cak",
+            "00112233445566778899aabbccddeefg",
+            "--ckn",
+            s(&k, "ckn"),
+            file,
+        ],
         vec!["mka", "decode", "--cak", s(&k, "cak"), "--ckn", "", file],
-        vec!["mka", "decode", "--cak", s(&k, "cak"), "--ckn", s(&k, "ckn"), "/nonexistent/x.pcap"],
+        vec![
+            "mka",
+            "decode",
+            "--cak",
+            s(&k, "cak"),
+            "--ckn",
+            s(&k, "ckn"),
+            "/nonexistent/x.pcap",
+        ],
     ] {
         let o = macsecctl(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         let err = String::from_utf8(o.stderr).unwrap();
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(err.starts_with("macsecctl: error: "), "{err}");
-        assert!(!err.contains(args[3]) || args[3].is_empty(), "stderr repeats the CAK: {err}");
+        assert!(
+            !err.contains(args[3]) || args[3].is_empty(),
+            "stderr repeats the CAK: {err}"
+        );
         assert!(!err.contains("00112233"), "{err}");
     }
     // Not a capture at all.
@@ -418,32 +539,70 @@ fn cli_decodes_every_parameter_set() {
         ckn: k.ckn.clone(),
     };
     let sets = vec![
-        ParamSet::LivePeerList(PeerList { key_server_ssci: 2, peers: vec![Peer { mi: peer, mn: 6 }] }),
+        ParamSet::LivePeerList(PeerList {
+            key_server_ssci: 2,
+            peers: vec![Peer { mi: peer, mn: 6 }],
+        }),
         ParamSet::SakUse(SakUse {
             latest_an: 1,
             latest_tx: true,
             latest_rx: true,
             delay_protect: true,
-            keys: Some(SakUseKeys { latest_ki: Ki::new(mi, 2), latest_lowest_pn: 1, old_ki: Ki::NULL, old_lowest_pn: 1 }),
+            keys: Some(SakUseKeys {
+                latest_ki: Ki::new(mi, 2),
+                latest_lowest_pn: 1,
+                old_ki: Ki::NULL,
+                old_lowest_pn: 1,
+            }),
             ..SakUse::default()
         }),
         ParamSet::DistributedSak(DistributedSak {
             an: 1,
             conf_offset: ConfidentialityOffset::Offset0,
-            key: Some(WrappedSak { kn: 2, cipher_suite_id: Some(CipherSuite::GcmAesXpn256.id()), wrapped: k.kek.wrap_sak(&sak) }),
+            key: Some(WrappedSak {
+                kn: 2,
+                cipher_suite_id: Some(CipherSuite::GcmAesXpn256.id()),
+                wrapped: k.kek.wrap_sak(&sak),
+            }),
         }),
-        ParamSet::DistributedCak(DistributedCak { wrapped_cak: k.kek.wrap_cak(&group_cak), ckn: Ckn::new(b"group").unwrap() }),
+        ParamSet::DistributedCak(DistributedCak {
+            wrapped_cak: k.kek.wrap_cak(&group_cak),
+            ckn: Ckn::new(b"group").unwrap(),
+        }),
         ParamSet::Kmd(b"lab.example".to_vec()),
         ParamSet::Announcement(Announcement {
             tlvs: vec![
-                AnnouncementTlv::CipherSuites(vec![CipherSuiteCap { capability: MacsecCapability::ConfidentialityNoOffset, id: CipherSuite::GcmAesXpn256.id() }]),
-                AnnouncementTlv::Other { tlv_type: 126, value: vec![0, 0x80, 0xc2, 1] },
+                AnnouncementTlv::CipherSuites(vec![CipherSuiteCap {
+                    capability: MacsecCapability::ConfidentialityNoOffset,
+                    id: CipherSuite::GcmAesXpn256.id(),
+                }]),
+                AnnouncementTlv::Other {
+                    tlv_type: 126,
+                    value: vec![0, 0x80, 0xc2, 1],
+                },
             ],
         }),
-        ParamSet::Xpn(Xpn { suspension_time: 0, latest_lowest_pn_msb: 1, old_lowest_pn_msb: 0 }),
-        ParamSet::Unknown(UnknownParamSet { set_type: 100, octet2: 0, flags: 0, body: vec![1, 2, 3] }),
+        ParamSet::Xpn(Xpn {
+            suspension_time: 0,
+            latest_lowest_pn_msb: 1,
+            old_lowest_pn_msb: 0,
+        }),
+        ParamSet::Unknown(UnknownParamSet {
+            set_type: 100,
+            octet2: 0,
+            flags: 0,
+            body: vec![1, 2, 3],
+        }),
     ];
-    let mut f = MkaFrameRepr::new(MacAddr([2, 0, 0, 0, 0, 0x0c]), MkpduRepr { basic, sets, icv_indicator: true, icv: [0; 16] });
+    let mut f = MkaFrameRepr::new(
+        MacAddr([2, 0, 0, 0, 0, 0x0c]),
+        MkpduRepr {
+            basic,
+            sets,
+            icv_indicator: true,
+            icv: [0; 16],
+        },
+    );
     let bytes = f.seal(&k.ick).unwrap();
     assert_eq!(MkaFrameRepr::parse(&bytes).unwrap(), f);
     let d = tempfile::tempdir().unwrap();
@@ -474,7 +633,18 @@ fn cli_decodes_every_parameter_set() {
     let o = decode(&[], &p);
     assert_eq!(o.status.code(), Some(0));
     let out = stdout(&o);
-    for name in ["Live Peer List", "MACsec SAK Use", "Distributed SAK", "Distributed CAK", "KMD", "Announcement", "XPN", "unknown (type 100)", "ICV Indicator", "GCM-AES-XPN-256"] {
+    for name in [
+        "Live Peer List",
+        "MACsec SAK Use",
+        "Distributed SAK",
+        "Distributed CAK",
+        "KMD",
+        "Announcement",
+        "XPN",
+        "unknown (type 100)",
+        "ICV Indicator",
+        "GCM-AES-XPN-256",
+    ] {
         assert!(out.contains(name), "{name} missing:\n{out}");
     }
     assert!(!out.contains(&hex::encode(sak.as_bytes())) && !out.contains(&hex::encode(group_cak.as_bytes())));

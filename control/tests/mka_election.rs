@@ -27,7 +27,11 @@ fn sci(last: u8) -> Sci {
 }
 
 enum Kind {
-    Ours { mka: Mka, dp: Dataplane, events: Vec<(Duration, MkaEvent)> },
+    Ours {
+        mka: Mka,
+        dp: Dataplane,
+        events: Vec<(Duration, MkaEvent)>,
+    },
     Hostap(Box<HostapModel>),
 }
 
@@ -40,7 +44,14 @@ fn ours_at(sci: Sci, prio: u8, f: impl FnOnce(&mut MkaConfig)) -> Member {
     let mut cfg = MkaConfig::new(sci, CipherSuite::GcmAes128);
     cfg.key_server_priority = prio;
     f(&mut cfg);
-    Member { sci, kind: Kind::Ours { mka: Mka::new(cfg, vec![keys()], Duration::ZERO).unwrap(), dp: Dataplane::default(), events: Vec::new() } }
+    Member {
+        sci,
+        kind: Kind::Ours {
+            mka: Mka::new(cfg, vec![keys()], Duration::ZERO).unwrap(),
+            dp: Dataplane::default(),
+            events: Vec::new(),
+        },
+    }
 }
 
 fn ours_with(last: u8, prio: u8, f: impl FnOnce(&mut MkaConfig)) -> Member {
@@ -53,7 +64,18 @@ fn ours(last: u8, prio: u8) -> Member {
 
 fn hostap(last: u8, prio: u8, first_hello: Duration) -> Member {
     let (ckn, cak) = keys();
-    Member { sci: sci(last), kind: Kind::Hostap(Box::new(HostapModel::new(sci(last), prio, ckn, cak, Duration::ZERO, first_hello, 0x5eed ^ last as u64))) }
+    Member {
+        sci: sci(last),
+        kind: Kind::Hostap(Box::new(HostapModel::new(
+            sci(last),
+            prio,
+            ckn,
+            cak,
+            Duration::ZERO,
+            first_hello,
+            0x5eed ^ last as u64,
+        ))),
+    }
 }
 
 impl Member {
@@ -105,7 +127,10 @@ impl Member {
     fn receives(&self, from: Sci, an: u8, ki: Ki) -> bool {
         match &self.kind {
             Kind::Ours { dp, .. } => dp.rx.get(&(from, an)).is_some_and(|r| r.0 == ki),
-            Kind::Hostap(h) => h.installed.iter().any(|i| !i.tx && i.sci == from && i.an == an && i.ki == ki),
+            Kind::Hostap(h) => h
+                .installed
+                .iter()
+                .any(|i| !i.tx && i.sci == from && i.an == an && i.ki == ki),
         }
     }
     fn handle_mkpdu(&mut self, now: Duration, f: &[u8]) {
@@ -171,7 +196,15 @@ struct Lan {
 impl Lan {
     fn new(members: Vec<Member>) -> Lan {
         let n = members.len();
-        Lan { members: members.into_iter().map(Some).collect(), inflight: Vec::new(), now: Duration::ZERO, tamper: None, secured_at: vec![None; n], shared: Default::default(), tx_history: vec![Vec::new(); n] }
+        Lan {
+            members: members.into_iter().map(Some).collect(),
+            inflight: Vec::new(),
+            now: Duration::ZERO,
+            tamper: None,
+            secured_at: vec![None; n],
+            shared: Default::default(),
+            tx_history: vec![Vec::new(); n],
+        }
     }
     fn m(&self, i: usize) -> &Member {
         self.members[i].as_ref().expect("present")
@@ -194,7 +227,9 @@ impl Lan {
     fn step(&mut self) {
         self.now += STEP;
         let now = self.now;
-        let (due, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.inflight).into_iter().partition(|(t, ..)| *t <= now);
+        let (due, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.inflight)
+            .into_iter()
+            .partition(|(t, ..)| *t <= now);
         self.inflight = rest;
         for (_, _, dst, f) in due {
             if let Some(m) = self.members[dst].as_mut() {
@@ -233,14 +268,24 @@ impl Lan {
             let Some((an, ki)) = a.tx() else { continue };
             for (bi, b) in self.members.iter().enumerate() {
                 let Some(b) = b else { continue };
-                if ai == bi || !b.secured() || !b.live_peers().contains(&a.sci) || !a.live_peers().contains(&b.sci) {
+                if ai == bi
+                    || !b.secured()
+                    || !b.live_peers().contains(&a.sci)
+                    || !a.live_peers().contains(&b.sci)
+                {
                     continue;
                 }
                 let ok = b.receives(a.sci, an, ki);
                 if ok {
                     self.shared.insert((ai, bi));
                 }
-                assert!(ok || !self.shared.contains(&(ai, bi)), "t={:?}: {} transmits AN {an} KI {ki} that {} cannot receive", self.now, a.sci, b.sci);
+                assert!(
+                    ok || !self.shared.contains(&(ai, bi)),
+                    "t={:?}: {} transmits AN {an} KI {ki} that {} cannot receive",
+                    self.now,
+                    a.sci,
+                    b.sci
+                );
             }
         }
     }
@@ -254,10 +299,18 @@ impl Lan {
     }
     /// Every member transmits with one key and elected one key server; returns them.
     fn agreed(&self) -> (Ki, Sci) {
-        let tx: Vec<Ki> = self.members.iter().flatten().map(|m| m.tx().expect("transmitting").1).collect();
+        let tx: Vec<Ki> = self
+            .members
+            .iter()
+            .flatten()
+            .map(|m| m.tx().expect("transmitting").1)
+            .collect();
         assert!(tx.iter().all(|k| *k == tx[0]), "keys {tx:?}");
         let ks: Vec<Option<Sci>> = self.members.iter().flatten().map(Member::key_server).collect();
-        assert!(ks.iter().all(|k| *k == ks[0] && k.is_some()), "key servers {ks:?}");
+        assert!(
+            ks.iter().all(|k| *k == ks[0] && k.is_some()),
+            "key servers {ks:?}"
+        );
         (tx[0], ks[0].unwrap())
     }
 }
@@ -286,7 +339,10 @@ fn assert_clean_hostap(h: &HostapModel) {
 #[test]
 fn ours_better_priority_serves_a_hostap_peer() {
     for first in [0, 300, 1000, 1990] {
-        let mut lan = Lan::new(vec![ours(0x0a, 0), hostap(0x0b, 40, Duration::from_millis(first))]);
+        let mut lan = Lan::new(vec![
+            ours(0x0a, 0),
+            hostap(0x0b, 40, Duration::from_millis(first)),
+        ]);
         lan.run(Duration::from_secs(32));
         let (ki, ks) = lan.agreed();
         assert_eq!(ks, sci(0x0a), "first hostap hello at {first} ms");
@@ -297,7 +353,10 @@ fn ours_better_priority_serves_a_hostap_peer() {
         // hostap lists us (and so becomes live) only in its next timed MKPDU: its first one when
         // it heard us before, else the one a Hello Time later.
         let secured = lan.secured_at[0].max(lan.secured_at[1]).unwrap();
-        assert!(secured <= Duration::from_millis(first) + HELLO_TIME + STEP * 10, "secured at {secured:?} (first hello {first} ms)");
+        assert!(
+            secured <= Duration::from_millis(first) + HELLO_TIME + STEP * 10,
+            "secured at {secured:?} (first hello {first} ms)"
+        );
         assert!(!h.is_key_server());
         // Our MKPDUs stopped announcing nothing: we serve and say so.
         assert!(lan.m(0).mka().participants()[0].announces_key_server);
@@ -307,7 +366,10 @@ fn ours_better_priority_serves_a_hostap_peer() {
 #[test]
 fn hostap_better_priority_serves_us() {
     for first in [0, 700, 1990] {
-        let mut lan = Lan::new(vec![ours(0x0a, 40), hostap(0x0b, 0, Duration::from_millis(first))]);
+        let mut lan = Lan::new(vec![
+            ours(0x0a, 40),
+            hostap(0x0b, 0, Duration::from_millis(first)),
+        ]);
         lan.run(Duration::from_secs(32));
         let (ki, ks) = lan.agreed();
         assert_eq!(ks, sci(0x0b));
@@ -322,7 +384,10 @@ fn hostap_better_priority_serves_us() {
         assert!(!us.participants()[0].announces_key_server);
         let secured = lan.secured_at[0].max(lan.secured_at[1]).unwrap();
         // hostap generates its SAK at its next participant timer after electing itself.
-        assert!(secured <= Duration::from_millis(first) + Duration::from_secs(4), "secured at {secured:?}");
+        assert!(
+            secured <= Duration::from_millis(first) + Duration::from_secs(4),
+            "secured at {secured:?}"
+        );
     }
 }
 
@@ -331,7 +396,10 @@ fn hostap_better_priority_serves_us() {
 #[test]
 fn equal_priority_the_lower_mac_serves_on_both_sides() {
     for (ours_mac, hostap_mac) in [(0x0a, 0x0b), (0x0b, 0x0a)] {
-        let mut lan = Lan::new(vec![ours(ours_mac, 16), hostap(hostap_mac, 16, Duration::from_millis(500))]);
+        let mut lan = Lan::new(vec![
+            ours(ours_mac, 16),
+            hostap(hostap_mac, 16, Duration::from_millis(500)),
+        ]);
         lan.run(Duration::from_secs(32));
         let (ki, ks) = lan.agreed();
         assert_eq!(ks, sci(ours_mac.min(hostap_mac)));
@@ -340,7 +408,10 @@ fn equal_priority_the_lower_mac_serves_on_both_sides() {
         assert_clean_hostap(h);
     }
     // Between two of ours, the lower SCI also wins when only the port differs.
-    let mut lan = Lan::new(vec![ours_at(Sci::from_mac_port([2, 0, 0, 0, 0, 9], 2), 16, |_| {}), ours(9, 16)]);
+    let mut lan = Lan::new(vec![
+        ours_at(Sci::from_mac_port([2, 0, 0, 0, 0, 9], 2), 16, |_| {}),
+        ours(9, 16),
+    ]);
     lan.run(Duration::from_secs(8));
     assert_eq!(lan.agreed().1, sci(9), "port 1 < port 2");
 }
@@ -349,7 +420,10 @@ fn equal_priority_the_lower_mac_serves_on_both_sides() {
 /// peer that can serve, even one at 255 itself (wpa_supplicant's default).
 #[test]
 fn priority_255_never_serves_but_secures_with_a_willing_peer() {
-    let mut lan = Lan::new(vec![ours(0x0a, NOT_KEY_SERVER_PRIORITY), hostap(0x0b, 255, Duration::from_millis(800))]);
+    let mut lan = Lan::new(vec![
+        ours(0x0a, NOT_KEY_SERVER_PRIORITY),
+        hostap(0x0b, 255, Duration::from_millis(800)),
+    ]);
     lan.run(Duration::from_secs(32));
     let (ki, ks) = lan.agreed();
     assert_eq!(ks, sci(0x0b));
@@ -363,7 +437,10 @@ fn priority_255_never_serves_but_secures_with_a_willing_peer() {
     for i in 0..2 {
         let m = lan.m(i).mka();
         assert_eq!(m.live_peers().len(), 1);
-        assert_eq!((m.key_server(), m.is_secured(), m.stats.sak_generated), (None, false, 0));
+        assert_eq!(
+            (m.key_server(), m.is_secured(), m.stats.sak_generated),
+            (None, false, 0)
+        );
     }
 }
 
@@ -378,7 +455,11 @@ fn a_key_server_yields_to_a_better_willing_peer_with_one_sak_change() {
         lan.run(Duration::from_secs(10));
         let (first, ks) = lan.agreed();
         assert_eq!(ks, sci(1));
-        lan.members.push(Some(if joiner_is_hostap { hostap(3, 16, Duration::from_millis(900)) } else { ours(3, 16) }));
+        lan.members.push(Some(if joiner_is_hostap {
+            hostap(3, 16, Duration::from_millis(900))
+        } else {
+            ours(3, 16)
+        }));
         lan.secured_at.push(None);
         lan.tx_history.push(Vec::new());
         lan.run(Duration::from_secs(40));
@@ -413,7 +494,10 @@ fn a_key_server_yields_to_a_better_willing_peer_with_one_sak_change() {
 #[test]
 fn a_restarted_hostap_peer_installs_one_fresh_sak() {
     for (ours_prio, hostap_prio) in [(16, 32), (40, 0)] {
-        let mut lan = Lan::new(vec![ours(0x0a, ours_prio), hostap(0x0b, hostap_prio, Duration::from_millis(700))]);
+        let mut lan = Lan::new(vec![
+            ours(0x0a, ours_prio),
+            hostap(0x0b, hostap_prio, Duration::from_millis(700)),
+        ]);
         lan.run(Duration::from_secs(20));
         let (first, ks) = lan.agreed();
         let restarted_at = lan.now;
@@ -428,9 +512,16 @@ fn a_restarted_hostap_peer_installs_one_fresh_sak() {
             assert_eq!(h.logged(r), 0, "hostap logged {r:?}: {:?}", h.log);
         }
         assert!(h.logged("Discarding Rx MKPDU") <= 1, "{:?}", h.log);
-        assert_eq!(lan.tx_history[0], vec![first, second], "ours moved to the fresh key once");
+        assert_eq!(
+            lan.tx_history[0],
+            vec![first, second],
+            "ours moved to the fresh key once"
+        );
         let secured = lan.secured_at[1].expect("the restarted peer secured") - restarted_at;
-        assert!(secured <= HELLO_TIME * 2 + STEP * 20, "restarted peer secured after {secured:?}");
+        assert!(
+            secured <= HELLO_TIME * 2 + STEP * 20,
+            "restarted peer secured after {secured:?}"
+        );
     }
 }
 
@@ -480,11 +571,31 @@ fn a_sak_from_a_participant_that_is_not_the_key_server_is_refused_and_said_why()
     lan.run(Duration::from_secs(20));
     assert!(dist.borrow().is_some());
     let refusals = |i: usize| -> Vec<(Sci, SakRefusal)> {
-        lan.m(i).events().iter().filter_map(|(_, e)| if let MkaEvent::SakRefused { from, reason, .. } = e { Some((*from, *reason)) } else { None }).collect()
+        lan.m(i)
+            .events()
+            .iter()
+            .filter_map(|(_, e)| {
+                if let MkaEvent::SakRefused { from, reason, .. } = e {
+                    Some((*from, *reason))
+                } else {
+                    None
+                }
+            })
+            .collect()
     };
-    assert_eq!(refusals(0), vec![(sci(2), SakRefusal::SelfIsKeyServer)], "said once");
-    assert_eq!(refusals(2), vec![(sci(2), SakRefusal::NotKeyServer { elected: sci(1) })]);
-    assert_eq!(lan.m(2).mka().participants()[0].sak_refused, Some((sci(2), SakRefusal::NotKeyServer { elected: sci(1) })));
+    assert_eq!(
+        refusals(0),
+        vec![(sci(2), SakRefusal::SelfIsKeyServer)],
+        "said once"
+    );
+    assert_eq!(
+        refusals(2),
+        vec![(sci(2), SakRefusal::NotKeyServer { elected: sci(1) })]
+    );
+    assert_eq!(
+        lan.m(2).mka().participants()[0].sak_refused,
+        Some((sci(2), SakRefusal::NotKeyServer { elected: sci(1) }))
+    );
     assert!(lan.m(0).mka().stats.sak_from_non_key_server > 2);
     // The session carried on with the key server's keys.
     let (now_ki, ks) = lan.agreed();
@@ -513,7 +624,10 @@ fn icv_indicator_is_sent_when_configured_and_accepted_either_way() {
     }
     // Against hostap (which accepts both forms and never sends the indicator), either side serving.
     for (p_ours, p_hostap) in [(16, 32), (32, 16)] {
-        let mut lan = Lan::new(vec![ours_with(1, p_ours, |c| c.include_icv_indicator = true), hostap(2, p_hostap, Duration::from_millis(100))]);
+        let mut lan = Lan::new(vec![
+            ours_with(1, p_ours, |c| c.include_icv_indicator = true),
+            hostap(2, p_hostap, Duration::from_millis(100)),
+        ]);
         lan.run(Duration::from_secs(30));
         let (ki, _) = lan.agreed();
         assert_eq!(lan.m(1).hostap().saks_installed(), vec![ki]);
@@ -521,11 +635,17 @@ fn icv_indicator_is_sent_when_configured_and_accepted_either_way() {
         assert_eq!(lan.m(0).mka().stats.icv_failures, 0);
     }
     // Between ours, one with the indicator and one without.
-    let mut lan = Lan::new(vec![ours_with(1, 16, |c| c.include_icv_indicator = true), ours(2, 32)]);
+    let mut lan = Lan::new(vec![
+        ours_with(1, 16, |c| c.include_icv_indicator = true),
+        ours(2, 32),
+    ]);
     lan.run(Duration::from_secs(10));
     lan.agreed();
     for i in 0..2 {
-        assert_eq!((lan.m(i).mka().stats.icv_failures, lan.m(i).mka().stats.malformed), (0, 0));
+        assert_eq!(
+            (lan.m(i).mka().stats.icv_failures, lan.m(i).mka().stats.malformed),
+            (0, 0)
+        );
     }
 }
 
@@ -535,7 +655,10 @@ fn icv_indicator_is_sent_when_configured_and_accepted_either_way() {
 fn delay_protection_never_sends_a_zero_lowest_pn() {
     for ours_serves in [true, false] {
         let (p_ours, p_hostap) = if ours_serves { (16, 32) } else { (32, 16) };
-        let mut lan = Lan::new(vec![ours_with(1, p_ours, |c| c.delay_protection = true), hostap(2, p_hostap, Duration::from_millis(400))]);
+        let mut lan = Lan::new(vec![
+            ours_with(1, p_ours, |c| c.delay_protection = true),
+            hostap(2, p_hostap, Duration::from_millis(400)),
+        ]);
         lan.run(Duration::from_secs(30));
         let (ki, _) = lan.agreed();
         let h = lan.m(1).hostap();

@@ -22,7 +22,9 @@ struct Node {
 
 impl Node {
     fn stopped(&self) -> bool {
-        self.events.iter().any(|(_, e)| matches!(e, MkaEvent::SessionStopped { .. }))
+        self.events
+            .iter()
+            .any(|(_, e)| matches!(e, MkaEvent::SessionStopped { .. }))
     }
 }
 
@@ -41,7 +43,10 @@ fn sci(n: u8) -> Sci {
 }
 
 fn key(hex32: &str) -> (Ckn, Cak) {
-    (Ckn::from_hex("a1b2c3d4e5f60718293a4b5c6d7e8f90").unwrap(), Cak::from_hex(hex32).unwrap())
+    (
+        Ckn::from_hex("a1b2c3d4e5f60718293a4b5c6d7e8f90").unwrap(),
+        Cak::from_hex(hex32).unwrap(),
+    )
 }
 
 const CAK: &str = "000102030405060708090a0b0c0d0e0f";
@@ -49,12 +54,25 @@ const CAK: &str = "000102030405060708090a0b0c0d0e0f";
 fn node(n: u8, prio: u8, suite: CipherSuite, cak: &str, now: Duration) -> Node {
     let mut cfg = MkaConfig::new(sci(n), suite);
     cfg.key_server_priority = prio;
-    Node { mka: Mka::new(cfg, vec![key(cak)], now).unwrap(), sci: sci(n), dp: Dataplane::default(), events: Vec::new() }
+    Node {
+        mka: Mka::new(cfg, vec![key(cak)], now).unwrap(),
+        sci: sci(n),
+        dp: Dataplane::default(),
+        events: Vec::new(),
+    }
 }
 
 impl Net {
     fn new(nodes: Vec<Node>, loss_percent: u64) -> Net {
-        Net { nodes, inflight: Vec::new(), now: Duration::ZERO, loss_percent, rng: 0x9e37_79b9_7f4a_7c15, delivered: 0, lost: 0 }
+        Net {
+            nodes,
+            inflight: Vec::new(),
+            now: Duration::ZERO,
+            loss_percent,
+            rng: 0x9e37_79b9_7f4a_7c15,
+            delivered: 0,
+            lost: 0,
+        }
     }
 
     fn random(&mut self) -> u64 {
@@ -92,7 +110,9 @@ impl Net {
         self.now += STEP;
         let now = self.now;
         let due: Vec<(Duration, usize, Vec<u8>)> = {
-            let (due, rest) = std::mem::take(&mut self.inflight).into_iter().partition(|(t, _, _)| *t <= now);
+            let (due, rest) = std::mem::take(&mut self.inflight)
+                .into_iter()
+                .partition(|(t, _, _)| *t <= now);
             self.inflight = rest;
             due
         };
@@ -121,7 +141,9 @@ impl Net {
     /// the same SAK, SSCI and salt: no window in which its frames would be dropped.
     fn check_hitless(&self) {
         for a in &self.nodes {
-            let Some((an, (ki, sak, ssci, salt))) = a.dp.transmitting() else { continue };
+            let Some((an, (ki, sak, ssci, salt))) = a.dp.transmitting() else {
+                continue;
+            };
             for b in &self.nodes {
                 // Between two secured, mutually live peers whose session never went down (a peer
                 // that lost the session deleted its keys; frames are dropped until it re-secures,
@@ -137,29 +159,55 @@ impl Net {
                 }
                 let rx = b.dp.rx.get(&(a.sci, an));
                 let Some((rki, rsak, rssci, rsalt)) = rx else {
-                    panic!("t={:?}: {} transmits KI {:?} AN {an} but {} has no Rx SA for it", self.now, a.sci, ki, b.sci);
+                    panic!(
+                        "t={:?}: {} transmits KI {:?} AN {an} but {} has no Rx SA for it",
+                        self.now, a.sci, ki, b.sci
+                    );
                 };
-                assert_eq!((rki, rsak, rssci, rsalt), (ki, sak, ssci, salt), "t={:?}: keys differ", self.now);
+                assert_eq!(
+                    (rki, rsak, rssci, rsalt),
+                    (ki, sak, ssci, salt),
+                    "t={:?}: keys differ",
+                    self.now
+                );
             }
         }
     }
 
     fn secured_at(&self, i: usize) -> Option<Duration> {
-        self.nodes[i].events.iter().find(|(_, e)| matches!(e, MkaEvent::SessionSecured { .. })).map(|(t, _)| *t)
+        self.nodes[i]
+            .events
+            .iter()
+            .find(|(_, e)| matches!(e, MkaEvent::SessionSecured { .. }))
+            .map(|(t, _)| *t)
     }
 
     fn live_at(&self, i: usize) -> Option<Duration> {
-        self.nodes[i].events.iter().find(|(_, e)| matches!(e, MkaEvent::PeerLive { .. })).map(|(t, _)| *t)
+        self.nodes[i]
+            .events
+            .iter()
+            .find(|(_, e)| matches!(e, MkaEvent::PeerLive { .. }))
+            .map(|(t, _)| *t)
     }
 
     fn all_secured_same_key(&self) -> Ki {
-        let keys: Vec<Ki> = self.nodes.iter().map(|n| n.mka.tx_key().expect("secured").0).collect();
+        let keys: Vec<Ki> = self
+            .nodes
+            .iter()
+            .map(|n| n.mka.tx_key().expect("secured").0)
+            .collect();
         assert!(keys.iter().all(|k| *k == keys[0]), "{keys:?}");
         for a in &self.nodes {
             let (an, _) = a.dp.transmitting().expect("transmitting");
             for b in &self.nodes {
                 if b.sci != a.sci {
-                    assert_eq!(b.dp.rx.get(&(a.sci, an)).map(|r| r.0), Some(keys[0]), "{} receives {}", b.sci, a.sci);
+                    assert_eq!(
+                        b.dp.rx.get(&(a.sci, an)).map(|r| r.0),
+                        Some(keys[0]),
+                        "{} receives {}",
+                        b.sci,
+                        a.sci
+                    );
                 }
             }
         }
@@ -169,11 +217,20 @@ impl Net {
 
 #[test]
 fn two_peers_secure_within_one_hello_of_being_live() {
-    let mut net = Net::new(vec![node(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO), node(2, 32, CipherSuite::GcmAes128, CAK, Duration::ZERO)], 0);
+    let mut net = Net::new(
+        vec![
+            node(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO),
+            node(2, 32, CipherSuite::GcmAes128, CAK, Duration::ZERO),
+        ],
+        0,
+    );
     net.run(Duration::from_secs(10));
     let live = net.live_at(0).unwrap().max(net.live_at(1).unwrap());
     let secured = net.secured_at(0).unwrap().max(net.secured_at(1).unwrap());
-    assert!(secured >= live && secured - live <= HELLO_TIME, "live {live:?} secured {secured:?}");
+    assert!(
+        secured >= live && secured - live <= HELLO_TIME,
+        "live {live:?} secured {secured:?}"
+    );
     assert_eq!(net.nodes[0].mka.key_server(), Some(sci(1)));
     assert_eq!(net.nodes[1].mka.key_server(), Some(sci(1)));
     let ki = net.all_secured_same_key();
@@ -182,7 +239,10 @@ fn two_peers_secure_within_one_hello_of_being_live() {
     // Each side receives the other's SCI with the one key, AN 0.
     for (a, b) in [(0, 1), (1, 0)] {
         let rx = &net.nodes[a].dp.rx;
-        assert_eq!(rx.keys().copied().collect::<Vec<_>>(), vec![(sci(b as u8 + 1), 0)]);
+        assert_eq!(
+            rx.keys().copied().collect::<Vec<_>>(),
+            vec![(sci(b as u8 + 1), 0)]
+        );
         assert_eq!(rx[&(sci(b as u8 + 1), 0)].0, ki);
     }
     assert_eq!(net.nodes[0].mka.stats.icv_failures, 0);
@@ -192,13 +252,25 @@ fn two_peers_secure_within_one_hello_of_being_live() {
 #[test]
 fn election_by_priority_then_sci() {
     // Equal priority: the lower SCI serves, whichever starts first.
-    let mut net = Net::new(vec![node(9, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO), node(3, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO)], 0);
+    let mut net = Net::new(
+        vec![
+            node(9, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO),
+            node(3, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO),
+        ],
+        0,
+    );
     net.run(Duration::from_secs(8));
     assert_eq!(net.nodes[0].mka.key_server(), Some(sci(3)));
     assert_eq!(net.nodes[1].mka.key_server(), Some(sci(3)));
     assert_eq!(net.all_secured_same_key().mi, net.nodes[1].mka.mi(0).unwrap());
     // Priority beats SCI; 255 never serves.
-    let mut net = Net::new(vec![node(1, 255, CipherSuite::GcmAes128, CAK, Duration::ZERO), node(2, 200, CipherSuite::GcmAes128, CAK, Duration::ZERO)], 0);
+    let mut net = Net::new(
+        vec![
+            node(1, 255, CipherSuite::GcmAes128, CAK, Duration::ZERO),
+            node(2, 200, CipherSuite::GcmAes128, CAK, Duration::ZERO),
+        ],
+        0,
+    );
     net.run(Duration::from_secs(8));
     assert_eq!(net.nodes[0].mka.key_server(), Some(sci(2)));
     net.all_secured_same_key();
@@ -210,7 +282,13 @@ fn election_by_priority_then_sci() {
 #[test]
 fn secures_under_10_and_50_percent_loss() {
     for (loss, min_fraction) in [(10u64, 0.95), (50, 0.60)] {
-        let mut net = Net::new(vec![node(1, 16, CipherSuite::GcmAes256, CAK, Duration::ZERO), node(2, 32, CipherSuite::GcmAes256, CAK, Duration::ZERO)], loss);
+        let mut net = Net::new(
+            vec![
+                node(1, 16, CipherSuite::GcmAes256, CAK, Duration::ZERO),
+                node(2, 32, CipherSuite::GcmAes256, CAK, Duration::ZERO),
+            ],
+            loss,
+        );
         let mut secured_steps = [0u32; 2];
         let mut steps = 0u32;
         while net.now < Duration::from_secs(300) {
@@ -225,26 +303,56 @@ fn secures_under_10_and_50_percent_loss() {
         }
         assert!(net.lost > 0 && steps > 0);
         let fractions: Vec<f64> = secured_steps.iter().map(|s| *s as f64 / steps as f64).collect();
-        eprintln!("loss {loss}%: first secured at {:?}/{:?}; secured fraction since {fractions:?}; {} lost of {}", net.secured_at(0), net.secured_at(1), net.lost, net.lost + net.delivered);
-        assert!(fractions.iter().all(|f| *f >= min_fraction), "loss {loss}%: {fractions:?}");
+        eprintln!(
+            "loss {loss}%: first secured at {:?}/{:?}; secured fraction since {fractions:?}; {} lost of {}",
+            net.secured_at(0),
+            net.secured_at(1),
+            net.lost,
+            net.lost + net.delivered
+        );
+        assert!(
+            fractions.iter().all(|f| *f >= min_fraction),
+            "loss {loss}%: {fractions:?}"
+        );
     }
 }
 
 #[test]
 fn cak_mismatch_never_secures_and_counts_icv_failures() {
-    let mut net = Net::new(vec![node(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO), node(2, 32, CipherSuite::GcmAes128, "ffeeddccbbaa99887766554433221100", Duration::ZERO)], 0);
+    let mut net = Net::new(
+        vec![
+            node(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO),
+            node(
+                2,
+                32,
+                CipherSuite::GcmAes128,
+                "ffeeddccbbaa99887766554433221100",
+                Duration::ZERO,
+            ),
+        ],
+        0,
+    );
     net.run(Duration::from_secs(20));
     for n in &net.nodes {
         assert!(!n.mka.is_secured());
         assert!(n.dp.rx.is_empty() && n.dp.tx.is_empty());
         assert!(n.mka.stats.icv_failures >= 9, "{:?}", n.mka.stats);
-        assert!(n.events.iter().any(|(_, e)| matches!(e, MkaEvent::IcvFailure { .. })));
+        assert!(n
+            .events
+            .iter()
+            .any(|(_, e)| matches!(e, MkaEvent::IcvFailure { .. })));
     }
 }
 
 #[test]
 fn pn_exhaustion_rekeys_hitlessly_with_new_kn_and_an() {
-    let mut net = Net::new(vec![node(1, 16, CipherSuite::GcmAesXpn128, CAK, Duration::ZERO), node(2, 32, CipherSuite::GcmAesXpn128, CAK, Duration::ZERO)], 0);
+    let mut net = Net::new(
+        vec![
+            node(1, 16, CipherSuite::GcmAesXpn128, CAK, Duration::ZERO),
+            node(2, 32, CipherSuite::GcmAesXpn128, CAK, Duration::ZERO),
+        ],
+        0,
+    );
     net.run(Duration::from_secs(6));
     let first = net.all_secured_same_key();
     // The non-key server's report changes nothing; the key server's starts a rekey.
@@ -259,7 +367,11 @@ fn pn_exhaustion_rekeys_hitlessly_with_new_kn_and_an() {
     assert_eq!((second.mi, second.kn), (first.mi, 2));
     for n in &net.nodes {
         assert_eq!(n.dp.encoding_an, Some(1));
-        assert_eq!(n.dp.tx.keys().copied().collect::<Vec<_>>(), vec![1], "old Tx SA retired");
+        assert_eq!(
+            n.dp.tx.keys().copied().collect::<Vec<_>>(),
+            vec![1],
+            "old Tx SA retired"
+        );
         assert_eq!(n.dp.rx.len(), 1, "old Rx SA retired");
     }
 }
@@ -270,7 +382,10 @@ fn rekey_interval_produces_a_new_sak() {
     let mut cfg = a.mka.config().clone();
     cfg.sak_rekey_interval = Some(Duration::from_secs(60));
     a.mka = Mka::new(cfg, vec![key(CAK)], Duration::ZERO).unwrap();
-    let mut net = Net::new(vec![a, node(2, 32, CipherSuite::GcmAes128, CAK, Duration::ZERO)], 0);
+    let mut net = Net::new(
+        vec![a, node(2, 32, CipherSuite::GcmAes128, CAK, Duration::ZERO)],
+        0,
+    );
     net.run(Duration::from_secs(59));
     assert_eq!(net.all_secured_same_key().kn, 1);
     net.run(Duration::from_secs(70));
@@ -279,7 +394,15 @@ fn rekey_interval_produces_a_new_sak() {
     assert_eq!(net.all_secured_same_key().kn, 4);
     // The key server heard each of its 4 SAKs answered once by its one peer; no SAK Use was off.
     let (ks, member) = (&net.nodes[0].mka.stats, &net.nodes[1].mka.stats);
-    assert_eq!((ks.sak_generated, ks.sak_rekeyed, ks.sak_responses_received, ks.distributed_sak_rx), (4, 3, 4, 0));
+    assert_eq!(
+        (
+            ks.sak_generated,
+            ks.sak_rekeyed,
+            ks.sak_responses_received,
+            ks.distributed_sak_rx
+        ),
+        (4, 3, 4, 0)
+    );
     assert_eq!((member.sak_received, member.sak_responses_received), (4, 0));
     assert!(member.distributed_sak_rx > 0 && member.distributed_sak_rx <= member.mkpdus_validated);
     for st in [ks, member] {
@@ -292,24 +415,54 @@ fn rekey_interval_produces_a_new_sak() {
 /// suite is refused (said once, counted per Distributed SAK) and nothing is installed.
 #[test]
 fn a_sak_of_another_cipher_suite_is_refused() {
-    let mut net = Net::new(vec![node(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO), node(2, 32, CipherSuite::GcmAesXpn256, CAK, Duration::ZERO)], 0);
+    let mut net = Net::new(
+        vec![
+            node(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO),
+            node(2, 32, CipherSuite::GcmAesXpn256, CAK, Duration::ZERO),
+        ],
+        0,
+    );
     net.run(Duration::from_secs(10));
     assert!(net.live_at(1).is_some(), "the peers are live");
     assert_eq!((net.secured_at(0), net.secured_at(1)), (None, None));
     let member = &net.nodes[1];
-    let refusals: Vec<&MkaEvent> = member.events.iter().map(|(_, e)| e).filter(|e| matches!(e, MkaEvent::CipherSuiteMismatch { .. })).collect();
+    let refusals: Vec<&MkaEvent> = member
+        .events
+        .iter()
+        .map(|(_, e)| e)
+        .filter(|e| matches!(e, MkaEvent::CipherSuiteMismatch { .. }))
+        .collect();
     assert_eq!(refusals.len(), 1, "{refusals:?}");
-    assert!(matches!(refusals[0], MkaEvent::CipherSuiteMismatch { distributed: CipherSuite::GcmAes128, policy: CipherSuite::GcmAesXpn256, .. }));
+    assert!(matches!(
+        refusals[0],
+        MkaEvent::CipherSuiteMismatch {
+            distributed: CipherSuite::GcmAes128,
+            policy: CipherSuite::GcmAesXpn256,
+            ..
+        }
+    ));
     let st = member.mka.stats;
     assert_eq!((st.sak_received, st.sak_unwrap_failures), (0, 0));
-    assert!(st.sak_cipher_suite_mismatch > 1 && st.sak_cipher_suite_mismatch == st.distributed_sak_rx, "{st:?}");
-    assert_eq!(member.mka.participants()[0].cipher_suite_refused, Some(CipherSuite::GcmAes128));
+    assert!(
+        st.sak_cipher_suite_mismatch > 1 && st.sak_cipher_suite_mismatch == st.distributed_sak_rx,
+        "{st:?}"
+    );
+    assert_eq!(
+        member.mka.participants()[0].cipher_suite_refused,
+        Some(CipherSuite::GcmAes128)
+    );
     assert!(member.dp.rx.is_empty() && member.dp.tx.is_empty());
 }
 
 #[test]
 fn xpn_peers_agree_on_ssci_and_salt() {
-    let mut net = Net::new(vec![node(1, 16, CipherSuite::GcmAesXpn256, CAK, Duration::ZERO), node(2, 32, CipherSuite::GcmAesXpn256, CAK, Duration::ZERO)], 0);
+    let mut net = Net::new(
+        vec![
+            node(1, 16, CipherSuite::GcmAesXpn256, CAK, Duration::ZERO),
+            node(2, 32, CipherSuite::GcmAesXpn256, CAK, Duration::ZERO),
+        ],
+        0,
+    );
     net.run(Duration::from_secs(8));
     let ki = net.all_secured_same_key();
     let (_, (_, _, ssci_a, salt_a)) = net.nodes[0].dp.transmitting().unwrap();
@@ -323,7 +476,13 @@ fn xpn_peers_agree_on_ssci_and_salt() {
 
 #[test]
 fn peer_restart_is_secured_again_with_a_new_key() {
-    let mut net = Net::new(vec![node(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO), node(2, 32, CipherSuite::GcmAes128, CAK, Duration::ZERO)], 0);
+    let mut net = Net::new(
+        vec![
+            node(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO),
+            node(2, 32, CipherSuite::GcmAes128, CAK, Duration::ZERO),
+        ],
+        0,
+    );
     net.run(Duration::from_secs(6));
     let first = net.all_secured_same_key();
     // Node 2 restarts: a new engine, new MI, empty dataplane.
@@ -331,11 +490,19 @@ fn peer_restart_is_secured_again_with_a_new_key() {
     // Secured again within a hello or so: the restarted peer's new MI replaces its old one at
     // once, instead of waiting a Life Time (6 s) for the old MI to age out.
     let restart = net.now;
-    let on_new_key = |net: &Net| net.nodes.iter().all(|n| n.mka.tx_key().is_some_and(|(k, _)| k != first));
+    let on_new_key = |net: &Net| {
+        net.nodes
+            .iter()
+            .all(|n| n.mka.tx_key().is_some_and(|(k, _)| k != first))
+    };
     while !on_new_key(&net) && net.now < restart + Duration::from_secs(20) {
         net.step();
     }
-    assert!(net.now - restart <= Duration::from_millis(2500), "new key after {:?}", net.now - restart);
+    assert!(
+        net.now - restart <= Duration::from_millis(2500),
+        "new key after {:?}",
+        net.now - restart
+    );
     let second = net.all_secured_same_key();
     assert_eq!(second.mi, first.mi, "same key server");
     assert!(net.nodes[0].mka.live_peers() == vec![sci(2)]);
@@ -362,7 +529,13 @@ fn three_peers_secure_with_one_key() {
 
 #[test]
 fn lost_peer_brings_the_session_down() {
-    let mut net = Net::new(vec![node(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO), node(2, 32, CipherSuite::GcmAes128, CAK, Duration::ZERO)], 0);
+    let mut net = Net::new(
+        vec![
+            node(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO),
+            node(2, 32, CipherSuite::GcmAes128, CAK, Duration::ZERO),
+        ],
+        0,
+    );
     net.run(Duration::from_secs(6));
     net.all_secured_same_key();
     net.loss_percent = 100;
@@ -370,7 +543,10 @@ fn lost_peer_brings_the_session_down() {
     for n in &net.nodes {
         assert!(!n.mka.is_secured());
         assert!(n.dp.rx.is_empty() && n.dp.tx.is_empty() && n.dp.encoding_an.is_none());
-        assert!(n.events.iter().any(|(_, e)| matches!(e, MkaEvent::SessionStopped { .. })));
+        assert!(n
+            .events
+            .iter()
+            .any(|(_, e)| matches!(e, MkaEvent::SessionStopped { .. })));
     }
 }
 
@@ -380,12 +556,19 @@ fn lost_peer_brings_the_session_down() {
 #[test]
 fn accepts_wpa_supplicant_mkpdus_as_a_third_observer() {
     let dir = format!("{}/../tests/data/captures", env!("CARGO_MANIFEST_DIR"));
-    let keys: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(format!("{dir}/wpa_mka.keys.json")).unwrap()).unwrap();
+    let keys: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{dir}/wpa_mka.keys.json")).unwrap()).unwrap();
     let ckn = Ckn::from_hex(keys["ckn"].as_str().unwrap()).unwrap();
     let cak = Cak::from_hex(keys["cak"].as_str().unwrap()).unwrap();
     let observer = Sci::from_mac_port([0x02, 0, 0, 0, 0, 0x0c], 1);
-    let mut mka = Mka::new(MkaConfig::new(observer, CipherSuite::GcmAes128), vec![(ckn, cak)], Duration::ZERO).unwrap();
-    let mut r = pcap_file::pcap::PcapReader::new(std::fs::File::open(format!("{dir}/wpa_mka.pcap")).unwrap()).unwrap();
+    let mut mka = Mka::new(
+        MkaConfig::new(observer, CipherSuite::GcmAes128),
+        vec![(ckn, cak)],
+        Duration::ZERO,
+    )
+    .unwrap();
+    let mut r = pcap_file::pcap::PcapReader::new(std::fs::File::open(format!("{dir}/wpa_mka.pcap")).unwrap())
+        .unwrap();
     let mut first = None;
     let mut n = 0;
     while let Some(p) = r.next_packet() {
@@ -398,7 +581,17 @@ fn accepts_wpa_supplicant_mkpdus_as_a_third_observer() {
     }
     assert_eq!(n, 28);
     let s = mka.stats;
-    assert_eq!((s.mkpdus_rx, s.mkpdus_validated, s.icv_failures, s.malformed, s.unknown_ckn, s.bad_peer_mn), (28, 28, 0, 0, 0, 0));
+    assert_eq!(
+        (
+            s.mkpdus_rx,
+            s.mkpdus_validated,
+            s.icv_failures,
+            s.malformed,
+            s.unknown_ckn,
+            s.bad_peer_mn
+        ),
+        (28, 28, 0, 0, 0, 0)
+    );
     let mut seen = Vec::new();
     while let Some(e) = mka.poll_event() {
         if let MkaEvent::IcvSuccess { peer, .. } = e {
@@ -422,7 +615,12 @@ fn node_with(n: u8, prio: u8, primary: Vec<(Ckn, Cak)>, fallback: Option<(Ckn, C
     if let Some((ckn, cak)) = fallback {
         mka.add_participant(Duration::ZERO, ckn, cak, true).unwrap();
     }
-    Node { mka, sci: sci(n), dp: Dataplane::default(), events: Vec::new() }
+    Node {
+        mka,
+        sci: sci(n),
+        dp: Dataplane::default(),
+        events: Vec::new(),
+    }
 }
 
 const CKN1: &str = "11111111111111111111111111111111";
@@ -435,16 +633,26 @@ const CAKF: &str = "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
 impl Net {
     fn add(&mut self, i: usize, (ckn, cak): (Ckn, Cak), fallback: bool) {
         let now = self.now;
-        self.nodes[i].mka.add_participant(now, ckn, cak, fallback).unwrap();
+        self.nodes[i]
+            .mka
+            .add_participant(now, ckn, cak, fallback)
+            .unwrap();
         self.drain(i);
     }
     fn remove(&mut self, i: usize, ckn: &str) {
         let now = self.now;
-        self.nodes[i].mka.remove_participant(now, &Ckn::from_hex(ckn).unwrap());
+        self.nodes[i]
+            .mka
+            .remove_participant(now, &Ckn::from_hex(ckn).unwrap());
         self.drain(i);
     }
     fn tx_ckn(&self, i: usize) -> Option<Ckn> {
-        self.nodes[i].mka.participants().into_iter().find(|p| p.transmitting).map(|p| p.ckn)
+        self.nodes[i]
+            .mka
+            .participants()
+            .into_iter()
+            .find(|p| p.transmitting)
+            .map(|p| p.ckn)
     }
 }
 
@@ -454,7 +662,13 @@ impl Net {
 /// its peer cannot receive, and the session never stops.
 #[test]
 fn cak_rollover_is_hitless() {
-    let mut net = Net::new(vec![node_with(1, 16, vec![ca(CKN1, CAK1)], None), node_with(2, 32, vec![ca(CKN1, CAK1)], None)], 0);
+    let mut net = Net::new(
+        vec![
+            node_with(1, 16, vec![ca(CKN1, CAK1)], None),
+            node_with(2, 32, vec![ca(CKN1, CAK1)], None),
+        ],
+        0,
+    );
     net.run(Duration::from_secs(20));
     assert_eq!(net.tx_ckn(0).map(|c| c.to_string()), Some(CKN1.to_uppercase()));
     let k1 = net.all_secured_same_key();
@@ -464,12 +678,24 @@ fn cak_rollover_is_hitless() {
     net.add(1, ca(CKN2, CAK2), false);
     net.run(Duration::from_secs(40));
     for i in 0..2 {
-        assert_eq!(net.tx_ckn(i).map(|c| c.to_string()), Some(CKN2.to_uppercase()), "node {i} moved to the new CA");
+        assert_eq!(
+            net.tx_ckn(i).map(|c| c.to_string()),
+            Some(CKN2.to_uppercase()),
+            "node {i} moved to the new CA"
+        );
     }
     let k2 = net.all_secured_same_key();
     assert_ne!(k2, k1);
-    assert_eq!(net.nodes[0].dp.encoding_an, Some(1), "the new CA's SAK takes the next AN");
-    assert_eq!(net.nodes[1].dp.rx.len(), 2, "both CAs' receive SAs during the overlap");
+    assert_eq!(
+        net.nodes[0].dp.encoding_an,
+        Some(1),
+        "the new CA's SAK takes the next AN"
+    );
+    assert_eq!(
+        net.nodes[1].dp.rx.len(),
+        2,
+        "both CAs' receive SAs during the overlap"
+    );
     net.run(Duration::from_secs(80));
     net.remove(0, CKN1);
     net.run(Duration::from_secs(81));
@@ -499,8 +725,15 @@ fn fallback_takes_over_on_mismatch_and_hands_back() {
     );
     net.run(Duration::from_secs(20));
     for n in &net.nodes {
-        assert!(n.mka.secured_with_fallback(), "{} secured with the fallback PSK", n.sci);
-        assert!(n.events.iter().any(|(_, e)| matches!(e, MkaEvent::SessionSecured { fallback: true, .. })));
+        assert!(
+            n.mka.secured_with_fallback(),
+            "{} secured with the fallback PSK",
+            n.sci
+        );
+        assert!(n
+            .events
+            .iter()
+            .any(|(_, e)| matches!(e, MkaEvent::SessionSecured { fallback: true, .. })));
         let st = n.mka.participants();
         let primary = st.iter().find(|p| !p.fallback).unwrap();
         assert!(!primary.cak_match && primary.icv_failures >= 5, "{primary:?}");
@@ -511,20 +744,32 @@ fn fallback_takes_over_on_mismatch_and_hands_back() {
     net.add(1, ca(CKN1, CAK1), false);
     net.run(Duration::from_secs(40));
     for (i, n) in net.nodes.iter().enumerate() {
-        assert!(n.mka.is_secured() && !n.mka.secured_with_fallback(), "node {i} back on the primary");
+        assert!(
+            n.mka.is_secured() && !n.mka.secured_with_fallback(),
+            "node {i} back on the primary"
+        );
         assert_eq!(net.tx_ckn(i).map(|c| c.to_string()), Some(CKN1.to_uppercase()));
         assert_eq!(n.dp.rx.len(), 1, "the fallback's receive SA is retired");
         assert!(!n.stopped());
     }
     let kp = net.all_secured_same_key();
-    assert_ne!(kp.mi, kf.mi, "a key of the primary CA (another participant, another MI)");
+    assert_ne!(
+        kp.mi, kf.mi,
+        "a key of the primary CA (another participant, another MI)"
+    );
 }
 
 /// The only key expires on one side with no fallback: that side stops at once, the other when
 /// its peer's Life Time runs out; both dataplanes end with no SA (must-secure then drops).
 #[test]
 fn key_expiry_without_fallback_brings_the_session_down() {
-    let mut net = Net::new(vec![node_with(1, 16, vec![ca(CKN1, CAK1)], None), node_with(2, 32, vec![ca(CKN1, CAK1)], None)], 0);
+    let mut net = Net::new(
+        vec![
+            node_with(1, 16, vec![ca(CKN1, CAK1)], None),
+            node_with(2, 32, vec![ca(CKN1, CAK1)], None),
+        ],
+        0,
+    );
     net.run(Duration::from_secs(10));
     net.all_secured_same_key();
     net.remove(0, CKN1);
@@ -548,7 +793,12 @@ fn delay_protection_moves_the_lowest_acceptable_pn_to_the_pn_of_two_seconds_ago(
             let mut cfg = MkaConfig::new(sci(n), CipherSuite::GcmAesXpn128);
             cfg.key_server_priority = prio;
             cfg.delay_protection = dp;
-            Node { mka: Mka::new(cfg, vec![key(CAK)], Duration::ZERO).unwrap(), sci: sci(n), dp: Dataplane::default(), events: Vec::new() }
+            Node {
+                mka: Mka::new(cfg, vec![key(CAK)], Duration::ZERO).unwrap(),
+                sci: sci(n),
+                dp: Dataplane::default(),
+                events: Vec::new(),
+            }
         };
         let mut net = Net::new(vec![mk(1, 16, true), mk(2, 32, receiver_protects)], 0);
         net.run(Duration::from_secs(6));
@@ -573,7 +823,11 @@ fn delay_protection_moves_the_lowest_acceptable_pn_to_the_pn_of_two_seconds_ago(
             let now = net.now;
             if let Some(f) = floor {
                 // Never above a PN sent within the last two seconds...
-                assert!(f <= pn_at(now - DELAY_PROTECTION_AGE), "t={:?}: floor {f:#x}", now - t0);
+                assert!(
+                    f <= pn_at(now - DELAY_PROTECTION_AGE),
+                    "t={:?}: floor {f:#x}",
+                    now - t0
+                );
                 // ...and, once running, at most a bounded hello (with delay protection the
                 // sender transmits every one) and a read period behind that.
                 if now > t0 + Duration::from_secs(5) {
@@ -581,11 +835,18 @@ fn delay_protection_moves_the_lowest_acceptable_pn_to_the_pn_of_two_seconds_ago(
                     assert!(f >= pn_at(now - lag), "t={:?}: floor {f:#x} behind", now - t0);
                 }
             } else {
-                assert!(now < t0 + DELAY_PROTECTION_AGE + HELLO_TIME + Duration::from_millis(20), "no floor by {:?}", now - t0);
+                assert!(
+                    now < t0 + DELAY_PROTECTION_AGE + HELLO_TIME + Duration::from_millis(20),
+                    "no floor by {:?}",
+                    now - t0
+                );
             }
         }
         if receiver_protects {
-            assert!(net.nodes[1].dp.lowest[&(sci(1), an)] > 1 << 32, "the XPN high half arrived");
+            assert!(
+                net.nodes[1].dp.lowest[&(sci(1), an)] > 1 << 32,
+                "the XPN high half arrived"
+            );
         }
     }
 }
@@ -597,7 +858,10 @@ fn offset_follows_the_peers_capability() {
     use control::mka::MacsecCapability;
     use dataplane::secy::ConfOffset;
     for (cap, want) in [
-        (MacsecCapability::ConfidentialityWithOffset, Some(ConfOffset::Thirty)),
+        (
+            MacsecCapability::ConfidentialityWithOffset,
+            Some(ConfOffset::Thirty),
+        ),
         (MacsecCapability::ConfidentialityNoOffset, Some(ConfOffset::Zero)),
         (MacsecCapability::IntegrityOnly, None),
     ] {
@@ -625,12 +889,23 @@ fn offset_follows_the_peers_capability() {
 /// and at every step each dataplane transmits with a key the other dataplane can receive.
 #[test]
 fn control_plane_restart_keeps_traffic_flowing() {
-    let mut net = Net::new(vec![node(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO), node(2, 32, CipherSuite::GcmAes128, CAK, Duration::ZERO)], 0);
+    let mut net = Net::new(
+        vec![
+            node(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO),
+            node(2, 32, CipherSuite::GcmAes128, CAK, Duration::ZERO),
+        ],
+        0,
+    );
     net.run(Duration::from_secs(6));
     let first = net.all_secured_same_key();
     // A new engine (new MI) on node 2; its dataplane is untouched.
     let now = net.now;
-    net.nodes[1].mka = Mka::new(MkaConfig::new(sci(2), CipherSuite::GcmAes128), vec![key(CAK)], now).unwrap();
+    net.nodes[1].mka = Mka::new(
+        MkaConfig::new(sci(2), CipherSuite::GcmAes128),
+        vec![key(CAK)],
+        now,
+    )
+    .unwrap();
     let mut cfg = net.nodes[1].mka.config().clone();
     cfg.key_server_priority = 32;
     net.nodes[1].mka = Mka::new(cfg, vec![key(CAK)], now).unwrap();
@@ -638,9 +913,17 @@ fn control_plane_restart_keeps_traffic_flowing() {
         net.step();
         for (a, b) in [(0, 1), (1, 0)] {
             let (ta, tb) = (&net.nodes[a], &net.nodes[b]);
-            let Some((an, (ki, sak, _, _))) = ta.dp.transmitting() else { panic!("t={:?}: {} stopped transmitting", net.now, ta.sci) };
+            let Some((an, (ki, sak, _, _))) = ta.dp.transmitting() else {
+                panic!("t={:?}: {} stopped transmitting", net.now, ta.sci)
+            };
             let rx = tb.dp.rx.get(&(ta.sci, an));
-            assert!(rx.is_some_and(|r| &r.0 == ki && &r.1 == sak), "t={:?}: {} sends KI {ki:?} AN {an} that {} cannot receive", net.now, ta.sci, tb.sci);
+            assert!(
+                rx.is_some_and(|r| &r.0 == ki && &r.1 == sak),
+                "t={:?}: {} sends KI {ki:?} AN {an} that {} cannot receive",
+                net.now,
+                ta.sci,
+                tb.sci
+            );
         }
     }
     assert!(!net.nodes[0].stopped(), "the peer kept its session");

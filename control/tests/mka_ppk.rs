@@ -6,13 +6,15 @@ mod common;
 
 use common::Dataplane;
 use control::daemon::syslog_line;
-use control::mka::kay::{KeyDistributionMode, Mka, MkaConfig, MkaEvent, PpkFailure, PpkRequest, PPK_RETRY_TIME};
-use control::mka::ppk::{ppk_kek, PpkKeyId, PpkKeyIdTlv, PpkSecret, PpkTlvError, PPK_OUI, TLV_ORG_SPECIFIC};
-use control::mka::{
-    Announcement, AnnouncementTlv, BasicParamSet, Cak, CipherSuiteCap, Ckn, Kek, Ki, MacsecCapability, MkaFrameRepr, MkpduRepr, ParamSet,
-    ALGORITHM_AGILITY, MKA_VERSION,
+use control::mka::kay::{
+    KeyDistributionMode, Mka, MkaConfig, MkaEvent, PpkFailure, PpkRequest, PPK_RETRY_TIME,
 };
+use control::mka::ppk::{ppk_kek, PpkKeyId, PpkKeyIdTlv, PpkSecret, PpkTlvError, PPK_OUI, TLV_ORG_SPECIFIC};
 use control::mka::Mi;
+use control::mka::{
+    Announcement, AnnouncementTlv, BasicParamSet, Cak, CipherSuiteCap, Ckn, Kek, Ki, MacsecCapability,
+    MkaFrameRepr, MkpduRepr, ParamSet, ALGORITHM_AGILITY, MKA_VERSION,
+};
 use dataplane::secy::{CipherSuite, Sci};
 use std::time::Duration;
 
@@ -20,7 +22,10 @@ use std::time::Duration;
 // Codec
 
 fn tlv(kn: u32, key_id: &[u8]) -> PpkKeyIdTlv {
-    PpkKeyIdTlv { kn, key_id: PpkKeyId::new(key_id).unwrap() }
+    PpkKeyIdTlv {
+        kn,
+        key_id: PpkKeyId::new(key_id).unwrap(),
+    }
 }
 
 #[test]
@@ -29,14 +34,23 @@ fn ppk_key_id_tlv_layout_and_round_trip() {
     let raw = t.to_tlv();
     assert_eq!(
         raw,
-        AnnouncementTlv::Other { tlv_type: 127, value: vec![0x02, 0x50, 0x4b, 0x01, 0x01, 0x02, 0x03, 0x04, b'k', b'e', b'y', b'-', b'1'] }
+        AnnouncementTlv::Other {
+            tlv_type: 127,
+            value: vec![0x02, 0x50, 0x4b, 0x01, 0x01, 0x02, 0x03, 0x04, b'k', b'e', b'y', b'-', b'1']
+        }
     );
     assert_eq!(PpkKeyIdTlv::from_tlv(&raw), Some(Ok(t.clone())));
     // In a whole MKPDU, next to the Cipher Suites TLV and another organization's TLV 127.
-    let other_org = AnnouncementTlv::Other { tlv_type: TLV_ORG_SPECIFIC, value: vec![0x00, 0x00, 0x0c, 0x01, 0xaa] };
+    let other_org = AnnouncementTlv::Other {
+        tlv_type: TLV_ORG_SPECIFIC,
+        value: vec![0x00, 0x00, 0x0c, 0x01, 0xaa],
+    };
     let ann = Announcement {
         tlvs: vec![
-            AnnouncementTlv::CipherSuites(vec![CipherSuiteCap { capability: MacsecCapability::ConfidentialityNoOffset, id: CipherSuite::GcmAesXpn256.id() }]),
+            AnnouncementTlv::CipherSuites(vec![CipherSuiteCap {
+                capability: MacsecCapability::ConfidentialityNoOffset,
+                id: CipherSuite::GcmAesXpn256.id(),
+            }]),
             other_org.clone(),
             tlv(7, &[0xab; 64]).to_tlv(),
         ],
@@ -63,11 +77,16 @@ fn ppk_key_id_tlv_layout_and_round_trip() {
     assert_eq!(bytes.len(), 4 + 32 + 4 + 96 + 16);
     let back = MkpduRepr::parse(&bytes).unwrap();
     assert_eq!(back, repr);
-    let ParamSet::Announcement(a) = &back.sets[0] else { panic!("{:?}", back.sets) };
+    let ParamSet::Announcement(a) = &back.sets[0] else {
+        panic!("{:?}", back.sets)
+    };
     assert_eq!(PpkKeyIdTlv::from_tlv(&a.tlvs[1]), None, "another OUI is not ours");
     assert_eq!(PpkKeyIdTlv::find(&a.tlvs), Some(Ok(tlv(7, &[0xab; 64]))));
     // The TLV header: type 127 in the 7 high bits, 9-bit length 72 (OUI, subtype, KN, 64 octets).
-    let at = bytes.windows(5).position(|w| w == [0xfe, 72, 0x02, 0x50, 0x4b]).unwrap();
+    let at = bytes
+        .windows(5)
+        .position(|w| w == [0xfe, 72, 0x02, 0x50, 0x4b])
+        .unwrap();
     assert_eq!(bytes[at + 5], 1);
 }
 
@@ -77,29 +96,62 @@ fn malformed_ppk_key_id_tlvs_are_rejected_with_a_reason() {
         let mut v = PPK_OUI.to_vec();
         v.push(1);
         v.extend_from_slice(rest);
-        AnnouncementTlv::Other { tlv_type: 127, value: v }
+        AnnouncementTlv::Other {
+            tlv_type: 127,
+            value: v,
+        }
     };
     // KN but no key ID.
     let e = PpkKeyIdTlv::from_tlv(&ours(&[0, 0, 0, 1])).unwrap().unwrap_err();
     assert_eq!(e, PpkTlvError::ValueLength(8));
     assert_eq!(e.reason(), "bad_ppk_key_id_tlv_length");
-    assert_eq!(e.to_string(), "PPK Key ID TLV value of 8 octets (expected 9 to 72)");
+    assert_eq!(
+        e.to_string(),
+        "PPK Key ID TLV value of 8 octets (expected 9 to 72)"
+    );
     // KN cut short.
-    assert_eq!(PpkKeyIdTlv::from_tlv(&ours(&[0, 1])), Some(Err(PpkTlvError::ValueLength(6))));
+    assert_eq!(
+        PpkKeyIdTlv::from_tlv(&ours(&[0, 1])),
+        Some(Err(PpkTlvError::ValueLength(6)))
+    );
     // A 65-octet key ID.
     let mut long = vec![0, 0, 0, 1];
     long.extend_from_slice(&[9; 65]);
-    assert_eq!(PpkKeyIdTlv::from_tlv(&ours(&long)), Some(Err(PpkTlvError::ValueLength(73))));
+    assert_eq!(
+        PpkKeyIdTlv::from_tlv(&ours(&long)),
+        Some(Err(PpkTlvError::ValueLength(73)))
+    );
     // Not ours: another subtype, too short for OUI and subtype, another TLV type.
     let mut sub2 = PPK_OUI.to_vec();
     sub2.extend_from_slice(&[2, 0, 0, 0, 1, 7]);
-    assert_eq!(PpkKeyIdTlv::from_tlv(&AnnouncementTlv::Other { tlv_type: 127, value: sub2 }), None);
-    assert_eq!(PpkKeyIdTlv::from_tlv(&AnnouncementTlv::Other { tlv_type: 127, value: vec![0x02, 0x50] }), None);
-    assert_eq!(PpkKeyIdTlv::from_tlv(&AnnouncementTlv::Other { tlv_type: 126, value: ours(&[0, 0, 0, 1, 7]).value().to_vec() }), None);
+    assert_eq!(
+        PpkKeyIdTlv::from_tlv(&AnnouncementTlv::Other {
+            tlv_type: 127,
+            value: sub2
+        }),
+        None
+    );
+    assert_eq!(
+        PpkKeyIdTlv::from_tlv(&AnnouncementTlv::Other {
+            tlv_type: 127,
+            value: vec![0x02, 0x50]
+        }),
+        None
+    );
+    assert_eq!(
+        PpkKeyIdTlv::from_tlv(&AnnouncementTlv::Other {
+            tlv_type: 126,
+            value: ours(&[0, 0, 0, 1, 7]).value().to_vec()
+        }),
+        None
+    );
     // Key IDs: 1 to 64 octets.
     assert_eq!(PpkKeyId::new(&[]), Err(PpkTlvError::KeyIdLength(0)));
     assert_eq!(PpkKeyId::new(&[1; 65]), Err(PpkTlvError::KeyIdLength(65)));
-    assert_eq!(PpkKeyId::new(&[1; 65]).unwrap_err().reason(), "bad_ppk_key_id_length");
+    assert_eq!(
+        PpkKeyId::new(&[1; 65]).unwrap_err().reason(),
+        "bad_ppk_key_id_length"
+    );
     assert_eq!(PpkKeyId::new(&[0x0a, 0xff]).unwrap().to_string(), "0aff");
 }
 
@@ -124,9 +176,15 @@ fn ppk_kek_vectors() {
     let kek32 = Kek::from_bytes(&(0x40..0x60).collect::<Vec<u8>>()).unwrap();
     let k16 = ppk_kek(&ppk, &kek16);
     assert_eq!(hex::encode(k16.as_bytes()), "6fcb695a399a08d9164dcecae8d2f9c2");
-    assert_eq!(hex::encode(ppk_kek(&ppk, &kek32).as_bytes()), "557d512098e2d1045158d7c0ea7c5bf5da9391b9fedf0762d54dbdb601308e3d");
+    assert_eq!(
+        hex::encode(ppk_kek(&ppk, &kek32).as_bytes()),
+        "557d512098e2d1045158d7c0ea7c5bf5da9391b9fedf0762d54dbdb601308e3d"
+    );
     let sak = control::mka::Sak::from_bytes(&(0x60..0x70).collect::<Vec<u8>>()).unwrap();
-    assert_eq!(hex::encode(k16.wrap_sak(&sak)), "59f57bbe56059dec9204b4d117d4674de4178fec4e8fc4b7");
+    assert_eq!(
+        hex::encode(k16.wrap_sak(&sak)),
+        "59f57bbe56059dec9204b4d117d4674de4178fec4e8fc4b7"
+    );
     assert!(kek16.unwrap_sak(&k16.wrap_sak(&sak)).is_err());
     assert_eq!(format!("{k16:?} {ppk:?}"), "Kek(***) PpkSecret(***)");
 }
@@ -155,7 +213,8 @@ struct FakePpk {
 fn ppk_of(seed: u8, key_id: &[u8]) -> [u8; 32] {
     let mut p = [0u8; 32];
     for (i, b) in p.iter_mut().enumerate() {
-        *b = seed.wrapping_mul(31).wrapping_add(i as u8) ^ key_id.iter().fold(0u8, |a, x| a.wrapping_mul(7).wrapping_add(*x));
+        *b = seed.wrapping_mul(31).wrapping_add(i as u8)
+            ^ key_id.iter().fold(0u8, |a, x| a.wrapping_mul(7).wrapping_add(*x));
     }
     p
 }
@@ -220,7 +279,12 @@ fn node(n: u8, prio: u8, ppk: Option<FakePpk>, rekey: Option<Duration>) -> Node 
 }
 
 fn sks(seed: u8) -> Option<FakePpk> {
-    Some(FakePpk { seed, next: 0, fail: None, garbage: None })
+    Some(FakePpk {
+        seed,
+        next: 0,
+        fail: None,
+        garbage: None,
+    })
 }
 
 struct Net {
@@ -231,7 +295,11 @@ struct Net {
 
 impl Net {
     fn new(nodes: Vec<Node>) -> Net {
-        Net { nodes, inflight: Vec::new(), now: Duration::ZERO }
+        Net {
+            nodes,
+            inflight: Vec::new(),
+            now: Duration::ZERO,
+        }
     }
 
     fn drain(&mut self, i: usize) {
@@ -262,7 +330,9 @@ impl Net {
     fn step(&mut self) {
         self.now += STEP;
         let now = self.now;
-        let (due, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.inflight).into_iter().partition(|(t, _, _)| *t <= now);
+        let (due, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.inflight)
+            .into_iter()
+            .partition(|(t, _, _)| *t <= now);
         self.inflight = rest;
         for (_, dst, f) in due {
             self.nodes[dst].mka.handle_mkpdu(now, &f);
@@ -270,7 +340,9 @@ impl Net {
         }
         for i in 0..self.nodes.len() {
             let n = &mut self.nodes[i];
-            let (ready, later): (Vec<_>, Vec<_>) = std::mem::take(&mut n.answering).into_iter().partition(|(t, _)| *t <= now);
+            let (ready, later): (Vec<_>, Vec<_>) = std::mem::take(&mut n.answering)
+                .into_iter()
+                .partition(|(t, _)| *t <= now);
             n.answering = later;
             for (_, r) in ready {
                 let Some(src) = n.ppk.as_mut() else { continue };
@@ -291,10 +363,17 @@ impl Net {
         while self.now < until {
             self.step();
             for a in &self.nodes {
-                let Some((an, (ki, sak, _, _))) = a.dp.transmitting() else { continue };
+                let Some((an, (ki, sak, _, _))) = a.dp.transmitting() else {
+                    continue;
+                };
                 for b in &self.nodes {
                     if b.sci != a.sci && b.mka.is_secured() {
-                        assert_eq!(b.dp.rx.get(&(a.sci, an)).map(|r| (r.0, &r.1)), Some((*ki, sak)), "t={:?}", self.now);
+                        assert_eq!(
+                            b.dp.rx.get(&(a.sci, an)).map(|r| (r.0, &r.1)),
+                            Some((*ki, sak)),
+                            "t={:?}",
+                            self.now
+                        );
                     }
                 }
             }
@@ -302,7 +381,10 @@ impl Net {
     }
 
     fn secured(&self, i: usize) -> bool {
-        self.nodes[i].events.iter().any(|(_, e)| matches!(e, MkaEvent::SessionSecured { .. }))
+        self.nodes[i]
+            .events
+            .iter()
+            .any(|(_, e)| matches!(e, MkaEvent::SessionSecured { .. }))
     }
 
     fn ppk_failures(&self, i: usize) -> Vec<(Duration, PpkFailure)> {
@@ -330,7 +412,10 @@ fn new_req() -> PpkRequest {
 }
 
 fn by_id(s: &str) -> PpkRequest {
-    PpkRequest::ById { ckn: ckn(), key_id: id(s) }
+    PpkRequest::ById {
+        ckn: ckn(),
+        key_id: id(s),
+    }
 }
 
 fn requests(n: &Node) -> Vec<PpkRequest> {
@@ -358,7 +443,10 @@ fn two_ppk_engines_secure_with_the_same_sak() {
     let mut net = Net::new(vec![node(1, 16, sks(1), None), node(2, 32, sks(1), None)]);
     net.run(Duration::from_secs(10));
     assert!(net.secured(0) && net.secured(1));
-    let (k0, k1) = (net.nodes[0].mka.tx_key().unwrap(), net.nodes[1].mka.tx_key().unwrap());
+    let (k0, k1) = (
+        net.nodes[0].mka.tx_key().unwrap(),
+        net.nodes[1].mka.tx_key().unwrap(),
+    );
     assert_eq!(k0, k1);
     assert_eq!(k0.0, Ki::new(net.nodes[0].mka.mi(0).unwrap(), 1));
     let sak = net.nodes[0].dp.tx[&k0.1].1.clone();
@@ -375,10 +463,16 @@ fn two_ppk_engines_secure_with_the_same_sak() {
         assert_eq!(st.key_distribution_mode, KeyDistributionMode::Ppk);
         assert_eq!(st.key_distribution_mode.as_str(), "PPK");
         assert_eq!(st.ppk_key_id, Some(id("key-1")));
-        assert_eq!((st.ppk_failure.clone(), st.ppk_pending, st.secured), (None, false, true));
+        assert_eq!(
+            (st.ppk_failure.clone(), st.ppk_pending, st.secured),
+            (None, false, true)
+        );
         assert_eq!(n.mka.stats.ppk_requests, 1);
         assert_eq!(n.mka.stats.ppk_failures, 0);
-        assert!(n.events.iter().all(|(_, e)| !matches!(e, MkaEvent::PpkFailure { .. })));
+        assert!(n
+            .events
+            .iter()
+            .all(|(_, e)| !matches!(e, MkaEvent::PpkFailure { .. })));
         // Status and events never carry the PPK.
         let dump = format!("{:?} {:?}", n.mka.participants(), n.events);
         assert!(!dump.contains(&hex::encode(ppk_of(1, b"key-1"))));
@@ -394,7 +488,10 @@ fn the_wrapped_sak_needs_the_ppk_not_just_the_kek() {
     assert_eq!(t, Some(tlv(1, b"key-1")));
     assert_eq!(wrapped.len(), 40);
     let kek = Kek::derive(&Cak::from_hex(CAK).unwrap(), &ckn());
-    assert!(kek.unwrap_sak(&wrapped).is_err(), "the plain KEK must not unwrap a PPK-mode SAK");
+    assert!(
+        kek.unwrap_sak(&wrapped).is_err(),
+        "the plain KEK must not unwrap a PPK-mode SAK"
+    );
     let kek2 = ppk_kek(&PpkSecret::from_bytes(&ppk_of(1, b"key-1")).unwrap(), &kek);
     let sak = kek2.unwrap_sak(&wrapped).unwrap();
     let (an, (_, installed, _, _)) = net.nodes[1].dp.transmitting().unwrap();
@@ -417,16 +514,28 @@ fn a_peer_whose_ppk_lookup_fails_stays_unsecured_and_says_why() {
         assert!(n.dp.tx.is_empty() && n.dp.encoding_an.is_none());
     }
     assert!(net.nodes[1].dp.rx.is_empty());
-    let failure = PpkFailure::Fetch { key_id: Some(id("key-1")), reason: kme_down.to_string() };
+    let failure = PpkFailure::Fetch {
+        key_id: Some(id("key-1")),
+        reason: kme_down.to_string(),
+    };
     let st = &net.nodes[1].mka.participants()[0];
     assert_eq!(st.ppk_failure, Some(failure.clone()));
     assert!(!st.secured);
     // It asks again every PPK_RETRY_TIME, and says so each time.
     let asked: Vec<Duration> = net.nodes[1].requests.iter().map(|(t, _)| *t).collect();
     assert_eq!(asked.len(), 3, "{asked:?}");
-    assert!(asked.windows(2).all(|w| w[1] - w[0] >= PPK_RETRY_TIME && w[1] - w[0] <= PPK_RETRY_TIME + Duration::from_millis(600)), "{asked:?}");
+    assert!(
+        asked
+            .windows(2)
+            .all(|w| w[1] - w[0] >= PPK_RETRY_TIME
+                && w[1] - w[0] <= PPK_RETRY_TIME + Duration::from_millis(600)),
+        "{asked:?}"
+    );
     let fails = net.ppk_failures(1);
-    assert_eq!(fails.iter().map(|(_, f)| f.clone()).collect::<Vec<_>>(), vec![failure.clone(); 3]);
+    assert_eq!(
+        fails.iter().map(|(_, f)| f.clone()).collect::<Vec<_>>(),
+        vec![failure.clone(); 3]
+    );
     assert_eq!(net.nodes[1].mka.stats.ppk_failures, 3);
     assert_eq!(
         syslog_line("Hu0/2/0/11", &MkaEvent::PpkFailure { ckn: ckn(), failure }),
@@ -451,9 +560,18 @@ fn mismatched_ppks_never_secure() {
     assert!(net.nodes[1].dp.rx.is_empty() && net.nodes[1].dp.tx.is_empty());
     assert!(net.nodes[0].dp.tx.is_empty());
     let mismatch = PpkFailure::Mismatch { key_id: id("key-1") };
-    assert_eq!(net.nodes[1].mka.participants()[0].ppk_failure, Some(mismatch.clone()));
+    assert_eq!(
+        net.nodes[1].mka.participants()[0].ppk_failure,
+        Some(mismatch.clone())
+    );
     // Logged once; looked up again every PPK_RETRY_TIME (the PPK might have been re-seeded).
-    assert_eq!(net.ppk_failures(1).into_iter().map(|(_, f)| f).collect::<Vec<_>>(), vec![mismatch.clone()]);
+    assert_eq!(
+        net.ppk_failures(1)
+            .into_iter()
+            .map(|(_, f)| f)
+            .collect::<Vec<_>>(),
+        vec![mismatch.clone()]
+    );
     assert_eq!(requests(&net.nodes[1]), vec![by_id("key-1"); 4]);
     assert_eq!(net.nodes[1].mka.stats.sak_unwrap_failures, 4);
     assert_eq!(mismatch.mnemonic(), "PPK_KEY_MISMATCH");
@@ -474,7 +592,10 @@ fn ppk_rekeys_take_a_fresh_key_id_each_time() {
     let ks_reqs = requests(&net.nodes[0]);
     assert_eq!(ks_reqs.len(), 4);
     assert!(ks_reqs.iter().all(|r| *r == new_req()));
-    assert_eq!(requests(&net.nodes[1]), ids.iter().map(|s| by_id(s)).collect::<Vec<_>>());
+    assert_eq!(
+        requests(&net.nodes[1]),
+        ids.iter().map(|s| by_id(s)).collect::<Vec<_>>()
+    );
     for n in &net.nodes {
         assert_eq!(n.mka.participants()[0].ppk_key_id, Some(id(&format!("key-{kn}"))));
         assert_eq!(n.mka.stats.ppk_failures, 0);
@@ -483,9 +604,16 @@ fn ppk_rekeys_take_a_fresh_key_id_each_time() {
     assert_eq!(t, Some(tlv(kn, format!("key-{kn}").as_bytes())));
     // Each SAK was reported once as generated / received; the session never stopped.
     for n in &net.nodes {
-        assert!(!n.events.iter().any(|(_, e)| matches!(e, MkaEvent::SessionStopped { .. })));
+        assert!(!n
+            .events
+            .iter()
+            .any(|(_, e)| matches!(e, MkaEvent::SessionStopped { .. })));
     }
-    let received = net.nodes[1].events.iter().filter(|(_, e)| matches!(e, MkaEvent::SakReceived { .. })).count();
+    let received = net.nodes[1]
+        .events
+        .iter()
+        .filter(|(_, e)| matches!(e, MkaEvent::SakReceived { .. }))
+        .count();
     assert_eq!(received, kn as usize);
 }
 
@@ -496,10 +624,21 @@ fn ppk_on_one_side_only_never_secures() {
     net.run(Duration::from_secs(20));
     assert!(!net.secured(0) && !net.secured(1));
     assert!(net.nodes[1].dp.rx.is_empty());
-    let nc = PpkFailure::NotConfigured { key_id: Some(id("key-1")) };
-    assert_eq!(net.ppk_failures(1).into_iter().map(|(_, f)| f).collect::<Vec<_>>(), vec![nc.clone()]);
+    let nc = PpkFailure::NotConfigured {
+        key_id: Some(id("key-1")),
+    };
+    assert_eq!(
+        net.ppk_failures(1)
+            .into_iter()
+            .map(|(_, f)| f)
+            .collect::<Vec<_>>(),
+        vec![nc.clone()]
+    );
     let st = &net.nodes[1].mka.participants()[0];
-    assert_eq!((st.key_distribution_mode, st.ppk_failure.clone()), (KeyDistributionMode::Sak, Some(nc.clone())));
+    assert_eq!(
+        (st.key_distribution_mode, st.ppk_failure.clone()),
+        (KeyDistributionMode::Sak, Some(nc.clone()))
+    );
     assert_eq!(
         syslog_line("Te0/0/0/24", &MkaEvent::PpkFailure { ckn: ckn(), failure: nc }),
         "%L2-MKA-3-PPK_NOT_CONFIGURED : (Te0/0/0/24) the key server distributed the SAK with PPK key ID 6b65792d31, but no ppk sks-profile is configured; the session is not secured with it, CKN:A1B2C3D4E5F60718293A4B5C6D7E8F90"
@@ -511,8 +650,17 @@ fn ppk_on_one_side_only_never_secures() {
     net.run(Duration::from_secs(20));
     assert!(!net.secured(0) && !net.secured(1));
     assert!(net.nodes[1].dp.rx.is_empty());
-    assert_eq!(net.ppk_failures(1).into_iter().map(|(_, f)| f).collect::<Vec<_>>(), vec![PpkFailure::Missing]);
-    assert_eq!(net.nodes[1].mka.participants()[0].ppk_failure, Some(PpkFailure::Missing));
+    assert_eq!(
+        net.ppk_failures(1)
+            .into_iter()
+            .map(|(_, f)| f)
+            .collect::<Vec<_>>(),
+        vec![PpkFailure::Missing]
+    );
+    assert_eq!(
+        net.nodes[1].mka.participants()[0].ppk_failure,
+        Some(PpkFailure::Missing)
+    );
     assert_eq!(PpkFailure::Missing.mnemonic(), "PPK_MODE_MISMATCH");
     assert!(net.nodes[1].requests.is_empty());
     let (_, t) = last_distribution(&net.nodes[0]);
@@ -527,11 +675,21 @@ fn the_key_server_waits_for_its_ppk_and_retries_a_failed_source() {
     net.run(Duration::from_secs(15));
     assert!(!net.secured(0) && !net.secured(1));
     // No SAK goes out without a PPK.
-    assert!(net.nodes[0].sent.iter().all(|f| MkaFrameRepr::parse(f).unwrap().mkpdu.distributed_sak().is_none()));
+    assert!(net.nodes[0].sent.iter().all(|f| MkaFrameRepr::parse(f)
+        .unwrap()
+        .mkpdu
+        .distributed_sak()
+        .is_none()));
     assert_eq!(net.nodes[0].mka.stats.sak_generated, 0);
-    let f = PpkFailure::Fetch { key_id: None, reason: "no live keys left in profile prof-A".into() };
+    let f = PpkFailure::Fetch {
+        key_id: None,
+        reason: "no live keys left in profile prof-A".into(),
+    };
     assert_eq!(net.nodes[0].mka.participants()[0].ppk_failure, Some(f.clone()));
-    assert_eq!(f.to_string(), "could not obtain a fresh PPK: no live keys left in profile prof-A");
+    assert_eq!(
+        f.to_string(),
+        "could not obtain a fresh PPK: no live keys left in profile prof-A"
+    );
     assert_eq!(requests(&net.nodes[0]), vec![new_req(); 2]);
     // The peers stay live meanwhile.
     assert_eq!(net.nodes[0].mka.live_peers(), vec![sci(2)]);
@@ -559,15 +717,28 @@ fn decode_names_the_ppk_key_id() {
     let d = tempfile::tempdir().unwrap();
     let path = d.path().join("ppk.pcap");
     let mut w = pcap_file::pcap::PcapWriter::new(std::fs::File::create(&path).unwrap()).unwrap();
-    w.write_packet(&pcap_file::pcap::PcapPacket::new(Duration::ZERO, frame.len() as u32, &frame)).unwrap();
+    w.write_packet(&pcap_file::pcap::PcapPacket::new(
+        Duration::ZERO,
+        frame.len() as u32,
+        &frame,
+    ))
+    .unwrap();
     drop(w);
     let opts = DecodeOptions::from_hex(CAK, CKN, true, false).unwrap();
     let mut out = Vec::new();
     let sum = decode_capture(&opts, &path, &mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
     assert_eq!((sum.mkpdus, sum.failures), (1, 0), "{text}");
-    assert!(text.contains("    TLV 127 PPK Key ID: KN 1, key ID 6b65792d31\n"), "{text}");
-    assert!(text.contains("    SAK not unwrapped: wrapped with KEK' mixed with the PPK of key ID 6b65792d31 (PPK mode)\n"), "{text}");
+    assert!(
+        text.contains("    TLV 127 PPK Key ID: KN 1, key ID 6b65792d31\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "    SAK not unwrapped: wrapped with KEK' mixed with the PPK of key ID 6b65792d31 (PPK mode)\n"
+        ),
+        "{text}"
+    );
 }
 
 /// A slow PPK source (1.5 s) on the member while the key server rekeys (PN exhaustion): the answer
@@ -593,7 +764,10 @@ fn a_member_follows_a_rekey_that_happens_during_its_ppk_fetch() {
     assert_eq!(net.nodes[1].mka.stats.sak_received, 1);
     assert!(net.ppk_failures(1).is_empty());
     let st = &net.nodes[1].mka.participants()[0];
-    assert_eq!((st.ppk_key_id.clone(), st.ppk_pending), (Some(id("key-2")), false));
+    assert_eq!(
+        (st.ppk_key_id.clone(), st.ppk_pending),
+        (Some(id("key-2")), false)
+    );
 }
 
 /// A source answering with a bad key ID or PPK length is a fetch failure; answers nobody waits
@@ -604,19 +778,28 @@ fn bad_and_unexpected_ppk_answers() {
     ks.ppk.as_mut().unwrap().garbage = Some((vec![0; 65], vec![1; 32]));
     let mut net = Net::new(vec![ks, node(2, 32, sks(1), None)]);
     // An answer without a request changes nothing.
-    net.nodes[0].mka.handle_ppk(Duration::ZERO, &new_req(), Ok((b"key-9", &[1; 32])));
+    net.nodes[0]
+        .mka
+        .handle_ppk(Duration::ZERO, &new_req(), Ok((b"key-9", &[1; 32])));
     assert!(!net.nodes[0].mka.participants()[0].ppk_pending);
     assert_eq!(net.nodes[0].mka.stats.ppk_failures, 0);
     net.run(Duration::from_secs(5));
     assert_eq!(
         net.nodes[0].mka.participants()[0].ppk_failure,
-        Some(PpkFailure::Fetch { key_id: None, reason: "the PPK source returned an invalid key ID: PPK key ID of 65 octets (expected 1 to 64)".into() })
+        Some(PpkFailure::Fetch {
+            key_id: None,
+            reason: "the PPK source returned an invalid key ID: PPK key ID of 65 octets (expected 1 to 64)"
+                .into()
+        })
     );
     net.nodes[0].ppk.as_mut().unwrap().garbage = Some((b"key-1".to_vec(), vec![1; 16]));
     net.run(Duration::from_secs(15));
     assert_eq!(
         net.nodes[0].mka.participants()[0].ppk_failure,
-        Some(PpkFailure::Fetch { key_id: None, reason: "the PPK source returned an invalid PPK: PPK has 16 octets (expected 32)".into() })
+        Some(PpkFailure::Fetch {
+            key_id: None,
+            reason: "the PPK source returned an invalid PPK: PPK has 16 octets (expected 32)".into()
+        })
     );
     assert_eq!(net.nodes[0].mka.stats.sak_generated, 0);
     assert_eq!(net.nodes[0].mka.stats.ppk_requests, 2);

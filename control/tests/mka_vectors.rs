@@ -18,7 +18,10 @@ fn load(name: &str) -> Value {
 /// The vectors of a file, checking the declared count and the hex convention.
 fn vectors(name: &str) -> Vec<Value> {
     let v = load(name);
-    assert!(v["conventions"].as_str().unwrap().contains("lowercase hex"), "{name}: conventions changed");
+    assert!(
+        v["conventions"].as_str().unwrap().contains("lowercase hex"),
+        "{name}: conventions changed"
+    );
     let list = v["vectors"].as_array().unwrap().clone();
     assert_eq!(list.len() as u64, v["count"].as_u64().unwrap(), "{name}: count");
     list
@@ -39,7 +42,12 @@ fn aes_cmac_vectors() {
         assert_eq!(v["type"], "aes_cmac");
         let i = &v["inputs"];
         let tag = aes_cmac(&hx(&i["key"]), &[&hx(&i["message"])]).unwrap();
-        assert_eq!(hex::encode(tag), v["expected"]["tag"].as_str().unwrap(), "{}", v["name"]);
+        assert_eq!(
+            hex::encode(tag),
+            v["expected"]["tag"].as_str().unwrap(),
+            "{}",
+            v["name"]
+        );
     }
     assert_eq!(list.len(), 10);
 }
@@ -49,17 +57,34 @@ fn aes_keywrap_vectors() {
     let list = vectors("aes_keywrap.json");
     for v in &list {
         assert_eq!(v["type"], "aes_keywrap");
-        let (kek, data, expected) = (hx(&v["inputs"]["kek"]), hx(&v["inputs"]["key_data"]), hx(&v["expected"]["wrapped"]));
+        let (kek, data, expected) = (
+            hx(&v["inputs"]["kek"]),
+            hx(&v["inputs"]["key_data"]),
+            hx(&v["expected"]["wrapped"]),
+        );
         assert_eq!(keywrap::wrap(&kek, &data).unwrap(), expected, "{}", v["name"]);
-        assert_eq!(&keywrap::unwrap(&kek, &expected).unwrap()[..], &data[..], "{}", v["name"]);
+        assert_eq!(
+            &keywrap::unwrap(&kek, &expected).unwrap()[..],
+            &data[..],
+            "{}",
+            v["name"]
+        );
         for i in [0, expected.len() / 2, expected.len() - 1] {
             let mut bad = expected.clone();
             bad[i] ^= 0x80;
-            assert_eq!(keywrap::unwrap(&kek, &bad).unwrap_err(), KeyWrapError::IntegrityCheckFailed, "{}", v["name"]);
+            assert_eq!(
+                keywrap::unwrap(&kek, &bad).unwrap_err(),
+                KeyWrapError::IntegrityCheckFailed,
+                "{}",
+                v["name"]
+            );
         }
         let mut wrong_kek = kek.clone();
         wrong_kek[0] ^= 1;
-        assert_eq!(keywrap::unwrap(&wrong_kek, &expected).unwrap_err(), KeyWrapError::IntegrityCheckFailed);
+        assert_eq!(
+            keywrap::unwrap(&wrong_kek, &expected).unwrap_err(),
+            KeyWrapError::IntegrityCheckFailed
+        );
     }
     assert_eq!(list.len(), 7);
 }
@@ -72,29 +97,59 @@ fn mka_kdf_vectors() {
         let (i, e, name) = (&v["inputs"], &v["expected"], v["name"].as_str().unwrap());
         let got: Vec<(String, String)> = match v["type"].as_str().unwrap() {
             "ieee8021x_kdf" => {
-                let out = kdf(&hx(&i["key"]), &hx(&i["label"]), &hx(&i["context"]), i["length_bits"].as_u64().unwrap() as u32).unwrap();
+                let out = kdf(
+                    &hx(&i["key"]),
+                    &hx(&i["label"]),
+                    &hx(&i["context"]),
+                    i["length_bits"].as_u64().unwrap() as u32,
+                )
+                .unwrap();
                 assert_eq!(hx(&i["label"]), i["label_ascii"].as_str().unwrap().as_bytes());
                 vec![(hex::encode(&out[..]), e["output"].as_str().unwrap().into())]
             }
             "mka_cak_from_msk" => {
                 let bits = i["cak_length_bits"].as_u64().unwrap() as usize;
                 // Either MAC order gives the same CAK (the KDF context is MAC_lo ‖ MAC_hi).
-                let a = cak_from_msk(&hx(&i["msk_first_octets"]), mac(&i["mac1"]), mac(&i["mac2"]), bits / 8).unwrap();
-                let b = cak_from_msk(&hx(&i["msk_first_octets"]), mac(&i["mac2"]), mac(&i["mac1"]), bits / 8).unwrap();
+                let a = cak_from_msk(
+                    &hx(&i["msk_first_octets"]),
+                    mac(&i["mac1"]),
+                    mac(&i["mac2"]),
+                    bits / 8,
+                )
+                .unwrap();
+                let b = cak_from_msk(
+                    &hx(&i["msk_first_octets"]),
+                    mac(&i["mac2"]),
+                    mac(&i["mac1"]),
+                    bits / 8,
+                )
+                .unwrap();
                 assert_eq!(a, b);
                 vec![(hex::encode(a.as_bytes()), e["cak"].as_str().unwrap().into())]
             }
             "mka_ckn_from_msk" => {
                 assert_eq!(i["ckn_length_bits"], 128);
-                let ckn = ckn_from_msk(&hx(&i["msk_first_octets"]), &hx(&i["eap_session_id"]), mac(&i["mac1"]), mac(&i["mac2"])).unwrap();
+                let ckn = ckn_from_msk(
+                    &hx(&i["msk_first_octets"]),
+                    &hx(&i["eap_session_id"]),
+                    mac(&i["mac1"]),
+                    mac(&i["mac2"]),
+                )
+                .unwrap();
                 vec![(hex::encode(ckn.as_bytes()), e["ckn"].as_str().unwrap().into())]
             }
             "mka_kek" => {
-                let kek = Kek::derive(&Cak::from_hex(i["cak"].as_str().unwrap()).unwrap(), &Ckn::from_hex(i["ckn"].as_str().unwrap()).unwrap());
+                let kek = Kek::derive(
+                    &Cak::from_hex(i["cak"].as_str().unwrap()).unwrap(),
+                    &Ckn::from_hex(i["ckn"].as_str().unwrap()).unwrap(),
+                );
                 vec![(hex::encode(kek.as_bytes()), e["kek"].as_str().unwrap().into())]
             }
             "mka_ick" => {
-                let ick = Ick::derive(&Cak::from_hex(i["cak"].as_str().unwrap()).unwrap(), &Ckn::from_hex(i["ckn"].as_str().unwrap()).unwrap());
+                let ick = Ick::derive(
+                    &Cak::from_hex(i["cak"].as_str().unwrap()).unwrap(),
+                    &Ckn::from_hex(i["ckn"].as_str().unwrap()).unwrap(),
+                );
                 vec![(hex::encode(ick.as_bytes()), e["ick"].as_str().unwrap().into())]
             }
             "mka_sak_kdf" => {
@@ -115,12 +170,18 @@ fn mka_kdf_vectors() {
             }
             "mka_kek_wrap_sak" => {
                 // The 4-octet CKN is zero-padded to 16 octets as KDF context (802.1X 9.3.3).
-                let kek = Kek::derive(&Cak::from_hex(i["cak"].as_str().unwrap()).unwrap(), &Ckn::from_hex(i["ckn"].as_str().unwrap()).unwrap());
+                let kek = Kek::derive(
+                    &Cak::from_hex(i["cak"].as_str().unwrap()).unwrap(),
+                    &Ckn::from_hex(i["ckn"].as_str().unwrap()).unwrap(),
+                );
                 let sak = Sak::from_hex(i["sak"].as_str().unwrap()).unwrap();
                 let wrapped = kek.wrap_sak(&sak);
                 assert_eq!(kek.unwrap_sak(&wrapped).unwrap(), sak);
                 vec![
-                    (hex::encode(kek.as_bytes()), v["intermediate"]["kek"].as_str().unwrap().into()),
+                    (
+                        hex::encode(kek.as_bytes()),
+                        v["intermediate"]["kek"].as_str().unwrap().into(),
+                    ),
                     (hex::encode(&wrapped), e["wrapped_sak"].as_str().unwrap().into()),
                 ]
             }

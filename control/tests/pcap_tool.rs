@@ -16,7 +16,12 @@ fn vectors(name: &str) -> Vec<Value> {
 fn write_pcap(path: &Path, frames: &[Vec<u8>]) {
     let mut w = PcapWriter::new(std::fs::File::create(path).unwrap()).unwrap();
     for (i, f) in frames.iter().enumerate() {
-        w.write_packet(&PcapPacket::new(Duration::from_millis(i as u64), f.len() as u32, f)).unwrap();
+        w.write_packet(&PcapPacket::new(
+            Duration::from_millis(i as u64),
+            f.len() as u32,
+            f,
+        ))
+        .unwrap();
     }
 }
 
@@ -30,7 +35,10 @@ fn read_pcap(path: &Path) -> Vec<Vec<u8>> {
 }
 
 fn macsecctl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_macsecctl")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_macsecctl"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn s(p: &Path) -> &str {
@@ -50,9 +58,19 @@ impl Dir {
 /// The key arguments of a vector, as strings.
 fn key_args(v: &Value) -> Vec<String> {
     let i = &v["inputs"];
-    let mut a = vec!["--cipher-suite".into(), v["cipher_suite"].as_str().unwrap().into(), "--sak".into(), i["sak"].as_str().unwrap().into()];
+    let mut a = vec![
+        "--cipher-suite".into(),
+        v["cipher_suite"].as_str().unwrap().into(),
+        "--sak".into(),
+        i["sak"].as_str().unwrap().into(),
+    ];
     if let Some(ssci) = i.get("ssci") {
-        a.extend(["--ssci".into(), ssci.as_str().unwrap().into(), "--salt".into(), i["salt"].as_str().unwrap().into()]);
+        a.extend([
+            "--ssci".into(),
+            ssci.as_str().unwrap().into(),
+            "--salt".into(),
+            i["salt"].as_str().unwrap().into(),
+        ]);
     }
     a.extend(["--conf-offset".into(), i["confidentiality_offset"].to_string()]);
     a
@@ -75,7 +93,16 @@ fn protects_and_validates_every_vector() {
             let pn = format!("0x{}", i["pn"].as_str().unwrap());
             let mut args: Vec<String> = vec!["pcap".into(), "protect".into()];
             args.extend(key_args(v));
-            args.extend(["--backend".into(), backend.into(), "--sci".into(), i["sci"].as_str().unwrap().into(), "--an".into(), i["an"].to_string(), "--pn".into(), pn.clone()]);
+            args.extend([
+                "--backend".into(),
+                backend.into(),
+                "--sci".into(),
+                i["sci"].as_str().unwrap().into(),
+                "--an".into(),
+                i["an"].to_string(),
+                "--pn".into(),
+                pn.clone(),
+            ]);
             if tci & 0x08 == 0 {
                 args.push("--integrity-only".into());
             }
@@ -90,14 +117,34 @@ fn protects_and_validates_every_vector() {
             }
             args.extend([s(&pin).into(), s(&pout).into()]);
             let o = macsecctl(&args.iter().map(String::as_str).collect::<Vec<_>>());
-            assert!(o.status.success(), "{}: {}", v["name"], String::from_utf8_lossy(&o.stderr));
+            assert!(
+                o.status.success(),
+                "{}: {}",
+                v["name"],
+                String::from_utf8_lossy(&o.stderr)
+            );
             assert_eq!(read_pcap(&pout), vec![expected.clone()], "{}", v["name"]);
 
             let mut args: Vec<String> = vec!["pcap".into(), "validate".into()];
             args.extend(key_args(v));
-            args.extend(["--backend".into(), backend.into(), "--sci".into(), i["sci"].as_str().unwrap().into(), "--lowest-pn".into(), pn, "--json".into(), s(&pout).into(), s(&vout).into()]);
+            args.extend([
+                "--backend".into(),
+                backend.into(),
+                "--sci".into(),
+                i["sci"].as_str().unwrap().into(),
+                "--lowest-pn".into(),
+                pn,
+                "--json".into(),
+                s(&pout).into(),
+                s(&vout).into(),
+            ]);
             let o = macsecctl(&args.iter().map(String::as_str).collect::<Vec<_>>());
-            assert!(o.status.success(), "{}: {}", v["name"], String::from_utf8_lossy(&o.stderr));
+            assert!(
+                o.status.success(),
+                "{}: {}",
+                v["name"],
+                String::from_utf8_lossy(&o.stderr)
+            );
             let report: Value = serde_json::from_slice(&o.stdout).unwrap();
             assert_eq!(report["counters"]["InPktsOK"], 1);
             assert_eq!(read_pcap(&vout), vec![plain.clone()]);
@@ -112,17 +159,42 @@ fn protects_and_validates_every_vector() {
 #[test]
 fn xpn_stream_with_tamper_and_replay() {
     let d = Dir::new();
-    let plain: Vec<Vec<u8>> = (0..6u8).map(|i| {
-        let mut f = vec![0x01, 0x80, 0xc2, 0, 0, 0x10, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00];
-        f.extend((0..100).map(|j| j as u8 ^ i));
-        f
-    }).collect();
-    let key = ["--cipher-suite", "gcm-aes-xpn-256", "--sak", &"ab".repeat(32), "--ssci", "00000002", "--salt", "83c37bac7b6f6316098ff3d2"];
-    let (pin, pout, vin, vout) = (d.path("in.pcap"), d.path("prot.pcap"), d.path("mixed.pcap"), d.path("plain.pcap"));
+    let plain: Vec<Vec<u8>> = (0..6u8)
+        .map(|i| {
+            let mut f = vec![0x01, 0x80, 0xc2, 0, 0, 0x10, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00];
+            f.extend((0..100).map(|j| j as u8 ^ i));
+            f
+        })
+        .collect();
+    let key = [
+        "--cipher-suite",
+        "gcm-aes-xpn-256",
+        "--sak",
+        &"ab".repeat(32),
+        "--ssci",
+        "00000002",
+        "--salt",
+        "83c37bac7b6f6316098ff3d2",
+    ];
+    let (pin, pout, vin, vout) = (
+        d.path("in.pcap"),
+        d.path("prot.pcap"),
+        d.path("mixed.pcap"),
+        d.path("plain.pcap"),
+    );
     write_pcap(&pin, &plain);
     let mut a = vec!["pcap", "protect"];
     a.extend(key);
-    a.extend(["--sci", "001de5e9aa39001a", "--an", "2", "--pn", "0xfffffffd", s(&pin), s(&pout)]);
+    a.extend([
+        "--sci",
+        "001de5e9aa39001a",
+        "--an",
+        "2",
+        "--pn",
+        "0xfffffffd",
+        s(&pin),
+        s(&pout),
+    ]);
     let o = macsecctl(&a);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stdout).contains("OutPktsEncrypted     6"));
@@ -136,16 +208,40 @@ fn xpn_stream_with_tamper_and_replay() {
     write_pcap(&vin, &prot);
     let mut a = vec!["pcap", "validate"];
     a.extend(key);
-    a.extend(["--lowest-pn", "0xfffffff0", "--replay-window", "16", "--json", s(&vin), s(&vout)]);
+    a.extend([
+        "--lowest-pn",
+        "0xfffffff0",
+        "--replay-window",
+        "16",
+        "--json",
+        s(&vin),
+        s(&vout),
+    ]);
     let o = macsecctl(&a);
     assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
     let r: Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!((r["frames_in"].as_u64(), r["frames_out"].as_u64(), r["failures"].as_u64()), (Some(7), Some(5), Some(2)));
+    assert_eq!(
+        (
+            r["frames_in"].as_u64(),
+            r["frames_out"].as_u64(),
+            r["failures"].as_u64()
+        ),
+        (Some(7), Some(5), Some(2))
+    );
     assert_eq!(r["counters"]["InPktsOK"], 5);
     assert_eq!(r["counters"]["InPktsNotValid"], 1);
     assert_eq!(r["counters"]["InPktsLate"], 1);
     let out = read_pcap(&vout);
-    assert_eq!(out, vec![plain[0].clone(), plain[1].clone(), plain[2].clone(), plain[3].clone(), plain[5].clone()]);
+    assert_eq!(
+        out,
+        vec![
+            plain[0].clone(),
+            plain[1].clone(),
+            plain[2].clone(),
+            plain[3].clone(),
+            plain[5].clone()
+        ]
+    );
 }
 
 #[test]
@@ -159,8 +255,20 @@ fn reads_pcapng() {
     let prot = hex::decode(v["expected"]["protected_frame"].as_str().unwrap()).unwrap();
     let ng = d.path("in.pcapng");
     let mut w = PcapNgWriter::new(std::fs::File::create(&ng).unwrap()).unwrap();
-    w.write_pcapng_block(InterfaceDescriptionBlock { linktype: DataLink::ETHERNET, snaplen: 0, options: vec![] }).unwrap();
-    w.write_pcapng_block(EnhancedPacketBlock { interface_id: 0, timestamp: Duration::from_secs(1), original_len: prot.len() as u32, data: prot.clone().into(), options: vec![] }).unwrap();
+    w.write_pcapng_block(InterfaceDescriptionBlock {
+        linktype: DataLink::ETHERNET,
+        snaplen: 0,
+        options: vec![],
+    })
+    .unwrap();
+    w.write_pcapng_block(EnhancedPacketBlock {
+        interface_id: 0,
+        timestamp: Duration::from_secs(1),
+        original_len: prot.len() as u32,
+        data: prot.clone().into(),
+        options: vec![],
+    })
+    .unwrap();
     drop(w);
     let out = d.path("out.pcap");
     let mut a: Vec<String> = vec!["pcap".into(), "validate".into()];
@@ -169,7 +277,10 @@ fn reads_pcapng() {
     let o = macsecctl(&a.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stdout).contains("InPktsOK             1"));
-    assert_eq!(read_pcap(&out), vec![hex::decode(v["inputs"]["unprotected_frame"].as_str().unwrap()).unwrap()]);
+    assert_eq!(
+        read_pcap(&out),
+        vec![hex::decode(v["inputs"]["unprotected_frame"].as_str().unwrap()).unwrap()]
+    );
 }
 
 #[test]
@@ -181,14 +292,100 @@ fn errors_exit_2_with_one_line() {
     let sak = "00".repeat(16);
     let garbage = d.path("garbage");
     let cases: Vec<Vec<&str>> = vec![
-        vec!["pcap", "validate", "--cipher-suite", "gcm-aes-128", "--sak", "00", s(&pin), s(&out)],
-        vec!["pcap", "validate", "--cipher-suite", "gcm-aes-xpn-128", "--sak", &sak, s(&pin), s(&out)],
-        vec!["pcap", "validate", "--cipher-suite", "gcm-aes-128", "--sak", &sak, "/nonexistent/x.pcap", s(&out)],
-        vec!["pcap", "validate", "--cipher-suite", "gcm-aes-128", "--sak", &sak, "--conf-offset", "20", s(&pin), s(&out)],
-        vec!["pcap", "validate", "--cipher-suite", "gcm-aes-512", "--sak", &sak, s(&pin), s(&out)],
-        vec!["pcap", "protect", "--cipher-suite", "gcm-aes-128", "--sak", &sak, "--sci", "0011", "--an", "0", "--pn", "1", s(&pin), s(&out)],
-        vec!["pcap", "protect", "--cipher-suite", "gcm-aes-128", "--sak", &sak, "--sci", "0011223344550001", "--an", "0", "--pn", "0x100000000", s(&pin), s(&out)],
-        vec!["pcap", "validate", "--cipher-suite", "gcm-aes-128", "--sak", &sak, s(&garbage), s(&out)],
+        vec![
+            "pcap",
+            "validate",
+            "--cipher-suite",
+            "gcm-aes-128",
+            "--sak",
+            "00",
+            s(&pin),
+            s(&out),
+        ],
+        vec![
+            "pcap",
+            "validate",
+            "--cipher-suite",
+            "gcm-aes-xpn-128",
+            "--sak",
+            &sak,
+            s(&pin),
+            s(&out),
+        ],
+        vec![
+            "pcap",
+            "validate",
+            "--cipher-suite",
+            "gcm-aes-128",
+            "--sak",
+            &sak,
+            "/nonexistent/x.pcap",
+            s(&out),
+        ],
+        vec![
+            "pcap",
+            "validate",
+            "--cipher-suite",
+            "gcm-aes-128",
+            "--sak",
+            &sak,
+            "--conf-offset",
+            "20",
+            s(&pin),
+            s(&out),
+        ],
+        vec![
+            "pcap",
+            "validate",
+            "--cipher-suite",
+            "gcm-aes-512",
+            "--sak",
+            &sak,
+            s(&pin),
+            s(&out),
+        ],
+        vec![
+            "pcap",
+            "protect",
+            "--cipher-suite",
+            "gcm-aes-128",
+            "--sak",
+            &sak,
+            "--sci",
+            "0011",
+            "--an",
+            "0",
+            "--pn",
+            "1",
+            s(&pin),
+            s(&out),
+        ],
+        vec![
+            "pcap",
+            "protect",
+            "--cipher-suite",
+            "gcm-aes-128",
+            "--sak",
+            &sak,
+            "--sci",
+            "0011223344550001",
+            "--an",
+            "0",
+            "--pn",
+            "0x100000000",
+            s(&pin),
+            s(&out),
+        ],
+        vec![
+            "pcap",
+            "validate",
+            "--cipher-suite",
+            "gcm-aes-128",
+            "--sak",
+            &sak,
+            s(&garbage),
+            s(&out),
+        ],
     ];
     std::fs::write(&garbage, b"this is not a capture file").unwrap();
     for c in cases {
@@ -196,12 +393,24 @@ fn errors_exit_2_with_one_line() {
         assert_eq!(o.status.code(), Some(2), "{c:?}");
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(!err.contains(&sak) || c.contains(&"--sak"), "{err}");
-        if !c.iter().any(|a| a.starts_with("gcm-aes-512") || *a == "0011" || *a == "20") {
+        if !c
+            .iter()
+            .any(|a| a.starts_with("gcm-aes-512") || *a == "0011" || *a == "20")
+        {
             assert_eq!(err.trim_end().lines().count(), 1, "{c:?}: {err}");
         }
     }
     // An untagged frame under Strict validation: not an error of usage, just not valid (exit 1).
-    let o = macsecctl(&["pcap", "validate", "--cipher-suite", "gcm-aes-128", "--sak", &sak, s(&pin), s(&out)]);
+    let o = macsecctl(&[
+        "pcap",
+        "validate",
+        "--cipher-suite",
+        "gcm-aes-128",
+        "--sak",
+        &sak,
+        s(&pin),
+        s(&out),
+    ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stdout).contains("InPktsNoTag          1"));
 }

@@ -40,13 +40,22 @@ impl Sim {
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut addr = |prefix: &str| -> SocketAddr {
             let l = lines.next().unwrap().unwrap();
-            l.strip_prefix(prefix).unwrap_or_else(|| panic!("{l}")).parse().unwrap()
+            l.strip_prefix(prefix)
+                .unwrap_or_else(|| panic!("{l}"))
+                .parse()
+                .unwrap()
         };
         let a = addr("kme-a Alice listening on ");
         let b = addr("kme-b Bob listening on ");
         assert_eq!(lines.next().unwrap().unwrap(), "ready");
         let stderr = child.stderr.take();
-        Sim { child, a, b, ca: dir.join("ca.pem"), stderr }
+        Sim {
+            child,
+            a,
+            b,
+            ca: dir.join("ca.pem"),
+            stderr,
+        }
     }
 
     /// SIGTERM, and the exit status and stderr.
@@ -58,7 +67,10 @@ impl Sim {
             if let Some(s) = self.child.try_wait().unwrap() {
                 break s;
             }
-            assert!(t.elapsed() < Duration::from_secs(5), "kme-sim did not stop on SIGTERM");
+            assert!(
+                t.elapsed() < Duration::from_secs(5),
+                "kme-sim did not stop on SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(20));
         };
         let mut err = String::new();
@@ -83,7 +95,10 @@ fn profile(name: &str, me: &str, kme: SocketAddr) -> SksProfile {
         std::net::IpAddr::V4(a) => Host::Ipv4(a),
         std::net::IpAddr::V6(a) => Host::Ipv6(a),
     };
-    p.kme_server = Some(ServerAddress { host, port: kme.port() });
+    p.kme_server = Some(ServerAddress {
+        host,
+        port: kme.port(),
+    });
     p
 }
 
@@ -128,10 +143,19 @@ fn both_routers_get_the_same_ppk_and_unknown_key_ids_get_400() {
     let unknown = KeyId::new(b"00000000-0000-4000-8000-000000000000").unwrap();
     let e = peer.key_by_id(&unknown).unwrap_err();
     assert!(matches!(e, PpkError::KmeStatus { code: 400, .. }), "{e:?}");
-    assert_eq!(e.to_string(), format!("KME {}: HTTP 400: unknown keyId '00000000-0000-4000-8000-000000000000'", sim.b));
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "KME {}: HTTP 400: unknown keyId '00000000-0000-4000-8000-000000000000'",
+            sim.b
+        )
+    );
     // Router 1's own KME does not hand out the key it issued for Router 2.
     let e = ks.key_by_id(&id).unwrap_err();
-    assert_eq!(e.to_string(), format!("KME {}: HTTP 400: unknown keyId '{text}'", sim.a));
+    assert_eq!(
+        e.to_string(),
+        format!("KME {}: HTTP 400: unknown keyId '{text}'", sim.a)
+    );
 
     let r1 = counters(&sa, "R1toR2");
     assert_eq!(
@@ -161,7 +185,13 @@ fn both_routers_get_the_same_ppk_and_unknown_key_ids_get_400() {
     );
     let r2 = counters(&sb, "R2toR1");
     assert_eq!(
-        (r2.capability_request, r2.key_id_request, r2.key_id_response, r2.response_failed, r2.retry_count),
+        (
+            r2.capability_request,
+            r2.key_id_request,
+            r2.key_id_response,
+            r2.response_failed,
+            r2.retry_count
+        ),
         (1, 3, 2, 1, 0)
     );
     assert_eq!(r2.local_system_id, "Bob");
@@ -179,13 +209,19 @@ fn kme_down_is_retried_then_reported() {
     let dir = tempfile::tempdir().unwrap();
     let sim = Sim::start(&dir.path().join("kme"));
     // A port nothing listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let state = dir.path().join("r1");
     let p = profile("R1toR2", "Router1", port);
     let mut src = source_for(&p, &state, &opts(&sim.ca)).unwrap();
     let t = Instant::now();
     let e = src.new_key().unwrap_err();
-    assert!(t.elapsed() >= Duration::from_millis(100), "two pauses between three attempts");
+    assert!(
+        t.elapsed() >= Duration::from_millis(100),
+        "two pauses between three attempts"
+    );
     assert_eq!(
         e.to_string(),
         format!("KME {port}: cannot connect to {port}: Connection refused (os error 111) (gave up after 3 attempts)")
@@ -201,7 +237,9 @@ fn kme_down_is_retried_then_reported() {
             retry_count: 2,
             last_transaction_id: 1,
             last_transaction_type: "Get capability".into(),
-            last_transaction_status: format!("Request failed: cannot connect to {port}: Connection refused (os error 111)"),
+            last_transaction_status: format!(
+                "Request failed: cannot connect to {port}: Connection refused (os error 111)"
+            ),
             ..SkipStats::default()
         }
     );
@@ -264,14 +302,28 @@ fn certificate_not_chaining_to_the_trust_point_is_refused() {
         )
     );
     let st = counters(&state, "R1toR2");
-    assert_eq!((st.total_request, st.request_failed, st.retry_count, st.total_response), (1, 1, 0, 0));
+    assert_eq!(
+        (
+            st.total_request,
+            st.request_failed,
+            st.retry_count,
+            st.total_response
+        ),
+        (1, 1, 0, 0)
+    );
     assert_eq!(st.status, "disconnected");
 
     // A trust point that is not a certificate file is an error when the source is built.
     let junk = dir.path().join("junk.pem");
     std::fs::write(&junk, "not a certificate\n").unwrap();
     let e = source_for(&p, &state, &opts(&junk)).err().unwrap();
-    assert_eq!(e.to_string(), format!("the trust point {} could not be used: no certificate in the file", junk.display()));
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "the trust point {} could not be used: no certificate in the file",
+            junk.display()
+        )
+    );
     drop(sim1);
 }
 
@@ -285,7 +337,14 @@ fn entropy_and_show_views() {
     assert_eq!(c.entropy(256).unwrap().len(), 32);
     assert_eq!(c.entropy(12).unwrap().len(), 2);
     let caps = c.capabilities().unwrap();
-    assert_eq!((caps.entity.as_str(), caps.version.as_str(), caps.local_system_id.as_str()), ("KME", "1.0", "Alice"));
+    assert_eq!(
+        (
+            caps.entity.as_str(),
+            caps.version.as_str(),
+            caps.local_system_id.as_str()
+        ),
+        ("KME", "1.0", "Alice")
+    );
     assert_eq!(caps.remote_system_ids, vec!["Bob".to_string()]);
 
     // show crypto sks profile all: the configuration plus a live GET /capabilities, the trust
@@ -303,7 +362,14 @@ fn entropy_and_show_views() {
     let tp = control::ppk::default_trust_point(&state, "R1toR2");
     std::fs::create_dir_all(tp.parent().unwrap()).unwrap();
     std::fs::copy(&sim.ca, &tp).unwrap();
-    let text = cli::show(&["crypto", "sks", "profile", "all"], false, Some(&conf), Some(&state), &SourceOptions::default()).unwrap();
+    let text = cli::show(
+        &["crypto", "sks", "profile", "all"],
+        false,
+        Some(&conf),
+        Some(&state),
+        &SourceOptions::default(),
+    )
+    .unwrap();
     let me = cli::hostname();
     assert_eq!(
         text,
@@ -317,8 +383,23 @@ fn entropy_and_show_views() {
         )
     );
     let st = counters(&state, "R1toR2");
-    assert_eq!((st.capability_request, st.entropy_request, st.entropy_response, st.total_response), (2, 2, 2, 4));
-    let json = cli::show(&["crypto", "sks", "profile", "R1toR2", "stats"], true, Some(&conf), Some(&state), &SourceOptions::default()).unwrap();
+    assert_eq!(
+        (
+            st.capability_request,
+            st.entropy_request,
+            st.entropy_response,
+            st.total_response
+        ),
+        (2, 2, 2, 4)
+    );
+    let json = cli::show(
+        &["crypto", "sks", "profile", "R1toR2", "stats"],
+        true,
+        Some(&conf),
+        Some(&state),
+        &SourceOptions::default(),
+    )
+    .unwrap();
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["R1toR2"]["capability_response"], 2);
     assert_eq!(v["R1toR2"]["last_http_code"], "200 OK (200)");
@@ -364,9 +445,23 @@ fn http_503_is_retried_then_succeeds() {
     let s3 = dir.path().join("r3");
     let mut src = source_for(&profile("R1toR2", "Router1", sim2.a), &s3, &opts(&sim2.ca)).unwrap();
     let e = src.new_key().unwrap_err();
-    assert_eq!(e.to_string(), format!("KME {}: HTTP 503: the QKD link is not up (gave up after 3 attempts)", sim2.a));
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "KME {}: HTTP 503: the QKD link is not up (gave up after 3 attempts)",
+            sim2.a
+        )
+    );
     let st = counters(&s3, "R1toR2");
-    assert_eq!((st.total_request, st.response_failed, st.retry_count, st.last_http_code.as_str()), (3, 3, 2, "503 Service Unavailable (503)"));
+    assert_eq!(
+        (
+            st.total_request,
+            st.response_failed,
+            st.retry_count,
+            st.last_http_code.as_str()
+        ),
+        (3, 3, 2, "503 Service Unavailable (503)")
+    );
 }
 
 #[test]
@@ -390,10 +485,24 @@ fn kme_that_does_not_answer_times_out() {
     let t = Instant::now();
     let e = src.new_key().unwrap_err();
     let took = t.elapsed();
-    assert!(took >= Duration::from_millis(400) && took < Duration::from_secs(3), "{took:?}");
-    assert_eq!(e.to_string(), format!("KME {addr}: no answer within 200 ms (gave up after 2 attempts)"));
+    assert!(
+        took >= Duration::from_millis(400) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    assert_eq!(
+        e.to_string(),
+        format!("KME {addr}: no answer within 200 ms (gave up after 2 attempts)")
+    );
     let st = counters(&state, "R1toR2");
-    assert_eq!((st.total_request, st.request_failed, st.retry_count, st.status.as_str()), (2, 2, 1, "disconnected"));
+    assert_eq!(
+        (
+            st.total_request,
+            st.request_failed,
+            st.retry_count,
+            st.status.as_str()
+        ),
+        (2, 2, 1, "disconnected")
+    );
 }
 
 /// A one-connection-at-a-time HTTP CONNECT proxy; records the request lines it saw.
@@ -411,11 +520,18 @@ fn connect_proxy() -> (SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<String>>>
             while !head.ends_with(b"\r\n\r\n") && c.read(&mut b).unwrap_or(0) == 1 {
                 head.push(b[0]);
             }
-            let line = String::from_utf8_lossy(&head).lines().next().unwrap_or_default().to_string();
+            let line = String::from_utf8_lossy(&head)
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string();
             seen2.lock().unwrap().push(line.clone());
             let target = line.split(' ').nth(1).unwrap_or_default().to_string();
-            let Ok(up) = std::net::TcpStream::connect(&target) else { continue };
-            c.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").unwrap();
+            let Ok(up) = std::net::TcpStream::connect(&target) else {
+                continue;
+            };
+            c.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                .unwrap();
             let (mut c2, mut up2) = (c.try_clone().unwrap(), up.try_clone().unwrap());
             std::thread::spawn(move || std::io::copy(&mut c2, &mut up2));
             std::thread::spawn(move || {
@@ -434,12 +550,23 @@ fn key_fetch_through_an_http_proxy() {
     let sim = Sim::start(&dir.path().join("kme"));
     let (proxy, seen) = connect_proxy();
     let mut p1 = profile("R1toR2", "Router1", sim.a);
-    p1.http_proxy = Some(ServerAddress { host: Host::Ipv4(std::net::Ipv4Addr::LOCALHOST), port: proxy.port() });
+    p1.http_proxy = Some(ServerAddress {
+        host: Host::Ipv4(std::net::Ipv4Addr::LOCALHOST),
+        port: proxy.port(),
+    });
     let mut ks = source_for(&p1, &dir.path().join("r1"), &opts(&sim.ca)).unwrap();
-    let mut peer = source_for(&profile("R2toR1", "Router2", sim.b), &dir.path().join("r2"), &opts(&sim.ca)).unwrap();
+    let mut peer = source_for(
+        &profile("R2toR1", "Router2", sim.b),
+        &dir.path().join("r2"),
+        &opts(&sim.ca),
+    )
+    .unwrap();
     let (id, ppk) = ks.new_key().unwrap();
     assert_eq!(peer.key_by_id(&id).unwrap(), ppk);
-    assert_eq!(*seen.lock().unwrap(), vec![format!("CONNECT {} HTTP/1.1", sim.a); 2]);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![format!("CONNECT {} HTTP/1.1", sim.a); 2]
+    );
 }
 
 /// `source interface NAME`: the KME connections are bound to that interface (SO_BINDTODEVICE).
@@ -452,7 +579,12 @@ fn source_interface_binds_the_kme_connection() {
     let mut p1 = profile("R1toR2", "Router1", sim.a);
     p1.source_interface = Some("lo".into());
     let mut ks = source_for(&p1, &dir.path().join("r1"), &opts(&sim.ca)).unwrap();
-    let mut peer = source_for(&profile("R2toR1", "Router2", sim.b), &dir.path().join("r2"), &opts(&sim.ca)).unwrap();
+    let mut peer = source_for(
+        &profile("R2toR1", "Router2", sim.b),
+        &dir.path().join("r2"),
+        &opts(&sim.ca),
+    )
+    .unwrap();
     // SAFETY: geteuid(2) has no preconditions.
     if unsafe { libc::geteuid() } == 0 {
         let (id, ppk) = ks.new_key().unwrap();
@@ -468,8 +600,19 @@ fn source_interface_binds_the_kme_connection() {
     let state = dir.path().join("r3");
     let mut bad = source_for(&p2, &state, &opts(&sim.ca)).unwrap();
     let e = bad.new_key().unwrap_err().to_string();
-    let why = if unsafe { libc::geteuid() } == 0 { "No such device" } else { "Operation not permitted" };
-    assert_eq!(e, format!("KME {}: source interface nosuchif0: {why} (os error {})", sim.a, if why == "No such device" { 19 } else { 1 }));
+    let why = if unsafe { libc::geteuid() } == 0 {
+        "No such device"
+    } else {
+        "Operation not permitted"
+    };
+    assert_eq!(
+        e,
+        format!(
+            "KME {}: source interface nosuchif0: {why} (os error {})",
+            sim.a,
+            if why == "No such device" { 19 } else { 1 }
+        )
+    );
     let st = counters(&state, "R1toR2");
     assert_eq!((st.request_failed, st.retry_count), (1, 0), "{st:?}");
 }

@@ -123,7 +123,10 @@ pub struct DataplaneConfig {
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before.rfind('\n').map(|i| before.len() - i).unwrap_or(before.len() + 1);
+    let col = before
+        .rfind('\n')
+        .map(|i| before.len() - i)
+        .unwrap_or(before.len() + 1);
     (line, col)
 }
 
@@ -147,29 +150,44 @@ impl DataplaneConfig {
         }
         let mut links: Vec<LinkConfig> = Vec::new();
         for l in raw.link {
-            let err = |msg: String| ConfigError::Link { link: l.interface.clone(), msg };
+            let err = |msg: String| ConfigError::Link {
+                link: l.interface.clone(),
+                msg,
+            };
             if links.iter().any(|x| x.interface == l.interface) {
                 return Err(err("interface defined twice".into()));
             }
             for p in [&l.host_port, &l.line_port] {
-                if links.iter().any(|x| &x.host_port == p || &x.line_port == p) || l.host_port == l.line_port {
+                if links.iter().any(|x| &x.host_port == p || &x.line_port == p) || l.host_port == l.line_port
+                {
                     return Err(err(format!("port {p} is used twice")));
                 }
             }
-            let cipher_suite: CipherSuite = l.cipher_suite.parse().map_err(|e: crate::secy::ParseError| err(e.0))?;
+            let cipher_suite: CipherSuite = l
+                .cipher_suite
+                .parse()
+                .map_err(|e: crate::secy::ParseError| err(e.0))?;
             if ![0, 30, 50].contains(&l.conf_offset) {
                 return Err(err(format!("conf_offset {} is not 0, 30 or 50", l.conf_offset)));
             }
             let security_policy = match l.security_policy.as_str() {
                 "must-secure" => SecurityPolicy::MustSecure,
                 "should-secure" => SecurityPolicy::ShouldSecure,
-                s => return Err(err(format!("security_policy '{s}' is not must-secure or should-secure"))),
+                s => {
+                    return Err(err(format!(
+                        "security_policy '{s}' is not must-secure or should-secure"
+                    )))
+                }
             };
             let validate_frames = match l.validate_frames.as_str() {
                 "strict" => ValidateFrames::Strict,
                 "check" => ValidateFrames::Check,
                 "disabled" => ValidateFrames::Disabled,
-                s => return Err(err(format!("validate_frames '{s}' is not strict, check or disabled"))),
+                s => {
+                    return Err(err(format!(
+                        "validate_frames '{s}' is not strict, check or disabled"
+                    )))
+                }
             };
             let policy = PolicyMsg {
                 cipher_suite,
@@ -192,11 +210,26 @@ impl DataplaneConfig {
                 let sci: Sci = s.sci.parse().map_err(|x: crate::secy::ParseError| e(x.0))?;
                 let sak = Zeroizing::new(hex::decode_len(&s.sak).ok_or_else(|| e("sak is not hex".into()))?);
                 if sak.len() != cipher_suite.key_len() {
-                    return Err(e(format!("sak has {} octets, {} needs {}", sak.len(), cipher_suite, cipher_suite.key_len())));
+                    return Err(e(format!(
+                        "sak has {} octets, {} needs {}",
+                        sak.len(),
+                        cipher_suite,
+                        cipher_suite.key_len()
+                    )));
                 }
                 let (ssci, salt) = if cipher_suite.is_xpn() {
-                    let ssci: Ssci = s.ssci.as_deref().ok_or_else(|| e(format!("{cipher_suite} needs ssci")))?.parse().map_err(|x: crate::secy::ParseError| e(x.0))?;
-                    let salt: Salt = s.salt.as_deref().ok_or_else(|| e(format!("{cipher_suite} needs salt")))?.parse().map_err(|x: crate::secy::ParseError| e(x.0))?;
+                    let ssci: Ssci = s
+                        .ssci
+                        .as_deref()
+                        .ok_or_else(|| e(format!("{cipher_suite} needs ssci")))?
+                        .parse()
+                        .map_err(|x: crate::secy::ParseError| e(x.0))?;
+                    let salt: Salt = s
+                        .salt
+                        .as_deref()
+                        .ok_or_else(|| e(format!("{cipher_suite} needs salt")))?
+                        .parse()
+                        .map_err(|x: crate::secy::ParseError| e(x.0))?;
                     (ssci, salt)
                 } else {
                     (Ssci(0), Salt([0; 12]))
@@ -215,10 +248,28 @@ impl DataplaneConfig {
                 if pn == 0 || pn > cipher_suite.max_pn() {
                     return Err(e(format!("PN {pn} out of range for {cipher_suite}")));
                 }
-                Ok(StaticSa { sci, an: s.an, key: KeyMsg { sak, ssci: ssci.0, salt: salt.0, ki: None }, pn })
+                Ok(StaticSa {
+                    sci,
+                    an: s.an,
+                    key: KeyMsg {
+                        sak,
+                        ssci: ssci.0,
+                        salt: salt.0,
+                        ki: None,
+                    },
+                    pn,
+                })
             };
-            let tx_sa = l.tx_sa.iter().map(|s| sa("tx_sa", s, true)).collect::<Result<Vec<_>, _>>()?;
-            let rx_sa = l.rx_sa.iter().map(|s| sa("rx_sa", s, false)).collect::<Result<Vec<_>, _>>()?;
+            let tx_sa = l
+                .tx_sa
+                .iter()
+                .map(|s| sa("tx_sa", s, true))
+                .collect::<Result<Vec<_>, _>>()?;
+            let rx_sa = l
+                .rx_sa
+                .iter()
+                .map(|s| sa("rx_sa", s, false))
+                .collect::<Result<Vec<_>, _>>()?;
             let mut sci = match &l.sci {
                 Some(s) => Some(s.parse::<Sci>().map_err(|x| err(x.0))?),
                 None => None,
@@ -256,7 +307,10 @@ mod hex {
         if s.len() % 2 != 0 || !s.is_ascii() {
             return None;
         }
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok()).collect()
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+            .collect()
     }
 }
 
@@ -296,11 +350,17 @@ salt = "83c37bac7b6f6316098ff3d2"
         let c = DataplaneConfig::parse(EXAMPLE).unwrap();
         assert_eq!(c.backend, Backend::best());
         let l = &c.links[0];
-        assert_eq!((l.interface.as_str(), l.host_port.as_str(), l.line_port.as_str()), ("TenGigE0/0/0/1", "net_pcap0", "net_pcap1"));
+        assert_eq!(
+            (l.interface.as_str(), l.host_port.as_str(), l.line_port.as_str()),
+            ("TenGigE0/0/0/1", "net_pcap0", "net_pcap1")
+        );
         assert_eq!(l.policy.cipher_suite, CipherSuite::GcmAesXpn256);
         assert_eq!(l.policy.replay_window, 64);
         assert_eq!(l.sci, Some(Sci(0x001de5e9aa39001a)));
-        assert_eq!((l.tx_sa[0].pn, l.tx_sa[0].key.ssci, l.rx_sa[0].key.ssci), (1, 2, 1));
+        assert_eq!(
+            (l.tx_sa[0].pn, l.tx_sa[0].key.ssci, l.rx_sa[0].key.ssci),
+            (1, 2, 1)
+        );
         assert_eq!(l.rx_sa[0].sci, Sci(0x001de5e9b1bf0019));
         assert_eq!(l.rx_sa[0].key.sak[31], 2);
     }
@@ -309,16 +369,37 @@ salt = "83c37bac7b6f6316098ff3d2"
     fn errors_name_the_field_and_never_the_key() {
         let secret = "0000000000000000000000000000000000000000000000000000000000000001";
         let cases = [
-            (EXAMPLE.replace("GCM-AES-XPN-256", "GCM-AES-999"), "unknown cipher suite"),
-            (EXAMPLE.replace("conf_offset = 0", "conf_offset = 20"), "conf_offset 20"),
-            (EXAMPLE.replace("\"must-secure\"", "\"maybe\""), "security_policy 'maybe'"),
+            (
+                EXAMPLE.replace("GCM-AES-XPN-256", "GCM-AES-999"),
+                "unknown cipher suite",
+            ),
+            (
+                EXAMPLE.replace("conf_offset = 0", "conf_offset = 20"),
+                "conf_offset 20",
+            ),
+            (
+                EXAMPLE.replace("\"must-secure\"", "\"maybe\""),
+                "security_policy 'maybe'",
+            ),
             (EXAMPLE.replace("ssci = \"00000002\"", ""), "needs ssci"),
             (EXAMPLE.replace(secret, &secret[2..]), "sak has 31 octets"),
-            (EXAMPLE.replace(secret, &format!("{}zz", &secret[2..])), "sak is not hex"),
-            (EXAMPLE.replace("an = 0\nsak = \"0000", "an = 7\nsak = \"0000"), "an must be 0..3"),
+            (
+                EXAMPLE.replace(secret, &format!("{}zz", &secret[2..])),
+                "sak is not hex",
+            ),
+            (
+                EXAMPLE.replace("an = 0\nsak = \"0000", "an = 7\nsak = \"0000"),
+                "an must be 0..3",
+            ),
             (EXAMPLE.replace("next_pn = 1", "next_pn = 0"), "PN 0 out of range"),
-            (EXAMPLE.replace("lacp_in_clear = false", "lacp_in_clear = false\nbogus = 1"), "unknown field `bogus`"),
-            (EXAMPLE.replace(&format!("sak = \"{secret}\""), &format!("sak = {}", 1)), "line 15"),
+            (
+                EXAMPLE.replace("lacp_in_clear = false", "lacp_in_clear = false\nbogus = 1"),
+                "unknown field `bogus`",
+            ),
+            (
+                EXAMPLE.replace(&format!("sak = \"{secret}\""), &format!("sak = {}", 1)),
+                "line 15",
+            ),
             ("".to_string(), "no [[link]]"),
         ];
         for (text, want) in cases {
@@ -326,7 +407,15 @@ salt = "83c37bac7b6f6316098ff3d2"
             assert!(e.contains(want), "{e} (wanted {want})");
             assert!(!e.contains(secret) && !e.contains(&secret[2..]), "{e}");
         }
-        let twice = format!("{EXAMPLE}\n{}", EXAMPLE.replace("net_pcap0", "net_pcap2").replace("net_pcap1", "net_pcap3"));
-        assert!(DataplaneConfig::parse(&twice).unwrap_err().to_string().contains("interface defined twice"));
+        let twice = format!(
+            "{EXAMPLE}\n{}",
+            EXAMPLE
+                .replace("net_pcap0", "net_pcap2")
+                .replace("net_pcap1", "net_pcap3")
+        );
+        assert!(DataplaneConfig::parse(&twice)
+            .unwrap_err()
+            .to_string()
+            .contains("interface defined twice"));
     }
 }

@@ -30,10 +30,22 @@ pub enum CryptoError {
 pub trait AeadKey: Send + Sync {
     /// Encrypts `in_out` in place and writes the ICV over `aad` and the ciphertext to `icv`
     /// (straight into the frame: no copy of the tag through the stack).
-    fn seal(&self, iv: &[u8; IV_LEN], aad: &[u8], in_out: &mut [u8], icv: &mut [u8; ICV_LEN]) -> Result<(), CryptoError>;
+    fn seal(
+        &self,
+        iv: &[u8; IV_LEN],
+        aad: &[u8],
+        in_out: &mut [u8],
+        icv: &mut [u8; ICV_LEN],
+    ) -> Result<(), CryptoError>;
     /// Verifies `icv` over `aad` and `in_out`, then decrypts `in_out` in place. On failure the
     /// contents of `in_out` are unspecified and must not be delivered.
-    fn open(&self, iv: &[u8; IV_LEN], aad: &[u8], in_out: &mut [u8], icv: &[u8; ICV_LEN]) -> Result<(), CryptoError>;
+    fn open(
+        &self,
+        iv: &[u8; IV_LEN],
+        aad: &[u8],
+        in_out: &mut [u8],
+        icv: &[u8; ICV_LEN],
+    ) -> Result<(), CryptoError>;
     /// The backend that made this key.
     fn backend(&self) -> Backend;
 }
@@ -122,8 +134,12 @@ impl FromStr for Backend {
             #[cfg(feature = "ipsec-mb")]
             "ipsec-mb" | "ipsecmb" => Ok(Backend::IpsecMb),
             #[cfg(not(feature = "ipsec-mb"))]
-            "ipsec-mb" | "ipsecmb" => Err(format!("crypto backend '{s}' is not compiled in (dataplane feature ipsec-mb)")),
-            _ => Err(format!("unknown crypto backend '{s}' (expected ring, rustcrypto or ipsec-mb)")),
+            "ipsec-mb" | "ipsecmb" => Err(format!(
+                "crypto backend '{s}' is not compiled in (dataplane feature ipsec-mb)"
+            )),
+            _ => Err(format!(
+                "unknown crypto backend '{s}' (expected ring, rustcrypto or ipsec-mb)"
+            )),
         }
     }
 }
@@ -142,13 +158,21 @@ impl RingKey {
             n => return Err(CryptoError::KeyLength(n)),
         };
         let unbound = ring::aead::UnboundKey::new(alg, key).map_err(|_| CryptoError::KeyLength(key.len()))?;
-        Ok(RingKey { key: ring::aead::LessSafeKey::new(unbound) })
+        Ok(RingKey {
+            key: ring::aead::LessSafeKey::new(unbound),
+        })
     }
 }
 
 impl AeadKey for RingKey {
     #[inline]
-    fn seal(&self, iv: &[u8; IV_LEN], aad: &[u8], in_out: &mut [u8], icv: &mut [u8; ICV_LEN]) -> Result<(), CryptoError> {
+    fn seal(
+        &self,
+        iv: &[u8; IV_LEN],
+        aad: &[u8],
+        in_out: &mut [u8],
+        icv: &mut [u8; ICV_LEN],
+    ) -> Result<(), CryptoError> {
         let nonce = ring::aead::Nonce::assume_unique_for_key(*iv);
         let tag = self
             .key
@@ -159,7 +183,13 @@ impl AeadKey for RingKey {
     }
 
     #[inline]
-    fn open(&self, iv: &[u8; IV_LEN], aad: &[u8], in_out: &mut [u8], icv: &[u8; ICV_LEN]) -> Result<(), CryptoError> {
+    fn open(
+        &self,
+        iv: &[u8; IV_LEN],
+        aad: &[u8],
+        in_out: &mut [u8],
+        icv: &[u8; ICV_LEN],
+    ) -> Result<(), CryptoError> {
         let nonce = ring::aead::Nonce::assume_unique_for_key(*iv);
         let tag = ring::aead::Tag::from(*icv);
         self.key
@@ -193,8 +223,12 @@ impl RustCryptoKey {
     pub fn new(key: &[u8]) -> Result<Self, CryptoError> {
         use aes_gcm::KeyInit;
         let key = match key.len() {
-            16 => RcKey::Aes128(aes_gcm::Aes128Gcm::new_from_slice(key).map_err(|_| CryptoError::KeyLength(16))?),
-            32 => RcKey::Aes256(aes_gcm::Aes256Gcm::new_from_slice(key).map_err(|_| CryptoError::KeyLength(32))?),
+            16 => RcKey::Aes128(
+                aes_gcm::Aes128Gcm::new_from_slice(key).map_err(|_| CryptoError::KeyLength(16))?,
+            ),
+            32 => RcKey::Aes256(
+                aes_gcm::Aes256Gcm::new_from_slice(key).map_err(|_| CryptoError::KeyLength(32))?,
+            ),
             n => return Err(CryptoError::KeyLength(n)),
         };
         Ok(RustCryptoKey { key })
@@ -203,7 +237,13 @@ impl RustCryptoKey {
 
 impl AeadKey for RustCryptoKey {
     #[inline]
-    fn seal(&self, iv: &[u8; IV_LEN], aad: &[u8], in_out: &mut [u8], icv: &mut [u8; ICV_LEN]) -> Result<(), CryptoError> {
+    fn seal(
+        &self,
+        iv: &[u8; IV_LEN],
+        aad: &[u8],
+        in_out: &mut [u8],
+        icv: &mut [u8; ICV_LEN],
+    ) -> Result<(), CryptoError> {
         use aes_gcm::AeadInOut;
         let nonce = aes_gcm::Nonce::from(*iv);
         let tag = match &self.key {
@@ -216,7 +256,13 @@ impl AeadKey for RustCryptoKey {
     }
 
     #[inline]
-    fn open(&self, iv: &[u8; IV_LEN], aad: &[u8], in_out: &mut [u8], icv: &[u8; ICV_LEN]) -> Result<(), CryptoError> {
+    fn open(
+        &self,
+        iv: &[u8; IV_LEN],
+        aad: &[u8],
+        in_out: &mut [u8],
+        icv: &[u8; ICV_LEN],
+    ) -> Result<(), CryptoError> {
         use aes_gcm::AeadInOut;
         let nonce = aes_gcm::Nonce::from(*iv);
         let tag = aes_gcm::Tag::from(*icv);
@@ -292,15 +338,29 @@ mod ipsec_mb {
             }
             let mgr = manager().ok_or(CryptoError::Unavailable(Backend::IpsecMb))?;
             // SAFETY: pure functions returning constants.
-            let (size, align) = unsafe { (dpdk_sys::shim_imb_gcm_key_data_size(), dpdk_sys::shim_imb_gcm_key_data_align()) };
-            let layout = Layout::from_size_align(size, align).map_err(|_| CryptoError::Unavailable(Backend::IpsecMb))?;
+            let (size, align) = unsafe {
+                (
+                    dpdk_sys::shim_imb_gcm_key_data_size(),
+                    dpdk_sys::shim_imb_gcm_key_data_align(),
+                )
+            };
+            let layout = Layout::from_size_align(size, align)
+                .map_err(|_| CryptoError::Unavailable(Backend::IpsecMb))?;
             // SAFETY: the layout has a non-zero size (struct gcm_key_data, >= 1008 octets).
-            let data = NonNull::new(unsafe { alloc_zeroed(layout) }).unwrap_or_else(|| handle_alloc_error(layout));
+            let data =
+                NonNull::new(unsafe { alloc_zeroed(layout) }).unwrap_or_else(|| handle_alloc_error(layout));
             // Owned from here: dropped (zeroized, freed) on the error path too.
-            let k = IpsecMbKey { mgr, data, layout, key_len: key.len() };
+            let k = IpsecMbKey {
+                mgr,
+                data,
+                layout,
+                key_len: key.len(),
+            };
             // SAFETY: `data` is `size` writable octets aligned as the shim asks; `key` is
             // `key.len()` readable octets.
-            let rc = unsafe { dpdk_sys::shim_imb_gcm_pre(mgr.0.as_ptr(), key.as_ptr(), key.len(), data.as_ptr().cast()) };
+            let rc = unsafe {
+                dpdk_sys::shim_imb_gcm_pre(mgr.0.as_ptr(), key.as_ptr(), key.len(), data.as_ptr().cast())
+            };
             if rc != 0 {
                 return Err(CryptoError::Unavailable(Backend::IpsecMb));
             }
@@ -311,7 +371,12 @@ mod ipsec_mb {
         pub fn implementation() -> Option<String> {
             manager()?;
             // SAFETY: a static NUL-terminated string; the arch after the (done) initialisation.
-            let (version, arch) = unsafe { (CStr::from_ptr(dpdk_sys::shim_imb_version()), dpdk_sys::shim_imb_arch()) };
+            let (version, arch) = unsafe {
+                (
+                    CStr::from_ptr(dpdk_sys::shim_imb_version()),
+                    dpdk_sys::shim_imb_arch(),
+                )
+            };
             let arch = match arch {
                 1 => "no-aesni",
                 2 => "sse",
@@ -326,7 +391,13 @@ mod ipsec_mb {
 
     impl AeadKey for IpsecMbKey {
         #[inline]
-        fn seal(&self, iv: &[u8; IV_LEN], aad: &[u8], in_out: &mut [u8], icv: &mut [u8; ICV_LEN]) -> Result<(), CryptoError> {
+        fn seal(
+            &self,
+            iv: &[u8; IV_LEN],
+            aad: &[u8],
+            in_out: &mut [u8],
+            icv: &mut [u8; ICV_LEN],
+        ) -> Result<(), CryptoError> {
             // SAFETY: the key data was expanded for `key_len` by `new`; every pointer covers the
             // length passed with it (the IV 12 octets, the ICV 16).
             let rc = unsafe {
@@ -352,7 +423,13 @@ mod ipsec_mb {
         /// Decrypts in place and compares the computed tag with `icv` in constant time (in the
         /// shim); on a mismatch `in_out` is zeroed.
         #[inline]
-        fn open(&self, iv: &[u8; IV_LEN], aad: &[u8], in_out: &mut [u8], icv: &[u8; ICV_LEN]) -> Result<(), CryptoError> {
+        fn open(
+            &self,
+            iv: &[u8; IV_LEN],
+            aad: &[u8],
+            in_out: &mut [u8],
+            icv: &[u8; ICV_LEN],
+        ) -> Result<(), CryptoError> {
             // SAFETY: as in `seal`.
             let rc = unsafe {
                 dpdk_sys::shim_imb_gcm_open(
@@ -419,11 +496,20 @@ mod tests {
         let k = Backend::Ring.new_key(&[7u8; 16]).unwrap();
         assert_eq!(k.backend(), Backend::Ring);
         assert_eq!(format!("{:?}", RingKey::new(&[7u8; 16]).unwrap()), "RingKey(***)");
-        assert_eq!(format!("{:?}", RustCryptoKey::new(&[7u8; 32]).unwrap()), "RustCryptoKey(***)");
+        assert_eq!(
+            format!("{:?}", RustCryptoKey::new(&[7u8; 32]).unwrap()),
+            "RustCryptoKey(***)"
+        );
         #[cfg(feature = "ipsec-mb")]
         if Backend::IpsecMb.is_available() {
-            assert_eq!(format!("{:?}", IpsecMbKey::new(&[7u8; 16]).unwrap()), "IpsecMbKey(***)");
-            assert_eq!(Backend::IpsecMb.new_key(&[7u8; 32]).unwrap().backend(), Backend::IpsecMb);
+            assert_eq!(
+                format!("{:?}", IpsecMbKey::new(&[7u8; 16]).unwrap()),
+                "IpsecMbKey(***)"
+            );
+            assert_eq!(
+                Backend::IpsecMb.new_key(&[7u8; 32]).unwrap().backend(),
+                Backend::IpsecMb
+            );
         }
     }
 
@@ -442,7 +528,10 @@ mod tests {
             assert_eq!(Backend::ALL.len(), 3);
         }
         #[cfg(not(feature = "ipsec-mb"))]
-        assert!("ipsec-mb".parse::<Backend>().unwrap_err().contains("not compiled in"));
+        assert!("ipsec-mb"
+            .parse::<Backend>()
+            .unwrap_err()
+            .contains("not compiled in"));
     }
 
     /// ipsec-mb is chosen by `best()` exactly when it is available, and it is available whenever
@@ -452,7 +541,11 @@ mod tests {
         #[cfg(feature = "ipsec-mb")]
         {
             assert_eq!(Backend::IpsecMb.is_available(), dpdk_sys::HAVE_IPSEC_MB);
-            let want = if Backend::IpsecMb.is_available() { Backend::IpsecMb } else { Backend::Ring };
+            let want = if Backend::IpsecMb.is_available() {
+                Backend::IpsecMb
+            } else {
+                Backend::Ring
+            };
             assert_eq!(Backend::best(), want);
             if !Backend::IpsecMb.is_available() {
                 let e = Backend::IpsecMb.new_key(&[0u8; 16]).err();
@@ -479,7 +572,9 @@ mod tests {
     #[test]
     fn ipsec_mb_key_data_is_aligned() {
         for len in [16, 32] {
-            let Some(k) = ipsec_mb_key(&vec![1u8; len]) else { return };
+            let Some(k) = ipsec_mb_key(&vec![1u8; len]) else {
+                return;
+            };
             let (addr, size) = ipsec_mb::key_data_addr(&k);
             assert_eq!(addr % 64, 0);
             assert!(size >= 1008 && size % 64 == 0);
@@ -492,7 +587,9 @@ mod tests {
     #[test]
     fn ipsec_mb_refuses_wrong_icv() {
         for len in [16, 32] {
-            let Some(k) = ipsec_mb_key(&vec![0x5au8; len]) else { return };
+            let Some(k) = ipsec_mb_key(&vec![0x5au8; len]) else {
+                return;
+            };
             let iv = [9u8; IV_LEN];
             let aad = [0xaau8; 28];
             let pt: Vec<u8> = (0..100u8).collect();
@@ -508,13 +605,19 @@ mod tests {
             }
             let mut bad_aad = aad;
             bad_aad[27] ^= 0x80;
-            assert_eq!(k.open(&iv, &bad_aad, &mut ct.clone(), &icv), Err(CryptoError::Verify));
+            assert_eq!(
+                k.open(&iv, &bad_aad, &mut ct.clone(), &icv),
+                Err(CryptoError::Verify)
+            );
             let mut bad_ct = ct.clone();
             bad_ct[50] ^= 1;
             assert_eq!(k.open(&iv, &aad, &mut bad_ct, &icv), Err(CryptoError::Verify));
             let mut bad_iv = iv;
             bad_iv[11] ^= 1;
-            assert_eq!(k.open(&bad_iv, &aad, &mut ct.clone(), &icv), Err(CryptoError::Verify));
+            assert_eq!(
+                k.open(&bad_iv, &aad, &mut ct.clone(), &icv),
+                Err(CryptoError::Verify)
+            );
             let mut t = ct.clone();
             k.open(&iv, &aad, &mut t, &icv).unwrap();
             assert_eq!(t, pt);
@@ -549,7 +652,9 @@ mod tests {
     #[cfg(feature = "ipsec-mb")]
     #[test]
     fn ipsec_mb_key_shared_across_threads() {
-        let Some(k) = ipsec_mb_key(&[0x42u8; 32]) else { return };
+        let Some(k) = ipsec_mb_key(&[0x42u8; 32]) else {
+            return;
+        };
         let ring = RingKey::new(&[0x42u8; 32]).unwrap();
         std::thread::scope(|s| {
             for t in 0..4u8 {

@@ -239,9 +239,9 @@ impl Gate {
                     }
                 }
                 GATE_BUSY => {
-                    let _ = self
-                        .0
-                        .compare_exchange(GATE_BUSY, GATE_CLOSING, Ordering::AcqRel, Ordering::Acquire);
+                    let _ =
+                        self.0
+                            .compare_exchange(GATE_BUSY, GATE_CLOSING, Ordering::AcqRel, Ordering::Acquire);
                 }
                 _ => std::hint::spin_loop(), // CLOSING: the burst is finishing
             }
@@ -249,8 +249,10 @@ impl Gate {
     }
 }
 
-static RX_GATES: [Gate; MAX_PORTS * MAX_QUEUES as usize] = [const { Gate::new() }; MAX_PORTS * MAX_QUEUES as usize];
-static TX_GATES: [Gate; MAX_PORTS * MAX_QUEUES as usize] = [const { Gate::new() }; MAX_PORTS * MAX_QUEUES as usize];
+static RX_GATES: [Gate; MAX_PORTS * MAX_QUEUES as usize] =
+    [const { Gate::new() }; MAX_PORTS * MAX_QUEUES as usize];
+static TX_GATES: [Gate; MAX_PORTS * MAX_QUEUES as usize] =
+    [const { Gate::new() }; MAX_PORTS * MAX_QUEUES as usize];
 
 #[inline]
 fn gate(table: &'static [Gate], port: u16, queue: u16) -> Option<&'static Gate> {
@@ -310,8 +312,8 @@ impl Eal {
             .map(|a| CString::new(a.as_str()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|_| DpdkError::InvalidArgument("EAL argument contains a NUL octet".into()))?;
-        let argc =
-            c_int::try_from(cargs.len()).map_err(|_| DpdkError::InvalidArgument("too many EAL arguments".into()))?;
+        let argc = c_int::try_from(cargs.len())
+            .map_err(|_| DpdkError::InvalidArgument("too many EAL arguments".into()))?;
         if EAL_ATTEMPTED.swap(true, Ordering::AcqRel) {
             return Err(DpdkError::AlreadyInitialized);
         }
@@ -544,16 +546,25 @@ impl Mempool {
     /// `n_mbufs` mbufs of `data_room` octets (including the `PKTMBUF_HEADROOM` of 128) with
     /// per-lcore caches of `cache`, on NUMA `socket` (-1 for any). For jumbo frames plus a
     /// SecTAG and ICV use e.g. `data_room = 128 + 10240`.
-    pub fn new(name: &str, n_mbufs: u32, cache: u32, data_room: u16, socket: i32) -> Result<Mempool, DpdkError> {
-        let cname =
-            CString::new(name).map_err(|_| DpdkError::InvalidArgument("mempool name contains a NUL octet".into()))?;
+    pub fn new(
+        name: &str,
+        n_mbufs: u32,
+        cache: u32,
+        data_room: u16,
+        socket: i32,
+    ) -> Result<Mempool, DpdkError> {
+        let cname = CString::new(name)
+            .map_err(|_| DpdkError::InvalidArgument("mempool name contains a NUL octet".into()))?;
         if n_mbufs == 0 {
-            return Err(DpdkError::InvalidArgument("a mempool needs at least one mbuf".into()));
+            return Err(DpdkError::InvalidArgument(
+                "a mempool needs at least one mbuf".into(),
+            ));
         }
         let _control = control()?;
         // SAFETY: the EAL is up (checked under CONTROL, so it stays up during the call); `cname`
         // is a valid C string; DPDK validates the sizes and reports through rte_errno.
-        let ptr = unsafe { sys::rte_pktmbuf_pool_create(cname.as_ptr(), n_mbufs, cache, 0, data_room, socket) };
+        let ptr =
+            unsafe { sys::rte_pktmbuf_pool_create(cname.as_ptr(), n_mbufs, cache, 0, data_room, socket) };
         let ptr = NonNull::new(ptr).ok_or_else(|| rte_errno_err("rte_pktmbuf_pool_create"))?;
         LIVE_POOLS.fetch_add(1, Ordering::AcqRel);
         Ok(Mempool {
@@ -620,8 +631,8 @@ pub struct Port {
 impl Port {
     /// The port of a device name, e.g. `net_pcap0`, `net_null0` or a PCI address.
     pub fn by_name(name: &str) -> Result<Port, DpdkError> {
-        let cname =
-            CString::new(name).map_err(|_| DpdkError::InvalidArgument("port name contains a NUL octet".into()))?;
+        let cname = CString::new(name)
+            .map_err(|_| DpdkError::InvalidArgument("port name contains a NUL octet".into()))?;
         let _control = control()?;
         let mut id = 0u16;
         // SAFETY: EAL up (held under CONTROL); valid C string and out pointer.
@@ -764,7 +775,9 @@ impl Port {
     pub fn set_mtu(&self, mtu: u16) -> Result<(), DpdkError> {
         let _control = control()?;
         // SAFETY: EAL up, CONTROL held.
-        check("rte_eth_dev_set_mtu", unsafe { sys::rte_eth_dev_set_mtu(self.id, mtu) })?;
+        check("rte_eth_dev_set_mtu", unsafe {
+            sys::rte_eth_dev_set_mtu(self.id, mtu)
+        })?;
         Ok(())
     }
 
@@ -867,7 +880,9 @@ impl Port {
         let _control = control()?;
         let mut s = sys::rte_eth_stats::default();
         // SAFETY: EAL up, CONTROL held, valid out pointer.
-        check("rte_eth_stats_get", unsafe { sys::rte_eth_stats_get(self.id, &mut s) })?;
+        check("rte_eth_stats_get", unsafe {
+            sys::rte_eth_stats_get(self.id, &mut s)
+        })?;
         Ok(PortStats {
             ipackets: s.ipackets,
             opackets: s.opackets,
@@ -883,7 +898,9 @@ impl Port {
     pub fn reset_stats(&self) -> Result<(), DpdkError> {
         let _control = control()?;
         // SAFETY: EAL up, CONTROL held.
-        check("rte_eth_stats_reset", unsafe { sys::rte_eth_stats_reset(self.id) })?;
+        check("rte_eth_stats_reset", unsafe {
+            sys::rte_eth_stats_reset(self.id)
+        })?;
         Ok(())
     }
 
@@ -1209,7 +1226,8 @@ impl<const N: usize> Burst<N> {
         // SAFETY: the gate proves the port is started with this queue set up and gives this
         // thread the queue exclusively; slots tail..tail+room are free and writable; the PMD
         // writes at most `room` valid mbuf pointers, which this burst now owns.
-        let n = unsafe { sys::shim_rte_eth_rx_burst(port.id, queue, self.slots().add(self.tail), room as u16) };
+        let n =
+            unsafe { sys::shim_rte_eth_rx_burst(port.id, queue, self.slots().add(self.tail), room as u16) };
         gate.leave();
         let n = usize::from(n).min(room);
         self.tail += n;
@@ -1234,7 +1252,9 @@ impl<const N: usize> Burst<N> {
                 // SAFETY: the gate proves the port is started with this queue set up and gives
                 // this thread the queue exclusively; slots head..head+want are owned mbufs; the
                 // PMD takes ownership of the first `sent` of them.
-                let n = unsafe { sys::shim_rte_eth_tx_burst(port.id, queue, self.slots().add(head), want as u16) };
+                let n = unsafe {
+                    sys::shim_rte_eth_tx_burst(port.id, queue, self.slots().add(head), want as u16)
+                };
                 gate.leave();
                 sent = usize::from(n).min(want);
             }
@@ -1300,7 +1320,11 @@ impl<const N: usize> Burst<N> {
         let (next, end) = (self.head, self.tail);
         self.head = 0;
         self.tail = 0;
-        Drain { burst: self, next, end }
+        Drain {
+            burst: self,
+            next,
+            end,
+        }
     }
 
     /// Keep the mbufs for which `f` returns true (in order) and free the others. If `f` panics

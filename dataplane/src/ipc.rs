@@ -5,7 +5,7 @@
 //! A malformed, oversized, unknown or wrong-version message is answered with
 //! [`Response::Error`] and changes nothing.
 
-use crate::secy::{CipherSuite, ConfOffset, Policy, SaKeys, Salt, SecyCounters, Sci, Ssci, ValidateFrames};
+use crate::secy::{CipherSuite, ConfOffset, Policy, SaKeys, Salt, Sci, SecyCounters, Ssci, ValidateFrames};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -30,7 +30,12 @@ pub struct KeyMsg {
 
 impl core::fmt::Debug for KeyMsg {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "KeyMsg {{ sak: ***, ssci: {:08x}, salt: {} }}", self.ssci, Salt(self.salt))
+        write!(
+            f,
+            "KeyMsg {{ sak: ***, ssci: {:08x}, salt: {} }}",
+            self.ssci,
+            Salt(self.salt)
+        )
     }
 }
 
@@ -39,7 +44,12 @@ impl KeyMsg {
         SaKeys::xpn(&self.sak, Ssci(self.ssci), Salt(self.salt))
     }
     pub fn from_keys(k: &SaKeys) -> Self {
-        KeyMsg { sak: k.sak.clone(), ssci: k.ssci.0, salt: k.salt.0, ki: None }
+        KeyMsg {
+            sak: k.sak.clone(),
+            ssci: k.ssci.0,
+            salt: k.salt.0,
+            ki: None,
+        }
     }
 }
 
@@ -93,25 +103,66 @@ pub enum Request {
     /// Version and link names.
     Hello,
     /// Replaces a link's policy. A change of cipher suite deletes every SA of the link.
-    SetPolicy { link: String, policy: PolicyMsg },
+    SetPolicy {
+        link: String,
+        policy: PolicyMsg,
+    },
     /// Installs (or replaces) the Tx SA `an`; it transmits only after `EnableTxSa`.
-    InstallTxSa { link: String, an: u8, key: KeyMsg, next_pn: u64 },
+    InstallTxSa {
+        link: String,
+        an: u8,
+        key: KeyMsg,
+        next_pn: u64,
+    },
     /// Installs (or replaces) an Rx SA, creating the Rx SC; it receives at once.
-    InstallRxSa { link: String, sci: u64, an: u8, key: KeyMsg, lowest_pn: u64 },
+    InstallRxSa {
+        link: String,
+        sci: u64,
+        an: u8,
+        key: KeyMsg,
+        lowest_pn: u64,
+    },
     /// Makes `an` the encoding SA (None: stop protecting; must-secure then drops).
-    EnableTxSa { link: String, an: Option<u8> },
+    EnableTxSa {
+        link: String,
+        an: Option<u8>,
+    },
     /// Turns receive on or off for an installed Rx SA.
-    EnableRxSa { link: String, sci: u64, an: u8, enable: bool },
-    DeleteTxSa { link: String, an: u8 },
-    DeleteRxSa { link: String, sci: u64, an: u8 },
+    EnableRxSa {
+        link: String,
+        sci: u64,
+        an: u8,
+        enable: bool,
+    },
+    DeleteTxSa {
+        link: String,
+        an: u8,
+    },
+    DeleteRxSa {
+        link: String,
+        sci: u64,
+        an: u8,
+    },
     /// Raises an Rx SA's lowest acceptable PN (delay protection).
-    SetLowestPn { link: String, sci: u64, an: u8, pn: u64 },
+    SetLowestPn {
+        link: String,
+        sci: u64,
+        an: u8,
+        pn: u64,
+    },
     /// Sends an EAPOL frame (an MKPDU) out of the link's line port.
-    InjectEapol { link: String, frame: Vec<u8> },
+    InjectEapol {
+        link: String,
+        frame: Vec<u8>,
+    },
     /// From now on this connection also receives `Response::Event`s (EAPOL punts, PN threshold).
     Subscribe,
-    ReadCounters { link: String },
-    ReadSaState { link: String },
+    ReadCounters {
+        link: String,
+    },
+    ReadSaState {
+        link: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -203,9 +254,16 @@ pub struct LinkInfo {
 /// Unsolicited messages to subscribed connections.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Event {
-    EapolReceived { link: String, frame: Vec<u8> },
+    EapolReceived {
+        link: String,
+        frame: Vec<u8>,
+    },
     /// The Tx SA's PN passed the exhaustion threshold: rekey now.
-    PnThreshold { link: String, an: u8, next_pn: u64 },
+    PnThreshold {
+        link: String,
+        an: u8,
+        next_pn: u64,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -247,7 +305,12 @@ impl IpcError {
 }
 
 pub fn encode<T: Serialize>(id: u32, body: &T) -> Result<Vec<u8>, IpcError> {
-    let bytes = postcard::to_stdvec(&Envelope { version: VERSION, id, body }).map_err(|e| IpcError::Malformed(e.to_string()))?;
+    let bytes = postcard::to_stdvec(&Envelope {
+        version: VERSION,
+        id,
+        body,
+    })
+    .map_err(|e| IpcError::Malformed(e.to_string()))?;
     if bytes.len() > MAX_MESSAGE {
         return Err(IpcError::TooLarge(bytes.len()));
     }
@@ -301,18 +364,60 @@ mod tests {
 
     #[test]
     fn round_trip_every_request() {
-        let key = KeyMsg { sak: Zeroizing::new(vec![7; 32]), ssci: 2, salt: [9; 12], ki: Some([3; 16]) };
+        let key = KeyMsg {
+            sak: Zeroizing::new(vec![7; 32]),
+            ssci: 2,
+            salt: [9; 12],
+            ki: Some([3; 16]),
+        };
         let reqs = vec![
             Request::Hello,
-            Request::SetPolicy { link: "TenGigE0/0/0/1".into(), policy: policy() },
-            Request::InstallTxSa { link: "l".into(), an: 1, key: key.clone(), next_pn: 1 << 40 },
-            Request::InstallRxSa { link: "l".into(), sci: 0x0011_2233_4455_0001, an: 3, key, lowest_pn: 5 },
-            Request::EnableTxSa { link: "l".into(), an: None },
-            Request::EnableRxSa { link: "l".into(), sci: 1, an: 0, enable: false },
-            Request::DeleteTxSa { link: "l".into(), an: 2 },
-            Request::DeleteRxSa { link: "l".into(), sci: 1, an: 2 },
-            Request::SetLowestPn { link: "l".into(), sci: 1, an: 2, pn: u64::MAX },
-            Request::InjectEapol { link: "l".into(), frame: vec![1, 2, 3] },
+            Request::SetPolicy {
+                link: "TenGigE0/0/0/1".into(),
+                policy: policy(),
+            },
+            Request::InstallTxSa {
+                link: "l".into(),
+                an: 1,
+                key: key.clone(),
+                next_pn: 1 << 40,
+            },
+            Request::InstallRxSa {
+                link: "l".into(),
+                sci: 0x0011_2233_4455_0001,
+                an: 3,
+                key,
+                lowest_pn: 5,
+            },
+            Request::EnableTxSa {
+                link: "l".into(),
+                an: None,
+            },
+            Request::EnableRxSa {
+                link: "l".into(),
+                sci: 1,
+                an: 0,
+                enable: false,
+            },
+            Request::DeleteTxSa {
+                link: "l".into(),
+                an: 2,
+            },
+            Request::DeleteRxSa {
+                link: "l".into(),
+                sci: 1,
+                an: 2,
+            },
+            Request::SetLowestPn {
+                link: "l".into(),
+                sci: 1,
+                an: 2,
+                pn: u64::MAX,
+            },
+            Request::InjectEapol {
+                link: "l".into(),
+                frame: vec![1, 2, 3],
+            },
             Request::Subscribe,
             Request::ReadCounters { link: "l".into() },
             Request::ReadSaState { link: "l".into() },
@@ -336,8 +441,14 @@ mod tests {
         let last = bytes.len() - 1;
         bytes[2] = 200; // unknown request variant
         let _ = last;
-        assert!(matches!(decode::<Request>(&bytes), Err((5, IpcError::Malformed(_)))));
-        assert!(matches!(decode::<Request>(&vec![0u8; MAX_MESSAGE + 1]), Err((0, IpcError::TooLarge(_)))));
+        assert!(matches!(
+            decode::<Request>(&bytes),
+            Err((5, IpcError::Malformed(_)))
+        ));
+        assert!(matches!(
+            decode::<Request>(&vec![0u8; MAX_MESSAGE + 1]),
+            Err((0, IpcError::TooLarge(_)))
+        ));
         let mut p = policy();
         p.conf_offset = 20;
         assert!(p.to_policy().is_err());
@@ -345,8 +456,21 @@ mod tests {
 
     #[test]
     fn keys_are_not_printed() {
-        let key = KeyMsg { sak: Zeroizing::new(vec![0xab; 16]), ssci: 1, salt: [0; 12], ki: None };
-        let s = format!("{:?}", Request::InstallTxSa { link: "l".into(), an: 0, key, next_pn: 1 });
+        let key = KeyMsg {
+            sak: Zeroizing::new(vec![0xab; 16]),
+            ssci: 1,
+            salt: [0; 12],
+            ki: None,
+        };
+        let s = format!(
+            "{:?}",
+            Request::InstallTxSa {
+                link: "l".into(),
+                an: 0,
+                key,
+                next_pn: 1
+            }
+        );
         assert!(s.contains("***") && !s.contains("171") && !s.contains("ab, ab"));
     }
 }

@@ -5,7 +5,8 @@
 
 pub mod config;
 pub mod crypto;
-#[cfg(feature = "dpdk")] pub mod dpdk;
+#[cfg(feature = "dpdk")]
+pub mod dpdk;
 pub mod ipc;
 pub mod secy;
 pub mod server;

@@ -49,7 +49,15 @@ pub struct LinkHandle {
 
 impl LinkHandle {
     pub fn new(info: LinkInfo, policy: PolicyMsg, cmd: Sender<Command>) -> Self {
-        LinkHandle { info, cmd, mirror: Mutex::new(Mirror { policy, tx: [None; 4], rx: BTreeMap::new() }) }
+        LinkHandle {
+            info,
+            cmd,
+            mirror: Mutex::new(Mirror {
+                policy,
+                tx: [None; 4],
+                rx: BTreeMap::new(),
+            }),
+        }
     }
 
     /// Records an SA installed before the control thread started (static SAs of the config).
@@ -80,12 +88,16 @@ impl LinkHandle {
     pub fn snapshot(&self) -> Result<Snapshot, Response> {
         let (tx, rx) = crossbeam_channel::bounded(1);
         self.send(Command::Snapshot(tx))?;
-        rx.recv_timeout(SNAPSHOT_TIMEOUT).map_err(|_| err(ErrorCode::Busy, "the link's worker did not answer"))
+        rx.recv_timeout(SNAPSHOT_TIMEOUT)
+            .map_err(|_| err(ErrorCode::Busy, "the link's worker did not answer"))
     }
 }
 
 fn err(code: ErrorCode, message: impl Into<String>) -> Response {
-    Response::Error { code, message: message.into() }
+    Response::Error {
+        code,
+        message: message.into(),
+    }
 }
 
 pub struct Server {
@@ -96,7 +108,11 @@ pub struct Server {
 
 impl Server {
     pub fn new(links: Vec<Arc<LinkHandle>>, backend: Backend) -> Arc<Self> {
-        Arc::new(Server { links, backend, subscribers: Mutex::new(Vec::new()) })
+        Arc::new(Server {
+            links,
+            backend,
+            subscribers: Mutex::new(Vec::new()),
+        })
     }
 
     fn link(&self, name: &str) -> Result<&Arc<LinkHandle>, Response> {
@@ -116,9 +132,18 @@ impl Server {
 
     fn handle_inner(&self, req: Request, subscribe: &mut bool) -> Result<Response, Response> {
         let bad = |m: String| err(ErrorCode::BadArgument, m);
-        let check_an = |an: u8| if an > 3 { Err(bad(format!("AN {an} is not 0..3"))) } else { Ok(()) };
+        let check_an = |an: u8| {
+            if an > 3 {
+                Err(bad(format!("AN {an} is not 0..3")))
+            } else {
+                Ok(())
+            }
+        };
         Ok(match req {
-            Request::Hello => Response::Hello { version: ipc::VERSION, links: self.links.iter().map(|l| l.info.clone()).collect() },
+            Request::Hello => Response::Hello {
+                version: ipc::VERSION,
+                links: self.links.iter().map(|l| l.info.clone()).collect(),
+            },
             Request::Subscribe => {
                 *subscribe = true;
                 Response::Ok
@@ -127,7 +152,11 @@ impl Server {
                 let l = self.link(&link)?;
                 let p = policy.to_policy().map_err(bad)?;
                 let mut m = l.mirror();
-                l.send(Command::SetPolicy { policy: p, security: policy.security_policy, lacp_in_clear: policy.lacp_in_clear })?;
+                l.send(Command::SetPolicy {
+                    policy: p,
+                    security: policy.security_policy,
+                    lacp_in_clear: policy.lacp_in_clear,
+                })?;
                 if m.policy.cipher_suite != policy.cipher_suite {
                     m.tx = [None; 4];
                     m.rx.clear();
@@ -135,7 +164,12 @@ impl Server {
                 m.policy = policy;
                 Response::Ok
             }
-            Request::InstallTxSa { link, an, key, next_pn } => {
+            Request::InstallTxSa {
+                link,
+                an,
+                key,
+                next_pn,
+            } => {
                 check_an(an)?;
                 let l = self.link(&link)?;
                 let mut m = l.mirror();
@@ -143,19 +177,44 @@ impl Server {
                 if next_pn == 0 || next_pn > suite.max_pn() {
                     return Err(bad(format!("next PN {next_pn} out of range for {suite}")));
                 }
-                let sa = TxSa::new(self.backend, suite, Sci(l.info.tx_sci), an, &key.to_keys(), next_pn).map_err(|e| bad(e.to_string()))?;
+                let sa = TxSa::new(
+                    self.backend,
+                    suite,
+                    Sci(l.info.tx_sci),
+                    an,
+                    &key.to_keys(),
+                    next_pn,
+                )
+                .map_err(|e| bad(e.to_string()))?;
                 l.send(Command::PutTxSa(Arc::new(sa)))?;
                 m.tx[an as usize] = Some(Installed { ki: key.ki });
                 Response::Ok
             }
-            Request::InstallRxSa { link, sci, an, key, lowest_pn } => {
+            Request::InstallRxSa {
+                link,
+                sci,
+                an,
+                key,
+                lowest_pn,
+            } => {
                 check_an(an)?;
                 let l = self.link(&link)?;
                 let mut m = l.mirror();
                 let p = m.policy;
-                let sa = RxSa::new(self.backend, p.cipher_suite, Sci(sci), an, &key.to_keys(), lowest_pn, p.replay_window)
-                    .map_err(|e| bad(e.to_string()))?;
-                l.send(Command::PutRxSa { sci: Sci(sci), sa: Box::new(sa) })?;
+                let sa = RxSa::new(
+                    self.backend,
+                    p.cipher_suite,
+                    Sci(sci),
+                    an,
+                    &key.to_keys(),
+                    lowest_pn,
+                    p.replay_window,
+                )
+                .map_err(|e| bad(e.to_string()))?;
+                l.send(Command::PutRxSa {
+                    sci: Sci(sci),
+                    sa: Box::new(sa),
+                })?;
                 m.rx.insert((sci, an), Installed { ki: key.ki });
                 Response::Ok
             }
@@ -171,12 +230,21 @@ impl Server {
                 l.send(Command::EnableTxSa(an))?;
                 Response::Ok
             }
-            Request::EnableRxSa { link, sci, an, enable } => {
+            Request::EnableRxSa {
+                link,
+                sci,
+                an,
+                enable,
+            } => {
                 let l = self.link(&link)?;
                 if !l.mirror().rx.contains_key(&(sci, an)) {
                     return Err(err(ErrorCode::NoSuchSa, format!("no Rx SA {sci:016x} AN {an}")));
                 }
-                l.send(Command::EnableRxSa { sci: Sci(sci), an, enable })?;
+                l.send(Command::EnableRxSa {
+                    sci: Sci(sci),
+                    an,
+                    enable,
+                })?;
                 Response::Ok
             }
             Request::DeleteTxSa { link, an } => {
@@ -205,20 +273,29 @@ impl Server {
                 if !l.mirror().rx.contains_key(&(sci, an)) {
                     return Err(err(ErrorCode::NoSuchSa, format!("no Rx SA {sci:016x} AN {an}")));
                 }
-                l.send(Command::SetLowestPn { sci: Sci(sci), an, pn })?;
+                l.send(Command::SetLowestPn {
+                    sci: Sci(sci),
+                    an,
+                    pn,
+                })?;
                 Response::Ok
             }
             Request::InjectEapol { link, frame } => {
                 let l = self.link(&link)?;
                 if frame.len() < 14 || frame.len() > 1518 || frame[12..14] != [0x88, 0x8e] {
-                    return Err(bad("only EAPOL frames (EtherType 88-8E, 14..1518 octets) are injected".into()));
+                    return Err(bad(
+                        "only EAPOL frames (EtherType 88-8E, 14..1518 octets) are injected".into(),
+                    ));
                 }
                 l.send(Command::Inject(frame))?;
                 Response::Ok
             }
             Request::ReadCounters { link } => {
                 let s = self.link(&link)?.snapshot()?;
-                Response::Counters { secy: s.secy, link: s.link }
+                Response::Counters {
+                    secy: s.secy,
+                    link: s.link,
+                }
             }
             Request::ReadSaState { link } => {
                 let l = self.link(&link)?;
@@ -237,13 +314,20 @@ impl Server {
 
     /// Sends an event to every subscribed connection; connections that fail are dropped.
     pub fn publish(&self, ev: Event) {
-        let Ok(bytes) = ipc::encode(0, &Response::Event(ev)) else { return };
+        let Ok(bytes) = ipc::encode(0, &Response::Event(ev)) else {
+            return;
+        };
         let mut subs = self.subscribers.lock().unwrap_or_else(|p| p.into_inner());
         subs.retain(|c| c.send(&bytes).is_ok());
     }
 
     /// Binds `path` (mode 0600) and serves it until `stop` is set; also forwards `events`.
-    pub fn serve(self: &Arc<Self>, path: &Path, events: Receiver<Event>, stop: Arc<AtomicBool>) -> io::Result<Vec<JoinHandle<()>>> {
+    pub fn serve(
+        self: &Arc<Self>,
+        path: &Path,
+        events: Receiver<Event>,
+        stop: Arc<AtomicBool>,
+    ) -> io::Result<Vec<JoinHandle<()>>> {
         let _ = std::fs::remove_file(path);
         let listener = UnixSeqpacketListener::bind(path)?;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
@@ -252,34 +336,49 @@ impl Server {
         let me = self.clone();
         let stop2 = stop.clone();
         let path: PathBuf = path.to_path_buf();
-        threads.push(std::thread::Builder::new().name("ctl-accept".into()).spawn(move || {
-            while !stop2.load(Ordering::Relaxed) {
-                match listener.accept_unix_addr() {
-                    Ok((conn, _)) => {
-                        let me = me.clone();
-                        let stop = stop2.clone();
-                        let _ = std::thread::Builder::new().name("ctl-conn".into()).spawn(move || me.serve_conn(conn, stop));
+        threads.push(
+            std::thread::Builder::new()
+                .name("ctl-accept".into())
+                .spawn(move || {
+                    while !stop2.load(Ordering::Relaxed) {
+                        match listener.accept_unix_addr() {
+                            Ok((conn, _)) => {
+                                let me = me.clone();
+                                let stop = stop2.clone();
+                                let _ = std::thread::Builder::new()
+                                    .name("ctl-conn".into())
+                                    .spawn(move || me.serve_conn(conn, stop));
+                            }
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::sleep(POLL),
+                            Err(_) => std::thread::sleep(POLL),
+                        }
                     }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::sleep(POLL),
-                    Err(_) => std::thread::sleep(POLL),
-                }
-            }
-            let _ = std::fs::remove_file(&path);
-        })?);
+                    let _ = std::fs::remove_file(&path);
+                })?,
+        );
         let me = self.clone();
-        threads.push(std::thread::Builder::new().name("ctl-events".into()).spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                // Until a client subscribes, events wait in the queue (up to its bound): MKPDUs
-                // that arrive before macsecd connects are not lost.
-                if me.subscribers.lock().unwrap_or_else(|p| p.into_inner()).is_empty() {
-                    std::thread::sleep(POLL);
-                    continue;
-                }
-                if let Ok(ev) = events.recv_timeout(POLL) {
-                    me.publish(ev);
-                }
-            }
-        })?);
+        threads.push(
+            std::thread::Builder::new()
+                .name("ctl-events".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        // Until a client subscribes, events wait in the queue (up to its bound): MKPDUs
+                        // that arrive before macsecd connects are not lost.
+                        if me
+                            .subscribers
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .is_empty()
+                        {
+                            std::thread::sleep(POLL);
+                            continue;
+                        }
+                        if let Ok(ev) = events.recv_timeout(POLL) {
+                            me.publish(ev);
+                        }
+                    }
+                })?,
+        );
         Ok(threads)
     }
 
@@ -323,7 +422,12 @@ pub struct Client {
 
 impl Client {
     pub fn connect(path: &Path) -> io::Result<Client> {
-        Ok(Client { conn: UnixSeqpacketConn::connect(path)?, next_id: 1, buf: vec![0u8; ipc::MAX_MESSAGE + 1], pending_events: Vec::new() })
+        Ok(Client {
+            conn: UnixSeqpacketConn::connect(path)?,
+            next_id: 1,
+            buf: vec![0u8; ipc::MAX_MESSAGE + 1],
+            pending_events: Vec::new(),
+        })
     }
 
     /// Sends raw bytes (tests of malformed input) and returns the raw reply.
@@ -341,9 +445,13 @@ impl Client {
         loop {
             let n = self.conn.recv(&mut self.buf)?;
             if n == 0 {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the dataplane closed the connection"));
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the dataplane closed the connection",
+                ));
             }
-            let env = ipc::decode::<Response>(&self.buf[..n]).map_err(|(_, e)| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            let env = ipc::decode::<Response>(&self.buf[..n])
+                .map_err(|(_, e)| io::Error::new(io::ErrorKind::InvalidData, e))?;
             match env.body {
                 Response::Event(ev) if env.id == 0 => self.pending_events.push(ev),
                 body if env.id == id => return Ok(body),
@@ -361,7 +469,10 @@ impl Client {
         let r = self.conn.recv(&mut self.buf);
         self.conn.set_read_timeout(None)?;
         match r {
-            Ok(0) => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the dataplane closed the connection")),
+            Ok(0) => Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the dataplane closed the connection",
+            )),
             Ok(n) => match ipc::decode::<Response>(&self.buf[..n]) {
                 Ok(env) => Ok(match env.body {
                     Response::Event(ev) => Some(ev),
@@ -402,12 +513,24 @@ mod tests {
     /// A server with one link whose "worker" is a thread applying commands to a LinkState.
     fn setup(dir: &Path) -> (Arc<Server>, Arc<AtomicBool>, PathBuf, Sender<Event>) {
         let (tx, rx) = crossbeam_channel::bounded::<Command>(16);
-        let info = LinkInfo { interface: "Te0/0/0/1".into(), host_port: "h".into(), line_port: "l".into(), tx_sci: 0x11 };
+        let info = LinkInfo {
+            interface: "Te0/0/0/1".into(),
+            host_port: "h".into(),
+            line_port: "l".into(),
+            tx_sci: 0x11,
+        };
         let handle = Arc::new(LinkHandle::new(info, policy(), tx));
         let stop = Arc::new(AtomicBool::new(false));
         let s2 = stop.clone();
         std::thread::spawn(move || {
-            let mut st = LinkState::new("Te0/0/0/1", Policy::new(CipherSuite::GcmAes128), Sci(0x11), Backend::Ring, SecurityPolicy::MustSecure, false);
+            let mut st = LinkState::new(
+                "Te0/0/0/1",
+                Policy::new(CipherSuite::GcmAes128),
+                Sci(0x11),
+                Backend::Ring,
+                SecurityPolicy::MustSecure,
+                false,
+            );
             while !s2.load(Ordering::Relaxed) {
                 if let Ok(c) = rx.recv_timeout(POLL) {
                     st.apply(c);
@@ -422,7 +545,12 @@ mod tests {
     }
 
     fn key() -> KeyMsg {
-        KeyMsg { sak: Zeroizing::new(vec![1; 16]), ssci: 0, salt: [0; 12], ki: Some([5; 16]) }
+        KeyMsg {
+            sak: Zeroizing::new(vec![1; 16]),
+            ssci: 0,
+            salt: [0; 12],
+            ki: Some([5; 16]),
+        }
     }
 
     #[test]
@@ -430,39 +558,173 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("macsec-srv-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let (_server, stop, path, events) = setup(&dir);
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         let mut c = Client::connect(&path).unwrap();
         let link = "Te0/0/0/1".to_string();
-        assert!(matches!(c.request(&Request::Hello).unwrap(), Response::Hello { version: 1, links } if links.len() == 1));
-        assert!(matches!(c.request(&Request::EnableTxSa { link: link.clone(), an: Some(1) }).unwrap(), Response::Error { code: ErrorCode::NoSuchSa, .. }));
-        assert!(matches!(c.request(&Request::ReadCounters { link: "nope".into() }).unwrap(), Response::Error { code: ErrorCode::UnknownLink, .. }));
-        let badkey = KeyMsg { sak: Zeroizing::new(vec![1; 32]), ssci: 0, salt: [0; 12], ki: None };
-        assert!(matches!(c.request(&Request::InstallTxSa { link: link.clone(), an: 1, key: badkey, next_pn: 1 }).unwrap(), Response::Error { code: ErrorCode::BadArgument, .. }));
-        assert!(matches!(c.request(&Request::InstallTxSa { link: link.clone(), an: 4, key: key(), next_pn: 1 }).unwrap(), Response::Error { code: ErrorCode::BadArgument, .. }));
-        assert!(matches!(c.request(&Request::InstallTxSa { link: link.clone(), an: 1, key: key(), next_pn: 7 }).unwrap(), Response::Ok));
-        assert!(matches!(c.request(&Request::EnableTxSa { link: link.clone(), an: Some(1) }).unwrap(), Response::Ok));
-        assert!(matches!(c.request(&Request::InstallRxSa { link: link.clone(), sci: 0x22, an: 2, key: key(), lowest_pn: 3 }).unwrap(), Response::Ok));
-        assert!(matches!(c.request(&Request::SetLowestPn { link: link.clone(), sci: 0x22, an: 2, pn: 9 }).unwrap(), Response::Ok));
-        let Response::SaState(st) = c.request(&Request::ReadSaState { link: link.clone() }).unwrap() else { panic!() };
-        assert_eq!((st.encoding_an, st.tx[0].an, st.tx[0].next_pn, st.tx[0].in_use), (Some(1), 1, 7, true));
+        assert!(
+            matches!(c.request(&Request::Hello).unwrap(), Response::Hello { version: 1, links } if links.len() == 1)
+        );
+        assert!(matches!(
+            c.request(&Request::EnableTxSa {
+                link: link.clone(),
+                an: Some(1)
+            })
+            .unwrap(),
+            Response::Error {
+                code: ErrorCode::NoSuchSa,
+                ..
+            }
+        ));
+        assert!(matches!(
+            c.request(&Request::ReadCounters { link: "nope".into() }).unwrap(),
+            Response::Error {
+                code: ErrorCode::UnknownLink,
+                ..
+            }
+        ));
+        let badkey = KeyMsg {
+            sak: Zeroizing::new(vec![1; 32]),
+            ssci: 0,
+            salt: [0; 12],
+            ki: None,
+        };
+        assert!(matches!(
+            c.request(&Request::InstallTxSa {
+                link: link.clone(),
+                an: 1,
+                key: badkey,
+                next_pn: 1
+            })
+            .unwrap(),
+            Response::Error {
+                code: ErrorCode::BadArgument,
+                ..
+            }
+        ));
+        assert!(matches!(
+            c.request(&Request::InstallTxSa {
+                link: link.clone(),
+                an: 4,
+                key: key(),
+                next_pn: 1
+            })
+            .unwrap(),
+            Response::Error {
+                code: ErrorCode::BadArgument,
+                ..
+            }
+        ));
+        assert!(matches!(
+            c.request(&Request::InstallTxSa {
+                link: link.clone(),
+                an: 1,
+                key: key(),
+                next_pn: 7
+            })
+            .unwrap(),
+            Response::Ok
+        ));
+        assert!(matches!(
+            c.request(&Request::EnableTxSa {
+                link: link.clone(),
+                an: Some(1)
+            })
+            .unwrap(),
+            Response::Ok
+        ));
+        assert!(matches!(
+            c.request(&Request::InstallRxSa {
+                link: link.clone(),
+                sci: 0x22,
+                an: 2,
+                key: key(),
+                lowest_pn: 3
+            })
+            .unwrap(),
+            Response::Ok
+        ));
+        assert!(matches!(
+            c.request(&Request::SetLowestPn {
+                link: link.clone(),
+                sci: 0x22,
+                an: 2,
+                pn: 9
+            })
+            .unwrap(),
+            Response::Ok
+        ));
+        let Response::SaState(st) = c.request(&Request::ReadSaState { link: link.clone() }).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (st.encoding_an, st.tx[0].an, st.tx[0].next_pn, st.tx[0].in_use),
+            (Some(1), 1, 7, true)
+        );
         assert_eq!((st.rx[0].sci, st.rx[0].an, st.rx[0].lowest_pn), (0x22, 2, 9));
         // The Key Identifiers the SAs were installed with come back (a restarted macsecd's clue).
         assert_eq!((st.tx[0].ki, st.rx[0].ki), (Some([5; 16]), Some([5; 16])));
-        assert!(matches!(c.request(&Request::InjectEapol { link: link.clone(), frame: vec![0; 60] }).unwrap(), Response::Error { code: ErrorCode::BadArgument, .. }));
+        assert!(matches!(
+            c.request(&Request::InjectEapol {
+                link: link.clone(),
+                frame: vec![0; 60]
+            })
+            .unwrap(),
+            Response::Error {
+                code: ErrorCode::BadArgument,
+                ..
+            }
+        ));
         // Malformed and wrong-version messages get an error and change nothing.
         let reply = c.raw(&[0xff, 0xff, 0xff]).unwrap();
-        assert!(matches!(ipc::decode::<Response>(&reply).unwrap().body, Response::Error { code: ErrorCode::Malformed | ErrorCode::Version, .. }));
-        let mut bytes = ipc::encode(9, &Request::DeleteTxSa { link: link.clone(), an: 1 }).unwrap();
+        assert!(matches!(
+            ipc::decode::<Response>(&reply).unwrap().body,
+            Response::Error {
+                code: ErrorCode::Malformed | ErrorCode::Version,
+                ..
+            }
+        ));
+        let mut bytes = ipc::encode(
+            9,
+            &Request::DeleteTxSa {
+                link: link.clone(),
+                an: 1,
+            },
+        )
+        .unwrap();
         bytes[0] = 2;
         let reply = ipc::decode::<Response>(&c.raw(&bytes).unwrap()).unwrap();
         assert_eq!(reply.id, 9);
-        assert!(matches!(reply.body, Response::Error { code: ErrorCode::Version, .. }));
-        let Response::SaState(st2) = c.request(&Request::ReadSaState { link: link.clone() }).unwrap() else { panic!() };
+        assert!(matches!(
+            reply.body,
+            Response::Error {
+                code: ErrorCode::Version,
+                ..
+            }
+        ));
+        let Response::SaState(st2) = c.request(&Request::ReadSaState { link: link.clone() }).unwrap() else {
+            panic!()
+        };
         assert_eq!(st2, st);
         // Events reach subscribers.
         assert!(matches!(c.request(&Request::Subscribe).unwrap(), Response::Ok));
-        events.send(Event::PnThreshold { link: link.clone(), an: 1, next_pn: 5 }).unwrap();
-        assert_eq!(c.next_event(Duration::from_secs(2)).unwrap(), Some(Event::PnThreshold { link, an: 1, next_pn: 5 }));
+        events
+            .send(Event::PnThreshold {
+                link: link.clone(),
+                an: 1,
+                next_pn: 5,
+            })
+            .unwrap();
+        assert_eq!(
+            c.next_event(Duration::from_secs(2)).unwrap(),
+            Some(Event::PnThreshold {
+                link,
+                an: 1,
+                next_pn: 5
+            })
+        );
         stop.store(true, Ordering::Relaxed);
         std::thread::sleep(POLL * 3);
         assert!(!path.exists());

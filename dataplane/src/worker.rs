@@ -10,20 +10,38 @@
 
 use crate::crypto::Backend;
 use crate::ipc::{Event, LinkCounters, PolicyMsg, RxSaState, SaState, SecurityPolicy, TxSaState};
-use crate::secy::{Policy, PnBlock, RxSa, Sci, SecY, SecyCounters, Span, TxError, TxSa};
+use crate::secy::{PnBlock, Policy, RxSa, Sci, SecY, SecyCounters, Span, TxError, TxSa};
 use crate::wire::ethernet::{EtherType, HEADER_LEN};
 use std::sync::Arc;
 
 /// What the control thread asks a worker to do between bursts.
 pub enum Command {
-    SetPolicy { policy: Policy, security: SecurityPolicy, lacp_in_clear: bool },
+    SetPolicy {
+        policy: Policy,
+        security: SecurityPolicy,
+        lacp_in_clear: bool,
+    },
     PutTxSa(Arc<TxSa>),
-    PutRxSa { sci: Sci, sa: Box<RxSa> },
+    PutRxSa {
+        sci: Sci,
+        sa: Box<RxSa>,
+    },
     EnableTxSa(Option<u8>),
-    EnableRxSa { sci: Sci, an: u8, enable: bool },
+    EnableRxSa {
+        sci: Sci,
+        an: u8,
+        enable: bool,
+    },
     DeleteTxSa(u8),
-    DeleteRxSa { sci: Sci, an: u8 },
-    SetLowestPn { sci: Sci, an: u8, pn: u64 },
+    DeleteRxSa {
+        sci: Sci,
+        an: u8,
+    },
+    SetLowestPn {
+        sci: Sci,
+        an: u8,
+        pn: u64,
+    },
     /// A frame to send out of the line port (handled by the I/O loop).
     Inject(Vec<u8>),
     /// Reply with a snapshot of counters and SA state.
@@ -74,7 +92,14 @@ fn ethertype(frame: &[u8]) -> Option<EtherType> {
 }
 
 impl LinkState {
-    pub fn new(name: &str, policy: Policy, sci: Sci, backend: Backend, security: SecurityPolicy, lacp_in_clear: bool) -> Self {
+    pub fn new(
+        name: &str,
+        policy: Policy,
+        sci: Sci,
+        backend: Backend,
+        security: SecurityPolicy,
+        lacp_in_clear: bool,
+    ) -> Self {
         LinkState {
             name: name.to_string(),
             secy: SecY::new(policy, sci, backend),
@@ -86,7 +111,11 @@ impl LinkState {
     }
 
     fn rx_sa_enabled(&self) -> bool {
-        self.secy.rx.scs.iter().any(|sc| sc.sas.iter().flatten().any(|sa| sa.enabled))
+        self.secy
+            .rx
+            .scs
+            .iter()
+            .any(|sc| sc.sas.iter().flatten().any(|sa| sa.enabled))
     }
 
     /// True when the peer transmits protected frames that we receive: under should-secure,
@@ -101,7 +130,11 @@ impl LinkState {
         match self.secy.tx.encoding_sa() {
             Some(sa) => {
                 let (block, crossed) = sa.reserve(n as u64);
-                let ev = crossed.then(|| Event::PnThreshold { link: self.name.clone(), an: sa.an, next_pn: block.end });
+                let ev = crossed.then(|| Event::PnThreshold {
+                    link: self.name.clone(),
+                    an: sa.an,
+                    next_pn: block.end,
+                });
                 (Some(sa.clone()), block, ev)
             }
             None => (None, PnBlock { next: 0, end: 0 }, None),
@@ -110,7 +143,13 @@ impl LinkState {
 
     /// Handles one host frame at `buf[span]`, with PNs from `block` of `sa`.
     #[inline]
-    pub fn host_to_line(&mut self, sa: Option<&TxSa>, block: &mut PnBlock, buf: &mut [u8], span: Span) -> HostVerdict {
+    pub fn host_to_line(
+        &mut self,
+        sa: Option<&TxSa>,
+        block: &mut PnBlock,
+        buf: &mut [u8],
+        span: Span,
+    ) -> HostVerdict {
         let frame = &buf[span.start..span.end()];
         if self.lacp_in_clear && ethertype(frame) == Some(EtherType::SLOW) {
             self.counters.tx_clear += 1;
@@ -184,7 +223,11 @@ impl LinkState {
 
     fn apply_command(&mut self, cmd: Command) {
         match cmd {
-            Command::SetPolicy { policy, security, lacp_in_clear } => {
+            Command::SetPolicy {
+                policy,
+                security,
+                lacp_in_clear,
+            } => {
                 if policy.cipher_suite != self.secy.tx.policy.cipher_suite {
                     // Keys of another suite are useless: start from no SAs.
                     let sci = self.secy.tx.sci;
@@ -286,7 +329,11 @@ impl LinkState {
                 })
                 .collect(),
         };
-        Snapshot { secy: self.secy.counters(), link: self.counters, sa }
+        Snapshot {
+            secy: self.secy.counters(),
+            link: self.counters,
+            sa,
+        }
     }
 }
 
@@ -347,8 +394,16 @@ impl Latency {
     const HIGHEST_TICKS: u64 = 360_000_000_000;
 
     pub fn new() -> Result<Self, String> {
-        let h = || hdrhistogram::Histogram::<u64>::new_with_bounds(1, Self::HIGHEST_TICKS, 3).map_err(|e| format!("latency histogram: {e:?}"));
-        Ok(Latency { protect: h()?, validate: h()?, start: (ticks(), std::time::Instant::now()), result: Default::default() })
+        let h = || {
+            hdrhistogram::Histogram::<u64>::new_with_bounds(1, Self::HIGHEST_TICKS, 3)
+                .map_err(|e| format!("latency histogram: {e:?}"))
+        };
+        Ok(Latency {
+            protect: h()?,
+            validate: h()?,
+            start: (ticks(), std::time::Instant::now()),
+            result: Default::default(),
+        })
     }
 
     /// Restarts the clock calibration (the worker calls it when it starts).
@@ -368,7 +423,11 @@ impl Latency {
     pub fn report(&self) -> LatencyReport {
         let dt = self.start.1.elapsed().as_secs_f64();
         let dticks = ticks().saturating_sub(self.start.0) as f64;
-        let hz = if dt > 0.001 && dticks > 0.0 { dticks / dt } else { 1e9 };
+        let hz = if dt > 0.001 && dticks > 0.0 {
+            dticks / dt
+        } else {
+            1e9
+        };
         let ns = |t: u64| (t as f64 * 1e9 / hz).round() as u64;
         let sum = |h: &hdrhistogram::Histogram<u64>| {
             if h.is_empty() {
@@ -383,7 +442,11 @@ impl Latency {
                 mean_ns: (h.mean() * 1e9 / hz).round() as u64,
             }
         };
-        LatencyReport { tsc_hz: hz.round() as u64, protect: sum(&self.protect), validate: sum(&self.validate) }
+        LatencyReport {
+            tsc_hz: hz.round() as u64,
+            protect: sum(&self.protect),
+            validate: sum(&self.validate),
+        }
     }
 }
 
@@ -407,7 +470,14 @@ mod tests {
     }
 
     fn link(security: SecurityPolicy, lacp: bool, sci: Sci) -> LinkState {
-        LinkState::new("TenGigE0/0/0/1", Policy::new(CipherSuite::GcmAes256), sci, Backend::Ring, security, lacp)
+        LinkState::new(
+            "TenGigE0/0/0/1",
+            Policy::new(CipherSuite::GcmAes256),
+            sci,
+            Backend::Ring,
+            security,
+            lacp,
+        )
     }
 
     fn secure(a: &mut LinkState, b: &mut LinkState) {
@@ -416,7 +486,10 @@ mod tests {
         a.apply(Command::PutTxSa(sa));
         a.apply(Command::EnableTxSa(Some(0)));
         let rx = b.secy.rx.build_sa(A, 0, &k, 1).unwrap();
-        b.apply(Command::PutRxSa { sci: A, sa: Box::new(rx) });
+        b.apply(Command::PutRxSa {
+            sci: A,
+            sa: Box::new(rx),
+        });
     }
 
     fn send(a: &mut LinkState, ethertype: u16) -> (Vec<u8>, HostVerdict) {
@@ -438,13 +511,20 @@ mod tests {
         assert_eq!(b.secy.rx.counters.in_pkts_no_tag, 1);
         secure(&mut a, &mut b);
         let (mut buf, v) = send(&mut a, 0x0800);
-        let HostVerdict::Forward(out) = v else { panic!("{v:?}") };
+        let HostVerdict::Forward(out) = v else {
+            panic!("{v:?}")
+        };
         assert_eq!(out.len, 100 + 32);
         assert_eq!(&buf[out.start + 12..out.start + 14], &[0x88, 0xe5]);
-        let LineVerdict::Forward(back) = b.line_to_host(&mut buf, out) else { panic!() };
+        let LineVerdict::Forward(back) = b.line_to_host(&mut buf, out) else {
+            panic!()
+        };
         assert_eq!(&buf[back.start..back.end()], &frame(0x0800, 100).0[32..132]);
         let snap = b.snapshot();
-        assert_eq!((snap.secy.in_pkts_ok, snap.sa.rx.len(), snap.sa.rx[0].next_pn), (1, 1, 2));
+        assert_eq!(
+            (snap.secy.in_pkts_ok, snap.sa.rx.len(), snap.sa.rx[0].next_pn),
+            (1, 1, 2)
+        );
         assert_eq!(a.snapshot().sa.tx[0].out_pkts_encrypted, 1);
     }
 
@@ -457,7 +537,14 @@ mod tests {
         assert_eq!(&buf[44..46], &[0x08, 0x00]);
         let (mut buf, span) = frame(0x0800, 100);
         assert_eq!(b.line_to_host(&mut buf, span), LineVerdict::Forward(span));
-        assert_eq!((a.counters.tx_clear, b.counters.rx_clear, b.secy.rx.counters.in_pkts_untagged), (1, 1, 1));
+        assert_eq!(
+            (
+                a.counters.tx_clear,
+                b.counters.rx_clear,
+                b.secy.rx.counters.in_pkts_untagged
+            ),
+            (1, 1, 1)
+        );
         secure(&mut a, &mut b);
         // Receive SAs installed, but the peer has not sent a protected frame yet (MKA installs
         // receive before transmit): its last clear frames still pass.
@@ -465,7 +552,9 @@ mod tests {
         assert_eq!(b.line_to_host(&mut buf, span), LineVerdict::Forward(span));
         assert_eq!(b.counters.rx_clear, 2);
         let (mut pbuf, v) = send(&mut a, 0x0800);
-        let HostVerdict::Forward(ps) = v else { panic!("{v:?}") };
+        let HostVerdict::Forward(ps) = v else {
+            panic!("{v:?}")
+        };
         assert_eq!(ps.len, 132);
         assert!(matches!(b.line_to_host(&mut pbuf, ps), LineVerdict::Forward(_)));
         // From the first protected frame on, clear frames are refused.
@@ -473,7 +562,13 @@ mod tests {
         assert_eq!(b.line_to_host(&mut buf, span), LineVerdict::Drop);
         assert_eq!((b.secy.rx.counters.in_pkts_no_tag, b.counters.rx_clear), (1, 2));
         // Until the receive SAs are gone again (the session went down).
-        let scis: Vec<(Sci, u8)> = b.secy.rx.scs.iter().flat_map(|sc| sc.sas.iter().flatten().map(move |sa| (sc.sci, sa.an))).collect();
+        let scis: Vec<(Sci, u8)> = b
+            .secy
+            .rx
+            .scs
+            .iter()
+            .flat_map(|sc| sc.sas.iter().flatten().map(move |sa| (sc.sci, sa.an)))
+            .collect();
         for (sci, an) in scis {
             b.apply(Command::DeleteRxSa { sci, an });
         }
@@ -510,10 +605,16 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(20));
         let r = l.report();
         assert_eq!((r.protect.count, r.validate.count), (32, 3));
-        assert!(r.protect.p50_ns >= 1_500_000 && r.protect.p50_ns < 1_000_000_000, "{r:?}");
+        assert!(
+            r.protect.p50_ns >= 1_500_000 && r.protect.p50_ns < 1_000_000_000,
+            "{r:?}"
+        );
         assert!(r.validate.max_ns < r.protect.p50_ns, "{r:?}");
         assert!(r.protect.p50_ns <= r.protect.p99_ns && r.protect.p99_9_ns <= r.protect.max_ns);
-        assert_eq!(Latency::new().unwrap().report().protect, LatencySummary::default());
+        assert_eq!(
+            Latency::new().unwrap().report().protect,
+            LatencySummary::default()
+        );
     }
 
     #[test]
@@ -525,14 +626,25 @@ mod tests {
         a.apply(Command::EnableTxSa(Some(1)));
         let (_, block, ev) = a.reserve(32);
         assert_eq!(block.len(), 32);
-        assert_eq!(ev, Some(Event::PnThreshold { link: "TenGigE0/0/0/1".into(), an: 1, next_pn: 0xc000_0010 }));
+        assert_eq!(
+            ev,
+            Some(Event::PnThreshold {
+                link: "TenGigE0/0/0/1".into(),
+                an: 1,
+                next_pn: 0xc000_0010
+            })
+        );
         assert_eq!(a.reserve(32).2, None);
         a.apply(Command::DeleteTxSa(1));
         assert!(a.reserve(1).0.is_none());
         // A cipher-suite change drops every SA.
         let mut b = link(SecurityPolicy::MustSecure, false, B);
         secure(&mut a, &mut b);
-        b.apply(Command::SetPolicy { policy: Policy::new(CipherSuite::GcmAes128), security: SecurityPolicy::ShouldSecure, lacp_in_clear: true });
+        b.apply(Command::SetPolicy {
+            policy: Policy::new(CipherSuite::GcmAes128),
+            security: SecurityPolicy::ShouldSecure,
+            lacp_in_clear: true,
+        });
         assert!(b.snapshot().sa.rx.is_empty());
         let (tx, rx) = crossbeam_channel::bounded(1);
         b.apply(Command::Snapshot(tx));
@@ -624,7 +736,10 @@ mod dpdk_loop {
                     continue;
                 }
                 let (buf, off, len) = m.buffer_mut();
-                if let HostVerdict::Forward(s) = self.state.host_to_line(sa.as_deref(), &mut block, buf, Span::new(off, len)) {
+                if let HostVerdict::Forward(s) =
+                    self.state
+                        .host_to_line(sa.as_deref(), &mut block, buf, Span::new(off, len))
+                {
                     if m.set_window(s.start, s.len).is_ok() {
                         let _ = tx.push(m);
                     }
@@ -657,7 +772,10 @@ mod dpdk_loop {
                         }
                     }
                     LineVerdict::Punt => {
-                        let ev = Event::EapolReceived { link: self.state.name.clone(), frame: m.data().to_vec() };
+                        let ev = Event::EapolReceived {
+                            link: self.state.name.clone(),
+                            frame: m.data().to_vec(),
+                        };
                         if self.events.try_send(ev).is_err() {
                             self.state.counters.eapol_punt_dropped += 1;
                         }

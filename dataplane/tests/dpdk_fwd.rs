@@ -31,7 +31,15 @@ impl Run {
     /// `dpdk-fwd --from FROM --to TO --packets N -- <EAL args> <vdevs>`, killed after TIMEOUT.
     fn fwd(&self, from: &str, to: &str, packets: u64, vdevs: &[String]) -> Output {
         let mut cmd = Command::new(FWD);
-        cmd.args(["--from", from, "--to", to, "--packets", &packets.to_string(), "--"]);
+        cmd.args([
+            "--from",
+            from,
+            "--to",
+            to,
+            "--packets",
+            &packets.to_string(),
+            "--",
+        ]);
         cmd.args([
             "--no-huge",
             "-m",
@@ -126,10 +134,20 @@ fn pcap_frames(path: &Path) -> Vec<Vec<u8>> {
     let mut frames = Vec::new();
     let mut off = 24;
     while off < data.len() {
-        assert!(off + 16 <= data.len(), "{}: truncated record header", path.display());
+        assert!(
+            off + 16 <= data.len(),
+            "{}: truncated record header",
+            path.display()
+        );
         let incl = u32_at(off + 8) as usize;
         let orig = u32_at(off + 12) as usize;
-        assert_eq!(incl, orig, "{}: frame {} was snapped", path.display(), frames.len());
+        assert_eq!(
+            incl,
+            orig,
+            "{}: frame {} was snapped",
+            path.display(),
+            frames.len()
+        );
         let start = off + 16;
         assert!(start + incl <= data.len(), "{}: truncated frame", path.display());
         frames.push(data[start..start + incl].to_vec());
@@ -179,7 +197,12 @@ fn pcap_to_pcap_forwards_every_frame_byte_for_byte() {
 fn null_to_null_forwards_100000_packets() {
     const N: u64 = 100_000;
     let run = Run::new("null");
-    let out = run.fwd("net_null0", "net_null1", N, &["net_null0".into(), "net_null1".into()]);
+    let out = run.fwd(
+        "net_null0",
+        "net_null1",
+        N,
+        &["net_null0".into(), "net_null1".into()],
+    );
     let r = report(&out);
     let fwd = r["forwarded"].as_u64().unwrap_or(0);
     let sent = r["to"]["opackets"].as_u64().unwrap_or(0);
@@ -249,7 +272,10 @@ fn api_in_process() {
     assert_eq!(&m.data()[16..1516], &frame[..]);
     assert_eq!(&m.data()[1516..], &[0xBB; 16]);
     assert!(matches!(m.set_window(10000, 369), Err(DpdkError::Window { .. })));
-    assert!(matches!(m.set_window(usize::MAX, 2), Err(DpdkError::Window { .. })));
+    assert!(matches!(
+        m.set_window(usize::MAX, 2),
+        Err(DpdkError::Window { .. })
+    ));
     assert_eq!(m.data_len(), 1532, "a refused window changes nothing");
     m.data_mut()[0] = 0x55;
     assert_eq!(m.data()[0], 0x55);
@@ -298,7 +324,10 @@ fn api_in_process() {
 
     // Ports.
     assert_eq!(Port::count(), 2);
-    assert!(matches!(Port::by_name("net_nope0"), Err(DpdkError::NoSuchPort(_))));
+    assert!(matches!(
+        Port::by_name("net_nope0"),
+        Err(DpdkError::NoSuchPort(_))
+    ));
     let p0 = Port::by_name("net_null0").expect("net_null0");
     let p1 = Port::by_name("net_null1").expect("net_null1");
     assert_eq!(p0.name().expect("name"), "net_null0");
@@ -315,7 +344,10 @@ fn api_in_process() {
         assert_eq!(rx.rx(p, 0), 0, "configured but stopped: no burst");
         p.start().expect("start");
         assert!(
-            matches!(p.configure(1, 1, 256, 256, &pool), Err(DpdkError::InvalidArgument(_))),
+            matches!(
+                p.configure(1, 1, 256, 256, &pool),
+                Err(DpdkError::InvalidArgument(_))
+            ),
             "started"
         );
         let _ = p.promiscuous(true);
@@ -359,7 +391,11 @@ fn api_in_process() {
     // Keep the expected panic's message out of the output (other panics still print).
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        if info.payload().downcast_ref::<&str>().is_some_and(|m| m.contains("expected by the test")) {
+        if info
+            .payload()
+            .downcast_ref::<&str>()
+            .is_some_and(|m| m.contains("expected by the test"))
+        {
             return;
         }
         default_hook(info)
@@ -377,7 +413,10 @@ fn api_in_process() {
     assert_eq!(pool.in_use(), 0, "every mbuf came back");
     drop(pool);
     eal.cleanup().expect("EAL cleanup");
-    assert!(matches!(Port::by_name("net_null0"), Err(DpdkError::NotInitialized)));
+    assert!(matches!(
+        Port::by_name("net_null0"),
+        Err(DpdkError::NotInitialized)
+    ));
     assert!(matches!(Eal::init(&args), Err(DpdkError::AlreadyInitialized)));
     drop(run);
 }

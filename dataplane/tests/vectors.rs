@@ -51,7 +51,11 @@ fn frame(v: &Value) -> Frame {
     let suite: CipherSuite = v["cipher_suite"].as_str().unwrap().parse().unwrap();
     let sak = hx(&i["sak"]);
     let keys = if suite.is_xpn() {
-        SaKeys::xpn(&sak, i["ssci"].as_str().unwrap().parse::<Ssci>().unwrap(), i["salt"].as_str().unwrap().parse::<Salt>().unwrap())
+        SaKeys::xpn(
+            &sak,
+            i["ssci"].as_str().unwrap().parse::<Ssci>().unwrap(),
+            i["salt"].as_str().unwrap().parse::<Salt>().unwrap(),
+        )
     } else {
         SaKeys::new(&sak)
     };
@@ -109,9 +113,15 @@ fn protect(f: &Frame, backend: Backend) -> Vec<u8> {
     let c = tx.counters;
     let user = (f.plain.len() - 12 - f.clear_tags.len()) as u64;
     if f.tci.e() {
-        assert_eq!((c.out_pkts_encrypted, c.out_octets_encrypted, c.out_pkts_protected), (1, user, 0));
+        assert_eq!(
+            (c.out_pkts_encrypted, c.out_octets_encrypted, c.out_pkts_protected),
+            (1, user, 0)
+        );
     } else {
-        assert_eq!((c.out_pkts_protected, c.out_octets_protected, c.out_pkts_encrypted), (1, user, 0));
+        assert_eq!(
+            (c.out_pkts_protected, c.out_octets_protected, c.out_pkts_encrypted),
+            (1, user, 0)
+        );
     }
     assert_eq!(tx.sa(f.an).unwrap().next_pn(), f.pn + 1);
     with(&f.clear_tags, &buf[out.start..out.end()])
@@ -138,15 +148,33 @@ fn round_trip_all(file: &str, expect: usize) {
     for v in &vectors {
         let f = frame(v);
         for backend in backends() {
-            assert_eq!(hex::encode(protect(&f, backend)), hex::encode(&f.protected), "protect {} ({backend})", f.name);
+            assert_eq!(
+                hex::encode(protect(&f, backend)),
+                hex::encode(&f.protected),
+                "protect {} ({backend})",
+                f.name
+            );
             let mut rx = rx_for(&f, backend, f.pn, 0);
-            let plain = validate(&mut rx, &f, &f.protected).unwrap_or_else(|e| panic!("validate {}: {e}", f.name));
-            assert_eq!(hex::encode(plain), hex::encode(&f.plain), "validate {} ({backend})", f.name);
+            let plain =
+                validate(&mut rx, &f, &f.protected).unwrap_or_else(|e| panic!("validate {}: {e}", f.name));
+            assert_eq!(
+                hex::encode(plain),
+                hex::encode(&f.plain),
+                "validate {} ({backend})",
+                f.name
+            );
             let c = rx.counters;
             let user = (f.plain.len() - 12 - f.clear_tags.len()) as u64;
             assert_eq!(c.in_pkts_ok, 1);
             assert_eq!(c.in_octets_decrypted + c.in_octets_validated, user);
-            assert_eq!(if f.tci.e() { c.in_octets_decrypted } else { c.in_octets_validated }, user);
+            assert_eq!(
+                if f.tci.e() {
+                    c.in_octets_decrypted
+                } else {
+                    c.in_octets_validated
+                },
+                user
+            );
             assert_eq!(rx.sa_mut(f.sci, f.an).unwrap().counters.in_pkts_ok, 1);
             // The same frame again is a replay.
             assert_eq!(validate(&mut rx, &f, &f.protected), Err(RxDrop::Late));
@@ -158,7 +186,10 @@ fn round_trip_all(file: &str, expect: usize) {
 #[test]
 fn annex_c_and_dpdk_frames() {
     let vectors = load("macsec_frames.json");
-    let annex_c = vectors.iter().filter(|v| v["name"].as_str().unwrap().contains("802.1AE-2018 C.")).count();
+    let annex_c = vectors
+        .iter()
+        .filter(|v| v["name"].as_str().unwrap().contains("802.1AE-2018 C."))
+        .count();
     assert_eq!(annex_c, 32);
     round_trip_all("macsec_frames.json", 45);
 }
@@ -205,17 +236,46 @@ fn negative_frames_are_discarded_with_their_counter() {
 #[test]
 fn anti_replay_verdicts() {
     let vectors = load("macsec_frames.json");
-    let by_name = |needle: &str| frame(vectors.iter().find(|v| v["name"].as_str().unwrap().contains(needle)).unwrap());
+    let by_name = |needle: &str| {
+        frame(
+            vectors
+                .iter()
+                .find(|v| v["name"].as_str().unwrap().contains(needle))
+                .unwrap(),
+        )
+    };
     let groups = [
-        (["gcm_128_64B_cipher", "anti-replay vector #1", "anti-replay vector #2", "anti-replay vector #3"], 1u64),
-        (["anti-replay vector #4", "anti-replay vector #5", "anti-replay vector #6", "anti-replay vector #7"], 0xffff_ffe0),
+        (
+            [
+                "gcm_128_64B_cipher",
+                "anti-replay vector #1",
+                "anti-replay vector #2",
+                "anti-replay vector #3",
+            ],
+            1u64,
+        ),
+        (
+            [
+                "anti-replay vector #4",
+                "anti-replay vector #5",
+                "anti-replay vector #6",
+                "anti-replay vector #7",
+            ],
+            0xffff_ffe0,
+        ),
     ];
     for (names, lowest) in groups {
         let frames: Vec<Frame> = names.iter().map(|n| by_name(n)).collect();
-        for (window, verdicts) in [(32u32, [true, true, true, false]), (0, [true, true, false, false])] {
+        for (window, verdicts) in [
+            (32u32, [true, true, true, false]),
+            (0, [true, true, false, false]),
+        ] {
             for backend in backends() {
                 let mut rx = rx_for(&frames[0], backend, lowest, window);
-                let got: Vec<bool> = frames.iter().map(|f| validate(&mut rx, f, &f.protected).is_ok()).collect();
+                let got: Vec<bool> = frames
+                    .iter()
+                    .map(|f| validate(&mut rx, f, &f.protected).is_ok())
+                    .collect();
                 assert_eq!(got, verdicts, "{names:?} window {window} {backend}");
                 let c = rx.counters;
                 assert_eq!(c.in_pkts_ok, verdicts.iter().filter(|v| **v).count() as u64);

@@ -97,7 +97,10 @@ mod tests {
         use std::ffi::{c_void, CStr};
 
         fn hx(s: &str) -> Vec<u8> {
-            (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+            (0..s.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+                .collect()
         }
 
         struct KeyData(*mut u8, Layout);
@@ -110,7 +113,10 @@ mod tests {
                 let p = unsafe { alloc_zeroed(layout) };
                 assert!(!p.is_null());
                 // SAFETY: p is `size` writable octets aligned as the shim asks; key is key.len() octets.
-                assert_eq!(unsafe { shim_imb_gcm_pre(mgr, key.as_ptr(), key.len(), p.cast()) }, 0);
+                assert_eq!(
+                    unsafe { shim_imb_gcm_pre(mgr, key.as_ptr(), key.len(), p.cast()) },
+                    0
+                );
                 KeyData(p, layout)
             }
         }
@@ -121,20 +127,55 @@ mod tests {
             }
         }
 
-        fn seal(mgr: *mut c_void, k: &KeyData, klen: usize, iv: &[u8], aad: &[u8], data: &mut [u8]) -> [u8; 16] {
+        fn seal(
+            mgr: *mut c_void,
+            k: &KeyData,
+            klen: usize,
+            iv: &[u8],
+            aad: &[u8],
+            data: &mut [u8],
+        ) -> [u8; 16] {
             let mut tag = [0u8; 16];
             // SAFETY: every pointer covers the length passed with it.
             let rc = unsafe {
-                shim_imb_gcm_seal(mgr, klen, k.0.cast(), iv.as_ptr(), aad.as_ptr(), aad.len(), data.as_mut_ptr(), data.len(), tag.as_mut_ptr())
+                shim_imb_gcm_seal(
+                    mgr,
+                    klen,
+                    k.0.cast(),
+                    iv.as_ptr(),
+                    aad.as_ptr(),
+                    aad.len(),
+                    data.as_mut_ptr(),
+                    data.len(),
+                    tag.as_mut_ptr(),
+                )
             };
             assert_eq!(rc, 0);
             tag
         }
 
-        fn open(mgr: *mut c_void, k: &KeyData, klen: usize, iv: &[u8], aad: &[u8], data: &mut [u8], icv: &[u8; 16]) -> i32 {
+        fn open(
+            mgr: *mut c_void,
+            k: &KeyData,
+            klen: usize,
+            iv: &[u8],
+            aad: &[u8],
+            data: &mut [u8],
+            icv: &[u8; 16],
+        ) -> i32 {
             // SAFETY: every pointer covers the length passed with it.
             unsafe {
-                shim_imb_gcm_open(mgr, klen, k.0.cast(), iv.as_ptr(), aad.as_ptr(), aad.len(), data.as_mut_ptr(), data.len(), icv.as_ptr())
+                shim_imb_gcm_open(
+                    mgr,
+                    klen,
+                    k.0.cast(),
+                    iv.as_ptr(),
+                    aad.as_ptr(),
+                    aad.len(),
+                    data.as_mut_ptr(),
+                    data.len(),
+                    icv.as_ptr(),
+                )
             }
         }
 
@@ -142,7 +183,13 @@ mod tests {
         fn manager_and_layout() {
             // SAFETY: thread-safe one-time init; constants.
             let (mgr, arch, ver, size, align) = unsafe {
-                (shim_imb_mgr(), shim_imb_arch(), CStr::from_ptr(shim_imb_version()), shim_imb_gcm_key_data_size(), shim_imb_gcm_key_data_align())
+                (
+                    shim_imb_mgr(),
+                    shim_imb_arch(),
+                    CStr::from_ptr(shim_imb_version()),
+                    shim_imb_gcm_key_data_size(),
+                    shim_imb_gcm_key_data_align(),
+                )
             };
             assert!(!mgr.is_null());
             assert!((1..=5).contains(&arch), "arch {arch}");
@@ -151,8 +198,10 @@ mod tests {
             assert!(size >= 1008 && size % align == 0, "size {size}");
             // The same manager from every thread.
             let p = mgr as usize;
-            let others: Vec<usize> =
-                (0..4).map(|_| std::thread::spawn(|| unsafe { shim_imb_mgr() } as usize)).map(|t| t.join().unwrap()).collect();
+            let others: Vec<usize> = (0..4)
+                .map(|_| std::thread::spawn(|| unsafe { shim_imb_mgr() } as usize))
+                .map(|t| t.join().unwrap())
+                .collect();
             assert!(others.iter().all(|&q| q == p));
             eprintln!("intel-ipsec-mb {ver:?} arch {arch}, gcm_key_data {size} octets / {align}");
         }
@@ -200,14 +249,43 @@ mod tests {
             unsafe {
                 let mgr = shim_imb_mgr();
                 let mut kd = [0u8; 8];
-                assert_eq!(shim_imb_gcm_pre(mgr, [0u8; 24].as_ptr(), 24, kd.as_mut_ptr().cast()), -1);
-                assert_eq!(shim_imb_gcm_pre(std::ptr::null_mut(), [0u8; 16].as_ptr(), 16, kd.as_mut_ptr().cast()), -1);
+                assert_eq!(
+                    shim_imb_gcm_pre(mgr, [0u8; 24].as_ptr(), 24, kd.as_mut_ptr().cast()),
+                    -1
+                );
+                assert_eq!(
+                    shim_imb_gcm_pre(
+                        std::ptr::null_mut(),
+                        [0u8; 16].as_ptr(),
+                        16,
+                        kd.as_mut_ptr().cast()
+                    ),
+                    -1
+                );
                 let mut tag = [0u8; 16];
-                let rc = shim_imb_gcm_seal(mgr, 16, kd.as_ptr().cast(), [0u8; 12].as_ptr(), std::ptr::null(), 0,
-                    std::ptr::null_mut(), 1 << 40, tag.as_mut_ptr());
+                let rc = shim_imb_gcm_seal(
+                    mgr,
+                    16,
+                    kd.as_ptr().cast(),
+                    [0u8; 12].as_ptr(),
+                    std::ptr::null(),
+                    0,
+                    std::ptr::null_mut(),
+                    1 << 40,
+                    tag.as_mut_ptr(),
+                );
                 assert_eq!(rc, -1);
-                let rc = shim_imb_gcm_seal(mgr, 16, kd.as_ptr().cast(), [0u8; 12].as_ptr(), std::ptr::null(), 0,
-                    [0u8; 1].as_mut_ptr(), 1 << 40, tag.as_mut_ptr());
+                let rc = shim_imb_gcm_seal(
+                    mgr,
+                    16,
+                    kd.as_ptr().cast(),
+                    [0u8; 12].as_ptr(),
+                    std::ptr::null(),
+                    0,
+                    [0u8; 1].as_mut_ptr(),
+                    1 << 40,
+                    tag.as_mut_ptr(),
+                );
                 assert_eq!(rc, -2);
             }
         }

@@ -11,19 +11,27 @@ use std::time::Duration;
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 /// Path of a workspace binary, built (same profile as the tests) when missing.
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test exe");
     // target/<profile>/deps/<test>-<hash>
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir").to_path_buf();
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target dir")
+        .to_path_buf();
     let path = dir.join(name);
     if !path.exists() {
         let release = dir.file_name().is_some_and(|n| n == "release");
         let mut c = Command::new(env!("CARGO"));
-        c.current_dir(root()).args(["build", "-q", "-p", "dataplane", "-p", "control", "--bins"]);
+        c.current_dir(root())
+            .args(["build", "-q", "-p", "dataplane", "-p", "control", "--bins"]);
         if release {
             c.arg("--release");
         }
@@ -40,12 +48,19 @@ pub fn data(rel: &str) -> PathBuf {
 pub fn write_pcap(path: &Path, frames: &[Vec<u8>]) {
     let mut w = PcapWriter::new(std::fs::File::create(path).expect("create pcap")).expect("pcap header");
     for (i, f) in frames.iter().enumerate() {
-        w.write_packet(&PcapPacket::new(Duration::from_micros(i as u64), f.len() as u32, f)).expect("write pcap");
+        w.write_packet(&PcapPacket::new(
+            Duration::from_micros(i as u64),
+            f.len() as u32,
+            f,
+        ))
+        .expect("write pcap");
     }
 }
 
 pub fn read_pcap(path: &Path) -> Vec<Vec<u8>> {
-    let mut r = PcapReader::new(std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).expect("pcap header");
+    let mut r =
+        PcapReader::new(std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+            .expect("pcap header");
     let mut out = Vec::new();
     while let Some(p) = r.next_packet() {
         out.push(p.expect("pcap record").data.into_owned());
@@ -60,7 +75,12 @@ pub struct FilePrefix(pub String);
 
 impl FilePrefix {
     pub fn new(tag: &str) -> Self {
-        FilePrefix(format!("mt{}{}{}", tag, std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed)))
+        FilePrefix(format!(
+            "mt{}{}{}",
+            tag,
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ))
     }
 }
 
@@ -72,10 +92,20 @@ impl Drop for FilePrefix {
 
 /// EAL arguments for a run on virtual devices without hugepages.
 pub fn eal_args(prefix: &FilePrefix, vdevs: &[String]) -> Vec<String> {
-    let mut a: Vec<String> = ["--no-huge", "-m", "512", "--no-pci", "-l", "0,1", "--log-level", "lib.eal:error", "--file-prefix"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut a: Vec<String> = [
+        "--no-huge",
+        "-m",
+        "512",
+        "--no-pci",
+        "-l",
+        "0,1",
+        "--log-level",
+        "lib.eal:error",
+        "--file-prefix",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     a.push(prefix.0.clone());
     for v in vdevs {
         a.push("--vdev".into());
@@ -90,7 +120,9 @@ pub fn run(cmd: &mut Command) -> Output {
 
 /// A frame from the demo sample with a given EtherType, for tests that need specific kinds.
 pub fn frame(ethertype: u16, len: usize, seed: u8) -> Vec<u8> {
-    let mut f = vec![0x00, 0x1d, 0xe5, 0xe9, 0xb1, 0xbf, 0x00, 0x1d, 0xe5, 0xe9, 0xaa, 0x39];
+    let mut f = vec![
+        0x00, 0x1d, 0xe5, 0xe9, 0xb1, 0xbf, 0x00, 0x1d, 0xe5, 0xe9, 0xaa, 0x39,
+    ];
     f.extend_from_slice(&ethertype.to_be_bytes());
     f.extend((0..len - 14).map(|i| (i as u8).wrapping_add(seed)));
     f

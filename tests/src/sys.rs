@@ -79,9 +79,14 @@ pub struct Netns {
 
 impl Netns {
     pub fn new(name: &str) -> io::Result<Netns> {
-        let _ = Command::new("ip").args(["netns", "del", name]).stderr(Stdio::null()).status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", name])
+            .stderr(Stdio::null())
+            .status();
         ip(&["netns", "add", name])?;
-        let ns = Netns { name: name.to_string() };
+        let ns = Netns {
+            name: name.to_string(),
+        };
         ns.ip(&["link", "set", "lo", "up"])?;
         Ok(ns)
     }
@@ -103,13 +108,19 @@ impl Netns {
 
     /// Turns IPv6 off on `ifname` (no router solicitations or DAD frames on test links).
     pub fn no_ipv6(&self, ifname: &str) -> io::Result<()> {
-        run(self.cmd("sysctl").args(["-qw", &format!("net.ipv6.conf.{ifname}.disable_ipv6=1")])).map(|_| ())
+        run(self
+            .cmd("sysctl")
+            .args(["-qw", &format!("net.ipv6.conf.{ifname}.disable_ipv6=1")]))
+        .map(|_| ())
     }
 }
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).stderr(Stdio::null()).status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .stderr(Stdio::null())
+            .status();
     }
 }
 
@@ -152,7 +163,10 @@ impl Proc {
             None => err.try_clone()?,
         };
         let child = cmd.stdin(Stdio::null()).stdout(out).stderr(err).spawn()?;
-        Ok(Proc { name: name.to_string(), child: Some(child) })
+        Ok(Proc {
+            name: name.to_string(),
+            child: Some(child),
+        })
     }
 
     pub fn pid(&self) -> Option<u32> {
@@ -170,7 +184,9 @@ impl Proc {
 
     /// Still running?
     pub fn running(&mut self) -> bool {
-        self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
     /// Stops it (SIGINT, SIGKILL after `grace`) and returns how it ended.

@@ -34,7 +34,12 @@ salt = "{SALT}"
 }
 
 /// Runs the appliance on net_pcap ports; returns the report and the host and line tx captures.
-fn run_appliance(tag: &str, latency: bool, host_in: &[Vec<u8>], line_in: &[Vec<u8>]) -> (serde_json::Value, Vec<Vec<u8>>, Vec<Vec<u8>>) {
+fn run_appliance(
+    tag: &str,
+    latency: bool,
+    host_in: &[Vec<u8>],
+    line_in: &[Vec<u8>],
+) -> (serde_json::Value, Vec<Vec<u8>>, Vec<Vec<u8>>) {
     let dir = tempfile::tempdir().unwrap();
     let prefix = FilePrefix::new(tag);
     let p = |n: &str| dir.path().join(n).display().to_string();
@@ -42,24 +47,54 @@ fn run_appliance(tag: &str, latency: bool, host_in: &[Vec<u8>], line_in: &[Vec<u
     write_pcap(&dir.path().join("host_in.pcap"), host_in);
     write_pcap(&dir.path().join("line_in.pcap"), line_in);
     let vdevs = vec![
-        format!("net_pcap0,rx_pcap={},tx_pcap={}", p("host_in.pcap"), p("host_out.pcap")),
-        format!("net_pcap1,rx_pcap={},tx_pcap={}", p("line_in.pcap"), p("line_out.pcap")),
+        format!(
+            "net_pcap0,rx_pcap={},tx_pcap={}",
+            p("host_in.pcap"),
+            p("host_out.pcap")
+        ),
+        format!(
+            "net_pcap1,rx_pcap={},tx_pcap={}",
+            p("line_in.pcap"),
+            p("line_out.pcap")
+        ),
     ];
     let mut cmd = Command::new(bin("macsec-dataplane"));
-    cmd.args(["--config", &p("dp.toml"), "--duration", "1", "--socket", &p("ctl.sock")]);
+    cmd.args([
+        "--config",
+        &p("dp.toml"),
+        "--duration",
+        "1",
+        "--socket",
+        &p("ctl.sock"),
+    ]);
     if latency {
         cmd.arg("--latency");
     }
     let out = cmd.arg("--").args(eal_args(&prefix, &vdevs)).output().unwrap();
-    assert!(out.status.success(), "macsec-dataplane failed: {}", String::from_utf8_lossy(&out.stderr));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
-    (report, read_pcap(&dir.path().join("host_out.pcap")), read_pcap(&dir.path().join("line_out.pcap")))
+    assert!(
+        out.status.success(),
+        "macsec-dataplane failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    (
+        report,
+        read_pcap(&dir.path().join("host_out.pcap")),
+        read_pcap(&dir.path().join("line_out.pcap")),
+    )
 }
 
 fn check_summary(s: &serde_json::Value, count: u64) {
     assert_eq!(s["count"], count, "{s}");
     let v = |k: &str| s[k].as_u64().unwrap_or_else(|| panic!("no {k} in {s}"));
-    assert!(v("p50_ns") > 0 && v("p50_ns") <= v("p99_ns") && v("p99_ns") <= v("p99_9_ns") && v("p99_9_ns") <= v("max_ns"), "{s}");
+    assert!(
+        v("p50_ns") > 0
+            && v("p50_ns") <= v("p99_ns")
+            && v("p99_ns") <= v("p99_9_ns")
+            && v("p99_9_ns") <= v("max_ns"),
+        "{s}"
+    );
     // Frames from a pcap file cross the dataplane in well under a second.
     assert!(v("max_ns") < 1_000_000_000, "{s}");
 }

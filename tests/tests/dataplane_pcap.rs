@@ -22,7 +22,10 @@ struct Site {
 
 impl Site {
     fn new(tag: &str) -> Self {
-        Site { dir: tempfile::tempdir().unwrap(), prefix: FilePrefix::new(tag) }
+        Site {
+            dir: tempfile::tempdir().unwrap(),
+            prefix: FilePrefix::new(tag),
+        }
     }
     fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
@@ -54,20 +57,40 @@ sci = "{SCI_A}"
 
 /// Runs the appliance with host port net_pcap0 (rx host_in) and line port net_pcap1 (rx line_in);
 /// returns the JSON report and the two tx captures.
-fn run_appliance(site: &Site, config: &str, host_in: &[Vec<u8>], line_in: &[Vec<u8>], seconds: f64) -> (serde_json::Value, Vec<Vec<u8>>, Vec<Vec<u8>>) {
+fn run_appliance(
+    site: &Site,
+    config: &str,
+    host_in: &[Vec<u8>],
+    line_in: &[Vec<u8>],
+    seconds: f64,
+) -> (serde_json::Value, Vec<Vec<u8>>, Vec<Vec<u8>>) {
     let child = spawn_appliance(site, config, host_in, line_in, seconds);
     finish_appliance(site, child)
 }
 
-fn spawn_appliance(site: &Site, config: &str, host_in: &[Vec<u8>], line_in: &[Vec<u8>], seconds: f64) -> std::process::Child {
+fn spawn_appliance(
+    site: &Site,
+    config: &str,
+    host_in: &[Vec<u8>],
+    line_in: &[Vec<u8>],
+    seconds: f64,
+) -> std::process::Child {
     let cfg = site.path("dp.toml");
     std::fs::write(&cfg, config).unwrap();
     write_pcap(&site.path("host_in.pcap"), host_in);
     write_pcap(&site.path("line_in.pcap"), line_in);
     let p = |n: &str| site.path(n).display().to_string();
     let vdevs = vec![
-        format!("net_pcap0,rx_pcap={},tx_pcap={}", p("host_in.pcap"), p("host_out.pcap")),
-        format!("net_pcap1,rx_pcap={},tx_pcap={}", p("line_in.pcap"), p("line_out.pcap")),
+        format!(
+            "net_pcap0,rx_pcap={},tx_pcap={}",
+            p("host_in.pcap"),
+            p("host_out.pcap")
+        ),
+        format!(
+            "net_pcap1,rx_pcap={},tx_pcap={}",
+            p("line_in.pcap"),
+            p("line_out.pcap")
+        ),
     ];
     Command::new(bin("macsec-dataplane"))
         .arg("--config")
@@ -84,22 +107,57 @@ fn spawn_appliance(site: &Site, config: &str, host_in: &[Vec<u8>], line_in: &[Ve
         .unwrap()
 }
 
-fn finish_appliance(site: &Site, child: std::process::Child) -> (serde_json::Value, Vec<Vec<u8>>, Vec<Vec<u8>>) {
+fn finish_appliance(
+    site: &Site,
+    child: std::process::Child,
+) -> (serde_json::Value, Vec<Vec<u8>>, Vec<Vec<u8>>) {
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "macsec-dataplane failed: {stderr}");
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
-    (report, read_pcap(&site.path("host_out.pcap")), read_pcap(&site.path("line_out.pcap")))
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    (
+        report,
+        read_pcap(&site.path("host_out.pcap")),
+        read_pcap(&site.path("line_out.pcap")),
+    )
 }
 
 fn macsecctl(args: &[&str]) -> std::process::Output {
     Command::new(bin("macsecctl")).args(args).output().unwrap()
 }
 
-fn protect_as(sci: &str, key: &str, ssci: &str, an: &str, pn: &str, frames: &[Vec<u8>], dir: &Path) -> Vec<Vec<u8>> {
+fn protect_as(
+    sci: &str,
+    key: &str,
+    ssci: &str,
+    an: &str,
+    pn: &str,
+    frames: &[Vec<u8>],
+    dir: &Path,
+) -> Vec<Vec<u8>> {
     let (i, o) = (dir.join("p_in.pcap"), dir.join("p_out.pcap"));
     write_pcap(&i, frames);
-    let r = macsecctl(&["pcap", "protect", "--cipher-suite", "GCM-AES-XPN-256", "--sak", key, "--ssci", ssci, "--salt", SALT, "--sci", sci, "--an", an, "--pn", pn, i.to_str().unwrap(), o.to_str().unwrap()]);
+    let r = macsecctl(&[
+        "pcap",
+        "protect",
+        "--cipher-suite",
+        "GCM-AES-XPN-256",
+        "--sak",
+        key,
+        "--ssci",
+        ssci,
+        "--salt",
+        SALT,
+        "--sci",
+        sci,
+        "--an",
+        an,
+        "--pn",
+        pn,
+        i.to_str().unwrap(),
+        o.to_str().unwrap(),
+    ]);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     read_pcap(&o)
 }
@@ -109,34 +167,72 @@ fn sample() -> Vec<Vec<u8>> {
 }
 
 fn counter(report: &serde_json::Value, name: &str) -> u64 {
-    report["links"][0]["counters"][name].as_u64().unwrap_or_else(|| panic!("no counter {name} in {report}"))
+    report["links"][0]["counters"][name]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no counter {name} in {report}"))
 }
 
 fn link_counter(report: &serde_json::Value, name: &str) -> u64 {
-    report["links"][0]["link_counters"][name].as_u64().unwrap_or_else(|| panic!("no counter {name} in {report}"))
+    report["links"][0]["link_counters"][name]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no counter {name} in {report}"))
 }
 
 #[test]
 fn host_plaintext_leaves_the_line_port_protected() {
     let site = Site::new("prot");
     let plain = sample();
-    let (report, host_out, line_out) = run_appliance(&site, &config("must-secure", false, true, true), &plain, &[], 1.5);
+    let (report, host_out, line_out) =
+        run_appliance(&site, &config("must-secure", false, true, true), &plain, &[], 1.5);
     assert!(host_out.is_empty());
     assert_eq!(line_out.len(), plain.len());
-    assert!(line_out.iter().all(|f| f[12..14] == [0x88, 0xe5]), "every frame is MACsec");
+    assert!(
+        line_out.iter().all(|f| f[12..14] == [0x88, 0xe5]),
+        "every frame is MACsec"
+    );
     assert_eq!(counter(&report, "OutPktsEncrypted"), plain.len() as u64);
-    assert_eq!(report["links"][0]["sa"]["tx"][0]["next_pn"], plain.len() as u64 + 1);
+    assert_eq!(
+        report["links"][0]["sa"]["tx"][0]["next_pn"],
+        plain.len() as u64 + 1
+    );
     assert_eq!(report["ports"]["net_pcap0"]["rx"], plain.len() as u64);
     assert_eq!(report["ports"]["net_pcap1"]["tx"], plain.len() as u64);
 
     // macsecctl validates it with the same keys, back to the exact plaintext.
     let recovered = site.path("recovered.pcap");
-    let r = macsecctl(&["pcap", "validate", "--cipher-suite", "GCM-AES-XPN-256", "--sak", KEY_A, "--ssci", "00000002", "--salt", SALT, "--sci", SCI_A, site.path("line_out.pcap").to_str().unwrap(), recovered.to_str().unwrap()]);
+    let r = macsecctl(&[
+        "pcap",
+        "validate",
+        "--cipher-suite",
+        "GCM-AES-XPN-256",
+        "--sak",
+        KEY_A,
+        "--ssci",
+        "00000002",
+        "--salt",
+        SALT,
+        "--sci",
+        SCI_A,
+        site.path("line_out.pcap").to_str().unwrap(),
+        recovered.to_str().unwrap(),
+    ]);
     assert_eq!(r.status.code(), Some(0), "{}", String::from_utf8_lossy(&r.stdout));
     assert_eq!(read_pcap(&recovered), plain);
 
     // tshark dissects every frame as MACsec, with no malformed-packet warning.
-    if let Ok(o) = Command::new("tshark").args(["-r", site.path("line_out.pcap").to_str().unwrap(), "-T", "fields", "-e", "macsec.PN", "-e", "_ws.malformed"]).output() {
+    if let Ok(o) = Command::new("tshark")
+        .args([
+            "-r",
+            site.path("line_out.pcap").to_str().unwrap(),
+            "-T",
+            "fields",
+            "-e",
+            "macsec.PN",
+            "-e",
+            "_ws.malformed",
+        ])
+        .output()
+    {
         let text = String::from_utf8_lossy(&o.stdout);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), plain.len());
@@ -149,19 +245,53 @@ fn host_plaintext_leaves_the_line_port_protected() {
 #[test]
 fn line_macsec_arrives_plaintext_and_bad_frames_are_counted() {
     let site = Site::new("val");
-    let plain: Vec<Vec<u8>> = (0..6u8).map(|i| frame(0x0800, 100 + i as usize * 50, i)).collect();
+    let plain: Vec<Vec<u8>> = (0..6u8)
+        .map(|i| frame(0x0800, 100 + i as usize * 50, i))
+        .collect();
     let prot = protect_as(SCI_B, KEY_B, "00000001", "1", "1", &plain, site.dir.path());
     let mut tampered = prot[3].clone();
     tampered[40] ^= 0x80;
-    let unknown = protect_as("001de5e9cccc0001", KEY_B, "00000001", "1", "1", &plain[..1], site.dir.path()).remove(0);
+    let unknown = protect_as(
+        "001de5e9cccc0001",
+        KEY_B,
+        "00000001",
+        "1",
+        "1",
+        &plain[..1],
+        site.dir.path(),
+    )
+    .remove(0);
     let eapol = frame(0x888e, 60, 9);
     let line_in = vec![
-        prot[0].clone(), prot[1].clone(), prot[2].clone(), tampered, prot[1].clone(), unknown,
-        frame(0x0800, 80, 1), prot[4].clone(), prot[5].clone(), eapol,
+        prot[0].clone(),
+        prot[1].clone(),
+        prot[2].clone(),
+        tampered,
+        prot[1].clone(),
+        unknown,
+        frame(0x0800, 80, 1),
+        prot[4].clone(),
+        prot[5].clone(),
+        eapol,
     ];
-    let (report, host_out, line_out) = run_appliance(&site, &config("must-secure", false, true, true), &[], &line_in, 1.5);
+    let (report, host_out, line_out) = run_appliance(
+        &site,
+        &config("must-secure", false, true, true),
+        &[],
+        &line_in,
+        1.5,
+    );
     assert!(line_out.is_empty());
-    assert_eq!(host_out, vec![plain[0].clone(), plain[1].clone(), plain[2].clone(), plain[4].clone(), plain[5].clone()]);
+    assert_eq!(
+        host_out,
+        vec![
+            plain[0].clone(),
+            plain[1].clone(),
+            plain[2].clone(),
+            plain[4].clone(),
+            plain[5].clone()
+        ]
+    );
     assert_eq!(counter(&report, "InPktsOK"), 5);
     assert_eq!(counter(&report, "InPktsNotValid"), 1);
     assert_eq!(counter(&report, "InPktsLate"), 1);
@@ -170,7 +300,14 @@ fn line_macsec_arrives_plaintext_and_bad_frames_are_counted() {
     assert_eq!(counter(&report, "InPktsBadTag"), 0);
     assert_eq!(link_counter(&report, "eapol_punted"), 1);
     let rx = &report["links"][0]["sa"]["rx"][0];
-    assert_eq!((rx["an"].as_u64(), rx["next_pn"].as_u64(), rx["in_pkts_ok"].as_u64()), (Some(1), Some(7), Some(5)));
+    assert_eq!(
+        (
+            rx["an"].as_u64(),
+            rx["next_pn"].as_u64(),
+            rx["in_pkts_ok"].as_u64()
+        ),
+        (Some(1), Some(7), Some(5))
+    );
 }
 
 #[test]
@@ -178,26 +315,70 @@ fn should_secure_passes_clear_only_while_not_secured() {
     let site = Site::new("ss");
     let plain = sample();
     let clear_in: Vec<Vec<u8>> = (0..3u8).map(|i| frame(0x0800, 200, i)).collect();
-    let (report, host_out, line_out) = run_appliance(&site, &config("should-secure", false, false, false), &plain, &clear_in, 1.5);
+    let (report, host_out, line_out) = run_appliance(
+        &site,
+        &config("should-secure", false, false, false),
+        &plain,
+        &clear_in,
+        1.5,
+    );
     assert_eq!(line_out, plain, "no SA: host frames leave in the clear");
     assert_eq!(host_out, clear_in, "no SA: clear line frames are delivered");
-    assert_eq!((counter(&report, "OutPktsUntagged"), counter(&report, "InPktsUntagged")), (plain.len() as u64, 3));
+    assert_eq!(
+        (
+            counter(&report, "OutPktsUntagged"),
+            counter(&report, "InPktsUntagged")
+        ),
+        (plain.len() as u64, 3)
+    );
 
     // With SAs installed, host frames leave protected only. On the line, clear frames still pass
     // until the peer's first protected frame validates (MKA installs receive SAs before the peer
     // switches its transmit over), and not after it.
     let site = Site::new("ss2");
     let first = frame(0x0800, 120, 7);
-    let prot = protect_as(SCI_B, KEY_B, "00000001", "1", "1", std::slice::from_ref(&first), site.dir.path());
-    let line_in = vec![clear_in[0].clone(), prot[0].clone(), clear_in[1].clone(), clear_in[2].clone()];
-    let (report, host_out, line_out) = run_appliance(&site, &config("should-secure", false, true, true), &plain, &line_in, 1.5);
+    let prot = protect_as(
+        SCI_B,
+        KEY_B,
+        "00000001",
+        "1",
+        "1",
+        std::slice::from_ref(&first),
+        site.dir.path(),
+    );
+    let line_in = vec![
+        clear_in[0].clone(),
+        prot[0].clone(),
+        clear_in[1].clone(),
+        clear_in[2].clone(),
+    ];
+    let (report, host_out, line_out) = run_appliance(
+        &site,
+        &config("should-secure", false, true, true),
+        &plain,
+        &line_in,
+        1.5,
+    );
     assert_eq!(host_out, vec![clear_in[0].clone(), first]);
     assert!(line_out.iter().all(|f| f[12..14] == [0x88, 0xe5]));
-    assert_eq!((counter(&report, "InPktsUntagged"), counter(&report, "InPktsOK"), counter(&report, "InPktsNoTag")), (1, 1, 2));
+    assert_eq!(
+        (
+            counter(&report, "InPktsUntagged"),
+            counter(&report, "InPktsOK"),
+            counter(&report, "InPktsNoTag")
+        ),
+        (1, 1, 2)
+    );
 
     // must-secure without SAs: nothing passes, and the drops are counted.
     let site = Site::new("ms");
-    let (report, host_out, line_out) = run_appliance(&site, &config("must-secure", false, false, false), &plain, &clear_in, 1.5);
+    let (report, host_out, line_out) = run_appliance(
+        &site,
+        &config("must-secure", false, false, false),
+        &plain,
+        &clear_in,
+        1.5,
+    );
     assert!(host_out.is_empty() && line_out.is_empty());
     assert_eq!(link_counter(&report, "tx_drop_no_sa"), plain.len() as u64);
     assert_eq!(counter(&report, "InPktsNoTag"), 3);
@@ -209,40 +390,82 @@ fn lacp_in_clear_passes_lacp() {
     let plain = sample();
     let lacp = plain.last().unwrap().clone();
     assert_eq!(lacp[12..14], [0x88, 0x09]);
-    let (report, host_out, line_out) = run_appliance(&site, &config("must-secure", true, true, true), &plain, std::slice::from_ref(&lacp), 1.5);
+    let (report, host_out, line_out) = run_appliance(
+        &site,
+        &config("must-secure", true, true, true),
+        &plain,
+        std::slice::from_ref(&lacp),
+        1.5,
+    );
     assert_eq!(line_out.len(), plain.len());
     assert_eq!(line_out.last().unwrap(), &lacp, "LACP leaves in the clear");
-    assert!(line_out[..plain.len() - 1].iter().all(|f| f[12..14] == [0x88, 0xe5]));
+    assert!(line_out[..plain.len() - 1]
+        .iter()
+        .all(|f| f[12..14] == [0x88, 0xe5]));
     assert_eq!(host_out, vec![lacp], "LACP from the line is delivered");
-    assert_eq!((link_counter(&report, "tx_clear"), link_counter(&report, "rx_clear")), (1, 1));
+    assert_eq!(
+        (
+            link_counter(&report, "tx_clear"),
+            link_counter(&report, "rx_clear")
+        ),
+        (1, 1)
+    );
 }
 
 #[test]
 fn eapol_reaches_the_control_socket_and_injected_frames_leave_the_line() {
     let site = Site::new("eapol");
     let mkpdus: Vec<Vec<u8>> = (0..2u8).map(|i| frame(0x888e, 90, i)).collect();
-    let child = spawn_appliance(&site, &config("must-secure", false, false, false), &[], &mkpdus, 3.0);
+    let child = spawn_appliance(
+        &site,
+        &config("must-secure", false, false, false),
+        &[],
+        &mkpdus,
+        3.0,
+    );
     let sock = site.path("ctl.sock");
     let start = Instant::now();
     let mut client = loop {
         match Client::connect(&sock) {
             Ok(c) => break c,
-            Err(_) if start.elapsed() < Duration::from_secs(20) => std::thread::sleep(Duration::from_millis(50)),
+            Err(_) if start.elapsed() < Duration::from_secs(20) => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
             Err(e) => panic!("control socket: {e}"),
         }
     };
-    assert!(matches!(client.request(&Request::Subscribe).unwrap(), Response::Ok));
+    assert!(matches!(
+        client.request(&Request::Subscribe).unwrap(),
+        Response::Ok
+    ));
     let mut got = Vec::new();
     while got.len() < 2 && start.elapsed() < Duration::from_secs(20) {
-        if let Some(Event::EapolReceived { link, frame }) = client.next_event(Duration::from_millis(200)).unwrap() {
+        if let Some(Event::EapolReceived { link, frame }) =
+            client.next_event(Duration::from_millis(200)).unwrap()
+        {
             assert_eq!(link, "TenGigE0/0/0/1");
             got.push(frame);
         }
     }
     assert_eq!(got, mkpdus);
     let inject = frame(0x888e, 70, 42);
-    assert!(matches!(client.request(&Request::InjectEapol { link: "TenGigE0/0/0/1".into(), frame: inject.clone() }).unwrap(), Response::Ok));
-    let Response::Counters { link, .. } = client.request(&Request::ReadCounters { link: "TenGigE0/0/0/1".into() }).unwrap() else { panic!() };
+    assert!(matches!(
+        client
+            .request(&Request::InjectEapol {
+                link: "TenGigE0/0/0/1".into(),
+                frame: inject.clone()
+            })
+            .unwrap(),
+        Response::Ok
+    ));
+    let Response::Counters { link, .. } = client
+        .request(&Request::ReadCounters {
+            link: "TenGigE0/0/0/1".into(),
+        })
+        .unwrap()
+    else {
+        panic!()
+    };
     assert_eq!(link.eapol_punted, 2);
     drop(client);
     let (report, _, line_out) = finish_appliance(&site, child);
@@ -254,8 +477,18 @@ fn eapol_reaches_the_control_socket_and_injected_frames_leave_the_line() {
 fn bad_config_exits_2_without_printing_keys() {
     let site = Site::new("cfg");
     let cfg = site.path("bad.toml");
-    std::fs::write(&cfg, config("must-secure", false, true, true).replace("00000002", "0002")).unwrap();
-    let o = Command::new(bin("macsec-dataplane")).arg("--config").arg(&cfg).arg("--").args(eal_args(&site.prefix, &[])).output().unwrap();
+    std::fs::write(
+        &cfg,
+        config("must-secure", false, true, true).replace("00000002", "0002"),
+    )
+    .unwrap();
+    let o = Command::new(bin("macsec-dataplane"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--")
+        .args(eal_args(&site.prefix, &[]))
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("SSCI") && !err.contains(KEY_A), "{err}");
@@ -265,7 +498,13 @@ fn bad_config_exits_2_without_printing_keys() {
 fn sigterm_flushes_closes_and_reports() {
     let site = Site::new("term");
     let plain = sample();
-    let child = spawn_appliance(&site, &config("must-secure", false, true, true), &plain, &[], 600.0);
+    let child = spawn_appliance(
+        &site,
+        &config("must-secure", false, true, true),
+        &plain,
+        &[],
+        600.0,
+    );
     // Wait until the control socket is up (the workers are running then), then SIGTERM.
     let start = Instant::now();
     while Client::connect(&site.path("ctl.sock")).is_err() {
@@ -273,11 +512,18 @@ fn sigterm_flushes_closes_and_reports() {
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_millis(500));
-    let st = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let st = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(st.success());
     let (report, _, line_out) = finish_appliance(&site, child);
     assert!(start.elapsed() < Duration::from_secs(30));
-    assert_eq!(line_out.len(), plain.len(), "the line capture is complete: the port was closed");
+    assert_eq!(
+        line_out.len(),
+        plain.len(),
+        "the line capture is complete: the port was closed"
+    );
     assert_eq!(counter(&report, "OutPktsEncrypted"), plain.len() as u64);
     assert!(!site.path("ctl.sock").exists(), "the control socket is removed");
 }

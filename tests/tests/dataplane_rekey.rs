@@ -10,7 +10,12 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn key(b: u8) -> dataplane::ipc::KeyMsg {
-    dataplane::ipc::KeyMsg { sak: vec![b; 16].into(), ssci: 7, salt: [0x5a; 12], ki: None }
+    dataplane::ipc::KeyMsg {
+        sak: vec![b; 16].into(),
+        ssci: 7,
+        salt: [0x5a; 12],
+        ki: None,
+    }
 }
 
 const SCI: u64 = 0x001d_e5e9_aa39_001a;
@@ -63,11 +68,23 @@ salt = "5a5a5a5a5a5a5a5a5a5a5a5a"
     std::fs::write(&cfg_path, cfg).unwrap();
     let sock = dir.path().join("ctl.sock");
     let vdevs = vec![
-        format!("net_pcap0,rx_pcap={},tx_pcap={},infinite_rx=1", inp.display(), out.display()),
+        format!(
+            "net_pcap0,rx_pcap={},tx_pcap={},infinite_rx=1",
+            inp.display(),
+            out.display()
+        ),
         "net_ring0".to_string(),
     ];
     let child = Command::new(bin("macsec-dataplane"))
-        .args(["--config", cfg_path.to_str().unwrap(), "--duration", "2.5", "--socket", sock.to_str().unwrap(), "--"])
+        .args([
+            "--config",
+            cfg_path.to_str().unwrap(),
+            "--duration",
+            "2.5",
+            "--socket",
+            sock.to_str().unwrap(),
+            "--",
+        ])
         .args(eal_args(&prefix, &vdevs))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -77,23 +94,72 @@ salt = "5a5a5a5a5a5a5a5a5a5a5a5a"
     let mut c = loop {
         match Client::connect(&sock) {
             Ok(c) => break c,
-            Err(_) if start.elapsed() < Duration::from_secs(20) => std::thread::sleep(Duration::from_millis(20)),
+            Err(_) if start.elapsed() < Duration::from_secs(20) => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
             Err(e) => panic!("control socket: {e}"),
         }
     };
     let link = LINK.to_string();
     std::thread::sleep(Duration::from_millis(300));
     // 1. the new SA on receive, 2. on transmit, 3. switch the transmit AN, 4. delete the old SA.
-    ok(&mut c, Request::InstallRxSa { link: link.clone(), sci: SCI, an: 1, key: key(0x02), lowest_pn: 1 });
-    ok(&mut c, Request::InstallTxSa { link: link.clone(), an: 1, key: key(0x02), next_pn: 1 });
+    ok(
+        &mut c,
+        Request::InstallRxSa {
+            link: link.clone(),
+            sci: SCI,
+            an: 1,
+            key: key(0x02),
+            lowest_pn: 1,
+        },
+    );
+    ok(
+        &mut c,
+        Request::InstallTxSa {
+            link: link.clone(),
+            an: 1,
+            key: key(0x02),
+            next_pn: 1,
+        },
+    );
     std::thread::sleep(Duration::from_millis(200));
-    ok(&mut c, Request::EnableTxSa { link: link.clone(), an: Some(1) });
+    ok(
+        &mut c,
+        Request::EnableTxSa {
+            link: link.clone(),
+            an: Some(1),
+        },
+    );
     std::thread::sleep(Duration::from_millis(300));
-    let Response::SaState(mid) = c.request(&Request::ReadSaState { link: link.clone() }).unwrap() else { panic!() };
-    let ok_by_an = |an: u8| mid.rx.iter().find(|s| s.an == an).map(|s| s.in_pkts_ok).unwrap_or(0);
-    assert!(ok_by_an(0) > 0 && ok_by_an(1) > 0, "both SAs carried traffic: {mid:?}");
-    ok(&mut c, Request::DeleteTxSa { link: link.clone(), an: 0 });
-    ok(&mut c, Request::DeleteRxSa { link: link.clone(), sci: SCI, an: 0 });
+    let Response::SaState(mid) = c.request(&Request::ReadSaState { link: link.clone() }).unwrap() else {
+        panic!()
+    };
+    let ok_by_an = |an: u8| {
+        mid.rx
+            .iter()
+            .find(|s| s.an == an)
+            .map(|s| s.in_pkts_ok)
+            .unwrap_or(0)
+    };
+    assert!(
+        ok_by_an(0) > 0 && ok_by_an(1) > 0,
+        "both SAs carried traffic: {mid:?}"
+    );
+    ok(
+        &mut c,
+        Request::DeleteTxSa {
+            link: link.clone(),
+            an: 0,
+        },
+    );
+    ok(
+        &mut c,
+        Request::DeleteRxSa {
+            link: link.clone(),
+            sci: SCI,
+            an: 0,
+        },
+    );
     drop(c);
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -106,10 +172,22 @@ salt = "5a5a5a5a5a5a5a5a5a5a5a5a"
     eprintln!("rekey under traffic: {host_rx} frames in, {host_tx} out; SAs mid-run {mid:?}");
     assert_eq!(host_tx, host_rx, "zero frames lost: {report}");
     assert_eq!(ctr("InPktsOK"), host_rx);
-    for n in ["InPktsNoTag", "InPktsUntagged", "InPktsLate", "InPktsNotValid", "InPktsNotUsingSA", "InPktsNoSCI", "InPktsBadTag"] {
+    for n in [
+        "InPktsNoTag",
+        "InPktsUntagged",
+        "InPktsLate",
+        "InPktsNotValid",
+        "InPktsNotUsingSA",
+        "InPktsNoSCI",
+        "InPktsBadTag",
+    ] {
         assert_eq!(ctr(n), 0, "{n}: {report}");
     }
-    assert_eq!((lctr("tx_ring_full"), lctr("tx_drop_no_sa"), lctr("tx_clear")), (0, 0, 0), "{report}");
+    assert_eq!(
+        (lctr("tx_ring_full"), lctr("tx_drop_no_sa"), lctr("tx_clear")),
+        (0, 0, 0),
+        "{report}"
+    );
     let sa = &report["links"][0]["sa"];
     assert_eq!(sa["encoding_an"], 1);
     assert_eq!(sa["tx"].as_array().unwrap().len(), 1);

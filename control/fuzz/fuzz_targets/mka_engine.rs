@@ -36,7 +36,9 @@ struct Model {
 impl Model {
     fn apply(&mut self, c: SaCommand) {
         match c {
-            SaCommand::InstallRx { sci, an, sak, suite, .. } => {
+            SaCommand::InstallRx {
+                sci, an, sak, suite, ..
+            } => {
                 assert!(an < 4);
                 assert_eq!(sak.len(), suite.key_len());
                 self.rx.insert((sci, an), ());
@@ -53,7 +55,9 @@ impl Model {
             SaCommand::DeleteTx { an } => {
                 self.tx.remove(&an);
             }
-            SaCommand::SetLowestPn { sci, an, .. } => assert!(self.rx.contains_key(&(sci, an)), "SetLowestPn on a missing Rx SA"),
+            SaCommand::SetLowestPn { sci, an, .. } => {
+                assert!(self.rx.contains_key(&(sci, an)), "SetLowestPn on a missing Rx SA")
+            }
         }
     }
 }
@@ -86,7 +90,14 @@ fn resolve(mi: &mut control::mka::Mi, ours: control::mka::Mi, peer: control::mka
 }
 
 /// Points the MKPDU at our participant and makes its keyed parts verifiable.
-fn aim(m: &mut MkpduRepr, ckn: &Ckn, our_mi: control::mka::Mi, peer_mi: control::mka::Mi, our_mn: u32, kek: &Kek) {
+fn aim(
+    m: &mut MkpduRepr,
+    ckn: &Ckn,
+    our_mi: control::mka::Mi,
+    peer_mi: control::mka::Mi,
+    our_mn: u32,
+    kek: &Kek,
+) {
     m.basic.ckn = ckn.clone();
     resolve(&mut m.basic.mi, our_mi, peer_mi);
     for s in &mut m.sets {
@@ -100,7 +111,11 @@ fn aim(m: &mut MkpduRepr, ckn: &Ckn, our_mi: control::mka::Mi, peer_mi: control:
             }
             ParamSet::DistributedSak(d) => {
                 if let Some(k) = &mut d.key {
-                    let n = if k.wrapped.len() >= 32 && k.cipher_suite_id.is_some() { 32 } else { 16 };
+                    let n = if k.wrapped.len() >= 32 && k.cipher_suite_id.is_some() {
+                        32
+                    } else {
+                        16
+                    };
                     if k.wrapped.len() >= n {
                         if let Ok(sak) = Sak::from_bytes(&k.wrapped[..n]) {
                             k.wrapped = kek.wrap_sak(&sak);
@@ -117,7 +132,11 @@ fuzz_target!(|data: &[u8]| {
     let ckn = Ckn::new(&CKN).expect("CKN");
     let cak = Cak::from_bytes(&[0x42; 16]).expect("CAK");
     let (ick, kek) = (control::mka::Ick::derive(&cak, &ckn), Kek::derive(&cak, &ckn));
-    let suite = if data.first().is_some_and(|b| b & 1 == 1) { CipherSuite::GcmAesXpn256 } else { CipherSuite::GcmAes128 };
+    let suite = if data.first().is_some_and(|b| b & 1 == 1) {
+        CipherSuite::GcmAesXpn256
+    } else {
+        CipherSuite::GcmAes128
+    };
     let mut cfg = MkaConfig::new(Sci(0x0011_2233_4455_0001), suite);
     cfg.key_server_priority = data.get(1).copied().unwrap_or(16);
     cfg.sak_rekey_interval = Some(Duration::from_secs(3));
@@ -126,8 +145,12 @@ fuzz_target!(|data: &[u8]| {
     peer_cfg.key_server_priority = 16;
     peer_cfg.sak_rekey_interval = cfg.sak_rekey_interval;
     peer_cfg.delay_protection = cfg.delay_protection;
-    let Ok(mut mka) = Mka::new(cfg, vec![(ckn.clone(), cak.clone())], Duration::ZERO) else { return };
-    let Ok(mut peer) = Mka::new(peer_cfg, vec![(ckn.clone(), cak)], Duration::ZERO) else { return };
+    let Ok(mut mka) = Mka::new(cfg, vec![(ckn.clone(), cak.clone())], Duration::ZERO) else {
+        return;
+    };
+    let Ok(mut peer) = Mka::new(peer_cfg, vec![(ckn.clone(), cak)], Duration::ZERO) else {
+        return;
+    };
     let (mut model, mut peer_model) = (Model::default(), Model::default());
     let mut now = Duration::ZERO;
     let (mut last_mn, mut peer_mn) = (0, 0);
@@ -155,10 +178,16 @@ fuzz_target!(|data: &[u8]| {
             theirs.iter().for_each(|f| mka.handle_mkpdu(now, f));
             drain(&mut mka, &mut model, &mut last_mn);
         }
-        let Ok(mut m) = MkpduRepr::parse(body) else { continue };
-        let (Some(our_mi), Some(peer_mi)) = (mka.mi(0), peer.mi(0)) else { continue };
+        let Ok(mut m) = MkpduRepr::parse(body) else {
+            continue;
+        };
+        let (Some(our_mi), Some(peer_mi)) = (mka.mi(0), peer.mi(0)) else {
+            continue;
+        };
         aim(&mut m, &ckn, our_mi, peer_mi, last_mn, &kek);
-        let Ok(frame) = MkaFrameRepr::new(MacAddr([0, 0x1d, 0xe5, 0, 0, 2]), m).seal(&ick) else { continue };
+        let Ok(frame) = MkaFrameRepr::new(MacAddr([0, 0x1d, 0xe5, 0, 0, 2]), m).seal(&ick) else {
+            continue;
+        };
         mka.handle_mkpdu(now, &frame);
         drain(&mut mka, &mut model, &mut last_mn);
         let _ = mka.participants();

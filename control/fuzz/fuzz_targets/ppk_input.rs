@@ -7,7 +7,9 @@ use control::ppk::{http, skip, sks};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&which, rest)) = data.split_first() else { return };
+    let Some((&which, rest)) = data.split_first() else {
+        return;
+    };
     match which % 3 {
         0 => {
             if let Ok(r) = http::read_response(&mut &rest[..]) {

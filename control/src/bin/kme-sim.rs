@@ -83,7 +83,14 @@ fn uuid_v4() -> Option<String> {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex::encode(b);
-    Some(format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32]))
+    Some(format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    ))
 }
 
 fn err_json(why: &str) -> String {
@@ -97,7 +104,11 @@ impl Kme {
             return (405, "Method Not Allowed", err_json("only GET"));
         }
         let bad = |why: &str| (400, "Bad Request", err_json(why));
-        if self.fail.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+        if self
+            .fail
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
             return (503, "Service Unavailable", err_json("the QKD link is not up"));
         }
         let path = req.path.as_str();
@@ -136,7 +147,14 @@ impl Kme {
             };
             let body = serde_json::json!({ "keyId": id, "key": hex::encode(&key[..]) }).to_string();
             if let Ok(mut s) = self.store.lock() {
-                s.insert(id, Entry { key, from: self.local.clone(), to: self.remote.clone() });
+                s.insert(
+                    id,
+                    Entry {
+                        key,
+                        from: self.local.clone(),
+                        to: self.remote.clone(),
+                    },
+                );
             }
             return (200, "OK", body);
         }
@@ -145,9 +163,11 @@ impl Kme {
                 return (500, "Internal Server Error", err_json("key store"));
             };
             return match s.get(id) {
-                Some(e) if e.from == remote && e.to == self.local => {
-                    (200, "OK", serde_json::json!({ "keyId": id, "key": hex::encode(&e.key[..]) }).to_string())
-                }
+                Some(e) if e.from == remote && e.to == self.local => (
+                    200,
+                    "OK",
+                    serde_json::json!({ "keyId": id, "key": hex::encode(&e.key[..]) }).to_string(),
+                ),
                 _ => bad(&format!("unknown keyId '{id}'")),
             };
         }
@@ -157,7 +177,9 @@ impl Kme {
     fn serve(&self, tcp: TcpStream, cfg: Arc<rustls::ServerConfig>) {
         let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
         let _ = tcp.set_write_timeout(Some(Duration::from_secs(10)));
-        let Ok(conn) = rustls::ServerConnection::new(cfg) else { return };
+        let Ok(conn) = rustls::ServerConnection::new(cfg) else {
+            return;
+        };
         let mut tls = rustls::StreamOwned::new(conn, tcp);
         let req = match http::read_request(&mut tls) {
             Ok(r) => r,
@@ -167,7 +189,10 @@ impl Kme {
             }
         };
         let (code, reason, body) = self.answer(&req);
-        eprintln!("{} ({}): {} {} -> {code}", self.name, self.local, req.method, req.path);
+        eprintln!(
+            "{} ({}): {} {} -> {code}",
+            self.name, self.local, req.method, req.path
+        );
         let _ = http::write_response(&mut tls, code, reason, &body);
         tls.conn.send_close_notify();
         let _ = tls.flush();
@@ -182,29 +207,48 @@ fn run(args: Args) -> Result<(), String> {
     }
     let la = TcpListener::bind(args.a_listen).map_err(|e| format!("{}: {e}", args.a_listen))?;
     let lb = TcpListener::bind(args.b_listen).map_err(|e| format!("{}: {e}", args.b_listen))?;
-    let (aa, ab) = (la.local_addr().map_err(|e| e.to_string())?, lb.local_addr().map_err(|e| e.to_string())?);
+    let (aa, ab) = (
+        la.local_addr().map_err(|e| e.to_string())?,
+        lb.local_addr().map_err(|e| e.to_string())?,
+    );
 
     // The CA (the routers' trust point) and the server certificate both KMEs present.
     let ca_key = rcgen::KeyPair::generate().map_err(|e| e.to_string())?;
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| e.to_string())?;
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign, rcgen::KeyUsagePurpose::CrlSign];
+    ca_params.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
+    ];
     // A name of its own per run, so that another run's CA is not even a candidate issuer.
     let mut tag = [0u8; 4];
     if !random(&mut tag) {
         return Err("no randomness".to_string());
     }
-    ca_params.distinguished_name.push(rcgen::DnType::CommonName, format!("kme-sim CA {}", hex::encode(tag)));
+    ca_params.distinguished_name.push(
+        rcgen::DnType::CommonName,
+        format!("kme-sim CA {}", hex::encode(tag)),
+    );
     let ca = ca_params.self_signed(&ca_key).map_err(|e| e.to_string())?;
-    let mut sans: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "::1".into(), aa.ip().to_string(), ab.ip().to_string()];
+    let mut sans: Vec<String> = vec![
+        "localhost".into(),
+        "127.0.0.1".into(),
+        "::1".into(),
+        aa.ip().to_string(),
+        ab.ip().to_string(),
+    ];
     sans.extend(args.san.iter().cloned());
     sans.sort();
     sans.dedup();
     let srv_key = rcgen::KeyPair::generate().map_err(|e| e.to_string())?;
     let mut srv_params = rcgen::CertificateParams::new(sans).map_err(|e| e.to_string())?;
-    srv_params.distinguished_name.push(rcgen::DnType::CommonName, "kme-sim");
+    srv_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "kme-sim");
     srv_params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
-    let srv = srv_params.signed_by(&srv_key, &ca, &ca_key).map_err(|e| e.to_string())?;
+    let srv = srv_params
+        .signed_by(&srv_key, &ca, &ca_key)
+        .map_err(|e| e.to_string())?;
     let ca_path = args.dir.join("ca.pem");
     std::fs::write(&ca_path, ca.pem()).map_err(|e| format!("{}: {e}", ca_path.display()))?;
 
@@ -222,8 +266,28 @@ fn run(args: Args) -> Result<(), String> {
     let store: Store = Arc::new(Mutex::new(HashMap::new()));
     let fail = Arc::new(std::sync::atomic::AtomicU32::new(args.fail_first));
     let kmes = [
-        (Arc::new(Kme { name: "kme-a", local: args.a_id.clone(), remote: args.b_id.clone(), store: store.clone(), fail: fail.clone() }), la, aa),
-        (Arc::new(Kme { name: "kme-b", local: args.b_id.clone(), remote: args.a_id.clone(), store, fail }), lb, ab),
+        (
+            Arc::new(Kme {
+                name: "kme-a",
+                local: args.a_id.clone(),
+                remote: args.b_id.clone(),
+                store: store.clone(),
+                fail: fail.clone(),
+            }),
+            la,
+            aa,
+        ),
+        (
+            Arc::new(Kme {
+                name: "kme-b",
+                local: args.b_id.clone(),
+                remote: args.a_id.clone(),
+                store,
+                fail,
+            }),
+            lb,
+            ab,
+        ),
     ];
     let mut threads = Vec::new();
     let mut out = std::io::stdout();
@@ -241,7 +305,9 @@ fn run(args: Args) -> Result<(), String> {
                         let (kme, cfg) = (kme.clone(), cfg.clone());
                         std::thread::spawn(move || kme.serve(tcp, cfg));
                     }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(20)),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        std::thread::sleep(Duration::from_millis(20))
+                    }
                     Err(e) => {
                         eprintln!("{}: accept: {e}", kme.name);
                         std::thread::sleep(Duration::from_millis(100));

@@ -41,15 +41,22 @@ struct CommitArgs {
 }
 
 /// One request to macsecd: a JSON line out, a JSON document back (`{"error": ...}` on failure).
-fn ask_macsecd(socket: &std::path::Path, req: serde_json::Value) -> Result<serde_json::Value, pcap::PcapToolError> {
+fn ask_macsecd(
+    socket: &std::path::Path,
+    req: serde_json::Value,
+) -> Result<serde_json::Value, pcap::PcapToolError> {
     use std::io::{Read, Write};
     let usage = |m: &str| pcap::PcapToolError::Usage(m.to_string());
-    let io = |source| pcap::PcapToolError::Io { path: socket.to_path_buf(), source };
+    let io = |source| pcap::PcapToolError::Io {
+        path: socket.to_path_buf(),
+        source,
+    };
     let mut conn = std::os::unix::net::UnixStream::connect(socket).map_err(io)?;
     conn.write_all(format!("{req}\n").as_bytes()).map_err(io)?;
     let mut text = String::new();
     conn.read_to_string(&mut text).map_err(io)?;
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| usage(&format!("macsecd answered something unexpected: {e}")))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| usage(&format!("macsecd answered something unexpected: {e}")))?;
     if let Some(e) = v.get("error").and_then(|e| e.as_str()) {
         return Err(usage(&format!("macsecd: {e}")));
     }
@@ -62,7 +69,11 @@ fn commit(a: &CommitArgs) -> Result<ExitCode, pcap::PcapToolError> {
     for l in v["lines"].as_array().into_iter().flatten() {
         println!("{}", l.as_str().unwrap_or_default());
     }
-    Ok(if v["commit"].as_bool() == Some(true) { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if v["commit"].as_bool() == Some(true) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 #[derive(Args)]
@@ -89,7 +100,12 @@ fn show(a: &ShowArgs) -> Result<ExitCode, pcap::PcapToolError> {
     let usage = |m: &str| pcap::PcapToolError::Usage(m.to_string());
     let w: Vec<&str> = a.words.iter().map(String::as_str).collect();
     if w.first() == Some(&"crypto") {
-        return Ok(control::ppk::cli::main_show(&w, a.json, a.config.as_deref(), a.state_dir.as_deref()));
+        return Ok(control::ppk::cli::main_show(
+            &w,
+            a.json,
+            a.config.as_deref(),
+            a.state_dir.as_deref(),
+        ));
     }
     let ask = |req: serde_json::Value| ask_macsecd(&a.socket, req);
     let out = match w.as_slice() {
@@ -365,7 +381,11 @@ fn run(cli: Cli) -> Result<ExitCode, pcap::PcapToolError> {
                     r.frames, r.mkpdus, r.failures, r.other_eapol
                 );
             }
-            Ok(if r.failures == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if r.failures == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         Cmd::Pcap(PcapCmd::Protect(a)) => {
             let opts = ProtectOptions {
@@ -381,7 +401,11 @@ fn run(cli: Cli) -> Result<ExitCode, pcap::PcapToolError> {
             };
             let r = pcap::protect(&opts, &a.input, &a.output)?;
             print_report(&r, a.key.json, &["Out"]);
-            Ok(if r.failures == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if r.failures == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         Cmd::Pcap(PcapCmd::Validate(a)) => {
             let opts = ValidateOptions {
@@ -398,7 +422,11 @@ fn run(cli: Cli) -> Result<ExitCode, pcap::PcapToolError> {
             };
             let r = pcap::validate(&opts, &a.input, &a.output)?;
             print_report(&r, a.key.json, &["In"]);
-            Ok(if r.failures == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if r.failures == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
     }
 }

@@ -68,7 +68,9 @@ fn answer(req: &serde_json::Value, data: &Mutex<ShowData>, dataplane: &std::path
         }
     };
     match view {
-        "mka-session" => serde_json::to_value(&*data.lock().unwrap_or_else(|p| p.into_inner())).unwrap_or_default(),
+        "mka-session" => {
+            serde_json::to_value(&*data.lock().unwrap_or_else(|p| p.into_inner())).unwrap_or_default()
+        }
         "secy-statistics" => ask(Request::ReadCounters { link }),
         "ea-idb" => ask(Request::ReadSaState { link }),
         other => serde_json::json!({ "error": format!("unknown view '{other}'") }),
@@ -141,7 +143,11 @@ fn serve(listener: UnixListener, shared: Arc<Shared>, dataplane: PathBuf, stop: 
 fn log_line(line: &str) {
     match line.strip_prefix('%').and_then(|l| l.split_once(' ')) {
         Some((mnemonic, _)) => {
-            let severity = mnemonic.split('-').nth(2).and_then(|d| d.parse::<u8>().ok()).unwrap_or(6);
+            let severity = mnemonic
+                .split('-')
+                .nth(2)
+                .and_then(|d| d.parse::<u8>().ok())
+                .unwrap_or(6);
             match severity {
                 0..=3 => tracing::error!(mnemonic, "{line}"),
                 4 => tracing::warn!(mnemonic, "{line}"),
@@ -156,12 +162,20 @@ fn log_line(line: &str) {
 fn load(path: &std::path::Path) -> Result<(control::config::Config, Vec<PortSetup>), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let config = control::config::Config::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let setups = config.port_setups().map_err(|e| format!("{}: {e}", path.display()))?;
+    let setups = config
+        .port_setups()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok((config, setups))
 }
 
 /// Connects to the dataplane, retrying for `patience` (it may be starting or restarting).
-fn connect(path: &std::path::Path, setups: &[PortSetup], env: &PpkEnv, patience: Duration, stop: &AtomicBool) -> Result<Daemon, String> {
+fn connect(
+    path: &std::path::Path,
+    setups: &[PortSetup],
+    env: &PpkEnv,
+    patience: Duration,
+    stop: &AtomicBool,
+) -> Result<Daemon, String> {
     let t0 = Instant::now();
     loop {
         match Daemon::connect(path, setups.to_vec(), env) {
@@ -203,7 +217,10 @@ fn main() -> ExitCode {
     }
     let env = PpkEnv {
         state_dir: cli.state_dir.clone(),
-        options: control::ppk::SourceOptions { trust_point: cli.trust_point.clone(), ..Default::default() },
+        options: control::ppk::SourceOptions {
+            trust_point: cli.trust_point.clone(),
+            ..Default::default()
+        },
     };
     let mut daemon = match connect(&cli.dataplane, &setups, &env, Duration::from_secs(10), &stop) {
         Ok(d) => Some(d),
@@ -215,7 +232,11 @@ fn main() -> ExitCode {
         Err(e) => return fail(format!("{}: {e}", cli.socket.display())),
     };
     let _ = std::fs::set_permissions(&cli.socket, std::fs::Permissions::from_mode(0o600));
-    let shared = Arc::new(Shared { data: Mutex::new(ShowData::default()), reload: reload.clone(), reloads: Mutex::default() });
+    let shared = Arc::new(Shared {
+        data: Mutex::new(ShowData::default()),
+        reload: reload.clone(),
+        reloads: Mutex::default(),
+    });
     let server = {
         let (shared, stop, dp) = (shared.clone(), stop.clone(), cli.dataplane.clone());
         std::thread::spawn(move || serve(listener, shared, dp, stop))
@@ -235,7 +256,11 @@ fn main() -> ExitCode {
                         Some(Ok(lines)) => lines,
                         Some(Err(e)) => {
                             // The new configuration is kept: the reconnection starts with it.
-                            tracing::error!(mnemonic = "DATAPLANE_LOST", "macsecd: dataplane {}: {e}; reconnecting", cli.dataplane.display());
+                            tracing::error!(
+                                mnemonic = "DATAPLANE_LOST",
+                                "macsecd: dataplane {}: {e}; reconnecting",
+                                cli.dataplane.display()
+                            );
                             daemon = None;
                             vec!["macsecd: reload: applied when the dataplane is back".into()]
                         }
@@ -243,7 +268,12 @@ fn main() -> ExitCode {
                     };
                     (true, applied)
                 }
-                Err(e) => (false, vec![format!("macsecd: reload refused, running configuration kept: {e}")]),
+                Err(e) => (
+                    false,
+                    vec![format!(
+                        "macsecd: reload refused, running configuration kept: {e}"
+                    )],
+                ),
             };
             for l in &lines {
                 log_line(l);
@@ -259,7 +289,10 @@ fn main() -> ExitCode {
             if last_attempt.elapsed() >= Duration::from_millis(500) {
                 last_attempt = Instant::now();
                 if let Ok(d) = Daemon::connect(&cli.dataplane, setups.clone(), &env) {
-                    log_line(&format!("macsecd: dataplane {} is back; MKA sessions restart", cli.dataplane.display()));
+                    log_line(&format!(
+                        "macsecd: dataplane {} is back; MKA sessions restart",
+                        cli.dataplane.display()
+                    ));
                     daemon = Some(d);
                 }
             }
@@ -273,9 +306,16 @@ fn main() -> ExitCode {
                 }
             }
             Err(e) => {
-                tracing::error!(mnemonic = "DATAPLANE_LOST", "macsecd: dataplane {}: {e}; reconnecting", cli.dataplane.display());
+                tracing::error!(
+                    mnemonic = "DATAPLANE_LOST",
+                    "macsecd: dataplane {}: {e}; reconnecting",
+                    cli.dataplane.display()
+                );
                 daemon = None;
-                *lock(&shared.data) = ShowData::default().with_config(&config, control::keychain::unix_seconds(std::time::SystemTime::now()));
+                *lock(&shared.data) = ShowData::default().with_config(
+                    &config,
+                    control::keychain::unix_seconds(std::time::SystemTime::now()),
+                );
                 continue;
             }
         }

@@ -16,7 +16,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 #[derive(Parser)]
-#[command(name = "mka-peer", about = "Run one MKA port on an interface (no dataplane); JSON lines out")]
+#[command(
+    name = "mka-peer",
+    about = "Run one MKA port on an interface (no dataplane); JSON lines out"
+)]
 struct Cli {
     #[arg(long)]
     iface: String,
@@ -44,14 +47,21 @@ struct PacketSocket {
 
 impl PacketSocket {
     fn open(iface: &str) -> io::Result<PacketSocket> {
-        let name = std::ffi::CString::new(iface).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "bad interface name"))?;
+        let name = std::ffi::CString::new(iface)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "bad interface name"))?;
         // SAFETY: if_nametoindex reads a NUL-terminated string we own.
         let ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) };
         if ifindex == 0 {
             return Err(io::Error::last_os_error());
         }
         // SAFETY: plain socket(2) call; the fd is owned by PacketSocket and closed on drop.
-        let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_NONBLOCK, (ETH_P_PAE.to_be()) as i32) };
+        let fd = unsafe {
+            libc::socket(
+                libc::AF_PACKET,
+                libc::SOCK_RAW | libc::SOCK_NONBLOCK,
+                (ETH_P_PAE.to_be()) as i32,
+            )
+        };
         if fd < 0 {
             return Err(io::Error::last_os_error());
         }
@@ -62,7 +72,13 @@ impl PacketSocket {
         sll.sll_protocol = ETH_P_PAE.to_be();
         sll.sll_ifindex = ifindex as i32;
         // SAFETY: bind with a valid sockaddr_ll of the size we pass.
-        let r = unsafe { libc::bind(fd, &sll as *const _ as *const libc::sockaddr, std::mem::size_of::<libc::sockaddr_ll>() as u32) };
+        let r = unsafe {
+            libc::bind(
+                fd,
+                &sll as *const _ as *const libc::sockaddr,
+                std::mem::size_of::<libc::sockaddr_ll>() as u32,
+            )
+        };
         if r < 0 {
             return Err(io::Error::last_os_error());
         }
@@ -75,7 +91,13 @@ impl PacketSocket {
         mreq.mr_address[..6].copy_from_slice(&[0x01, 0x80, 0xc2, 0x00, 0x00, 0x03]);
         // SAFETY: setsockopt with a valid packet_mreq of the size we pass.
         let r = unsafe {
-            libc::setsockopt(fd, libc::SOL_PACKET, libc::PACKET_ADD_MEMBERSHIP, &mreq as *const _ as *const libc::c_void, std::mem::size_of::<libc::packet_mreq>() as u32)
+            libc::setsockopt(
+                fd,
+                libc::SOL_PACKET,
+                libc::PACKET_ADD_MEMBERSHIP,
+                &mreq as *const _ as *const libc::c_void,
+                std::mem::size_of::<libc::packet_mreq>() as u32,
+            )
         };
         if r < 0 {
             return Err(io::Error::last_os_error());
@@ -88,7 +110,11 @@ impl PacketSocket {
         let n = unsafe { libc::recv(self.fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
         if n < 0 {
             let e = io::Error::last_os_error();
-            return if e.kind() == io::ErrorKind::WouldBlock { Ok(None) } else { Err(e) };
+            return if e.kind() == io::ErrorKind::WouldBlock {
+                Ok(None)
+            } else {
+                Err(e)
+            };
         }
         Ok(Some(n as usize))
     }
@@ -103,7 +129,11 @@ impl PacketSocket {
     }
 
     fn wait(&self, timeout: Duration) {
-        let mut pfd = libc::pollfd { fd: self.fd, events: libc::POLLIN, revents: 0 };
+        let mut pfd = libc::pollfd {
+            fd: self.fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
         // SAFETY: poll on one valid pollfd.
         unsafe { libc::poll(&mut pfd, 1, timeout.as_millis().min(1000) as i32) };
     }
@@ -118,8 +148,13 @@ impl Drop for PacketSocket {
 
 fn mac_of(iface: &str) -> io::Result<[u8; 6]> {
     let text = std::fs::read_to_string(format!("/sys/class/net/{iface}/address"))?;
-    let b: Vec<u8> = text.trim().split(':').filter_map(|x| u8::from_str_radix(x, 16).ok()).collect();
-    b.try_into().map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad MAC address"))
+    let b: Vec<u8> = text
+        .trim()
+        .split(':')
+        .filter_map(|x| u8::from_str_radix(x, 16).ok())
+        .collect();
+    b.try_into()
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad MAC address"))
 }
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
@@ -169,12 +204,30 @@ fn main() -> ExitCode {
         }
         while let Some(c) = mka.poll_sa_command() {
             let j = match &c {
-                SaCommand::InstallRx { sci, an, ki, sak, ssci, salt, lowest_pn, suite } => serde_json::json!({
+                SaCommand::InstallRx {
+                    sci,
+                    an,
+                    ki,
+                    sak,
+                    ssci,
+                    salt,
+                    lowest_pn,
+                    suite,
+                } => serde_json::json!({
                     "sa": "install_rx", "sci": sci.to_string(), "an": an, "ki": ki.to_string(), "suite": suite.name(),
                     "ssci": ssci.0, "salt": salt.to_string(), "lowest_pn": lowest_pn,
                     "sak": if cli.show_keys { hex::encode(sak.as_bytes()) } else { "***".into() },
                 }),
-                SaCommand::InstallTx { an, ki, sak, suite, ssci, next_pn, conf_offset, .. } => serde_json::json!({
+                SaCommand::InstallTx {
+                    an,
+                    ki,
+                    sak,
+                    suite,
+                    ssci,
+                    next_pn,
+                    conf_offset,
+                    ..
+                } => serde_json::json!({
                     "conf_offset": conf_offset.map(|o| o.octets()),
                     "sa": "install_tx", "an": an, "ki": ki.to_string(), "suite": suite.name(), "ssci": ssci.0, "next_pn": next_pn,
                     "sak": if cli.show_keys { hex::encode(sak.as_bytes()) } else { "***".into() },
@@ -192,9 +245,15 @@ fn main() -> ExitCode {
             if matches!(e, MkaEvent::SessionSecured { .. }) {
                 secured = true;
             }
-            println!("{}", serde_json::json!({ "t": now.as_secs_f64(), "event": format!("{e:?}") }));
+            println!(
+                "{}",
+                serde_json::json!({ "t": now.as_secs_f64(), "event": format!("{e:?}") })
+            );
         }
-        let wait = mka.poll_timeout().map(|t| t.saturating_sub(start.elapsed())).unwrap_or(Duration::from_millis(100));
+        let wait = mka
+            .poll_timeout()
+            .map(|t| t.saturating_sub(start.elapsed()))
+            .unwrap_or(Duration::from_millis(100));
         sock.wait(wait.clamp(Duration::from_millis(1), Duration::from_millis(100)));
     }
     let st = mka.participants();

@@ -35,9 +35,18 @@ pub enum ErrorKind {
     OutOfPlace { command: String, expected: &'static str },
     /// Malformed arguments; `usage` is the expected form.
     #[error("{command}: {problem}; expected `{usage}`")]
-    Syntax { command: &'static str, problem: String, usage: &'static str },
+    Syntax {
+        command: &'static str,
+        problem: String,
+        usage: &'static str,
+    },
     #[error("{what} {value} is out of range {min}-{max}")]
-    OutOfRange { what: &'static str, value: String, min: u64, max: u64 },
+    OutOfRange {
+        what: &'static str,
+        value: String,
+        min: u64,
+        max: u64,
+    },
     /// The same stanza or the same command twice.
     #[error("{what} is already configured at line {first}")]
     Duplicate { what: String, first: usize },
@@ -52,7 +61,12 @@ pub enum ErrorKind {
     #[error("key {ckn}: the key-string (CAK) must be hexadecimal")]
     CakNotHex { ckn: Ckn },
     #[error("key {ckn}: cryptographic-algorithm {algorithm} needs a {expected}-hex-digit key-string (CAK), got {got} hex digits")]
-    CakLength { ckn: Ckn, algorithm: CakAlgorithm, expected: usize, got: usize },
+    CakLength {
+        ckn: Ckn,
+        algorithm: CakAlgorithm,
+        expected: usize,
+        got: usize,
+    },
     #[error("key {ckn}: the encrypted key-string (`password`, type 7) cannot be decoded; for a clear CAK write `key-string CAK cryptographic-algorithm ...`")]
     CakPassword { ckn: Ckn },
     #[error("key {ckn}: the key-string is masked (***); configure the CAK itself")]
@@ -65,7 +79,9 @@ pub enum ErrorKind {
     MissingAlgorithm { ckn: Ckn },
     #[error("key {ckn}: no key-string (CAK) is configured")]
     MissingKeyString { ckn: Ckn },
-    #[error("key {ckn}: no lifetime is configured (for example `lifetime 00:00:00 january 01 2024 infinite`)")]
+    #[error(
+        "key {ckn}: no lifetime is configured (for example `lifetime 00:00:00 january 01 2024 infinite`)"
+    )]
     MissingLifetime { ckn: Ckn },
     #[error("key {ckn}: the lifetime ends at {end}, not after its start {start}")]
     LifetimeEndsBeforeStart { ckn: Ckn, start: String, end: String },
@@ -77,21 +93,44 @@ pub enum ErrorKind {
 
     // References from interfaces and policies.
     #[error("interface {interface}: {role} {chain} is not configured")]
-    UnknownKeyChain { interface: String, role: &'static str, chain: String },
+    UnknownKeyChain {
+        interface: String,
+        role: &'static str,
+        chain: String,
+    },
     #[error("interface {interface}: {role} {chain} is not a MACsec key chain (it has no `macsec` keys)")]
-    NotMacsecKeyChain { interface: String, role: &'static str, chain: String },
+    NotMacsecKeyChain {
+        interface: String,
+        role: &'static str,
+        chain: String,
+    },
     #[error("interface {interface}: macsec-policy {policy} is not configured")]
     UnknownPolicy { interface: String, policy: String },
     #[error("macsec-policy {policy}: sks profile {profile} is not configured")]
     UnknownSksProfile { policy: String, profile: String },
     #[error("sks profile {profile} has live-keys {live_keys}, but {} interfaces use it ({}); raise live-keys or use another profile", interfaces.len(), interfaces.join(", "))]
-    LiveKeysExceeded { profile: String, live_keys: u32, interfaces: Vec<String> },
+    LiveKeysExceeded {
+        profile: String,
+        live_keys: u32,
+        interfaces: Vec<String>,
+    },
     #[error("interface {interface}: fallback-psk-keychain {chain} is the psk-keychain itself; configure different key chains for primary and fallback PSKs")]
     FallbackSameChain { interface: String, chain: String },
-    #[error("interface {interface}: fallback-psk-keychain {chain}: key {ckn} must have an infinite lifetime")]
-    FallbackNotInfinite { interface: String, chain: String, ckn: Ckn },
+    #[error(
+        "interface {interface}: fallback-psk-keychain {chain}: key {ckn} must have an infinite lifetime"
+    )]
+    FallbackNotInfinite {
+        interface: String,
+        chain: String,
+        ckn: Ckn,
+    },
     #[error("interface {interface}: CKN {ckn} is in both psk-keychain {primary} and fallback-psk-keychain {fallback}")]
-    FallbackSharesCkn { interface: String, primary: String, fallback: String, ckn: Ckn },
+    FallbackSharesCkn {
+        interface: String,
+        primary: String,
+        fallback: String,
+        ckn: Ckn,
+    },
 
     // SKS profiles.
     #[error(

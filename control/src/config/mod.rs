@@ -299,7 +299,9 @@ impl Config {
 
     /// `show running-config interface NAME` (its MACsec line only); `name` in any accepted form.
     pub fn render_interface(&self, name: &str) -> Option<String> {
-        self.interfaces.get(&canonical_interface_name(name)).map(|i| i.to_string())
+        self.interfaces
+            .get(&canonical_interface_name(name))
+            .map(|i| i.to_string())
     }
 
     /// The whole MACsec running-config (key chains with CAKs as `***`, SKS profiles, policies,
@@ -329,7 +331,10 @@ impl Config {
     fn port_setup(&self, i: &InterfaceConfig) -> Result<PortSetup, ConfigError> {
         let err = |kind| ConfigError::new(i.line, kind);
         let policy = self.interface_policy(i).ok_or_else(|| {
-            err(ErrorKind::UnknownPolicy { interface: i.name.clone(), policy: i.policy.clone().unwrap_or_default() })
+            err(ErrorKind::UnknownPolicy {
+                interface: i.name.clone(),
+                policy: i.policy.clone().unwrap_or_default(),
+            })
         })?;
         let keychain = self.interface_keychain(i).cloned().ok_or_else(|| {
             err(ErrorKind::UnknownKeyChain {
@@ -350,7 +355,12 @@ impl Config {
                 })?;
                 let fb = FallbackPsk::new(chain)
                     .and_then(|fb| fb.check_distinct(&keychain).map(|()| fb))
-                    .map_err(|source| err(ErrorKind::KeyChain { chain: name.clone(), source }))?;
+                    .map_err(|source| {
+                        err(ErrorKind::KeyChain {
+                            chain: name.clone(),
+                            source,
+                        })
+                    })?;
                 Some(fb)
             }
         };
@@ -359,7 +369,10 @@ impl Config {
         let ppk = match &policy.ppk_sks_profile {
             None => None,
             Some(name) => Some(self.sks_profiles.get(name).cloned().ok_or_else(|| {
-                err(ErrorKind::UnknownSksProfile { policy: policy.name.clone(), profile: name.clone() })
+                err(ErrorKind::UnknownSksProfile {
+                    policy: policy.name.clone(),
+                    profile: name.clone(),
+                })
             })?),
         };
         Ok(PortSetup {
@@ -405,7 +418,10 @@ pub fn canonical_interface_name(name: &str) -> String {
     let joined: String = name.split_whitespace().collect();
     let split = joined.find(|c: char| c.is_ascii_digit()).unwrap_or(joined.len());
     let (ty, number) = joined.split_at(split);
-    match INTERFACE_TYPES.iter().find(|(full, short)| ty.eq_ignore_ascii_case(full) || ty.eq_ignore_ascii_case(short)) {
+    match INTERFACE_TYPES
+        .iter()
+        .find(|(full, short)| ty.eq_ignore_ascii_case(full) || ty.eq_ignore_ascii_case(short))
+    {
         Some((full, _)) if !number.is_empty() => format!("{full}{number}"),
         _ => joined,
     }

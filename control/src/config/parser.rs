@@ -9,9 +9,9 @@
 use super::error::shown;
 use super::time::{format_time, parse_time};
 use super::{
-    canonical_interface_name, type7, Config, ConfigError, ErrorKind, Host, InterfaceConfig, MacsecPolicy, Note,
-    NoteKind, ServerAddress, SksPeer, SksProfile, SksProfileType, LIFETIME_DURATION_MAX, SAK_REKEY_INTERVAL_MAX,
-    SAK_REKEY_INTERVAL_MIN, WINDOW_SIZE_MAX,
+    canonical_interface_name, type7, Config, ConfigError, ErrorKind, Host, InterfaceConfig, MacsecPolicy,
+    Note, NoteKind, ServerAddress, SksPeer, SksProfile, SksProfileType, LIFETIME_DURATION_MAX,
+    SAK_REKEY_INTERVAL_MAX, SAK_REKEY_INTERVAL_MIN, WINDOW_SIZE_MAX,
 };
 use crate::keychain::{CakAlgorithm, Ckn, FallbackPsk, Key, KeyChain, KeyChainError, Lifetime, CKN_MAX_LEN};
 use dataplane::ipc::SecurityPolicy;
@@ -21,8 +21,10 @@ use std::str::FromStr;
 use std::time::Duration;
 use zeroize::Zeroizing;
 
-const KEY_STRING_USAGE: &str = "key-string [clear|password] CAK cryptographic-algorithm AES-128-CMAC|AES-256-CMAC";
-const LIFETIME_USAGE: &str = "lifetime hh:mm:ss DAY MONTH YEAR (infinite | duration SECONDS | hh:mm:ss DAY MONTH YEAR)";
+const KEY_STRING_USAGE: &str =
+    "key-string [clear|password] CAK cryptographic-algorithm AES-128-CMAC|AES-256-CMAC";
+const LIFETIME_USAGE: &str =
+    "lifetime hh:mm:ss DAY MONTH YEAR (infinite | duration SECONDS | hh:mm:ss DAY MONTH YEAR)";
 const MACSEC_USAGE: &str = "macsec psk-keychain NAME [fallback-psk-keychain NAME] [policy NAME]";
 const SKS_USAGE: &str = "sks profile NAME [type remote|local] [device-identifier ID]";
 const SERVER_USAGE: &str = "ipv4 ADDRESS|ipv6 ADDRESS|hostname NAME port PORT";
@@ -39,8 +41,14 @@ const UNSUPPORTED_POLICY_COMMANDS: &[&str] = &[
 
 /// MACsec sub-commands, with the stanza they belong in, reported when found outside it.
 const PLACES: &[(&str, &str)] = &[
-    ("key-string", "a key chain's `macsec` key (`key chain NAME` / `macsec` / `key CKN`)"),
-    ("lifetime", "a key chain's `macsec` key (`key chain NAME` / `macsec` / `key CKN`)"),
+    (
+        "key-string",
+        "a key chain's `macsec` key (`key chain NAME` / `macsec` / `key CKN`)",
+    ),
+    (
+        "lifetime",
+        "a key chain's `macsec` key (`key chain NAME` / `macsec` / `key CKN`)",
+    ),
     ("cipher-suite", "a macsec-policy"),
     ("conf-offset", "a macsec-policy"),
     ("key-server-priority", "a macsec-policy"),
@@ -165,9 +173,17 @@ fn arity(words: &[&str], n: usize, command: &'static str, usage: &'static str) -
     if words.len() == n {
         Ok(())
     } else if words.len() < n {
-        Err(ErrorKind::Syntax { command, problem: "missing argument".into(), usage })
+        Err(ErrorKind::Syntax {
+            command,
+            problem: "missing argument".into(),
+            usage,
+        })
     } else {
-        Err(ErrorKind::Syntax { command, problem: format!("unexpected `{}`", shown(words[n])), usage })
+        Err(ErrorKind::Syntax {
+            command,
+            problem: format!("unexpected `{}`", shown(words[n])),
+            usage,
+        })
     }
 }
 
@@ -180,11 +196,20 @@ fn number(
     max: u64,
 ) -> Result<u64, ErrorKind> {
     if word.is_empty() || !word.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ErrorKind::Syntax { command, problem: format!("`{}` is not a number", shown(word)), usage });
+        return Err(ErrorKind::Syntax {
+            command,
+            problem: format!("`{}` is not a number", shown(word)),
+            usage,
+        });
     }
     match word.parse::<u64>() {
         Ok(v) if (min..=max).contains(&v) => Ok(v),
-        _ => Err(ErrorKind::OutOfRange { what, value: shown(word), min, max }),
+        _ => Err(ErrorKind::OutOfRange {
+            what,
+            value: shown(word),
+            min,
+            max,
+        }),
     }
 }
 
@@ -197,7 +222,10 @@ fn parse_ckn(text: &str) -> Result<Ckn, ErrorKind> {
         return Err(ErrorKind::CknTooLong { digits: text.len() });
     }
     if text.len() % 2 != 0 {
-        return Err(ErrorKind::CknOdd { text: text.to_string(), digits: text.len() });
+        return Err(ErrorKind::CknOdd {
+            text: text.to_string(),
+            digits: text.len(),
+        });
     }
     Ckn::from_hex(text).map_err(|_| ErrorKind::CknNotHex { text: shown(text) })
 }
@@ -205,15 +233,20 @@ fn parse_ckn(text: &str) -> Result<Ckn, ErrorKind> {
 /// `key-string [clear|password|7] CAK cryptographic-algorithm ALG`. Nothing of the line is ever
 /// quoted in an error.
 fn parse_key_string(words: &[&str], ckn: &Ckn) -> Result<(Zeroizing<Vec<u8>>, CakAlgorithm), ErrorKind> {
-    let malformed =
-        || ErrorKind::Syntax { command: "key-string", problem: "malformed command".into(), usage: KEY_STRING_USAGE };
+    let malformed = || ErrorKind::Syntax {
+        command: "key-string",
+        problem: "malformed command".into(),
+        usage: KEY_STRING_USAGE,
+    };
     let (encrypted, i) = match words.get(1) {
         Some(w) if kw(w, "clear") || *w == "0" => (false, 2),
         Some(w) if kw(w, "password") || *w == "7" => (true, 2),
         Some(_) => (false, 1),
         None => return Err(malformed()),
     };
-    let Some(value) = words.get(i) else { return Err(malformed()) };
+    let Some(value) = words.get(i) else {
+        return Err(malformed());
+    };
     match words.len() - i {
         1 => return Err(ErrorKind::MissingAlgorithm { ckn: ckn.clone() }),
         3 if kw(words[i + 1], "cryptographic-algorithm") => {}
@@ -241,7 +274,12 @@ fn parse_key_string(words: &[&str], ckn: &Ckn) -> Result<(Zeroizing<Vec<u8>>, Ca
     };
     let expected = 2 * algorithm.key_len();
     if clear.len() != expected {
-        return Err(ErrorKind::CakLength { ckn: ckn.clone(), algorithm, expected, got: clear.len() });
+        return Err(ErrorKind::CakLength {
+            ckn: ckn.clone(),
+            algorithm,
+            expected,
+            got: clear.len(),
+        });
     }
     let cak = Zeroizing::new(hex::decode(&*clear).map_err(|_| ErrorKind::CakNotHex { ckn: ckn.clone() })?);
     Ok((cak, algorithm))
@@ -249,7 +287,11 @@ fn parse_key_string(words: &[&str], ckn: &Ckn) -> Result<(Zeroizing<Vec<u8>>, Ca
 
 /// `lifetime START (infinite | duration SECONDS | END)`.
 fn parse_lifetime(words: &[&str], ckn: &Ckn) -> Result<Lifetime, ErrorKind> {
-    let syntax = |problem: String| ErrorKind::Syntax { command: "lifetime", problem, usage: LIFETIME_USAGE };
+    let syntax = |problem: String| ErrorKind::Syntax {
+        command: "lifetime",
+        problem,
+        usage: LIFETIME_USAGE,
+    };
     if words.len() < 6 {
         return Err(syntax("missing argument".into()));
     }
@@ -261,7 +303,14 @@ fn parse_lifetime(words: &[&str], ckn: &Ckn) -> Result<Lifetime, ErrorKind> {
     }
     if kw(rest[0], "duration") {
         arity(rest, 2, "lifetime", LIFETIME_USAGE)?;
-        let d = number(rest[1], "lifetime", LIFETIME_USAGE, "lifetime duration", 1, LIFETIME_DURATION_MAX)?;
+        let d = number(
+            rest[1],
+            "lifetime",
+            LIFETIME_USAGE,
+            "lifetime duration",
+            1,
+            LIFETIME_DURATION_MAX,
+        )?;
         return Ok(Lifetime::duration(start, d));
     }
     if rest.len() != 4 {
@@ -280,14 +329,26 @@ fn parse_lifetime(words: &[&str], ckn: &Ckn) -> Result<Lifetime, ErrorKind> {
 
 /// `ipv4 A port N` / `ipv6 A port N` / `hostname H port N`.
 fn parse_server(words: &[&str], command: &'static str) -> Result<ServerAddress, ErrorKind> {
-    let syntax = |problem: String| ErrorKind::Syntax { command, problem, usage: SERVER_USAGE };
+    let syntax = |problem: String| ErrorKind::Syntax {
+        command,
+        problem,
+        usage: SERVER_USAGE,
+    };
     if words.len() != 4 || !kw(words[2], "port") {
         return Err(syntax("malformed address".into()));
     }
     let host = if kw(words[0], "ipv4") {
-        Host::Ipv4(words[1].parse().map_err(|_| syntax(format!("`{}` is not an IPv4 address", shown(words[1]))))?)
+        Host::Ipv4(
+            words[1]
+                .parse()
+                .map_err(|_| syntax(format!("`{}` is not an IPv4 address", shown(words[1]))))?,
+        )
     } else if kw(words[0], "ipv6") {
-        Host::Ipv6(words[1].parse().map_err(|_| syntax(format!("`{}` is not an IPv6 address", shown(words[1]))))?)
+        Host::Ipv6(
+            words[1]
+                .parse()
+                .map_err(|_| syntax(format!("`{}` is not an IPv6 address", shown(words[1]))))?,
+        )
     } else if kw(words[0], "hostname") {
         Host::Name(words[1].to_string())
     } else {
@@ -368,14 +429,26 @@ fn policy_command(b: &mut PolicyB, words: &[&str], line: usize) -> Result<Option
         "window-size" => {
             const U: &str = "window-size 0-1024";
             arity(words, 2, "window-size", U)?;
-            let v = number(words[1], "window-size", U, "window-size", 0, u64::from(WINDOW_SIZE_MAX))?;
+            let v = number(
+                words[1],
+                "window-size",
+                U,
+                "window-size",
+                0,
+                u64::from(WINDOW_SIZE_MAX),
+            )?;
             once(seen, "window-size", line, "window-size".into())?;
             p.window_size = v as u32;
             p.explicit.window_size = true;
         }
         "include-icv-indicator" => {
             arity(words, 1, "include-icv-indicator", "include-icv-indicator")?;
-            once(seen, "include-icv-indicator", line, "include-icv-indicator".into())?;
+            once(
+                seen,
+                "include-icv-indicator",
+                line,
+                "include-icv-indicator".into(),
+            )?;
             p.include_icv_indicator = true;
         }
         "sak-rekey-interval" => {
@@ -409,7 +482,12 @@ fn policy_command(b: &mut PolicyB, words: &[&str], line: usize) -> Result<Option
                     usage: U,
                 });
             }
-            once(seen, "policy-exception", line, "policy-exception lacp-in-clear".into())?;
+            once(
+                seen,
+                "policy-exception",
+                line,
+                "policy-exception lacp-in-clear".into(),
+            )?;
             p.lacp_in_clear = true;
         }
         "ppk" => {
@@ -429,7 +507,10 @@ fn policy_command(b: &mut PolicyB, words: &[&str], line: usize) -> Result<Option
             p.ppk_sks_profile = Some(words[2].to_string());
         }
         _ => {
-            return Err(ErrorKind::UnsupportedCommand { stanza: format!("macsec-policy {name}"), command: w0 });
+            return Err(ErrorKind::UnsupportedCommand {
+                stanza: format!("macsec-policy {name}"),
+                command: w0,
+            });
         }
     }
     Ok(None)
@@ -442,7 +523,10 @@ fn sks_command(b: &mut SksB, words: &[&str], line: usize) -> Result<(), ErrorKin
         if prof.profile_type == SksProfileType::Remote {
             Ok(())
         } else {
-            Err(ErrorKind::NeedsRemoteProfile { profile: prof.name.clone(), command })
+            Err(ErrorKind::NeedsRemoteProfile {
+                profile: prof.name.clone(),
+                command,
+            })
         }
     };
     let w0 = words[0].to_ascii_lowercase();
@@ -507,24 +591,39 @@ fn sks_command(b: &mut SksB, words: &[&str], line: usize) -> Result<(), ErrorKin
                 }
             };
             if let Some(&first) = b.peer_lines.get(words[1]) {
-                return Err(ErrorKind::Duplicate { what: format!("peer-identifier {}", words[1]), first });
+                return Err(ErrorKind::Duplicate {
+                    what: format!("peer-identifier {}", words[1]),
+                    first,
+                });
             }
             b.peer_lines.insert(words[1].to_string(), line);
-            prof.peers.push(SksPeer { name: words[1].to_string(), master });
+            prof.peers.push(SksPeer {
+                name: words[1].to_string(),
+                master,
+            });
         }
     }
     Ok(())
 }
 
 fn interface_macsec(iface: &str, words: &[&str], line: usize) -> Result<InterfaceConfig, ErrorKind> {
-    let syntax = |problem: String| ErrorKind::Syntax { command: "macsec", problem, usage: MACSEC_USAGE };
+    let syntax = |problem: String| ErrorKind::Syntax {
+        command: "macsec",
+        problem,
+        usage: MACSEC_USAGE,
+    };
     if !word_is(words, 1, "psk-keychain") {
         return Err(syntax(match words.get(1) {
             None => "missing `psk-keychain`".into(),
-            Some(w) => format!("`macsec {}` is not supported (only `macsec psk-keychain`)", shown(w)),
+            Some(w) => format!(
+                "`macsec {}` is not supported (only `macsec psk-keychain`)",
+                shown(w)
+            ),
         }));
     }
-    let Some(primary) = words.get(2) else { return Err(syntax("missing key chain name".into())) };
+    let Some(primary) = words.get(2) else {
+        return Err(syntax("missing key chain name".into()));
+    };
     let mut cfg = InterfaceConfig {
         name: iface.to_string(),
         psk_keychain: primary.to_string(),
@@ -534,7 +633,9 @@ fn interface_macsec(iface: &str, words: &[&str], line: usize) -> Result<Interfac
     };
     let mut rest = &words[3..];
     while let [opt, tail @ ..] = rest {
-        let Some(value) = tail.first() else { return Err(syntax(format!("`{}` needs a name", shown(opt)))) };
+        let Some(value) = tail.first() else {
+            return Err(syntax(format!("`{}` needs a name", shown(opt))));
+        };
         let slot = if kw(opt, "fallback-psk-keychain") {
             &mut cfg.fallback_psk_keychain
         } else if kw(opt, "policy") {
@@ -579,17 +680,22 @@ impl Parser {
 
     fn end_skip(&mut self) {
         let Some(s) = self.skip.take() else { return };
-        let lines =
-            if s.last_line > s.head_line { format!(" (lines {}-{})", s.head_line, s.last_line) } else { String::new() };
+        let lines = if s.last_line > s.head_line {
+            format!(" (lines {}-{})", s.head_line, s.last_line)
+        } else {
+            String::new()
+        };
         match s.interface {
             None => self.note(
                 s.head_line,
                 NoteKind::IgnoredStanza,
                 format!("`{}` is not MACsec configuration: skipped{lines}", s.word),
             ),
-            Some(i) => {
-                self.note(s.head_line, NoteKind::IgnoredCommand, format!("interface {i}: `{}` ignored{lines}", s.word))
-            }
+            Some(i) => self.note(
+                s.head_line,
+                NoteKind::IgnoredCommand,
+                format!("interface {i}: `{}` ignored{lines}", s.word),
+            ),
         }
     }
 
@@ -629,7 +735,11 @@ impl Parser {
             return;
         }
         for depth in (0..=self.stack.len()).rev() {
-            let mode = if depth == 0 { None } else { Some(&self.stack[depth - 1]) };
+            let mode = if depth == 0 {
+                None
+            } else {
+                Some(&self.stack[depth - 1])
+            };
             if claims(mode, &words) {
                 self.stack.truncate(depth);
                 self.exec(no, &words);
@@ -642,26 +752,52 @@ impl Parser {
     /// A line no mode on the stack has.
     fn unclaimed(&mut self, no: usize, indent: usize, words: &[&str]) {
         let w0 = words[0].to_ascii_lowercase();
-        let place = PLACES.iter().find(|(k, _)| *k == w0).map(|(_, p)| *p).or_else(|| {
-            (w0 == "macsec" && word_is(words, 1, "psk-keychain")).then_some("an interface (`interface NAME`)")
-        });
+        let place = PLACES
+            .iter()
+            .find(|(k, _)| *k == w0)
+            .map(|(_, p)| *p)
+            .or_else(|| {
+                (w0 == "macsec" && word_is(words, 1, "psk-keychain"))
+                    .then_some("an interface (`interface NAME`)")
+            });
         if let Some(expected) = place {
-            let command = if w0 == "macsec" { "macsec psk-keychain".to_string() } else { w0 };
+            let command = if w0 == "macsec" {
+                "macsec psk-keychain".to_string()
+            } else {
+                w0
+            };
             return self.error(no, ErrorKind::OutOfPlace { command, expected });
         }
         match self.stack.last() {
             None => {
-                self.skip = Some(Skip { head_line: no, indent, interface: None, word: shown(words[0]), last_line: no });
+                self.skip = Some(Skip {
+                    head_line: no,
+                    indent,
+                    interface: None,
+                    word: shown(words[0]),
+                    last_line: no,
+                });
             }
             Some(Mode::Interface(name)) => {
                 let name = name.clone().unwrap_or_else(|| "?".into());
-                self.skip =
-                    Some(Skip { head_line: no, indent, interface: Some(name), word: shown(words[0]), last_line: no });
+                self.skip = Some(Skip {
+                    head_line: no,
+                    indent,
+                    interface: Some(name),
+                    word: shown(words[0]),
+                    last_line: no,
+                });
             }
             Some(Mode::RoutingKey) => {}
             Some(mode) => {
                 let stanza = self.describe(mode);
-                self.error(no, ErrorKind::UnknownCommand { stanza, command: shown(words[0]) });
+                self.error(
+                    no,
+                    ErrorKind::UnknownCommand {
+                        stanza,
+                        command: shown(words[0]),
+                    },
+                );
             }
         }
     }
@@ -720,7 +856,11 @@ impl Parser {
                 let b = match name.as_ref().and_then(|n| self.policies.get_mut(n)) {
                     Some(b) => b,
                     None => {
-                        scratch = PolicyB { line: no, policy: MacsecPolicy::new("?"), seen: HashMap::new() };
+                        scratch = PolicyB {
+                            line: no,
+                            policy: MacsecPolicy::new("?"),
+                            seen: HashMap::new(),
+                        };
                         &mut scratch
                     }
                 };
@@ -734,7 +874,10 @@ impl Parser {
                 } else {
                     policy_command(b, words, no)
                 };
-                let short_rekey = b.policy.sak_rekey_interval.filter(|d| d.as_secs() < u64::from(SAK_REKEY_INTERVAL_MIN));
+                let short_rekey = b
+                    .policy
+                    .sak_rekey_interval
+                    .filter(|d| d.as_secs() < u64::from(SAK_REKEY_INTERVAL_MIN));
                 if r.is_ok() && kw(words[0], "sak-rekey-interval") {
                     if let Some(d) = short_rekey {
                         self.note(
@@ -784,7 +927,8 @@ impl Parser {
                         if let Some(b) = name.as_ref().and_then(|n| self.ifaces.get_mut(n)) {
                             match &b.macsec {
                                 Some(first) => {
-                                    let (what, first) = (format!("macsec on interface {}", cfg.name), first.line);
+                                    let (what, first) =
+                                        (format!("macsec on interface {}", cfg.name), first.line);
                                     self.error(no, ErrorKind::Duplicate { what, first })
                                 }
                                 None => b.macsec = Some(cfg),
@@ -819,12 +963,24 @@ impl Parser {
                 let name = words[2].to_string();
                 if let Some(b) = self.chains.get(&name) {
                     let first = b.line;
-                    self.error(no, ErrorKind::Duplicate { what: format!("key chain {name}"), first });
+                    self.error(
+                        no,
+                        ErrorKind::Duplicate {
+                            what: format!("key chain {name}"),
+                            first,
+                        },
+                    );
                     return Some(Mode::KeyChain(None));
                 }
                 self.chains.insert(
                     name.clone(),
-                    ChainB { line: no, has_macsec: false, routing_key_line: None, keys: Vec::new(), broken: false },
+                    ChainB {
+                        line: no,
+                        has_macsec: false,
+                        routing_key_line: None,
+                        keys: Vec::new(),
+                        broken: false,
+                    },
                 );
                 Some(Mode::KeyChain(Some(name)))
             }
@@ -843,12 +999,22 @@ impl Parser {
                 let name = words[1].to_string();
                 if let Some(b) = self.policies.get(&name) {
                     let first = b.line;
-                    self.error(no, ErrorKind::Duplicate { what: format!("macsec-policy {name}"), first });
+                    self.error(
+                        no,
+                        ErrorKind::Duplicate {
+                            what: format!("macsec-policy {name}"),
+                            first,
+                        },
+                    );
                     return Some(Mode::Policy(None));
                 }
                 self.policies.insert(
                     name.clone(),
-                    PolicyB { line: no, policy: MacsecPolicy::new(name.clone()), seen: HashMap::new() },
+                    PolicyB {
+                        line: no,
+                        policy: MacsecPolicy::new(name.clone()),
+                        seen: HashMap::new(),
+                    },
                 );
                 Some(Mode::Policy(Some(name)))
             }
@@ -856,7 +1022,11 @@ impl Parser {
                 let Some(name) = words.get(2) else {
                     self.error(
                         no,
-                        ErrorKind::Syntax { command: "sks profile", problem: "missing name".into(), usage: SKS_USAGE },
+                        ErrorKind::Syntax {
+                            command: "sks profile",
+                            problem: "missing name".into(),
+                            usage: SKS_USAGE,
+                        },
                     );
                     return Some(Mode::Sks(None));
                 };
@@ -887,12 +1057,24 @@ impl Parser {
                 }
                 if let Some(b) = self.sks.get(*name) {
                     let first = b.line;
-                    self.error(no, ErrorKind::Duplicate { what: format!("sks profile {name}"), first });
+                    self.error(
+                        no,
+                        ErrorKind::Duplicate {
+                            what: format!("sks profile {name}"),
+                            first,
+                        },
+                    );
                     return Some(Mode::Sks(None));
                 }
                 self.sks.insert(
                     name.to_string(),
-                    SksB { line: no, profile: prof, seen: HashMap::new(), peer_lines: HashMap::new(), broken: false },
+                    SksB {
+                        line: no,
+                        profile: prof,
+                        seen: HashMap::new(),
+                        peer_lines: HashMap::new(),
+                        broken: false,
+                    },
                 );
                 Some(Mode::Sks(Some(name.to_string())))
             }
@@ -913,17 +1095,40 @@ impl Parser {
                     );
                     return Some(Mode::Interface(None));
                 }
-                let take = if rest.get(1).is_some_and(|w| w.starts_with(|c: char| c.is_ascii_digit())) { 2 } else { 1 };
+                let take = if rest
+                    .get(1)
+                    .is_some_and(|w| w.starts_with(|c: char| c.is_ascii_digit()))
+                {
+                    2
+                } else {
+                    1
+                };
                 let name = canonical_interface_name(&rest[..take].join(" "));
                 for w in &rest[take..] {
-                    self.note(no, NoteKind::IgnoredCommand, format!("interface {name}: `{}` ignored", shown(w)));
+                    self.note(
+                        no,
+                        NoteKind::IgnoredCommand,
+                        format!("interface {name}: `{}` ignored", shown(w)),
+                    );
                 }
                 if let Some(b) = self.ifaces.get(&name) {
                     let first = b.line;
-                    self.error(no, ErrorKind::Duplicate { what: format!("interface {name}"), first });
+                    self.error(
+                        no,
+                        ErrorKind::Duplicate {
+                            what: format!("interface {name}"),
+                            first,
+                        },
+                    );
                     return Some(Mode::Interface(None));
                 }
-                self.ifaces.insert(name.clone(), IfaceB { line: no, macsec: None });
+                self.ifaces.insert(
+                    name.clone(),
+                    IfaceB {
+                        line: no,
+                        macsec: None,
+                    },
+                );
                 Some(Mode::Interface(Some(name)))
             }
         }
@@ -942,21 +1147,35 @@ impl Parser {
         let b = self.chains.get_mut(&c)?;
         if let Some(k) = b.keys.iter().find(|k| k.ckn == ckn) {
             let first = k.line;
-            self.error(no, ErrorKind::Duplicate { what: format!("key {ckn} in key chain {c}"), first });
+            self.error(
+                no,
+                ErrorKind::Duplicate {
+                    what: format!("key {ckn} in key chain {c}"),
+                    first,
+                },
+            );
             return None;
         }
-        b.keys.push(KeyB { line: no, ckn, cak: None, lifetime: None });
+        b.keys.push(KeyB {
+            line: no,
+            ckn,
+            cak: None,
+            lifetime: None,
+        });
         Some((c, b.keys.len() - 1))
     }
 
     fn key_command(&mut self, no: usize, chain: &str, i: usize, words: &[&str]) {
-        let Some(b) = self.chains.get_mut(chain) else { return };
+        let Some(b) = self.chains.get_mut(chain) else {
+            return;
+        };
         let k = &mut b.keys[i];
         let r = if kw(words[0], "key-string") {
             parse_key_string(words, &k.ckn).and_then(|(cak, alg)| match &k.cak {
-                Some((_, _, first)) => {
-                    Err(ErrorKind::Duplicate { what: format!("key-string of key {}", k.ckn), first: *first })
-                }
+                Some((_, _, first)) => Err(ErrorKind::Duplicate {
+                    what: format!("key-string of key {}", k.ckn),
+                    first: *first,
+                }),
                 None => {
                     k.cak = Some((cak, alg, no));
                     Ok(())
@@ -964,9 +1183,10 @@ impl Parser {
             })
         } else {
             parse_lifetime(words, &k.ckn).and_then(|lt| match &k.lifetime {
-                Some((_, first)) => {
-                    Err(ErrorKind::Duplicate { what: format!("lifetime of key {}", k.ckn), first: *first })
-                }
+                Some((_, first)) => Err(ErrorKind::Duplicate {
+                    what: format!("lifetime of key {}", k.ckn),
+                    first: *first,
+                }),
                 None => {
                     k.lifetime = Some((lt, no));
                     Ok(())
@@ -1015,7 +1235,13 @@ impl Parser {
                         Ok(key) => keys.push(key),
                         Err(source) => {
                             ok = false;
-                            self.error(k.line, ErrorKind::KeyChain { chain: name.clone(), source });
+                            self.error(
+                                k.line,
+                                ErrorKind::KeyChain {
+                                    chain: name.clone(),
+                                    source,
+                                },
+                            );
                         }
                     },
                     (cak, lt) => {
@@ -1041,18 +1267,35 @@ impl Parser {
                     cfg.key_chains.insert(name, kc);
                 }
                 Err(source) => {
-                    self.error(b.line, ErrorKind::KeyChain { chain: name.clone(), source });
+                    self.error(
+                        b.line,
+                        ErrorKind::KeyChain {
+                            chain: name.clone(),
+                            source,
+                        },
+                    );
                     broken.insert(name);
                 }
             }
         }
 
         for (name, b) in std::mem::take(&mut self.sks) {
-            if b.profile.profile_type == SksProfileType::Remote && b.profile.kme_server.is_none() && !b.broken {
-                self.error(b.line, ErrorKind::MissingKmeServer { profile: name.clone() });
+            if b.profile.profile_type == SksProfileType::Remote && b.profile.kme_server.is_none() && !b.broken
+            {
+                self.error(
+                    b.line,
+                    ErrorKind::MissingKmeServer {
+                        profile: name.clone(),
+                    },
+                );
             }
             // The KME connections are bound to a Linux interface: at most 15 octets, no '/' or space.
-            if let Some(dev) = b.profile.source_interface.as_deref().filter(|d| d.len() > 15 || d.contains(['/', ' '])) {
+            if let Some(dev) = b
+                .profile
+                .source_interface
+                .as_deref()
+                .filter(|d| d.len() > 15 || d.contains(['/', ' ']))
+            {
                 let line = b.seen.get("source interface").copied().unwrap_or(b.line);
                 self.note(
                     line,
@@ -1067,7 +1310,13 @@ impl Parser {
             if let Some(profile) = &b.policy.ppk_sks_profile {
                 if !cfg.sks_profiles.contains_key(profile) {
                     let line = b.seen.get("sks-profile").copied().unwrap_or(b.line);
-                    self.error(line, ErrorKind::UnknownSksProfile { policy: name.clone(), profile: profile.clone() });
+                    self.error(
+                        line,
+                        ErrorKind::UnknownSksProfile {
+                            policy: name.clone(),
+                            profile: profile.clone(),
+                        },
+                    );
                 }
             }
             cfg.policies.insert(name, b.policy);
@@ -1088,9 +1337,23 @@ impl Parser {
                 }
                 let (interface, chain_s) = (i.name.clone(), chain.to_string());
                 if not_macsec.contains(chain) {
-                    p.error(i.line, ErrorKind::NotMacsecKeyChain { interface, role, chain: chain_s });
+                    p.error(
+                        i.line,
+                        ErrorKind::NotMacsecKeyChain {
+                            interface,
+                            role,
+                            chain: chain_s,
+                        },
+                    );
                 } else if !broken.contains(chain) {
-                    p.error(i.line, ErrorKind::UnknownKeyChain { interface, role, chain: chain_s });
+                    p.error(
+                        i.line,
+                        ErrorKind::UnknownKeyChain {
+                            interface,
+                            role,
+                            chain: chain_s,
+                        },
+                    );
                 }
                 None
             };
@@ -1099,22 +1362,49 @@ impl Parser {
                 if *fb_name == i.psk_keychain {
                     self.error(
                         i.line,
-                        ErrorKind::FallbackSameChain { interface: name.clone(), chain: fb_name.clone() },
+                        ErrorKind::FallbackSameChain {
+                            interface: name.clone(),
+                            chain: fb_name.clone(),
+                        },
                     );
                 } else if let Some(fb) = chain("fallback-psk-keychain", fb_name, &mut self) {
                     match FallbackPsk::new(fb) {
-                        Err(KeyChainError::FallbackNotInfinite { chain, ckn }) => {
-                            self.error(i.line, ErrorKind::FallbackNotInfinite { interface: name.clone(), chain, ckn })
-                        }
-                        Err(source) => self.error(i.line, ErrorKind::KeyChain { chain: fb_name.clone(), source }),
+                        Err(KeyChainError::FallbackNotInfinite { chain, ckn }) => self.error(
+                            i.line,
+                            ErrorKind::FallbackNotInfinite {
+                                interface: name.clone(),
+                                chain,
+                                ckn,
+                            },
+                        ),
+                        Err(source) => self.error(
+                            i.line,
+                            ErrorKind::KeyChain {
+                                chain: fb_name.clone(),
+                                source,
+                            },
+                        ),
                         Ok(fb) => match primary.as_ref().map(|p| fb.check_distinct(p)) {
-                            Some(Err(KeyChainError::FallbackSharesCkn { primary, fallback, ckn })) => self.error(
+                            Some(Err(KeyChainError::FallbackSharesCkn {
+                                primary,
+                                fallback,
+                                ckn,
+                            })) => self.error(
                                 i.line,
-                                ErrorKind::FallbackSharesCkn { interface: name.clone(), primary, fallback, ckn },
+                                ErrorKind::FallbackSharesCkn {
+                                    interface: name.clone(),
+                                    primary,
+                                    fallback,
+                                    ckn,
+                                },
                             ),
-                            Some(Err(source)) => {
-                                self.error(i.line, ErrorKind::KeyChain { chain: fb_name.clone(), source })
-                            }
+                            Some(Err(source)) => self.error(
+                                i.line,
+                                ErrorKind::KeyChain {
+                                    chain: fb_name.clone(),
+                                    source,
+                                },
+                            ),
                             _ => {}
                         },
                     }
@@ -1122,7 +1412,13 @@ impl Parser {
             }
             if let Some(p) = &i.policy {
                 if !cfg.policies.contains_key(p) {
-                    self.error(i.line, ErrorKind::UnknownPolicy { interface: name.clone(), policy: p.clone() });
+                    self.error(
+                        i.line,
+                        ErrorKind::UnknownPolicy {
+                            interface: name.clone(),
+                            policy: p.clone(),
+                        },
+                    );
                 }
             }
             cfg.interfaces.insert(name, i);
@@ -1135,12 +1431,22 @@ impl Parser {
             let mut users: Vec<&InterfaceConfig> = cfg
                 .interfaces
                 .values()
-                .filter(|i| cfg.interface_policy(i).is_some_and(|p| p.ppk_sks_profile.as_ref() == Some(name)))
+                .filter(|i| {
+                    cfg.interface_policy(i)
+                        .is_some_and(|p| p.ppk_sks_profile.as_ref() == Some(name))
+                })
                 .collect();
             users.sort_by_key(|i| i.line);
             if users.len() > n as usize {
                 let interfaces = users.iter().map(|i| i.name.clone()).collect();
-                self.error(users[n as usize].line, ErrorKind::LiveKeysExceeded { profile: name.clone(), live_keys: n, interfaces });
+                self.error(
+                    users[n as usize].line,
+                    ErrorKind::LiveKeysExceeded {
+                        profile: name.clone(),
+                        live_keys: n,
+                        interfaces,
+                    },
+                );
             }
         }
 
@@ -1167,7 +1473,9 @@ fn claims(mode: Option<&Mode>, words: &[&str]) -> bool {
                 || is("interface")
         }
         Some(Mode::KeyChain(_)) => {
-            (is("macsec") && words.len() == 1) || (is("key") && !word_is(words, 1, "chain")) || is("accept-tolerance")
+            (is("macsec") && words.len() == 1)
+                || (is("key") && !word_is(words, 1, "chain"))
+                || is("accept-tolerance")
         }
         Some(Mode::Macsec(_)) => is("key") && !word_is(words, 1, "chain"),
         Some(Mode::Key(_)) => is("key-string") || is("lifetime"),
@@ -1192,7 +1500,9 @@ fn claims(mode: Option<&Mode>, words: &[&str]) -> bool {
                 || UNSUPPORTED_POLICY_COMMANDS.iter().any(|k| is(k))
         }
         Some(Mode::Ppk(_)) => is("sks-profile"),
-        Some(Mode::Sks(_)) => ["kme", "source", "http", "live-keys", "peer-identifier"].iter().any(|k| is(k)),
+        Some(Mode::Sks(_)) => ["kme", "source", "http", "live-keys", "peer-identifier"]
+            .iter()
+            .any(|k| is(k)),
         Some(Mode::Interface(_)) => is("macsec"),
     }
 }

@@ -39,7 +39,11 @@ impl fmt::Display for MacsecPolicy {
             writeln!(f, "  policy-exception lacp-in-clear")?;
         }
         if e.security_policy || self.security_policy != SecurityPolicy::MustSecure {
-            writeln!(f, "  security-policy {}", security_policy_keyword(self.security_policy))?;
+            writeln!(
+                f,
+                "  security-policy {}",
+                security_policy_keyword(self.security_policy)
+            )?;
         }
         if e.window_size || self.window_size != DEFAULT_WINDOW_SIZE {
             writeln!(f, "  window-size {}", self.window_size)?;
@@ -100,7 +104,12 @@ impl fmt::Display for SksProfile {
             writeln!(f, "  live-keys {n}")?;
         }
         for p in &self.peers {
-            writeln!(f, "  peer-identifier {}{}", p.name, if p.master { " master" } else { "" })?;
+            writeln!(
+                f,
+                "  peer-identifier {}{}",
+                p.name,
+                if p.master { " master" } else { "" }
+            )?;
         }
         writeln!(f, "!")
     }
@@ -108,7 +117,11 @@ impl fmt::Display for SksProfile {
 
 impl fmt::Display for InterfaceConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "interface {}\n  macsec psk-keychain {}", self.name, self.psk_keychain)?;
+        write!(
+            f,
+            "interface {}\n  macsec psk-keychain {}",
+            self.name, self.psk_keychain
+        )?;
         if let Some(fb) = &self.fallback_psk_keychain {
             write!(f, " fallback-psk-keychain {fb}")?;
         }

@@ -63,7 +63,10 @@ fn month(word: &str) -> Option<u32> {
     if w.len() < 3 {
         return None;
     }
-    MONTHS.iter().position(|m| m.starts_with(&w)).map(|i| i as u32 + 1)
+    MONTHS
+        .iter()
+        .position(|m| m.starts_with(&w))
+        .map(|i| i as u32 + 1)
 }
 
 /// Unix seconds of `hh:mm:ss` and a date given as three words, `day month year` (as the guide
@@ -84,7 +87,9 @@ pub fn parse_time(words: &[&str]) -> Result<u64, String> {
         t.parse::<u32>().ok().filter(|&v| v <= max)
     };
     let (Some(h), Some(m), Some(s)) = (field(h, 23), field(m, 59), field(s, 59)) else {
-        return Err(format!("time `{hms}` is not a valid hh:mm:ss (00:00:00 to 23:59:59)"));
+        return Err(format!(
+            "time `{hms}` is not a valid hh:mm:ss (00:00:00 to 23:59:59)"
+        ));
     };
     let (day_word, mon) = if let Some(mo) = month(a) {
         (*b, mo)
@@ -116,7 +121,15 @@ pub fn format_time(t: u64) -> String {
     let days = (t / 86_400) as i64;
     let secs = t % 86_400;
     let (y, m, d) = civil_from_days(days);
-    format!("{:02}:{:02}:{:02} {} {:02} {}", secs / 3600, secs % 3600 / 60, secs % 60, MONTHS[m as usize - 1], d, y)
+    format!(
+        "{:02}:{:02}:{:02} {} {:02} {}",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+        MONTHS[m as usize - 1],
+        d,
+        y
+    )
 }
 
 #[cfg(test)]
@@ -126,7 +139,10 @@ mod tests {
     #[test]
     fn round_trip() {
         assert_eq!(parse_time(&["00:00:00", "01", "january", "1970"]), Ok(0));
-        assert_eq!(parse_time(&["05:00:00", "01", "January", "2015"]), Ok(1_420_088_400));
+        assert_eq!(
+            parse_time(&["05:00:00", "01", "January", "2015"]),
+            Ok(1_420_088_400)
+        );
         assert_eq!(parse_time(&["05:00:00", "jan", "01", "2015"]), Ok(1_420_088_400));
         assert_eq!(parse_time(&["23:59:59", "29", "feb", "2024"]), Ok(1_709_251_199));
         for t in [0, 1_420_088_400, 1_709_251_199, 4_102_444_799] {

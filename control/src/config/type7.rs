@@ -30,7 +30,10 @@ mod tests {
     #[test]
     fn known_vector() {
         // The classic example: "0822455D0A16" is "cisco".
-        assert_eq!(super::decode("0822455D0A16").as_deref().map(|v| v.as_slice()), Some(&b"cisco"[..]));
+        assert_eq!(
+            super::decode("0822455D0A16").as_deref().map(|v| v.as_slice()),
+            Some(&b"cisco"[..])
+        );
         assert!(super::decode("9922455D0A16").is_none());
         assert!(super::decode("08ZZ").is_none());
         assert!(super::decode("082").is_none());

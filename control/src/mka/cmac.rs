@@ -32,8 +32,12 @@ impl AesCmac {
     /// Starts a CMAC under `key` (16 octets: AES-128-CMAC, 32 octets: AES-256-CMAC).
     pub fn new(key: &[u8]) -> Result<Self, CmacKeyLenError> {
         match key.len() {
-            16 => Ok(AesCmac::Aes128(Cmac::new_from_slice(key).map_err(|_| CmacKeyLenError(16))?)),
-            32 => Ok(AesCmac::Aes256(Cmac::new_from_slice(key).map_err(|_| CmacKeyLenError(32))?)),
+            16 => Ok(AesCmac::Aes128(
+                Cmac::new_from_slice(key).map_err(|_| CmacKeyLenError(16))?,
+            )),
+            32 => Ok(AesCmac::Aes256(
+                Cmac::new_from_slice(key).map_err(|_| CmacKeyLenError(32))?,
+            )),
             n => Err(CmacKeyLenError(n)),
         }
     }
@@ -80,9 +84,15 @@ mod tests {
     fn rfc4493_example_2() {
         let key = hex::decode("2b7e151628aed2a6abf7158809cf4f3c").unwrap();
         let msg = hex::decode("6bc1bee22e409f96e93d7e117393172a").unwrap();
-        assert_eq!(hex::encode(aes_cmac(&key, &[&msg]).unwrap()), "070a16b46b4d4144f79bdd9dd04a287c");
+        assert_eq!(
+            hex::encode(aes_cmac(&key, &[&msg]).unwrap()),
+            "070a16b46b4d4144f79bdd9dd04a287c"
+        );
         // Split input gives the same tag.
-        assert_eq!(hex::encode(aes_cmac(&key, &[&msg[..3], &msg[3..]]).unwrap()), "070a16b46b4d4144f79bdd9dd04a287c");
+        assert_eq!(
+            hex::encode(aes_cmac(&key, &[&msg[..3], &msg[3..]]).unwrap()),
+            "070a16b46b4d4144f79bdd9dd04a287c"
+        );
         assert_eq!(AesCmac::new(&[0; 24]).unwrap_err(), CmacKeyLenError(24));
     }
 }

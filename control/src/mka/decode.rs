@@ -3,9 +3,9 @@
 //! the KEK. Keys are printed only when asked (`***` otherwise); the CAK never is.
 
 use super::kdf::{Cak, Ckn, Ick, Kek};
-use super::Ki;
 use super::pdu::*;
 use super::ppk::PpkKeyIdTlv;
+use super::Ki;
 use crate::pcap::{for_each_frame, PcapToolError};
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -27,7 +27,12 @@ impl DecodeOptions {
     pub fn from_hex(cak: &str, ckn: &str, show_keys: bool, json: bool) -> Result<Self, PcapToolError> {
         let cak = Cak::from_hex(cak).map_err(|e| PcapToolError::Usage(format!("--cak: {e}")))?;
         let ckn = Ckn::from_hex(ckn).map_err(|e| PcapToolError::Usage(format!("--ckn: {e}")))?;
-        Ok(DecodeOptions { cak, ckn, show_keys, json })
+        Ok(DecodeOptions {
+            cak,
+            ckn,
+            show_keys,
+            json,
+        })
     }
 }
 
@@ -68,17 +73,32 @@ impl Ctx<'_> {
 }
 
 /// Decodes every frame of `input`, writing one record per EAPOL-MKA frame to `out`.
-pub fn decode_capture(opts: &DecodeOptions, input: &Path, out: &mut dyn Write) -> Result<DecodeSummary, PcapToolError> {
-    let ctx = Ctx { opts, ick: Ick::derive(&opts.cak, &opts.ckn), kek: Kek::derive(&opts.cak, &opts.ckn) };
+pub fn decode_capture(
+    opts: &DecodeOptions,
+    input: &Path,
+    out: &mut dyn Write,
+) -> Result<DecodeSummary, PcapToolError> {
+    let ctx = Ctx {
+        opts,
+        ick: Ick::derive(&opts.cak, &opts.ckn),
+        kek: Kek::derive(&opts.cak, &opts.ckn),
+    };
     let mut sum = DecodeSummary::default();
-    let io = |source| PcapToolError::Io { path: "<stdout>".into(), source };
+    let io = |source| PcapToolError::Io {
+        path: "<stdout>".into(),
+        source,
+    };
     let mut first: Option<std::time::Duration> = None;
     for_each_frame(input, |frame| {
         sum.frames += 1;
         let n = sum.frames;
         // JSON carries the capture's timestamp; the dump the time since the first frame.
         let t0 = *first.get_or_insert(frame.timestamp);
-        let t = if opts.json { frame.timestamp.as_secs_f64() } else { frame.timestamp.saturating_sub(t0).as_secs_f64() };
+        let t = if opts.json {
+            frame.timestamp.as_secs_f64()
+        } else {
+            frame.timestamp.saturating_sub(t0).as_secs_f64()
+        };
         let record = match MkaFrameRepr::parse(&frame.data) {
             Err(MkpduError::NotEapol { .. }) => return Ok(()),
             Err(MkpduError::NotMka { .. }) => {
@@ -108,7 +128,10 @@ pub fn decode_capture(opts: &DecodeOptions, input: &Path, out: &mut dyn Write) -
 
 fn render_error(json: bool, n: u64, t: f64, e: &MkpduError, icv_valid: Option<bool>) -> String {
     if json {
-        format!("{}\n", json!({ "frame": n, "time": t, "error": e.to_string(), "reason": e.reason(), "icv_valid": icv_valid.unwrap_or(false) }))
+        format!(
+            "{}\n",
+            json!({ "frame": n, "time": t, "error": e.to_string(), "reason": e.reason(), "icv_valid": icv_valid.unwrap_or(false) })
+        )
     } else {
         format!("frame {n}  t=+{t:.6}  malformed MKPDU: {e} [{}]\n\n", e.reason())
     }
@@ -153,7 +176,9 @@ fn suite_text(id: Option<u64>) -> String {
 fn key_use_json(k: Option<KeyUse>) -> Value {
     match k {
         None => Value::Null,
-        Some(k) => json!({ "mi": k.ki.mi.to_string(), "kn": k.ki.kn, "an": k.an, "tx": k.tx, "rx": k.rx, "lowest_pn": k.lowest_pn }),
+        Some(k) => {
+            json!({ "mi": k.ki.mi.to_string(), "kn": k.ki.kn, "an": k.an, "tx": k.tx, "rx": k.rx, "lowest_pn": k.lowest_pn })
+        }
     }
 }
 
@@ -177,12 +202,21 @@ fn render(ctx: &Ctx, n: u64, t: f64, f: &MkaFrameRepr, icv_valid: bool) -> (Stri
         let mut j = json!({ "type": s.set_type(), "name": s.name() });
         match s {
             ParamSet::LivePeerList(l) | ParamSet::PotentialPeerList(l) => {
-                let _ = writeln!(text, ": {} peer(s), octet 2 (key server SSCI) {}", l.peers.len(), l.key_server_ssci);
+                let _ = writeln!(
+                    text,
+                    ": {} peer(s), octet 2 (key server SSCI) {}",
+                    l.peers.len(),
+                    l.key_server_ssci
+                );
                 for p in &l.peers {
                     let _ = writeln!(text, "    MI {}  MN {}", p.mi, p.mn);
                 }
                 j["key_server_ssci"] = json!(l.key_server_ssci);
-                j["peers"] = l.peers.iter().map(|p| json!({ "mi": p.mi.to_string(), "mn": p.mn })).collect();
+                j["peers"] = l
+                    .peers
+                    .iter()
+                    .map(|p| json!({ "mi": p.mi.to_string(), "mn": p.mn }))
+                    .collect();
             }
             ParamSet::SakUse(u) => {
                 let _ = writeln!(
@@ -191,7 +225,11 @@ fn render(ctx: &Ctx, n: u64, t: f64, f: &MkaFrameRepr, icv_valid: bool) -> (Stri
                     yes(u.plain_tx),
                     yes(u.plain_rx),
                     yes(u.delay_protect),
-                    if u.keys.is_none() { ", empty (MACsec not in use)" } else { "" }
+                    if u.keys.is_none() {
+                        ", empty (MACsec not in use)"
+                    } else {
+                        ""
+                    }
                 );
                 for (name, k) in [("latest", u.latest()), ("old", u.old())] {
                     if let Some(k) = k {
@@ -239,7 +277,9 @@ fn render(ctx: &Ctx, n: u64, t: f64, f: &MkaFrameRepr, icv_valid: bool) -> (Stri
                         let _ = writeln!(text, "    wrapped {}", hex::encode(&k.wrapped));
                         j["kn"] = json!(k.kn);
                         j["ki"] = json!(Ki::new(b.mi, k.kn).to_string());
-                        j["cipher_suite_id"] = k.cipher_suite_id.map_or(Value::Null, |id| json!(format!("{id:016x}")));
+                        j["cipher_suite_id"] = k
+                            .cipher_suite_id
+                            .map_or(Value::Null, |id| json!(format!("{id:016x}")));
                         j["cipher_suite"] = d.cipher_suite().map_or(Value::Null, |c| json!(c.name()));
                         j["wrapped_sak"] = json!(hex::encode(&k.wrapped));
                         match unwrapped {
@@ -297,7 +337,12 @@ fn render(ctx: &Ctx, n: u64, t: f64, f: &MkaFrameRepr, icv_valid: bool) -> (Stri
                         AnnouncementTlv::CipherSuites(v) => {
                             let _ = writeln!(text, "    TLV 112 MACsec Cipher Suites:");
                             for e in v {
-                                let _ = writeln!(text, "      {}, capability {}", suite_text(Some(e.id)), e.capability.bits());
+                                let _ = writeln!(
+                                    text,
+                                    "      {}, capability {}",
+                                    suite_text(Some(e.id)),
+                                    e.capability.bits()
+                                );
                             }
                             tl.push(json!({ "type": 112, "cipher_suites": v.iter().map(|e| json!({
                                 "id": format!("{:016x}", e.id),
@@ -305,18 +350,25 @@ fn render(ctx: &Ctx, n: u64, t: f64, f: &MkaFrameRepr, icv_valid: bool) -> (Stri
                                 "capability": e.capability.bits(),
                             })).collect::<Vec<_>>() }));
                         }
-                        AnnouncementTlv::Other { .. } if PpkKeyIdTlv::from_tlv(tlv).is_some() => match PpkKeyIdTlv::from_tlv(tlv) {
-                            Some(Ok(t)) => {
-                                let _ = writeln!(text, "    TLV 127 PPK Key ID: KN {}, key ID {}", t.kn, t.key_id);
-                                tl.push(json!({ "type": 127, "ppk_key_id": t.key_id.to_string(), "kn": t.kn }));
+                        AnnouncementTlv::Other { .. } if PpkKeyIdTlv::from_tlv(tlv).is_some() => {
+                            match PpkKeyIdTlv::from_tlv(tlv) {
+                                Some(Ok(t)) => {
+                                    let _ = writeln!(
+                                        text,
+                                        "    TLV 127 PPK Key ID: KN {}, key ID {}",
+                                        t.kn, t.key_id
+                                    );
+                                    tl.push(json!({ "type": 127, "ppk_key_id": t.key_id.to_string(), "kn": t.kn }));
+                                }
+                                Some(Err(e)) => {
+                                    ok = false;
+                                    let _ =
+                                        writeln!(text, "    TLV 127 PPK Key ID: malformed ({})", e.reason());
+                                    tl.push(json!({ "type": 127, "error": e.reason() }));
+                                }
+                                None => {}
                             }
-                            Some(Err(e)) => {
-                                ok = false;
-                                let _ = writeln!(text, "    TLV 127 PPK Key ID: malformed ({})", e.reason());
-                                tl.push(json!({ "type": 127, "error": e.reason() }));
-                            }
-                            None => {}
-                        },
+                        }
                         AnnouncementTlv::Other { tlv_type, value } => {
                             let _ = writeln!(text, "    TLV {tlv_type}: {}", hex::encode(value));
                             tl.push(json!({ "type": tlv_type, "value": hex::encode(value) }));
@@ -336,7 +388,13 @@ fn render(ctx: &Ctx, n: u64, t: f64, f: &MkaFrameRepr, icv_valid: bool) -> (Stri
                 j["old_lowest_pn_msb"] = json!(x.old_lowest_pn_msb);
             }
             ParamSet::Unknown(u) => {
-                let _ = writeln!(text, ": octet 2 {:#04x}, flags {:#x}, body {}", u.octet2, u.flags, hex::encode(&u.body));
+                let _ = writeln!(
+                    text,
+                    ": octet 2 {:#04x}, flags {:#x}, body {}",
+                    u.octet2,
+                    u.flags,
+                    hex::encode(&u.body)
+                );
                 j["octet2"] = json!(u.octet2);
                 j["flags"] = json!(u.flags);
                 j["body"] = json!(hex::encode(&u.body));
@@ -408,13 +466,22 @@ fn render(ctx: &Ctx, n: u64, t: f64, f: &MkaFrameRepr, icv_valid: bool) -> (Stri
             b.algorithm_agility,
             if agility_ok { "" } else { " (UNKNOWN)" }
         );
-        let _ = writeln!(s, "    CKN {}{}", b.ckn, if ckn_match { "" } else { " (not the --ckn given)" });
+        let _ = writeln!(
+            s,
+            "    CKN {}{}",
+            b.ckn,
+            if ckn_match { "" } else { " (not the --ckn given)" }
+        );
         s.push_str(&text);
         let _ = writeln!(
             s,
             "  ICV {}{}: {}\n",
             hex::encode(f.mkpdu.icv),
-            if f.mkpdu.icv_indicator { " (in an ICV Indicator)" } else { "" },
+            if f.mkpdu.icv_indicator {
+                " (in an ICV Indicator)"
+            } else {
+                ""
+            },
             if icv_valid { "valid" } else { "INVALID" }
         );
         (s, ok)

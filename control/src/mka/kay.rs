@@ -31,8 +31,9 @@
 
 use super::kdf::{random_bytes, Cak, Ckn, Ick, Kek, KeyError, Sak};
 use super::pdu::{
-    Announcement, BasicParamSet, ConfidentialityOffset, DistributedSak, KeyUse, MacsecCapability, MkaFrameRepr, MkpduRepr, ParamSet,
-    Peer, PeerList, SakUse, SakUseKeys, WrappedSak, Xpn, ALGORITHM_AGILITY, MKA_VERSION,
+    Announcement, BasicParamSet, ConfidentialityOffset, DistributedSak, KeyUse, MacsecCapability,
+    MkaFrameRepr, MkpduRepr, ParamSet, Peer, PeerList, SakUse, SakUseKeys, WrappedSak, Xpn,
+    ALGORITHM_AGILITY, MKA_VERSION,
 };
 use super::ppk::{ppk_kek, PpkKeyId, PpkKeyIdTlv, PpkSecret, PpkTlvError};
 use super::{Ki, Mi};
@@ -106,14 +107,43 @@ impl MkaConfig {
 /// What the dataplane must do (dataplane::ipc requests, 1:1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SaCommand {
-    InstallRx { sci: Sci, an: u8, ki: Ki, sak: Sak, suite: CipherSuite, ssci: Ssci, salt: Salt, lowest_pn: u64 },
+    InstallRx {
+        sci: Sci,
+        an: u8,
+        ki: Ki,
+        sak: Sak,
+        suite: CipherSuite,
+        ssci: Ssci,
+        salt: Salt,
+        lowest_pn: u64,
+    },
     /// `conf_offset` None: integrity only (E=C=0), as the key server chose from the capabilities.
-    InstallTx { an: u8, ki: Ki, sak: Sak, suite: CipherSuite, conf_offset: Option<ConfOffset>, ssci: Ssci, salt: Salt, next_pn: u64 },
-    EnableTx { an: u8 },
-    DeleteRx { sci: Sci, an: u8 },
-    DeleteTx { an: u8 },
+    InstallTx {
+        an: u8,
+        ki: Ki,
+        sak: Sak,
+        suite: CipherSuite,
+        conf_offset: Option<ConfOffset>,
+        ssci: Ssci,
+        salt: Salt,
+        next_pn: u64,
+    },
+    EnableTx {
+        an: u8,
+    },
+    DeleteRx {
+        sci: Sci,
+        an: u8,
+    },
+    DeleteTx {
+        an: u8,
+    },
     /// Delay protection: raise the lowest acceptable PN of a receive SA.
-    SetLowestPn { sci: Sci, an: u8, pn: u64 },
+    SetLowestPn {
+        sci: Sci,
+        an: u8,
+        pn: u64,
+    },
 }
 
 /// Events, named after the IOS XR syslog mnemonics where one exists.
@@ -121,30 +151,73 @@ pub enum SaCommand {
 pub enum MkaEvent {
     /// %L2-MKA-6-MKPDU_ICV_SUCCESS (FALLBACK_PSK_MKPDU_ICV_SUCCESS when `fallback`): the first
     /// MKPDU from a peer verified.
-    IcvSuccess { ckn: Ckn, peer: Sci, fallback: bool },
+    IcvSuccess {
+        ckn: Ckn,
+        peer: Sci,
+        fallback: bool,
+    },
     /// %L2-MKA-3-MKPDU_ICV_FAILURE (FALLBACK_PSK_MKPDU_ICV_FAILURE when `fallback`).
-    IcvFailure { ckn: Ckn, fallback: bool },
-    PeerLive { ckn: Ckn, peer: Sci },
-    PeerLost { ckn: Ckn, peer: Sci },
-    KeyServerElected { ckn: Ckn, key_server: Sci, local: bool },
+    IcvFailure {
+        ckn: Ckn,
+        fallback: bool,
+    },
+    PeerLive {
+        ckn: Ckn,
+        peer: Sci,
+    },
+    PeerLost {
+        ckn: Ckn,
+        peer: Sci,
+    },
+    KeyServerElected {
+        ckn: Ckn,
+        key_server: Sci,
+        local: bool,
+    },
     /// %L2-MKA-6-SAK_GENERATED / SAK_REKEY.
-    SakGenerated { ckn: Ckn, ki: Ki, an: u8, rekey: bool },
+    SakGenerated {
+        ckn: Ckn,
+        ki: Ki,
+        an: u8,
+        rekey: bool,
+    },
     /// SAK received from the key server.
-    SakReceived { ckn: Ckn, ki: Ki, an: u8 },
+    SakReceived {
+        ckn: Ckn,
+        ki: Ki,
+        an: u8,
+    },
     /// %L2-MKA-5-SESSION_SECURED, or SESSION_SECURED_WITH_FALLBACK_PSK when `fallback`:
     /// transmitting with a distributed SAK of this CA.
-    SessionSecured { ckn: Ckn, ki: Ki, fallback: bool },
+    SessionSecured {
+        ckn: Ckn,
+        ki: Ki,
+        fallback: bool,
+    },
     /// The session lost every peer or its key.
-    SessionStopped { ckn: Ckn },
+    SessionStopped {
+        ckn: Ckn,
+    },
     /// %L2-MKA-3-PPK_... ([`PpkFailure::mnemonic`]): PPK key distribution failed on this CA; the
     /// SAK concerned is not used.
-    PpkFailure { ckn: Ckn, failure: PpkFailure },
+    PpkFailure {
+        ckn: Ckn,
+        failure: PpkFailure,
+    },
     /// %L2-MKA-3-CIPHER_SUITE_MISMATCH (ours): the key server distributes SAKs of another cipher
     /// suite than our policy's; they are not used (logged when the distributed suite changes).
-    CipherSuiteMismatch { ckn: Ckn, distributed: CipherSuite, policy: CipherSuite },
+    CipherSuiteMismatch {
+        ckn: Ckn,
+        distributed: CipherSuite,
+        policy: CipherSuite,
+    },
     /// %L2-MKA-4-SAK_REFUSED (ours; the guide has none): a Distributed SAK from `from` was not
     /// taken, for `reason` (logged when the reason or the sender changes).
-    SakRefused { ckn: Ckn, from: Sci, reason: SakRefusal },
+    SakRefused {
+        ckn: Ckn,
+        from: Sci,
+        reason: SakRefusal,
+    },
 }
 
 /// Why a Distributed SAK was not taken (besides a cipher suite mismatch and PPK failures, which
@@ -168,7 +241,9 @@ impl core::fmt::Display for SakRefusal {
         match self {
             SakRefusal::NotLive => f.write_str("the sender is not a live peer"),
             SakRefusal::SelfIsKeyServer => f.write_str("this node is the elected key server"),
-            SakRefusal::NotKeyServer { elected } => write!(f, "the sender is not the elected key server ({elected} is)"),
+            SakRefusal::NotKeyServer { elected } => {
+                write!(f, "the sender is not the elected key server ({elected} is)")
+            }
             SakRefusal::NoKeyServer => f.write_str("no key server is elected"),
             SakRefusal::Unwrap => f.write_str("the SAK does not unwrap with the KEK of this CA"),
         }
@@ -216,7 +291,10 @@ impl PpkRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PpkFailure {
     /// The PPK source could not provide the PPK (`key_id` None: a fresh one for the key server).
-    Fetch { key_id: Option<PpkKeyId>, reason: String },
+    Fetch {
+        key_id: Option<PpkKeyId>,
+        reason: String,
+    },
     /// The SAK did not unwrap with the KEK mixed with our PPK for `key_id`: the two ends hold
     /// different PPKs for that key ID.
     Mismatch { key_id: PpkKeyId },
@@ -245,17 +323,29 @@ impl core::fmt::Display for PpkFailure {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             PpkFailure::Fetch { key_id: None, reason } => write!(f, "could not obtain a fresh PPK: {reason}"),
-            PpkFailure::Fetch { key_id: Some(id), reason } => write!(f, "could not obtain the PPK with key ID {id}: {reason}"),
+            PpkFailure::Fetch {
+                key_id: Some(id),
+                reason,
+            } => write!(f, "could not obtain the PPK with key ID {id}: {reason}"),
             PpkFailure::Mismatch { key_id } => {
-                write!(f, "the SAK does not unwrap with the PPK of key ID {key_id} (the peers hold different PPKs)")
+                write!(
+                    f,
+                    "the SAK does not unwrap with the PPK of key ID {key_id} (the peers hold different PPKs)"
+                )
             }
             PpkFailure::NotConfigured { key_id: Some(id) } => {
                 write!(f, "the key server distributed the SAK with PPK key ID {id}, but no ppk sks-profile is configured")
             }
             PpkFailure::NotConfigured { key_id: None } => {
-                write!(f, "the key server distributed the SAK in PPK mode, but no ppk sks-profile is configured")
+                write!(
+                    f,
+                    "the key server distributed the SAK in PPK mode, but no ppk sks-profile is configured"
+                )
             }
-            PpkFailure::Missing => write!(f, "ppk sks-profile is configured, but the key server distributed the SAK without a PPK"),
+            PpkFailure::Missing => write!(
+                f,
+                "ppk sks-profile is configured, but the key server distributed the SAK without a PPK"
+            ),
             PpkFailure::BadTlv { reason } => write!(f, "malformed PPK key ID from the key server ({reason})"),
         }
     }
@@ -379,14 +469,21 @@ impl SakUseDrops {
 
 /// Checks a live peer's Latest Key use against our keys, (KI, AN) of `latest` and `old`;
 /// `from_key_server`: the peer is the key server that distributed `latest`.
-fn sak_use_drop(lu: &KeyUse, latest: (Ki, u8), old: Option<(Ki, u8)>, from_key_server: bool) -> Option<SakUseDrop> {
+fn sak_use_drop(
+    lu: &KeyUse,
+    latest: (Ki, u8),
+    old: Option<(Ki, u8)>,
+    from_key_server: bool,
+) -> Option<SakUseDrop> {
     let keys = [Some(latest), old];
     match keys.into_iter().flatten().find(|(ki, _)| *ki == lu.ki) {
         None if keys.into_iter().flatten().any(|(ki, _)| ki.mi == lu.ki.mi) => Some(SakUseDrop::KnMismatch),
         None => Some(SakUseDrop::KeyMiMismatch),
         Some((_, an)) if an != lu.an => Some(SakUseDrop::AnNotInUse),
         Some(_) if lu.tx && !lu.rx => Some(SakUseDrop::RxNotSet),
-        Some((ki, _)) if from_key_server && ki == latest.0 && !lu.tx && !lu.rx => Some(SakUseDrop::KsRxTxNotSet),
+        Some((ki, _)) if from_key_server && ki == latest.0 && !lu.tx && !lu.rx => {
+            Some(SakUseDrop::KsRxTxNotSet)
+        }
         Some(_) => None,
     }
 }
@@ -442,7 +539,11 @@ impl TxPnSamples {
         let pn = self.0.back().map_or(next_pn, |(_, last)| next_pn.max(*last));
         self.0.push_back((now, pn));
         // The front is the newest sample old enough; older ones say less.
-        while self.0.get(1).is_some_and(|(t, _)| now.saturating_sub(*t) >= DELAY_PROTECTION_AGE) {
+        while self
+            .0
+            .get(1)
+            .is_some_and(|(t, _)| now.saturating_sub(*t) >= DELAY_PROTECTION_AGE)
+        {
             self.0.pop_front();
         }
     }
@@ -452,7 +553,12 @@ impl TxPnSamples {
     /// first PN of any SA) before there is such a sample. Never 0: wpa_supplicant refuses a SAK
     /// Use with Delay Protect and a zero Lowest Acceptable PN.
     fn lowest_acceptable(&self, now: Duration) -> u64 {
-        self.0.iter().rev().find(|(t, _)| now.saturating_sub(*t) >= DELAY_PROTECTION_AGE).map_or(1, |(_, pn)| *pn).max(1)
+        self.0
+            .iter()
+            .rev()
+            .find(|(t, _)| now.saturating_sub(*t) >= DELAY_PROTECTION_AGE)
+            .map_or(1, |(_, pn)| *pn)
+            .max(1)
     }
 }
 
@@ -532,7 +638,12 @@ fn ssci_for(sci: Sci, mut all: Vec<Sci>) -> Ssci {
     // 802.1AE-2018 10.7.13 / mka-facts 4.2: the numerically greatest SCI gets SSCI 1.
     all.sort_unstable_by(|a, b| b.cmp(a));
     all.dedup();
-    Ssci(all.iter().position(|s| *s == sci).map(|i| i as u32 + 1).unwrap_or(0))
+    Ssci(
+        all.iter()
+            .position(|s| *s == sci)
+            .map(|i| i as u32 + 1)
+            .unwrap_or(0),
+    )
 }
 
 impl Participant {
@@ -594,7 +705,11 @@ impl Participant {
     /// that start together become live within a round trip or two of each other, and one SAK for
     /// all of them is one SAK change instead of one per peer.
     fn settling_until(&self) -> Option<Duration> {
-        self.peers.values().filter(|x| !x.live).map(|x| x.first_heard + BOUNDED_HELLO_TIME).max()
+        self.peers
+            .values()
+            .filter(|x| !x.live)
+            .map(|x| x.first_heard + BOUNDED_HELLO_TIME)
+            .max()
     }
 
     /// The MN we sent within the last Life Time: a peer listing us with an older MN is stale.
@@ -610,7 +725,16 @@ impl Participant {
 impl Mka {
     /// An engine with one participant per `(CKN, CAK)`.
     pub fn new(cfg: MkaConfig, keys: Vec<(Ckn, Cak)>, now: Duration) -> Result<Mka, KeyError> {
-        let mut mka = Mka { cfg, parts: Vec::new(), next_seq: 0, out: VecDeque::new(), sa: VecDeque::new(), ev: VecDeque::new(), ppk_req: VecDeque::new(), stats: MkaStats::default() };
+        let mut mka = Mka {
+            cfg,
+            parts: Vec::new(),
+            next_seq: 0,
+            out: VecDeque::new(),
+            sa: VecDeque::new(),
+            ev: VecDeque::new(),
+            ppk_req: VecDeque::new(),
+            stats: MkaStats::default(),
+        };
         for (ckn, cak) in keys {
             mka.add_participant(now, ckn, cak, false)?;
         }
@@ -619,7 +743,13 @@ impl Mka {
 
     /// Starts a participant for a CA (a newly active key of the key chain, or the fallback PSK).
     /// A participant for the same CKN is replaced.
-    pub fn add_participant(&mut self, now: Duration, ckn: Ckn, cak: Cak, fallback: bool) -> Result<(), KeyError> {
+    pub fn add_participant(
+        &mut self,
+        now: Duration,
+        ckn: Ckn,
+        cak: Cak,
+        fallback: bool,
+    ) -> Result<(), KeyError> {
         self.remove_participant(now, &ckn);
         let p = Participant::new(ckn, &cak, now, fallback, self.next_seq)?;
         self.next_seq += 1;
@@ -630,12 +760,19 @@ impl Mka {
     /// Stops a participant (its key expired, or the rollover overlap ended): its SAs are deleted,
     /// and if it carried the traffic, the best remaining secured participant takes over.
     pub fn remove_participant(&mut self, now: Duration, ckn: &Ckn) {
-        let Some(i) = self.parts.iter().position(|p| &p.ckn == ckn) else { return };
+        let Some(i) = self.parts.iter().position(|p| &p.ckn == ckn) else {
+            return;
+        };
         let p = self.parts.remove(i);
         for k in [p.latest.as_ref(), p.old.as_ref()].into_iter().flatten() {
             Self::retire(&mut self.sa, k, None);
         }
-        if p.transmitting() && !self.parts.iter().any(|q| q.latest.as_ref().is_some_and(|k| k.tx_installed)) {
+        if p.transmitting()
+            && !self
+                .parts
+                .iter()
+                .any(|q| q.latest.as_ref().is_some_and(|k| k.tx_installed))
+        {
             self.ev.push_back(MkaEvent::SessionStopped { ckn: p.ckn.clone() });
         }
         self.step(now);
@@ -653,13 +790,23 @@ impl Mka {
                 mn: p.mn,
                 live_peers: p.live_peers().map(|(_, x)| x.sci).collect(),
                 potential_peers: p.peers.values().filter(|x| !x.live).map(|x| x.sci).collect(),
-                key_server: p.key_server.and_then(|mi| if mi == p.mi { Some(own) } else { p.peers.get(&mi).map(|x| x.sci) }),
+                key_server: p.key_server.and_then(|mi| {
+                    if mi == p.mi {
+                        Some(own)
+                    } else {
+                        p.peers.get(&mi).map(|x| x.sci)
+                    }
+                }),
                 latest_key: p.latest.as_ref().map(|k| (k.ki, k.an)),
                 transmitting: p.transmitting(),
                 secured: p.secured,
                 icv_failures: p.icv_failures,
                 cak_match: p.live_peers().next().is_some(),
-                key_distribution_mode: if self.cfg.ppk { KeyDistributionMode::Ppk } else { KeyDistributionMode::Sak },
+                key_distribution_mode: if self.cfg.ppk {
+                    KeyDistributionMode::Ppk
+                } else {
+                    KeyDistributionMode::Sak
+                },
                 ppk_key_id: p.latest.as_ref().and_then(|k| k.ppk_key_id.clone()),
                 ppk_failure: p.ppk.failure.clone(),
                 ppk_pending: p.ppk.new_pending || p.ppk.by_id_pending.is_some(),
@@ -730,7 +877,9 @@ impl Mka {
 
     /// The KI and AN the port transmits with, if secured.
     pub fn tx_key(&self) -> Option<(Ki, u8)> {
-        self.parts.iter().find_map(|p| p.latest.as_ref().filter(|k| k.tx_enabled).map(|k| (k.ki, k.an)))
+        self.parts
+            .iter()
+            .find_map(|p| p.latest.as_ref().filter(|k| k.tx_enabled).map(|k| (k.ki, k.an)))
     }
 
     /// The elected key server's SCI of the first participant (ours when we serve).
@@ -746,7 +895,10 @@ impl Mka {
 
     /// The live peers' SCIs of the first participant.
     pub fn live_peers(&self) -> Vec<Sci> {
-        self.parts.first().map(|p| p.live_peers().map(|(_, x)| x.sci).collect()).unwrap_or_default()
+        self.parts
+            .first()
+            .map(|p| p.live_peers().map(|(_, x)| x.sci).collect())
+            .unwrap_or_default()
     }
 
     /// The member identifier of participant `i`.
@@ -780,7 +932,14 @@ impl Mka {
 
     /// The ANs of the Tx SAs installed (whose PN [`Self::handle_tx_pn`] wants to hear).
     pub fn tx_ans(&self) -> Vec<u8> {
-        let mut v: Vec<u8> = self.parts.iter().flat_map(|p| [p.latest.as_ref(), p.old.as_ref()]).flatten().filter(|k| k.tx_installed).map(|k| k.an).collect();
+        let mut v: Vec<u8> = self
+            .parts
+            .iter()
+            .flat_map(|p| [p.latest.as_ref(), p.old.as_ref()])
+            .flatten()
+            .filter(|k| k.tx_installed)
+            .map(|k| k.an)
+            .collect();
         v.sort_unstable();
         v.dedup();
         v
@@ -804,7 +963,10 @@ impl Mka {
             _ => {
                 self.stats.icv_failures += 1;
                 p.icv_failures += 1;
-                self.ev.push_back(MkaEvent::IcvFailure { ckn: p.ckn.clone(), fallback: p.fallback });
+                self.ev.push_back(MkaEvent::IcvFailure {
+                    ckn: p.ckn.clone(),
+                    fallback: p.fallback,
+                });
                 return;
             }
         }
@@ -826,7 +988,11 @@ impl Mka {
             }
         }
         if is_new {
-            self.ev.push_back(MkaEvent::IcvSuccess { ckn: p.ckn.clone(), peer: b.sci, fallback: p.fallback });
+            self.ev.push_back(MkaEvent::IcvSuccess {
+                ckn: p.ckn.clone(),
+                peer: b.sci,
+                fallback: p.fallback,
+            });
             // Answer at once so the new peer sees us in our Potential Peer List: a peer that
             // transmits only every Hello Time (wpa_supplicant) then lists us in its next MKPDU.
             p.next_tx = now;
@@ -864,16 +1030,27 @@ impl Mka {
             peer.old_use = u.old().filter(|o| Some(*o) != peer.latest_use);
             // The key server's Latest Key is the SAK it distributes in this MKPDU: not ours yet.
             let distributing = distributed.and_then(|ds| ds.ki(b.mi));
-            let checked = u.latest().filter(|l| !l.ki.is_null() && Some(l.ki) != distributing);
+            let checked = u
+                .latest()
+                .filter(|l| !l.ki.is_null() && Some(l.ki) != distributing);
             if let (true, Some(lu), Some(k)) = (peer.live, checked, p.latest.as_ref()) {
                 let from_key_server = p.key_server == Some(b.mi);
-                if let Some(why) = sak_use_drop(&lu, (k.ki, k.an), p.old.as_ref().map(|o| (o.ki, o.an)), from_key_server) {
+                if let Some(why) = sak_use_drop(
+                    &lu,
+                    (k.ki, k.an),
+                    p.old.as_ref().map(|o| (o.ki, o.an)),
+                    from_key_server,
+                ) {
                     self.stats.sakuse_drops.count(why);
                 }
             }
             // Key server: the peer's first report of receiving with our latest SAK (its current key,
             // in whichever slot it reports it).
-            if let (true, Some(lu), Some(k)) = (peer.live && p.key_server == Some(p.mi), peer.latest_use, p.latest.as_ref()) {
+            if let (true, Some(lu), Some(k)) = (
+                peer.live && p.key_server == Some(p.mi),
+                peer.latest_use,
+                p.latest.as_ref(),
+            ) {
                 if lu.ki == k.ki && lu.rx && peer.answered != Some(k.ki) {
                     peer.answered = Some(k.ki);
                     self.stats.sak_responses_received += 1;
@@ -884,11 +1061,24 @@ impl Mka {
             if u.delay_protect && self.cfg.delay_protection {
                 if let (Some(lu), Some(k)) = (u.latest(), p.latest.as_mut()) {
                     if lu.ki == k.ki && lu.tx {
-                        let msb = if k.suite.is_xpn() { m.xpn().map(|x| x.latest_lowest_pn_msb).unwrap_or(0) } else { 0 };
+                        let msb = if k.suite.is_xpn() {
+                            m.xpn().map(|x| x.latest_lowest_pn_msb).unwrap_or(0)
+                        } else {
+                            0
+                        };
                         let pn = ((msb as u64) << 32) | lu.lowest_pn as u64;
-                        let applied = k.rx_lowest.iter().find(|(s, _)| *s == b.sci).map(|(_, v)| *v).unwrap_or(0);
+                        let applied = k
+                            .rx_lowest
+                            .iter()
+                            .find(|(s, _)| *s == b.sci)
+                            .map(|(_, v)| *v)
+                            .unwrap_or(0);
                         if pn > applied.max(1) && k.rx_for.contains(&b.sci) {
-                            self.sa.push_back(SaCommand::SetLowestPn { sci: b.sci, an: k.an, pn });
+                            self.sa.push_back(SaCommand::SetLowestPn {
+                                sci: b.sci,
+                                an: k.an,
+                                pn,
+                            });
                             k.rx_lowest.retain(|(s, _)| *s != b.sci);
                             k.rx_lowest.push((b.sci, pn));
                         }
@@ -900,7 +1090,10 @@ impl Mka {
         match lists_us {
             Some(mn) if mn >= floor && mn <= p.mn && !peer.live => {
                 peer.live = true;
-                self.ev.push_back(MkaEvent::PeerLive { ckn: p.ckn.clone(), peer: b.sci });
+                self.ev.push_back(MkaEvent::PeerLive {
+                    ckn: p.ckn.clone(),
+                    peer: b.sci,
+                });
                 p.next_tx = now;
                 became_live = true;
             }
@@ -970,7 +1163,11 @@ impl Mka {
         if let Some(suite) = ds.cipher_suite().filter(|s| *s != self.cfg.cipher_suite) {
             self.stats.sak_cipher_suite_mismatch += 1;
             if p.suite_refused != Some(suite) {
-                self.ev.push_back(MkaEvent::CipherSuiteMismatch { ckn: p.ckn.clone(), distributed: suite, policy: self.cfg.cipher_suite });
+                self.ev.push_back(MkaEvent::CipherSuiteMismatch {
+                    ckn: p.ckn.clone(),
+                    distributed: suite,
+                    policy: self.cfg.cipher_suite,
+                });
             }
             p.suite_refused = Some(suite);
             return;
@@ -984,7 +1181,12 @@ impl Mka {
                 // Wrapped with KEK': it cannot unwrap with our KEK, and must not be used.
                 self.stats.sak_unwrap_failures += 1;
                 let key_id = t.ok().map(|t| t.key_id);
-                Self::ppk_fail(&mut self.ev, &mut self.stats, &mut self.parts[pi], PpkFailure::NotConfigured { key_id });
+                Self::ppk_fail(
+                    &mut self.ev,
+                    &mut self.stats,
+                    &mut self.parts[pi],
+                    PpkFailure::NotConfigured { key_id },
+                );
                 return;
             }
             let Ok(sak) = p.kek.unwrap_sak(&w.wrapped) else {
@@ -998,7 +1200,9 @@ impl Mka {
         let tlv = match ppk_tlv {
             None => Err(PpkFailure::Missing),
             Some(Err(e)) => Err(PpkFailure::BadTlv { reason: e.reason() }),
-            Some(Ok(t)) if t.kn != w.kn => Err(PpkFailure::BadTlv { reason: "ppk_key_id_kn_mismatch" }),
+            Some(Ok(t)) if t.kn != w.kn => Err(PpkFailure::BadTlv {
+                reason: "ppk_key_id_kn_mismatch",
+            }),
             Some(Ok(t)) => Ok(t),
         };
         let t = match tlv {
@@ -1011,7 +1215,12 @@ impl Mka {
         };
         let ckn = p.ckn.clone();
         let key_id = t.key_id;
-        p.ppk.waiting = Some(WaitingSak { sender, ki, ds: ds.clone(), key_id: key_id.clone() });
+        p.ppk.waiting = Some(WaitingSak {
+            sender,
+            ki,
+            ds: ds.clone(),
+            key_id: key_id.clone(),
+        });
         // One request at a time; after a failure, wait PPK_RETRY_TIME.
         if p.ppk.by_id_pending.is_none() && p.ppk.retry_at.is_none() {
             p.ppk.by_id_pending = Some(key_id.clone());
@@ -1024,13 +1233,25 @@ impl Mka {
     /// the reason changes (the key server repeats its SAK in every MKPDU).
     fn refuse_sak(ev: &mut VecDeque<MkaEvent>, p: &mut Participant, from: Sci, reason: SakRefusal) {
         if p.sak_refused != Some((from, reason)) {
-            ev.push_back(MkaEvent::SakRefused { ckn: p.ckn.clone(), from, reason });
+            ev.push_back(MkaEvent::SakRefused {
+                ckn: p.ckn.clone(),
+                from,
+                reason,
+            });
         }
         p.sak_refused = Some((from, reason));
     }
 
     /// Takes a distributed SAK into use: the latest key, receive SAs installed.
-    fn accept_sak(&mut self, pi: usize, now: Duration, ki: Ki, ds: &DistributedSak, sak: Sak, ppk_key_id: Option<PpkKeyId>) {
+    fn accept_sak(
+        &mut self,
+        pi: usize,
+        now: Duration,
+        ki: Ki,
+        ds: &DistributedSak,
+        sak: Sak,
+        ppk_key_id: Option<PpkKeyId>,
+    ) {
         let own = self.cfg.sci;
         let p = &mut self.parts[pi];
         let Some(suite) = ds.cipher_suite() else {
@@ -1039,7 +1260,10 @@ impl Mka {
         };
         if sak.len() != suite.key_len() {
             self.stats.sak_unwrap_failures += 1;
-            let from = p.key_server.and_then(|mi| p.peers.get(&mi)).map_or(Sci(0), |x| x.sci);
+            let from = p
+                .key_server
+                .and_then(|mi| p.peers.get(&mi))
+                .map_or(Sci(0), |x| x.sci);
             Self::refuse_sak(&mut self.ev, p, from, SakRefusal::Unwrap);
             return;
         }
@@ -1063,7 +1287,11 @@ impl Mka {
             ppk_key_id,
             ppk_kek: None,
         };
-        self.ev.push_back(MkaEvent::SakReceived { ckn: p.ckn.clone(), ki, an: ds.an });
+        self.ev.push_back(MkaEvent::SakReceived {
+            ckn: p.ckn.clone(),
+            ki,
+            an: ds.an,
+        });
         Self::shift_keys(&mut self.sa, p, key.an);
         p.latest = Some(key);
         Self::install_rx(&mut self.sa, p, own);
@@ -1076,7 +1304,10 @@ impl Mka {
         let is_fetch = matches!(f, PpkFailure::Fetch { .. });
         if is_fetch || p.ppk.failure.as_ref() != Some(&f) {
             stats.ppk_failures += 1;
-            ev.push_back(MkaEvent::PpkFailure { ckn: p.ckn.clone(), failure: f.clone() });
+            ev.push_back(MkaEvent::PpkFailure {
+                ckn: p.ckn.clone(),
+                failure: f.clone(),
+            });
         }
         p.ppk.failure = Some(f);
     }
@@ -1087,7 +1318,9 @@ impl Mka {
     /// Answers to requests the engine no longer waits for (a removed CA, a superseded key ID) are
     /// dropped.
     pub fn handle_ppk(&mut self, now: Duration, request: &PpkRequest, result: Result<(&[u8], &[u8]), &str>) {
-        let Some(pi) = self.parts.iter().position(|p| &p.ckn == request.ckn()) else { return };
+        let Some(pi) = self.parts.iter().position(|p| &p.ckn == request.ckn()) else {
+            return;
+        };
         let p = &mut self.parts[pi];
         let asked = match request {
             PpkRequest::New { .. } if p.ppk.new_pending => {
@@ -1101,18 +1334,28 @@ impl Mka {
             _ => return,
         };
         let got = result.map_err(str::to_string).and_then(|(id, ppk)| {
-            let id = PpkKeyId::new(id).map_err(|e| format!("the PPK source returned an invalid key ID: {e}"))?;
+            let id =
+                PpkKeyId::new(id).map_err(|e| format!("the PPK source returned an invalid key ID: {e}"))?;
             if asked.as_ref().is_some_and(|a| *a != id) {
                 return Err(format!("the PPK source returned key ID {id}"));
             }
-            let ppk = PpkSecret::from_bytes(ppk).map_err(|e| format!("the PPK source returned an invalid PPK: {e}"))?;
+            let ppk = PpkSecret::from_bytes(ppk)
+                .map_err(|e| format!("the PPK source returned an invalid PPK: {e}"))?;
             Ok((id, ppk))
         });
         let (id, ppk) = match got {
             Ok(x) => x,
             Err(reason) => {
                 p.ppk.retry_at = Some(now + PPK_RETRY_TIME);
-                Self::ppk_fail(&mut self.ev, &mut self.stats, p, PpkFailure::Fetch { key_id: asked, reason });
+                Self::ppk_fail(
+                    &mut self.ev,
+                    &mut self.stats,
+                    p,
+                    PpkFailure::Fetch {
+                        key_id: asked,
+                        reason,
+                    },
+                );
                 self.step(now);
                 return;
             }
@@ -1127,15 +1370,24 @@ impl Mka {
             Some(w) if w.key_id == id => {
                 // Still the key server's key, from a live key server?
                 let ks_ok = p.key_server == Some(w.sender) && p.peers.get(&w.sender).is_some_and(|x| x.live);
-                let have = p.latest.as_ref().is_some_and(|k| k.ki == w.ki) || p.old.as_ref().is_some_and(|k| k.ki == w.ki);
+                let have = p.latest.as_ref().is_some_and(|k| k.ki == w.ki)
+                    || p.old.as_ref().is_some_and(|k| k.ki == w.ki);
                 if ks_ok && !have {
-                    let sak = w.ds.key.as_ref().and_then(|k| ppk_kek(&ppk, &p.kek).unwrap_sak(&k.wrapped).ok());
+                    let sak =
+                        w.ds.key
+                            .as_ref()
+                            .and_then(|k| ppk_kek(&ppk, &p.kek).unwrap_sak(&k.wrapped).ok());
                     match sak {
                         Some(sak) => self.accept_sak(pi, now, w.ki, &w.ds, sak, Some(id)),
                         None => {
                             self.stats.sak_unwrap_failures += 1;
                             p.ppk.retry_at = Some(now + PPK_RETRY_TIME);
-                            Self::ppk_fail(&mut self.ev, &mut self.stats, p, PpkFailure::Mismatch { key_id: id });
+                            Self::ppk_fail(
+                                &mut self.ev,
+                                &mut self.stats,
+                                p,
+                                PpkFailure::Mismatch { key_id: id },
+                            );
                         }
                     }
                 }
@@ -1145,7 +1397,10 @@ impl Mka {
                 let ckn = p.ckn.clone();
                 p.ppk.by_id_pending = Some(w.key_id.clone());
                 self.stats.ppk_requests += 1;
-                self.ppk_req.push_back(PpkRequest::ById { ckn, key_id: w.key_id.clone() });
+                self.ppk_req.push_back(PpkRequest::ById {
+                    ckn,
+                    key_id: w.key_id.clone(),
+                });
                 p.ppk.waiting = Some(w);
             }
             None => {}
@@ -1243,8 +1498,17 @@ impl Mka {
                 }
             }
         }
-        let base = p.latest.as_ref().map(|k| k.an).or_else(|| used.iter().copied().max()).map(|a| a + 1).unwrap_or(0);
-        (0..4).map(|i| (base + i) % 4).find(|a| !used.contains(a)).unwrap_or(base % 4)
+        let base = p
+            .latest
+            .as_ref()
+            .map(|k| k.an)
+            .or_else(|| used.iter().copied().max())
+            .map(|a| a + 1)
+            .unwrap_or(0);
+        (0..4)
+            .map(|i| (base + i) % 4)
+            .find(|a| !used.contains(a))
+            .unwrap_or(base % 4)
     }
 
     /// Key server election (802.1X-2020 9.5.1): among the live peers that announce the Key Server
@@ -1271,8 +1535,16 @@ impl Mka {
         if ks != p.key_server {
             p.key_server = ks;
             if let Some(mi) = ks {
-                let (sci, local) = if mi == p.mi { (self.cfg.sci, true) } else { (p.peers[&mi].sci, false) };
-                self.ev.push_back(MkaEvent::KeyServerElected { ckn: p.ckn.clone(), key_server: sci, local });
+                let (sci, local) = if mi == p.mi {
+                    (self.cfg.sci, true)
+                } else {
+                    (p.peers[&mi].sci, false)
+                };
+                self.ev.push_back(MkaEvent::KeyServerElected {
+                    ckn: p.ckn.clone(),
+                    key_server: sci,
+                    local,
+                });
             }
         }
     }
@@ -1281,11 +1553,19 @@ impl Mka {
     pub fn handle_timeout(&mut self, now: Duration) {
         for pi in 0..self.parts.len() {
             let p = &mut self.parts[pi];
-            let expired: Vec<Mi> = p.peers.iter().filter(|(_, x)| now >= x.last_heard + LIFE_TIME).map(|(mi, _)| *mi).collect();
+            let expired: Vec<Mi> = p
+                .peers
+                .iter()
+                .filter(|(_, x)| now >= x.last_heard + LIFE_TIME)
+                .map(|(mi, _)| *mi)
+                .collect();
             for mi in expired {
                 if let Some(x) = p.peers.remove(&mi) {
                     if x.live {
-                        self.ev.push_back(MkaEvent::PeerLost { ckn: p.ckn.clone(), peer: x.sci });
+                        self.ev.push_back(MkaEvent::PeerLost {
+                            ckn: p.ckn.clone(),
+                            peer: x.sci,
+                        });
                     }
                 }
             }
@@ -1311,7 +1591,9 @@ impl Mka {
 
     /// True when a primary (non-fallback) participant has a live peer.
     fn primary_live(&self) -> bool {
-        self.parts.iter().any(|p| !p.fallback && p.live_peers().next().is_some())
+        self.parts
+            .iter()
+            .any(|p| !p.fallback && p.live_peers().next().is_some())
     }
 
     /// The CP: election, SAK generation and the SAK Use handshake, then transmission when due.
@@ -1350,9 +1632,11 @@ impl Mka {
             let i_serve = p.key_server == Some(p.mi) && !standby;
             p.settle_at = None;
             if i_serve {
-                let due = interval.is_some_and(|i| p.latest.as_ref().is_some_and(|k| now >= k.installed_at + i));
+                let due =
+                    interval.is_some_and(|i| p.latest.as_ref().is_some_and(|k| now >= k.installed_at + i));
                 p.settle_at = p.settling_until().filter(|t| now < *t);
-                let need = (p.latest.is_none() || p.rekey_requested || due || p.sak_peers != live) && p.settle_at.is_none();
+                let need = (p.latest.is_none() || p.rekey_requested || due || p.sak_peers != live)
+                    && p.settle_at.is_none();
                 // PPK mode: a fresh PPK for every SAK; ask for it and generate once it is here.
                 let ppk_ready = !ppk_mode || p.ppk.fresh.is_some();
                 if need && !ppk_ready && !p.ppk.new_pending && p.ppk.retry_at.is_none() {
@@ -1364,7 +1648,10 @@ impl Mka {
                     // A new SAK: for a first key, a rekey (interval or PN exhaustion) or a change in
                     // the live peer set (9.8: a peer that joins or leaves gets a fresh SAK).
                     let mut buf = zeroize::Zeroizing::new(vec![0u8; suite.key_len()]);
-                    let Some(sak) = random_bytes(&mut buf).ok().and_then(|()| Sak::from_bytes(&buf).ok()) else {
+                    let Some(sak) = random_bytes(&mut buf)
+                        .ok()
+                        .and_then(|()| Sak::from_bytes(&buf).ok())
+                    else {
                         self.stats.sak_generation_failures += 1;
                         continue;
                     };
@@ -1384,9 +1671,28 @@ impl Mka {
                     let rekey = p.latest.is_some();
                     self.stats.sak_generated += 1;
                     self.stats.sak_rekeyed += rekey as u64;
-                    self.ev.push_back(MkaEvent::SakGenerated { ckn: p.ckn.clone(), ki, an, rekey });
+                    self.ev.push_back(MkaEvent::SakGenerated {
+                        ckn: p.ckn.clone(),
+                        ki,
+                        an,
+                        rekey,
+                    });
                     Self::shift_keys(&mut self.sa, p, an);
-                    p.latest = Some(KeyState { ki, an, sak, suite, conf_offset: offset, rx_for: Vec::new(), tx_installed: false, tx_enabled: false, installed_at: now, tx_pn: TxPnSamples::default(), rx_lowest: Vec::new(), ppk_key_id, ppk_kek });
+                    p.latest = Some(KeyState {
+                        ki,
+                        an,
+                        sak,
+                        suite,
+                        conf_offset: offset,
+                        rx_for: Vec::new(),
+                        tx_installed: false,
+                        tx_enabled: false,
+                        installed_at: now,
+                        tx_pn: TxPnSamples::default(),
+                        rx_lowest: Vec::new(),
+                        ppk_key_id,
+                        ppk_kek,
+                    });
                     p.sak_peers = live.clone();
                     p.rekey_requested = false;
                     p.next_tx = now;
@@ -1394,7 +1700,10 @@ impl Mka {
             }
             // Transmit goes to the most preferred participant whose key is ready.
             let pref = self.parts[pi].preference();
-            let better_transmits = self.parts.iter().any(|q| q.preference() < pref && q.transmitting());
+            let better_transmits = self
+                .parts
+                .iter()
+                .any(|q| q.preference() < pref && q.transmitting());
             let p = &mut self.parts[pi];
             // Receive first, for every live peer (also peers that became live after the key).
             Self::install_rx(&mut self.sa, p, own);
@@ -1403,8 +1712,12 @@ impl Mka {
             let mut took_tx = false;
             if let Some(k) = p.latest.as_mut() {
                 let everyone_receives = !live.is_empty()
-                    && live.iter().all(|mi| p.peers[mi].latest_use.is_some_and(|u| u.ki == k.ki && u.rx));
-                let ks_transmits = ks_mi.and_then(|mi| p.peers.get(&mi)).is_some_and(|x| x.latest_use.is_some_and(|u| u.ki == k.ki && u.tx));
+                    && live
+                        .iter()
+                        .all(|mi| p.peers[mi].latest_use.is_some_and(|u| u.ki == k.ki && u.rx));
+                let ks_transmits = ks_mi
+                    .and_then(|mi| p.peers.get(&mi))
+                    .is_some_and(|x| x.latest_use.is_some_and(|u| u.ki == k.ki && u.tx));
                 let ready = (i_serve && everyone_receives) || (!i_serve && ks_transmits);
                 if !k.tx_enabled && ready && !better_transmits && !standby {
                     Self::install_tx(&mut self.sa, k, own, scis);
@@ -1412,7 +1725,11 @@ impl Mka {
                     if !p.secured {
                         // Logged once per session; later keys of the same CA are SAK rekeys.
                         p.secured = true;
-                        self.ev.push_back(MkaEvent::SessionSecured { ckn: p.ckn.clone(), ki: k.ki, fallback: p.fallback });
+                        self.ev.push_back(MkaEvent::SessionSecured {
+                            ckn: p.ckn.clone(),
+                            ki: k.ki,
+                            fallback: p.fallback,
+                        });
                     }
                     p.next_tx = now;
                 }
@@ -1434,7 +1751,10 @@ impl Mka {
                 }
             }
             // Hand back: once a primary key carries everyone's traffic, the fallback's keys go.
-            let primary_carries = self.parts.iter().any(|q| !q.fallback && q.transmitting() && q.everyone_transmits_latest());
+            let primary_carries = self
+                .parts
+                .iter()
+                .any(|q| !q.fallback && q.transmitting() && q.everyone_transmits_latest());
             let p = &mut self.parts[pi];
             if p.fallback && primary_carries && (p.latest.is_some() || p.old.is_some()) {
                 for k in [p.latest.take(), p.old.take()].into_iter().flatten() {
@@ -1455,7 +1775,12 @@ impl Mka {
                 // delay protection (802.1X-2020 Table 9-3): the peers' lowest acceptable PN then
                 // trails our transmit PN by at most 2 s plus a bounded hello.
                 let busy = p.latest.as_ref().is_some_and(|k| !k.tx_installed) || p.old.is_some();
-                p.next_tx = now + if busy || self.cfg.delay_protection { BOUNDED_HELLO_TIME } else { HELLO_TIME };
+                p.next_tx = now
+                    + if busy || self.cfg.delay_protection {
+                        BOUNDED_HELLO_TIME
+                    } else {
+                        HELLO_TIME
+                    };
             }
         }
     }
@@ -1466,10 +1791,19 @@ impl Mka {
 
     /// One MKPDU of participant `p`; `key_server_bit` as [`Self::announces_key_server`] says.
     /// Also says whether it carries a Distributed SAK.
-    fn build(cfg: &MkaConfig, p: &mut Participant, key_server_bit: bool, now: Duration) -> Option<(Vec<u8>, bool)> {
+    fn build(
+        cfg: &MkaConfig,
+        p: &mut Participant,
+        key_server_bit: bool,
+        now: Duration,
+    ) -> Option<(Vec<u8>, bool)> {
         p.mn = p.mn.wrapping_add(1);
         p.sent.push_back((now, p.mn));
-        while p.sent.front().is_some_and(|(t, _)| now.saturating_sub(*t) > LIFE_TIME) {
+        while p
+            .sent
+            .front()
+            .is_some_and(|(t, _)| now.saturating_sub(*t) > LIFE_TIME)
+        {
             p.sent.pop_front();
         }
         let i_serve = p.key_server == Some(p.mi);
@@ -1488,19 +1822,34 @@ impl Mka {
         let mut sets = Vec::new();
         let mut distributed = false;
         let live: Vec<Peer> = p.live_peers().map(|(mi, x)| Peer { mi: *mi, mn: x.mn }).collect();
-        let potential: Vec<Peer> = p.peers.iter().filter(|(_, x)| !x.live).map(|(mi, x)| Peer { mi: *mi, mn: x.mn }).collect();
+        let potential: Vec<Peer> = p
+            .peers
+            .iter()
+            .filter(|(_, x)| !x.live)
+            .map(|(mi, x)| Peer { mi: *mi, mn: x.mn })
+            .collect();
         if !live.is_empty() {
-            sets.push(ParamSet::LivePeerList(PeerList { key_server_ssci: 0, peers: live }));
+            sets.push(ParamSet::LivePeerList(PeerList {
+                key_server_ssci: 0,
+                peers: live,
+            }));
         }
         if !potential.is_empty() {
-            sets.push(ParamSet::PotentialPeerList(PeerList { key_server_ssci: 0, peers: potential }));
+            sets.push(ParamSet::PotentialPeerList(PeerList {
+                key_server_ssci: 0,
+                peers: potential,
+            }));
         }
         if let Some(k) = &p.latest {
             let (lki, lan, ltx, lrx) = Self::key_use(k);
             // The lowest PN we transmitted with each key within the last two seconds (1 in a slot
             // we do not transmit with: never 0, see TxPnSamples::lowest_acceptable).
             let lowest = k.tx_pn.lowest_acceptable(now);
-            let (oki, oan, otx, orx) = p.old.as_ref().map(Self::key_use).unwrap_or((Ki::NULL, 0, false, false));
+            let (oki, oan, otx, orx) =
+                p.old
+                    .as_ref()
+                    .map(Self::key_use)
+                    .unwrap_or((Ki::NULL, 0, false, false));
             let old_lowest = p.old.as_ref().map_or(1, |o| o.tx_pn.lowest_acceptable(now));
             sets.push(ParamSet::SakUse(SakUse {
                 latest_an: lan,
@@ -1512,7 +1861,12 @@ impl Mka {
                 plain_tx: false,
                 plain_rx: false,
                 delay_protect: cfg.delay_protection,
-                keys: Some(SakUseKeys { latest_ki: lki, latest_lowest_pn: lowest as u32, old_ki: oki, old_lowest_pn: old_lowest as u32 }),
+                keys: Some(SakUseKeys {
+                    latest_ki: lki,
+                    latest_lowest_pn: lowest as u32,
+                    old_ki: oki,
+                    old_lowest_pn: old_lowest as u32,
+                }),
             }));
             // PPK mode: only a SAK with a PPK is ever distributed (never one under the plain KEK).
             let kek = if cfg.ppk { k.ppk_kek.as_ref() } else { Some(&p.kek) };
@@ -1520,26 +1874,46 @@ impl Mka {
             // not after: a peer that is only potential would take a key that is about to be
             // replaced (it joins, so 9.8 gives it a fresh SAK once it is live), and a restarted
             // peer would install two SAKs in a row.
-            let someone_lacks = p.live_peers().any(|(_, x)| !x.latest_use.is_some_and(|u| u.ki == k.ki && u.rx));
+            let someone_lacks = p
+                .live_peers()
+                .any(|(_, x)| !x.latest_use.is_some_and(|u| u.ki == k.ki && u.rx));
             if let (true, true, Some(kek)) = (i_serve, someone_lacks, kek) {
                 let cipher_suite_id = (k.suite != CipherSuite::GcmAes128).then(|| k.suite.id());
                 distributed = true;
                 sets.push(ParamSet::DistributedSak(DistributedSak {
                     an: k.an,
                     conf_offset: ConfidentialityOffset::from_conf_offset(k.conf_offset),
-                    key: Some(WrappedSak { kn: k.ki.kn, cipher_suite_id, wrapped: kek.wrap_sak(&k.sak) }),
+                    key: Some(WrappedSak {
+                        kn: k.ki.kn,
+                        cipher_suite_id,
+                        wrapped: kek.wrap_sak(&k.sak),
+                    }),
                 }));
                 if let (true, Some(key_id)) = (cfg.ppk, k.ppk_key_id.clone()) {
                     let tlv = PpkKeyIdTlv { kn: k.ki.kn, key_id };
-                    sets.push(ParamSet::Announcement(Announcement { tlvs: vec![tlv.to_tlv()] }));
+                    sets.push(ParamSet::Announcement(Announcement {
+                        tlvs: vec![tlv.to_tlv()],
+                    }));
                 }
             }
             if k.suite.is_xpn() {
-                sets.push(ParamSet::Xpn(Xpn { suspension_time: 0, latest_lowest_pn_msb: (lowest >> 32) as u32, old_lowest_pn_msb: (old_lowest >> 32) as u32 }));
+                sets.push(ParamSet::Xpn(Xpn {
+                    suspension_time: 0,
+                    latest_lowest_pn_msb: (lowest >> 32) as u32,
+                    old_lowest_pn_msb: (old_lowest >> 32) as u32,
+                }));
             }
         }
-        let repr = MkpduRepr { basic, sets, icv_indicator: cfg.include_icv_indicator, icv: [0; 16] };
-        MkaFrameRepr::new(cfg.mac, repr).seal(&p.ick).ok().map(|f| (f, distributed))
+        let repr = MkpduRepr {
+            basic,
+            sets,
+            icv_indicator: cfg.include_icv_indicator,
+            icv: [0; 16],
+        };
+        MkaFrameRepr::new(cfg.mac, repr)
+            .seal(&p.ick)
+            .ok()
+            .map(|f| (f, distributed))
     }
 }
 
@@ -1552,17 +1926,47 @@ mod tests {
         let (ks, other) = (Mi([1; 12]), Mi([2; 12]));
         let latest = (Ki::new(ks, 2), 1);
         let old = Some((Ki::new(ks, 1), 0));
-        let u = |ki: Ki, an: u8, tx: bool, rx: bool| KeyUse { ki, an, tx, rx, lowest_pn: 1 };
+        let u = |ki: Ki, an: u8, tx: bool, rx: bool| KeyUse {
+            ki,
+            an,
+            tx,
+            rx,
+            lowest_pn: 1,
+        };
         let cases = [
             (u(Ki::new(ks, 2), 1, true, true), false, None),
             (u(Ki::new(ks, 1), 0, true, true), false, None),
             (u(Ki::new(ks, 2), 1, false, true), false, None),
-            (u(Ki::new(ks, 3), 2, false, true), false, Some(SakUseDrop::KnMismatch)),
-            (u(Ki::new(other, 2), 1, true, true), false, Some(SakUseDrop::KeyMiMismatch)),
-            (u(Ki::new(ks, 2), 3, true, true), false, Some(SakUseDrop::AnNotInUse)),
-            (u(Ki::new(ks, 1), 1, true, true), false, Some(SakUseDrop::AnNotInUse)),
-            (u(Ki::new(ks, 2), 1, true, false), false, Some(SakUseDrop::RxNotSet)),
-            (u(Ki::new(ks, 2), 1, false, false), true, Some(SakUseDrop::KsRxTxNotSet)),
+            (
+                u(Ki::new(ks, 3), 2, false, true),
+                false,
+                Some(SakUseDrop::KnMismatch),
+            ),
+            (
+                u(Ki::new(other, 2), 1, true, true),
+                false,
+                Some(SakUseDrop::KeyMiMismatch),
+            ),
+            (
+                u(Ki::new(ks, 2), 3, true, true),
+                false,
+                Some(SakUseDrop::AnNotInUse),
+            ),
+            (
+                u(Ki::new(ks, 1), 1, true, true),
+                false,
+                Some(SakUseDrop::AnNotInUse),
+            ),
+            (
+                u(Ki::new(ks, 2), 1, true, false),
+                false,
+                Some(SakUseDrop::RxNotSet),
+            ),
+            (
+                u(Ki::new(ks, 2), 1, false, false),
+                true,
+                Some(SakUseDrop::KsRxTxNotSet),
+            ),
             (u(Ki::new(ks, 2), 1, false, false), false, None),
             (u(Ki::new(ks, 1), 0, false, false), true, None),
         ];

@@ -29,7 +29,11 @@ pub const CKN_MAX_LEN: usize = 32;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
     #[error("{what} has {len} octets (expected {expected})")]
-    Length { what: &'static str, len: usize, expected: &'static str },
+    Length {
+        what: &'static str,
+        len: usize,
+        expected: &'static str,
+    },
     #[error("{what} is not a hex string")]
     Hex { what: &'static str },
     #[error("KDF output length of {0} bits is not a non-zero multiple of 8 up to 32640")]
@@ -44,12 +48,20 @@ pub enum KeyError {
 /// `K(i) = AES-CMAC(key, [i]₁ ‖ label ‖ 0x00 ‖ context ‖ [L]₂)` for i = 1, 2, … and the output is
 /// `K(1) ‖ K(2) ‖ …` truncated to `length_bits`. AES-128-CMAC for a 16-octet key, AES-256-CMAC
 /// for a 32-octet key.
-pub fn kdf(key: &[u8], label: &[u8], context: &[u8], length_bits: u32) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+pub fn kdf(
+    key: &[u8],
+    label: &[u8],
+    context: &[u8],
+    length_bits: u32,
+) -> Result<Zeroizing<Vec<u8>>, KeyError> {
     if length_bits == 0 || length_bits % 8 != 0 || length_bits > 255 * 128 {
         return Err(KeyError::KdfLength(length_bits));
     }
-    let prf = AesCmac::new(key)
-        .map_err(|e| KeyError::Length { what: "KDF key", len: e.0, expected: "16 or 32" })?;
+    let prf = AesCmac::new(key).map_err(|e| KeyError::Length {
+        what: "KDF key",
+        len: e.0,
+        expected: "16 or 32",
+    })?;
     let out_len = (length_bits / 8) as usize;
     let l = (length_bits as u16).to_be_bytes();
     let mut out = Zeroizing::new(Vec::with_capacity(out_len.next_multiple_of(TAG_LEN)));
@@ -72,7 +84,11 @@ pub fn kdf(key: &[u8], label: &[u8], context: &[u8], length_bits: u32) -> Result
 fn check_len(what: &'static str, b: &[u8]) -> Result<(), KeyError> {
     match b.len() {
         16 | 32 => Ok(()),
-        len => Err(KeyError::Length { what, len, expected: "16 or 32" }),
+        len => Err(KeyError::Length {
+            what,
+            len,
+            expected: "16 or 32",
+        }),
     }
 }
 
@@ -82,7 +98,9 @@ fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 fn decode_hex(what: &'static str, s: &str) -> Result<Zeroizing<Vec<u8>>, KeyError> {
-    Ok(Zeroizing::new(hex::decode(s.trim()).map_err(|_| KeyError::Hex { what })?))
+    Ok(Zeroizing::new(
+        hex::decode(s.trim()).map_err(|_| KeyError::Hex { what })?,
+    ))
 }
 
 macro_rules! secret_key {
@@ -158,7 +176,11 @@ pub struct Ckn(Vec<u8>);
 impl Ckn {
     pub fn new(bytes: &[u8]) -> Result<Self, KeyError> {
         if bytes.is_empty() || bytes.len() > CKN_MAX_LEN {
-            return Err(KeyError::Length { what: "CKN", len: bytes.len(), expected: "1 to 32" });
+            return Err(KeyError::Length {
+                what: "CKN",
+                len: bytes.len(),
+                expected: "1 to 32",
+            });
         }
         Ok(Ckn(bytes.to_vec()))
     }
@@ -264,7 +286,13 @@ impl Sak {
     /// 9.8.1), KN as 4 octets big-endian. The nonce should be as long as the SAK and fresh from a
     /// CSPRNG (see [`random_bytes`]). Receivers never re-derive a SAK (it is distributed wrapped),
     /// so the MI list's content and order are the key server's choice.
-    pub fn derive(cak: &Cak, ks_nonce: &[u8], mi_list: &[Mi], kn: u32, sak_len: usize) -> Result<Sak, KeyError> {
+    pub fn derive(
+        cak: &Cak,
+        ks_nonce: &[u8],
+        mi_list: &[Mi],
+        kn: u32,
+        sak_len: usize,
+    ) -> Result<Sak, KeyError> {
         let mut context = Zeroizing::new(Vec::with_capacity(ks_nonce.len() + mi_list.len() * MI_LEN + 4));
         context.extend_from_slice(ks_nonce);
         for mi in mi_list {
@@ -295,14 +323,20 @@ pub fn generate_sak(sak_len: usize) -> Result<Sak, KeyError> {
 fn check_len_usize(what: &'static str, len: usize) -> Result<(), KeyError> {
     match len {
         16 | 32 => Ok(()),
-        len => Err(KeyError::Length { what, len, expected: "16 or 32" }),
+        len => Err(KeyError::Length {
+            what,
+            len,
+            expected: "16 or 32",
+        }),
     }
 }
 
 /// Fills `buf` from the operating system's CSPRNG (for MIs, KS nonces, SAKs).
 pub fn random_bytes(buf: &mut [u8]) -> Result<(), KeyError> {
     use ring::rand::SecureRandom;
-    ring::rand::SystemRandom::new().fill(buf).map_err(|_| KeyError::Rng)
+    ring::rand::SystemRandom::new()
+        .fill(buf)
+        .map_err(|_| KeyError::Rng)
 }
 
 fn ordered_macs(a: [u8; 6], b: [u8; 6]) -> [u8; 12] {
@@ -314,19 +348,33 @@ fn ordered_macs(a: [u8; 6], b: [u8; 6]) -> [u8; 12] {
 }
 
 fn msk_key(msk: &[u8]) -> Result<&[u8], KeyError> {
-    msk.get(..16).ok_or(KeyError::Length { what: "MSK", len: msk.len(), expected: "at least 16" })
+    msk.get(..16).ok_or(KeyError::Length {
+        what: "MSK",
+        len: msk.len(),
+        expected: "at least 16",
+    })
 }
 
 /// CAK = KDF(MSK[0..16], "IEEE8021 EAP CAK", MAC_lo ‖ MAC_hi, |CAK|) (802.1X-2020 6.2.2), MAC_lo
 /// being the numerically lesser of the two EAP endpoints' MAC addresses (either order may be given).
 pub fn cak_from_msk(msk: &[u8], mac_a: [u8; 6], mac_b: [u8; 6], cak_len: usize) -> Result<Cak, KeyError> {
     check_len_usize("CAK", cak_len)?;
-    let k = kdf(msk_key(msk)?, LABEL_EAP_CAK, &ordered_macs(mac_a, mac_b), (cak_len * 8) as u32)?;
+    let k = kdf(
+        msk_key(msk)?,
+        LABEL_EAP_CAK,
+        &ordered_macs(mac_a, mac_b),
+        (cak_len * 8) as u32,
+    )?;
     Ok(Cak(k))
 }
 
 /// CKN = KDF(MSK[0..16], "IEEE8021 EAP CKN", EAP-Session-Id ‖ MAC_lo ‖ MAC_hi, 128) (802.1X-2020 6.2.2).
-pub fn ckn_from_msk(msk: &[u8], eap_session_id: &[u8], mac_a: [u8; 6], mac_b: [u8; 6]) -> Result<Ckn, KeyError> {
+pub fn ckn_from_msk(
+    msk: &[u8],
+    eap_session_id: &[u8],
+    mac_a: [u8; 6],
+    mac_b: [u8; 6],
+) -> Result<Ckn, KeyError> {
     let mut context = eap_session_id.to_vec();
     context.extend_from_slice(&ordered_macs(mac_a, mac_b));
     let k = kdf(msk_key(msk)?, LABEL_EAP_CKN, &context, 128)?;
@@ -345,15 +393,23 @@ mod tests {
         assert_eq!(format!("{:?}", Ick::derive(&cak, &ckn)), "Ick(***)");
         assert_eq!(format!("{:?}", Kek::derive(&cak, &ckn)), "Kek(***)");
         assert_eq!(format!("{:?}", Sak::generate(32).unwrap()), "Sak(***)");
-        let e = Cak::from_hex("00112233445566778899aabbccddeeffzz").unwrap_err().to_string();
+        let e = Cak::from_hex("00112233445566778899aabbccddeeffzz")
+            .unwrap_err()
+            .to_string();
         assert!(!e.contains("0011"), "{e}");
     }
 
     #[test]
     fn ckn_context_pads_and_truncates() {
-        assert_eq!(Ckn::from_hex("31323334").unwrap().kdf_context()[..6], [0x31, 0x32, 0x33, 0x34, 0, 0]);
+        assert_eq!(
+            Ckn::from_hex("31323334").unwrap().kdf_context()[..6],
+            [0x31, 0x32, 0x33, 0x34, 0, 0]
+        );
         let long: Vec<u8> = (1..=32).collect();
-        assert_eq!(Ckn::new(&long).unwrap().kdf_context().to_vec(), long[..16].to_vec());
+        assert_eq!(
+            Ckn::new(&long).unwrap().kdf_context().to_vec(),
+            long[..16].to_vec()
+        );
         assert!(Ckn::new(&[]).is_err());
         assert!(Ckn::new(&[0; 33]).is_err());
     }

@@ -81,12 +81,21 @@ mod tests {
         let kek = hex::decode("000102030405060708090a0b0c0d0e0f").unwrap();
         let data = hex::decode("00112233445566778899aabbccddeeff").unwrap();
         let w = wrap(&kek, &data).unwrap();
-        assert_eq!(hex::encode(&w), "1fa68b0a8112b447aef34bd8fb5a7b829d3e862371d2cfe5");
+        assert_eq!(
+            hex::encode(&w),
+            "1fa68b0a8112b447aef34bd8fb5a7b829d3e862371d2cfe5"
+        );
         assert_eq!(&unwrap(&kek, &w).unwrap()[..], &data[..]);
         let mut bad = w.clone();
         bad[5] ^= 1;
-        assert_eq!(unwrap(&kek, &bad).unwrap_err(), KeyWrapError::IntegrityCheckFailed);
-        assert_eq!(unwrap(&kek, &w[..16]).unwrap_err(), KeyWrapError::WrappedLength(16));
+        assert_eq!(
+            unwrap(&kek, &bad).unwrap_err(),
+            KeyWrapError::IntegrityCheckFailed
+        );
+        assert_eq!(
+            unwrap(&kek, &w[..16]).unwrap_err(),
+            KeyWrapError::WrappedLength(16)
+        );
         assert_eq!(wrap(&kek[..15], &data).unwrap_err(), KeyWrapError::KekLength(15));
         assert_eq!(wrap(&kek, &data[..5]).unwrap_err(), KeyWrapError::DataLength(5));
     }

@@ -63,7 +63,11 @@ impl FromStr for Mi {
     type Err = KeyError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let b = hex::decode(s.trim()).map_err(|_| KeyError::Hex { what: "MI" })?;
-        Mi::from_slice(&b).ok_or(KeyError::Length { what: "MI", len: b.len(), expected: "12" })
+        Mi::from_slice(&b).ok_or(KeyError::Length {
+            what: "MI",
+            len: b.len(),
+            expected: "12",
+        })
     }
 }
 
@@ -76,7 +80,10 @@ pub struct Ki {
 }
 
 impl Ki {
-    pub const NULL: Ki = Ki { mi: Mi([0; MI_LEN]), kn: 0 };
+    pub const NULL: Ki = Ki {
+        mi: Mi([0; MI_LEN]),
+        kn: 0,
+    };
 
     pub fn new(mi: Mi, kn: u32) -> Ki {
         Ki { mi, kn }

@@ -203,7 +203,10 @@ impl<T: AsRef<[u8]>> EapolPacket<T> {
         }
         let body_len = self.body_len() as usize;
         if len - EAPOL_HEADER_LEN < body_len {
-            return Err(MkpduError::EapolBodyTruncated { body_len, available: len - EAPOL_HEADER_LEN });
+            return Err(MkpduError::EapolBodyTruncated {
+                body_len,
+                available: len - EAPOL_HEADER_LEN,
+            });
         }
         Ok(())
     }
@@ -276,7 +279,10 @@ impl<T: AsRef<[u8]>> ParamSetPacket<T> {
         }
         let p = ParamSetPacket { buffer };
         if len < PARAM_SET_HEADER_LEN + p.body_len() {
-            return Err(MkpduError::ParamSetTruncated { set_type: p.set_type(), offset: 0 });
+            return Err(MkpduError::ParamSetTruncated {
+                set_type: p.set_type(),
+                offset: 0,
+            });
         }
         Ok(p)
     }
@@ -452,7 +458,8 @@ impl BasicParamSet {
         // The caller guarantees at least MKPDU_MIN_LEN - ICV_LEN octets.
         let p = ParamSetPacket::new_unchecked(b);
         let len = p.body_len();
-        if !(BASIC_FIXED_LEN + 1..=BASIC_FIXED_LEN + super::kdf::CKN_MAX_LEN).contains(&len) || p.padded_len() > b.len()
+        if !(BASIC_FIXED_LEN + 1..=BASIC_FIXED_LEN + super::kdf::CKN_MAX_LEN).contains(&len)
+            || p.padded_len() > b.len()
         {
             return Err(MkpduError::BadBasicLength { len });
         }
@@ -477,7 +484,9 @@ impl BasicParamSet {
     }
 
     fn emit(&self, out: &mut [u8]) {
-        let flags = (u8::from(self.key_server) << 3) | (u8::from(self.macsec_desired) << 2) | self.macsec_capability.bits();
+        let flags = (u8::from(self.key_server) << 3)
+            | (u8::from(self.macsec_desired) << 2)
+            | self.macsec_capability.bits();
         let mut p = ParamSetPacket::new_unchecked(out);
         p.set_header(self.version, self.key_server_priority, flags, self.body_len());
         let body = p.body_mut();
@@ -553,7 +562,12 @@ impl SakUse {
                 old_ki: Ki::new(mi_at(&body[20..32]), be32(&body[32..36])),
                 old_lowest_pn: be32(&body[36..40]),
             }),
-            len => return Err(MkpduError::BadParamSetLength { set_type: set_type::SAK_USE, len }),
+            len => {
+                return Err(MkpduError::BadParamSetLength {
+                    set_type: set_type::SAK_USE,
+                    len,
+                })
+            }
         };
         Ok(SakUse {
             latest_an: octet2 >> 6,
@@ -579,7 +593,8 @@ impl SakUse {
             | (self.old_an << 2)
             | (u8::from(self.old_tx) << 1)
             | u8::from(self.old_rx);
-        let flags = (u8::from(self.plain_tx) << 3) | (u8::from(self.plain_rx) << 2) | u8::from(self.delay_protect);
+        let flags =
+            (u8::from(self.plain_tx) << 3) | (u8::from(self.plain_rx) << 2) | u8::from(self.delay_protect);
         Ok((octet2, flags))
     }
 
@@ -607,7 +622,13 @@ impl SakUse {
 
     /// The Old Key slot (`None` for an empty body).
     pub fn old(&self) -> Option<KeyUse> {
-        self.keys.map(|k| KeyUse { ki: k.old_ki, an: self.old_an, tx: self.old_tx, rx: self.old_rx, lowest_pn: k.old_lowest_pn })
+        self.keys.map(|k| KeyUse {
+            ki: k.old_ki,
+            an: self.old_an,
+            tx: self.old_tx,
+            rx: self.old_rx,
+            lowest_pn: k.old_lowest_pn,
+        })
     }
 
     /// The sender's most recent key as receivers must read it: the Latest slot when its rx bit is
@@ -648,15 +669,28 @@ impl DistributedSak {
     fn parse(octet2: u8, body: &[u8]) -> Result<Self, MkpduError> {
         let key = match body.len() {
             0 => None,
-            28 => Some(WrappedSak { kn: be32(&body[0..4]), cipher_suite_id: None, wrapped: body[4..].to_vec() }),
+            28 => Some(WrappedSak {
+                kn: be32(&body[0..4]),
+                cipher_suite_id: None,
+                wrapped: body[4..].to_vec(),
+            }),
             36 | 52 => Some(WrappedSak {
                 kn: be32(&body[0..4]),
                 cipher_suite_id: Some(be64(&body[4..12])),
                 wrapped: body[12..].to_vec(),
             }),
-            len => return Err(MkpduError::BadParamSetLength { set_type: set_type::DISTRIBUTED_SAK, len }),
+            len => {
+                return Err(MkpduError::BadParamSetLength {
+                    set_type: set_type::DISTRIBUTED_SAK,
+                    len,
+                })
+            }
         };
-        Ok(DistributedSak { an: octet2 >> 6, conf_offset: ConfidentialityOffset::from_bits(octet2 >> 4), key })
+        Ok(DistributedSak {
+            an: octet2 >> 6,
+            conf_offset: ConfidentialityOffset::from_bits(octet2 >> 4),
+            key,
+        })
     }
 
     fn body_len(&self) -> usize {
@@ -673,7 +707,11 @@ impl DistributedSak {
         if let Some(k) = &self.key {
             match (k.cipher_suite_id, k.wrapped.len()) {
                 (None, 24) | (Some(_), 24 | 40) => {}
-                _ => return Err(EmitError::Invalid("Distributed SAK wrap must be 24 octets, or 40 with a cipher suite")),
+                _ => {
+                    return Err(EmitError::Invalid(
+                        "Distributed SAK wrap must be 24 octets, or 40 with a cipher suite",
+                    ))
+                }
             }
         }
         Ok((self.an << 6) | (self.conf_offset.bits() << 4))
@@ -773,11 +811,17 @@ impl Announcement {
                 AnnouncementTlv::CipherSuites(
                     value
                         .chunks_exact(10)
-                        .map(|e| CipherSuiteCap { capability: MacsecCapability::from_bits(e[1]), id: be64(&e[2..10]) })
+                        .map(|e| CipherSuiteCap {
+                            capability: MacsecCapability::from_bits(e[1]),
+                            id: be64(&e[2..10]),
+                        })
                         .collect(),
                 )
             } else {
-                AnnouncementTlv::Other { tlv_type, value: value.to_vec() }
+                AnnouncementTlv::Other {
+                    tlv_type,
+                    value: value.to_vec(),
+                }
             });
             off += 2 + len;
         }
@@ -796,8 +840,16 @@ impl Announcement {
             if t.value_len() > 0x1ff {
                 return Err(EmitError::Invalid("Announcement TLV longer than 511 octets"));
             }
-            if matches!(t, AnnouncementTlv::Other { tlv_type: TLV_MACSEC_CIPHER_SUITES, .. }) {
-                return Err(EmitError::Invalid("TLV 112 must be AnnouncementTlv::CipherSuites"));
+            if matches!(
+                t,
+                AnnouncementTlv::Other {
+                    tlv_type: TLV_MACSEC_CIPHER_SUITES,
+                    ..
+                }
+            ) {
+                return Err(EmitError::Invalid(
+                    "TLV 112 must be AnnouncementTlv::CipherSuites",
+                ));
             }
         }
         Ok(())
@@ -897,7 +949,10 @@ impl ParamSet {
     pub fn parse<T: AsRef<[u8]>>(p: &ParamSetPacket<T>) -> Result<ParamSet, MkpduError> {
         let t = p.set_type();
         let body = p.body();
-        let bad_len = MkpduError::BadParamSetLength { set_type: t, len: body.len() };
+        let bad_len = MkpduError::BadParamSetLength {
+            set_type: t,
+            len: body.len(),
+        };
         Ok(match t {
             set_type::LIVE_PEER_LIST | set_type::POTENTIAL_PEER_LIST => {
                 if body.len() % PEER_ENTRY_LEN != 0 {
@@ -907,7 +962,10 @@ impl ParamSet {
                     key_server_ssci: p.octet2(),
                     peers: body
                         .chunks_exact(PEER_ENTRY_LEN)
-                        .map(|e| Peer { mi: mi_at(&e[..12]), mn: be32(&e[12..16]) })
+                        .map(|e| Peer {
+                            mi: mi_at(&e[..12]),
+                            mn: be32(&e[12..16]),
+                        })
                         .collect(),
                 };
                 if t == set_type::LIVE_PEER_LIST {
@@ -923,7 +981,10 @@ impl ParamSet {
                     return Err(bad_len);
                 }
                 let ckn = Ckn::new(&body[WRAPPED_CAK_LEN..]).map_err(|_| bad_len)?;
-                ParamSet::DistributedCak(DistributedCak { wrapped_cak: body[..WRAPPED_CAK_LEN].to_vec(), ckn })
+                ParamSet::DistributedCak(DistributedCak {
+                    wrapped_cak: body[..WRAPPED_CAK_LEN].to_vec(),
+                    ckn,
+                })
             }
             set_type::KMD => ParamSet::Kmd(body.to_vec()),
             set_type::ANNOUNCEMENT => ParamSet::Announcement(Announcement::parse(body)?),
@@ -938,7 +999,12 @@ impl ParamSet {
                 })
             }
             set_type::ICV_INDICATOR => return Err(MkpduError::MisplacedIcvIndicator { offset: 0 }),
-            _ => ParamSet::Unknown(UnknownParamSet { set_type: t, octet2: p.octet2(), flags: p.flags(), body: body.to_vec() }),
+            _ => ParamSet::Unknown(UnknownParamSet {
+                set_type: t,
+                octet2: p.octet2(),
+                flags: p.flags(),
+                body: body.to_vec(),
+            }),
         })
     }
 
@@ -988,7 +1054,9 @@ impl ParamSet {
             ParamSet::Xpn(x) => (x.suspension_time, 0),
             ParamSet::Unknown(u) => {
                 if set_type::is_known(u.set_type) {
-                    return Err(EmitError::Invalid("UnknownParamSet with a known parameter set type"));
+                    return Err(EmitError::Invalid(
+                        "UnknownParamSet with a known parameter set type",
+                    ));
                 }
                 if u.flags > 0x0f {
                     return Err(EmitError::Invalid("UnknownParamSet flags above 4 bits"));
@@ -1002,7 +1070,10 @@ impl ParamSet {
     pub fn emit(&self, out: &mut [u8]) -> Result<usize, EmitError> {
         let body_len = self.body_len();
         if body_len > MAX_BODY_LEN {
-            return Err(EmitError::BodyTooLong { set_type: self.set_type(), len: body_len });
+            return Err(EmitError::BodyTooLong {
+                set_type: self.set_type(),
+                len: body_len,
+            });
         }
         let need = self.buffer_len();
         if out.len() < need {
@@ -1073,7 +1144,10 @@ impl MkpduRepr {
             let p = ParamSetPacket::new_unchecked(&mkpdu[off..end]);
             if p.set_type() == set_type::ICV_INDICATOR {
                 if p.body_len() != ICV_LEN {
-                    return Err(MkpduError::BadParamSetLength { set_type: set_type::ICV_INDICATOR, len: p.body_len() });
+                    return Err(MkpduError::BadParamSetLength {
+                        set_type: set_type::ICV_INDICATOR,
+                        len: p.body_len(),
+                    });
                 }
                 if off + PARAM_SET_HEADER_LEN != end {
                     return Err(MkpduError::MisplacedIcvIndicator { offset: off });
@@ -1082,14 +1156,22 @@ impl MkpduRepr {
                 break;
             }
             if off + p.padded_len() > end {
-                return Err(MkpduError::ParamSetTruncated { set_type: p.set_type(), offset: off });
+                return Err(MkpduError::ParamSetTruncated {
+                    set_type: p.set_type(),
+                    offset: off,
+                });
             }
             sets.push(ParamSet::parse(&p)?);
             off += p.padded_len();
         }
         let mut icv = [0u8; ICV_LEN];
         icv.copy_from_slice(&mkpdu[end..]);
-        Ok(MkpduRepr { basic, sets, icv_indicator, icv })
+        Ok(MkpduRepr {
+            basic,
+            sets,
+            icv_indicator,
+            icv,
+        })
     }
 
     /// Octets [`emit`](Self::emit) writes.
@@ -1097,7 +1179,11 @@ impl MkpduRepr {
         PARAM_SET_HEADER_LEN
             + pad4(self.basic.body_len())
             + self.sets.iter().map(ParamSet::buffer_len).sum::<usize>()
-            + if self.icv_indicator { PARAM_SET_HEADER_LEN } else { 0 }
+            + if self.icv_indicator {
+                PARAM_SET_HEADER_LEN
+            } else {
+                0
+            }
             + ICV_LEN
     }
 
@@ -1218,8 +1304,13 @@ fn locate(frame: &[u8]) -> Result<Layout, MkpduError> {
     let mut tags = Vec::new();
     let mut et = u16::from_be_bytes([frame[off], frame[off + 1]]);
     while (et == EtherType::VLAN.0 || et == EtherType::QINQ.0) && tags.len() < MAX_VLAN_TAGS {
-        let t = frame.get(off + 2..off + 6).ok_or(MkpduError::FrameTooShort { len })?;
-        tags.push(VlanTagRepr { tpid: et, tci: u16::from_be_bytes([t[0], t[1]]) });
+        let t = frame
+            .get(off + 2..off + 6)
+            .ok_or(MkpduError::FrameTooShort { len })?;
+        tags.push(VlanTagRepr {
+            tpid: et,
+            tci: u16::from_be_bytes([t[0], t[1]]),
+        });
         et = u16::from_be_bytes([t[2], t[3]]);
         off += 4;
     }
@@ -1232,7 +1323,9 @@ fn locate(frame: &[u8]) -> Result<Layout, MkpduError> {
         e => e,
     })?;
     if p.packet_type() != EAPOL_TYPE_MKA {
-        return Err(MkpduError::NotMka { packet_type: p.packet_type() });
+        return Err(MkpduError::NotMka {
+            packet_type: p.packet_type(),
+        });
     }
     let dst = MacAddr::from_slice(&frame[0..6]);
     if dst.0[0] & 1 == 0 {
@@ -1263,14 +1356,26 @@ pub struct MkaFrameRepr {
 impl MkaFrameRepr {
     /// A frame to the PAE group address with EAPOL version 3 and no tags.
     pub fn new(src: MacAddr, mkpdu: MkpduRepr) -> Self {
-        MkaFrameRepr { dst: PAE_GROUP_ADDR, src, vlan_tags: Vec::new(), eapol_version: EAPOL_VERSION, mkpdu }
+        MkaFrameRepr {
+            dst: PAE_GROUP_ADDR,
+            src,
+            vlan_tags: Vec::new(),
+            eapol_version: EAPOL_VERSION,
+            mkpdu,
+        }
     }
 
     /// Parses an Ethernet frame (no FCS; Ethernet padding after the EAPOL body is ignored).
     pub fn parse(frame: &[u8]) -> Result<MkaFrameRepr, MkpduError> {
         let l = locate(frame)?;
         let mkpdu = MkpduRepr::parse(&frame[l.eapol + EAPOL_HEADER_LEN..l.eapol + l.eapol_len])?;
-        Ok(MkaFrameRepr { dst: l.dst, src: l.src, vlan_tags: l.tags, eapol_version: l.version, mkpdu })
+        Ok(MkaFrameRepr {
+            dst: l.dst,
+            src: l.src,
+            vlan_tags: l.tags,
+            eapol_version: l.version,
+            mkpdu,
+        })
     }
 
     /// Octets of the frame without Ethernet padding.
@@ -1398,8 +1503,17 @@ mod tests {
     fn every_set() -> Vec<ParamSet> {
         let ki = Ki::new(Mi([9; 12]), 3);
         vec![
-            ParamSet::LivePeerList(PeerList { key_server_ssci: 1, peers: vec![Peer { mi: Mi([1; 12]), mn: 5 }] }),
-            ParamSet::PotentialPeerList(PeerList { key_server_ssci: 0, peers: vec![] }),
+            ParamSet::LivePeerList(PeerList {
+                key_server_ssci: 1,
+                peers: vec![Peer {
+                    mi: Mi([1; 12]),
+                    mn: 5,
+                }],
+            }),
+            ParamSet::PotentialPeerList(PeerList {
+                key_server_ssci: 0,
+                peers: vec![],
+            }),
             ParamSet::SakUse(SakUse {
                 latest_an: 1,
                 latest_tx: true,
@@ -1410,40 +1524,87 @@ mod tests {
                 plain_tx: false,
                 plain_rx: true,
                 delay_protect: true,
-                keys: Some(SakUseKeys { latest_ki: ki, latest_lowest_pn: 1, old_ki: Ki::NULL, old_lowest_pn: 1 }),
+                keys: Some(SakUseKeys {
+                    latest_ki: ki,
+                    latest_lowest_pn: 1,
+                    old_ki: Ki::NULL,
+                    old_lowest_pn: 1,
+                }),
             }),
-            ParamSet::SakUse(SakUse { plain_tx: true, plain_rx: true, ..SakUse::default() }),
+            ParamSet::SakUse(SakUse {
+                plain_tx: true,
+                plain_rx: true,
+                ..SakUse::default()
+            }),
             ParamSet::DistributedSak(DistributedSak {
                 an: 2,
                 conf_offset: ConfidentialityOffset::Offset30,
-                key: Some(WrappedSak { kn: 3, cipher_suite_id: Some(CipherSuite::GcmAesXpn256.id()), wrapped: vec![0x55; 40] }),
+                key: Some(WrappedSak {
+                    kn: 3,
+                    cipher_suite_id: Some(CipherSuite::GcmAesXpn256.id()),
+                    wrapped: vec![0x55; 40],
+                }),
             }),
             ParamSet::DistributedSak(DistributedSak {
                 an: 1,
                 conf_offset: ConfidentialityOffset::Offset0,
-                key: Some(WrappedSak { kn: 4, cipher_suite_id: Some(CipherSuite::GcmAesXpn128.id()), wrapped: vec![0x66; 24] }),
+                key: Some(WrappedSak {
+                    kn: 4,
+                    cipher_suite_id: Some(CipherSuite::GcmAesXpn128.id()),
+                    wrapped: vec![0x66; 24],
+                }),
             }),
-            ParamSet::DistributedSak(DistributedSak { an: 0, conf_offset: ConfidentialityOffset::NotConfidential, key: None }),
-            ParamSet::DistributedCak(DistributedCak { wrapped_cak: vec![0x77; 24], ckn: Ckn::new(b"abc").unwrap() }),
+            ParamSet::DistributedSak(DistributedSak {
+                an: 0,
+                conf_offset: ConfidentialityOffset::NotConfidential,
+                key: None,
+            }),
+            ParamSet::DistributedCak(DistributedCak {
+                wrapped_cak: vec![0x77; 24],
+                ckn: Ckn::new(b"abc").unwrap(),
+            }),
             ParamSet::Kmd(b"example.net".to_vec()),
             ParamSet::Announcement(Announcement {
                 tlvs: vec![
                     AnnouncementTlv::CipherSuites(vec![
-                        CipherSuiteCap { capability: MacsecCapability::ConfidentialityWithOffset, id: CipherSuite::GcmAes128.id() },
-                        CipherSuiteCap { capability: MacsecCapability::ConfidentialityNoOffset, id: CipherSuite::GcmAesXpn256.id() },
+                        CipherSuiteCap {
+                            capability: MacsecCapability::ConfidentialityWithOffset,
+                            id: CipherSuite::GcmAes128.id(),
+                        },
+                        CipherSuiteCap {
+                            capability: MacsecCapability::ConfidentialityNoOffset,
+                            id: CipherSuite::GcmAesXpn256.id(),
+                        },
                     ]),
-                    AnnouncementTlv::Other { tlv_type: 126, value: vec![1, 2, 3] },
+                    AnnouncementTlv::Other {
+                        tlv_type: 126,
+                        value: vec![1, 2, 3],
+                    },
                 ],
             }),
-            ParamSet::Xpn(Xpn { suspension_time: 30, latest_lowest_pn_msb: 1, old_lowest_pn_msb: 0 }),
-            ParamSet::Unknown(UnknownParamSet { set_type: 42, octet2: 0x5a, flags: 0xa, body: vec![1, 2, 3, 4, 5] }),
+            ParamSet::Xpn(Xpn {
+                suspension_time: 30,
+                latest_lowest_pn_msb: 1,
+                old_lowest_pn_msb: 0,
+            }),
+            ParamSet::Unknown(UnknownParamSet {
+                set_type: 42,
+                octet2: 0x5a,
+                flags: 0xa,
+                body: vec![1, 2, 3, 4, 5],
+            }),
         ]
     }
 
     #[test]
     fn every_set_round_trips_with_and_without_icv_indicator() {
         for icv_indicator in [false, true] {
-            let repr = MkpduRepr { basic: basic(), sets: every_set(), icv_indicator, icv: [0xee; 16] };
+            let repr = MkpduRepr {
+                basic: basic(),
+                sets: every_set(),
+                icv_indicator,
+                icv: [0xee; 16],
+            };
             let bytes = repr.to_bytes().unwrap();
             assert_eq!(bytes.len() % 4, 0);
             let back = MkpduRepr::parse(&bytes).unwrap();
@@ -1464,11 +1625,26 @@ mod tests {
         sets.push(ParamSet::DistributedSak(DistributedSak {
             an: 3,
             conf_offset: ConfidentialityOffset::Offset0,
-            key: Some(WrappedSak { kn: 9, cipher_suite_id: Some(CipherSuite::GcmAes256.id()), wrapped: kek.wrap_sak(&sak) }),
+            key: Some(WrappedSak {
+                kn: 9,
+                cipher_suite_id: Some(CipherSuite::GcmAes256.id()),
+                wrapped: kek.wrap_sak(&sak),
+            }),
         }));
         for icv_indicator in [false, true] {
-            let mut f = MkaFrameRepr::new(MacAddr([2, 0, 0, 0, 0, 1]), MkpduRepr { basic: basic(), sets: sets.clone(), icv_indicator, icv: [0; 16] });
-            f.vlan_tags.push(VlanTagRepr { tpid: 0x8100, tci: 100 });
+            let mut f = MkaFrameRepr::new(
+                MacAddr([2, 0, 0, 0, 0, 1]),
+                MkpduRepr {
+                    basic: basic(),
+                    sets: sets.clone(),
+                    icv_indicator,
+                    icv: [0; 16],
+                },
+            );
+            f.vlan_tags.push(VlanTagRepr {
+                tpid: 0x8100,
+                tci: 100,
+            });
             let bytes = f.seal(&ick).unwrap();
             assert!(verify_frame_icv(&bytes, &ick).unwrap());
             let back = MkaFrameRepr::parse(&bytes).unwrap();
@@ -1493,11 +1669,24 @@ mod tests {
 
     #[test]
     fn malformed_mkpdus_give_specific_errors() {
-        let good = MkpduRepr { basic: basic(), sets: vec![], icv_indicator: false, icv: [0; 16] }.to_bytes().unwrap();
-        assert_eq!(MkpduRepr::parse(&good[..28]), Err(MkpduError::TooShort { len: 28 }));
+        let good = MkpduRepr {
+            basic: basic(),
+            sets: vec![],
+            icv_indicator: false,
+            icv: [0; 16],
+        }
+        .to_bytes()
+        .unwrap();
+        assert_eq!(
+            MkpduRepr::parse(&good[..28]),
+            Err(MkpduError::TooShort { len: 28 })
+        );
         let mut odd = good.clone();
         odd.push(0);
-        assert_eq!(MkpduRepr::parse(&odd), Err(MkpduError::NotMultipleOf4 { len: odd.len() }));
+        assert_eq!(
+            MkpduRepr::parse(&odd),
+            Err(MkpduError::NotMultipleOf4 { len: odd.len() })
+        );
         let mut b = good.clone();
         b[3] = 28; // CKN of 0 octets
         assert_eq!(MkpduRepr::parse(&b), Err(MkpduError::BadBasicLength { len: 28 }));
@@ -1507,35 +1696,96 @@ mod tests {
             v.extend_from_slice(&[0; 16]);
             MkpduRepr::parse(&v)
         };
-        assert_eq!(with(&[1, 0, 0, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), Err(MkpduError::BadParamSetLength { set_type: 1, len: 15 }));
-        assert_eq!(with(&[1, 0, 0, 16, 0, 0, 0, 0]), Err(MkpduError::ParamSetTruncated { set_type: 1, offset: 40 }));
-        assert_eq!(with(&[3, 0, 0, 4, 0, 0, 0, 0]), Err(MkpduError::BadParamSetLength { set_type: 3, len: 4 }));
-        assert_eq!(with(&[4, 0, 0, 4, 0, 0, 0, 0]), Err(MkpduError::BadParamSetLength { set_type: 4, len: 4 }));
-        assert_eq!(with(&[8, 0, 0, 4, 0, 0, 0, 0]), Err(MkpduError::BadParamSetLength { set_type: 8, len: 4 }));
-        assert_eq!(with(&[7, 0, 0, 4, 0xe0, 5, 0, 0]), Err(MkpduError::BadAnnouncementTlv { offset: 0 }));
-        assert_eq!(with(&[255, 0, 0, 16, 6, 0, 0, 0]), Err(MkpduError::MisplacedIcvIndicator { offset: 40 }));
-        assert_eq!(with(&[255, 0, 0, 8]), Err(MkpduError::BadParamSetLength { set_type: 255, len: 8 }));
+        assert_eq!(
+            with(&[1, 0, 0, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+            Err(MkpduError::BadParamSetLength { set_type: 1, len: 15 })
+        );
+        assert_eq!(
+            with(&[1, 0, 0, 16, 0, 0, 0, 0]),
+            Err(MkpduError::ParamSetTruncated {
+                set_type: 1,
+                offset: 40
+            })
+        );
+        assert_eq!(
+            with(&[3, 0, 0, 4, 0, 0, 0, 0]),
+            Err(MkpduError::BadParamSetLength { set_type: 3, len: 4 })
+        );
+        assert_eq!(
+            with(&[4, 0, 0, 4, 0, 0, 0, 0]),
+            Err(MkpduError::BadParamSetLength { set_type: 4, len: 4 })
+        );
+        assert_eq!(
+            with(&[8, 0, 0, 4, 0, 0, 0, 0]),
+            Err(MkpduError::BadParamSetLength { set_type: 8, len: 4 })
+        );
+        assert_eq!(
+            with(&[7, 0, 0, 4, 0xe0, 5, 0, 0]),
+            Err(MkpduError::BadAnnouncementTlv { offset: 0 })
+        );
+        assert_eq!(
+            with(&[255, 0, 0, 16, 6, 0, 0, 0]),
+            Err(MkpduError::MisplacedIcvIndicator { offset: 40 })
+        );
+        assert_eq!(
+            with(&[255, 0, 0, 8]),
+            Err(MkpduError::BadParamSetLength {
+                set_type: 255,
+                len: 8
+            })
+        );
         // Unknown types are kept and skipped.
         let r = with(&[200, 1, 0x20, 3, 9, 9, 9, 0]).unwrap();
-        assert_eq!(r.sets, vec![ParamSet::Unknown(UnknownParamSet { set_type: 200, octet2: 1, flags: 2, body: vec![9, 9, 9] })]);
+        assert_eq!(
+            r.sets,
+            vec![ParamSet::Unknown(UnknownParamSet {
+                set_type: 200,
+                octet2: 1,
+                flags: 2,
+                body: vec![9, 9, 9]
+            })]
+        );
     }
 
     #[test]
     fn frame_level_errors() {
-        let repr = MkaFrameRepr::new(MacAddr([2, 0, 0, 0, 0, 1]), MkpduRepr { basic: basic(), sets: vec![], icv_indicator: false, icv: [0; 16] });
+        let repr = MkaFrameRepr::new(
+            MacAddr([2, 0, 0, 0, 0, 1]),
+            MkpduRepr {
+                basic: basic(),
+                sets: vec![],
+                icv_indicator: false,
+                icv: [0; 16],
+            },
+        );
         let f = repr.to_bytes().unwrap();
-        assert_eq!(MkaFrameRepr::parse(&f[..10]), Err(MkpduError::FrameTooShort { len: 10 }));
+        assert_eq!(
+            MkaFrameRepr::parse(&f[..10]),
+            Err(MkpduError::FrameTooShort { len: 10 })
+        );
         let mut t = f.clone();
         t[12] = 0x08;
         t[13] = 0x00;
-        assert_eq!(MkaFrameRepr::parse(&t), Err(MkpduError::NotEapol { ethertype: 0x0800 }));
+        assert_eq!(
+            MkaFrameRepr::parse(&t),
+            Err(MkpduError::NotEapol { ethertype: 0x0800 })
+        );
         let mut t = f.clone();
         t[15] = 0;
-        assert_eq!(MkaFrameRepr::parse(&t), Err(MkpduError::NotMka { packet_type: 0 }));
+        assert_eq!(
+            MkaFrameRepr::parse(&t),
+            Err(MkpduError::NotMka { packet_type: 0 })
+        );
         let mut t = f.clone();
         t[0] = 0x02;
         assert_eq!(MkaFrameRepr::parse(&t), Err(MkpduError::IndividualDestination));
-        assert_eq!(MkaFrameRepr::parse(&f[..f.len() - 1]), Err(MkpduError::EapolBodyTruncated { body_len: f.len() - 18, available: f.len() - 19 }));
+        assert_eq!(
+            MkaFrameRepr::parse(&f[..f.len() - 1]),
+            Err(MkpduError::EapolBodyTruncated {
+                body_len: f.len() - 18,
+                available: f.len() - 19
+            })
+        );
         // Ethernet padding is ignored.
         let mut padded = f.clone();
         padded.extend_from_slice(&[0xff; 8]);

@@ -122,7 +122,13 @@ impl PpkKeyIdTlv {
     /// `None` when `tlv` is not a PPK Key ID TLV (another type, OUI or subtype, or too short to
     /// carry an OUI and subtype); `Some(Err)` when it is ours but its length is wrong.
     pub fn from_tlv(tlv: &AnnouncementTlv) -> Option<Result<Self, PpkTlvError>> {
-        let AnnouncementTlv::Other { tlv_type: TLV_ORG_SPECIFIC, value } = tlv else { return None };
+        let AnnouncementTlv::Other {
+            tlv_type: TLV_ORG_SPECIFIC,
+            value,
+        } = tlv
+        else {
+            return None;
+        };
         if value.get(..3)? != PPK_OUI || *value.get(3)? != PPK_SUBTYPE_KEY_ID {
             return None;
         }
@@ -134,11 +140,16 @@ impl PpkKeyIdTlv {
             return Err(PpkTlvError::ValueLength(value.len()));
         }
         let kn = u32::from_be_bytes([value[4], value[5], value[6], value[7]]);
-        Ok(PpkKeyIdTlv { kn, key_id: PpkKeyId::new(&value[PPK_TLV_FIXED_LEN..])? })
+        Ok(PpkKeyIdTlv {
+            kn,
+            key_id: PpkKeyId::new(&value[PPK_TLV_FIXED_LEN..])?,
+        })
     }
 
     /// The first PPK Key ID TLV among `tlvs`, if any.
-    pub fn find<'a>(tlvs: impl IntoIterator<Item = &'a AnnouncementTlv>) -> Option<Result<Self, PpkTlvError>> {
+    pub fn find<'a>(
+        tlvs: impl IntoIterator<Item = &'a AnnouncementTlv>,
+    ) -> Option<Result<Self, PpkTlvError>> {
         tlvs.into_iter().find_map(Self::from_tlv)
     }
 
@@ -149,7 +160,10 @@ impl PpkKeyIdTlv {
         value.push(PPK_SUBTYPE_KEY_ID);
         value.extend_from_slice(&self.kn.to_be_bytes());
         value.extend_from_slice(&self.key_id.0);
-        AnnouncementTlv::Other { tlv_type: TLV_ORG_SPECIFIC, value }
+        AnnouncementTlv::Other {
+            tlv_type: TLV_ORG_SPECIFIC,
+            value,
+        }
     }
 }
 
@@ -161,7 +175,11 @@ impl PpkSecret {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
         let mut k = Zeroizing::new([0u8; PPK_LEN]);
         if bytes.len() != PPK_LEN {
-            return Err(KeyError::Length { what: "PPK", len: bytes.len(), expected: "32" });
+            return Err(KeyError::Length {
+                what: "PPK",
+                len: bytes.len(),
+                expected: "32",
+            });
         }
         k.copy_from_slice(bytes);
         Ok(PpkSecret(k))
@@ -179,7 +197,12 @@ impl fmt::Debug for PpkSecret {
 
 /// KEK' = KDF(PPK, "IEEE8021 PPK KEK", KEK, 8·|KEK|) (module doc).
 pub fn ppk_kek(ppk: &PpkSecret, kek: &Kek) -> Kek {
-    let out = match kdf(ppk.as_bytes(), LABEL_PPK_KEK, kek.as_bytes(), (kek.len() * 8) as u32) {
+    let out = match kdf(
+        ppk.as_bytes(),
+        LABEL_PPK_KEK,
+        kek.as_bytes(),
+        (kek.len() * 8) as u32,
+    ) {
         Ok(k) => k,
         Err(e) => unreachable!("KDF with a 32-octet PPK and a checked KEK: {e}"),
     };
@@ -198,6 +221,9 @@ mod tests {
         let p = PpkSecret::from_bytes(&[7; 32]).unwrap();
         assert_eq!(format!("{p:?}"), "PpkSecret(***)");
         assert!(PpkSecret::from_bytes(&[7; 16]).is_err());
-        assert_eq!(format!("{:?}", PpkKeyId::new(&[0xab, 1]).unwrap()), "PpkKeyId(ab01)");
+        assert_eq!(
+            format!("{:?}", PpkKeyId::new(&[0xab, 1]).unwrap()),
+            "PpkKeyId(ab01)"
+        );
     }
 }

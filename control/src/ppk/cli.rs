@@ -105,7 +105,10 @@ pub enum TrustpointCmd {
 }
 
 fn load_config(path: &Path) -> Result<Config, PpkError> {
-    let text = std::fs::read_to_string(path).map_err(|source| PpkError::Io { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| PpkError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     Config::parse(&text).map_err(|e| PpkError::Invalid(format!("{}: {e}", path.display())))
 }
 
@@ -120,7 +123,16 @@ pub fn hostname() -> String {
     } else {
         String::new()
     };
-    let clean: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    let clean: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     if clean.is_empty() {
         "router".to_string()
     } else {
@@ -147,13 +159,19 @@ pub fn run_crypto(cmd: CryptoCmd, out: &mut dyn Write) -> Result<(), PpkError> {
     };
     let CryptoCmd::Sks(cmd) = cmd;
     match cmd {
-        SksCmd::Key(KeyCmd::Export { algorithm: Algorithm::Mceliece, out: path, paths }) => {
+        SksCmd::Key(KeyCmd::Export {
+            algorithm: Algorithm::Mceliece,
+            out: path,
+            paths,
+        }) => {
             let state = SksState::new(&paths.state_dir);
             let path = path.unwrap_or_else(|| PathBuf::from(format!("MeCe_{}_default_pub", hostname())));
             let mut announced = false;
             let mut progress = |t: Duration| {
                 if !announced {
-                    eprintln!("Generating the Classic McEliece mceliece8192128 key pair (this takes a while)...");
+                    eprintln!(
+                        "Generating the Classic McEliece mceliece8192128 key pair (this takes a while)..."
+                    );
                     announced = true;
                 }
                 eprint!("\r  {} s", t.as_secs());
@@ -164,39 +182,91 @@ pub fn run_crypto(cmd: CryptoCmd, out: &mut dyn Write) -> Result<(), PpkError> {
                 eprintln!();
             }
             if generated {
-                w(out, format!("Generated the mceliece8192128 key pair in {}", state.dir().display()));
+                w(
+                    out,
+                    format!(
+                        "Generated the mceliece8192128 key pair in {}",
+                        state.dir().display()
+                    ),
+                );
             }
             state.export_public_key(&path, &mut |_| {})?;
             w(out, format!("Pubkey exported file: {}", path.display()));
         }
-        SksCmd::Key(KeyCmd::Import { algorithm: Algorithm::Mceliece, peer, path, paths }) => {
+        SksCmd::Key(KeyCmd::Import {
+            algorithm: Algorithm::Mceliece,
+            peer,
+            path,
+            paths,
+        }) => {
             let config = load_config(&paths.config)?;
             let (profile, _) = sks::find_peer(&config, &peer)?;
             SksState::new(&paths.state_dir).import_peer_key(&peer, &path)?;
-            w(out, format!("Pubkey of peer {peer} (sks profile {}) imported from {}", profile.name, path.display()));
+            w(
+                out,
+                format!(
+                    "Pubkey of peer {peer} (sks profile {}) imported from {}",
+                    profile.name,
+                    path.display()
+                ),
+            );
         }
-        SksCmd::Seed(SeedCmd::Export { algorithm: Algorithm::Mceliece, peer, out: path, paths }) => {
+        SksCmd::Seed(SeedCmd::Export {
+            algorithm: Algorithm::Mceliece,
+            peer,
+            out: path,
+            paths,
+        }) => {
             let config = load_config(&paths.config)?;
             let path = path.unwrap_or_else(|| PathBuf::from(format!("enc_self_{peer}")));
             sks::check_name("peer name", &peer)?;
             let profile = sks::seed_export(&config, &SksState::new(&paths.state_dir), &peer, &path)?;
-            w(out, format!("Seed for peer {peer} (sks profile {profile}) exported file: {}", path.display()));
+            w(
+                out,
+                format!(
+                    "Seed for peer {peer} (sks profile {profile}) exported file: {}",
+                    path.display()
+                ),
+            );
         }
-        SksCmd::Seed(SeedCmd::Import { algorithm: Algorithm::Mceliece, peer, path, paths }) => {
+        SksCmd::Seed(SeedCmd::Import {
+            algorithm: Algorithm::Mceliece,
+            peer,
+            path,
+            paths,
+        }) => {
             let config = load_config(&paths.config)?;
             let profile = sks::seed_import(&config, &SksState::new(&paths.state_dir), &peer, &path)?;
-            w(out, format!("Seed from peer {peer} (sks profile {profile}) imported from {}", path.display()));
+            w(
+                out,
+                format!(
+                    "Seed from peer {peer} (sks profile {profile}) imported from {}",
+                    path.display()
+                ),
+            );
         }
         SksCmd::Trustpoint(TrustpointCmd::Import { profile, path, paths }) => {
             sks::check_name("sks profile name", &profile)?;
             skip::tls_config(&path)?;
-            let pem = std::fs::read(&path).map_err(|source| PpkError::Io { path: path.clone(), source })?;
+            let pem = std::fs::read(&path).map_err(|source| PpkError::Io {
+                path: path.clone(),
+                source,
+            })?;
             let dst = default_trust_point(&paths.state_dir, &profile);
             if let Some(d) = dst.parent() {
-                std::fs::create_dir_all(d).map_err(|source| PpkError::Io { path: d.to_path_buf(), source })?;
+                std::fs::create_dir_all(d).map_err(|source| PpkError::Io {
+                    path: d.to_path_buf(),
+                    source,
+                })?;
             }
             sks::write_file(&dst, &pem, 0o644)?;
-            w(out, format!("Trust point of sks profile {profile} installed: {}", dst.display()));
+            w(
+                out,
+                format!(
+                    "Trust point of sks profile {profile} installed: {}",
+                    dst.display()
+                ),
+            );
         }
     }
     Ok(())
@@ -267,7 +337,11 @@ fn host_label(h: &Host) -> (&'static str, String) {
 }
 
 fn reg_clients(config: &Config, profile: &str) -> usize {
-    config.policies.values().filter(|p| p.ppk_sks_profile.as_deref() == Some(profile)).count()
+    config
+        .policies
+        .values()
+        .filter(|p| p.ppk_sks_profile.as_deref() == Some(profile))
+        .count()
 }
 
 /// What a live `GET /capabilities` found, for `show crypto sks profile`.
@@ -289,9 +363,23 @@ pub fn render_profile(config: &Config, state: &SksState, p: &SksProfile, probe: 
         SksProfileType::Local => {
             line(&mut s, "Type", "Local");
             line(&mut s, "Reg Client Count", reg_clients(config, &p.name));
-            line(&mut s, "Live keys", p.live_keys.map(|n| n.to_string()).unwrap_or_else(|| "Notconfigured".to_string()));
+            line(
+                &mut s,
+                "Live keys",
+                p.live_keys
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| "Notconfigured".to_string()),
+            );
             line(&mut s, "Algorithm", "McEliece (mceliece8192128)");
-            line(&mut s, "Key pair", if state.has_keypair() { "Generated" } else { "Not generated" });
+            line(
+                &mut s,
+                "Key pair",
+                if state.has_keypair() {
+                    "Generated"
+                } else {
+                    "Not generated"
+                },
+            );
             for x in &p.peers {
                 s.push('\n');
                 s += "Peerlist\n";
@@ -314,7 +402,11 @@ pub fn render_profile(config: &Config, state: &SksState, p: &SksProfile, probe: 
                 None => line(&mut s, "IP", "Notconfigured"),
             }
             line(&mut s, "Vrf", "Notconfigured");
-            line(&mut s, "Source Interface", p.source_interface.as_deref().unwrap_or("Notconfigured"));
+            line(
+                &mut s,
+                "Source Interface",
+                p.source_interface.as_deref().unwrap_or("Notconfigured"),
+            );
             if let Some(px) = &p.http_proxy {
                 line(&mut s, "Http Proxy", skip::authority(px));
             }
@@ -349,7 +441,11 @@ pub fn render_stats(p: &SksProfile, st: &SkipStats) -> String {
     let l = |s: &mut String, label: &str, v: &dyn std::fmt::Display| *s += &format!("{label:<23}: {v}\n");
     let l2 = |s: &mut String, label: &str, v: &dyn std::fmt::Display| *s += &format!("  {label:<21}: {v}\n");
     l(&mut s, "Profile Name", &p.name);
-    l(&mut s, "My identifier", &p.device_identifier.clone().unwrap_or_else(hostname));
+    l(
+        &mut s,
+        "My identifier",
+        &p.device_identifier.clone().unwrap_or_else(hostname),
+    );
     s += "Server\n";
     if let Some(a) = &p.kme_server {
         let (lab, v) = host_label(&a.host);
@@ -393,7 +489,13 @@ pub fn render_stats(p: &SksProfile, st: &SkipStats) -> String {
 
 /// Shows `crypto sks ...` views: `words` start with "crypto". A remote profile's
 /// `show crypto sks profile` does a live `GET /capabilities` (one attempt, short timeouts).
-pub fn show(words: &[&str], json: bool, config: Option<&Path>, state_dir: Option<&Path>, opts: &SourceOptions) -> Result<String, PpkError> {
+pub fn show(
+    words: &[&str],
+    json: bool,
+    config: Option<&Path>,
+    state_dir: Option<&Path>,
+    opts: &SourceOptions,
+) -> Result<String, PpkError> {
     let config = load_config(config.unwrap_or(Path::new(DEFAULT_CONFIG)))?;
     let state_dir = state_dir.unwrap_or(Path::new(DEFAULT_STATE_DIR));
     let state = SksState::new(state_dir);
@@ -401,7 +503,11 @@ pub fn show(words: &[&str], json: bool, config: Option<&Path>, state_dir: Option
         if name == "all" {
             Ok(config.sks_profiles.values().collect())
         } else {
-            config.sks_profiles.get(name).map(|p| vec![p]).ok_or_else(|| PpkError::NoProfile(name.to_string()))
+            config
+                .sks_profiles
+                .get(name)
+                .map(|p| vec![p])
+                .ok_or_else(|| PpkError::NoProfile(name.to_string()))
         }
     };
     match words {

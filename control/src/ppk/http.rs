@@ -29,7 +29,10 @@ pub struct Request {
 
 impl Request {
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -49,7 +52,11 @@ fn read_head<R: Read>(r: &mut R) -> io::Result<Vec<u8>> {
             0 => {
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
-                    if head.is_empty() { "connection closed without an answer" } else { "connection closed in the HTTP header" },
+                    if head.is_empty() {
+                        "connection closed without an answer"
+                    } else {
+                        "connection closed in the HTTP header"
+                    },
                 ))
             }
             _ => head.push(b[0]),
@@ -76,7 +83,10 @@ pub fn read_response<R: Read>(r: &mut R) -> io::Result<Response> {
     if !version.starts_with("HTTP/1.") {
         return Err(bad(format!("not an HTTP/1.x answer: '{status_line}'")));
     }
-    let status: u16 = parts.next().and_then(|s| s.parse().ok()).ok_or_else(|| bad(format!("bad HTTP status line '{status_line}'")))?;
+    let status: u16 = parts
+        .next()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| bad(format!("bad HTTP status line '{status_line}'")))?;
     let reason = parts.next().unwrap_or_default().to_string();
     let mut length = None;
     for l in lines {
@@ -84,7 +94,10 @@ pub fn read_response<R: Read>(r: &mut R) -> io::Result<Response> {
             let k = k.trim().to_ascii_lowercase();
             let v = v.trim();
             if k == "content-length" {
-                length = Some(v.parse::<usize>().map_err(|_| bad(format!("bad Content-Length '{v}'")))?);
+                length = Some(
+                    v.parse::<usize>()
+                        .map_err(|_| bad(format!("bad Content-Length '{v}'")))?,
+                );
             } else if k == "transfer-encoding" && !v.eq_ignore_ascii_case("identity") {
                 return Err(bad(format!("unsupported Transfer-Encoding '{v}'")));
             }
@@ -129,7 +142,11 @@ pub fn read_request<R: Read>(r: &mut R) -> io::Result<Request> {
             (percent_decode(k), percent_decode(v))
         })
         .collect();
-    Ok(Request { method: method.to_string(), path: percent_decode(path), query })
+    Ok(Request {
+        method: method.to_string(),
+        path: percent_decode(path),
+        query,
+    })
 }
 
 /// Writes a response with a JSON body and `Connection: close`.
@@ -162,7 +179,10 @@ pub fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' && i + 2 < b.len() {
-            if let Some(v) = std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            if let Some(v) = std::str::from_utf8(&b[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
                 out.push(v);
                 i += 3;
                 continue;
@@ -183,7 +203,14 @@ mod tests {
         let mut buf = Vec::new();
         write_response(&mut buf, 400, "Bad Request", "{\"error\":\"x\"}").unwrap();
         let r = read_response(&mut &buf[..]).unwrap();
-        assert_eq!(r, Response { status: 400, reason: "Bad Request".to_string(), body: b"{\"error\":\"x\"}".to_vec() });
+        assert_eq!(
+            r,
+            Response {
+                status: 400,
+                reason: "Bad Request".to_string(),
+                body: b"{\"error\":\"x\"}".to_vec()
+            }
+        );
     }
 
     #[test]

@@ -55,7 +55,9 @@ impl KeyId {
     }
     /// The key ID as text when it is a SKIP key ID (printable ASCII), else `None`.
     pub fn as_text(&self) -> Option<&str> {
-        std::str::from_utf8(&self.0).ok().filter(|s| s.bytes().all(|b| b.is_ascii_graphic()))
+        std::str::from_utf8(&self.0)
+            .ok()
+            .filter(|s| s.bytes().all(|b| b.is_ascii_graphic()))
     }
 }
 
@@ -185,7 +187,11 @@ pub fn default_trust_point(state_dir: &Path, profile: &str) -> PathBuf {
 
 /// The source an `sks profile` names: local SKS (seed shared with the profile's peer) or SKIP
 /// (its KME). Building it does no I/O beyond reading the trust point; the calls may block.
-pub fn source_for(profile: &SksProfile, state_dir: &Path, opts: &SourceOptions) -> Result<Box<dyn PpkSource>, PpkError> {
+pub fn source_for(
+    profile: &SksProfile,
+    state_dir: &Path,
+    opts: &SourceOptions,
+) -> Result<Box<dyn PpkSource>, PpkError> {
     match profile.profile_type {
         SksProfileType::Local => Ok(Box::new(sks::SksSource::new(profile, state_dir)?)),
         SksProfileType::Remote => Ok(Box::new(skip::SkipSource::new(profile, state_dir, opts)?)),
@@ -203,13 +209,19 @@ pub fn derive_sks_ppk(seed: &[u8; sks::SEED_LEN], id: &KeyId) -> Result<Ppk, Ppk
 /// octets). A SAK wrapped with KEK' is protected by both the CAK and the PPK.
 pub fn ppk_kek(ppk: &Ppk, kek: &[u8]) -> Result<Zeroizing<Vec<u8>>, PpkError> {
     if kek.len() != 16 && kek.len() != 32 {
-        return Err(PpkError::KeyGen(format!("a KEK has 16 or 32 octets, not {}", kek.len())));
+        return Err(PpkError::KeyGen(format!(
+            "a KEK has 16 or 32 octets, not {}",
+            kek.len()
+        )));
     }
-    crate::mka::kdf::kdf(ppk.as_bytes(), LABEL_PPK_KEK, kek, (kek.len() * 8) as u32).map_err(|e| PpkError::KeyGen(e.to_string()))
+    crate::mka::kdf::kdf(ppk.as_bytes(), LABEL_PPK_KEK, kek, (kek.len() * 8) as u32)
+        .map_err(|e| PpkError::KeyGen(e.to_string()))
 }
 
 /// Fills `buf` from the operating system's CSPRNG.
 pub fn random_bytes(buf: &mut [u8]) -> Result<(), PpkError> {
     use ring::rand::SecureRandom;
-    ring::rand::SystemRandom::new().fill(buf).map_err(|_| PpkError::Rng)
+    ring::rand::SystemRandom::new()
+        .fill(buf)
+        .map_err(|_| PpkError::Rng)
 }

@@ -108,7 +108,10 @@ pub fn load_stats(state_dir: &Path, profile: &str) -> SkipStats {
     std::fs::read(stats_path(state_dir, profile))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_else(|| SkipStats { status: "not contacted".to_string(), ..SkipStats::default() })
+        .unwrap_or_else(|| SkipStats {
+            status: "not contacted".to_string(),
+            ..SkipStats::default()
+        })
 }
 
 /// `GET /capabilities`.
@@ -169,7 +172,10 @@ pub fn authority(a: &ServerAddress) -> String {
 
 /// A TLS 1.3-only client configuration trusting the CA certificates in the PEM file `ca`.
 pub fn tls_config(ca: &Path) -> Result<Arc<rustls::ClientConfig>, PpkError> {
-    let bad = |why: String| PpkError::TrustPoint { path: ca.to_path_buf(), why };
+    let bad = |why: String| PpkError::TrustPoint {
+        path: ca.to_path_buf(),
+        why,
+    };
     let mut roots = rustls::RootCertStore::empty();
     let certs = CertificateDer::pem_file_iter(ca).map_err(|e| bad(e.to_string()))?;
     for c in certs {
@@ -203,13 +209,18 @@ impl SkipClient {
             profile: profile.name.clone(),
             why: "no kme server configured (kme server ipv4|ipv6|hostname ADDRESS port PORT)".to_string(),
         })?;
-        let ca = opts.trust_point.clone().unwrap_or_else(|| default_trust_point(state_dir, &profile.name));
+        let ca = opts
+            .trust_point
+            .clone()
+            .unwrap_or_else(|| default_trust_point(state_dir, &profile.name));
         let tls = tls_config(&ca)?;
         let server_name = match &server.host {
             Host::Ipv4(ip) => ServerName::IpAddress(std::net::IpAddr::V4(*ip).into()),
             Host::Ipv6(ip) => ServerName::IpAddress(std::net::IpAddr::V6(*ip).into()),
-            Host::Name(n) => ServerName::try_from(n.clone())
-                .map_err(|_| PpkError::Profile { profile: profile.name.clone(), why: format!("'{n}' is not a valid host name") })?,
+            Host::Name(n) => ServerName::try_from(n.clone()).map_err(|_| PpkError::Profile {
+                profile: profile.name.clone(),
+                why: format!("'{n}' is not a valid host name"),
+            })?,
         };
         Ok(SkipClient {
             profile: profile.name.clone(),
@@ -228,7 +239,10 @@ impl SkipClient {
     }
 
     fn kme_err(&self, why: String) -> PpkError {
-        PpkError::Kme { server: self.server(), why }
+        PpkError::Kme {
+            server: self.server(),
+            why,
+        }
     }
 
     fn connect(&self) -> Result<TcpStream, AttemptError> {
@@ -257,19 +271,28 @@ impl SkipClient {
         let _ = tcp.set_nodelay(true);
         if self.proxy.is_some() {
             let auth = self.server();
-            tcp.write_all(format!("CONNECT {auth} HTTP/1.1\r\nHost: {auth}\r\n\r\n").as_bytes()).map_err(io)?;
+            tcp.write_all(format!("CONNECT {auth} HTTP/1.1\r\nHost: {auth}\r\n\r\n").as_bytes())
+                .map_err(io)?;
             // The proxy's answer has no body worth reading for CONNECT.
             let mut head = Vec::new();
             let mut b = [0u8; 1];
             while !head.ends_with(b"\r\n\r\n") {
                 if head.len() > http::MAX_HEAD || tcp.read(&mut b).map_err(io)? == 0 {
-                    return Err(AttemptError::Retry(format!("HTTP proxy {target} closed the connection")));
+                    return Err(AttemptError::Retry(format!(
+                        "HTTP proxy {target} closed the connection"
+                    )));
                 }
                 head.push(b[0]);
             }
-            let line = String::from_utf8_lossy(&head).lines().next().unwrap_or_default().to_string();
+            let line = String::from_utf8_lossy(&head)
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string();
             if line.split(' ').nth(1) != Some("200") {
-                return Err(AttemptError::Retry(format!("HTTP proxy {target} refused CONNECT: {line}")));
+                return Err(AttemptError::Retry(format!(
+                    "HTTP proxy {target} refused CONNECT: {line}"
+                )));
             }
         }
         Ok(tcp)
@@ -279,14 +302,22 @@ impl SkipClient {
     /// (SO_BINDTODEVICE: routes and source address of that interface).
     fn connect_to(&self, a: SocketAddr) -> Result<TcpStream, AttemptError> {
         let Some(dev) = &self.source_interface else {
-            return TcpStream::connect_timeout(&a, self.opts.connect_timeout).map_err(|e| AttemptError::Retry(format!("cannot connect to {a}: {e}")));
+            return TcpStream::connect_timeout(&a, self.opts.connect_timeout)
+                .map_err(|e| AttemptError::Retry(format!("cannot connect to {a}: {e}")));
         };
-        let sock = socket2::Socket::new(socket2::Domain::for_address(a), socket2::Type::STREAM, Some(socket2::Protocol::TCP))
-            .map_err(|e| AttemptError::Retry(format!("cannot connect to {a}: {e}")))?;
+        let sock = socket2::Socket::new(
+            socket2::Domain::for_address(a),
+            socket2::Type::STREAM,
+            Some(socket2::Protocol::TCP),
+        )
+        .map_err(|e| AttemptError::Retry(format!("cannot connect to {a}: {e}")))?;
         // A missing interface or a missing privilege will not go away by retrying.
-        sock.bind_device(Some(dev.as_bytes())).map_err(|e| AttemptError::Fatal(format!("source interface {dev}: {e}")))?;
+        sock.bind_device(Some(dev.as_bytes()))
+            .map_err(|e| AttemptError::Fatal(format!("source interface {dev}: {e}")))?;
         sock.connect_timeout(&a.into(), self.opts.connect_timeout)
-            .map_err(|e| AttemptError::Retry(format!("cannot connect to {a} from source interface {dev}: {e}")))?;
+            .map_err(|e| {
+                AttemptError::Retry(format!("cannot connect to {a} from source interface {dev}: {e}"))
+            })?;
         Ok(sock.into())
     }
 
@@ -327,7 +358,12 @@ impl SkipClient {
     }
 
     /// One transaction: GET `target`, retried; the 2xx body parsed by `parse`.
-    fn transaction<T>(&mut self, ty: TxType, target: &str, parse: impl Fn(&[u8]) -> Result<T, String>) -> Result<T, PpkError> {
+    fn transaction<T>(
+        &mut self,
+        ty: TxType,
+        target: &str,
+        parse: impl Fn(&[u8]) -> Result<T, String>,
+    ) -> Result<T, PpkError> {
         let attempts = 1 + self.opts.retries;
         let mut last_err = String::new();
         let mut tried = 0;
@@ -417,7 +453,11 @@ impl SkipClient {
                                 return Err(self.kme_err(why));
                             }
                             if !retry {
-                                return Err(PpkError::KmeStatus { server: self.server(), code: resp.status, why });
+                                return Err(PpkError::KmeStatus {
+                                    server: self.server(),
+                                    code: resp.status,
+                                    why,
+                                });
                             }
                             last_err = format!("HTTP {}: {why}", resp.status);
                         }
@@ -435,7 +475,9 @@ impl SkipClient {
 
     /// `GET /capabilities`.
     pub fn capabilities(&mut self) -> Result<Capabilities, PpkError> {
-        let caps = self.transaction(TxType::Capability, "/capabilities", |b| serde_json::from_slice::<Capabilities>(b).map_err(|e| e.to_string()))?;
+        let caps = self.transaction(TxType::Capability, "/capabilities", |b| {
+            serde_json::from_slice::<Capabilities>(b).map_err(|e| e.to_string())
+        })?;
         let c = caps.clone();
         self.save(move |s| {
             s.local_system_id = c.local_system_id;
@@ -447,14 +489,26 @@ impl SkipClient {
     }
 
     /// `GET /key?remoteSystemID=R&size=BITS`: a new (key ID, key).
-    pub fn get_key(&mut self, remote: &str, size_bits: u32) -> Result<(String, Zeroizing<Vec<u8>>), PpkError> {
+    pub fn get_key(
+        &mut self,
+        remote: &str,
+        size_bits: u32,
+    ) -> Result<(String, Zeroizing<Vec<u8>>), PpkError> {
         let target = format!("/key?remoteSystemID={}&size={size_bits}", percent_encode(remote));
         self.transaction(TxType::Key, &target, |b| parse_key(b, size_bits))
     }
 
     /// `GET /key/{keyId}?remoteSystemID=R`: the key the remote system's KME handed out.
-    pub fn get_key_by_id(&mut self, key_id: &str, remote: &str) -> Result<(String, Zeroizing<Vec<u8>>), PpkError> {
-        let target = format!("/key/{}?remoteSystemID={}", percent_encode(key_id), percent_encode(remote));
+    pub fn get_key_by_id(
+        &mut self,
+        key_id: &str,
+        remote: &str,
+    ) -> Result<(String, Zeroizing<Vec<u8>>), PpkError> {
+        let target = format!(
+            "/key/{}?remoteSystemID={}",
+            percent_encode(key_id),
+            percent_encode(remote)
+        );
         self.transaction(TxType::KeyId, &target, |b| parse_key(b, 0))
     }
 
@@ -463,7 +517,9 @@ impl SkipClient {
         let target = format!("/entropy?minentropy={min_bits}");
         self.transaction(TxType::Entropy, &target, |b| {
             let a: EntropyAnswer = serde_json::from_slice(b).map_err(|e| e.to_string())?;
-            let v = Zeroizing::new(hex::decode(a.random_str.as_str()).map_err(|_| "randomStr is not hex".to_string())?);
+            let v = Zeroizing::new(
+                hex::decode(a.random_str.as_str()).map_err(|_| "randomStr is not hex".to_string())?,
+            );
             if v.len() * 8 < min_bits as usize {
                 return Err(format!("{} bits of entropy, asked for {min_bits}", v.len() * 8));
             }
@@ -484,10 +540,16 @@ pub fn parse_key(b: &[u8], size_bits: u32) -> Result<(String, Zeroizing<Vec<u8>>
 
 /// A SKIP key ID usable in a URL path and as a [`KeyId`]: 1..=64 of `A-Z a-z 0-9 -`.
 fn check_key_id(id: &str) -> Result<(), String> {
-    if !id.is_empty() && id.len() <= super::KEY_ID_MAX_LEN && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+    if !id.is_empty()
+        && id.len() <= super::KEY_ID_MAX_LEN
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
         Ok(())
     } else {
-        Err(format!("key ID '{}' is not 1 to 64 of A-Z a-z 0-9 -", id.chars().take(80).collect::<String>()))
+        Err(format!(
+            "key ID '{}' is not 1 to 64 of A-Z a-z 0-9 -",
+            id.chars().take(80).collect::<String>()
+        ))
     }
 }
 
@@ -501,7 +563,10 @@ pub struct SkipSource {
 
 impl SkipSource {
     pub fn new(profile: &SksProfile, state_dir: &Path, opts: &SourceOptions) -> Result<SkipSource, PpkError> {
-        Ok(SkipSource { client: SkipClient::new(profile, state_dir, opts)?, remote: profile.peers.first().map(|p| p.name.clone()) })
+        Ok(SkipSource {
+            client: SkipClient::new(profile, state_dir, opts)?,
+            remote: profile.peers.first().map(|p| p.name.clone()),
+        })
     }
 
     pub fn client(&mut self) -> &mut SkipClient {
@@ -513,7 +578,10 @@ impl SkipSource {
             return Ok(r.clone());
         }
         let caps = self.client.capabilities()?;
-        let r = caps.remote_system_ids.first().cloned().ok_or_else(|| self.client.kme_err("GET /capabilities names no remote system".to_string()))?;
+        let r = caps.remote_system_ids.first().cloned().ok_or_else(|| {
+            self.client
+                .kme_err("GET /capabilities names no remote system".to_string())
+        })?;
         self.remote = Some(r.clone());
         Ok(r)
     }
@@ -528,12 +596,17 @@ impl PpkSource for SkipSource {
     }
 
     fn key_by_id(&mut self, id: &KeyId) -> Result<Ppk, PpkError> {
-        let text = id.as_text().ok_or_else(|| PpkError::Invalid(format!("key ID {id} is not a SKIP key ID")))?.to_string();
+        let text = id
+            .as_text()
+            .ok_or_else(|| PpkError::Invalid(format!("key ID {id} is not a SKIP key ID")))?
+            .to_string();
         check_key_id(&text).map_err(PpkError::Invalid)?;
         let remote = self.remote()?;
         let (got, key) = self.client.get_key_by_id(&text, &remote)?;
         if got != text {
-            return Err(self.client.kme_err(format!("asked for key {text}, got key {got}")));
+            return Err(self
+                .client
+                .kme_err(format!("asked for key {text}, got key {got}")));
         }
         Ppk::from_bytes(&key).map_err(|e| self.client.kme_err(e.to_string()))
     }

@@ -18,8 +18,8 @@
 use super::{derive_sks_ppk, random_bytes, KeyId, Ppk, PpkError, PpkSource};
 use crate::config::{Config, SksPeer, SksProfile, SksProfileType};
 use classic_mceliece_rust::{
-    decapsulate_boxed, encapsulate_boxed, keypair_boxed, Ciphertext, PublicKey, SecretKey, CRYPTO_CIPHERTEXTBYTES,
-    CRYPTO_PUBLICKEYBYTES, CRYPTO_SECRETKEYBYTES,
+    decapsulate_boxed, encapsulate_boxed, keypair_boxed, Ciphertext, PublicKey, SecretKey,
+    CRYPTO_CIPHERTEXTBYTES, CRYPTO_PUBLICKEYBYTES, CRYPTO_SECRETKEYBYTES,
 };
 use ring::{aead, digest, hkdf};
 use std::fs;
@@ -57,23 +57,35 @@ pub fn check_name(what: &str, name: &str) -> Result<(), PpkError> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && !name.starts_with('.')
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
     if ok {
         Ok(())
     } else {
-        Err(PpkError::Invalid(format!("{what} '{name}' must be 1 to 64 of A-Z a-z 0-9 . _ - (not starting with .)")))
+        Err(PpkError::Invalid(format!(
+            "{what} '{name}' must be 1 to 64 of A-Z a-z 0-9 . _ - (not starting with .)"
+        )))
     }
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> PpkError + '_ {
-    move |source| PpkError::Io { path: path.to_path_buf(), source }
+    move |source| PpkError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Writes `data` to `path` through a temporary file and a rename, with `mode`.
 pub fn write_file(path: &Path, data: &[u8], mode: u32) -> Result<(), PpkError> {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     let _ = fs::remove_file(&tmp);
-    let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp).map_err(io_err(&tmp))?;
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(&tmp)
+        .map_err(io_err(&tmp))?;
     f.write_all(data).map_err(io_err(&tmp))?;
     f.sync_all().map_err(io_err(&tmp))?;
     drop(f);
@@ -137,7 +149,10 @@ impl SksState {
         }
         let pk = fs::read(&p).map_err(io_err(&p))?;
         if pk.len() != PUBLIC_KEY_LEN {
-            return Err(PpkError::BadFile { path: p, why: format!("a public key has {PUBLIC_KEY_LEN} octets, this file {}", pk.len()) });
+            return Err(PpkError::BadFile {
+                path: p,
+                why: format!("a public key has {PUBLIC_KEY_LEN} octets, this file {}", pk.len()),
+            });
         }
         Ok(pk)
     }
@@ -149,7 +164,13 @@ impl SksState {
         }
         let bytes = Zeroizing::new(fs::read(&p).map_err(io_err(&p))?);
         if bytes.len() != SECRET_KEY_LEN {
-            return Err(PpkError::BadFile { path: p, why: format!("a private key has {SECRET_KEY_LEN} octets, this file {}", bytes.len()) });
+            return Err(PpkError::BadFile {
+                path: p,
+                why: format!(
+                    "a private key has {SECRET_KEY_LEN} octets, this file {}",
+                    bytes.len()
+                ),
+            });
         }
         let mut boxed: Box<[u8; SECRET_KEY_LEN]> = boxed_array()?;
         boxed.copy_from_slice(&bytes);
@@ -170,7 +191,10 @@ impl SksState {
         if pk.len() != PUBLIC_KEY_LEN {
             return Err(PpkError::BadFile {
                 path: path.to_path_buf(),
-                why: format!("not a mceliece8192128 public key: {} octets, expected {PUBLIC_KEY_LEN}", pk.len()),
+                why: format!(
+                    "not a mceliece8192128 public key: {} octets, expected {PUBLIC_KEY_LEN}",
+                    pk.len()
+                ),
             });
         }
         self.make_dirs()?;
@@ -193,7 +217,10 @@ impl SksState {
         }
         let bytes = Zeroizing::new(fs::read(&p).map_err(io_err(&p))?);
         if bytes.len() != SEED_LEN {
-            return Err(PpkError::BadFile { path: p, why: format!("a seed has {SEED_LEN} octets, this file {}", bytes.len()) });
+            return Err(PpkError::BadFile {
+                path: p,
+                why: format!("a seed has {SEED_LEN} octets, this file {}", bytes.len()),
+            });
         }
         let mut s = Zeroizing::new([0u8; SEED_LEN]);
         s.copy_from_slice(&bytes);
@@ -210,7 +237,10 @@ impl SksState {
         let pk_bytes = fs::read(&pk_path).map_err(io_err(&pk_path))?;
         let mut seed = Zeroizing::new([0u8; SEED_LEN]);
         random_bytes(&mut seed[..])?;
-        let file = seal_seed(me, peer, &pk_bytes, &seed).map_err(|why| PpkError::BadFile { path: pk_path.clone(), why })?;
+        let file = seal_seed(me, peer, &pk_bytes, &seed).map_err(|why| PpkError::BadFile {
+            path: pk_path.clone(),
+            why,
+        })?;
         write_file(out, &file, 0o644)?;
         self.make_dirs()?;
         write_file(&self.peer_path(peer, "seed")?, &seed[..], 0o600)
@@ -220,17 +250,28 @@ impl SksState {
     /// identifier) and keeps the seed.
     pub fn import_seed(&self, me: &str, peer: &str, path: &Path) -> Result<(), PpkError> {
         let data = fs::read(path).map_err(io_err(path))?;
-        let bad = |why: String| PpkError::BadFile { path: path.to_path_buf(), why };
+        let bad = |why: String| PpkError::BadFile {
+            path: path.to_path_buf(),
+            why,
+        };
         let file = SeedFile::parse(&data).map_err(bad)?;
         if file.sender != peer.as_bytes() {
-            return Err(bad(format!("the seed is from '{}', not from peer {peer}", String::from_utf8_lossy(file.sender))));
+            return Err(bad(format!(
+                "the seed is from '{}', not from peer {peer}",
+                String::from_utf8_lossy(file.sender)
+            )));
         }
         if file.recipient != me.as_bytes() {
-            return Err(bad(format!("the seed is for '{}', not for this router ({me})", String::from_utf8_lossy(file.recipient))));
+            return Err(bad(format!(
+                "the seed is for '{}', not for this router ({me})",
+                String::from_utf8_lossy(file.recipient)
+            )));
         }
         let pk = self.public_key()?;
         if digest::digest(&digest::SHA256, &pk).as_ref() != file.pk_sha256 {
-            return Err(bad("the seed was encrypted to another public key than this router's".to_string()));
+            return Err(bad(
+                "the seed was encrypted to another public key than this router's".to_string(),
+            ));
         }
         let sk = self.secret_key()?;
         let seed = file.open(&sk).map_err(bad)?;
@@ -240,12 +281,17 @@ impl SksState {
 }
 
 fn boxed_array<const N: usize>() -> Result<Box<[u8; N]>, PpkError> {
-    vec![0u8; N].into_boxed_slice().try_into().map_err(|_| PpkError::KeyGen("allocation".to_string()))
+    vec![0u8; N]
+        .into_boxed_slice()
+        .try_into()
+        .map_err(|_| PpkError::KeyGen("allocation".to_string()))
 }
 
 /// Generates a mceliece8192128 key pair on a thread with a large stack; `progress` is called
 /// about once a second with the time spent so far. Returns (public key, private key).
-pub fn generate_keypair(progress: &mut dyn FnMut(Duration)) -> Result<(Vec<u8>, Zeroizing<Vec<u8>>), PpkError> {
+pub fn generate_keypair(
+    progress: &mut dyn FnMut(Duration),
+) -> Result<(Vec<u8>, Zeroizing<Vec<u8>>), PpkError> {
     let (tx, rx) = std::sync::mpsc::channel();
     let handle = std::thread::Builder::new()
         .name("sks-keygen".to_string())
@@ -272,9 +318,17 @@ pub fn generate_keypair(progress: &mut dyn FnMut(Duration)) -> Result<(Vec<u8>, 
 }
 
 /// Builds a seed file: see [`SeedFile`].
-pub fn seal_seed(sender: &str, recipient: &str, recipient_pk: &[u8], seed: &[u8; SEED_LEN]) -> Result<Vec<u8>, String> {
+pub fn seal_seed(
+    sender: &str,
+    recipient: &str,
+    recipient_pk: &[u8],
+    seed: &[u8; SEED_LEN],
+) -> Result<Vec<u8>, String> {
     if recipient_pk.len() != PUBLIC_KEY_LEN {
-        return Err(format!("not a mceliece8192128 public key: {} octets", recipient_pk.len()));
+        return Err(format!(
+            "not a mceliece8192128 public key: {} octets",
+            recipient_pk.len()
+        ));
     }
     if sender.is_empty() || sender.len() > 255 || recipient.is_empty() || recipient.len() > 255 {
         return Err("identifiers have 1 to 255 octets".to_string());
@@ -298,8 +352,12 @@ pub fn seal_seed(sender: &str, recipient: &str, recipient_pk: &[u8], seed: &[u8;
     random_bytes(&mut nonce).map_err(|e| e.to_string())?;
     let key = aead_key(ss.as_array())?;
     let mut sealed = seed.to_vec();
-    key.seal_in_place_append_tag(aead::Nonce::assume_unique_for_key(nonce), aead::Aad::from(&out[..aad_len]), &mut sealed)
-        .map_err(|_| "sealing the seed failed".to_string())?;
+    key.seal_in_place_append_tag(
+        aead::Nonce::assume_unique_for_key(nonce),
+        aead::Aad::from(&out[..aad_len]),
+        &mut sealed,
+    )
+    .map_err(|_| "sealing the seed failed".to_string())?;
     out.extend_from_slice(&nonce);
     out.extend_from_slice(&sealed);
     Ok(out)
@@ -308,7 +366,9 @@ pub fn seal_seed(sender: &str, recipient: &str, recipient_pk: &[u8], seed: &[u8;
 fn aead_key(shared_secret: &[u8]) -> Result<aead::LessSafeKey, String> {
     let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, HKDF_SALT).extract(shared_secret);
     let info = [HKDF_INFO];
-    let okm = prk.expand(&info, &aead::AES_256_GCM).map_err(|_| "key derivation failed".to_string())?;
+    let okm = prk
+        .expand(&info, &aead::AES_256_GCM)
+        .map_err(|_| "key derivation failed".to_string())?;
     Ok(aead::LessSafeKey::new(aead::UnboundKey::from(okm)))
 }
 
@@ -339,7 +399,10 @@ impl<'a> SeedFile<'a> {
             return Err("not a seed file (bad magic)".to_string());
         }
         if data[8] != SEED_VERSION || data[9] != SEED_SUITE {
-            return Err(format!("unsupported seed file version {} suite {}", data[8], data[9]));
+            return Err(format!(
+                "unsupported seed file version {} suite {}",
+                data[8], data[9]
+            ));
         }
         let mut at = 10;
         let mut take = |n: usize| -> Result<&'a [u8], String> {
@@ -357,9 +420,20 @@ impl<'a> SeedFile<'a> {
         let nonce = take(NONCE_LEN)?;
         let sealed = take(SEED_LEN + TAG_LEN)?;
         if at != data.len() {
-            return Err(format!("not a seed file ({} octets of trailing data)", data.len() - at));
+            return Err(format!(
+                "not a seed file ({} octets of trailing data)",
+                data.len() - at
+            ));
         }
-        Ok(SeedFile { sender, recipient, pk_sha256, aad: &data[..aad_end], ct, nonce, sealed })
+        Ok(SeedFile {
+            sender,
+            recipient,
+            pk_sha256,
+            aad: &data[..aad_end],
+            ct,
+            nonce,
+            sealed,
+        })
     }
 
     /// Decapsulates and opens the seed; fails if anything in the file was changed.
@@ -372,8 +446,15 @@ impl<'a> SeedFile<'a> {
         nonce.copy_from_slice(self.nonce);
         let mut buf = Zeroizing::new(self.sealed.to_vec());
         let plain = key
-            .open_in_place(aead::Nonce::assume_unique_for_key(nonce), aead::Aad::from(self.aad), &mut buf)
-            .map_err(|_| "the seed file failed its integrity check (changed, or not encrypted to this router's key)".to_string())?;
+            .open_in_place(
+                aead::Nonce::assume_unique_for_key(nonce),
+                aead::Aad::from(self.aad),
+                &mut buf,
+            )
+            .map_err(|_| {
+                "the seed file failed its integrity check (changed, or not encrypted to this router's key)"
+                    .to_string()
+            })?;
         let mut seed = Zeroizing::new([0u8; SEED_LEN]);
         seed.copy_from_slice(plain);
         Ok(seed)
@@ -391,10 +472,13 @@ pub fn find_peer<'c>(config: &'c Config, peer: &str) -> Result<(&'c SksProfile, 
 }
 
 fn device_id(profile: &SksProfile) -> Result<&str, PpkError> {
-    profile.device_identifier.as_deref().ok_or_else(|| PpkError::Profile {
-        profile: profile.name.clone(),
-        why: "no device-identifier (sks profile NAME device-identifier ID)".to_string(),
-    })
+    profile
+        .device_identifier
+        .as_deref()
+        .ok_or_else(|| PpkError::Profile {
+            profile: profile.name.clone(),
+            why: "no device-identifier (sks profile NAME device-identifier ID)".to_string(),
+        })
 }
 
 /// `crypto sks seed export mceliece PEER`: this router must be the master towards PEER (PEER is
@@ -434,7 +518,10 @@ pub struct SksSource {
 impl SksSource {
     pub fn new(profile: &SksProfile, state_dir: &Path) -> Result<SksSource, PpkError> {
         if profile.peers.is_empty() {
-            return Err(PpkError::Profile { profile: profile.name.clone(), why: "no peer-identifier configured".to_string() });
+            return Err(PpkError::Profile {
+                profile: profile.name.clone(),
+                why: "no peer-identifier configured".to_string(),
+            });
         }
         for p in &profile.peers {
             check_name("peer name", &p.name)?;
@@ -452,7 +539,10 @@ impl SksSource {
                 return Ok(s);
             }
         }
-        Err(PpkError::NoSeed { profile: self.profile.clone(), peer: self.peers.join(", ") })
+        Err(PpkError::NoSeed {
+            profile: self.profile.clone(),
+            peer: self.peers.join(", "),
+        })
     }
 }
 

@@ -26,8 +26,9 @@
 
 use control::mka::kay::{HELLO_TIME, LIFE_TIME};
 use control::mka::{
-    verify_frame_icv, BasicParamSet, Cak, Ckn, ConfidentialityOffset, DistributedSak, Ick, Kek, Ki, MacsecCapability, Mi,
-    MkaFrameRepr, MkpduRepr, ParamSet, Peer, PeerList, Sak, SakUse, SakUseKeys, WrappedSak, ALGORITHM_AGILITY,
+    verify_frame_icv, BasicParamSet, Cak, Ckn, ConfidentialityOffset, DistributedSak, Ick, Kek, Ki,
+    MacsecCapability, Mi, MkaFrameRepr, MkpduRepr, ParamSet, Peer, PeerList, Sak, SakUse, SakUseKeys,
+    WrappedSak, ALGORITHM_AGILITY,
 };
 use dataplane::secy::{CipherSuite, Sci};
 use dataplane::wire::MacAddr;
@@ -131,7 +132,15 @@ pub struct HostapModel {
 impl HostapModel {
     /// A PSK participant with `mka_priority = priority`, first timer after `first_hello` (hostap
     /// draws it from 0..Hello Time). `seed` drives its MI and SAKs.
-    pub fn new(sci: Sci, priority: u8, ckn: Ckn, cak: Cak, now: Duration, first_hello: Duration, seed: u64) -> Self {
+    pub fn new(
+        sci: Sci,
+        priority: u8,
+        ckn: Ckn,
+        cak: Cak,
+        now: Duration,
+        first_hello: Duration,
+        seed: u64,
+    ) -> Self {
         let ick = Ick::derive(&cak, &ckn);
         let kek = Kek::derive(&cak, &ckn);
         let mut m = HostapModel {
@@ -239,7 +248,10 @@ impl HostapModel {
             Cp::Transmitting { retire_at } => Some(retire_at),
             _ => None,
         };
-        [Some(self.next_timer), self.transmit_at, retire].into_iter().flatten().min()
+        [Some(self.next_timer), self.transmit_at, retire]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     pub fn handle_timeout(&mut self, now: Duration) {
@@ -292,7 +304,15 @@ impl HostapModel {
         let an = self.dist_an;
         self.dist_kn += 1;
         self.dist_an = (self.dist_an + 1) % 4;
-        self.keys.insert(0, HKey { ki, an, sak, suite: CipherSuite::GcmAes128 });
+        self.keys.insert(
+            0,
+            HKey {
+                ki,
+                an,
+                sak,
+                suite: CipherSuite::GcmAes128,
+            },
+        );
         for p in &mut self.live {
             p.sak_used = false;
         }
@@ -322,7 +342,10 @@ impl HostapModel {
             match Self::better((self.priority, self.sci), (prio, sci)) {
                 std::cmp::Ordering::Less => i_am = true,
                 std::cmp::Ordering::Equal => {
-                    self.say(now, "KaY: Cannot elect key server between me and peer, duplicate MAC detected");
+                    self.say(
+                        now,
+                        "KaY: Cannot elect key server between me and peer, duplicate MAC detected",
+                    );
                     key_server = None;
                 }
                 std::cmp::Ordering::Greater => {}
@@ -330,7 +353,11 @@ impl HostapModel {
         } else if self.can_be_key_server {
             i_am = true;
         }
-        let elected = if i_am { Some(self.sci) } else { key_server.map(|k| k.0) };
+        let elected = if i_am {
+            Some(self.sci)
+        } else {
+            key_server.map(|k| k.0)
+        };
         if i_am {
             self.is_key_server = true;
             self.principal = true;
@@ -384,9 +411,23 @@ impl HostapModel {
                     self.lan = k.an;
                     self.ltx = false;
                     for p in self.live.clone() {
-                        self.installed.push(Installed { at: now, tx: false, sci: p.sci, an: k.an, ki: k.ki, sak: k.sak.clone() });
+                        self.installed.push(Installed {
+                            at: now,
+                            tx: false,
+                            sci: p.sci,
+                            an: k.an,
+                            ki: k.ki,
+                            sak: k.sak.clone(),
+                        });
                     }
-                    self.installed.push(Installed { at: now, tx: true, sci: self.sci, an: k.an, ki: k.ki, sak: k.sak.clone() });
+                    self.installed.push(Installed {
+                        at: now,
+                        tx: true,
+                        sci: self.sci,
+                        an: k.an,
+                        ki: k.ki,
+                        sak: k.sak.clone(),
+                    });
                     self.lrx = true;
                     self.transmit_at = Some(now + LIFE_TIME);
                     self.server_transmitting = false;
@@ -396,7 +437,11 @@ impl HostapModel {
                     self.cp = Cp::Ready;
                     self.send(now);
                 }
-                Cp::Receiving if self.all_receiving || !self.controlled_port_enabled || self.transmit_at.is_none() => self.transmit(now),
+                Cp::Receiving
+                    if self.all_receiving || !self.controlled_port_enabled || self.transmit_at.is_none() =>
+                {
+                    self.transmit(now)
+                }
                 Cp::Ready if self.server_transmitting || !self.controlled_port_enabled => self.transmit(now),
                 Cp::Transmitting { retire_at } if now >= retire_at => {
                     // RETIRE: old <- latest, latest empty.
@@ -423,7 +468,9 @@ impl HostapModel {
         self.transmit_at = None;
         let retire = if self.orx { SAK_RETIRE_TIME } else { Duration::ZERO };
         self.otx = false;
-        self.cp = Cp::Transmitting { retire_at: now + retire };
+        self.cp = Cp::Transmitting {
+            retire_at: now + retire,
+        };
         self.send(now);
     }
 
@@ -445,7 +492,12 @@ impl HostapModel {
         // ieee802_1x_mka_decode_basic_body
         let known = self.live.iter().chain(&self.potential).any(|p| p.mi == b.mi);
         if !known {
-            if let Some(p) = self.live.iter_mut().chain(self.potential.iter_mut()).find(|p| p.sci == b.sci) {
+            if let Some(p) = self
+                .live
+                .iter_mut()
+                .chain(self.potential.iter_mut())
+                .find(|p| p.sci == b.sci)
+            {
                 p.expire = p.expire.min(now + HELLO_TIME * 3 / 2);
                 self.say(now, "KaY: duplicated SCI detected - maybe active attacker or peer selected new MI - ignore MKPDU");
                 return;
@@ -461,7 +513,12 @@ impl HostapModel {
                 missing_sak_use: 0,
             });
         } else {
-            let p = self.live.iter_mut().chain(self.potential.iter_mut()).find(|p| p.mi == b.mi).expect("known");
+            let p = self
+                .live
+                .iter_mut()
+                .chain(self.potential.iter_mut())
+                .find(|p| p.mi == b.mi)
+                .expect("known");
             if p.mn >= b.mn {
                 self.say(now, "KaY: The peer MN did not increase - ignore MKPDU");
                 return;
@@ -471,7 +528,11 @@ impl HostapModel {
             p.priority = b.key_server_priority;
         }
         // i_in_peerlist: my MI with my last MN or the one before.
-        let mine = [m.live_peers(), m.potential_peers()].into_iter().flatten().flat_map(|l| l.peers.iter()).find(|e| e.mi == self.mi);
+        let mine = [m.live_peers(), m.potential_peers()]
+            .into_iter()
+            .flatten()
+            .flat_map(|l| l.peers.iter())
+            .find(|e| e.mi == self.mi);
         let i_in = mine.is_some_and(|e| e.mn == self.mn || (self.mn > 1 && e.mn == self.mn - 1));
         if i_in && !self.live.iter().any(|p| p.mi == b.mi) {
             if let Some(i) = self.potential.iter().position(|p| p.mi == b.mi) {
@@ -495,7 +556,10 @@ impl HostapModel {
                 }
                 ParamSet::DistributedSak(ds) => {
                     if self.decode_dist_sak(now, b.mi, b.sci, ds).is_err() {
-                        self.say(now, "KaY: Discarding Rx MKPDU: decode of parameter set type (4) failed");
+                        self.say(
+                            now,
+                            "KaY: Discarding Rx MKPDU: decode of parameter set type (4) failed",
+                        );
                         return;
                     }
                 }
@@ -503,7 +567,10 @@ impl HostapModel {
             }
         }
         if bad_sak_use && !has_dist {
-            self.say(now, "KaY: Discarding Rx MKPDU: decode of parameter set type (3) failed");
+            self.say(
+                now,
+                "KaY: Discarding Rx MKPDU: decode of parameter set type (3) failed",
+            );
             self.mi = self.random_mi();
             self.mn = 0;
             self.say(now, "KaY: Selected a new random MI");
@@ -514,7 +581,10 @@ impl HostapModel {
                 p.missing_sak_use = 0;
                 p.expire = now + LIFE_TIME;
             } else if p.sak_used {
-                self.log.push((now, "KaY: Discarding Rx MKPDU: Live Peer stopped sending SAK-USE".into()));
+                self.log.push((
+                    now,
+                    "KaY: Discarding Rx MKPDU: Live Peer stopped sending SAK-USE".into(),
+                ));
             } else {
                 p.missing_sak_use += 1;
                 if p.missing_sak_use <= MAX_MISSING_SAK_USE {
@@ -528,13 +598,20 @@ impl HostapModel {
         if !self.principal {
             return Err(());
         }
-        let Some(peer_i) = self.live.iter().position(|p| p.mi == from) else { return Err(()) };
+        let Some(peer_i) = self.live.iter().position(|p| p.mi == from) else {
+            return Err(());
+        };
         let Some(k) = u.keys else { return Ok(()) };
         if u.delay_protect && (k.latest_lowest_pn == 0 || k.old_lowest_pn == 0) {
-            self.say(now, "KaY: Lowest packet number should be greater than 0 when delay_protect is TRUE");
+            self.say(
+                now,
+                "KaY: Lowest packet number should be greater than 0 when delay_protect is TRUE",
+            );
             return Err(());
         }
-        let Some(newest) = self.keys.first().map(|k| k.ki) else { return Ok(()) };
+        let Some(newest) = self.keys.first().map(|k| k.ki) else {
+            return Ok(());
+        };
         let ki = if u.latest_rx { k.latest_ki } else { k.old_ki };
         if ki != newest {
             return Ok(());
@@ -553,9 +630,18 @@ impl HostapModel {
         Ok(())
     }
 
-    fn decode_dist_sak(&mut self, now: Duration, from: Mi, from_sci: Sci, ds: &DistributedSak) -> Result<(), ()> {
+    fn decode_dist_sak(
+        &mut self,
+        now: Duration,
+        from: Mi,
+        from_sci: Sci,
+        ds: &DistributedSak,
+    ) -> Result<(), ()> {
         if !self.principal {
-            self.say(now, "KaY: I can't accept the distributed SAK as I am not principal");
+            self.say(
+                now,
+                "KaY: I can't accept the distributed SAK as I am not principal",
+            );
             return Err(());
         }
         if self.is_key_server {
@@ -588,7 +674,15 @@ impl HostapModel {
             self.say(now, "KaY: AES unwrap failed");
             return Err(());
         };
-        self.keys.insert(0, HKey { ki, an: ds.an, sak: sak.as_bytes().to_vec(), suite });
+        self.keys.insert(
+            0,
+            HKey {
+                ki,
+                an: ds.an,
+                sak: sak.as_bytes().to_vec(),
+                suite,
+            },
+        );
         self.say(now, format!("KaY: received SAK KN {}", ki.kn));
         self.cp_new_sak = true;
         self.cp_step(now);
@@ -602,7 +696,11 @@ impl HostapModel {
         let basic = BasicParamSet {
             version: 1,
             key_server_priority: self.priority,
-            key_server: if self.is_elected { self.is_key_server } else { self.can_be_key_server },
+            key_server: if self.is_elected {
+                self.is_key_server
+            } else {
+                self.can_be_key_server
+            },
             macsec_desired: true,
             macsec_capability: MacsecCapability::ConfidentialityNoOffset,
             sci: self.sci,
@@ -614,10 +712,16 @@ impl HostapModel {
         let mut sets = Vec::new();
         let entry = |p: &HPeer| Peer { mi: p.mi, mn: p.mn };
         if !self.live.is_empty() {
-            sets.push(ParamSet::LivePeerList(PeerList { key_server_ssci: 0, peers: self.live.iter().map(entry).collect() }));
+            sets.push(ParamSet::LivePeerList(PeerList {
+                key_server_ssci: 0,
+                peers: self.live.iter().map(entry).collect(),
+            }));
         }
         if !self.potential.is_empty() {
-            sets.push(ParamSet::PotentialPeerList(PeerList { key_server_ssci: 0, peers: self.potential.iter().map(entry).collect() }));
+            sets.push(ParamSet::PotentialPeerList(PeerList {
+                key_server_ssci: 0,
+                peers: self.potential.iter().map(entry).collect(),
+            }));
         }
         if self.lki.is_some() || self.oki.is_some() {
             let lki = self.lki.unwrap_or(Ki::NULL);
@@ -634,7 +738,12 @@ impl HostapModel {
                 plain_tx: false,
                 plain_rx: false,
                 delay_protect: false,
-                keys: Some(SakUseKeys { latest_ki: lki, latest_lowest_pn: 1, old_ki: oki, old_lowest_pn: 1 }),
+                keys: Some(SakUseKeys {
+                    latest_ki: lki,
+                    latest_lowest_pn: 1,
+                    old_ki: oki,
+                    old_lowest_pn: 1,
+                }),
             }));
         }
         if self.is_key_server && self.to_dist_sak {
@@ -643,11 +752,20 @@ impl HostapModel {
                 sets.push(ParamSet::DistributedSak(DistributedSak {
                     an: k.an,
                     conf_offset: ConfidentialityOffset::Offset0,
-                    key: Some(WrappedSak { kn: k.ki.kn, cipher_suite_id: None, wrapped: self.kek.wrap_sak(&sak) }),
+                    key: Some(WrappedSak {
+                        kn: k.ki.kn,
+                        cipher_suite_id: None,
+                        wrapped: self.kek.wrap_sak(&sak),
+                    }),
                 }));
             }
         }
-        let repr = MkpduRepr { basic, sets, icv_indicator: false, icv: [0; 16] };
+        let repr = MkpduRepr {
+            basic,
+            sets,
+            icv_indicator: false,
+            icv: [0; 16],
+        };
         if let Ok(frame) = MkaFrameRepr::new(MacAddr(self.sci.mac()), repr).seal(&self.ick) {
             self.out.push_back(frame);
         }

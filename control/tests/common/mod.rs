@@ -29,10 +29,27 @@ pub struct Dataplane {
 impl Dataplane {
     pub fn apply(&mut self, c: SaCommand) {
         match c {
-            SaCommand::InstallRx { sci, an, ki, sak, ssci, salt, .. } => {
-                self.rx.insert((sci, an), (ki, sak.as_bytes().to_vec(), ssci, salt));
+            SaCommand::InstallRx {
+                sci,
+                an,
+                ki,
+                sak,
+                ssci,
+                salt,
+                ..
+            } => {
+                self.rx
+                    .insert((sci, an), (ki, sak.as_bytes().to_vec(), ssci, salt));
             }
-            SaCommand::InstallTx { an, ki, sak, ssci, salt, conf_offset, .. } => {
+            SaCommand::InstallTx {
+                an,
+                ki,
+                sak,
+                ssci,
+                salt,
+                conf_offset,
+                ..
+            } => {
                 self.conf = Some(conf_offset);
                 self.tx.insert(an, (ki, sak.as_bytes().to_vec(), ssci, salt));
             }

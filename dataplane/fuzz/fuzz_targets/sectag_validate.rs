@@ -4,7 +4,9 @@
 #![no_main]
 
 use dataplane::crypto::Backend;
-use dataplane::secy::{CipherSuite, ConfOffset, Policy, RxSecY, SaKeys, Salt, Sci, Span, Ssci, ValidateFrames};
+use dataplane::secy::{
+    CipherSuite, ConfOffset, Policy, RxSecY, SaKeys, Salt, Sci, Span, Ssci, ValidateFrames,
+};
 use dataplane::wire::sectag::{SecTag, SecTagRepr};
 use libfuzzer_sys::fuzz_target;
 
@@ -15,9 +17,18 @@ fuzz_target!(|data: &[u8]| {
     let (sel, frame) = (data[0], &data[2..]);
     let suite = CipherSuite::ALL[(sel & 3) as usize];
     let mut p = Policy::new(suite);
-    p.conf_offset = [ConfOffset::Zero, ConfOffset::Thirty, ConfOffset::Fifty, ConfOffset::Zero][((sel >> 2) & 3) as usize];
-    p.validate_frames = [ValidateFrames::Strict, ValidateFrames::Check, ValidateFrames::Disabled, ValidateFrames::Strict]
-        [((sel >> 4) & 3) as usize];
+    p.conf_offset = [
+        ConfOffset::Zero,
+        ConfOffset::Thirty,
+        ConfOffset::Fifty,
+        ConfOffset::Zero,
+    ][((sel >> 2) & 3) as usize];
+    p.validate_frames = [
+        ValidateFrames::Strict,
+        ValidateFrames::Check,
+        ValidateFrames::Disabled,
+        ValidateFrames::Strict,
+    ][((sel >> 4) & 3) as usize];
     p.replay_protect = sel & 0x40 == 0;
     p.replay_window = data[1] as u32;
     let mut rx = RxSecY::new(p, Backend::Ring);
@@ -46,6 +57,11 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(v) = res {
         assert!(v.span.end() <= buf.len());
     }
-    let moved: u64 = rx.counters.iter().filter(|(n, _)| n.contains("Pkts")).map(|(_, v)| v).sum();
+    let moved: u64 = rx
+        .counters
+        .iter()
+        .filter(|(n, _)| n.contains("Pkts"))
+        .map(|(_, v)| v)
+        .sum();
     assert_eq!(moved, 1);
 });

@@ -17,7 +17,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const USAGE: &str = "usage: dpdk-fwd --from PORTNAME --to PORTNAME [--packets N] [--timeout-ms MS] -- EAL ARGS...";
+const USAGE: &str =
+    "usage: dpdk-fwd --from PORTNAME --to PORTNAME [--packets N] [--timeout-ms MS] -- EAL ARGS...";
 const BURST: usize = 32;
 /// Headroom (RTE_PKTMBUF_HEADROOM) plus a 9000-octet jumbo frame, SecTAG and ICV, rounded up.
 const DATA_ROOM: u16 = 128 + 10240;
@@ -40,7 +41,11 @@ fn parse_args() -> Result<Args, String> {
         match a.as_str() {
             "--from" => from = Some(value("--from")?),
             "--to" => to = Some(value("--to")?),
-            "--packets" => packets = value("--packets")?.parse().map_err(|e| format!("--packets: {e}"))?,
+            "--packets" => {
+                packets = value("--packets")?
+                    .parse()
+                    .map_err(|e| format!("--packets: {e}"))?
+            }
             "--timeout-ms" => {
                 timeout_ms = value("--timeout-ms")?
                     .parse()
@@ -139,7 +144,10 @@ fn run(args: Args) -> Result<(), String> {
     for port in [from, to] {
         port.stop().map_err(ctx("stop"))?;
     }
-    let (sf, st) = (from.stats().map_err(ctx("stats"))?, to.stats().map_err(ctx("stats"))?);
+    let (sf, st) = (
+        from.stats().map_err(ctx("stats"))?,
+        to.stats().map_err(ctx("stats"))?,
+    );
     for port in [from, to] {
         port.close().map_err(ctx("close"))?;
     }

@@ -20,7 +20,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[derive(Parser)]
-#[command(name = "macsec-dataplane", version, about = "DPDK MACsec bump-in-the-wire dataplane")]
+#[command(
+    name = "macsec-dataplane",
+    version,
+    about = "DPDK MACsec bump-in-the-wire dataplane"
+)]
 struct Cli {
     /// The links (TOML).
     #[arg(long)]
@@ -104,8 +108,14 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> Result<Str
         return Err("no worker lcore: give the EAL at least two lcores (e.g. -l 0,1)".into());
     }
     let pool = Arc::new(
-        Mempool::new("macsec_pool", cli.mbufs.max(2047) * config.links.len() as u32, 256, DATA_ROOM, dpdk::socket_id())
-            .map_err(|e| format!("mempool: {e}"))?,
+        Mempool::new(
+            "macsec_pool",
+            cli.mbufs.max(2047) * config.links.len() as u32,
+            256,
+            DATA_ROOM,
+            dpdk::socket_id(),
+        )
+        .map_err(|e| format!("mempool: {e}"))?,
     );
     let (events_tx, events_rx) = crossbeam_channel::bounded::<Event>(4096);
     let mut handles = Vec::new();
@@ -114,32 +124,62 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> Result<Str
     let mut opened: Vec<Port> = Vec::new();
     let result = (|| -> Result<(), String> {
         for (i, l) in config.links.iter().enumerate() {
-            let host = Port::by_name(&l.host_port).map_err(|e| format!("link {}: host port {}: {e}", l.interface, l.host_port))?;
-            let line = Port::by_name(&l.line_port).map_err(|e| format!("link {}: line port {}: {e}", l.interface, l.line_port))?;
+            let host = Port::by_name(&l.host_port)
+                .map_err(|e| format!("link {}: host port {}: {e}", l.interface, l.host_port))?;
+            let line = Port::by_name(&l.line_port)
+                .map_err(|e| format!("link {}: line port {}: {e}", l.interface, l.line_port))?;
             for p in [host, line] {
                 let pname = p.name().unwrap_or_else(|_| format!("port {}", p.id()));
-                p.configure(1, 1, cli.ring_size, cli.ring_size, &pool).map_err(|e| format!("port {pname}: {e}"))?;
+                p.configure(1, 1, cli.ring_size, cli.ring_size, &pool)
+                    .map_err(|e| format!("port {pname}: {e}"))?;
                 p.start().map_err(|e| format!("port {pname}: {e}"))?;
                 opened.push(p);
                 let _ = p.promiscuous(true);
             }
             let sci = match l.sci {
                 Some(s) => s,
-                None => Sci::from_mac_port(line.mac_addr().map_err(|e| format!("link {}: line port MAC: {e}", l.interface))?, 1),
+                None => Sci::from_mac_port(
+                    line.mac_addr()
+                        .map_err(|e| format!("link {}: line port MAC: {e}", l.interface))?,
+                    1,
+                ),
             };
-            let policy = l.policy.to_policy().map_err(|e| format!("link {}: {e}", l.interface))?;
-            let mut state = LinkState::new(&l.interface, policy, sci, config.backend, l.policy.security_policy, l.policy.lacp_in_clear);
+            let policy = l
+                .policy
+                .to_policy()
+                .map_err(|e| format!("link {}: {e}", l.interface))?;
+            let mut state = LinkState::new(
+                &l.interface,
+                policy,
+                sci,
+                config.backend,
+                l.policy.security_policy,
+                l.policy.lacp_in_clear,
+            );
             for sa in &l.tx_sa {
-                state.secy.tx.install_sa(sa.an, &sa.key.to_keys(), sa.pn).map_err(|e| format!("link {}: tx_sa {}: {e}", l.interface, sa.an))?;
+                state
+                    .secy
+                    .tx
+                    .install_sa(sa.an, &sa.key.to_keys(), sa.pn)
+                    .map_err(|e| format!("link {}: tx_sa {}: {e}", l.interface, sa.an))?;
             }
             if let Some(first) = l.tx_sa.first() {
                 state.apply(Command::EnableTxSa(Some(first.an)));
             }
             for sa in &l.rx_sa {
-                state.secy.rx.install_sa(sa.sci, sa.an, &sa.key.to_keys(), sa.pn).map_err(|e| format!("link {}: rx_sa {}: {e}", l.interface, sa.an))?;
+                state
+                    .secy
+                    .rx
+                    .install_sa(sa.sci, sa.an, &sa.key.to_keys(), sa.pn)
+                    .map_err(|e| format!("link {}: rx_sa {}: {e}", l.interface, sa.an))?;
             }
             let (cmd_tx, cmd_rx) = crossbeam_channel::bounded(1024);
-            let info = LinkInfo { interface: l.interface.clone(), host_port: l.host_port.clone(), line_port: l.line_port.clone(), tx_sci: sci.0 };
+            let info = LinkInfo {
+                interface: l.interface.clone(),
+                host_port: l.host_port.clone(),
+                line_port: l.line_port.clone(),
+                tx_sci: sci.0,
+            };
             let handle = Arc::new(LinkHandle::new(info, l.policy, cmd_tx));
             // The static SAs are known to the control thread too.
             for sa in &l.tx_sa {
@@ -151,10 +191,29 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> Result<Str
             handles.push(handle);
             let result = Arc::new(Mutex::new(None));
             // The histograms are allocated here, before the workers start.
-            let latency = if cli.latency { Some(Box::new(Latency::new()?)) } else { None };
+            let latency = if cli.latency {
+                Some(Box::new(Latency::new()?))
+            } else {
+                None
+            };
             let latency_result = latency.as_ref().map(|l| l.result.clone());
-            running.push(Running { interface: l.interface.clone(), host, line, result: result.clone(), latency: latency_result });
-            per_lcore[i % workers.len()].push(DpdkLink { state, host, line, commands: cmd_rx, events: events_tx.clone(), pool: pool.clone(), result, latency });
+            running.push(Running {
+                interface: l.interface.clone(),
+                host,
+                line,
+                result: result.clone(),
+                latency: latency_result,
+            });
+            per_lcore[i % workers.len()].push(DpdkLink {
+                state,
+                host,
+                line,
+                commands: cmd_rx,
+                events: events_tx.clone(),
+                pool: pool.clone(),
+                result,
+                latency,
+            });
         }
         Ok(())
     })();
@@ -168,7 +227,9 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> Result<Str
 
     let server = Server::new(handles, config.backend);
     let ctl_stop = Arc::new(AtomicBool::new(false));
-    let ctl_threads = server.serve(&cli.socket, events_rx, ctl_stop.clone()).map_err(|e| format!("control socket {}: {e}", cli.socket.display()))?;
+    let ctl_threads = server
+        .serve(&cli.socket, events_rx, ctl_stop.clone())
+        .map_err(|e| format!("control socket {}: {e}", cli.socket.display()))?;
 
     let wstop = Arc::new(AtomicBool::new(false));
     let mut launched = Vec::new();
@@ -177,10 +238,16 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> Result<Str
             continue;
         }
         let s = wstop.clone();
-        dpdk::launch(*lcore, Box::new(move || run_dpdk(links, s))).map_err(|e| format!("lcore {lcore}: {e}"))?;
+        dpdk::launch(*lcore, Box::new(move || run_dpdk(links, s)))
+            .map_err(|e| format!("lcore {lcore}: {e}"))?;
         launched.push(*lcore);
     }
-    eprintln!("macsec-dataplane: {} link(s) running on lcore(s) {:?}; control socket {}", running.len(), launched, cli.socket.display());
+    eprintln!(
+        "macsec-dataplane: {} link(s) running on lcore(s) {:?}; control socket {}",
+        running.len(),
+        launched,
+        cli.socket.display()
+    );
 
     let started = Instant::now();
     let limit = cli.duration.map(Duration::from_secs_f64);
@@ -199,7 +266,12 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> Result<Str
     let mut links_json = Vec::new();
     let mut ports_json = serde_json::Map::new();
     for r in &running {
-        let snap = r.result.lock().unwrap_or_else(|p| p.into_inner()).take().unwrap_or_default();
+        let snap = r
+            .result
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .unwrap_or_default();
         let mut link = serde_json::json!({
             "interface": r.interface,
             "counters": snap.secy,
@@ -207,7 +279,11 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> Result<Str
             "sa": snap.sa,
         });
         if let Some(lat) = &r.latency {
-            let report = lat.lock().unwrap_or_else(|p| p.into_inner()).take().unwrap_or_default();
+            let report = lat
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+                .unwrap_or_default();
             link["latency"] = serde_json::json!(report);
         }
         links_json.push(link);

@@ -78,8 +78,15 @@ mod tests {
 
     #[test]
     fn names_and_sum() {
-        let mut a = SecyCounters { in_pkts_ok: 2, out_octets_encrypted: 7, ..Default::default() };
-        a.add(&SecyCounters { in_pkts_ok: 3, ..Default::default() });
+        let mut a = SecyCounters {
+            in_pkts_ok: 2,
+            out_octets_encrypted: 7,
+            ..Default::default()
+        };
+        a.add(&SecyCounters {
+            in_pkts_ok: 3,
+            ..Default::default()
+        });
         assert_eq!(a.in_pkts_ok, 5);
         assert_eq!(a.iter().count(), 22);
         let j = serde_json::to_value(a).unwrap();

@@ -101,16 +101,28 @@ pub struct SaKeys {
 
 impl core::fmt::Debug for SaKeys {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "SaKeys {{ sak: ***, ssci: {}, salt: {} }}", self.ssci, self.salt)
+        write!(
+            f,
+            "SaKeys {{ sak: ***, ssci: {}, salt: {} }}",
+            self.ssci, self.salt
+        )
     }
 }
 
 impl SaKeys {
     pub fn new(sak: &[u8]) -> Self {
-        SaKeys { sak: Zeroizing::new(sak.to_vec()), ssci: Ssci(0), salt: Salt([0; 12]) }
+        SaKeys {
+            sak: Zeroizing::new(sak.to_vec()),
+            ssci: Ssci(0),
+            salt: Salt([0; 12]),
+        }
     }
     pub fn xpn(sak: &[u8], ssci: Ssci, salt: Salt) -> Self {
-        SaKeys { sak: Zeroizing::new(sak.to_vec()), ssci, salt }
+        SaKeys {
+            sak: Zeroizing::new(sak.to_vec()),
+            ssci,
+            salt,
+        }
     }
 }
 
@@ -120,7 +132,11 @@ pub enum SaError {
     #[error("AN {0} is out of range 0..=3")]
     BadAn(u8),
     #[error("SAK of {got} octets does not fit {suite} ({want} octets)")]
-    KeyLength { suite: CipherSuite, got: usize, want: usize },
+    KeyLength {
+        suite: CipherSuite,
+        got: usize,
+        want: usize,
+    },
     #[error(transparent)]
     Crypto(#[from] CryptoError),
 }
@@ -165,7 +181,11 @@ pub(crate) fn build_key(
         return Err(SaError::BadAn(an));
     }
     if keys.sak.len() != suite.key_len() {
-        return Err(SaError::KeyLength { suite, got: keys.sak.len(), want: suite.key_len() });
+        return Err(SaError::KeyLength {
+            suite,
+            got: keys.sak.len(),
+            want: suite.key_len(),
+        });
     }
     Ok(backend.new_key(&keys.sak)?)
 }
@@ -179,7 +199,10 @@ pub struct SecY {
 
 impl SecY {
     pub fn new(policy: Policy, sci: Sci, backend: Backend) -> Self {
-        SecY { tx: TxSecY::new(policy, sci, backend), rx: RxSecY::new(policy, backend) }
+        SecY {
+            tx: TxSecY::new(policy, sci, backend),
+            rx: RxSecY::new(policy, backend),
+        }
     }
 
     /// The 802.1AE counters of both halves, summed over SCs and SAs.

@@ -21,7 +21,12 @@ pub struct ReplayWindow {
 impl ReplayWindow {
     /// A window for an SA whose first acceptable PN is `lowest_pn`.
     pub fn new(lowest_pn: u64, window: u32) -> Self {
-        ReplayWindow { next_pn: lowest_pn, lowest_pn, window, seen: [0; WORDS] }
+        ReplayWindow {
+            next_pn: lowest_pn,
+            lowest_pn,
+            window,
+            seen: [0; WORDS],
+        }
     }
 
     pub fn next_pn(&self) -> u64 {
@@ -143,7 +148,10 @@ mod tests {
         w.accept(50_000);
         assert!(!w.is_late(2) && !w.is_duplicate(2));
         w.accept(2);
-        assert!(!w.is_duplicate(2), "older than the bitmap: only the floor applies");
+        assert!(
+            !w.is_duplicate(2),
+            "older than the bitmap: only the floor applies"
+        );
         w.accept(49_990);
         assert!(w.is_duplicate(49_990));
     }

@@ -1,7 +1,9 @@
 //! The receive half of the SecY: Rx SCs, Rx SAs with their replay windows, and validate.
 
-use super::{build_key, iv_base, iv_for, Policy, ReplayWindow, RxSaCounters, SaError, SaKeys, SecyCounters, Span};
 use super::ValidateFrames;
+use super::{
+    build_key, iv_base, iv_for, Policy, ReplayWindow, RxSaCounters, SaError, SaKeys, SecyCounters, Span,
+};
 use crate::crypto::{AeadKey, Backend, ICV_LEN, IV_LEN};
 use crate::secy::suite::{CipherSuite, Sci};
 use crate::wire::ethernet::ADDRS_LEN;
@@ -141,7 +143,10 @@ pub struct RxSc {
 
 impl RxSc {
     pub fn new(sci: Sci) -> Self {
-        RxSc { sci, sas: Default::default() }
+        RxSc {
+            sci,
+            sas: Default::default(),
+        }
     }
 }
 
@@ -155,7 +160,12 @@ pub struct RxSecY {
 
 impl RxSecY {
     pub fn new(policy: Policy, backend: Backend) -> Self {
-        RxSecY { policy, backend, scs: Vec::new(), counters: SecyCounters::default() }
+        RxSecY {
+            policy,
+            backend,
+            scs: Vec::new(),
+            counters: SecyCounters::default(),
+        }
     }
 
     pub fn sc(&self, sci: Sci) -> Option<&RxSc> {
@@ -184,7 +194,15 @@ impl RxSecY {
 
     /// Builds an Rx SA for this SecY's policy (the key schedule is computed here, off the packet path).
     pub fn build_sa(&self, sci: Sci, an: u8, keys: &SaKeys, lowest_pn: u64) -> Result<RxSa, SaError> {
-        RxSa::new(self.backend, self.policy.cipher_suite, sci, an, keys, lowest_pn, self.policy.replay_window)
+        RxSa::new(
+            self.backend,
+            self.policy.cipher_suite,
+            sci,
+            an,
+            keys,
+            lowest_pn,
+            self.policy.replay_window,
+        )
     }
 
     /// Installs (or replaces) the Rx SA `an` of the SC `sci`, creating the SC if needed.
@@ -209,7 +227,9 @@ impl RxSecY {
     }
 
     pub fn sa_mut(&mut self, sci: Sci, an: u8) -> Option<&mut RxSa> {
-        self.sc_mut(sci).and_then(|sc| sc.sas.get_mut(an as usize)).and_then(|s| s.as_mut())
+        self.sc_mut(sci)
+            .and_then(|sc| sc.sas.get_mut(an as usize))
+            .and_then(|s| s.as_mut())
     }
 
     /// The SCI a frame belongs to (802.1AE-2018 9.9): the explicit SCI; with ES=1 the MAC SA and
@@ -252,7 +272,13 @@ impl RxSecY {
                     return Err(RxDrop::NoTag);
                 }
                 self.counters.in_pkts_untagged += 1;
-                return Ok(Validated { span, status: RxStatus::Untagged, sci: None, an: 0, pn: 0 });
+                return Ok(Validated {
+                    span,
+                    status: RxStatus::Untagged,
+                    sci: None,
+                    an: 0,
+                    pn: 0,
+                });
             }
             Err(e) => {
                 self.counters.in_pkts_bad_tag += 1;
@@ -262,7 +288,13 @@ impl RxSecY {
         let tag_len = tag.buffer_len();
         let an = tag.tci.an();
         let c_bit = tag.tci.c();
-        let unverified = |status| Validated { span: Span::new(0, 0), status, sci: None, an, pn: tag.pn as u64 };
+        let unverified = |status| Validated {
+            span: Span::new(0, 0),
+            status,
+            sci: None,
+            an,
+            pn: tag.pn as u64,
+        };
 
         let sci = self.frame_sci(frame, &tag);
         let sc_idx = sci.and_then(|s| self.scs.iter().position(|sc| sc.sci == s));
@@ -273,7 +305,11 @@ impl RxSecY {
             }
             self.counters.in_pkts_unknown_sci += 1;
             let span = Self::strip(buf, span, tag_len);
-            return Ok(Validated { span, sci, ..unverified(RxStatus::UnknownSci) });
+            return Ok(Validated {
+                span,
+                sci,
+                ..unverified(RxStatus::UnknownSci)
+            });
         };
         let validate = self.policy.validate_frames;
         let replay_protect = self.policy.replay_protect;
@@ -297,7 +333,11 @@ impl RxSecY {
                     c.in_pkts_unused_sa += 1;
                 }
                 let span = Self::strip(buf, span, tag_len);
-                return Ok(Validated { span, sci, ..unverified(RxStatus::UnusedSa) });
+                return Ok(Validated {
+                    span,
+                    sci,
+                    ..unverified(RxStatus::UnusedSa)
+                });
             }
         };
 
@@ -319,7 +359,11 @@ impl RxSecY {
                 counters.in_pkts_bad_tag += 1;
                 return Err(RxDrop::BadTag(SecTagError::Truncated));
             };
-            let clear = if tag.tci.e() { (ADDRS_LEN + tag_len + conf_offset).min(body.len()) } else { body.len() };
+            let clear = if tag.tci.e() {
+                (ADDRS_LEN + tag_len + conf_offset).min(body.len())
+            } else {
+                body.len()
+            };
             let (aad, text) = body.split_at_mut(clear);
             let iv = iv_for(&sa.iv_base, pn);
             if sa.key.open(&iv, aad, text, icv).is_err() {
@@ -331,7 +375,13 @@ impl RxSecY {
                 counters.in_pkts_invalid += 1;
                 sa.counters.in_pkts_invalid += 1;
                 let span = Self::strip(buf, span, tag_len);
-                return Ok(Validated { span, sci, an, pn, status: RxStatus::Invalid });
+                return Ok(Validated {
+                    span,
+                    sci,
+                    an,
+                    pn,
+                    status: RxStatus::Invalid,
+                });
             }
             if tag.tci.e() {
                 counters.in_octets_decrypted += secure_len as u64;
@@ -350,6 +400,12 @@ impl RxSecY {
         };
         sa.replay.accept(pn);
         let span = Self::strip(buf, span, tag_len);
-        Ok(Validated { span, sci, an, pn, status })
+        Ok(Validated {
+            span,
+            sci,
+            an,
+            pn,
+            status,
+        })
     }
 }

@@ -21,8 +21,12 @@ pub enum CipherSuite {
 }
 
 impl CipherSuite {
-    pub const ALL: [CipherSuite; 4] =
-        [CipherSuite::GcmAes128, CipherSuite::GcmAes256, CipherSuite::GcmAesXpn128, CipherSuite::GcmAesXpn256];
+    pub const ALL: [CipherSuite; 4] = [
+        CipherSuite::GcmAes128,
+        CipherSuite::GcmAes256,
+        CipherSuite::GcmAesXpn128,
+        CipherSuite::GcmAesXpn256,
+    ];
 
     /// The 64-bit Cipher Suite Identifier of 802.1AE-2018 Table 14-1.
     pub fn id(self) -> u64 {
@@ -99,7 +103,12 @@ impl FromStr for CipherSuite {
 }
 
 fn parse_hex<const N: usize>(what: &str, s: &str) -> Result<[u8; N], ParseError> {
-    let clean: String = s.trim().trim_start_matches("0x").chars().filter(|c| !matches!(c, ':' | '-' | '.')).collect();
+    let clean: String = s
+        .trim()
+        .trim_start_matches("0x")
+        .chars()
+        .filter(|c| !matches!(c, ':' | '-' | '.'))
+        .collect();
     let mut out = [0u8; N];
     if !clean.is_ascii() || clean.len() != 2 * N {
         return Err(ParseError(format!("{what} '{s}' must be {} hex digits", 2 * N)));
@@ -224,7 +233,9 @@ impl ConfOffset {
             0 => Ok(ConfOffset::Zero),
             30 => Ok(ConfOffset::Thirty),
             50 => Ok(ConfOffset::Fifty),
-            _ => Err(ParseError(format!("confidentiality offset {n} is not 0, 30 or 50"))),
+            _ => Err(ParseError(format!(
+                "confidentiality offset {n} is not 0, 30 or 50"
+            ))),
         }
     }
 }
@@ -236,9 +247,15 @@ mod tests {
     #[test]
     fn suites() {
         assert_eq!(CipherSuite::GcmAesXpn256.id(), 0x0080C20001000004);
-        assert_eq!(CipherSuite::from_id(0x0080C20001000001), Some(CipherSuite::GcmAes128));
+        assert_eq!(
+            CipherSuite::from_id(0x0080C20001000001),
+            Some(CipherSuite::GcmAes128)
+        );
         assert_eq!(CipherSuite::from_id(0x0080C20001000005), None);
-        assert_eq!("gcm-aes-xpn-128".parse::<CipherSuite>().unwrap(), CipherSuite::GcmAesXpn128);
+        assert_eq!(
+            "gcm-aes-xpn-128".parse::<CipherSuite>().unwrap(),
+            CipherSuite::GcmAesXpn128
+        );
         assert!("gcm-aes-192".parse::<CipherSuite>().is_err());
         assert_eq!(CipherSuite::GcmAes256.pn_threshold(), 0xC000_0000);
         assert_eq!(CipherSuite::GcmAesXpn128.max_pn(), u64::MAX);

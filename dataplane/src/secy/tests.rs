@@ -15,7 +15,9 @@ fn buffer(frame: &[u8]) -> (Vec<u8>, Span) {
 }
 
 fn keys(suite: CipherSuite, seed: u8) -> SaKeys {
-    let sak: Vec<u8> = (0..suite.key_len() as u8).map(|i| i.wrapping_mul(31).wrapping_add(seed)).collect();
+    let sak: Vec<u8> = (0..suite.key_len() as u8)
+        .map(|i| i.wrapping_mul(31).wrapping_add(seed))
+        .collect();
     if suite.is_xpn() {
         SaKeys::xpn(&sak, Ssci(0x0000_0002), Salt([seed; 12]))
     } else {
@@ -32,12 +34,15 @@ fn pair(policy: Policy, backend: Backend, pn: u64) -> (TxSecY, RxSecY) {
     tx.install_sa(1, &k, pn).unwrap();
     tx.set_encoding_an(Some(1)).unwrap();
     let mut rx = RxSecY::new(policy, backend);
-    rx.install_sa(SCI, 1, &k, pn.min(1).max(pn.saturating_sub(1000))).unwrap();
+    rx.install_sa(SCI, 1, &k, pn.min(1).max(pn.saturating_sub(1000)))
+        .unwrap();
     (tx, rx)
 }
 
 fn sample_frame(len: usize, seed: u8) -> Vec<u8> {
-    let mut f: Vec<u8> = (0..len).map(|i| (i as u8).wrapping_mul(7).wrapping_add(seed)).collect();
+    let mut f: Vec<u8> = (0..len)
+        .map(|i| (i as u8).wrapping_mul(7).wrapping_add(seed))
+        .collect();
     // SA = the SCI's MAC, so that ES=1 frames resolve to SCI.
     f[6..12].copy_from_slice(&SCI.mac());
     f
@@ -67,7 +72,11 @@ fn arb_policy() -> impl Strategy<Value = Policy> {
 }
 
 fn arb_pn() -> impl Strategy<Value = u64> {
-    prop_oneof![1u64..100, 0xffff_ff00u64..0xffff_ffff, 0xc000_0000u64..0xc000_0010]
+    prop_oneof![
+        1u64..100,
+        0xffff_ff00u64..0xffff_ffff,
+        0xc000_0000u64..0xc000_0010
+    ]
 }
 
 proptest! {
@@ -130,7 +139,17 @@ proptest! {
 
 #[test]
 fn pn_reservation_is_unique_across_threads() {
-    let sa = Arc::new(TxSa::new(Backend::Ring, CipherSuite::GcmAes128, SCI, 0, &keys(CipherSuite::GcmAes128, 1), 1).unwrap());
+    let sa = Arc::new(
+        TxSa::new(
+            Backend::Ring,
+            CipherSuite::GcmAes128,
+            SCI,
+            0,
+            &keys(CipherSuite::GcmAes128, 1),
+            1,
+        )
+        .unwrap(),
+    );
     let handles: Vec<_> = (0..4)
         .map(|_| {
             let sa = sa.clone();
@@ -182,12 +201,31 @@ fn pn_threshold_and_exhaustion() {
     assert_eq!(tx.protect(&mut buf, span), Err(TxError::PnExhausted));
 
     let xk = keys(CipherSuite::GcmAesXpn128, 1);
-    let sa = TxSa::new(Backend::Ring, CipherSuite::GcmAesXpn128, SCI, 0, &xk, 0xbfff_ffff_ffff_ffff).unwrap();
+    let sa = TxSa::new(
+        Backend::Ring,
+        CipherSuite::GcmAesXpn128,
+        SCI,
+        0,
+        &xk,
+        0xbfff_ffff_ffff_ffff,
+    )
+    .unwrap();
     let (b, first) = sa.reserve(2);
     assert_eq!((b.len(), first), (2, true));
-    let sa = TxSa::new(Backend::Ring, CipherSuite::GcmAesXpn128, SCI, 0, &xk, u64::MAX - 3).unwrap();
+    let sa = TxSa::new(
+        Backend::Ring,
+        CipherSuite::GcmAesXpn128,
+        SCI,
+        0,
+        &xk,
+        u64::MAX - 3,
+    )
+    .unwrap();
     assert_eq!(sa.reserve(10).0.len(), 3);
-    assert!(sa.reserve(10).0.is_empty(), "the counter saturates, no PN is handed out twice");
+    assert!(
+        sa.reserve(10).0.is_empty(),
+        "the counter saturates, no PN is handed out twice"
+    );
     let sa = TxSa::new(Backend::Ring, CipherSuite::GcmAesXpn128, SCI, 0, &xk, 0).unwrap();
     assert_eq!(sa.next_pn(), 1, "PN 0 is never used");
 }
@@ -210,7 +248,10 @@ fn transmit_policy_outcomes() {
     assert_eq!(tx.protect(&mut buf, span), Err(TxError::TooLong));
     assert_eq!(tx.counters.out_pkts_too_long, 1);
     tx.policy.max_frame_len = Some(100 + 32);
-    assert_eq!(tx.protect(&mut buf, span).unwrap(), Span::new(HEAD - SECTAG_LEN_SCI, 132));
+    assert_eq!(
+        tx.protect(&mut buf, span).unwrap(),
+        Span::new(HEAD - SECTAG_LEN_SCI, 132)
+    );
     tx.delete_sa(0);
     assert_eq!(tx.encoding_an(), None);
     p.protect_frames = false;
@@ -218,7 +259,14 @@ fn transmit_policy_outcomes() {
     let (mut buf, span) = buffer(&sample_frame(100, 1));
     assert_eq!(tx.protect(&mut buf, span), Ok(span));
     assert_eq!(tx.counters.out_pkts_untagged, 1);
-    assert_eq!(SaError::KeyLength { suite: CipherSuite::GcmAes128, got: 32, want: 16 }, tx.install_sa(0, &keys(CipherSuite::GcmAes256, 1), 1).unwrap_err());
+    assert_eq!(
+        SaError::KeyLength {
+            suite: CipherSuite::GcmAes128,
+            got: 32,
+            want: 16
+        },
+        tx.install_sa(0, &keys(CipherSuite::GcmAes256, 1), 1).unwrap_err()
+    );
     assert_eq!(tx.install_sa(4, &k, 1).unwrap_err(), SaError::BadAn(4));
 }
 
@@ -241,7 +289,13 @@ fn validate_frames_check_and_disabled() {
     let v = rx.validate(&mut buf, out).unwrap();
     assert_eq!(v.status, RxStatus::Invalid);
     assert_eq!(&buf[v.span.start + 12..v.span.end()], &sample_frame(80, 1)[12..]);
-    assert_eq!((rx.counters.in_pkts_invalid, rx.sa_mut(SCI, 1).unwrap().counters.in_pkts_invalid), (1, 1));
+    assert_eq!(
+        (
+            rx.counters.in_pkts_invalid,
+            rx.sa_mut(SCI, 1).unwrap().counters.in_pkts_invalid
+        ),
+        (1, 1)
+    );
     // Encrypted frame with a bad ICV: discarded whatever validateFrames says (C=1).
     let mut pe = p;
     pe.confidentiality = true;
@@ -288,7 +342,8 @@ fn unknown_sci_and_unused_sa() {
     rx.policy.validate_frames = ValidateFrames::Strict;
     assert_eq!(rx.validate(&mut buf.clone(), out), Err(RxDrop::NotUsingSa));
     // SA present but not enabled for receive.
-    rx.install_sa(SCI, 1, &keys(CipherSuite::GcmAes128, 9), 1).unwrap();
+    rx.install_sa(SCI, 1, &keys(CipherSuite::GcmAes128, 9), 1)
+        .unwrap();
     rx.sa_mut(SCI, 1).unwrap().enabled = false;
     assert_eq!(rx.validate(&mut buf.clone(), out), Err(RxDrop::NotUsingSa));
     assert_eq!(rx.counters.in_pkts_not_using_sa, 2);
@@ -339,7 +394,14 @@ fn delay_protection_and_replay_off() {
     rx.policy.replay_protect = false;
     let (mut b1, s1) = frames[1].clone();
     assert_eq!(rx.validate(&mut b1, s1).unwrap().status, RxStatus::Delayed);
-    assert_eq!((rx.counters.in_pkts_late, rx.counters.in_pkts_delayed, rx.counters.in_pkts_ok), (1, 1, 1));
+    assert_eq!(
+        (
+            rx.counters.in_pkts_late,
+            rx.counters.in_pkts_delayed,
+            rx.counters.in_pkts_ok
+        ),
+        (1, 1, 1)
+    );
 }
 
 #[test]
@@ -355,7 +417,12 @@ fn secy_sums_both_halves_and_hides_keys() {
     secy.rx.validate(&mut buf, out).unwrap();
     let c = secy.counters();
     assert_eq!((c.out_pkts_encrypted, c.in_pkts_ok), (1, 1));
-    let dbg = format!("{:?} {:?} {:?}", k, secy.tx.sa(0).unwrap(), secy.rx.sa_mut(SCI, 0).unwrap());
+    let dbg = format!(
+        "{:?} {:?} {:?}",
+        k,
+        secy.tx.sa(0).unwrap(),
+        secy.rx.sa_mut(SCI, 0).unwrap()
+    );
     assert!(dbg.contains("***"));
     let sak_hex: String = k.sak.iter().map(|b| format!("{b:02x}")).collect();
     assert!(!dbg.contains(&sak_hex) && !dbg.contains(&format!("{:?}", &k.sak[..])));
@@ -365,12 +432,24 @@ fn secy_sums_both_halves_and_hides_keys() {
 /// example (salt 83c37bac..., SSCI 1 on the Rx SA and 2 on the Tx SA); none for the other suites.
 #[test]
 fn ctx_salt_is_ssci_xor_salt_for_xpn() {
-    let salt = Salt([0x83, 0xc3, 0x7b, 0xac, 0x7b, 0x6f, 0x63, 0x16, 0x09, 0x8f, 0xf3, 0xd2]);
-    let k = |ssci| SaKeys { sak: zeroize::Zeroizing::new(vec![7u8; 32]), ssci: Ssci(ssci), salt };
+    let salt = Salt([
+        0x83, 0xc3, 0x7b, 0xac, 0x7b, 0x6f, 0x63, 0x16, 0x09, 0x8f, 0xf3, 0xd2,
+    ]);
+    let k = |ssci| SaKeys {
+        sak: zeroize::Zeroizing::new(vec![7u8; 32]),
+        ssci: Ssci(ssci),
+        salt,
+    };
     let tx = TxSa::new(Backend::Ring, CipherSuite::GcmAesXpn256, SCI, 0, &k(2), 1).unwrap();
     let rx = RxSa::new(Backend::Ring, CipherSuite::GcmAesXpn256, SCI, 0, &k(1), 1, 64).unwrap();
-    assert_eq!(tx.ctx_salt(), Some([0x83, 0xc3, 0x7b, 0xae, 0x7b, 0x6f, 0x63, 0x16, 0x09, 0x8f, 0xf3, 0xd2]));
-    assert_eq!(rx.ctx_salt(), Some([0x83, 0xc3, 0x7b, 0xad, 0x7b, 0x6f, 0x63, 0x16, 0x09, 0x8f, 0xf3, 0xd2]));
+    assert_eq!(
+        tx.ctx_salt(),
+        Some([0x83, 0xc3, 0x7b, 0xae, 0x7b, 0x6f, 0x63, 0x16, 0x09, 0x8f, 0xf3, 0xd2])
+    );
+    assert_eq!(
+        rx.ctx_salt(),
+        Some([0x83, 0xc3, 0x7b, 0xad, 0x7b, 0x6f, 0x63, 0x16, 0x09, 0x8f, 0xf3, 0xd2])
+    );
     let plain = TxSa::new(Backend::Ring, CipherSuite::GcmAes256, SCI, 0, &k(2), 1).unwrap();
     assert_eq!(plain.ctx_salt(), None);
 }

@@ -117,9 +117,11 @@ impl TxSa {
     /// The counter saturates at the limit: a PN is never handed out twice.
     pub fn reserve(&self, n: u64) -> (PnBlock, bool) {
         let limit = self.pn_limit();
-        let start = match self.next_pn.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
-            Some(v.saturating_add(n).min(limit).max(v))
-        }) {
+        let start = match self
+            .next_pn
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                Some(v.saturating_add(n).min(limit).max(v))
+            }) {
             Ok(v) | Err(v) => v,
         };
         let end = start.saturating_add(n).min(limit).max(start);
@@ -130,7 +132,9 @@ impl TxSa {
 
     #[inline]
     pub(crate) fn seal(&self, pn: u64, aad: &[u8], in_out: &mut [u8], icv: &mut [u8; ICV_LEN]) -> bool {
-        self.key.seal(&iv_for(&self.iv_base, pn), aad, in_out, icv).is_ok()
+        self.key
+            .seal(&iv_for(&self.iv_base, pn), aad, in_out, icv)
+            .is_ok()
     }
 }
 
@@ -164,7 +168,14 @@ impl TxSecY {
 
     /// Installs (or replaces) the Tx SA for `an`; it is not used until [`Self::set_encoding_an`].
     pub fn install_sa(&mut self, an: u8, keys: &SaKeys, next_pn: u64) -> Result<Arc<TxSa>, SaError> {
-        let sa = Arc::new(TxSa::new(self.backend, self.policy.cipher_suite, self.sci, an, keys, next_pn)?);
+        let sa = Arc::new(TxSa::new(
+            self.backend,
+            self.policy.cipher_suite,
+            self.sci,
+            an,
+            keys,
+            next_pn,
+        )?);
         self.sas[an as usize] = Some(sa.clone());
         self.sa_counters[an as usize] = TxSaCounters::default();
         Ok(sa)
@@ -305,7 +316,11 @@ impl TxSecY {
             sealed
         } else {
             body[..hdr_len].copy_from_slice(&head[..hdr_len]);
-            let clear = if p.confidentiality { (hdr_len + p.conf_offset.octets()).min(body.len()) } else { body.len() };
+            let clear = if p.confidentiality {
+                (hdr_len + p.conf_offset.octets()).min(body.len())
+            } else {
+                body.len()
+            };
             let (aad, text) = body.split_at_mut(clear);
             sa.seal(pn, aad, text, icv)
         };

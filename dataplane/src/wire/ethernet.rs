@@ -18,7 +18,11 @@ impl MacAddr {
 impl fmt::Display for MacAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.0;
-        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4], b[5])
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            b[0], b[1], b[2], b[3], b[4], b[5]
+        )
     }
 }
 
@@ -71,7 +75,10 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
     pub fn new_checked(buffer: T) -> Result<Self, WireError> {
         let len = buffer.as_ref().len();
         if len < HEADER_LEN {
-            return Err(WireError::Truncated { len, need: HEADER_LEN });
+            return Err(WireError::Truncated {
+                len,
+                need: HEADER_LEN,
+            });
         }
         Ok(EthernetFrame { buffer })
     }

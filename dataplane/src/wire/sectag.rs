@@ -216,7 +216,12 @@ pub struct SecTagRepr {
 impl SecTagRepr {
     /// Parses the SecTAG that starts at `buf[0]`.
     pub fn parse<T: AsRef<[u8]>>(tag: &SecTag<T>) -> SecTagRepr {
-        SecTagRepr { tci: tag.tci(), short_len: tag.short_len(), pn: tag.pn(), sci: tag.sci() }
+        SecTagRepr {
+            tci: tag.tci(),
+            short_len: tag.short_len(),
+            pn: tag.pn(),
+            sci: tag.sci(),
+        }
     }
 
     /// Parses and checks a whole MPDU as the receive path sees it: `frame` is DA‖SA‖SecTAG‖Secure
@@ -237,7 +242,11 @@ impl SecTagRepr {
         }
         let secure_len = frame.len() - overhead;
         let sl = repr.short_len as usize;
-        let consistent = if secure_len <= SL_MAX { sl == secure_len } else { sl == 0 };
+        let consistent = if secure_len <= SL_MAX {
+            sl == secure_len
+        } else {
+            sl == 0
+        };
         if !consistent {
             return Err(SecTagError::SlMismatch);
         }
@@ -346,14 +355,29 @@ mod tests {
         }
         let mut f = frame(0x2c, 0, 60, true);
         f[15] = 0x80;
-        assert_eq!(SecTagRepr::parse_mpdu(&f, 16).unwrap_err(), SecTagError::SlReserved);
+        assert_eq!(
+            SecTagRepr::parse_mpdu(&f, 16).unwrap_err(),
+            SecTagError::SlReserved
+        );
         f[12] = 0x08;
-        assert_eq!(SecTagRepr::parse_mpdu(&f, 16).unwrap_err(), SecTagError::NotMacsec);
+        assert_eq!(
+            SecTagRepr::parse_mpdu(&f, 16).unwrap_err(),
+            SecTagError::NotMacsec
+        );
         assert!(!SecTagError::NotMacsec.is_bad_tag());
         // a SecTAG cut inside the SCI
         let f = frame(0x2c, 0, 60, true);
-        assert_eq!(SecTagRepr::parse_mpdu(&f[..24], 16).unwrap_err(), SecTagError::Truncated);
-        assert_eq!(SecTagRepr::parse_mpdu(&f[..15], 16).unwrap_err(), SecTagError::Truncated);
-        assert_eq!(SecTagRepr::parse_mpdu(&f[..13], 16).unwrap_err(), SecTagError::NotMacsec);
+        assert_eq!(
+            SecTagRepr::parse_mpdu(&f[..24], 16).unwrap_err(),
+            SecTagError::Truncated
+        );
+        assert_eq!(
+            SecTagRepr::parse_mpdu(&f[..15], 16).unwrap_err(),
+            SecTagError::Truncated
+        );
+        assert_eq!(
+            SecTagRepr::parse_mpdu(&f[..13], 16).unwrap_err(),
+            SecTagError::NotMacsec
+        );
     }
 }

@@ -42,7 +42,15 @@ fn mac(s: &str) -> Result<[u8; 6], String> {
 }
 
 fn parse() -> Result<Args, String> {
-    let mut a = Args { iface: String::new(), size: 64, rate: 0.0, seconds: 3.0, dst: [0x02, 0, 0, 0, 0xb2, 0x02], src: [0x02, 0, 0, 0, 0xb1, 0x01], pcap: None };
+    let mut a = Args {
+        iface: String::new(),
+        size: 64,
+        rate: 0.0,
+        seconds: 3.0,
+        dst: [0x02, 0, 0, 0, 0xb2, 0x02],
+        src: [0x02, 0, 0, 0, 0xb1, 0x01],
+        pcap: None,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
         let mut v = || it.next().ok_or_else(|| format!("{k} needs a value"));
@@ -85,14 +93,28 @@ fn open(iface: &str) -> Result<i32, String> {
     sll.sll_ifindex = ifindex as i32;
     sll.sll_protocol = 0;
     // SAFETY: fd is our socket; sll is a sockaddr_ll of the size passed.
-    let r = unsafe { libc::bind(fd, (&sll as *const libc::sockaddr_ll).cast(), std::mem::size_of::<libc::sockaddr_ll>() as u32) };
+    let r = unsafe {
+        libc::bind(
+            fd,
+            (&sll as *const libc::sockaddr_ll).cast(),
+            std::mem::size_of::<libc::sockaddr_ll>() as u32,
+        )
+    };
     if r != 0 {
         return Err(format!("bind {iface}: {}", std::io::Error::last_os_error()));
     }
     let one: libc::c_int = 1;
     // SAFETY: fd is our socket; the option value is a c_int of the size passed. Failure is fine
     // (older kernels): frames then go through the qdisc.
-    unsafe { libc::setsockopt(fd, libc::SOL_PACKET, libc::PACKET_QDISC_BYPASS, (&one as *const libc::c_int).cast(), std::mem::size_of::<libc::c_int>() as u32) };
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_PACKET,
+            libc::PACKET_QDISC_BYPASS,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as u32,
+        )
+    };
     Ok(fd)
 }
 
@@ -126,7 +148,13 @@ fn main() -> ExitCode {
             *b = (i + j) as u8;
         }
     }
-    let mut iov: Vec<libc::iovec> = frames.iter_mut().map(|f| libc::iovec { iov_base: f.as_mut_ptr().cast(), iov_len: f.len() }).collect();
+    let mut iov: Vec<libc::iovec> = frames
+        .iter_mut()
+        .map(|f| libc::iovec {
+            iov_base: f.as_mut_ptr().cast(),
+            iov_len: f.len(),
+        })
+        .collect();
     let mut msgs: Vec<libc::mmsghdr> = iov
         .iter_mut()
         .map(|v| {

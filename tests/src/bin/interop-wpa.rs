@@ -101,20 +101,61 @@ fn cells() -> Vec<Cell> {
     vec![
         c(&|x| (x.name, x.ours_prio, x.wpa_prio) = ("ks-ours", 0, 40)),
         c(&|x| (x.name, x.ours_prio, x.wpa_prio, x.expect) = ("ks-wpa", 40, 0, Expect::Secured(Side::Wpa))),
-        c(&|x| (x.name, x.ours_prio, x.wpa_prio, x.ours_mac, x.wpa_mac) = ("tie-ours-lower-mac", 16, 16, 0x0a, 0x0b)),
-        c(&|x| (x.name, x.ours_prio, x.wpa_prio, x.ours_mac, x.wpa_mac, x.expect) = ("tie-wpa-lower-mac", 16, 16, 0x0b, 0x0a, Expect::Secured(Side::Wpa))),
-        c(&|x| (x.name, x.ours_prio, x.wpa_prio, x.expect) = ("prio-255-both", 255, 255, Expect::Secured(Side::Wpa))),
+        c(&|x| {
+            (x.name, x.ours_prio, x.wpa_prio, x.ours_mac, x.wpa_mac) =
+                ("tie-ours-lower-mac", 16, 16, 0x0a, 0x0b)
+        }),
+        c(&|x| {
+            (x.name, x.ours_prio, x.wpa_prio, x.ours_mac, x.wpa_mac, x.expect) = (
+                "tie-wpa-lower-mac",
+                16,
+                16,
+                0x0b,
+                0x0a,
+                Expect::Secured(Side::Wpa),
+            )
+        }),
+        c(&|x| {
+            (x.name, x.ours_prio, x.wpa_prio, x.expect) =
+                ("prio-255-both", 255, 255, Expect::Secured(Side::Wpa))
+        }),
         c(&|x| (x.name, x.cak, x.wpa_cak) = ("cak-256", CAK256, CAK256)),
-        c(&|x| (x.name, x.cak, x.wpa_cak, x.ours_prio, x.wpa_prio, x.expect) = ("cak-256-ks-wpa", CAK256, CAK256, 40, 0, Expect::Secured(Side::Wpa))),
+        c(&|x| {
+            (x.name, x.cak, x.wpa_cak, x.ours_prio, x.wpa_prio, x.expect) = (
+                "cak-256-ks-wpa",
+                CAK256,
+                CAK256,
+                40,
+                0,
+                Expect::Secured(Side::Wpa),
+            )
+        }),
         c(&|x| (x.name, x.ckn) = ("ckn-1", CKN1)),
-        c(&|x| (x.name, x.ckn, x.ours_prio, x.wpa_prio, x.expect) = ("ckn-16-ks-wpa", CKN16, 40, 0, Expect::Secured(Side::Wpa))),
+        c(&|x| {
+            (x.name, x.ckn, x.ours_prio, x.wpa_prio, x.expect) =
+                ("ckn-16-ks-wpa", CKN16, 40, 0, Expect::Secured(Side::Wpa))
+        }),
         c(&|x| (x.name, x.suite) = ("gcm-aes-256", CipherSuite::GcmAes256)),
         c(&|x| (x.name, x.icv_indicator) = ("icv-indicator", true)),
-        c(&|x| (x.name, x.icv_indicator, x.ours_prio, x.wpa_prio, x.expect) = ("icv-indicator-ks-wpa", true, 40, 0, Expect::Secured(Side::Wpa))),
+        c(&|x| {
+            (x.name, x.icv_indicator, x.ours_prio, x.wpa_prio, x.expect) =
+                ("icv-indicator-ks-wpa", true, 40, 0, Expect::Secured(Side::Wpa))
+        }),
         c(&|x| (x.name, x.restart_wpa) = ("wpa-restart", true)),
-        c(&|x| (x.name, x.restart_wpa, x.ours_prio, x.wpa_prio, x.expect) = ("wpa-restart-ks-wpa", true, 40, 0, Expect::Secured(Side::Wpa))),
+        c(&|x| {
+            (x.name, x.restart_wpa, x.ours_prio, x.wpa_prio, x.expect) =
+                ("wpa-restart-ks-wpa", true, 40, 0, Expect::Secured(Side::Wpa))
+        }),
         c(&|x| (x.name, x.wpa_cak, x.expect) = ("wrong-cak", OTHER_CAK, Expect::IcvMismatch)),
-        c(&|x| (x.name, x.suite, x.ours_prio, x.wpa_prio, x.expect) = ("gcm-aes-256-ks-wpa", CipherSuite::GcmAes256, 40, 0, Expect::SuiteRefused)),
+        c(&|x| {
+            (x.name, x.suite, x.ours_prio, x.wpa_prio, x.expect) = (
+                "gcm-aes-256-ks-wpa",
+                CipherSuite::GcmAes256,
+                40,
+                0,
+                Expect::SuiteRefused,
+            )
+        }),
     ]
 }
 
@@ -147,7 +188,11 @@ impl SimLine {
 }
 
 fn read_sim(path: &Path) -> Vec<SimLine> {
-    std::fs::read_to_string(path).unwrap_or_default().lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
 }
 
 /// One wpa_supplicant run within a cell.
@@ -206,7 +251,10 @@ impl Outcome {
 }
 
 fn now_secs() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 fn mac(last: u8) -> String {
@@ -218,7 +266,11 @@ fn mac_bytes(last: u8) -> [u8; 6] {
 }
 
 fn xr_config(c: &Cell) -> String {
-    let alg = if c.cak.len() == 64 { "AES-256-CMAC" } else { "AES-128-CMAC" };
+    let alg = if c.cak.len() == 64 {
+        "AES-256-CMAC"
+    } else {
+        "AES-128-CMAC"
+    };
     format!(
         "key chain KC1\n macsec\n  key {}\n   key-string {} cryptographic-algorithm {alg}\n   lifetime 00:00:00 01 January 2020 infinite\n!\n\
          macsec-policy WPA\n cipher-suite {}\n key-server-priority {}\n security-policy should-secure\n window-size 64\n{}!\n\
@@ -243,8 +295,12 @@ fn wpa_config(c: &Cell, ctrl: &Path) -> String {
 
 fn read_line(path: &Path) -> (Vec<LineMkpdu>, Vec<LineFrame>) {
     let (mut mkpdus, mut frames) = (Vec::new(), Vec::new());
-    let Ok(file) = std::fs::File::open(path) else { return (mkpdus, frames) };
-    let Ok(mut r) = pcap_file::pcap::PcapReader::new(file) else { return (mkpdus, frames) };
+    let Ok(file) = std::fs::File::open(path) else {
+        return (mkpdus, frames);
+    };
+    let Ok(mut r) = pcap_file::pcap::PcapReader::new(file) else {
+        return (mkpdus, frames);
+    };
     while let Some(Ok(p)) = r.next_packet() {
         let d = p.data.into_owned();
         if d.len() < 16 {
@@ -256,10 +312,19 @@ fn read_line(path: &Path) -> (Vec<LineMkpdu>, Vec<LineFrame>) {
         match u16::from_be_bytes([d[12], d[13]]) {
             0x888e => {
                 if let Ok(f) = MkaFrameRepr::parse(&d) {
-                    mkpdus.push(LineMkpdu { t, src_mac: src, repr: f.mkpdu });
+                    mkpdus.push(LineMkpdu {
+                        t,
+                        src_mac: src,
+                        repr: f.mkpdu,
+                    });
                 }
             }
-            0x88e5 => frames.push(LineFrame { t, src_mac: src, an: d[14] & 3, data: d }),
+            0x88e5 => frames.push(LineFrame {
+                t,
+                src_mac: src,
+                an: d[14] & 3,
+                data: d,
+            }),
             _ => {}
         }
     }
@@ -267,7 +332,10 @@ fn read_line(path: &Path) -> (Vec<LineMkpdu>, Vec<LineFrame>) {
 }
 
 fn lists(m: &control::mka::MkpduRepr, mi: control::mka::Mi) -> bool {
-    [m.live_peers(), m.potential_peers()].into_iter().flatten().any(|l| l.peers.iter().any(|p| p.mi == mi))
+    [m.live_peers(), m.potential_peers()]
+        .into_iter()
+        .flatten()
+        .any(|l| l.peers.iter().any(|p| p.mi == mi))
 }
 
 /// wpa_supplicant debug log lines that must not appear in a healthy session.
@@ -285,7 +353,13 @@ const WPA_REFUSALS: [&str; 10] = [
 ];
 
 fn ctl_json<T: for<'de> Deserialize<'de>>(env: &Env, sock: &Path, args: &[&str]) -> Option<T> {
-    let out = Command::new(&env.ctl).args(args).arg("--json").arg("--socket").arg(sock).output().ok()?;
+    let out = Command::new(&env.ctl)
+        .args(args)
+        .arg("--json")
+        .arg("--socket")
+        .arg(sock)
+        .output()
+        .ok()?;
     serde_json::from_slice(&out.stdout).ok()
 }
 
@@ -295,9 +369,17 @@ fn ea_idb(env: &Env, sock: &Path) -> Option<SaState> {
 }
 
 fn start_wpa(env: &Env, ns: &Netns, dir: &Path, n: usize) -> std::io::Result<(Proc, WpaRun)> {
-    let run = WpaRun { started: now_secs(), sa_log: dir.join(format!("wpa{n}-sa.jsonl")), debug_log: dir.join(format!("wpa{n}.log")) };
+    let run = WpaRun {
+        started: now_secs(),
+        sa_log: dir.join(format!("wpa{n}-sa.jsonl")),
+        debug_log: dir.join(format!("wpa{n}.log")),
+    };
     let mut cmd = ns.cmd(&env.wpa);
-    cmd.env("MACSEC_SIM_SA_LOG", &run.sa_log).args(["-dd", "-t", "-K", "-Dmacsec_sim", "-ivA", "-c"]).arg(dir.join("wpa.conf")).arg("-f").arg(&run.debug_log);
+    cmd.env("MACSEC_SIM_SA_LOG", &run.sa_log)
+        .args(["-dd", "-t", "-K", "-Dmacsec_sim", "-ivA", "-c"])
+        .arg(dir.join("wpa.conf"))
+        .arg("-f")
+        .arg(&run.debug_log);
     let p = Proc::spawn("wpa_supplicant", &mut cmd, &dir.join(format!("wpa{n}.out")), None)?;
     Ok((p, run))
 }
@@ -314,10 +396,44 @@ fn run_cell(env: &Env, i: usize, c: &Cell) -> Result<Outcome, String> {
     let tag = format!("{}{}", std::process::id() % 10000, i);
     let na = Netns::new(&format!("miwA{tag}")).map_err(e("netns"))?;
     let nb = Netns::new(&format!("miwB{tag}")).map_err(e("netns"))?;
-    sys::veth(VethEnd { ns: &na, name: "vA", mac: &mac(c.wpa_mac) }, VethEnd { ns: &nb, name: "vB", mac: &mac(c.ours_mac) }).map_err(e("line veth"))?;
-    sys::veth(VethEnd { ns: &nb, name: "hB", mac: "02:00:00:00:01:01" }, VethEnd { ns: &nb, name: "hostB", mac: "02:00:00:00:01:02" }).map_err(e("host veth"))?;
-    nb.ip(&["addr", "add", "198.51.100.2/24", "dev", "hostB"]).map_err(e("address"))?;
-    nb.ip(&["neigh", "add", "198.51.100.9", "lladdr", "02:00:00:00:00:99", "dev", "hostB"]).map_err(e("neighbour"))?;
+    sys::veth(
+        VethEnd {
+            ns: &na,
+            name: "vA",
+            mac: &mac(c.wpa_mac),
+        },
+        VethEnd {
+            ns: &nb,
+            name: "vB",
+            mac: &mac(c.ours_mac),
+        },
+    )
+    .map_err(e("line veth"))?;
+    sys::veth(
+        VethEnd {
+            ns: &nb,
+            name: "hB",
+            mac: "02:00:00:00:01:01",
+        },
+        VethEnd {
+            ns: &nb,
+            name: "hostB",
+            mac: "02:00:00:00:01:02",
+        },
+    )
+    .map_err(e("host veth"))?;
+    nb.ip(&["addr", "add", "198.51.100.2/24", "dev", "hostB"])
+        .map_err(e("address"))?;
+    nb.ip(&[
+        "neigh",
+        "add",
+        "198.51.100.9",
+        "lladdr",
+        "02:00:00:00:00:99",
+        "dev",
+        "hostB",
+    ])
+    .map_err(e("neighbour"))?;
     let w = |name: &str, text: String| std::fs::write(dir.join(name), text).map_err(e(name));
     w("xr.conf", xr_config(c))?;
     w("wpa.conf", wpa_config(c, &dir.join("ctrl")))?;
@@ -327,54 +443,80 @@ fn run_cell(env: &Env, i: usize, c: &Cell) -> Result<Outcome, String> {
     // The line, captured on wpa_supplicant's side for the whole cell.
     let mut tshark = Proc::spawn(
         "tshark",
-        na.cmd("tshark").args(["-q", "-i", "vA", "-F", "pcap", "-w"]).arg(dir.join("line.pcap")),
+        na.cmd("tshark")
+            .args(["-q", "-i", "vA", "-F", "pcap", "-w"])
+            .arg(dir.join("line.pcap")),
         &dir.join("tshark.log"),
         None,
     )
     .map_err(e("tshark"))?;
-    if !sys::wait_for(Duration::from_secs(10), Duration::from_millis(50), || std::fs::metadata(dir.join("line.pcap")).is_ok_and(|m| m.len() >= 24)) {
+    if !sys::wait_for(Duration::from_secs(10), Duration::from_millis(50), || {
+        std::fs::metadata(dir.join("line.pcap")).is_ok_and(|m| m.len() >= 24)
+    }) {
         return Err("tshark did not start".into());
     }
     // Our appliance first, then wpa_supplicant.
     let mut dpp = Proc::spawn(
         "macsec-dataplane",
-        nb.cmd(&env.dp).arg("--config").arg(dir.join("dp.toml")).arg("--socket").arg(&dp_sock).args([
-            "--",
-            "--no-huge",
-            "-m",
-            "512",
-            "--no-pci",
-            "--log-level",
-            "lib.eal:error",
-            "-l",
-            "0,1",
-            "--main-lcore",
-            "0",
-            "--file-prefix",
-            &format!("interop{tag}"),
-            "--vdev",
-            "net_af_packet0,iface=hB",
-            "--vdev",
-            "net_af_packet1,iface=vB",
-        ]),
+        nb.cmd(&env.dp)
+            .arg("--config")
+            .arg(dir.join("dp.toml"))
+            .arg("--socket")
+            .arg(&dp_sock)
+            .args([
+                "--",
+                "--no-huge",
+                "-m",
+                "512",
+                "--no-pci",
+                "--log-level",
+                "lib.eal:error",
+                "-l",
+                "0,1",
+                "--main-lcore",
+                "0",
+                "--file-prefix",
+                &format!("interop{tag}"),
+                "--vdev",
+                "net_af_packet0,iface=hB",
+                "--vdev",
+                "net_af_packet1,iface=vB",
+            ]),
         &dir.join("dp.log"),
         Some(&dir.join("dp.json")),
     )
     .map_err(e("dataplane"))?;
-    if !sys::wait_for(Duration::from_secs(20), Duration::from_millis(50), || dp_sock.exists()) {
+    if !sys::wait_for(Duration::from_secs(20), Duration::from_millis(50), || {
+        dp_sock.exists()
+    }) {
         return Err("the dataplane did not start (dp.log)".into());
     }
     let mut md = Proc::spawn(
         "macsecd",
-        Command::new(&env.md).arg("--config").arg(dir.join("xr.conf")).arg("--dataplane").arg(&dp_sock).arg("--socket").arg(&md_sock),
+        Command::new(&env.md)
+            .arg("--config")
+            .arg(dir.join("xr.conf"))
+            .arg("--dataplane")
+            .arg(&dp_sock)
+            .arg("--socket")
+            .arg(&md_sock),
         &dir.join("md.log"),
         Some(&dir.join("md.json")),
     )
     .map_err(e("macsecd"))?;
-    if !sys::wait_for(Duration::from_secs(10), Duration::from_millis(50), || md_sock.exists()) {
+    if !sys::wait_for(Duration::from_secs(10), Duration::from_millis(50), || {
+        md_sock.exists()
+    }) {
         return Err("macsecd did not start (md.log)".into());
     }
-    let _ping = Proc::spawn("ping", nb.cmd("ping").args(["-q", "-i", "0.2", "-W", "1", "198.51.100.9"]), &dir.join("ping.log"), None).map_err(e("ping"))?;
+    let _ping = Proc::spawn(
+        "ping",
+        nb.cmd("ping")
+            .args(["-q", "-i", "0.2", "-W", "1", "198.51.100.9"]),
+        &dir.join("ping.log"),
+        None,
+    )
+    .map_err(e("ping"))?;
     sys::sleep(Duration::from_millis(500)).map_err(e("wait"))?;
 
     let mut runs = Vec::new();
@@ -390,12 +532,25 @@ fn run_cell(env: &Env, i: usize, c: &Cell) -> Result<Outcome, String> {
     sys::sleep(env.hold).map_err(e("hold"))?;
 
     // State at the end of the hold, from both sides.
-    let status_text = sys::run(na.cmd(&env.wpa_cli).arg("-p").arg(dir.join("ctrl")).args(["-i", "vA", "status"])).unwrap_or_default();
+    let status_text = sys::run(
+        na.cmd(&env.wpa_cli)
+            .arg("-p")
+            .arg(dir.join("ctrl"))
+            .args(["-i", "vA", "status"]),
+    )
+    .unwrap_or_default();
     std::fs::write(dir.join("wpa-status.txt"), &status_text).map_err(e("status"))?;
-    let status: std::collections::BTreeMap<&str, &str> = status_text.lines().filter_map(|l| l.split_once('=')).collect();
-    let sessions: Vec<SessionRow> = ctl_json(env, &md_sock, &["show", "macsec", "mka", "session"]).unwrap_or_default();
+    let status: std::collections::BTreeMap<&str, &str> =
+        status_text.lines().filter_map(|l| l.split_once('=')).collect();
+    let sessions: Vec<SessionRow> =
+        ctl_json(env, &md_sock, &["show", "macsec", "mka", "session"]).unwrap_or_default();
     let ours = sessions.first().cloned();
-    let detail = Command::new(&env.ctl).args(["show", "macsec", "mka", "session", "detail", "--socket"]).arg(&md_sock).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+    let detail = Command::new(&env.ctl)
+        .args(["show", "macsec", "mka", "session", "detail", "--socket"])
+        .arg(&md_sock)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
     std::fs::write(dir.join("ours-detail.txt"), &detail).map_err(e("detail"))?;
     let sims: Vec<Vec<SimLine>> = runs.iter().map(|r| read_sim(&r.sa_log)).collect();
     let our_sci = ours.as_ref().map(|s| Sci(s.local_tx_sci));
@@ -403,7 +558,12 @@ fn run_cell(env: &Env, i: usize, c: &Cell) -> Result<Outcome, String> {
 
     let mut o = Outcome::default();
     // Reverse direction: frames protected with wpa_supplicant's transmit SAK, injected on its side.
-    if let (Expect::Secured(_), Some(tx)) = (c.expect, sims.last().and_then(|s| s.iter().rfind(|l| l.op == "tx_sa")).cloned()) {
+    if let (Expect::Secured(_), Some(tx)) = (
+        c.expect,
+        sims.last()
+            .and_then(|s| s.iter().rfind(|l| l.op == "tx_sa"))
+            .cloned(),
+    ) {
         o.reverse = reverse(env, &na, &dir, &md_sock, c, &tx, wpa_sci).unwrap_or_else(|err| {
             o.notes.push(format!("reverse: {err}"));
             (0, 0)
@@ -415,13 +575,31 @@ fn run_cell(env: &Env, i: usize, c: &Cell) -> Result<Outcome, String> {
     sys::sleep(Duration::from_millis(300)).map_err(e("wait"))?;
     tshark.stop();
     let (mkpdus, frames) = read_line(&dir.join("line.pcap"));
-    let wpa_log: String = runs.iter().map(|r| std::fs::read_to_string(&r.debug_log).unwrap_or_default()).collect();
+    let wpa_log: String = runs
+        .iter()
+        .map(|r| std::fs::read_to_string(&r.debug_log).unwrap_or_default())
+        .collect();
     let md_log = std::fs::read_to_string(dir.join("md.log")).unwrap_or_default();
     let our_mac = mac_bytes(c.ours_mac);
     let their_mac = mac_bytes(c.wpa_mac);
-    let our_mi = mkpdus.iter().rfind(|m| m.src_mac == our_mac).map(|m| m.repr.basic.mi);
-    o.saks = sims.iter().map(|s| s.iter().filter(|l| l.op.ends_with("_sa")).filter_map(SimLine::ki).collect::<std::collections::BTreeSet<_>>().len()).collect();
-    o.key_server = match (ours.as_ref().is_some_and(|s| s.key_server), status.get("is_key_server") == Some(&"Yes")) {
+    let our_mi = mkpdus
+        .iter()
+        .rfind(|m| m.src_mac == our_mac)
+        .map(|m| m.repr.basic.mi);
+    o.saks = sims
+        .iter()
+        .map(|s| {
+            s.iter()
+                .filter(|l| l.op.ends_with("_sa"))
+                .filter_map(SimLine::ki)
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+        })
+        .collect();
+    o.key_server = match (
+        ours.as_ref().is_some_and(|s| s.key_server),
+        status.get("is_key_server") == Some(&"Yes"),
+    ) {
         (true, false) => "ours",
         (false, true) => "wpa",
         (true, true) => "both",
@@ -431,9 +609,18 @@ fn run_cell(env: &Env, i: usize, c: &Cell) -> Result<Outcome, String> {
 
     match c.expect {
         Expect::Secured(ks) => {
-            o.check("ours Secured", ours.as_ref().is_some_and(|s| s.status == "Secured"));
-            o.check("wpa_supplicant Secured=Yes", status.get("Secured") == Some(&"Yes"));
-            o.check(format!("key server {ks:?} on both sides"), o.key_server == if ks == Side::Ours { "ours" } else { "wpa" });
+            o.check(
+                "ours Secured",
+                ours.as_ref().is_some_and(|s| s.status == "Secured"),
+            );
+            o.check(
+                "wpa_supplicant Secured=Yes",
+                status.get("Secured") == Some(&"Yes"),
+            );
+            o.check(
+                format!("key server {ks:?} on both sides"),
+                o.key_server == if ks == Side::Ours { "ours" } else { "wpa" },
+            );
             o.check("one SAK per wpa_supplicant run", o.saks.iter().all(|n| *n == 1));
             // A restarted wpa_supplicant (a new MI) discards, once, our MKPDU sent before we
             // heard it: it carries a SAK Use, which wpa_supplicant rejects from a peer that is not
@@ -442,9 +629,20 @@ fn run_cell(env: &Env, i: usize, c: &Cell) -> Result<Outcome, String> {
             let allowed = runs.len().saturating_sub(1);
             for r in WPA_REFUSALS {
                 let n = wpa_log.matches(r).count();
-                let excused = if r == "Discarding Rx MKPDU" { wpa_log.matches(restart_discard).count().min(allowed) } else { 0 };
+                let excused = if r == "Discarding Rx MKPDU" {
+                    wpa_log.matches(restart_discard).count().min(allowed)
+                } else {
+                    0
+                };
                 if n > 0 {
-                    o.notes.push(format!("wpa_supplicant logged {n}x {r:?}{}", if excused > 0 { format!(" ({excused} after its restart)") } else { String::new() }));
+                    o.notes.push(format!(
+                        "wpa_supplicant logged {n}x {r:?}{}",
+                        if excused > 0 {
+                            format!(" ({excused} after its restart)")
+                        } else {
+                            String::new()
+                        }
+                    ));
                 }
                 o.check(format!("wpa_supplicant never logs {r:?}"), n == excused);
             }
@@ -455,9 +653,16 @@ fn run_cell(env: &Env, i: usize, c: &Cell) -> Result<Outcome, String> {
             for (n, run) in runs.iter().enumerate() {
                 let end = runs.get(n + 1).map_or(f64::MAX, |r| r.started);
                 let span = |t: f64| t >= run.started && t < end;
-                let theirs: Vec<&LineMkpdu> = mkpdus.iter().filter(|m| m.src_mac == their_mac && span(m.t)).collect();
+                let theirs: Vec<&LineMkpdu> = mkpdus
+                    .iter()
+                    .filter(|m| m.src_mac == their_mac && span(m.t))
+                    .collect();
                 let first_theirs = theirs.first().map(|m| m.t);
-                let first_ours = mkpdus.iter().filter(|m| m.src_mac == our_mac && span(m.t)).map(|m| m.t).next();
+                let first_ours = mkpdus
+                    .iter()
+                    .filter(|m| m.src_mac == our_mac && span(m.t))
+                    .map(|m| m.t)
+                    .next();
                 let both = first_theirs.zip(first_ours).map(|(a, b)| a.max(b));
                 let wpa_tx = sims[n].iter().find(|l| l.op == "tx_enable").map(|l| l.t);
                 let wpa_ki = sims[n].iter().find(|l| l.op == "rx_sa").and_then(SimLine::ki);
@@ -465,17 +670,37 @@ fn run_cell(env: &Env, i: usize, c: &Cell) -> Result<Outcome, String> {
                 let ours_tx = mkpdus
                     .iter()
                     .filter(|m| m.src_mac == our_mac && span(m.t))
-                    .find(|m| m.repr.sak_use().and_then(|u| u.latest()).is_some_and(|l| l.tx && Some(l.ki) == wpa_ki))
+                    .find(|m| {
+                        m.repr
+                            .sak_use()
+                            .and_then(|u| u.latest())
+                            .is_some_and(|l| l.tx && Some(l.ki) == wpa_ki)
+                    })
                     .map(|m| m.t);
                 let reference = match ks {
-                    Side::Ours => our_mi.and_then(|mi| theirs.iter().find(|m| lists(&m.repr, mi))).map(|m| m.t),
-                    Side::Wpa => theirs.iter().find(|m| m.repr.distributed_sak().is_some()).map(|m| m.t),
+                    Side::Ours => our_mi
+                        .and_then(|mi| theirs.iter().find(|m| lists(&m.repr, mi)))
+                        .map(|m| m.t),
+                    Side::Wpa => theirs
+                        .iter()
+                        .find(|m| m.repr.distributed_sak().is_some())
+                        .map(|m| m.t),
                 };
                 let secured = ours_tx.zip(wpa_tx).map(|(a, b)| a.max(b));
-                let label = if runs.len() > 1 { format!(" (wpa_supplicant run {})", n + 1) } else { String::new() };
+                let label = if runs.len() > 1 {
+                    format!(" (wpa_supplicant run {})", n + 1)
+                } else {
+                    String::new()
+                };
                 o.check(format!("both secured{label}"), secured.is_some());
                 if let (Some(s), Some(r), Some(b)) = (secured, reference, both) {
-                    o.check(format!("secured within 0.1 s of the protocol's go-ahead{label} ({:.3} s)", s - r), s - r <= 0.1);
+                    o.check(
+                        format!(
+                            "secured within 0.1 s of the protocol's go-ahead{label} ({:.3} s)",
+                            s - r
+                        ),
+                        s - r <= 0.1,
+                    );
                     o.check(format!("secured within wpa_supplicant's Hello Time + 0.1 s of both starting{label} ({:.3} s)", s - b), s - b <= 2.1);
                 }
                 o.ours_secure = ours_tx.zip(both).map(|(t, b)| t - b);
@@ -486,32 +711,81 @@ fn run_cell(env: &Env, i: usize, c: &Cell) -> Result<Outcome, String> {
             for n in 0..runs.len() {
                 let end = runs.get(n + 1).map_or(f64::MAX, |r| r.started);
                 for rx in sims[n].iter().filter(|l| l.op == "rx_sa" && l.sci() == our_sci) {
-                    let next_same_an = sims[n].iter().filter(|l| l.op == "rx_sa" && l.an == rx.an && l.t > rx.t).map(|l| l.t).fold(end, f64::min);
-                    let mine: Vec<&LineFrame> = frames.iter().filter(|f| f.src_mac != their_mac && f.an == rx.an && f.t >= rx.t && f.t < next_same_an).collect();
-                    let (ok, total) = validate(&dir, c.suite, rx, our_sci, &mine).map_err(|err| format!("validate: {err}"))?;
+                    let next_same_an = sims[n]
+                        .iter()
+                        .filter(|l| l.op == "rx_sa" && l.an == rx.an && l.t > rx.t)
+                        .map(|l| l.t)
+                        .fold(end, f64::min);
+                    let mine: Vec<&LineFrame> = frames
+                        .iter()
+                        .filter(|f| {
+                            f.src_mac != their_mac && f.an == rx.an && f.t >= rx.t && f.t < next_same_an
+                        })
+                        .collect();
+                    let (ok, total) = validate(&dir, c.suite, rx, our_sci, &mine)
+                        .map_err(|err| format!("validate: {err}"))?;
                     ok_total.0 += ok;
                     ok_total.1 += total;
                 }
             }
             o.our_frames = ok_total;
-            o.check(format!("our frames open with wpa_supplicant's SAK ({}/{})", ok_total.0, ok_total.1), ok_total.1 > 0 && ok_total.0 == ok_total.1);
-            o.check(format!("wpa_supplicant's frames open on our side ({}/{REVERSE_FRAMES})", o.reverse.1), o.reverse == (REVERSE_FRAMES, REVERSE_FRAMES as u64));
+            o.check(
+                format!(
+                    "our frames open with wpa_supplicant's SAK ({}/{})",
+                    ok_total.0, ok_total.1
+                ),
+                ok_total.1 > 0 && ok_total.0 == ok_total.1,
+            );
+            o.check(
+                format!(
+                    "wpa_supplicant's frames open on our side ({}/{REVERSE_FRAMES})",
+                    o.reverse.1
+                ),
+                o.reverse == (REVERSE_FRAMES, REVERSE_FRAMES as u64),
+            );
         }
         Expect::IcvMismatch => {
-            o.check("ours not secured", ours.as_ref().is_none_or(|s| s.status != "Secured"));
-            o.check("wpa_supplicant not secured", status.get("Secured") != Some(&"Yes"));
-            o.check("ours counts ICV failures", ours.as_ref().is_some_and(|s| s.icv_failures > 0));
+            o.check(
+                "ours not secured",
+                ours.as_ref().is_none_or(|s| s.status != "Secured"),
+            );
+            o.check(
+                "wpa_supplicant not secured",
+                status.get("Secured") != Some(&"Yes"),
+            );
+            o.check(
+                "ours counts ICV failures",
+                ours.as_ref().is_some_and(|s| s.icv_failures > 0),
+            );
             o.check("wpa_supplicant installed no SA", o.saks.iter().all(|n| *n == 0));
-            o.check("no MACsec frame from us", !frames.iter().any(|f| f.src_mac != their_mac));
+            o.check(
+                "no MACsec frame from us",
+                !frames.iter().any(|f| f.src_mac != their_mac),
+            );
         }
         Expect::SuiteRefused => {
-            o.check("ours not secured", ours.as_ref().is_none_or(|s| s.status != "Secured"));
+            o.check(
+                "ours not secured",
+                ours.as_ref().is_none_or(|s| s.status != "Secured"),
+            );
             o.check(
                 "ours says SAK Refused (GCM-AES-128)",
-                ours.as_ref().and_then(|s| s.sak_refused.as_deref()).is_some_and(|r| r.contains("GCM-AES-128")),
+                ours.as_ref()
+                    .and_then(|s| s.sak_refused.as_deref())
+                    .is_some_and(|r| r.contains("GCM-AES-128")),
             );
-            o.check("macsecd logs CIPHER_SUITE_MISMATCH once", md_log.lines().filter(|l| l.contains("CIPHER_SUITE_MISMATCH")).count() == 1);
-            o.check("no MACsec frame from us", !frames.iter().any(|f| f.src_mac != their_mac));
+            o.check(
+                "macsecd logs CIPHER_SUITE_MISMATCH once",
+                md_log
+                    .lines()
+                    .filter(|l| l.contains("CIPHER_SUITE_MISMATCH"))
+                    .count()
+                    == 1,
+            );
+            o.check(
+                "no MACsec frame from us",
+                !frames.iter().any(|f| f.src_mac != their_mac),
+            );
         }
     }
     if !env.work.join(".keep").exists() && o.passed() {
@@ -521,7 +795,13 @@ fn run_cell(env: &Env, i: usize, c: &Cell) -> Result<Outcome, String> {
 }
 
 /// Validates `frames` with the SAK of wpa_supplicant's receive SA `rx`: (InPktsOK, frames).
-fn validate(dir: &Path, suite: CipherSuite, rx: &SimLine, sci: Option<Sci>, frames: &[&LineFrame]) -> Result<(u64, u64), String> {
+fn validate(
+    dir: &Path,
+    suite: CipherSuite,
+    rx: &SimLine,
+    sci: Option<Sci>,
+    frames: &[&LineFrame],
+) -> Result<(u64, u64), String> {
     if frames.is_empty() {
         return Ok((0, 0));
     }
@@ -530,21 +810,41 @@ fn validate(dir: &Path, suite: CipherSuite, rx: &SimLine, sci: Option<Sci>, fram
     macsec_tests::write_pcap(&input, &all);
     let sak = control::pcap::parse_sak(&rx.key, suite).map_err(|e| e.to_string())?;
     let opts = ValidateOptions {
-        key: KeyOptions { cipher_suite: suite, sak, ssci: None, salt: None, backend: Default::default() },
+        key: KeyOptions {
+            cipher_suite: suite,
+            sak,
+            ssci: None,
+            salt: None,
+            backend: Default::default(),
+        },
         sci,
         conf_offset: ConfOffset::Zero,
         lowest_pn: 1,
         replay_window: u32::MAX,
         validate_frames: ValidateFrames::Strict,
     };
-    let r = control::pcap::validate(&opts, &input, &dir.join("ours-plain.pcap")).map_err(|e| e.to_string())?;
+    let r =
+        control::pcap::validate(&opts, &input, &dir.join("ours-plain.pcap")).map_err(|e| e.to_string())?;
     Ok((r.counters.in_pkts_ok, frames.len() as u64))
 }
 
 /// Protects `REVERSE_FRAMES` frames with wpa_supplicant's transmit SA `tx`, sends them on its side
 /// of the line, and returns (sent, how many more our Rx SA for it counted InPktsOK).
-fn reverse(env: &Env, na: &Netns, dir: &Path, md_sock: &Path, c: &Cell, tx: &SimLine, wpa_sci: Sci) -> Result<(usize, u64), String> {
-    let rx_ok = |s: &SaState| s.rx.iter().filter(|r| r.sci == wpa_sci.0 && r.an == tx.an).map(|r| r.in_pkts_ok).sum::<u64>();
+fn reverse(
+    env: &Env,
+    na: &Netns,
+    dir: &Path,
+    md_sock: &Path,
+    c: &Cell,
+    tx: &SimLine,
+    wpa_sci: Sci,
+) -> Result<(usize, u64), String> {
+    let rx_ok = |s: &SaState| {
+        s.rx.iter()
+            .filter(|r| r.sci == wpa_sci.0 && r.an == tx.an)
+            .map(|r| r.in_pkts_ok)
+            .sum::<u64>()
+    };
     let before = ea_idb(env, md_sock).map(|s| rx_ok(&s)).ok_or("no ea idb")?;
     let plain: Vec<Vec<u8>> = (0..REVERSE_FRAMES)
         .map(|i| {
@@ -558,7 +858,13 @@ fn reverse(env: &Env, na: &Netns, dir: &Path, md_sock: &Path, c: &Cell, tx: &Sim
     let (plain_p, line_p) = (dir.join("reverse-plain.pcap"), dir.join("reverse-line.pcap"));
     macsec_tests::write_pcap(&plain_p, &plain);
     let opts = ProtectOptions {
-        key: KeyOptions { cipher_suite: c.suite, sak: control::pcap::parse_sak(&tx.key, c.suite).map_err(|e| e.to_string())?, ssci: None, salt: None, backend: Default::default() },
+        key: KeyOptions {
+            cipher_suite: c.suite,
+            sak: control::pcap::parse_sak(&tx.key, c.suite).map_err(|e| e.to_string())?,
+            ssci: None,
+            salt: None,
+            backend: Default::default(),
+        },
         sci: tx.sci().ok_or("tx SCI")?,
         an: tx.an,
         pn: tx.pn.max(1) + 1000,
@@ -570,7 +876,12 @@ fn reverse(env: &Env, na: &Netns, dir: &Path, md_sock: &Path, c: &Cell, tx: &Sim
         scb: false,
     };
     control::pcap::protect(&opts, &plain_p, &line_p).map_err(|e| e.to_string())?;
-    sys::run(na.cmd(&env.frame_gen).args(["--iface", "vA", "--pcap"]).arg(&line_p)).map_err(|e| e.to_string())?;
+    sys::run(
+        na.cmd(&env.frame_gen)
+            .args(["--iface", "vA", "--pcap"])
+            .arg(&line_p),
+    )
+    .map_err(|e| e.to_string())?;
     let mut after = before;
     sys::wait_for(Duration::from_secs(3), Duration::from_millis(100), || {
         after = ea_idb(env, md_sock).map(|s| rx_ok(&s)).unwrap_or(before);
@@ -581,7 +892,8 @@ fn reverse(env: &Env, na: &Netns, dir: &Path, md_sock: &Path, c: &Cell, tx: &Sim
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
-    let (mut wpa_dir, mut hold, mut only, mut json, mut keep) = (None, 30.0, None::<Vec<String>>, None::<PathBuf>, false);
+    let (mut wpa_dir, mut hold, mut only, mut json, mut keep) =
+        (None, 30.0, None::<Vec<String>>, None::<PathBuf>, false);
     while let Some(a) = args.next() {
         let mut v = || args.next().unwrap_or_default();
         match a.as_str() {
@@ -625,13 +937,22 @@ fn main() -> ExitCode {
     };
     for p in [&env.dp, &env.md, &env.ctl, &env.frame_gen, &env.wpa, &env.wpa_cli] {
         if !p.exists() {
-            eprintln!("interop-wpa: {} not found (cargo build --release; tests/interop/wpa/build.sh)", p.display());
+            eprintln!(
+                "interop-wpa: {} not found (cargo build --release; tests/interop/wpa/build.sh)",
+                p.display()
+            );
             return ExitCode::from(2);
         }
     }
     let mut out_json = json.as_ref().and_then(|p| std::fs::File::create(p).ok());
-    let cells: Vec<Cell> = cells().into_iter().filter(|c| only.as_ref().is_none_or(|o| o.iter().any(|n| n == c.name))).collect();
-    println!("{:<22} {:>4} {:>4} {:<5} {:>9} {:>9} {:>5} {:>9} {:>7}  verdict", "cell", "ours", "wpa", "ks", "ours s", "wpa s", "SAKs", "ours->wpa", "wpa->us");
+    let cells: Vec<Cell> = cells()
+        .into_iter()
+        .filter(|c| only.as_ref().is_none_or(|o| o.iter().any(|n| n == c.name)))
+        .collect();
+    println!(
+        "{:<22} {:>4} {:>4} {:<5} {:>9} {:>9} {:>5} {:>9} {:>7}  verdict",
+        "cell", "ours", "wpa", "ks", "ours s", "wpa s", "SAKs", "ours->wpa", "wpa->us"
+    );
     let mut failed = 0;
     for (i, c) in cells.iter().enumerate() {
         if sys::interrupted() {
@@ -640,7 +961,18 @@ fn main() -> ExitCode {
         let r = run_cell(&env, i, c);
         let (verdict, o) = match r {
             Ok(o) if o.passed() => ("PASS".to_string(), o),
-            Ok(o) => (format!("FAIL: {}", o.checks.iter().filter(|(_, ok)| !ok).map(|(w, _)| w.as_str()).collect::<Vec<_>>().join("; ")), o),
+            Ok(o) => (
+                format!(
+                    "FAIL: {}",
+                    o.checks
+                        .iter()
+                        .filter(|(_, ok)| !ok)
+                        .map(|(w, _)| w.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+                o,
+            ),
             Err(err) => (format!("FAIL: {err}"), Outcome::default()),
         };
         if !verdict.starts_with("PASS") {

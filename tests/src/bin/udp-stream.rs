@@ -32,12 +32,22 @@ struct Opts {
 }
 
 fn unix_now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 fn parse(args: &[String]) -> Result<(String, Opts), String> {
     let mode = args.first().ok_or("missing mode (send or recv)")?.clone();
-    let mut o = Opts { addr: String::new(), rate: 3000.0, size: 200, duration: None, stop_file: None, gap_ms: 50.0 };
+    let mut o = Opts {
+        addr: String::new(),
+        rate: 3000.0,
+        size: 200,
+        duration: None,
+        stop_file: None,
+        gap_ms: 50.0,
+    };
     let mut it = args[1..].iter();
     while let Some(a) = it.next() {
         let mut val = || it.next().cloned().ok_or(format!("{a} needs a value"));
@@ -63,12 +73,14 @@ fn parse(args: &[String]) -> Result<(String, Opts), String> {
 }
 
 fn should_stop(o: &Opts, start: Instant) -> bool {
-    o.duration.is_some_and(|d| start.elapsed().as_secs_f64() >= d) || o.stop_file.as_ref().is_some_and(|p| p.exists())
+    o.duration.is_some_and(|d| start.elapsed().as_secs_f64() >= d)
+        || o.stop_file.as_ref().is_some_and(|p| p.exists())
 }
 
 fn send(o: &Opts) -> Result<serde_json::Value, String> {
     let sock = UdpSocket::bind("0.0.0.0:0").map_err(|e| format!("bind: {e}"))?;
-    sock.connect(&o.addr).map_err(|e| format!("connect {}: {e}", o.addr))?;
+    sock.connect(&o.addr)
+        .map_err(|e| format!("connect {}: {e}", o.addr))?;
     let mut buf = vec![0u8; o.size];
     let start = Instant::now();
     let first_tx = unix_now();
@@ -106,7 +118,8 @@ fn send(o: &Opts) -> Result<serde_json::Value, String> {
 
 fn recv(o: &Opts) -> Result<serde_json::Value, String> {
     let sock = UdpSocket::bind(&o.addr).map_err(|e| format!("bind {}: {e}", o.addr))?;
-    sock.set_read_timeout(Some(Duration::from_millis(10))).map_err(|e| e.to_string())?;
+    sock.set_read_timeout(Some(Duration::from_millis(10)))
+        .map_err(|e| e.to_string())?;
     let start = Instant::now();
     let mut seen: Vec<u64> = Vec::new(); // bitmap of sequence numbers
     let (mut received, mut dups, mut ooo) = (0u64, 0u64, 0u64);
@@ -118,7 +131,14 @@ fn recv(o: &Opts) -> Result<serde_json::Value, String> {
     while !should_stop(o, start) {
         let n = match sock.recv(&mut buf) {
             Ok(n) => n,
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => continue,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue
+            }
             Err(e) => return Err(format!("recv: {e}")),
         };
         if n < 8 {
