@@ -2,8 +2,8 @@
 //! the same frame (AAD = DA‖SA‖SecTAG, 28 octets; text = the User Data).
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
-use dataplane::crypto::Backend;
-use dataplane::secy::{CipherSuite, Policy, RxSecY, Sci, TxSecY};
+use macsec::crypto::Backend;
+use macsec::secy::{CipherSuite, Policy, RxSecY, Sci, TxSecY};
 use macsec_benches::{frame_buffer, keys, SIZES};
 use std::hint::black_box;
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! Shared fixtures of the benches: frames of a given size in a buffer with head- and tailroom.
 
-use dataplane::secy::{CipherSuite, SaKeys, Salt, Span, Ssci};
+use macsec::secy::{CipherSuite, SaKeys, Salt, Span, Ssci};
 
 /// Frame sizes (DA..end of User Data, no FCS) the benches and scripts report.
 pub const SIZES: [usize; 4] = [64, 512, 1500, 9000];

@@ -1,6 +1,6 @@
 //! The heart of `macsecd`: one MKA engine per interface, driven on the real clock, bridged to the
 //! dataplane's control socket. MKPDUs arrive as EAPOL punts and leave as injects, SA commands
-//! become `dataplane::ipc` requests, PN-threshold reports trigger rekeys, and the interface's key
+//! become `ipc` requests, PN-threshold reports trigger rekeys, and the interface's key
 //! chains decide which participants run (CAK rollover, key expiry, fallback PSK).
 
 use crate::config::{SksProfile, SksProfileType};
@@ -11,9 +11,9 @@ use crate::mka::kay::{
 use crate::mka::{Cak, Ckn};
 use crate::ppk::{source_for, KeyId, Ppk, PpkSource, SourceOptions};
 use crate::show::{CaRow, InterfaceRow, SessionRow, ShowData, SummaryRow};
-use dataplane::ipc::{ErrorCode, Event, KeyMsg, LinkInfo, PolicyMsg, Request, Response, SecurityPolicy};
-use dataplane::secy::{CipherSuite, ConfOffset, Sci, ValidateFrames};
-use dataplane::server::Client;
+use ipc::{ErrorCode, Event, KeyMsg, LinkInfo, PolicyMsg, Request, Response, SecurityPolicy};
+use macsec::secy::{CipherSuite, ConfOffset, Sci, ValidateFrames};
+use ipc::Client;
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};

@@ -2,12 +2,12 @@
 //! SecY, so operators can decrypt what tshark cannot (XPN, confidentiality offset) and tests and
 //! benchmarks can make and check MACsec traffic. Classic pcap is written; pcap and pcapng are read.
 
-use dataplane::crypto::Backend;
-use dataplane::secy::{
+use macsec::crypto::Backend;
+use macsec::secy::{
     CipherSuite, ConfOffset, Policy, RxSecY, RxStatus, SaKeys, Salt, Sci, SecyCounters, Span, Ssci, TxSecY,
     ValidateFrames,
 };
-use dataplane::wire::sectag::SecTagRepr;
+use macsec::wire::sectag::SecTagRepr;
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapReader, PcapWriter};
 use pcap_file::pcapng::{Block, PcapNgReader};
 use pcap_file::{DataLink, Endianness};
@@ -257,7 +257,7 @@ pub fn protect(opts: &ProtectOptions, input: &Path, output: &Path) -> Result<Rep
         let (mut block, _) = sa.reserve(1);
         let result = match block.take() {
             Some(pn) => tx.protect_with(&sa, pn, &mut buf, span),
-            None => Err(dataplane::secy::TxError::PnExhausted),
+            None => Err(macsec::secy::TxError::PnExhausted),
         };
         match result {
             Ok(s) => {
@@ -297,7 +297,7 @@ pub fn validate(opts: &ValidateOptions, input: &Path, output: &Path) -> Result<R
         report.frames_in += 1;
         if opts.sci.is_none() {
             // Learn the SC of each explicit (or ES-derived) SCI the capture carries.
-            if let Ok((tag, _)) = SecTagRepr::parse_mpdu(&frame.data, dataplane::crypto::ICV_LEN) {
+            if let Ok((tag, _)) = SecTagRepr::parse_mpdu(&frame.data, macsec::crypto::ICV_LEN) {
                 if let Some(sci) = rx.frame_sci(&frame.data, &tag) {
                     if rx.sc(sci).is_none() && (tag.sci.is_some() || tag.tci.es()) {
                         install(&mut rx, sci)?;

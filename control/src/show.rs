@@ -424,7 +424,7 @@ fn mac_of(sci: u64) -> String {
 }
 
 /// The SAK Data block of one SA, as the guide prints it (keys as `***`).
-fn sak_data(s: &mut String, an: u8, policy: Option<&dataplane::ipc::PolicyMsg>, ctx_salt: Option<[u8; 12]>) {
+fn sak_data(s: &mut String, an: u8, policy: Option<&ipc::PolicyMsg>, ctx_salt: Option<[u8; 12]>) {
     s.push_str(&format!("SAK Data\nSAK[{an}] : ***\n"));
     if let Some(p) = policy {
         s.push_str(&format!("SAK Len : {}\n", p.cipher_suite.key_len()));
@@ -446,15 +446,15 @@ fn sak_data(s: &mut String, an: u8, policy: Option<&dataplane::ipc::PolicyMsg>, 
 /// `show macsec ea idb interface NAME`: the dataplane's SecY, SC and SA state in the guide's
 /// layout (keys are never shown; CtxSalt, SSCI XOR salt, is not secret). Next PN lists the four
 /// ANs' Tx SAs; each Rx SA adds its next and lowest acceptable PN.
-pub fn render_ea_idb(interface: &str, sa: &dataplane::ipc::SaState) -> String {
-    use dataplane::ipc::SecurityPolicy;
+pub fn render_ea_idb(interface: &str, sa: &ipc::SaState) -> String {
+    use ipc::SecurityPolicy;
     let policy = sa.policy.as_ref();
     let mut s = format!("IDB Details:\nif_sname : {interface}\n");
     if let Some(p) = policy {
         let mut rx_opts = vec![match p.validate_frames {
-            dataplane::secy::ValidateFrames::Strict => "Validate-Frames",
-            dataplane::secy::ValidateFrames::Check => "Check-Frames",
-            dataplane::secy::ValidateFrames::Disabled => "No-Validation",
+            macsec::secy::ValidateFrames::Strict => "Validate-Frames",
+            macsec::secy::ValidateFrames::Check => "Check-Frames",
+            macsec::secy::ValidateFrames::Disabled => "No-Validation",
         }];
         if p.replay_protect {
             rx_opts.push("Replay-Protect");
@@ -563,8 +563,8 @@ mod tests {
     /// The guide's `show macsec ea idb` example, from the dataplane's state.
     #[test]
     fn ea_idb_as_in_the_guide() {
-        use dataplane::ipc::{PolicyMsg, RxSaState, SaState, SecurityPolicy, TxSaState};
-        use dataplane::secy::{CipherSuite, ValidateFrames};
+        use ipc::{PolicyMsg, RxSaState, SaState, SecurityPolicy, TxSaState};
+        use macsec::secy::{CipherSuite, ValidateFrames};
         let salt = |b3| {
             Some([
                 0x83, 0xc3, 0x7b, b3, 0x7b, 0x6f, 0x63, 0x16, 0x09, 0x8f, 0xf3, 0xd2,

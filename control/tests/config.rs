@@ -7,8 +7,8 @@
 
 use control::config::*;
 use control::keychain::{CakAlgorithm, Ckn, Expiry, KeyChain, Lifetime};
-use dataplane::ipc::SecurityPolicy;
-use dataplane::secy::{CipherSuite, ConfOffset};
+use ipc::SecurityPolicy;
+use macsec::secy::{CipherSuite, ConfOffset};
 use std::time::Duration;
 
 const CAK128: &str = "12345678123456781234567812345678";

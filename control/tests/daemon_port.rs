@@ -3,7 +3,7 @@
 
 use control::config::Config;
 use control::daemon::Port;
-use dataplane::secy::Sci;
+use macsec::secy::Sci;
 use std::time::Duration;
 
 const CAK_A: &str = "4a7b2f3c5d6e7f8091a2b3c4d5e6f708";

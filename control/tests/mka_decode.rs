@@ -7,8 +7,8 @@ use control::mka::{
     frame_icv, verify_frame_icv, Cak, Ckn, ConfidentialityOffset, Ick, Kek, Ki, MkaFrameRepr, MkpduError,
     MkpduRepr, ParamSet, EAPOL_HEADER_LEN, PAE_GROUP_ADDR,
 };
-use dataplane::crypto::Backend;
-use dataplane::secy::{CipherSuite, Policy, RxSecY, RxStatus, SaKeys, Sci, Span};
+use macsec::crypto::Backend;
+use macsec::secy::{CipherSuite, Policy, RxSecY, RxStatus, SaKeys, Sci, Span};
 use pcap_file::pcap::{PcapPacket, PcapWriter};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -520,7 +520,7 @@ fn cli_usage_and_file_errors() {
 #[test]
 fn cli_decodes_every_parameter_set() {
     use control::mka::*;
-    use dataplane::wire::MacAddr;
+    use macsec::wire::MacAddr;
     let k = capture_keys();
     let sak = Sak::generate(32).unwrap();
     let group_cak = Cak::from_bytes(&[0x5a; 16]).unwrap();

@@ -10,7 +10,7 @@ use common::hostap::HostapModel;
 use common::Dataplane;
 use control::mka::kay::{Mka, MkaConfig, MkaEvent, SakRefusal, HELLO_TIME, NOT_KEY_SERVER_PRIORITY};
 use control::mka::{Cak, Ckn, Ki, MkaFrameRepr, MkpduRepr, ParamSet};
-use dataplane::secy::{CipherSuite, Sci};
+use macsec::secy::{CipherSuite, Sci};
 use std::time::Duration;
 
 const STEP: Duration = Duration::from_millis(10);

@@ -7,7 +7,7 @@ mod common;
 use common::Dataplane;
 use control::mka::kay::{Mka, MkaConfig, MkaEvent, HELLO_TIME};
 use control::mka::{Cak, Ckn, Ki};
-use dataplane::secy::{CipherSuite, Sci, Ssci};
+use macsec::secy::{CipherSuite, Sci, Ssci};
 use std::time::Duration;
 
 const STEP: Duration = Duration::from_millis(10);
@@ -856,7 +856,7 @@ fn delay_protection_moves_the_lowest_acceptable_pn_to_the_pn_of_two_seconds_ago(
 #[test]
 fn offset_follows_the_peers_capability() {
     use control::mka::MacsecCapability;
-    use dataplane::secy::ConfOffset;
+    use macsec::secy::ConfOffset;
     for (cap, want) in [
         (
             MacsecCapability::ConfidentialityWithOffset,

@@ -15,7 +15,7 @@ use control::mka::{
     Announcement, AnnouncementTlv, BasicParamSet, Cak, CipherSuiteCap, Ckn, Kek, Ki, MacsecCapability,
     MkaFrameRepr, MkpduRepr, ParamSet, ALGORITHM_AGILITY, MKA_VERSION,
 };
-use dataplane::secy::{CipherSuite, Sci};
+use macsec::secy::{CipherSuite, Sci};
 use std::time::Duration;
 
 // ------------------------------------------------------------------------------------------------

@@ -2,9 +2,9 @@
 //! its SecY policy and optional static SAs for lab use (manual keys before MKA, as Juniper's and
 //! Arista's static-SAK modes do). Errors name the link and the field, never a key.
 
-use crate::crypto::Backend;
-use crate::ipc::{KeyMsg, PolicyMsg, SecurityPolicy};
-use crate::secy::{CipherSuite, Salt, Sci, Ssci, ValidateFrames};
+use macsec::crypto::Backend;
+use ipc::{KeyMsg, PolicyMsg, SecurityPolicy};
+use macsec::secy::{CipherSuite, Salt, Sci, Ssci, ValidateFrames};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
@@ -166,7 +166,7 @@ impl DataplaneConfig {
             let cipher_suite: CipherSuite = l
                 .cipher_suite
                 .parse()
-                .map_err(|e: crate::secy::ParseError| err(e.0))?;
+                .map_err(|e: macsec::secy::ParseError| err(e.0))?;
             if ![0, 30, 50].contains(&l.conf_offset) {
                 return Err(err(format!("conf_offset {} is not 0, 30 or 50", l.conf_offset)));
             }
@@ -207,7 +207,7 @@ impl DataplaneConfig {
                 if s.an > 3 {
                     return Err(e("an must be 0..3".into()));
                 }
-                let sci: Sci = s.sci.parse().map_err(|x: crate::secy::ParseError| e(x.0))?;
+                let sci: Sci = s.sci.parse().map_err(|x: macsec::secy::ParseError| e(x.0))?;
                 let sak = Zeroizing::new(hex::decode_len(&s.sak).ok_or_else(|| e("sak is not hex".into()))?);
                 if sak.len() != cipher_suite.key_len() {
                     return Err(e(format!(
@@ -223,13 +223,13 @@ impl DataplaneConfig {
                         .as_deref()
                         .ok_or_else(|| e(format!("{cipher_suite} needs ssci")))?
                         .parse()
-                        .map_err(|x: crate::secy::ParseError| e(x.0))?;
+                        .map_err(|x: macsec::secy::ParseError| e(x.0))?;
                     let salt: Salt = s
                         .salt
                         .as_deref()
                         .ok_or_else(|| e(format!("{cipher_suite} needs salt")))?
                         .parse()
-                        .map_err(|x: crate::secy::ParseError| e(x.0))?;
+                        .map_err(|x: macsec::secy::ParseError| e(x.0))?;
                     (ssci, salt)
                 } else {
                     (Ssci(0), Salt([0; 12]))

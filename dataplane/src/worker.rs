@@ -8,10 +8,10 @@
 //! MACsec frames are validated; other untagged frames pass only under should-secure while the
 //! link has no receive SA, and are otherwise dropped (InPktsNoTag).
 
-use crate::crypto::Backend;
-use crate::ipc::{Event, LinkCounters, PolicyMsg, RxSaState, SaState, SecurityPolicy, TxSaState};
-use crate::secy::{PnBlock, Policy, RxSa, Sci, SecY, SecyCounters, Span, TxError, TxSa};
-use crate::wire::ethernet::{EtherType, HEADER_LEN};
+use macsec::crypto::Backend;
+use ipc::{Event, LinkCounters, PolicyMsg, RxSaState, SaState, SecurityPolicy, TxSaState};
+use macsec::secy::{PnBlock, Policy, RxSa, Sci, SecY, SecyCounters, Span, TxError, TxSa};
+use macsec::wire::ethernet::{EtherType, HEADER_LEN};
 use std::sync::Arc;
 
 /// What the control thread asks a worker to do between bursts.
@@ -453,7 +453,7 @@ impl Latency {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secy::{CipherSuite, SaKeys};
+    use macsec::secy::{CipherSuite, SaKeys};
 
     const A: Sci = Sci(0x001d_e5e9_aa39_001a);
     const B: Sci = Sci(0x001d_e5e9_b1bf_0019);
@@ -659,8 +659,8 @@ pub use self::dpdk_loop::{run_dpdk, DpdkLink};
 mod dpdk_loop {
     use super::{ticks, Command, HostVerdict, Latency, LineVerdict, LinkState, Snapshot};
     use crate::dpdk::{Burst, Mbuf, Mempool, Port};
-    use crate::ipc::Event;
-    use crate::secy::Span;
+    use ipc::Event;
+    use macsec::secy::Span;
     use crossbeam_channel::{Receiver, Sender};
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, Mutex};

@@ -3,14 +3,14 @@
 //! While traffic flows, a new SA is installed on receive, the transmit AN switches to it, and the
 //! old SA is deleted: zero frames lost or reordered, zero frames on the line in the clear.
 
-use dataplane::ipc::{Request, Response};
-use dataplane::server::Client;
+use ipc::{Request, Response};
+use ipc::Client;
 use macsec_tests::*;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn key(b: u8) -> dataplane::ipc::KeyMsg {
-    dataplane::ipc::KeyMsg {
+fn key(b: u8) -> ipc::KeyMsg {
+    ipc::KeyMsg {
         sak: vec![b; 16].into(),
         ssci: 7,
         salt: [0x5a; 12],

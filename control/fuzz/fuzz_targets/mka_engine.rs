@@ -18,8 +18,8 @@
 
 use control::mka::kay::{Mka, MkaConfig, SaCommand};
 use control::mka::{Cak, Ckn, Kek, MkaFrameRepr, MkpduRepr, ParamSet, Sak};
-use dataplane::secy::{CipherSuite, Sci};
-use dataplane::wire::MacAddr;
+use macsec::secy::{CipherSuite, Sci};
+use macsec::wire::MacAddr;
 use libfuzzer_sys::fuzz_target;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;

@@ -2,8 +2,8 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use control::pcap::{self, KeyOptions, ProtectOptions, Report, ValidateOptions};
-use dataplane::crypto::Backend;
-use dataplane::secy::{CipherSuite, ConfOffset, Salt, Sci, Ssci, ValidateFrames};
+use macsec::crypto::Backend;
+use macsec::secy::{CipherSuite, ConfOffset, Salt, Sci, Ssci, ValidateFrames};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -193,7 +193,7 @@ fn show(a: &ShowArgs) -> Result<ExitCode, pcap::PcapToolError> {
             if a.json {
                 format!("{v}\n")
             } else {
-                let sa: dataplane::ipc::SaState = serde_json::from_value(v["sa"].clone())
+                let sa: ipc::SaState = serde_json::from_value(v["sa"].clone())
                     .map_err(|e| usage(&format!("macsecd answered something unexpected: {e}")))?;
                 control::show::render_ea_idb(name, &sa)
             }
@@ -323,16 +323,16 @@ struct ValidateArgs {
 }
 
 fn parse_suite(s: &str) -> Result<CipherSuite, String> {
-    s.parse().map_err(|e: dataplane::secy::ParseError| e.to_string())
+    s.parse().map_err(|e: macsec::secy::ParseError| e.to_string())
 }
 fn parse_sci(s: &str) -> Result<Sci, String> {
-    s.parse().map_err(|e: dataplane::secy::ParseError| e.to_string())
+    s.parse().map_err(|e: macsec::secy::ParseError| e.to_string())
 }
 fn parse_ssci(s: &str) -> Result<Ssci, String> {
-    s.parse().map_err(|e: dataplane::secy::ParseError| e.to_string())
+    s.parse().map_err(|e: macsec::secy::ParseError| e.to_string())
 }
 fn parse_salt(s: &str) -> Result<Salt, String> {
-    s.parse().map_err(|e: dataplane::secy::ParseError| e.to_string())
+    s.parse().map_err(|e: macsec::secy::ParseError| e.to_string())
 }
 fn parse_backend(s: &str) -> Result<Backend, String> {
     s.parse()

@@ -54,11 +54,11 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
 /// Answers one show request. MKA views come from the engines' last state; SecY views are read
 /// from the dataplane at once.
 fn answer(req: &serde_json::Value, data: &Mutex<ShowData>, dataplane: &std::path::Path) -> serde_json::Value {
-    use dataplane::ipc::{Request, Response};
+    use ipc::{Request, Response};
     let view = req["show"].as_str().unwrap_or("");
     let link = req["interface"].as_str().unwrap_or("").to_string();
     let ask = |r: Request| -> serde_json::Value {
-        let reply = dataplane::server::Client::connect(dataplane).and_then(|mut c| c.request(&r));
+        let reply = ipc::Client::connect(dataplane).and_then(|mut c| c.request(&r));
         match reply {
             Ok(Response::Counters { secy, link }) => serde_json::json!({ "secy": secy, "link": link }),
             Ok(Response::SaState(sa)) => serde_json::json!({ "sa": sa }),

@@ -10,7 +10,7 @@
 use clap::Parser;
 use control::mka::kay::{Mka, MkaConfig, MkaEvent, SaCommand};
 use control::mka::{Cak, Ckn};
-use dataplane::secy::{CipherSuite, Sci};
+use macsec::secy::{CipherSuite, Sci};
 use std::io;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};

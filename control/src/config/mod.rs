@@ -55,8 +55,8 @@ pub use error::{ConfigError, ErrorKind, Note, NoteKind};
 
 use crate::daemon::PortSetup;
 use crate::keychain::{FallbackPsk, KeyChain};
-use dataplane::ipc::SecurityPolicy;
-use dataplane::secy::{CipherSuite, ConfOffset};
+use ipc::SecurityPolicy;
+use macsec::secy::{CipherSuite, ConfOffset};
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::OnceLock;

@@ -14,8 +14,8 @@ use super::{
     SAK_REKEY_INTERVAL_MAX, SAK_REKEY_INTERVAL_MIN, WINDOW_SIZE_MAX,
 };
 use crate::keychain::{CakAlgorithm, Ckn, FallbackPsk, Key, KeyChain, KeyChainError, Lifetime, CKN_MAX_LEN};
-use dataplane::ipc::SecurityPolicy;
-use dataplane::secy::{CipherSuite, ConfOffset};
+use ipc::SecurityPolicy;
+use macsec::secy::{CipherSuite, ConfOffset};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::str::FromStr;
 use std::time::Duration;

@@ -37,8 +37,8 @@ use super::pdu::{
 };
 use super::ppk::{ppk_kek, PpkKeyId, PpkKeyIdTlv, PpkSecret, PpkTlvError};
 use super::{Ki, Mi};
-use dataplane::secy::{CipherSuite, ConfOffset, Salt, Sci, Ssci};
-use dataplane::wire::MacAddr;
+use macsec::secy::{CipherSuite, ConfOffset, Salt, Sci, Ssci};
+use macsec::wire::MacAddr;
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
@@ -104,7 +104,7 @@ impl MkaConfig {
     }
 }
 
-/// What the dataplane must do (dataplane::ipc requests, 1:1).
+/// What the dataplane must do (ipc requests, 1:1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SaCommand {
     InstallRx {

@@ -23,7 +23,7 @@ pub use pdu::*;
 
 use core::fmt;
 use core::str::FromStr;
-use dataplane::secy::Salt;
+use macsec::secy::Salt;
 
 /// Octets of a Member Identifier.
 pub const MI_LEN: usize = 12;

@@ -22,8 +22,8 @@
 use super::cmac::TAG_LEN;
 use super::kdf::{Ckn, Ick};
 use super::{Ki, Mi, MI_LEN};
-use dataplane::secy::{CipherSuite, ConfOffset, Sci};
-use dataplane::wire::{EtherType, MacAddr};
+use macsec::secy::{CipherSuite, ConfOffset, Sci};
+use macsec::wire::{EtherType, MacAddr};
 
 /// The PAE group address `01-80-C2-00-00-03` (Nearest non-TPMR Bridge group address).
 pub const PAE_GROUP_ADDR: MacAddr = MacAddr([0x01, 0x80, 0xc2, 0x00, 0x00, 0x03]);

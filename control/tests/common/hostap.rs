@@ -30,8 +30,8 @@ use control::mka::{
     MacsecCapability, Mi, MkaFrameRepr, MkpduRepr, ParamSet, Peer, PeerList, Sak, SakUse, SakUseKeys,
     WrappedSak, ALGORITHM_AGILITY,
 };
-use dataplane::secy::{CipherSuite, Sci};
-use dataplane::wire::MacAddr;
+use macsec::secy::{CipherSuite, Sci};
+use macsec::wire::MacAddr;
 use std::collections::VecDeque;
 use std::time::Duration;
 

@@ -7,7 +7,7 @@ pub mod hostap;
 
 use control::mka::kay::SaCommand;
 use control::mka::Ki;
-use dataplane::secy::{Salt, Sci, Ssci};
+use macsec::secy::{Salt, Sci, Ssci};
 use std::collections::BTreeMap;
 
 /// What an installed SA holds: KI, SAK octets, SSCI, salt.
@@ -23,7 +23,7 @@ pub struct Dataplane {
     /// (peer SCI, AN) → lowest acceptable PN set by delay protection
     pub lowest: BTreeMap<(Sci, u8), u64>,
     /// The confidentiality of the last Tx SA installed (None inside: integrity only).
-    pub conf: Option<Option<dataplane::secy::ConfOffset>>,
+    pub conf: Option<Option<macsec::secy::ConfOffset>>,
 }
 
 impl Dataplane {

@@ -3,7 +3,7 @@
 #![no_main]
 
 use dataplane::config::DataplaneConfig;
-use dataplane::ipc::{self, Request, Response};
+use ipc::{self, Request, Response};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

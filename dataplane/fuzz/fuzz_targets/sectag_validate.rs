@@ -3,11 +3,11 @@
 //! packet counter.
 #![no_main]
 
-use dataplane::crypto::Backend;
-use dataplane::secy::{
+use macsec::crypto::Backend;
+use macsec::secy::{
     CipherSuite, ConfOffset, Policy, RxSecY, SaKeys, Salt, Sci, Span, Ssci, ValidateFrames,
 };
-use dataplane::wire::sectag::{SecTag, SecTagRepr};
+use macsec::wire::sectag::{SecTag, SecTagRepr};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

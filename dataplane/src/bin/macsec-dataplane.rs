@@ -9,8 +9,8 @@
 use clap::Parser;
 use dataplane::config::DataplaneConfig;
 use dataplane::dpdk::{self, Eal, Mempool, Port};
-use dataplane::ipc::{Event, LinkInfo};
-use dataplane::secy::Sci;
+use ipc::{Event, LinkInfo};
+use macsec::secy::Sci;
 use dataplane::server::{LinkHandle, Server};
 use dataplane::worker::{run_dpdk, Command, DpdkLink, Latency, LatencyReport, LinkState, Snapshot};
 use std::path::PathBuf;

@@ -28,8 +28,8 @@
 use control::mka::{Ki, MkaFrameRepr};
 use control::pcap::{KeyOptions, ProtectOptions, ValidateOptions};
 use control::show::SessionRow;
-use dataplane::ipc::SaState;
-use dataplane::secy::{CipherSuite, ConfOffset, Sci, ValidateFrames};
+use ipc::SaState;
+use macsec::secy::{CipherSuite, ConfOffset, Sci, ValidateFrames};
 use macsec_tests::sys::{self, Netns, Proc, VethEnd};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};

@@ -3,9 +3,13 @@
 //! postcard. Keys cross only this socket; they are `Zeroizing` and print as `***`.
 //!
 //! A malformed, oversized, unknown or wrong-version message is answered with
-//! [`Response::Error`] and changes nothing.
+//! [`Response::Error`] and changes nothing. [`Client`] is the blocking client both processes'
+//! peers use.
 
-use crate::secy::{CipherSuite, ConfOffset, Policy, SaKeys, Salt, Sci, SecyCounters, Ssci, ValidateFrames};
+mod client;
+pub use client::Client;
+
+use macsec::secy::{CipherSuite, ConfOffset, Policy, SaKeys, Salt, Sci, SecyCounters, Ssci, ValidateFrames};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 

@@ -4,11 +4,11 @@
 //! frames are discarded with the right counter; the anti-replay vectors give DPDK's verdicts; the
 //! confidentiality-offset frames round-trip.
 
-use dataplane::crypto::Backend;
-use dataplane::secy::{
+use macsec::crypto::Backend;
+use macsec::secy::{
     CipherSuite, ConfOffset, Policy, RxDrop, RxSecY, RxStatus, SaKeys, Salt, Sci, Span, Ssci, TxSecY,
 };
-use dataplane::wire::sectag::Tci;
+use macsec::wire::sectag::Tci;
 use serde_json::Value;
 
 const HEAD: usize = 64;

@@ -1,0 +1,8 @@
+//! IEEE 802.1AE-2018 without I/O: zero-copy frame views (`wire`), the SecY with its Tx/Rx SCs and
+//! SAs, cipher suites, replay window and clause 10 counters (`secy`), and the AEAD backends behind
+//! one trait (`crypto`). No DPDK, sockets or threads; the dataplane, the MKA engine, the offline
+//! pcap tool and the benches all build on it.
+
+pub mod crypto;
+pub mod secy;
+pub mod wire;
