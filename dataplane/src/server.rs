@@ -414,7 +414,7 @@ impl Server {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ipc::{KeyMsg, SecurityPolicy};
+    use ipc::{Client, KeyMsg, SecurityPolicy};
     use macsec::secy::{CipherSuite, Policy, ValidateFrames};
     use crate::worker::LinkState;
     use zeroize::Zeroizing;
