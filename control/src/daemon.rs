@@ -4,11 +4,11 @@
 //! chains decide which participants run (CAK rollover, key expiry, fallback PSK).
 
 use crate::config::{SksProfile, SksProfileType};
-use crate::keychain::{unix_seconds, Current, FallbackPsk, KeyChain, PrimaryPlan};
-use crate::mka::kay::{
+use mka::keychain::{unix_seconds, Current, FallbackPsk, KeyChain, PrimaryPlan};
+use mka::kay::{
     Mka, MkaConfig, MkaEvent, ParticipantStatus, PpkRequest, SaCommand, BOUNDED_HELLO_TIME,
 };
-use crate::mka::{Cak, Ckn};
+use mka::{Cak, Ckn};
 use crate::ppk::{source_for, KeyId, Ppk, PpkSource, SourceOptions};
 use crate::show::{CaRow, InterfaceRow, SessionRow, ShowData, SummaryRow};
 use ipc::{ErrorCode, Event, KeyMsg, LinkInfo, PolicyMsg, Request, Response, SecurityPolicy};
@@ -265,7 +265,7 @@ impl Inherited {
     }
 }
 
-fn mka_keys(k: &crate::keychain::Key) -> Option<(Ckn, Cak)> {
+fn mka_keys(k: &mka::keychain::Key) -> Option<(Ckn, Cak)> {
     Some((k.ckn().clone(), Cak::from_bytes(k.cak()).ok()?))
 }
 
@@ -388,7 +388,7 @@ impl Port {
             None => Current::new(ckn),
         });
         let plan = chain.plan(wall, cur, self.setup.fallback.as_ref());
-        let mut want: Vec<(&crate::keychain::Key, bool)> =
+        let mut want: Vec<(&mka::keychain::Key, bool)> =
             plan.primary_keys().into_iter().map(|k| (k, false)).collect();
         if let Some(k) = plan.fallback_key() {
             want.push((k, true));
@@ -999,10 +999,11 @@ impl Daemon {
             };
             expect_ok(self.client.request(&req))?;
         }
-        while let Some(frame) = self.ports[i].mka.poll_transmit() {
+        let mut frame = Vec::new();
+        while self.ports[i].mka.poll_transmit(&mut frame).is_some() {
             expect_ok(self.client.request(&Request::InjectEapol {
                 link: link.clone(),
-                frame,
+                frame: core::mem::take(&mut frame),
             }))?;
         }
         while let Some(e) = self.ports[i].mka.poll_event() {
@@ -1019,7 +1020,7 @@ impl Daemon {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mka::ppk::PpkKeyId;
+    use mka::ppk::PpkKeyId;
 
     const CONF: &str = "\
 key chain KC1

@@ -2,8 +2,7 @@
 
 pub mod config;
 pub mod daemon;
-pub mod keychain;
-pub mod mka;
+pub mod decode;
 pub mod pcap;
 pub mod ppk;
 pub mod show;

@@ -174,7 +174,7 @@ pub struct ShowData {
     pub key_chains: Vec<KeyChainView>,
     /// `show macsec mka statistics` per interface.
     #[serde(default)]
-    pub statistics: Vec<(String, crate::mka::kay::MkaStats)>,
+    pub statistics: Vec<(String, mka::kay::MkaStats)>,
 }
 
 impl ShowData {
@@ -289,7 +289,7 @@ pub fn render_key_chains(chains: &[KeyChainView]) -> String {
 /// AES key wrap with valid keys cannot fail) and
 /// MKPDUs Tx Fail (a refused MKPDU means the dataplane is gone: macsecd reconnects). Ours, after
 /// the guide's lines: "SAK from a non key server", "SAK Cipher Suite Mismatch" and the PPK section.
-pub fn render_mka_statistics(interface: &str, st: &crate::mka::kay::MkaStats) -> String {
+pub fn render_mka_statistics(interface: &str, st: &mka::kay::MkaStats) -> String {
     let d = &st.sakuse_drops;
     format!(
         "MKA Statistics for Session on interface ({interface})\n=====\n\

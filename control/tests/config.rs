@@ -6,7 +6,7 @@
 //! the PDF wrapped joined again, and the PDF's `mac chain` (a lost underscore) written `mac_chain`.
 
 use control::config::*;
-use control::keychain::{CakAlgorithm, Ckn, Expiry, KeyChain, Lifetime};
+use mka::keychain::{CakAlgorithm, Ckn, Expiry, KeyChain, Lifetime};
 use ipc::SecurityPolicy;
 use macsec::secy::{CipherSuite, ConfOffset};
 use std::time::Duration;
@@ -51,7 +51,7 @@ fn chain(name: &str, ckn_hex: &str, cak: &str) -> String {
     )
 }
 
-fn only_key(c: &Config, chain: &str) -> control::keychain::Key {
+fn only_key(c: &Config, chain: &str) -> mka::keychain::Key {
     let kc = &c.key_chains[chain];
     assert_eq!(kc.keys().len(), 1);
     kc.keys()[0].clone()
@@ -1455,7 +1455,7 @@ fn missing_parts_of_a_valid_key_chain_are_errors_unless_already_reported() {
 
 #[test]
 fn keychain_model_is_the_shared_one() {
-    // The parsed chains are `control::keychain::KeyChain`s, usable with its planning directly.
+    // The parsed chains are `mka::keychain::KeyChain`s, usable with its planning directly.
     let c = parse(&chain("KC", "01", CAK128));
     let kc: &KeyChain = &c.key_chains["KC"];
     assert_eq!(kc.latest_active(JAN_01_2024).unwrap().ckn(), &ckn("01"));

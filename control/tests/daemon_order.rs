@@ -13,9 +13,9 @@
 
 use control::config::Config;
 use control::daemon::{Daemon, PpkEnv};
-use control::mka::kay::{Mka, MkaConfig, MkaEvent};
-use control::mka::pdu::MkaFrameRepr;
-use control::mka::{Cak, Ckn};
+use mka::kay::{Mka, MkaConfig, MkaEvent};
+use mka::pdu::MkaFrameRepr;
+use mka::{Cak, Ckn};
 use macsec::crypto::Backend;
 use ipc::{Event, LinkInfo, Request, Response, SaState, SecurityPolicy};
 use macsec::secy::{CipherSuite, Policy, Sci};
@@ -174,11 +174,12 @@ impl Bench {
             if self.peer.poll_timeout().is_some_and(|t| t <= now) {
                 self.peer.handle_timeout(now);
             }
-            while let Some(f) = self.peer.poll_transmit() {
+            let mut f = Vec::new();
+            while self.peer.poll_transmit(&mut f).is_some() {
                 self.events
                     .send(Event::EapolReceived {
                         link: LINK.into(),
-                        frame: f,
+                        frame: core::mem::take(&mut f),
                     })
                     .expect("event");
             }

@@ -2,8 +2,8 @@
 //! 2.10 peers (tests/data/captures/wpa_mka.pcap, keys in wpa_mka.keys.json), and
 //! `macsecctl mka decode` end to end.
 
-use control::mka::kdf::{kdf, LABEL_ICK};
-use control::mka::{
+use mka::kdf::{kdf, LABEL_ICK};
+use mka::{
     frame_icv, verify_frame_icv, Cak, Ckn, ConfidentialityOffset, Ick, Kek, Ki, MkaFrameRepr, MkpduError,
     MkpduRepr, ParamSet, EAPOL_HEADER_LEN, PAE_GROUP_ADDR,
 };
@@ -519,10 +519,10 @@ fn cli_usage_and_file_errors() {
 /// verifies the ICV and unwraps both keys.
 #[test]
 fn cli_decodes_every_parameter_set() {
-    use control::mka::*;
+    use mka::*;
     use macsec::wire::MacAddr;
     let k = capture_keys();
-    let sak = Sak::generate(32).unwrap();
+    let sak = Sak::generate(&mut mka::rng::Rng::os(), 32).unwrap();
     let group_cak = Cak::from_bytes(&[0x5a; 16]).unwrap();
     let mi: Mi = "00112233445566778899aabb".parse().unwrap();
     let peer: Mi = "ffeeddccbbaa998877665544".parse().unwrap();
@@ -648,4 +648,75 @@ fn cli_decodes_every_parameter_set() {
         assert!(out.contains(name), "{name} missing:\n{out}");
     }
     assert!(!out.contains(&hex::encode(sak.as_bytes())) && !out.contains(&hex::encode(group_cak.as_bytes())));
+}
+
+/// `macsecctl mka decode` names the PPK Key ID TLV, and reports a PPK-mode Distributed SAK (wrapped
+/// with KEK' mixed with a PPK, as the engine sends it in PPK mode) as needing the PPK rather than
+/// as a failure.
+#[test]
+fn cli_names_the_ppk_key_id() {
+    use macsec::wire::MacAddr;
+    use mka::ppk::{ppk_kek, PpkKeyId, PpkKeyIdTlv, PpkSecret};
+    use mka::*;
+    let k = capture_keys();
+    let sak = Sak::generate(&mut mka::rng::Rng::seeded(&mka::rng::RngSeed::from_u64(1)), 16).unwrap();
+    let kek_ppk = ppk_kek(&PpkSecret::from_bytes(&[7; 32]).unwrap(), &k.kek);
+    let mi: Mi = "00112233445566778899aabb".parse().unwrap();
+    let basic = BasicParamSet {
+        version: MKA_VERSION,
+        key_server_priority: 16,
+        key_server: true,
+        macsec_desired: true,
+        macsec_capability: MacsecCapability::ConfidentialityWithOffset,
+        sci: "02000000000c0001".parse().unwrap(),
+        mi,
+        mn: 3,
+        algorithm_agility: ALGORITHM_AGILITY,
+        ckn: k.ckn.clone(),
+    };
+    let tlv = PpkKeyIdTlv {
+        kn: 1,
+        key_id: PpkKeyId::new(b"key-1").unwrap(),
+    };
+    let sets = vec![
+        ParamSet::DistributedSak(DistributedSak {
+            an: 0,
+            conf_offset: ConfidentialityOffset::Offset0,
+            key: Some(WrappedSak {
+                kn: 1,
+                cipher_suite_id: None,
+                wrapped: kek_ppk.wrap_sak(&sak),
+            }),
+        }),
+        ParamSet::Announcement(Announcement {
+            tlvs: vec![tlv.to_tlv()],
+        }),
+    ];
+    let mut f = MkaFrameRepr::new(
+        MacAddr([2, 0, 0, 0, 0, 0x0c]),
+        MkpduRepr {
+            basic,
+            sets,
+            icv_indicator: false,
+            icv: [0; 16],
+        },
+    );
+    let bytes = f.seal(&k.ick).unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("ppk.pcap");
+    write_pcap(&p, &[bytes]);
+    let o = decode(&["--show-keys"], &p);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("    TLV 127 PPK Key ID: KN 1, key ID 6b65792d31\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "    SAK not unwrapped: wrapped with KEK' mixed with the PPK of key ID 6b65792d31 (PPK mode)\n"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains(&hex::encode(sak.as_bytes())), "{text}");
 }

@@ -460,11 +460,11 @@ fn ppk_derivation_known_answers() {
         hex::encode(&ppk_kek(&ppk, &kek32).unwrap()[..]),
         "fadbc7970ea5ff31b3d29f29ebc227b98793093a1e1c624e936c7720df143b85"
     );
-    // The MKA engine's KEK' (control::mka::ppk) is the same function.
+    // The MKA engine's KEK' (mka::ppk) is the same function.
     for kek in [&kek16, &kek32] {
-        let mka = control::mka::ppk::ppk_kek(
-            &control::mka::ppk::PpkSecret::from_bytes(ppk.as_bytes()).unwrap(),
-            &control::mka::Kek::from_bytes(kek).unwrap(),
+        let mka = mka::ppk::ppk_kek(
+            &mka::ppk::PpkSecret::from_bytes(ppk.as_bytes()).unwrap(),
+            &mka::Kek::from_bytes(kek).unwrap(),
         );
         assert_eq!(mka.as_bytes(), &ppk_kek(&ppk, kek).unwrap()[..]);
     }

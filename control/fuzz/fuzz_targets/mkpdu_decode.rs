@@ -4,7 +4,7 @@
 //! whatever parses.
 #![no_main]
 
-use control::mka::{
+use mka::{
     verify_frame_icv, Cak, Ckn, EapolPacket, Ick, Kek, MkaFrameRepr, MkpduRepr, ParamSet, EAPOL_TYPE_MKA,
 };
 use libfuzzer_sys::fuzz_target;

@@ -372,9 +372,9 @@ fn run(cli: Cli) -> Result<ExitCode, pcap::PcapToolError> {
         Cmd::Commit(a) => commit(&a),
         Cmd::Crypto(c) => Ok(control::ppk::cli::main_crypto(c)),
         Cmd::Mka(MkaCmd::Decode(a)) => {
-            let opts = control::mka::decode::DecodeOptions::from_hex(&a.cak, &a.ckn, a.show_keys, a.json)?;
+            let opts = control::decode::DecodeOptions::from_hex(&a.cak, &a.ckn, a.show_keys, a.json)?;
             let stdout = std::io::stdout();
-            let r = control::mka::decode::decode_capture(&opts, &a.input, &mut stdout.lock())?;
+            let r = control::decode::decode_capture(&opts, &a.input, &mut stdout.lock())?;
             if !a.json {
                 println!(
                     "frames: {}, MKPDUs: {}, failed: {}, other EAPOL (skipped): {}",

@@ -314,12 +314,12 @@ fn main() -> ExitCode {
                 daemon = None;
                 *lock(&shared.data) = ShowData::default().with_config(
                     &config,
-                    control::keychain::unix_seconds(std::time::SystemTime::now()),
+                    mka::keychain::unix_seconds(std::time::SystemTime::now()),
                 );
                 continue;
             }
         }
-        let wall = control::keychain::unix_seconds(std::time::SystemTime::now());
+        let wall = mka::keychain::unix_seconds(std::time::SystemTime::now());
         *lock(&shared.data) = d.show_data().with_config(&config, wall);
     }
     stop.store(true, Ordering::Relaxed);

@@ -1,4 +1,4 @@
-//! mka-peer: one MKA port (the `control::mka::kay` engine) on a Linux interface, with no
+//! mka-peer: one MKA port (the `mka::kay` engine) on a Linux interface, with no
 //! dataplane: it exchanges MKPDUs over an AF_PACKET socket and prints the engine's events and SA
 //! commands as JSON lines. Used to interoperate live with other MKA implementations
 //! (scripts/interop-wpa.sh runs it against wpa_supplicant 2.10 on a veth).
@@ -8,8 +8,8 @@
 //! Exit status: 0 when the session was secured, 1 when not, 2 on a usage or socket error.
 
 use clap::Parser;
-use control::mka::kay::{Mka, MkaConfig, MkaEvent, SaCommand};
-use control::mka::{Cak, Ckn};
+use mka::kay::{Mka, MkaConfig, MkaEvent, SaCommand};
+use mka::{Cak, Ckn};
 use macsec::secy::{CipherSuite, Sci};
 use std::io;
 use std::process::ExitCode;
@@ -236,7 +236,8 @@ fn main() -> ExitCode {
             };
             println!("{j}");
         }
-        while let Some(f) = mka.poll_transmit() {
+        let mut f = Vec::new();
+        while mka.poll_transmit(&mut f).is_some() {
             if let Err(e) = sock.send(&f) {
                 return fail(format!("send: {e}"));
             }

@@ -3,7 +3,7 @@
 //! CKNs and numbers are quoted, and a quoted command word that looks like key material (16 or more
 //! hex digits) is shown as `***`.
 
-use crate::keychain::{CakAlgorithm, Ckn, KeyChainError};
+use mka::keychain::{CakAlgorithm, Ckn, KeyChainError};
 use std::fmt;
 
 /// A configuration error: the line it is on and what is wrong.
@@ -87,7 +87,7 @@ pub enum ErrorKind {
     LifetimeEndsBeforeStart { ckn: Ckn, start: String, end: String },
     #[error("key chain {chain} has a macsec section but no keys")]
     EmptyKeyChain { chain: String },
-    /// A check of `control::keychain` not already covered above.
+    /// A check of `mka::keychain` not already covered above.
     #[error("key chain {chain}: {source}")]
     KeyChain { chain: String, source: KeyChainError },
 

@@ -54,7 +54,7 @@ mod type7;
 pub use error::{ConfigError, ErrorKind, Note, NoteKind};
 
 use crate::daemon::PortSetup;
-use crate::keychain::{FallbackPsk, KeyChain};
+use mka::keychain::{FallbackPsk, KeyChain};
 use ipc::SecurityPolicy;
 use macsec::secy::{CipherSuite, ConfOffset};
 use std::collections::BTreeMap;

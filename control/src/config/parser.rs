@@ -13,7 +13,7 @@ use super::{
     Note, NoteKind, ServerAddress, SksPeer, SksProfile, SksProfileType, LIFETIME_DURATION_MAX,
     SAK_REKEY_INTERVAL_MAX, SAK_REKEY_INTERVAL_MIN, WINDOW_SIZE_MAX,
 };
-use crate::keychain::{CakAlgorithm, Ckn, FallbackPsk, Key, KeyChain, KeyChainError, Lifetime, CKN_MAX_LEN};
+use mka::keychain::{CakAlgorithm, Ckn, FallbackPsk, Key, KeyChain, KeyChainError, Lifetime, CKN_MAX_LEN};
 use ipc::SecurityPolicy;
 use macsec::secy::{CipherSuite, ConfOffset};
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -4,7 +4,7 @@
 use super::time::format_time;
 use super::{Host, InterfaceConfig, MacsecPolicy, ServerAddress, SksProfile, SksProfileType};
 use super::{DEFAULT_CIPHER_SUITE, DEFAULT_KEY_SERVER_PRIORITY, DEFAULT_WINDOW_SIZE};
-use crate::keychain::{Expiry, KeyChain};
+use mka::keychain::{Expiry, KeyChain};
 use ipc::SecurityPolicy;
 use macsec::secy::ConfOffset;
 use std::fmt::{self, Write as _};

@@ -200,7 +200,7 @@ pub fn source_for(
 
 /// PPK = KDF(seed, "SKS PPK", keyID), 256 bits (802.1X KDF, AES-256-CMAC with a 32-octet seed).
 pub fn derive_sks_ppk(seed: &[u8; sks::SEED_LEN], id: &KeyId) -> Result<Ppk, PpkError> {
-    let out = crate::mka::kdf::kdf(seed, LABEL_SKS_PPK, id.as_bytes(), (PPK_LEN * 8) as u32)
+    let out = mka::kdf::kdf(seed, LABEL_SKS_PPK, id.as_bytes(), (PPK_LEN * 8) as u32)
         .map_err(|e| PpkError::KeyGen(e.to_string()))?;
     Ppk::from_bytes(&out)
 }
@@ -214,7 +214,7 @@ pub fn ppk_kek(ppk: &Ppk, kek: &[u8]) -> Result<Zeroizing<Vec<u8>>, PpkError> {
             kek.len()
         )));
     }
-    crate::mka::kdf::kdf(ppk.as_bytes(), LABEL_PPK_KEK, kek, (kek.len() * 8) as u32)
+    mka::kdf::kdf(ppk.as_bytes(), LABEL_PPK_KEK, kek, (kek.len() * 8) as u32)
         .map_err(|e| PpkError::KeyGen(e.to_string()))
 }
 

@@ -25,7 +25,7 @@
 //! `interop-wpa --wpa DIR [--hold SECS] [--cells NAME,...] [--json FILE] [--keep]` (root; DIR has
 //! `bin/wpa_supplicant` and `bin/wpa_cli` from `tests/interop/wpa/build.sh`).
 
-use control::mka::{Ki, MkaFrameRepr};
+use mka::{Ki, MkaFrameRepr};
 use control::pcap::{KeyOptions, ProtectOptions, ValidateOptions};
 use control::show::SessionRow;
 use ipc::SaState;
@@ -206,7 +206,7 @@ struct WpaRun {
 struct LineMkpdu {
     t: f64,
     src_mac: [u8; 6],
-    repr: control::mka::MkpduRepr,
+    repr: mka::MkpduRepr,
 }
 
 /// A MACsec frame on the line. Our appliance keeps the host's source MAC address (a bump in the
@@ -331,7 +331,7 @@ fn read_line(path: &Path) -> (Vec<LineMkpdu>, Vec<LineFrame>) {
     (mkpdus, frames)
 }
 
-fn lists(m: &control::mka::MkpduRepr, mi: control::mka::Mi) -> bool {
+fn lists(m: &mka::MkpduRepr, mi: mka::Mi) -> bool {
     [m.live_peers(), m.potential_peers()]
         .into_iter()
         .flatten()

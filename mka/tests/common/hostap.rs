@@ -24,8 +24,8 @@
 //! What it logs (`log`) uses hostap's own message texts, so tests can look for them.
 #![allow(dead_code)]
 
-use control::mka::kay::{HELLO_TIME, LIFE_TIME};
-use control::mka::{
+use mka::kay::{HELLO_TIME, LIFE_TIME};
+use mka::{
     verify_frame_icv, BasicParamSet, Cak, Ckn, ConfidentialityOffset, DistributedSak, Ick, Kek, Ki,
     MacsecCapability, Mi, MkaFrameRepr, MkpduRepr, ParamSet, Peer, PeerList, Sak, SakUse, SakUseKeys,
     WrappedSak, ALGORITHM_AGILITY,

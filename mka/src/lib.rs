@@ -1,7 +1,9 @@
 //! MKA, the MACsec Key Agreement protocol of IEEE 802.1X-2020 (clauses 9 and 11): the MKPDU wire
 //! codec ([`pdu`]), the key hierarchy ([`kdf`]: KDF, CAK/CKN, ICK, KEK, SAK), AES-CMAC ([`cmac`]),
 //! AES key wrap ([`keywrap`]), the PPK key distribution mode's wire encoding and KEK mixing
-//! ([`ppk`]), and the offline decoder behind `macsecctl mka decode` ([`decode`]).
+//! ([`ppk`]), the sans-IO engine ([`kay`]), the key chain plan ([`keychain`]) and the engine's
+//! randomness ([`rng`]). This crate does no IO: no sockets, threads, files or clocks (time is
+//! passed in as `now`), and its randomness comes from the caller's choice of [`rng::Rng`].
 //!
 //! The codec follows smoltcp's `wire` style: zero-copy views ([`EapolPacket`], [`ParamSetPacket`])
 //! with `new_checked` and field accessors, and `Repr`s ([`MkaFrameRepr`], [`MkpduRepr`],
@@ -10,15 +12,18 @@
 //!
 //! Interop notes (what wpa_supplicant 2.10 does differently): README, Interoperability.
 
+#![forbid(unsafe_code)]
+
 pub mod cmac;
-pub mod decode;
 pub mod kay;
 pub mod kdf;
+pub mod keychain;
 pub mod keywrap;
 pub mod pdu;
 pub mod ppk;
+pub mod rng;
 
-pub use kdf::{generate_sak, Cak, Ckn, Ick, Kek, KeyError, Sak};
+pub use kdf::{Cak, Ckn, Ick, Kek, KeyError, Sak};
 pub use pdu::*;
 
 use core::fmt;
@@ -33,10 +38,10 @@ pub const MI_LEN: usize = 12;
 pub struct Mi(pub [u8; MI_LEN]);
 
 impl Mi {
-    /// A fresh MI from the OS CSPRNG.
-    pub fn generate() -> Result<Mi, KeyError> {
+    /// A fresh MI from the engine's random source.
+    pub fn generate(rng: &mut rng::Rng) -> Result<Mi, KeyError> {
         let mut mi = [0u8; MI_LEN];
-        kdf::random_bytes(&mut mi)?;
+        rng.fill(&mut mi)?;
         Ok(Mi(mi))
     }
     pub fn from_slice(b: &[u8]) -> Option<Mi> {

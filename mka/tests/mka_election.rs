@@ -8,8 +8,8 @@ mod common;
 
 use common::hostap::HostapModel;
 use common::Dataplane;
-use control::mka::kay::{Mka, MkaConfig, MkaEvent, SakRefusal, HELLO_TIME, NOT_KEY_SERVER_PRIORITY};
-use control::mka::{Cak, Ckn, Ki, MkaFrameRepr, MkpduRepr, ParamSet};
+use mka::kay::{Mka, MkaConfig, MkaEvent, SakRefusal, HELLO_TIME, NOT_KEY_SERVER_PRIORITY};
+use mka::{Cak, Ckn, Ki, MkaFrameRepr, MkpduRepr, ParamSet};
 use macsec::secy::{CipherSuite, Sci};
 use std::time::Duration;
 
@@ -161,8 +161,9 @@ impl Member {
                 while let Some(c) = mka.poll_sa_command() {
                     dp.apply(c);
                 }
-                while let Some(f) = mka.poll_transmit() {
-                    out.push(f);
+                let mut f = Vec::new();
+                while mka.poll_transmit(&mut f).is_some() {
+                    out.push(core::mem::take(&mut f));
                 }
                 while let Some(e) = mka.poll_event() {
                     events.push((now, e));
@@ -530,7 +531,7 @@ fn reseal(frame: &[u8], f: impl FnOnce(&mut MkpduRepr)) -> Vec<u8> {
     let (ckn, cak) = keys();
     let mut r = MkaFrameRepr::parse(frame).unwrap();
     f(&mut r.mkpdu);
-    r.seal(&control::mka::Ick::derive(&cak, &ckn)).unwrap()
+    r.seal(&mka::Ick::derive(&cak, &ckn)).unwrap()
 }
 
 /// A Distributed SAK from anyone but the elected key server is refused, said once per sender and
@@ -608,19 +609,21 @@ fn a_sak_from_a_participant_that_is_not_the_key_server_is_refused_and_said_why()
 #[test]
 fn icv_indicator_is_sent_when_configured_and_accepted_either_way() {
     let (ckn, cak) = keys();
-    let ick = control::mka::Ick::derive(&cak, &ckn);
+    let ick = mka::Ick::derive(&cak, &ckn);
     for indicator in [true, false] {
         let mut cfg = MkaConfig::new(sci(1), CipherSuite::GcmAes128);
         cfg.include_icv_indicator = indicator;
         let mut mka = Mka::new(cfg, vec![keys()], Duration::ZERO).unwrap();
         mka.handle_timeout(Duration::ZERO);
-        let f = mka.poll_transmit().expect("first MKPDU");
+        let mut f = Vec::new();
+        let len = mka.poll_transmit(&mut f).expect("first MKPDU");
+        assert_eq!(len, f.len());
         let r = MkaFrameRepr::parse(&f).unwrap();
         assert_eq!(r.mkpdu.icv_indicator, indicator);
         // The ICV Indicator header (type 255, length 16) right before the ICV, inside the ICV's cover.
         let n = f.len();
         assert_eq!(f[n - 20..n - 16] == [0xff, 0, 0, 16], indicator);
-        assert_eq!(control::mka::verify_frame_icv(&f, &ick), Ok(true));
+        assert_eq!(mka::verify_frame_icv(&f, &ick), Ok(true));
     }
     // Against hostap (which accepts both forms and never sends the indicator), either side serving.
     for (p_ours, p_hostap) in [(16, 32), (32, 16)] {

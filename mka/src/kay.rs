@@ -29,13 +29,14 @@
 //! source failure, PPK mismatch, PPK mode on one side only, malformed key ID TLV) does not take
 //! the SAK, reports [`MkaEvent::PpkFailure`] and shows the reason in [`ParticipantStatus`].
 
-use super::kdf::{random_bytes, Cak, Ckn, Ick, Kek, KeyError, Sak};
+use super::kdf::{Cak, Ckn, Ick, Kek, KeyError, Sak};
 use super::pdu::{
     Announcement, BasicParamSet, ConfidentialityOffset, DistributedSak, KeyUse, MacsecCapability,
     MkaFrameRepr, MkpduRepr, ParamSet, Peer, PeerList, SakUse, SakUseKeys, WrappedSak, Xpn,
     ALGORITHM_AGILITY, MKA_VERSION,
 };
 use super::ppk::{ppk_kek, PpkKeyId, PpkKeyIdTlv, PpkSecret, PpkTlvError};
+use super::rng::{Rng, RngSeed};
 use super::{Ki, Mi};
 use macsec::secy::{CipherSuite, ConfOffset, Salt, Sci, Ssci};
 use macsec::wire::MacAddr;
@@ -84,6 +85,9 @@ pub struct MkaConfig {
     /// PPK key distribution mode (macsec-policy `ppk sks-profile NAME`): every SAK this node
     /// distributes or accepts is wrapped with the PPK-mixed KEK (module doc).
     pub ppk: bool,
+    /// Where MIs and SAKs come from: `None` (macsecd) the OS CSPRNG; a seed (tests, fuzzing)
+    /// makes the engine deterministic, so a run can be replayed ([`crate::rng`]).
+    pub rng_seed: Option<RngSeed>,
 }
 
 impl MkaConfig {
@@ -100,6 +104,7 @@ impl MkaConfig {
             delay_protection: false,
             include_icv_indicator: false,
             ppk: false,
+            rng_seed: None,
         }
     }
 }
@@ -622,12 +627,18 @@ struct Participant {
     settle_at: Option<Duration>,
 }
 
+/// At most this many emptied MKPDU buffers are kept for reuse.
+const MAX_SPARE_BUFFERS: usize = 4;
+
 /// The engine for one port.
 pub struct Mka {
     cfg: MkaConfig,
+    rng: Rng,
     parts: Vec<Participant>,
     next_seq: u64,
     out: VecDeque<Vec<u8>>,
+    /// Emptied buffers handed back by [`Mka::poll_transmit`], reused for the next MKPDUs.
+    spare: Vec<Vec<u8>>,
     sa: VecDeque<SaCommand>,
     ev: VecDeque<MkaEvent>,
     ppk_req: VecDeque<PpkRequest>,
@@ -647,7 +658,14 @@ fn ssci_for(sci: Sci, mut all: Vec<Sci>) -> Ssci {
 }
 
 impl Participant {
-    fn new(ckn: Ckn, cak: &Cak, now: Duration, fallback: bool, seq: u64) -> Result<Self, KeyError> {
+    fn new(
+        rng: &mut Rng,
+        ckn: Ckn,
+        cak: &Cak,
+        now: Duration,
+        fallback: bool,
+        seq: u64,
+    ) -> Result<Self, KeyError> {
         Ok(Participant {
             fallback,
             seq,
@@ -655,7 +673,7 @@ impl Participant {
             ick: Ick::derive(cak, &ckn),
             kek: Kek::derive(cak, &ckn),
             ckn,
-            mi: Mi::generate()?,
+            mi: Mi::generate(rng)?,
             mn: 0,
             sent: VecDeque::new(),
             peers: BTreeMap::new(),
@@ -726,10 +744,12 @@ impl Mka {
     /// An engine with one participant per `(CKN, CAK)`.
     pub fn new(cfg: MkaConfig, keys: Vec<(Ckn, Cak)>, now: Duration) -> Result<Mka, KeyError> {
         let mut mka = Mka {
+            rng: Rng::from_seed(cfg.rng_seed.as_ref()),
             cfg,
             parts: Vec::new(),
             next_seq: 0,
             out: VecDeque::new(),
+            spare: Vec::new(),
             sa: VecDeque::new(),
             ev: VecDeque::new(),
             ppk_req: VecDeque::new(),
@@ -751,7 +771,7 @@ impl Mka {
         fallback: bool,
     ) -> Result<(), KeyError> {
         self.remove_participant(now, &ckn);
-        let p = Participant::new(ckn, &cak, now, fallback, self.next_seq)?;
+        let p = Participant::new(&mut self.rng, ckn, &cak, now, fallback, self.next_seq)?;
         self.next_seq += 1;
         self.parts.push(p);
         Ok(())
@@ -829,8 +849,18 @@ impl Mka {
 
     /// The next MKPDU to send. Send it only after carrying out every pending
     /// [`Mka::poll_sa_command`]: it announces those SAs as installed, and the peers act on that at once.
-    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        self.out.pop_front()
+    ///
+    /// The frame is written into `buf` (cleared first) and its length returned, as quinn-proto's
+    /// `poll_transmit` does: the caller keeps one buffer for every MKPDU, and the engine keeps the
+    /// buffer it was handed for its next frame, so a steady session allocates nothing per MKPDU.
+    pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<usize> {
+        let mut frame = self.out.pop_front()?;
+        core::mem::swap(buf, &mut frame);
+        frame.clear();
+        if self.spare.len() < MAX_SPARE_BUFFERS {
+            self.spare.push(frame);
+        }
+        Some(buf.len())
     }
 
     /// The next SA change for the dataplane (before the MKPDUs that announce it, see [`Mka::poll_transmit`]).
@@ -1648,7 +1678,9 @@ impl Mka {
                     // A new SAK: for a first key, a rekey (interval or PN exhaustion) or a change in
                     // the live peer set (9.8: a peer that joins or leaves gets a fresh SAK).
                     let mut buf = zeroize::Zeroizing::new(vec![0u8; suite.key_len()]);
-                    let Some(sak) = random_bytes(&mut buf)
+                    let Some(sak) = self
+                        .rng
+                        .fill(&mut buf)
                         .ok()
                         .and_then(|()| Sak::from_bytes(&buf).ok())
                     else {
@@ -1764,7 +1796,8 @@ impl Mka {
             }
             if now >= p.next_tx {
                 let key_server_bit = Self::announces_key_server(&self.cfg, p);
-                if let Some((frame, distributed)) = Self::build(&self.cfg, p, key_server_bit, now) {
+                let buf = self.spare.pop().unwrap_or_default();
+                if let Some((frame, distributed)) = Self::build(&self.cfg, p, key_server_bit, now, buf) {
                     self.stats.mkpdus_tx += 1;
                     self.stats.distributed_sak_tx += distributed as u64;
                     self.out.push_back(frame);
@@ -1796,6 +1829,7 @@ impl Mka {
         p: &mut Participant,
         key_server_bit: bool,
         now: Duration,
+        buf: Vec<u8>,
     ) -> Option<(Vec<u8>, bool)> {
         p.mn = p.mn.wrapping_add(1);
         p.sent.push_back((now, p.mn));
@@ -1910,10 +1944,11 @@ impl Mka {
             icv_indicator: cfg.include_icv_indicator,
             icv: [0; 16],
         };
+        let mut frame = buf;
         MkaFrameRepr::new(cfg.mac, repr)
-            .seal(&p.ick)
+            .seal_into(&p.ick, &mut frame)
             .ok()
-            .map(|f| (f, distributed))
+            .map(|()| (frame, distributed))
     }
 }
 

@@ -28,7 +28,7 @@ use zeroize::Zeroizing;
 pub const ROLLOVER_OVERLAP: u64 = 60;
 
 /// Longest CKN, in octets (802.1X-2020 11.11.1; the guide's 64 hex characters).
-pub use crate::mka::kdf::CKN_MAX_LEN;
+pub use crate::kdf::CKN_MAX_LEN;
 
 /// Seconds since the Unix epoch of `t` (0 for times before the epoch). The only bridge from a clock.
 pub fn unix_seconds(t: SystemTime) -> u64 {
@@ -73,9 +73,9 @@ pub enum KeyChainError {
     },
 }
 
-/// The CAK name: one type for the key chains and MKA ([`crate::mka::Ckn`]); shown as upper-case
+/// The CAK name: one type for the key chains and MKA ([`crate::Ckn`]); shown as upper-case
 /// hex, as the guide does.
-pub use crate::mka::Ckn;
+pub use crate::Ckn;
 
 /// A CKN from the IOS XR key ID: an even number of hex digits (either case), 2 to 64 of them.
 pub fn ckn_from_hex(text: &str) -> Result<Ckn, KeyChainError> {

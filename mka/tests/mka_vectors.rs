@@ -4,10 +4,10 @@
 //! mka_kdf.json (802.1X KDF Annex G.1, CAK/CKN from an EAP MSK, KEK G.4, ICK G.5, SAK G.6, the
 //! AOSP SAK and KEK + wrapped-SAK vectors) must give the exact expected octets.
 
-use control::mka::cmac::aes_cmac;
-use control::mka::kdf::{cak_from_msk, ckn_from_msk, kdf};
-use control::mka::keywrap::{self, KeyWrapError};
-use control::mka::{Cak, Ckn, Ick, Kek, Mi, Sak};
+use mka::cmac::aes_cmac;
+use mka::kdf::{cak_from_msk, ckn_from_msk, kdf};
+use mka::keywrap::{self, KeyWrapError};
+use mka::{Cak, Ckn, Ick, Kek, Mi, Sak};
 use serde_json::Value;
 
 fn load(name: &str) -> Value {

@@ -4,6 +4,7 @@
 
 use super::cmac::{AesCmac, TAG_LEN};
 use super::keywrap::{self, KeyWrapError};
+use super::rng::Rng;
 use super::{Mi, MI_LEN};
 use core::fmt;
 use zeroize::Zeroizing;
@@ -284,7 +285,7 @@ impl Kek {
 impl Sak {
     /// SAK = KDF(CAK, "IEEE8021 SAK", KS-nonce ‖ MI-value list ‖ KN, SAK length) (802.1X-2020
     /// 9.8.1), KN as 4 octets big-endian. The nonce should be as long as the SAK and fresh from a
-    /// CSPRNG (see [`random_bytes`]). Receivers never re-derive a SAK (it is distributed wrapped),
+    /// CSPRNG (see [`Rng`]). Receivers never re-derive a SAK (it is distributed wrapped),
     /// so the MI list's content and order are the key server's choice.
     pub fn derive(
         cak: &Cak,
@@ -306,18 +307,13 @@ impl Sak {
         check_len_usize("SAK", sak_len)?;
         Ok(Sak(derive(cak, LABEL_SAK, context, sak_len)))
     }
-    /// A SAK straight from the OS CSPRNG (802.1X allows a random SAK; it is distributed wrapped).
-    pub fn generate(sak_len: usize) -> Result<Sak, KeyError> {
+    /// A random SAK (802.1X allows one; it is distributed wrapped) from the engine's source.
+    pub fn generate(rng: &mut Rng, sak_len: usize) -> Result<Sak, KeyError> {
         check_len_usize("SAK", sak_len)?;
         let mut k = Zeroizing::new(vec![0u8; sak_len]);
-        random_bytes(&mut k)?;
+        rng.fill(&mut k)?;
         Ok(Sak(k))
     }
-}
-
-/// A fresh random SAK of 16 or 32 octets from the OS RNG.
-pub fn generate_sak(sak_len: usize) -> Result<Sak, KeyError> {
-    Sak::generate(sak_len)
 }
 
 fn check_len_usize(what: &'static str, len: usize) -> Result<(), KeyError> {
@@ -329,14 +325,6 @@ fn check_len_usize(what: &'static str, len: usize) -> Result<(), KeyError> {
             expected: "16 or 32",
         }),
     }
-}
-
-/// Fills `buf` from the operating system's CSPRNG (for MIs, KS nonces, SAKs).
-pub fn random_bytes(buf: &mut [u8]) -> Result<(), KeyError> {
-    use ring::rand::SecureRandom;
-    ring::rand::SystemRandom::new()
-        .fill(buf)
-        .map_err(|_| KeyError::Rng)
 }
 
 fn ordered_macs(a: [u8; 6], b: [u8; 6]) -> [u8; 12] {
@@ -392,7 +380,7 @@ mod tests {
         let ckn = Ckn::from_hex("0102").unwrap();
         assert_eq!(format!("{:?}", Ick::derive(&cak, &ckn)), "Ick(***)");
         assert_eq!(format!("{:?}", Kek::derive(&cak, &ckn)), "Kek(***)");
-        assert_eq!(format!("{:?}", Sak::generate(32).unwrap()), "Sak(***)");
+        assert_eq!(format!("{:?}", Sak::generate(&mut crate::rng::Rng::os(), 32).unwrap()), "Sak(***)");
         let e = Cak::from_hex("00112233445566778899aabbccddeeffzz")
             .unwrap_err()
             .to_string();
@@ -416,9 +404,15 @@ mod tests {
 
     #[test]
     fn generated_saks_differ() {
-        let a = generate_sak(16).unwrap();
-        let b = generate_sak(16).unwrap();
+        let mut rng = Rng::os();
+        let a = Sak::generate(&mut rng, 16).unwrap();
+        let b = Sak::generate(&mut rng, 16).unwrap();
         assert_ne!(a.as_bytes(), b.as_bytes());
-        assert!(generate_sak(24).is_err());
+        assert!(Sak::generate(&mut rng, 24).is_err());
+        // Seeded: the same seed gives the same SAK.
+        let seed = crate::rng::RngSeed::from_u64(3);
+        let c = Sak::generate(&mut Rng::seeded(&seed), 32).unwrap();
+        let d = Sak::generate(&mut Rng::seeded(&seed), 32).unwrap();
+        assert_eq!(c.as_bytes(), d.as_bytes());
     }
 }

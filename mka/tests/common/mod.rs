@@ -5,8 +5,8 @@
 
 pub mod hostap;
 
-use control::mka::kay::SaCommand;
-use control::mka::Ki;
+use mka::kay::SaCommand;
+use mka::Ki;
 use macsec::secy::{Salt, Sci, Ssci};
 use std::collections::BTreeMap;
 

@@ -1,7 +1,7 @@
-//! `control::keychain`: lifetimes, latest active key, next change, rollover and fallback planning,
+//! `mka::keychain`: lifetimes, latest active key, next change, rollover and fallback planning,
 //! validation errors and CAK hiding, with exact values in virtual time (Unix seconds).
 
-use control::keychain::*;
+use mka::keychain::*;
 use zeroize::Zeroizing;
 
 /// 2023-11-14T22:13:20Z, an arbitrary base instant.

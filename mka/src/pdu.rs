@@ -1424,15 +1424,24 @@ impl MkaFrameRepr {
 
     /// Computes the ICV with `ick`, stores it in [`MkpduRepr::icv`], and returns the frame.
     pub fn seal(&mut self, ick: &Ick) -> Result<Vec<u8>, EmitError> {
-        let mut v = self.to_bytes()?;
-        let icv = match frame_icv(&v, ick) {
+        let mut v = Vec::new();
+        self.seal_into(ick, &mut v)?;
+        Ok(v)
+    }
+
+    /// [`Self::seal`] into `out` (resized to the frame; its allocation is reused).
+    pub fn seal_into(&mut self, ick: &Ick, out: &mut Vec<u8>) -> Result<(), EmitError> {
+        out.clear();
+        out.resize(self.buffer_len(), 0);
+        self.emit(out)?;
+        let icv = match frame_icv(out, ick) {
             Ok(icv) => icv,
             Err(_) => return Err(EmitError::Invalid("emitted frame does not parse")),
         };
-        let n = v.len();
-        v[n - ICV_LEN..].copy_from_slice(&icv);
+        let n = out.len();
+        out[n - ICV_LEN..].copy_from_slice(&icv);
         self.mkpdu.icv = icv;
-        Ok(v)
+        Ok(())
     }
 }
 
@@ -1483,7 +1492,7 @@ pub fn verify_frame_icv(frame: &[u8], ick: &Ick) -> Result<bool, MkpduError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mka::{Cak, Kek, Sak};
+    use crate::{Cak, Kek, Sak};
 
     fn basic() -> BasicParamSet {
         BasicParamSet {
@@ -1620,7 +1629,7 @@ mod tests {
         let ckn = Ckn::new(b"ckn").unwrap();
         let ick = Ick::derive(&cak, &ckn);
         let kek = Kek::derive(&cak, &ckn);
-        let sak = Sak::generate(32).unwrap();
+        let sak = Sak::generate(&mut crate::rng::Rng::os(), 32).unwrap();
         let mut sets = every_set();
         sets.push(ParamSet::DistributedSak(DistributedSak {
             an: 3,
