@@ -22,6 +22,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# rustfmt and clippy (the test command's first checks): rustup's components where they are missing.
+for c in rustfmt clippy; do
+  if ! cargo "${c/rustfmt/fmt}" --version >/dev/null 2>&1; then
+    rustup component add "$c" || { echo "setup: cargo $c is missing and rustup could not add it" >&2; exit 1; }
+  fi
+done
+
 # Hugepages (best effort: containers often forbid it; every script falls back to --no-huge).
 HUGEDIR=${MACSEC_HUGEDIR:-/dev/hugepages-macsec}
 if [ -w /proc/sys/vm/nr_hugepages ]; then

@@ -9,11 +9,17 @@
 #      the peers that cannot obtain the PPK
 #   4. the live MKA interop matrix against wpa_supplicant 2.10 (scripts/interop-wpa.sh; builds it
 #      from Debian's source package with tests/interop/wpa on first use)
+#   0. cargo fmt --check and cargo clippy --all-targets -D warnings (before everything)
 #   5. a fuzz smoke run of every cargo-fuzz target (FUZZ_SECONDS each, default 30; 0 skips)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+
+echo "== cargo fmt --check, cargo clippy -D warnings (the workspace and both fuzz crates' formatting)"
+cargo fmt --all --check
+for f in control/fuzz dataplane/fuzz; do cargo fmt --check --manifest-path $f/Cargo.toml; done
+cargo clippy --workspace --all-targets --release -- -D warnings
 
 echo "== cargo test --workspace"
 set +e

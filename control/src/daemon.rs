@@ -3,43 +3,20 @@
 //! become `ipc` requests, PN-threshold reports trigger rekeys, and the interface's key
 //! chains decide which participants run (CAK rollover, key expiry, fallback PSK).
 
-use crate::config::{SksProfile, SksProfileType};
-use mka::keychain::{unix_seconds, Current, FallbackPsk, KeyChain, PrimaryPlan};
-use mka::kay::{
-    Mka, MkaConfig, MkaEvent, ParticipantStatus, PpkRequest, SaCommand, BOUNDED_HELLO_TIME,
-};
-use mka::{Cak, Ckn};
+use crate::config::{PortSetup, SksProfile, SksProfileType};
 use crate::ppk::{source_for, KeyId, Ppk, PpkSource, SourceOptions};
 use crate::show::{CaRow, InterfaceRow, SessionRow, ShowData, SummaryRow};
-use ipc::{ErrorCode, Event, KeyMsg, LinkInfo, PolicyMsg, Request, Response, SecurityPolicy};
-use macsec::secy::{CipherSuite, ConfOffset, Sci, ValidateFrames};
 use ipc::Client;
+use ipc::{ErrorCode, Event, KeyMsg, LinkInfo, Request, Response};
+use macsec::secy::{ConfOffset, Sci};
+use mka::kay::{Mka, MkaConfig, MkaEvent, ParticipantStatus, PpkRequest, SaCommand, BOUNDED_HELLO_TIME};
+use mka::keychain::{unix_seconds, Current, PrimaryPlan};
+use mka::{Cak, Ckn};
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
-
-/// What macsecd needs to run MKA on one interface (from the IOS XR configuration).
-#[derive(Debug, Clone)]
-pub struct PortSetup {
-    pub interface: String,
-    /// The `macsec-policy` in force (the default policy's name when none is given).
-    pub policy_name: String,
-    pub cipher_suite: CipherSuite,
-    pub conf_offset: ConfOffset,
-    pub key_server_priority: u8,
-    pub security_policy: SecurityPolicy,
-    pub replay_window: u32,
-    pub delay_protection: bool,
-    pub sak_rekey_interval: Option<Duration>,
-    pub lacp_in_clear: bool,
-    pub include_icv_indicator: bool,
-    pub keychain: KeyChain,
-    pub fallback: Option<FallbackPsk>,
-    /// The policy's `ppk sks-profile NAME`, resolved: PPK key distribution with PPKs from it.
-    pub ppk: Option<SksProfile>,
-}
 
 /// Where the PPK sources keep their state, and the SKIP settings the configuration does not
 /// carry (macsecd's `--state-dir`, `--trust-point`).
@@ -58,6 +35,9 @@ impl Default for PpkEnv {
         }
     }
 }
+
+/// Inherited SAs due for deletion: Tx (AN, key) and Rx (peer SCI, AN, key), as [`Inherited`] holds them.
+type DueSas = (Vec<(u8, Option<[u8; 16]>)>, Vec<(u64, u8, Option<[u8; 16]>)>);
 
 /// An answer of the PPK worker: the request it answers, and (key ID, PPK) or the reason.
 type PpkAnswer = (PpkRequest, Result<(KeyId, Ppk), String>);
@@ -114,25 +94,6 @@ fn ppk_answer(
         PpkRequest::ById { key_id, .. } => {
             let id = KeyId::new(key_id.as_bytes()).map_err(|e| e.to_string())?;
             src.key_by_id(&id).map(|ppk| (id, ppk)).map_err(|e| e.to_string())
-        }
-    }
-}
-
-impl PortSetup {
-    /// The dataplane policy for this port (the SAs carry the keys).
-    pub fn policy(&self, conf_offset: Option<ConfOffset>) -> PolicyMsg {
-        PolicyMsg {
-            cipher_suite: self.cipher_suite,
-            conf_offset: conf_offset.map(|o| o.octets() as u8).unwrap_or(0),
-            confidentiality: conf_offset.is_some(),
-            include_sci: true,
-            use_es: false,
-            use_scb: false,
-            validate_frames: ValidateFrames::Strict,
-            replay_protect: true,
-            replay_window: self.replay_window,
-            security_policy: self.security_policy,
-            lacp_in_clear: self.lacp_in_clear,
         }
     }
 }
@@ -253,10 +214,7 @@ impl Inherited {
     }
 
     /// The SAs to delete now, if their time has come.
-    fn due(
-        &mut self,
-        now: Duration,
-    ) -> Option<(Vec<(u8, Option<[u8; 16]>)>, Vec<(u64, u8, Option<[u8; 16]>)>)> {
+    fn due(&mut self, now: Duration) -> Option<DueSas> {
         let due = match self.own_tx_since {
             Some(t) => now >= t + Self::GRACE,
             None => now >= self.since + Self::DEADLINE,

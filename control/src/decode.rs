@@ -2,11 +2,11 @@
 //! verify its ICV with the ICK of a given CAK/CKN, and unwrap any distributed SAK (and CAK) with
 //! the KEK. Keys are printed only when asked (`***` otherwise); the CAK never is.
 
+use crate::pcap::{for_each_frame, PcapToolError};
 use mka::kdf::{Cak, Ckn, Ick, Kek};
 use mka::pdu::*;
 use mka::ppk::PpkKeyIdTlv;
 use mka::Ki;
-use crate::pcap::{for_each_frame, PcapToolError};
 use serde_json::{json, Value};
 use std::fmt::Write as _;
 use std::io::Write;

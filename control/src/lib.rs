@@ -1,5 +1,8 @@
 //! The MACsec control plane: the MKA daemon's building blocks and the operator CLI's tools.
 
+// One FFI call (gethostname, ppk::cli) is allowed where it is made; nothing else is unsafe.
+#![deny(unsafe_code)]
+
 pub mod config;
 pub mod daemon;
 pub mod decode;

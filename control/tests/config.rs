@@ -6,9 +6,9 @@
 //! the PDF wrapped joined again, and the PDF's `mac chain` (a lost underscore) written `mac_chain`.
 
 use control::config::*;
-use mka::keychain::{CakAlgorithm, Ckn, Expiry, KeyChain, Lifetime};
 use ipc::SecurityPolicy;
 use macsec::secy::{CipherSuite, ConfOffset};
+use mka::keychain::{CakAlgorithm, Ckn, Expiry, KeyChain, Lifetime};
 use std::time::Duration;
 
 const CAK128: &str = "12345678123456781234567812345678";

@@ -13,15 +13,15 @@
 
 use control::config::Config;
 use control::daemon::{Daemon, PpkEnv};
+use dataplane::server::{LinkHandle, Server};
+use dataplane::worker::{Command, LinkState};
+use ipc::Client;
+use ipc::{Event, LinkInfo, Request, Response, SaState, SecurityPolicy};
+use macsec::crypto::Backend;
+use macsec::secy::{CipherSuite, Policy, Sci};
 use mka::kay::{Mka, MkaConfig, MkaEvent};
 use mka::pdu::MkaFrameRepr;
 use mka::{Cak, Ckn};
-use macsec::crypto::Backend;
-use ipc::{Event, LinkInfo, Request, Response, SaState, SecurityPolicy};
-use macsec::secy::{CipherSuite, Policy, Sci};
-use dataplane::server::{LinkHandle, Server};
-use ipc::Client;
-use dataplane::worker::{Command, LinkState};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -47,7 +47,7 @@ fn config(priority: u8, extra: &str, interface: bool) -> String {
     c
 }
 
-fn setups(text: &str) -> Vec<control::daemon::PortSetup> {
+fn setups(text: &str) -> Vec<control::config::PortSetup> {
     Config::parse(text)
         .expect("config")
         .port_setups()
@@ -56,9 +56,11 @@ fn setups(text: &str) -> Vec<control::daemon::PortSetup> {
 
 /// What the fake dataplane saw: every MKPDU macsecd injected with the Rx SAs (SCI, AN) and the
 /// encoding AN in force when it was handed to the line.
+type Injected = (Vec<u8>, Vec<(u64, u8)>, Option<u8>);
+
 #[derive(Default)]
 struct Line {
-    injected: Vec<(Vec<u8>, Vec<(u64, u8)>, Option<u8>)>,
+    injected: Vec<Injected>,
 }
 
 /// macsecd on the fake dataplane, and the peer engine.
@@ -225,7 +227,7 @@ impl Bench {
         }
     }
 
-    fn injected(&self) -> Vec<(Vec<u8>, Vec<(u64, u8)>, Option<u8>)> {
+    fn injected(&self) -> Vec<Injected> {
         self.line.lock().expect("line").injected.clone()
     }
 }
@@ -240,7 +242,7 @@ impl Drop for Bench {
 }
 
 /// Checks every injected MKPDU against the SA state in force when it left.
-fn check(injected: &[(Vec<u8>, Vec<(u64, u8)>, Option<u8>)]) -> (usize, usize) {
+fn check(injected: &[Injected]) -> (usize, usize) {
     let (mut rx_claims, mut tx_claims) = (0, 0);
     for (n, (frame, rx, encoding)) in injected.iter().enumerate() {
         let repr = MkaFrameRepr::parse(frame).expect("our MKPDU parses");

@@ -9,7 +9,7 @@ use std::time::Duration;
 const CAK_A: &str = "4a7b2f3c5d6e7f8091a2b3c4d5e6f708";
 const CAK_B: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
 
-fn setup(cak: &str) -> control::daemon::PortSetup {
+fn setup(cak: &str) -> control::config::PortSetup {
     let text = format!(
         "key chain KC1\n macsec\n  key 01\n   key-string {cak} cryptographic-algorithm AES-128-CMAC\n   lifetime 00:00:00 01 January 2020 infinite\n!\ninterface TenGigE0/0/0/1\n macsec psk-keychain KC1\n!\n"
     );

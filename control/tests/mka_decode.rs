@@ -2,13 +2,13 @@
 //! 2.10 peers (tests/data/captures/wpa_mka.pcap, keys in wpa_mka.keys.json), and
 //! `macsecctl mka decode` end to end.
 
+use macsec::crypto::Backend;
+use macsec::secy::{CipherSuite, Policy, RxSecY, RxStatus, SaKeys, Sci, Span};
 use mka::kdf::{kdf, LABEL_ICK};
 use mka::{
     frame_icv, verify_frame_icv, Cak, Ckn, ConfidentialityOffset, Ick, Kek, Ki, MkaFrameRepr, MkpduError,
     MkpduRepr, ParamSet, EAPOL_HEADER_LEN, PAE_GROUP_ADDR,
 };
-use macsec::crypto::Backend;
-use macsec::secy::{CipherSuite, Policy, RxSecY, RxStatus, SaKeys, Sci, Span};
 use pcap_file::pcap::{PcapPacket, PcapWriter};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -519,8 +519,8 @@ fn cli_usage_and_file_errors() {
 /// verifies the ICV and unwraps both keys.
 #[test]
 fn cli_decodes_every_parameter_set() {
-    use mka::*;
     use macsec::wire::MacAddr;
+    use mka::*;
     let k = capture_keys();
     let sak = Sak::generate(&mut mka::rng::Rng::os(), 32).unwrap();
     let group_cak = Cak::from_bytes(&[0x5a; 16]).unwrap();

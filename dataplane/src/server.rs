@@ -4,10 +4,10 @@
 //! the workers are forwarded to subscribed connections.
 
 #![allow(clippy::result_large_err)] // Err(Response) is the reply itself, built once per request.
-use macsec::crypto::Backend;
-use ipc::{self, ErrorCode, Event, LinkInfo, PolicyMsg, Request, Response};
-use macsec::secy::{RxSa, Sci, TxSa};
 use crate::worker::{Command, Snapshot};
+use ipc::{self, ErrorCode, Event, LinkInfo, PolicyMsg, Request, Response};
+use macsec::crypto::Backend;
+use macsec::secy::{RxSa, Sci, TxSa};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use std::collections::BTreeMap;
@@ -414,9 +414,9 @@ impl Server {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::worker::LinkState;
     use ipc::{Client, KeyMsg, SecurityPolicy};
     use macsec::secy::{CipherSuite, Policy, ValidateFrames};
-    use crate::worker::LinkState;
     use zeroize::Zeroizing;
 
     fn policy() -> PolicyMsg {

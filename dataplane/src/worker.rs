@@ -8,8 +8,8 @@
 //! MACsec frames are validated; other untagged frames pass only under should-secure while the
 //! link has no receive SA, and are otherwise dropped (InPktsNoTag).
 
-use macsec::crypto::Backend;
 use ipc::{Event, LinkCounters, PolicyMsg, RxSaState, SaState, SecurityPolicy, TxSaState};
+use macsec::crypto::Backend;
 use macsec::secy::{PnBlock, Policy, RxSa, Sci, SecY, SecyCounters, Span, TxError, TxSa};
 use macsec::wire::ethernet::{EtherType, HEADER_LEN};
 use std::sync::Arc;
@@ -659,9 +659,9 @@ pub use self::dpdk_loop::{run_dpdk, DpdkLink};
 mod dpdk_loop {
     use super::{ticks, Command, HostVerdict, Latency, LineVerdict, LinkState, Snapshot};
     use crate::dpdk::{Burst, Mbuf, Mempool, Port};
+    use crossbeam_channel::{Receiver, Sender};
     use ipc::Event;
     use macsec::secy::Span;
-    use crossbeam_channel::{Receiver, Sender};
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, Mutex};
 

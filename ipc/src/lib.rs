@@ -6,6 +6,8 @@
 //! [`Response::Error`] and changes nothing. [`Client`] is the blocking client both processes'
 //! peers use.
 
+#![forbid(unsafe_code)]
+
 mod client;
 pub use client::Client;
 

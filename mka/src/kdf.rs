@@ -380,7 +380,10 @@ mod tests {
         let ckn = Ckn::from_hex("0102").unwrap();
         assert_eq!(format!("{:?}", Ick::derive(&cak, &ckn)), "Ick(***)");
         assert_eq!(format!("{:?}", Kek::derive(&cak, &ckn)), "Kek(***)");
-        assert_eq!(format!("{:?}", Sak::generate(&mut crate::rng::Rng::os(), 32).unwrap()), "Sak(***)");
+        assert_eq!(
+            format!("{:?}", Sak::generate(&mut crate::rng::Rng::os(), 32).unwrap()),
+            "Sak(***)"
+        );
         let e = Cak::from_hex("00112233445566778899aabbccddeeffzz")
             .unwrap_err()
             .to_string();

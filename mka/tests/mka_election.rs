@@ -8,9 +8,9 @@ mod common;
 
 use common::hostap::HostapModel;
 use common::Dataplane;
+use macsec::secy::{CipherSuite, Sci};
 use mka::kay::{Mka, MkaConfig, MkaEvent, SakRefusal, HELLO_TIME, NOT_KEY_SERVER_PRIORITY};
 use mka::{Cak, Ckn, Ki, MkaFrameRepr, MkpduRepr, ParamSet};
-use macsec::secy::{CipherSuite, Sci};
 use std::time::Duration;
 
 const STEP: Duration = Duration::from_millis(10);
@@ -26,6 +26,7 @@ fn sci(last: u8) -> Sci {
     Sci::from_mac_port([0x02, 0, 0, 0, 0, last], 1)
 }
 
+#[allow(clippy::large_enum_variant)] // a handful of members in a test
 enum Kind {
     Ours {
         mka: Mka,

@@ -5,10 +5,10 @@
 mod common;
 
 use common::Dataplane;
+use macsec::secy::{CipherSuite, Sci, Ssci};
 use mka::kay::{Mka, MkaConfig, MkaEvent, HELLO_TIME};
 use mka::rng::RngSeed;
 use mka::{Cak, Ckn, Ki, Mi};
-use macsec::secy::{CipherSuite, Sci, Ssci};
 use std::time::Duration;
 
 const STEP: Duration = Duration::from_millis(10);
@@ -273,7 +273,12 @@ fn a_seeded_run_replays_exactly() {
         }
         let mut net = Net::new(nodes, 10);
         net.run(Duration::from_secs(8));
-        let mut sak = net.nodes[1].dp.rx.values().map(|k| k.1.clone()).collect::<Vec<_>>();
+        let mut sak = net.nodes[1]
+            .dp
+            .rx
+            .values()
+            .map(|k| k.1.clone())
+            .collect::<Vec<_>>();
         let now = net.now;
         net.nodes[0].mka.handle_pn_threshold(now);
         net.run(Duration::from_secs(16));
@@ -288,7 +293,10 @@ fn a_seeded_run_replays_exactly() {
     assert_ne!(a.2, c.2);
     assert!(a.1.iter().all(|k| !c.1.contains(k)));
     // The seed's first 12 octets are the MI: AES-256(seed, counter 0) is what the engine draws first.
-    assert_eq!(a.2, Mi::generate(&mut mka::rng::Rng::seeded(&RngSeed::from_u64(10))).unwrap());
+    assert_eq!(
+        a.2,
+        Mi::generate(&mut mka::rng::Rng::seeded(&RngSeed::from_u64(10))).unwrap()
+    );
 }
 
 #[test]
@@ -897,8 +905,8 @@ fn delay_protection_moves_the_lowest_acceptable_pn_to_the_pn_of_two_seconds_ago(
 /// participant's MACsec capability allows.
 #[test]
 fn offset_follows_the_peers_capability() {
-    use mka::MacsecCapability;
     use macsec::secy::ConfOffset;
+    use mka::MacsecCapability;
     for (cap, want) in [
         (
             MacsecCapability::ConfidentialityWithOffset,

@@ -5,16 +5,14 @@
 mod common;
 
 use common::Dataplane;
-use mka::kay::{
-    KeyDistributionMode, Mka, MkaConfig, MkaEvent, PpkFailure, PpkRequest, PPK_RETRY_TIME,
-};
+use macsec::secy::{CipherSuite, Sci};
+use mka::kay::{KeyDistributionMode, Mka, MkaConfig, MkaEvent, PpkFailure, PpkRequest, PPK_RETRY_TIME};
 use mka::ppk::{ppk_kek, PpkKeyId, PpkKeyIdTlv, PpkSecret, PpkTlvError, PPK_OUI, TLV_ORG_SPECIFIC};
 use mka::Mi;
 use mka::{
     Announcement, AnnouncementTlv, BasicParamSet, Cak, CipherSuiteCap, Ckn, Kek, Ki, MacsecCapability,
     MkaFrameRepr, MkpduRepr, ParamSet, ALGORITHM_AGILITY, MKA_VERSION,
 };
-use macsec::secy::{CipherSuite, Sci};
 use std::time::Duration;
 
 // ------------------------------------------------------------------------------------------------

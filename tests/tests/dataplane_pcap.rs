@@ -2,8 +2,8 @@
 //! receives and validates what its line port receives, with the counters, policies and control
 //! socket of DESIGN.md. Each test runs the binary as a child process (EAL once per process).
 
-use ipc::{Event, Request, Response};
 use ipc::Client;
+use ipc::{Event, Request, Response};
 use macsec_tests::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

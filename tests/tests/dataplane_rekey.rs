@@ -3,8 +3,8 @@
 //! While traffic flows, a new SA is installed on receive, the transmit AN switches to it, and the
 //! old SA is deleted: zero frames lost or reordered, zero frames on the line in the clear.
 
-use ipc::{Request, Response};
 use ipc::Client;
+use ipc::{Request, Response};
 use macsec_tests::*;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

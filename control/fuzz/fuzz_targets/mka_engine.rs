@@ -16,12 +16,12 @@
 //! first 16 or 32 octets; then the frame is sealed with our ICK.
 #![no_main]
 
+use libfuzzer_sys::fuzz_target;
+use macsec::secy::{CipherSuite, Sci};
+use macsec::wire::MacAddr;
 use mka::kay::{Mka, MkaConfig, SaCommand};
 use mka::rng::RngSeed;
 use mka::{Cak, Ckn, Kek, MkaFrameRepr, MkpduRepr, ParamSet, Sak};
-use macsec::secy::{CipherSuite, Sci};
-use macsec::wire::MacAddr;
-use libfuzzer_sys::fuzz_target;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -93,14 +93,7 @@ fn resolve(mi: &mut mka::Mi, ours: mka::Mi, peer: mka::Mi) -> bool {
 }
 
 /// Points the MKPDU at our participant and makes its keyed parts verifiable.
-fn aim(
-    m: &mut MkpduRepr,
-    ckn: &Ckn,
-    our_mi: mka::Mi,
-    peer_mi: mka::Mi,
-    our_mn: u32,
-    kek: &Kek,
-) {
+fn aim(m: &mut MkpduRepr, ckn: &Ckn, our_mi: mka::Mi, peer_mi: mka::Mi, our_mn: u32, kek: &Kek) {
     m.basic.ckn = ckn.clone();
     resolve(&mut m.basic.mi, our_mi, peer_mi);
     for s in &mut m.sets {

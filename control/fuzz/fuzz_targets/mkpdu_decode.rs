@@ -4,10 +4,10 @@
 //! whatever parses.
 #![no_main]
 
+use libfuzzer_sys::fuzz_target;
 use mka::{
     verify_frame_icv, Cak, Ckn, EapolPacket, Ick, Kek, MkaFrameRepr, MkpduRepr, ParamSet, EAPOL_TYPE_MKA,
 };
-use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
 fn keys() -> &'static (Ick, Kek) {

@@ -10,7 +10,8 @@
 //! interface (docs/ppk.md, docs/ppk-mka.md).
 
 use clap::Parser;
-use control::daemon::{Daemon, PortSetup, PpkEnv};
+use control::config::PortSetup;
+use control::daemon::{Daemon, PpkEnv};
 use control::show::ShowData;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -312,10 +313,8 @@ fn main() -> ExitCode {
                     cli.dataplane.display()
                 );
                 daemon = None;
-                *lock(&shared.data) = ShowData::default().with_config(
-                    &config,
-                    mka::keychain::unix_seconds(std::time::SystemTime::now()),
-                );
+                *lock(&shared.data) = ShowData::default()
+                    .with_config(&config, mka::keychain::unix_seconds(std::time::SystemTime::now()));
                 continue;
             }
         }

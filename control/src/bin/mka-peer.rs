@@ -8,9 +8,9 @@
 //! Exit status: 0 when the session was secured, 1 when not, 2 on a usage or socket error.
 
 use clap::Parser;
+use macsec::secy::{CipherSuite, Sci};
 use mka::kay::{Mka, MkaConfig, MkaEvent, SaCommand};
 use mka::{Cak, Ckn};
-use macsec::secy::{CipherSuite, Sci};
 use std::io;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};

@@ -48,15 +48,16 @@
 mod error;
 mod parser;
 mod render;
+mod setup;
 pub mod time;
 mod type7;
 
 pub use error::{ConfigError, ErrorKind, Note, NoteKind};
+pub use setup::PortSetup;
 
-use crate::daemon::PortSetup;
-use mka::keychain::{FallbackPsk, KeyChain};
 use ipc::SecurityPolicy;
 use macsec::secy::{CipherSuite, ConfOffset};
+use mka::keychain::{FallbackPsk, KeyChain};
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::OnceLock;

@@ -13,9 +13,9 @@ use super::{
     Note, NoteKind, ServerAddress, SksPeer, SksProfile, SksProfileType, LIFETIME_DURATION_MAX,
     SAK_REKEY_INTERVAL_MAX, SAK_REKEY_INTERVAL_MIN, WINDOW_SIZE_MAX,
 };
-use mka::keychain::{CakAlgorithm, Ckn, FallbackPsk, Key, KeyChain, KeyChainError, Lifetime, CKN_MAX_LEN};
 use ipc::SecurityPolicy;
 use macsec::secy::{CipherSuite, ConfOffset};
+use mka::keychain::{CakAlgorithm, Ckn, FallbackPsk, Key, KeyChain, KeyChainError, Lifetime, CKN_MAX_LEN};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::str::FromStr;
 use std::time::Duration;

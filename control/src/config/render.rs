@@ -4,9 +4,9 @@
 use super::time::format_time;
 use super::{Host, InterfaceConfig, MacsecPolicy, ServerAddress, SksProfile, SksProfileType};
 use super::{DEFAULT_CIPHER_SUITE, DEFAULT_KEY_SERVER_PRIORITY, DEFAULT_WINDOW_SIZE};
-use mka::keychain::{Expiry, KeyChain};
 use ipc::SecurityPolicy;
 use macsec::secy::ConfOffset;
+use mka::keychain::{Expiry, KeyChain};
 use std::fmt::{self, Write as _};
 
 pub(crate) fn conf_offset_keyword(o: ConfOffset) -> &'static str {

@@ -113,6 +113,7 @@ fn load_config(path: &Path) -> Result<Config, PpkError> {
 }
 
 /// This host's name (for the default public key file name).
+#[allow(unsafe_code)] // the one FFI call of the control plane
 pub fn hostname() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: gethostname writes at most buf.len() octets into buf.

@@ -3,12 +3,10 @@
 //! packet counter.
 #![no_main]
 
-use macsec::crypto::Backend;
-use macsec::secy::{
-    CipherSuite, ConfOffset, Policy, RxSecY, SaKeys, Salt, Sci, Span, Ssci, ValidateFrames,
-};
-use macsec::wire::sectag::{SecTag, SecTagRepr};
 use libfuzzer_sys::fuzz_target;
+use macsec::crypto::Backend;
+use macsec::secy::{CipherSuite, ConfOffset, Policy, RxSecY, SaKeys, Salt, Sci, Span, Ssci, ValidateFrames};
+use macsec::wire::sectag::{SecTag, SecTagRepr};
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 2 {

@@ -9,10 +9,10 @@
 use clap::Parser;
 use dataplane::config::DataplaneConfig;
 use dataplane::dpdk::{self, Eal, Mempool, Port};
-use ipc::{Event, LinkInfo};
-use macsec::secy::Sci;
 use dataplane::server::{LinkHandle, Server};
 use dataplane::worker::{run_dpdk, Command, DpdkLink, Latency, LatencyReport, LinkState, Snapshot};
+use ipc::{Event, LinkInfo};
+use macsec::secy::Sci;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};

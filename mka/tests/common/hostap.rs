@@ -24,14 +24,14 @@
 //! What it logs (`log`) uses hostap's own message texts, so tests can look for them.
 #![allow(dead_code)]
 
+use macsec::secy::{CipherSuite, Sci};
+use macsec::wire::MacAddr;
 use mka::kay::{HELLO_TIME, LIFE_TIME};
 use mka::{
     verify_frame_icv, BasicParamSet, Cak, Ckn, ConfidentialityOffset, DistributedSak, Ick, Kek, Ki,
     MacsecCapability, Mi, MkaFrameRepr, MkpduRepr, ParamSet, Peer, PeerList, Sak, SakUse, SakUseKeys,
     WrappedSak, ALGORITHM_AGILITY,
 };
-use macsec::secy::{CipherSuite, Sci};
-use macsec::wire::MacAddr;
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -554,14 +554,12 @@ impl HostapModel {
                         bad_sak_use = true;
                     }
                 }
-                ParamSet::DistributedSak(ds) => {
-                    if self.decode_dist_sak(now, b.mi, b.sci, ds).is_err() {
-                        self.say(
-                            now,
-                            "KaY: Discarding Rx MKPDU: decode of parameter set type (4) failed",
-                        );
-                        return;
-                    }
+                ParamSet::DistributedSak(ds) if self.decode_dist_sak(now, b.mi, b.sci, ds).is_err() => {
+                    self.say(
+                        now,
+                        "KaY: Discarding Rx MKPDU: decode of parameter set type (4) failed",
+                    );
+                    return;
                 }
                 _ => {}
             }

@@ -5,9 +5,9 @@
 
 pub mod hostap;
 
+use macsec::secy::{Salt, Sci, Ssci};
 use mka::kay::SaCommand;
 use mka::Ki;
-use macsec::secy::{Salt, Sci, Ssci};
 use std::collections::BTreeMap;
 
 /// What an installed SA holds: KI, SAK octets, SSCI, salt.

@@ -25,12 +25,12 @@
 //! `interop-wpa --wpa DIR [--hold SECS] [--cells NAME,...] [--json FILE] [--keep]` (root; DIR has
 //! `bin/wpa_supplicant` and `bin/wpa_cli` from `tests/interop/wpa/build.sh`).
 
-use mka::{Ki, MkaFrameRepr};
 use control::pcap::{KeyOptions, ProtectOptions, ValidateOptions};
 use control::show::SessionRow;
 use ipc::SaState;
 use macsec::secy::{CipherSuite, ConfOffset, Sci, ValidateFrames};
 use macsec_tests::sys::{self, Netns, Proc, VethEnd};
+use mka::{Ki, MkaFrameRepr};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -708,6 +708,7 @@ fn run_cell(env: &Env, i: usize, c: &Cell) -> Result<Outcome, String> {
             }
             // Our frames on the line open with the SAK wpa_supplicant installed for our SCI.
             let mut ok_total = (0u64, 0u64);
+            #[allow(clippy::needless_range_loop)] // n indexes runs and sims together
             for n in 0..runs.len() {
                 let end = runs.get(n + 1).map_or(f64::MAX, |r| r.started);
                 for rx in sims[n].iter().filter(|l| l.op == "rx_sa" && l.sci() == our_sci) {

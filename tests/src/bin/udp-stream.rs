@@ -65,7 +65,7 @@ fn parse(args: &[String]) -> Result<(String, Opts), String> {
     if o.addr.is_empty() {
         return Err("--dst (send) or --bind (recv) is required".into());
     }
-    if !(o.rate > 0.0) {
+    if o.rate.is_nan() || o.rate <= 0.0 {
         return Err("--rate must be positive".into());
     }
     o.size = o.size.clamp(16, 1472);
