@@ -850,9 +850,9 @@ impl Mka {
     /// The next MKPDU to send. Send it only after carrying out every pending
     /// [`Mka::poll_sa_command`]: it announces those SAs as installed, and the peers act on that at once.
     ///
-    /// The frame is written into `buf` (cleared first) and its length returned, as quinn-proto's
-    /// `poll_transmit` does: the caller keeps one buffer for every MKPDU, and the engine keeps the
-    /// buffer it was handed for its next frame, so a steady session allocates nothing per MKPDU.
+    /// The frame is written into `buf` (its old contents replaced) and its length returned, as
+    /// quinn-proto's `poll_transmit` does. The buffer the caller handed in is kept and the next
+    /// MKPDU is emitted into it, so a caller that keeps one buffer reuses its allocation.
     pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<usize> {
         let mut frame = self.out.pop_front()?;
         core::mem::swap(buf, &mut frame);
@@ -1677,13 +1677,7 @@ impl Mka {
                 if need && ppk_ready {
                     // A new SAK: for a first key, a rekey (interval or PN exhaustion) or a change in
                     // the live peer set (9.8: a peer that joins or leaves gets a fresh SAK).
-                    let mut buf = zeroize::Zeroizing::new(vec![0u8; suite.key_len()]);
-                    let Some(sak) = self
-                        .rng
-                        .fill(&mut buf)
-                        .ok()
-                        .and_then(|()| Sak::from_bytes(&buf).ok())
-                    else {
+                    let Ok(sak) = Sak::generate(&mut self.rng, suite.key_len()) else {
                         self.stats.sak_generation_failures += 1;
                         continue;
                     };
