@@ -527,16 +527,9 @@ fn cli_decodes_every_parameter_set() {
     let mi: Mi = "00112233445566778899aabb".parse().unwrap();
     let peer: Mi = "ffeeddccbbaa998877665544".parse().unwrap();
     let basic = BasicParamSet {
-        version: MKA_VERSION,
         key_server_priority: 0,
-        key_server: true,
-        macsec_desired: true,
         macsec_capability: MacsecCapability::ConfidentialityNoOffset,
-        sci: "02000000000c0001".parse().unwrap(),
-        mi,
-        mn: 7,
-        algorithm_agility: ALGORITHM_AGILITY,
-        ckn: k.ckn.clone(),
+        ..BasicParamSet::for_tests("02000000000c0001".parse().unwrap(), mi, 7, k.ckn.clone())
     };
     let sets = vec![
         ParamSet::LivePeerList(PeerList {
@@ -662,18 +655,7 @@ fn cli_names_the_ppk_key_id() {
     let sak = Sak::generate(&mut mka::rng::Rng::seeded(&mka::rng::RngSeed::from_u64(1)), 16).unwrap();
     let kek_ppk = ppk_kek(&PpkSecret::from_bytes(&[7; 32]).unwrap(), &k.kek);
     let mi: Mi = "00112233445566778899aabb".parse().unwrap();
-    let basic = BasicParamSet {
-        version: MKA_VERSION,
-        key_server_priority: 16,
-        key_server: true,
-        macsec_desired: true,
-        macsec_capability: MacsecCapability::ConfidentialityWithOffset,
-        sci: "02000000000c0001".parse().unwrap(),
-        mi,
-        mn: 3,
-        algorithm_agility: ALGORITHM_AGILITY,
-        ckn: k.ckn.clone(),
-    };
+    let basic = BasicParamSet::for_tests("02000000000c0001".parse().unwrap(), mi, 3, k.ckn.clone());
     let tlv = PpkKeyIdTlv {
         kn: 1,
         key_id: PpkKeyId::new(b"key-1").unwrap(),

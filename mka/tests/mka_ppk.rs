@@ -11,7 +11,7 @@ use mka::ppk::{ppk_kek, PpkKeyId, PpkKeyIdTlv, PpkSecret, PpkTlvError, PPK_OUI, 
 use mka::Mi;
 use mka::{
     Announcement, AnnouncementTlv, BasicParamSet, Cak, CipherSuiteCap, Ckn, Kek, Ki, MacsecCapability,
-    MkaFrameRepr, MkpduRepr, ParamSet, ALGORITHM_AGILITY, MKA_VERSION,
+    MkaFrameRepr, MkpduRepr, ParamSet,
 };
 use std::time::Duration;
 
@@ -53,18 +53,12 @@ fn ppk_key_id_tlv_layout_and_round_trip() {
         ],
     };
     let repr = MkpduRepr {
-        basic: BasicParamSet {
-            version: MKA_VERSION,
-            key_server_priority: 16,
-            key_server: true,
-            macsec_desired: true,
-            macsec_capability: MacsecCapability::ConfidentialityWithOffset,
-            sci: Sci::from_mac_port([0, 0x1d, 0xe5, 0xe9, 0, 1], 1),
-            mi: Mi([5; 12]),
-            mn: 9,
-            algorithm_agility: ALGORITHM_AGILITY,
-            ckn: Ckn::from_hex("a1b2").unwrap(),
-        },
+        basic: BasicParamSet::for_tests(
+            Sci::from_mac_port([0, 0x1d, 0xe5, 0xe9, 0, 1], 1),
+            Mi([5; 12]),
+            9,
+            Ckn::from_hex("a1b2").unwrap(),
+        ),
         sets: vec![ParamSet::Announcement(ann.clone())],
         icv_indicator: false,
         icv: [0; 16],

@@ -30,7 +30,7 @@ use mka::kay::{HELLO_TIME, LIFE_TIME};
 use mka::{
     verify_frame_icv, BasicParamSet, Cak, Ckn, ConfidentialityOffset, DistributedSak, Ick, Kek, Ki,
     MacsecCapability, Mi, MkaFrameRepr, MkpduRepr, ParamSet, Peer, PeerList, Sak, SakUse, SakUseKeys,
-    WrappedSak, ALGORITHM_AGILITY,
+    WrappedSak,
 };
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -699,13 +699,8 @@ impl HostapModel {
             } else {
                 self.can_be_key_server
             },
-            macsec_desired: true,
             macsec_capability: MacsecCapability::ConfidentialityNoOffset,
-            sci: self.sci,
-            mi: self.mi,
-            mn: self.mn,
-            algorithm_agility: ALGORITHM_AGILITY,
-            ckn: self.ckn.clone(),
+            ..BasicParamSet::for_tests(self.sci, self.mi, self.mn, self.ckn.clone())
         };
         let mut sets = Vec::new();
         let entry = |p: &HPeer| Peer { mi: p.mi, mn: p.mn };
