@@ -40,9 +40,10 @@
 //! line indented under them) and routing-protocol key chains are skipped with a note.
 //!
 //! Validation: CKN and CAK formats, CAK length against the algorithm, ranges, duplicate stanzas,
-//! keys and commands, lifetime order, missing key-string or lifetime, references from interfaces to
-//! key chains and policies and from policies to SKS profiles, and the fallback PSK rules
-//! (a different key chain, infinite lifetimes, no CKN in common). Errors name the line and never
+//! keys and commands, lifetime order, missing key-string or lifetime (the parser, `parser.rs`);
+//! references from interfaces to key chains and policies and from policies to SKS profiles, the
+//! fallback PSK rules (a different key chain, infinite lifetimes, no CKN in common) and
+//! `live-keys` (after parsing, `validate.rs`). Errors name the line and never
 //! quote a CAK; `Debug` of the model shows CAKs as `***`, and rendering never prints them.
 
 mod error;
@@ -51,6 +52,7 @@ mod render;
 mod setup;
 pub mod time;
 mod type7;
+mod validate;
 
 pub use error::{ConfigError, ErrorKind, Note, NoteKind};
 pub use setup::PortSetup;
@@ -261,7 +263,14 @@ impl Config {
 
     /// Parses a configuration; every error, in line order, if there is any.
     pub fn parse_all(text: &str) -> Result<Config, Vec<ConfigError>> {
-        parser::parse(text)
+        let (cfg, refs, mut errors) = parser::parse(text);
+        errors.extend(validate::validate(&cfg, &refs));
+        if errors.is_empty() {
+            Ok(cfg)
+        } else {
+            errors.sort_by_key(|e| e.line);
+            Err(errors)
+        }
     }
 
     /// The policy in force on an interface: its `policy NAME`, or the default policy.

@@ -8,6 +8,7 @@
 
 use super::error::shown;
 use super::time::{format_time, parse_time};
+use super::validate::References;
 use super::{
     canonical_interface_name, type7, Config, ConfigError, ErrorKind, Host, InterfaceConfig, MacsecPolicy,
     Note, NoteKind, ServerAddress, SksPeer, SksProfile, SksProfileType, LIFETIME_DURATION_MAX,
@@ -15,8 +16,8 @@ use super::{
 };
 use ipc::SecurityPolicy;
 use macsec::secy::{CipherSuite, ConfOffset};
-use mka::keychain::{CakAlgorithm, Ckn, FallbackPsk, Key, KeyChain, KeyChainError, Lifetime, CKN_MAX_LEN};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use mka::keychain::{CakAlgorithm, Ckn, Key, KeyChain, Lifetime, CKN_MAX_LEN};
+use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 use std::time::Duration;
 use zeroize::Zeroizing;
@@ -144,7 +145,9 @@ struct Parser {
     skip: Option<Skip>,
 }
 
-pub(super) fn parse(text: &str) -> Result<Config, Vec<ConfigError>> {
+/// Parses `text` into a [`Config`], the references for [`super::validate`], and the errors found
+/// (in the order found).
+pub(super) fn parse(text: &str) -> (Config, References, Vec<ConfigError>) {
     let mut p = Parser::default();
     for (i, raw) in text.lines().enumerate() {
         p.line(i + 1, raw);
@@ -1198,11 +1201,13 @@ impl Parser {
         }
     }
 
-    fn finish(mut self) -> Result<Config, Vec<ConfigError>> {
+    /// Builds the [`Config`] from the stanzas, with each stanza's own end-of-stanza checks; the
+    /// references between stanzas are left to [`super::validate`]. The errors are in the order
+    /// they were found (the caller sorts them by line).
+    fn finish(mut self) -> (Config, References, Vec<ConfigError>) {
         self.stack.clear();
         let mut cfg = Config::default();
-        let mut not_macsec = BTreeSet::new();
-        let mut broken = BTreeSet::new();
+        let mut refs = References::default();
         for (name, b) in std::mem::take(&mut self.chains) {
             if !b.has_macsec {
                 self.note(
@@ -1210,7 +1215,7 @@ impl Parser {
                     NoteKind::NotMacsecKeyChain,
                     format!("key chain {name} has no `macsec` section: not a MACsec key chain, skipped"),
                 );
-                not_macsec.insert(name);
+                refs.not_macsec.insert(name);
                 continue;
             }
             if let Some(l) = b.routing_key_line {
@@ -1224,7 +1229,7 @@ impl Parser {
                 if !b.broken {
                     self.error(b.line, ErrorKind::EmptyKeyChain { chain: name.clone() });
                 }
-                broken.insert(name);
+                refs.broken.insert(name);
                 continue;
             }
             let mut keys = Vec::new();
@@ -1259,7 +1264,7 @@ impl Parser {
                 }
             }
             if !ok {
-                broken.insert(name);
+                refs.broken.insert(name);
                 continue;
             }
             match KeyChain::new(name.clone(), keys) {
@@ -1274,7 +1279,7 @@ impl Parser {
                             source,
                         },
                     );
-                    broken.insert(name);
+                    refs.broken.insert(name);
                 }
             }
         }
@@ -1307,17 +1312,9 @@ impl Parser {
         }
 
         for (name, b) in std::mem::take(&mut self.policies) {
-            if let Some(profile) = &b.policy.ppk_sks_profile {
-                if !cfg.sks_profiles.contains_key(profile) {
-                    let line = b.seen.get("sks-profile").copied().unwrap_or(b.line);
-                    self.error(
-                        line,
-                        ErrorKind::UnknownSksProfile {
-                            policy: name.clone(),
-                            profile: profile.clone(),
-                        },
-                    );
-                }
+            if b.policy.ppk_sks_profile.is_some() {
+                let line = b.seen.get("sks-profile").copied().unwrap_or(b.line);
+                refs.sks_profile_lines.insert(name.clone(), line);
             }
             cfg.policies.insert(name, b.policy);
         }
@@ -1331,133 +1328,12 @@ impl Parser {
                 );
                 continue;
             };
-            let chain = |role: &'static str, chain: &str, p: &mut Parser| -> Option<KeyChain> {
-                if let Some(kc) = cfg.key_chains.get(chain) {
-                    return Some(kc.clone());
-                }
-                let (interface, chain_s) = (i.name.clone(), chain.to_string());
-                if not_macsec.contains(chain) {
-                    p.error(
-                        i.line,
-                        ErrorKind::NotMacsecKeyChain {
-                            interface,
-                            role,
-                            chain: chain_s,
-                        },
-                    );
-                } else if !broken.contains(chain) {
-                    p.error(
-                        i.line,
-                        ErrorKind::UnknownKeyChain {
-                            interface,
-                            role,
-                            chain: chain_s,
-                        },
-                    );
-                }
-                None
-            };
-            let primary = chain("psk-keychain", &i.psk_keychain, &mut self);
-            if let Some(fb_name) = &i.fallback_psk_keychain {
-                if *fb_name == i.psk_keychain {
-                    self.error(
-                        i.line,
-                        ErrorKind::FallbackSameChain {
-                            interface: name.clone(),
-                            chain: fb_name.clone(),
-                        },
-                    );
-                } else if let Some(fb) = chain("fallback-psk-keychain", fb_name, &mut self) {
-                    match FallbackPsk::new(fb) {
-                        Err(KeyChainError::FallbackNotInfinite { chain, ckn }) => self.error(
-                            i.line,
-                            ErrorKind::FallbackNotInfinite {
-                                interface: name.clone(),
-                                chain,
-                                ckn,
-                            },
-                        ),
-                        Err(source) => self.error(
-                            i.line,
-                            ErrorKind::KeyChain {
-                                chain: fb_name.clone(),
-                                source,
-                            },
-                        ),
-                        Ok(fb) => match primary.as_ref().map(|p| fb.check_distinct(p)) {
-                            Some(Err(KeyChainError::FallbackSharesCkn {
-                                primary,
-                                fallback,
-                                ckn,
-                            })) => self.error(
-                                i.line,
-                                ErrorKind::FallbackSharesCkn {
-                                    interface: name.clone(),
-                                    primary,
-                                    fallback,
-                                    ckn,
-                                },
-                            ),
-                            Some(Err(source)) => self.error(
-                                i.line,
-                                ErrorKind::KeyChain {
-                                    chain: fb_name.clone(),
-                                    source,
-                                },
-                            ),
-                            _ => {}
-                        },
-                    }
-                }
-            }
-            if let Some(p) = &i.policy {
-                if !cfg.policies.contains_key(p) {
-                    self.error(
-                        i.line,
-                        ErrorKind::UnknownPolicy {
-                            interface: name.clone(),
-                            policy: p.clone(),
-                        },
-                    );
-                }
-            }
             cfg.interfaces.insert(name, i);
-        }
-
-        // `live-keys N`: an sks profile keeps keys for N MACsec sessions; each interface whose
-        // policy names the profile runs one session on it.
-        for (name, prof) in &cfg.sks_profiles {
-            let Some(n) = prof.live_keys else { continue };
-            let mut users: Vec<&InterfaceConfig> = cfg
-                .interfaces
-                .values()
-                .filter(|i| {
-                    cfg.interface_policy(i)
-                        .is_some_and(|p| p.ppk_sks_profile.as_ref() == Some(name))
-                })
-                .collect();
-            users.sort_by_key(|i| i.line);
-            if users.len() > n as usize {
-                let interfaces = users.iter().map(|i| i.name.clone()).collect();
-                self.error(
-                    users[n as usize].line,
-                    ErrorKind::LiveKeysExceeded {
-                        profile: name.clone(),
-                        live_keys: n,
-                        interfaces,
-                    },
-                );
-            }
         }
 
         self.notes.sort_by_key(|n| n.line);
         cfg.notes = self.notes;
-        if self.errors.is_empty() {
-            Ok(cfg)
-        } else {
-            self.errors.sort_by_key(|e| e.line);
-            Err(self.errors)
-        }
+        (cfg, refs, self.errors)
     }
 }
 
