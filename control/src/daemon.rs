@@ -4,12 +4,13 @@
 //! chains decide which participants run (CAK rollover, key expiry, fallback PSK).
 
 use crate::config::{PortSetup, SksProfile, SksProfileType};
-use crate::ppk::{source_for, KeyId, Ppk, PpkSource, SourceOptions};
+use crate::log::{LogEvent, PortEvent, PpkSourceKind};
+use crate::ppk::{source_for, KeyId, Ppk, PpkError, PpkSource, SourceOptions};
 use crate::show::{CaRow, InterfaceRow, SessionRow, ShowData, SummaryRow};
 use ipc::Client;
 use ipc::{ErrorCode, Event, KeyMsg, LinkInfo, Request, Response};
 use macsec::secy::{ConfOffset, Sci};
-use mka::kay::{Mka, MkaConfig, MkaEvent, ParticipantStatus, PpkRequest, SaCommand, BOUNDED_HELLO_TIME};
+use mka::kay::{Mka, MkaConfig, ParticipantStatus, PpkRequest, SaCommand, BOUNDED_HELLO_TIME};
 use mka::keychain::{unix_seconds, Current, PrimaryPlan};
 use mka::{Cak, Ckn};
 use std::collections::BTreeMap;
@@ -39,8 +40,17 @@ impl Default for PpkEnv {
 /// Inherited SAs due for deletion: Tx (AN, key) and Rx (peer SCI, AN, key), as [`Inherited`] holds them.
 type DueSas = (Vec<(u8, Option<[u8; 16]>)>, Vec<(u64, u8, Option<[u8; 16]>)>);
 
-/// An answer of the PPK worker: the request it answers, and (key ID, PPK) or the reason.
-type PpkAnswer = (PpkRequest, Result<(KeyId, Ppk), String>);
+/// An answer of the PPK worker: the request it answers, and (key ID, PPK) or why not.
+type PpkAnswer = (PpkRequest, Result<(KeyId, Ppk), PpkError>);
+
+/// Why a PPK request could not even go to the PPK source (the engine shows and logs the reason).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PpkUnavailable {
+    #[error("the PPK worker thread stopped")]
+    WorkerStopped,
+    #[error("no ppk sks-profile is configured")]
+    NotConfigured,
+}
 
 /// A port's PPK source on a thread of its own: the source calls may block (SKIP is HTTPS with
 /// timeouts and retries), so the MKA loop only hands requests over and picks the answers up.
@@ -55,12 +65,18 @@ struct PpkWorker {
 }
 
 impl PpkWorker {
-    fn spawn(interface: &str, profile: SksProfile, env: PpkEnv) -> io::Result<PpkWorker> {
+    fn spawn(
+        interface: &str,
+        profile: SksProfile,
+        env: PpkEnv,
+        span: tracing::Span,
+    ) -> io::Result<PpkWorker> {
         let (req_tx, req_rx) = mpsc::channel::<(PpkRequest, Instant)>();
         let (ans_tx, ans_rx) = mpsc::channel();
         std::thread::Builder::new()
             .name(format!("ppk {interface}"))
             .spawn(move || {
+                let _in_port = span.entered();
                 let mut source: Option<Box<dyn PpkSource>> = None;
                 // Ends when the port is dropped (its sender goes) or stops listening.
                 while let Ok((req, asked_at)) = req_rx.recv() {
@@ -84,61 +100,17 @@ fn ppk_answer(
     profile: &SksProfile,
     env: &PpkEnv,
     req: &PpkRequest,
-) -> Result<(KeyId, Ppk), String> {
+) -> Result<(KeyId, Ppk), PpkError> {
     let src = match source {
         Some(s) => s,
-        None => source.insert(source_for(profile, &env.state_dir, &env.options).map_err(|e| e.to_string())?),
+        None => source.insert(source_for(profile, &env.state_dir, &env.options)?),
     };
     match req {
-        PpkRequest::New { .. } => src.new_key().map_err(|e| e.to_string()),
+        PpkRequest::New { .. } => src.new_key(),
         PpkRequest::ById { key_id, .. } => {
-            let id = KeyId::new(key_id.as_bytes()).map_err(|e| e.to_string())?;
-            src.key_by_id(&id).map(|ppk| (id, ppk)).map_err(|e| e.to_string())
+            let id = KeyId::new(key_id.as_bytes())?;
+            src.key_by_id(&id).map(|ppk| (id, ppk))
         }
-    }
-}
-
-/// Syslog-style line for an event, with the IOS XR mnemonic.
-pub fn syslog_line(interface: &str, ev: &MkaEvent) -> String {
-    match ev {
-        MkaEvent::SessionSecured { ckn, fallback: false, .. } => {
-            format!("%L2-MKA-5-SESSION_SECURED : ({interface}) MKA session secured, CKN:{ckn}")
-        }
-        MkaEvent::SessionSecured { ckn, fallback: true, .. } => {
-            format!("%L2-MKA-5-SESSION_SECURED_WITH_FALLBACK_PSK : ({interface}) MKA session secured with fallback PSK, CKN:{ckn}")
-        }
-        MkaEvent::IcvFailure { ckn, fallback } => format!(
-            "%L2-MKA-3-{}MKPDU_ICV_FAILURE : ({interface}) ICV validation of MKPDU failed for CKN:{ckn}",
-            if *fallback { "FALLBACK_PSK_" } else { "" }
-        ),
-        MkaEvent::IcvSuccess { ckn, peer, fallback } => format!(
-            "%L2-MKA-6-{}MKPDU_ICV_SUCCESS : ({interface}) ICV validation of MKPDU succeeded for CKN:{ckn}, peer SCI {peer}",
-            if *fallback { "FALLBACK_PSK_" } else { "" }
-        ),
-        MkaEvent::SakGenerated { ckn, ki, an, rekey } => format!(
-            "%L2-MKA-6-{} : ({interface}) {} SAK with KI {ki} AN {an}, CKN:{ckn}",
-            if *rekey { "SAK_REKEY" } else { "SAK_GENERATED" },
-            if *rekey { "rekeyed" } else { "generated" }
-        ),
-        MkaEvent::SakReceived { ckn, ki, an } => format!("%L2-MKA-6-SAK_RECEIVED : ({interface}) received SAK KI {ki} AN {an}, CKN:{ckn}"),
-        MkaEvent::SessionStopped { ckn } => format!("%L2-MKA-4-SESSION_STOPPED : ({interface}) MKA session stopped, CKN:{ckn}"),
-        MkaEvent::PeerLive { ckn, peer } => format!("%L2-MKA-6-PEER_LIVE : ({interface}) peer {peer} live, CKN:{ckn}"),
-        MkaEvent::PeerLost { ckn, peer } => format!("%L2-MKA-4-PEER_LOST : ({interface}) peer {peer} timed out, CKN:{ckn}"),
-        MkaEvent::KeyServerElected { ckn, key_server, local } => format!(
-            "%L2-MKA-6-KEY_SERVER_ELECTED : ({interface}) key server {key_server}{}, CKN:{ckn}",
-            if *local { " (this node)" } else { "" }
-        ),
-        MkaEvent::PpkFailure { ckn, failure } => {
-            format!("%L2-MKA-3-{} : ({interface}) {failure}; the session is not secured with it, CKN:{ckn}", failure.mnemonic())
-        }
-        MkaEvent::SakRefused { ckn, from, reason } => {
-            format!("%L2-MKA-4-SAK_REFUSED : ({interface}) Distributed SAK from {from} not used: {reason}, CKN:{ckn}")
-        }
-        MkaEvent::CipherSuiteMismatch { ckn, distributed, policy } => format!(
-            "%L2-MKA-3-CIPHER_SUITE_MISMATCH : ({interface}) the key server distributes {} SAKs, the policy's cipher-suite is {}: SAK not used, CKN:{ckn}",
-            distributed.name(),
-            policy.name()
-        ),
     }
 }
 
@@ -170,8 +142,8 @@ pub struct Port {
     /// (a CAK changed under the same CKN restarts the participant).
     running: BTreeMap<Vec<u8>, (bool, [u8; 32])>,
     conf_offset: Option<Option<ConfOffset>>,
-    /// Lines to log on the next turn.
-    pending_log: Vec<String>,
+    /// Events to log on the next turn.
+    pending_log: Vec<LogEvent>,
     /// SAs found in the dataplane when this engine started (see [`Inherited`]).
     inherited: Inherited,
     /// PPK mode: the worker that runs the policy's PPK source.
@@ -179,6 +151,8 @@ pub struct Port {
     /// When the Tx SAs' next PNs are read from the dataplane next (for the engine's Lowest
     /// Acceptable PN, [`Mka::handle_tx_pn`]).
     next_pn_read: Duration,
+    /// The `interface` span the port's work runs in (its PPK worker's too).
+    span: tracing::Span,
 }
 
 /// SAs found in the dataplane when a port's engine started (macsecd restarted, or the policy
@@ -232,25 +206,31 @@ impl Port {
         let mut cfg = MkaConfig::new(tx_sci, setup.cipher_suite);
         cfg.ppk = setup.ppk.is_some();
         let mut pending_log = Vec::new();
+        let span = tracing::info_span!("interface", name = %setup.interface);
         let ppk = match &setup.ppk {
             None => None,
             Some(profile) => {
-                let (kind, from) = match profile.profile_type {
-                    SksProfileType::Local => ("SKS", env.state_dir.display().to_string()),
-                    SksProfileType::Remote => (
-                        "SKIP",
-                        profile
-                            .kme_server
-                            .as_ref()
-                            .map(|k| format!("kme server {k}"))
-                            .unwrap_or_else(|| "no KME".into()),
-                    ),
+                let source = match profile.profile_type {
+                    SksProfileType::Local => PpkSourceKind::Sks {
+                        state_dir: env.state_dir.clone(),
+                    },
+                    SksProfileType::Remote => PpkSourceKind::Skip {
+                        kme_server: profile.kme_server.clone(),
+                    },
                 };
-                pending_log.push(format!(
-                    "macsecd: ({}) PPK key distribution with sks profile {} ({kind}, {from})",
-                    setup.interface, profile.name
+                pending_log.push(LogEvent::port(
+                    &setup.interface,
+                    PortEvent::PpkProfile {
+                        profile: profile.name.clone(),
+                        source,
+                    },
                 ));
-                Some(PpkWorker::spawn(&setup.interface, profile.clone(), env.clone())?)
+                Some(PpkWorker::spawn(
+                    &setup.interface,
+                    profile.clone(),
+                    env.clone(),
+                    span.clone(),
+                )?)
             }
         };
         cfg.key_server_priority = setup.key_server_priority;
@@ -269,65 +249,80 @@ impl Port {
             inherited: Inherited::default(),
             ppk,
             next_pn_read: now,
+            span,
         })
     }
 
+    /// The `interface` span (`name` = the interface) the port's work runs in.
+    pub fn span(&self) -> &tracing::Span {
+        &self.span
+    }
+
     /// PPK mode: hands the engine's PPK requests to the worker.
-    fn send_ppk_requests(&mut self, now: Duration, lines: &mut Vec<String>) {
+    fn send_ppk_requests(&mut self, now: Duration, lines: &mut Vec<LogEvent>) {
         while let Some(req) = self.mka.poll_ppk_request() {
-            let what = match &req {
-                PpkRequest::New { .. } => "a fresh PPK".to_string(),
-                // As the PPK source names it (a SKIP key ID as its text).
-                PpkRequest::ById { key_id, .. } => match KeyId::new(key_id.as_bytes()) {
-                    Ok(id) => format!("the PPK with key ID {id}"),
-                    Err(_) => format!("the PPK with key ID {key_id}"),
-                },
-            };
             let sent = match self.ppk.as_mut() {
                 Some(w) => match w.requests.send((req.clone(), Instant::now())) {
                     Ok(()) => {
                         w.outstanding += 1;
                         Ok(())
                     }
-                    Err(_) => Err("the PPK worker thread stopped"),
+                    Err(_) => Err(PpkUnavailable::WorkerStopped),
                 },
-                None => Err("no ppk sks-profile is configured"),
+                None => Err(PpkUnavailable::NotConfigured),
             };
             match sent {
                 Ok(()) => {
-                    let profile = self.setup.ppk.as_ref().map(|p| p.name.as_str()).unwrap_or("");
-                    lines.push(format!(
-                        "macsecd: ({}) asking sks profile {profile} for {what}",
-                        self.setup.interface
+                    let profile = self
+                        .setup
+                        .ppk
+                        .as_ref()
+                        .map(|p| p.name.clone())
+                        .unwrap_or_default();
+                    let key_id = match &req {
+                        PpkRequest::New { .. } => None,
+                        PpkRequest::ById { key_id, .. } => Some(key_id.clone()),
+                    };
+                    lines.push(LogEvent::port(
+                        &self.setup.interface,
+                        PortEvent::PpkAsking {
+                            ckn: req.ckn().clone(),
+                            profile,
+                            key_id,
+                        },
                     ));
                 }
-                Err(reason) => self.mka.handle_ppk(now, &req, Err(reason)),
+                Err(reason) => self.mka.handle_ppk(now, &req, Err(&reason.to_string())),
             }
         }
     }
 
     /// PPK mode: feeds the worker's answers to the engine.
-    fn take_ppk_answers(&mut self, now: Duration, lines: &mut Vec<String>) {
+    fn take_ppk_answers(&mut self, now: Duration, lines: &mut Vec<LogEvent>) {
         let Some(w) = self.ppk.as_mut() else { return };
         while let Ok(((req, result), took)) = w.answers.try_recv() {
             w.outstanding = w.outstanding.saturating_sub(1);
-            let ms = took.as_millis();
+            let (ckn, ms) = (req.ckn().clone(), took.as_millis());
             match &result {
                 Ok((id, ppk)) => {
-                    lines.push(format!(
-                        "macsecd: ({}) PPK key ID {id} obtained in {ms} ms",
-                        self.setup.interface
+                    lines.push(LogEvent::port(
+                        &self.setup.interface,
+                        PortEvent::PpkObtained {
+                            ckn,
+                            key_id: id.clone(),
+                            ms,
+                        },
                     ));
                     self.mka
                         .handle_ppk(now, &req, Ok((id.as_bytes(), ppk.as_bytes())));
                 }
                 // The engine reports the failure itself (PPK_FETCH_FAILURE, with the reason).
                 Err(reason) => {
-                    lines.push(format!(
-                        "macsecd: ({}) PPK request failed after {ms} ms",
-                        self.setup.interface
+                    lines.push(LogEvent::port(
+                        &self.setup.interface,
+                        PortEvent::PpkRequestFailed { ckn, ms },
                     ));
-                    self.mka.handle_ppk(now, &req, Err(reason));
+                    self.mka.handle_ppk(now, &req, Err(&reason.to_string()));
                 }
             }
         }
@@ -488,8 +483,8 @@ pub struct Daemon {
     start: Instant,
     /// Where the PPK sources keep their state (for ports started on a reload).
     env: PpkEnv,
-    /// Lines to log on the next turn.
-    notes: Vec<String>,
+    /// Events to log on the next turn.
+    notes: Vec<LogEvent>,
 }
 
 /// The dataplane's links.
@@ -549,11 +544,10 @@ fn start_port(
     let mut port = Port::new(s, Sci(tx_sci), now, env)?;
     port.conf_offset = Some(offset);
     if !inherited.is_empty() {
-        port.pending_log.push(format!(
-            "macsecd: ({}) {} Tx and {} Rx SAs already in the dataplane keep traffic flowing until this session secures",
-            port.setup.interface,
-            inherited.tx.len(),
-            inherited.rx.len()
+        let (tx, rx) = (inherited.tx.len(), inherited.rx.len());
+        port.pending_log.push(LogEvent::port(
+            &port.setup.interface,
+            PortEvent::SasInherited { tx, rx },
         ));
     }
     port.inherited = inherited;
@@ -605,9 +599,9 @@ impl Daemon {
         for s in setups {
             // Said, not fatal: the other interfaces run, and a reconnection does not fail on it forever.
             let Some(link) = links.iter().find(|l| l.interface == s.interface) else {
-                notes.push(format!(
-                    "macsecd: interface {} is not a link of the dataplane: not started",
-                    s.interface
+                notes.push(LogEvent::port(
+                    &s.interface,
+                    PortEvent::NotALink { reload: false },
                 ));
                 continue;
             };
@@ -627,16 +621,22 @@ impl Daemon {
     /// An orderly stop (SIGTERM, SIGINT): deletes every SA of our links, so that under
     /// must-secure nothing leaves in the clear and no key outlives its session. (A crash leaves
     /// them: the dataplane keeps forwarding on them until a new macsecd takes over.)
-    pub fn shutdown(&mut self) -> io::Result<Vec<String>> {
+    pub fn shutdown(&mut self) -> io::Result<Vec<LogEvent>> {
         let mut lines = Vec::new();
         let links: Vec<String> = self.ports.iter().map(|p| p.setup.interface.clone()).collect();
         for link in links {
             let (tx, rx) = self.delete_link_sas(&link)?;
-            lines.push(format!(
-                "macsecd: ({link}) stopped: {tx} Tx and {rx} Rx SAs deleted"
-            ));
+            lines.push(LogEvent::port(&link, PortEvent::Stopped { tx, rx }));
         }
         Ok(lines)
+    }
+
+    /// The `interface` span of `interface`'s port, if it runs.
+    pub fn span(&self, interface: &str) -> Option<&tracing::Span> {
+        self.ports
+            .iter()
+            .find(|p| p.setup.interface == interface)
+            .map(Port::span)
     }
 
     fn now(&self) -> Duration {
@@ -665,7 +665,7 @@ impl Daemon {
     /// with it: the SAs in use keep carrying traffic until the new session secures, as on a
     /// macsecd restart (a new cipher suite cannot: the dataplane drops the old suite's SAs).
     /// An interface added is started; one removed is stopped and its SAs deleted.
-    pub fn reload(&mut self, setups: Vec<PortSetup>) -> io::Result<Vec<String>> {
+    pub fn reload(&mut self, setups: Vec<PortSetup>) -> io::Result<Vec<LogEvent>> {
         let mut log = Vec::new();
         let now = self.now();
         let mut dp_links: Option<Vec<LinkInfo>> = None;
@@ -678,7 +678,7 @@ impl Daemon {
         for link in gone {
             self.ports.retain(|p| p.setup.interface != link);
             let (tx, rx) = self.delete_link_sas(&link)?;
-            log.push(format!("macsecd: reload: interface {link} removed: its MKA session stopped, {tx} Tx and {rx} Rx SAs deleted"));
+            log.push(LogEvent::port(&link, PortEvent::Removed { tx, rx }));
         }
         for s in setups {
             let Some(i) = self.ports.iter().position(|p| p.setup.interface == s.interface) else {
@@ -691,14 +691,9 @@ impl Daemon {
                         let name = s.interface.clone();
                         self.ports
                             .push(start_port(&mut self.client, s, l.tx_sci, now, &self.env)?);
-                        log.push(format!(
-                            "macsecd: reload: interface {name} added: its MKA session starts"
-                        ));
+                        log.push(LogEvent::port(&name, PortEvent::Added));
                     }
-                    None => log.push(format!(
-                        "macsecd: reload: interface {} is not a link of the dataplane: not started",
-                        s.interface
-                    )),
+                    None => log.push(LogEvent::port(&s.interface, PortEvent::NotALink { reload: true })),
                 }
                 continue;
             };
@@ -729,15 +724,13 @@ impl Daemon {
             if policy_changed {
                 let (name, tx_sci) = (s.interface.clone(), self.ports[i].mka.config().sci.0);
                 self.ports[i] = start_port(&mut self.client, s, tx_sci, now, &self.env)?;
-                log.push(format!(
-                    "macsecd: reload: the policy of {name} changed: its MKA session restarts with it"
-                ));
+                log.push(LogEvent::port(&name, PortEvent::PolicyChanged));
                 continue;
             }
             let p = &mut self.ports[i];
             p.setup.keychain = s.keychain;
             p.setup.fallback = s.fallback;
-            log.push(format!("macsecd: reload: key chains of {} applied", s.interface));
+            log.push(LogEvent::port(&s.interface, PortEvent::KeychainsApplied));
         }
         Ok(log)
     }
@@ -757,11 +750,12 @@ impl Daemon {
     }
 
     /// One turn of the loop: waits up to `max_wait` for dataplane events, then runs the engines
-    /// and carries out what they ask. Returns the events logged this turn.
-    pub fn turn(&mut self, max_wait: Duration) -> io::Result<Vec<String>> {
+    /// and carries out what they ask. Returns the events to log, in order.
+    pub fn turn(&mut self, max_wait: Duration) -> io::Result<Vec<LogEvent>> {
         let wall = unix_seconds(SystemTime::now());
         let now = self.now();
         for p in &mut self.ports {
+            let _in_port = p.span.clone().entered();
             p.apply_keychains(now, wall);
         }
         // While a PPK source works, look for its answer often.
@@ -797,6 +791,7 @@ impl Daemon {
         let now = self.now();
         let mut lines = std::mem::take(&mut self.notes);
         for i in 0..self.ports.len() {
+            let _in_port = self.ports[i].span.clone().entered();
             self.ports[i].take_ppk_answers(now, &mut lines);
             self.read_tx_pns(i, now)?;
             if self.ports[i].mka.poll_timeout().is_some_and(|t| t <= now) {
@@ -829,7 +824,7 @@ impl Daemon {
         Ok(())
     }
 
-    fn retire_inherited(&mut self, i: usize, now: Duration, lines: &mut Vec<String>) -> io::Result<()> {
+    fn retire_inherited(&mut self, i: usize, now: Duration, lines: &mut Vec<LogEvent>) -> io::Result<()> {
         let Some((tx, rx)) = self.ports[i].inherited.due(now) else {
             return Ok(());
         };
@@ -837,15 +832,17 @@ impl Daemon {
         let tx_ans: Vec<u8> = tx.iter().map(|(an, _)| *an).collect();
         let rx_sas: Vec<(u64, u8)> = rx.iter().map(|(sci, an, _)| (*sci, *an)).collect();
         delete_sas(&mut self.client, &link, &tx_ans, &rx_sas)?;
-        lines.push(format!(
-            "macsecd: ({link}) {} Tx and {} Rx SAs of the previous session deleted",
-            tx.len(),
-            rx.len()
+        lines.push(LogEvent::port(
+            &link,
+            PortEvent::SasRetired {
+                tx: tx.len(),
+                rx: rx.len(),
+            },
         ));
         Ok(())
     }
 
-    fn drain(&mut self, i: usize, lines: &mut Vec<String>) -> io::Result<()> {
+    fn drain(&mut self, i: usize, lines: &mut Vec<LogEvent>) -> io::Result<()> {
         let link = self.ports[i].setup.interface.clone();
         // SA changes first, MKPDUs after: an MKPDU announces what the dataplane already does. The
         // peer acts on "receives with the new key" at once (the key server starts transmitting),
@@ -872,10 +869,8 @@ impl Daemon {
                     let held = inh.rx.iter().any(|x| *x == (sci.0, *an, Some(ki.to_bytes())));
                     inh.rx.retain(|x| (x.0, x.1) != (sci.0, *an));
                     if held {
-                        lines.push(format!(
-                            "macsecd: ({link}) Rx SA {:016x} AN {an} already holds SAK KI {ki}: kept",
-                            sci.0
-                        ));
+                        let (sci, an, ki) = (*sci, *an, *ki);
+                        lines.push(LogEvent::port(&link, PortEvent::RxSaAdopted { sci, an, ki }));
                         continue;
                     }
                 }
@@ -883,9 +878,8 @@ impl Daemon {
                     let held = inh.tx.iter().any(|x| *x == (*an, Some(ki.to_bytes())));
                     inh.tx.retain(|x| x.0 != *an);
                     if held {
-                        lines.push(format!(
-                            "macsecd: ({link}) Tx SA AN {an} already holds SAK KI {ki}: kept, with its PN"
-                        ));
+                        let (an, ki) = (*an, *ki);
+                        lines.push(LogEvent::port(&link, PortEvent::TxSaAdopted { an, ki }));
                         continue;
                     }
                 }
@@ -965,7 +959,7 @@ impl Daemon {
             }))?;
         }
         while let Some(e) = self.ports[i].mka.poll_event() {
-            lines.push(syslog_line(&link, &e));
+            lines.push(LogEvent::mka(&link, e));
         }
         // Last: a request refused at once (no worker) is answered here and its effects are
         // drained at the next turn.
@@ -1003,7 +997,7 @@ interface TenGigE0/0/0/2
 !
 ";
 
-    fn ask(w: &PpkWorker, req: PpkRequest) -> Result<(KeyId, Ppk), String> {
+    fn ask(w: &PpkWorker, req: PpkRequest) -> Result<(KeyId, Ppk), PpkError> {
         w.requests.send((req.clone(), Instant::now())).unwrap();
         let ((got, result), _) = w.answers.recv_timeout(Duration::from_secs(10)).unwrap();
         assert_eq!(got, req);
@@ -1031,12 +1025,12 @@ interface TenGigE0/0/0/2
             state_dir: dir.path().to_path_buf(),
             options: SourceOptions::default(),
         };
-        let w = PpkWorker::spawn("TenGigE0/0/0/1", profile, env).unwrap();
+        let w = PpkWorker::spawn("TenGigE0/0/0/1", profile, env, tracing::Span::none()).unwrap();
         let ckn = Ckn::new(&[0x12, 0x34]).unwrap();
         let new = PpkRequest::New { ckn: ckn.clone() };
         // No seed yet: every request fails with the reason.
         assert_eq!(
-            ask(&w, new.clone()).unwrap_err(),
+            ask(&w, new.clone()).unwrap_err().to_string(),
             "no seed shared with peer peer-2 of sks profile prof-A (export it with `crypto sks seed export mceliece` on the master, import it with `crypto sks seed import mceliece` on the other side)"
         );
         // A seed installed while the daemon runs is used at the next request.
@@ -1077,11 +1071,11 @@ interface TenGigE0/0/0/2
             state_dir: dir.path().to_path_buf(),
             options: SourceOptions::default(),
         };
-        let w = PpkWorker::spawn("TenGigE0/0/0/1", profile, env).unwrap();
+        let w = PpkWorker::spawn("TenGigE0/0/0/1", profile, env, tracing::Span::none()).unwrap();
         let req = PpkRequest::New {
             ckn: Ckn::new(&[0x12, 0x34]).unwrap(),
         };
-        let e = ask(&w, req.clone()).unwrap_err();
+        let e = ask(&w, req.clone()).unwrap_err().to_string();
         let tp = dir.path().join("trustpoint/prof-R.pem");
         assert_eq!(
             e,
@@ -1091,6 +1085,6 @@ interface TenGigE0/0/0/2
             )
         );
         // Still the same reason at the next request (the source is tried again each time).
-        assert_eq!(ask(&w, req).unwrap_err(), e);
+        assert_eq!(ask(&w, req).unwrap_err().to_string(), e);
     }
 }

@@ -6,6 +6,7 @@
 pub mod config;
 pub mod daemon;
 pub mod decode;
+pub mod log;
 pub mod pcap;
 pub mod ppk;
 pub mod show;

@@ -27,6 +27,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const LINK: &str = "TenGigE0/0/0/1";
+
+/// The text of each log event, as macsecd prints it.
+fn texts(events: &[control::log::LogEvent]) -> Vec<String> {
+    events.iter().map(ToString::to_string).collect()
+}
 const OWN_SCI: u64 = 0x001d_e5e9_0001_0001;
 const PEER_SCI: u64 = 0x001d_e5e9_0002_0001;
 const CKN: &str = "1234abcd5678";
@@ -168,7 +173,7 @@ impl Bench {
                 return true;
             }
             let lines = self.daemon.turn(Duration::from_millis(2)).expect("turn");
-            self.log.extend(lines);
+            self.log.extend(lines.iter().map(ToString::to_string));
             let now = self.start.elapsed();
             while let Ok(f) = self.to_peer.try_recv() {
                 self.peer.handle_mkpdu(now, &f);
@@ -361,7 +366,7 @@ fn policy_change_restarts_the_session(own_priority: u8, peer_priority: u8) -> Be
         .reload(setups(&config(own_priority, " window-size 128\n", true)))
         .expect("reload");
     assert_eq!(
-        lines,
+        texts(&lines),
         [format!(
             "macsecd: reload: the policy of {LINK} changed: its MKA session restarts with it"
         )]
@@ -464,7 +469,7 @@ fn a_reload_adds_and_removes_interfaces() {
     assert!(b.daemon.ports.is_empty());
     let lines = b.daemon.reload(setups(&config(20, "", true))).expect("reload");
     assert_eq!(
-        lines,
+        texts(&lines),
         [format!(
             "macsecd: reload: interface {LINK} added: its MKA session starts"
         )]
@@ -475,7 +480,7 @@ fn a_reload_adds_and_removes_interfaces() {
 
     let lines = b.daemon.reload(setups(&config(20, "", false))).expect("reload");
     assert_eq!(
-        lines,
+        texts(&lines),
         [format!(
             "macsecd: reload: interface {LINK} removed: its MKA session stopped, 1 Tx and 1 Rx SAs deleted"
         )]
@@ -495,7 +500,7 @@ fn a_cipher_suite_change_at_reload_starts_from_no_sas() {
     let text = config(20, "", true).replace("cipher-suite GCM-AES-XPN-256", "cipher-suite GCM-AES-256");
     let lines = b.daemon.reload(setups(&text)).expect("reload");
     assert_eq!(
-        lines,
+        texts(&lines),
         [format!(
             "macsecd: reload: the policy of {LINK} changed: its MKA session restarts with it"
         )]

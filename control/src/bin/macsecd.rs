@@ -9,9 +9,11 @@
 //! from `--trust-point`, default `STATE_DIR/trustpoint/PROFILE.pem`), on a worker thread per
 //! interface (docs/ppk.md, docs/ppk-mka.md).
 
+use anyhow::{anyhow, Context};
 use clap::Parser;
 use control::config::PortSetup;
 use control::daemon::{Daemon, PpkEnv};
+use control::log::{DaemonEvent, LogEvent};
 use control::show::ShowData;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -47,8 +49,9 @@ struct Cli {
     duration: Option<f64>,
 }
 
-fn fail(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("macsecd: error: {msg}");
+/// Says why macsecd cannot run (the error and its causes) and exits with status 2.
+fn fail(e: anyhow::Error) -> ExitCode {
+    eprintln!("macsecd: error: {e:#}");
     ExitCode::from(2)
 }
 
@@ -140,32 +143,57 @@ fn serve(listener: UnixListener, shared: Arc<Shared>, dataplane: PathBuf, stop: 
     }
 }
 
-/// Logs one line: `%L2-MKA-...` events carry their mnemonic as a field.
-fn log_line(line: &str) {
-    match line.strip_prefix('%').and_then(|l| l.split_once(' ')) {
-        Some((mnemonic, _)) => {
-            let severity = mnemonic
-                .split('-')
-                .nth(2)
-                .and_then(|d| d.parse::<u8>().ok())
-                .unwrap_or(6);
-            match severity {
-                0..=3 => tracing::error!(mnemonic, "{line}"),
-                4 => tracing::warn!(mnemonic, "{line}"),
-                _ => tracing::info!(mnemonic, "{line}"),
-            }
-        }
-        None => tracing::info!("{line}"),
+/// Emits one event as a `tracing` event: its text is the message (the guide's syslog line, which
+/// the scripts grep), its mnemonic, severity, interface, CKN and peer SCI are fields.
+fn emit(ev: &LogEvent) {
+    macro_rules! at {
+        ($level:expr) => {
+            tracing::event!(
+                $level,
+                mnemonic = %ev.mnemonic(),
+                severity = ev.severity(),
+                interface = ev.interface().map(tracing::field::display),
+                ckn = ev.ckn().map(tracing::field::display),
+                peer_sci = ev.peer_sci().map(tracing::field::display),
+                "{ev}"
+            )
+        };
+    }
+    match ev.level() {
+        tracing::Level::ERROR => at!(tracing::Level::ERROR),
+        tracing::Level::WARN => at!(tracing::Level::WARN),
+        _ => at!(tracing::Level::INFO),
     }
 }
 
+/// Emits events in order, each of an interface in that interface's span (the one its port's
+/// work runs in while the port runs).
+fn log_events<'a>(events: impl IntoIterator<Item = &'a LogEvent>, daemon: Option<&Daemon>) {
+    for ev in events {
+        match ev.interface() {
+            Some(name) => {
+                let span = daemon
+                    .and_then(|d| d.span(name))
+                    .cloned()
+                    .unwrap_or_else(|| tracing::info_span!("interface", name = %name));
+                span.in_scope(|| emit(ev));
+            }
+            None => emit(ev),
+        }
+    }
+}
+
+/// Emits one event of macsecd as a whole.
+fn log_daemon(ev: DaemonEvent) {
+    emit(&LogEvent::Daemon(ev));
+}
+
 /// Reads and checks the configuration file.
-fn load(path: &std::path::Path) -> Result<(control::config::Config, Vec<PortSetup>), String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let config = control::config::Config::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let setups = config
-        .port_setups()
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+fn load(path: &std::path::Path) -> anyhow::Result<(control::config::Config, Vec<PortSetup>)> {
+    let at = || path.display().to_string();
+    let text = std::fs::read_to_string(path).with_context(at)?;
+    let config = control::config::Config::parse(&text).with_context(at)?;
+    let setups = config.port_setups().with_context(at)?;
     Ok((config, setups))
 }
 
@@ -176,13 +204,13 @@ fn connect(
     env: &PpkEnv,
     patience: Duration,
     stop: &AtomicBool,
-) -> Result<Daemon, String> {
+) -> anyhow::Result<Daemon> {
     let t0 = Instant::now();
     loop {
         match Daemon::connect(path, setups.to_vec(), env) {
             Ok(d) => return Ok(d),
             Err(e) if t0.elapsed() >= patience || stop.load(Ordering::Relaxed) => {
-                return Err(format!("dataplane {}: {e}", path.display()))
+                return Err(e).with_context(|| format!("dataplane {}", path.display()))
             }
             Err(_) => std::thread::sleep(Duration::from_millis(250)),
         }
@@ -201,20 +229,23 @@ fn main() -> ExitCode {
         Err(e) => return fail(e),
     };
     for n in &config.notes {
-        tracing::warn!("macsecd: {}: note: {n}", cli.config.display());
+        log_daemon(DaemonEvent::ConfigNote {
+            path: cli.config.clone(),
+            note: n.to_string(),
+        });
     }
     if setups.is_empty() {
-        return fail("no interface has `macsec psk-keychain` configured");
+        return fail(anyhow!("no interface has `macsec psk-keychain` configured"));
     }
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         if let Err(e) = signal_hook::flag::register(sig, stop.clone()) {
-            return fail(format!("signal handler: {e}"));
+            return fail(anyhow::Error::new(e).context("signal handler"));
         }
     }
     let reload = Arc::new(AtomicBool::new(false));
     if let Err(e) = signal_hook::flag::register(signal_hook::consts::SIGHUP, reload.clone()) {
-        return fail(format!("signal handler: {e}"));
+        return fail(anyhow::Error::new(e).context("signal handler"));
     }
     let env = PpkEnv {
         state_dir: cli.state_dir.clone(),
@@ -230,7 +261,7 @@ fn main() -> ExitCode {
     let _ = std::fs::remove_file(&cli.socket);
     let listener = match UnixListener::bind(&cli.socket) {
         Ok(l) => l,
-        Err(e) => return fail(format!("{}: {e}", cli.socket.display())),
+        Err(e) => return fail(anyhow::Error::new(e).context(cli.socket.display().to_string())),
     };
     let _ = std::fs::set_permissions(&cli.socket, std::fs::Permissions::from_mode(0o600));
     let shared = Arc::new(Shared {
@@ -249,40 +280,37 @@ fn main() -> ExitCode {
         if reload.swap(false, Ordering::Relaxed) {
             // SIGHUP or `macsecctl commit`: read the configuration again and apply what changes
             // hitlessly; a configuration with errors is refused and the running one kept.
-            let (ok, lines) = match load(&cli.config) {
+            let (ok, events) = match load(&cli.config) {
                 Ok((c, s)) => {
                     config = c;
                     setups = s.clone();
                     let applied = match daemon.as_mut().map(|d| d.reload(s)) {
-                        Some(Ok(lines)) => lines,
+                        Some(Ok(events)) => events,
                         Some(Err(e)) => {
                             // The new configuration is kept: the reconnection starts with it.
-                            tracing::error!(
-                                mnemonic = "DATAPLANE_LOST",
-                                "macsecd: dataplane {}: {e}; reconnecting",
-                                cli.dataplane.display()
-                            );
+                            log_daemon(DaemonEvent::DataplaneLost {
+                                path: cli.dataplane.clone(),
+                                error: e.to_string(),
+                            });
                             daemon = None;
-                            vec!["macsecd: reload: applied when the dataplane is back".into()]
+                            vec![LogEvent::Daemon(DaemonEvent::ReloadDeferred)]
                         }
-                        None => vec!["macsecd: reload: applied when the dataplane is back".into()],
+                        None => vec![LogEvent::Daemon(DaemonEvent::ReloadDeferred)],
                     };
                     (true, applied)
                 }
                 Err(e) => (
                     false,
-                    vec![format!(
-                        "macsecd: reload refused, running configuration kept: {e}"
-                    )],
+                    vec![LogEvent::Daemon(DaemonEvent::ReloadRefused {
+                        reason: format!("{e:#}"),
+                    })],
                 ),
             };
-            for l in &lines {
-                log_line(l);
-            }
+            log_events(&events, daemon.as_ref());
             let mut r = lock(&shared.reloads);
             r.done += 1;
             r.ok = ok;
-            r.lines = lines;
+            r.lines = events.iter().map(LogEvent::to_string).collect();
         }
         let Some(d) = daemon.as_mut() else {
             // The dataplane went away: reconnect when it is back; the sessions start afresh
@@ -290,10 +318,9 @@ fn main() -> ExitCode {
             if last_attempt.elapsed() >= Duration::from_millis(500) {
                 last_attempt = Instant::now();
                 if let Ok(d) = Daemon::connect(&cli.dataplane, setups.clone(), &env) {
-                    log_line(&format!(
-                        "macsecd: dataplane {} is back; MKA sessions restart",
-                        cli.dataplane.display()
-                    ));
+                    log_daemon(DaemonEvent::DataplaneBack {
+                        path: cli.dataplane.clone(),
+                    });
                     daemon = Some(d);
                 }
             }
@@ -301,17 +328,12 @@ fn main() -> ExitCode {
             continue;
         };
         match d.turn(Duration::from_millis(100)) {
-            Ok(lines) => {
-                for l in lines {
-                    log_line(&l);
-                }
-            }
+            Ok(events) => log_events(&events, Some(d)),
             Err(e) => {
-                tracing::error!(
-                    mnemonic = "DATAPLANE_LOST",
-                    "macsecd: dataplane {}: {e}; reconnecting",
-                    cli.dataplane.display()
-                );
+                log_daemon(DaemonEvent::DataplaneLost {
+                    path: cli.dataplane.clone(),
+                    error: e.to_string(),
+                });
                 daemon = None;
                 *lock(&shared.data) = ShowData::default()
                     .with_config(&config, mka::keychain::unix_seconds(std::time::SystemTime::now()));
@@ -325,8 +347,8 @@ fn main() -> ExitCode {
     // An orderly stop takes the SAs down with the sessions (a crash leaves them forwarding).
     if let Some(d) = daemon.as_mut() {
         match d.shutdown() {
-            Ok(lines) => lines.iter().for_each(|l| log_line(l)),
-            Err(e) => tracing::error!("macsecd: could not delete the SAs: {e}"),
+            Ok(events) => log_events(&events, Some(d)),
+            Err(e) => log_daemon(DaemonEvent::SaDeleteFailed { error: e.to_string() }),
         }
     }
     let _ = server.join();

@@ -1,0 +1,419 @@
+//! What macsecd logs, as typed events: the engine's `%L2-MKA-...` events (the guide's syslog
+//! mnemonics and texts) and the daemon's own (`macsecd: ...`). Each event knows its facility,
+//! severity and mnemonic, carries its data (interface, CKN, peer SCI, KI, AN, reason...) and
+//! renders its text in one place, [`LogEvent`]'s `Display`. macsecd emits them as `tracing`
+//! events with those as fields; nothing parses the text back.
+//!
+//! No event carries a secret: keys are named by CKN, KI and PPK key ID only.
+
+use crate::config::ServerAddress;
+use crate::ppk::KeyId;
+use macsec::secy::Sci;
+use mka::kay::MkaEvent;
+use mka::ppk::PpkKeyId;
+use mka::{Ckn, Ki};
+use std::fmt;
+use std::path::PathBuf;
+
+/// One log line of macsecd.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogEvent {
+    /// An event of one interface (its MKA session, its PPK source, its SAs, its configuration).
+    Port { interface: String, event: PortEvent },
+    /// An event of macsecd as a whole.
+    Daemon(DaemonEvent),
+}
+
+/// An event of one interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PortEvent {
+    /// The MKA engine's event: `%L2-MKA-...`, the guide's mnemonics and texts.
+    Mka(MkaEvent),
+    /// The interface distributes SAKs in PPK mode with sks profile `profile`.
+    PpkProfile { profile: String, source: PpkSourceKind },
+    /// A PPK request went to the PPK source (`key_id` None: a fresh PPK, for the key server).
+    PpkAsking {
+        ckn: Ckn,
+        profile: String,
+        key_id: Option<PpkKeyId>,
+    },
+    /// The PPK source answered with the PPK of `key_id` after `ms` milliseconds.
+    PpkObtained { ckn: Ckn, key_id: KeyId, ms: u128 },
+    /// The PPK source could not answer (the engine logs the reason, `PPK_FETCH_FAILURE`).
+    PpkRequestFailed { ckn: Ckn, ms: u128 },
+    /// SAs of a previous session were in the dataplane when the engine started.
+    SasInherited { tx: usize, rx: usize },
+    /// The previous session's SAs were deleted.
+    SasRetired { tx: usize, rx: usize },
+    /// An Rx SA of the previous session already holds the SAK to install: adopted as it is.
+    RxSaAdopted { sci: Sci, an: u8, ki: Ki },
+    /// The Tx SA of the previous session already holds the SAK to install: adopted, with its PN.
+    TxSaAdopted { an: u8, ki: Ki },
+    /// The configured interface is not a link of the dataplane: not started (at reload when
+    /// `reload`).
+    NotALink { reload: bool },
+    /// Reload: the interface was added; its session starts.
+    Added,
+    /// Reload: the interface was removed; its session stopped and its SAs deleted.
+    Removed { tx: usize, rx: usize },
+    /// Reload: the interface's policy changed; its session restarts.
+    PolicyChanged,
+    /// Reload: the interface's key chains were applied.
+    KeychainsApplied,
+    /// An orderly stop: the interface's SAs were deleted.
+    Stopped { tx: usize, rx: usize },
+}
+
+/// Where a PPK-mode interface's PPKs come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PpkSourceKind {
+    /// `type local`: the SKS engine, its seeds in `state_dir`.
+    Sks { state_dir: PathBuf },
+    /// `type remote`: the SKIP key manager at `kme_server`.
+    Skip { kme_server: Option<ServerAddress> },
+}
+
+/// An event of macsecd as a whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DaemonEvent {
+    /// A note of the configuration file at `path` (a setting taken but not applied...).
+    ConfigNote { path: PathBuf, note: String },
+    /// A reload while the dataplane is away: applied when it is back.
+    ReloadDeferred,
+    /// A configuration with errors: refused, the running one kept.
+    ReloadRefused { reason: String },
+    /// The connection to the dataplane at `path` failed; macsecd reconnects.
+    DataplaneLost { path: PathBuf, error: String },
+    /// The dataplane at `path` is back; the sessions restart.
+    DataplaneBack { path: PathBuf },
+    /// An orderly stop could not delete the SAs.
+    SaDeleteFailed { error: String },
+}
+
+/// An event's mnemonic: `FACILITY-SEVERITY-NAME`, e.g. `L2-MKA-5-SESSION_SECURED`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mnemonic {
+    pub facility: &'static str,
+    pub severity: u8,
+    pub name: &'static str,
+}
+
+impl fmt::Display for Mnemonic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}-{}", self.facility, self.severity, self.name)
+    }
+}
+
+/// The facility of the engine's events (the guide's).
+pub const FACILITY_MKA: &str = "L2-MKA";
+/// The facility of macsecd's own events.
+pub const FACILITY_MACSECD: &str = "MACSECD";
+
+impl LogEvent {
+    /// An event of `interface`.
+    pub fn port(interface: &str, event: PortEvent) -> LogEvent {
+        LogEvent::Port {
+            interface: interface.to_string(),
+            event,
+        }
+    }
+
+    /// The engine's event `ev` on `interface`.
+    pub fn mka(interface: &str, ev: MkaEvent) -> LogEvent {
+        LogEvent::port(interface, PortEvent::Mka(ev))
+    }
+
+    /// The interface the event is about, if any.
+    pub fn interface(&self) -> Option<&str> {
+        match self {
+            LogEvent::Port { interface, .. } => Some(interface),
+            LogEvent::Daemon(_) => None,
+        }
+    }
+
+    /// The CKN of the CA the event is about, if any.
+    pub fn ckn(&self) -> Option<&Ckn> {
+        match self {
+            LogEvent::Port { event, .. } => match event {
+                PortEvent::Mka(ev) => Some(mka_ckn(ev)),
+                PortEvent::PpkAsking { ckn, .. }
+                | PortEvent::PpkObtained { ckn, .. }
+                | PortEvent::PpkRequestFailed { ckn, .. } => Some(ckn),
+                _ => None,
+            },
+            LogEvent::Daemon(_) => None,
+        }
+    }
+
+    /// The SCI of the peer the event is about, if any.
+    pub fn peer_sci(&self) -> Option<Sci> {
+        match self {
+            LogEvent::Port { event, .. } => match event {
+                PortEvent::Mka(ev) => match ev {
+                    MkaEvent::IcvSuccess { peer, .. }
+                    | MkaEvent::PeerLive { peer, .. }
+                    | MkaEvent::PeerLost { peer, .. } => Some(*peer),
+                    MkaEvent::KeyServerElected {
+                        key_server,
+                        local: false,
+                        ..
+                    } => Some(*key_server),
+                    MkaEvent::SakRefused { from, .. } => Some(*from),
+                    _ => None,
+                },
+                PortEvent::RxSaAdopted { sci, .. } => Some(*sci),
+                _ => None,
+            },
+            LogEvent::Daemon(_) => None,
+        }
+    }
+
+    /// Syslog severity (0 emergency .. 7 debug).
+    pub fn severity(&self) -> u8 {
+        self.mnemonic().severity
+    }
+
+    /// The `tracing` level of the severity: error up to 3, warn at 4, info from 5.
+    pub fn level(&self) -> tracing::Level {
+        match self.severity() {
+            0..=3 => tracing::Level::ERROR,
+            4 => tracing::Level::WARN,
+            _ => tracing::Level::INFO,
+        }
+    }
+
+    /// The event's mnemonic, e.g. `L2-MKA-5-SESSION_SECURED` or `MACSECD-3-DATAPLANE_LOST`.
+    pub fn mnemonic(&self) -> Mnemonic {
+        let own = |severity, name| Mnemonic {
+            facility: FACILITY_MACSECD,
+            severity,
+            name,
+        };
+        match self {
+            // Names without `PPK_`: the system tests count `PPK_` lines as PPK failures.
+            LogEvent::Port { event, .. } => match event {
+                PortEvent::Mka(ev) => {
+                    let (severity, name) = mka_mnemonic(ev);
+                    Mnemonic {
+                        facility: FACILITY_MKA,
+                        severity,
+                        name,
+                    }
+                }
+                PortEvent::PpkProfile { .. } => own(6, "SKS_PROFILE"),
+                PortEvent::PpkAsking { .. } => own(6, "SKS_REQUEST"),
+                PortEvent::PpkObtained { .. } => own(6, "SKS_KEY_OBTAINED"),
+                PortEvent::PpkRequestFailed { .. } => own(6, "SKS_REQUEST_FAILED"),
+                PortEvent::SasInherited { .. } => own(6, "SAS_INHERITED"),
+                PortEvent::SasRetired { .. } => own(6, "SAS_RETIRED"),
+                PortEvent::RxSaAdopted { .. } => own(6, "RX_SA_ADOPTED"),
+                PortEvent::TxSaAdopted { .. } => own(6, "TX_SA_ADOPTED"),
+                PortEvent::NotALink { .. } => own(6, "NOT_A_LINK"),
+                PortEvent::Added => own(6, "INTERFACE_ADDED"),
+                PortEvent::Removed { .. } => own(6, "INTERFACE_REMOVED"),
+                PortEvent::PolicyChanged => own(6, "POLICY_CHANGED"),
+                PortEvent::KeychainsApplied => own(6, "KEYCHAINS_APPLIED"),
+                PortEvent::Stopped { .. } => own(6, "INTERFACE_STOPPED"),
+            },
+            LogEvent::Daemon(ev) => match ev {
+                DaemonEvent::ConfigNote { .. } => own(4, "CONFIG_NOTE"),
+                DaemonEvent::ReloadDeferred => own(6, "RELOAD_DEFERRED"),
+                DaemonEvent::ReloadRefused { .. } => own(6, "RELOAD_REFUSED"),
+                DaemonEvent::DataplaneLost { .. } => own(3, "DATAPLANE_LOST"),
+                DaemonEvent::DataplaneBack { .. } => own(6, "DATAPLANE_BACK"),
+                DaemonEvent::SaDeleteFailed { .. } => own(3, "SA_DELETE_FAILED"),
+            },
+        }
+    }
+}
+
+fn mka_ckn(ev: &MkaEvent) -> &Ckn {
+    match ev {
+        MkaEvent::IcvSuccess { ckn, .. }
+        | MkaEvent::IcvFailure { ckn, .. }
+        | MkaEvent::PeerLive { ckn, .. }
+        | MkaEvent::PeerLost { ckn, .. }
+        | MkaEvent::KeyServerElected { ckn, .. }
+        | MkaEvent::SakGenerated { ckn, .. }
+        | MkaEvent::SakReceived { ckn, .. }
+        | MkaEvent::SessionSecured { ckn, .. }
+        | MkaEvent::SessionStopped { ckn }
+        | MkaEvent::PpkFailure { ckn, .. }
+        | MkaEvent::CipherSuiteMismatch { ckn, .. }
+        | MkaEvent::SakRefused { ckn, .. } => ckn,
+    }
+}
+
+/// Severity and name of the engine's events, as the guide has them.
+fn mka_mnemonic(ev: &MkaEvent) -> (u8, &'static str) {
+    match ev {
+        MkaEvent::SessionSecured { fallback: false, .. } => (5, "SESSION_SECURED"),
+        MkaEvent::SessionSecured { fallback: true, .. } => (5, "SESSION_SECURED_WITH_FALLBACK_PSK"),
+        MkaEvent::IcvFailure { fallback: false, .. } => (3, "MKPDU_ICV_FAILURE"),
+        MkaEvent::IcvFailure { fallback: true, .. } => (3, "FALLBACK_PSK_MKPDU_ICV_FAILURE"),
+        MkaEvent::IcvSuccess { fallback: false, .. } => (6, "MKPDU_ICV_SUCCESS"),
+        MkaEvent::IcvSuccess { fallback: true, .. } => (6, "FALLBACK_PSK_MKPDU_ICV_SUCCESS"),
+        MkaEvent::SakGenerated { rekey: false, .. } => (6, "SAK_GENERATED"),
+        MkaEvent::SakGenerated { rekey: true, .. } => (6, "SAK_REKEY"),
+        MkaEvent::SakReceived { .. } => (6, "SAK_RECEIVED"),
+        MkaEvent::SessionStopped { .. } => (4, "SESSION_STOPPED"),
+        MkaEvent::PeerLive { .. } => (6, "PEER_LIVE"),
+        MkaEvent::PeerLost { .. } => (4, "PEER_LOST"),
+        MkaEvent::KeyServerElected { .. } => (6, "KEY_SERVER_ELECTED"),
+        MkaEvent::PpkFailure { failure, .. } => (3, failure.mnemonic()),
+        MkaEvent::SakRefused { .. } => (4, "SAK_REFUSED"),
+        MkaEvent::CipherSuiteMismatch { .. } => (3, "CIPHER_SUITE_MISMATCH"),
+    }
+}
+
+/// The engine's event as the guide's syslog line: `%MNEMONIC : (interface) text`.
+fn fmt_mka(f: &mut fmt::Formatter<'_>, interface: &str, ev: &MkaEvent) -> fmt::Result {
+    let (severity, name) = mka_mnemonic(ev);
+    write!(f, "%{FACILITY_MKA}-{severity}-{name} : ({interface}) ")?;
+    match ev {
+        MkaEvent::SessionSecured { ckn, fallback, .. } => {
+            let with = if *fallback { " with fallback PSK" } else { "" };
+            write!(f, "MKA session secured{with}, CKN:{ckn}")
+        }
+        MkaEvent::IcvFailure { ckn, .. } => write!(f, "ICV validation of MKPDU failed for CKN:{ckn}"),
+        MkaEvent::IcvSuccess { ckn, peer, .. } => {
+            write!(
+                f,
+                "ICV validation of MKPDU succeeded for CKN:{ckn}, peer SCI {peer}"
+            )
+        }
+        MkaEvent::SakGenerated { ckn, ki, an, rekey } => {
+            let what = if *rekey { "rekeyed" } else { "generated" };
+            write!(f, "{what} SAK with KI {ki} AN {an}, CKN:{ckn}")
+        }
+        MkaEvent::SakReceived { ckn, ki, an } => write!(f, "received SAK KI {ki} AN {an}, CKN:{ckn}"),
+        MkaEvent::SessionStopped { ckn } => write!(f, "MKA session stopped, CKN:{ckn}"),
+        MkaEvent::PeerLive { ckn, peer } => write!(f, "peer {peer} live, CKN:{ckn}"),
+        MkaEvent::PeerLost { ckn, peer } => write!(f, "peer {peer} timed out, CKN:{ckn}"),
+        MkaEvent::KeyServerElected {
+            ckn,
+            key_server,
+            local,
+        } => {
+            let this = if *local { " (this node)" } else { "" };
+            write!(f, "key server {key_server}{this}, CKN:{ckn}")
+        }
+        MkaEvent::PpkFailure { ckn, failure } => {
+            write!(f, "{failure}; the session is not secured with it, CKN:{ckn}")
+        }
+        MkaEvent::SakRefused { ckn, from, reason } => {
+            write!(f, "Distributed SAK from {from} not used: {reason}, CKN:{ckn}")
+        }
+        MkaEvent::CipherSuiteMismatch {
+            ckn,
+            distributed,
+            policy,
+        } => write!(
+            f,
+            "the key server distributes {} SAKs, the policy's cipher-suite is {}: SAK not used, CKN:{ckn}",
+            distributed.name(),
+            policy.name()
+        ),
+    }
+}
+
+fn fmt_port(f: &mut fmt::Formatter<'_>, interface: &str, ev: &PortEvent) -> fmt::Result {
+    match ev {
+        PortEvent::Mka(ev) => fmt_mka(f, interface, ev),
+        PortEvent::PpkProfile { profile, source } => {
+            write!(f, "macsecd: ({interface}) PPK key distribution with sks profile {profile} (")?;
+            match source {
+                PpkSourceKind::Sks { state_dir } => write!(f, "SKS, {})", state_dir.display()),
+                PpkSourceKind::Skip { kme_server: Some(k) } => write!(f, "SKIP, kme server {k})"),
+                PpkSourceKind::Skip { kme_server: None } => write!(f, "SKIP, no KME)"),
+            }
+        }
+        PortEvent::PpkAsking { profile, key_id, .. } => {
+            write!(f, "macsecd: ({interface}) asking sks profile {profile} for ")?;
+            match key_id {
+                None => write!(f, "a fresh PPK"),
+                // As the PPK source names it (a SKIP key ID as its text).
+                Some(id) => match KeyId::new(id.as_bytes()) {
+                    Ok(id) => write!(f, "the PPK with key ID {id}"),
+                    Err(_) => write!(f, "the PPK with key ID {id}"),
+                },
+            }
+        }
+        PortEvent::PpkObtained { key_id, ms, .. } => {
+            write!(f, "macsecd: ({interface}) PPK key ID {key_id} obtained in {ms} ms")
+        }
+        PortEvent::PpkRequestFailed { ms, .. } => {
+            write!(f, "macsecd: ({interface}) PPK request failed after {ms} ms")
+        }
+        PortEvent::SasInherited { tx, rx } => write!(
+            f,
+            "macsecd: ({interface}) {tx} Tx and {rx} Rx SAs already in the dataplane keep traffic flowing until this session secures"
+        ),
+        PortEvent::SasRetired { tx, rx } => write!(
+            f,
+            "macsecd: ({interface}) {tx} Tx and {rx} Rx SAs of the previous session deleted"
+        ),
+        PortEvent::RxSaAdopted { sci, an, ki } => write!(
+            f,
+            "macsecd: ({interface}) Rx SA {:016x} AN {an} already holds SAK KI {ki}: kept",
+            sci.0
+        ),
+        PortEvent::TxSaAdopted { an, ki } => write!(
+            f,
+            "macsecd: ({interface}) Tx SA AN {an} already holds SAK KI {ki}: kept, with its PN"
+        ),
+        PortEvent::NotALink { reload } => {
+            let at = if *reload { "reload: " } else { "" };
+            write!(
+                f,
+                "macsecd: {at}interface {interface} is not a link of the dataplane: not started"
+            )
+        }
+        PortEvent::Added => write!(f, "macsecd: reload: interface {interface} added: its MKA session starts"),
+        PortEvent::Removed { tx, rx } => write!(
+            f,
+            "macsecd: reload: interface {interface} removed: its MKA session stopped, {tx} Tx and {rx} Rx SAs deleted"
+        ),
+        PortEvent::PolicyChanged => write!(
+            f,
+            "macsecd: reload: the policy of {interface} changed: its MKA session restarts with it"
+        ),
+        PortEvent::KeychainsApplied => write!(f, "macsecd: reload: key chains of {interface} applied"),
+        PortEvent::Stopped { tx, rx } => {
+            write!(f, "macsecd: ({interface}) stopped: {tx} Tx and {rx} Rx SAs deleted")
+        }
+    }
+}
+
+fn fmt_daemon(f: &mut fmt::Formatter<'_>, ev: &DaemonEvent) -> fmt::Result {
+    match ev {
+        DaemonEvent::ConfigNote { path, note } => write!(f, "macsecd: {}: note: {note}", path.display()),
+        DaemonEvent::ReloadDeferred => write!(f, "macsecd: reload: applied when the dataplane is back"),
+        DaemonEvent::ReloadRefused { reason } => {
+            write!(f, "macsecd: reload refused, running configuration kept: {reason}")
+        }
+        DaemonEvent::DataplaneLost { path, error } => {
+            write!(f, "macsecd: dataplane {}: {error}; reconnecting", path.display())
+        }
+        DaemonEvent::DataplaneBack { path } => {
+            write!(
+                f,
+                "macsecd: dataplane {} is back; MKA sessions restart",
+                path.display()
+            )
+        }
+        DaemonEvent::SaDeleteFailed { error } => write!(f, "macsecd: could not delete the SAs: {error}"),
+    }
+}
+
+impl fmt::Display for LogEvent {
+    /// The log line's text: the guide's syslog line for the engine's events
+    /// (`%L2-MKA-5-SESSION_SECURED : (Hu0/0/0/1) MKA session secured, CKN:...`), `macsecd: ...`
+    /// for the daemon's own.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LogEvent::Port { interface, event } => fmt_port(f, interface, event),
+            LogEvent::Daemon(ev) => fmt_daemon(f, ev),
+        }
+    }
+}
