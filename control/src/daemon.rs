@@ -951,12 +951,18 @@ impl Daemon {
             };
             expect_ok(self.client.request(&req))?;
         }
-        let mut frame = Vec::new();
-        while self.ports[i].mka.poll_transmit(&mut frame).is_some() {
-            expect_ok(self.client.request(&Request::InjectEapol {
-                link: link.clone(),
-                frame: core::mem::take(&mut frame),
-            }))?;
+        // One request for every MKPDU: the client sends it by reference, so its frame buffer
+        // stays here and goes back to the engine at the next poll_transmit (which recycles it
+        // for the MKPDU after).
+        let mut inject = Request::InjectEapol {
+            link: link.clone(),
+            frame: Vec::new(),
+        };
+        while let Request::InjectEapol { frame, .. } = &mut inject {
+            if self.ports[i].mka.poll_transmit(frame).is_none() {
+                break;
+            }
+            expect_ok(self.client.request(&inject))?;
         }
         while let Some(e) = self.ports[i].mka.poll_event() {
             lines.push(LogEvent::mka(&link, e));
