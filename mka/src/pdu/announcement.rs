@@ -1,6 +1,9 @@
 //! The Announcement parameter set (802.1X-2020 11.12) and its TLVs.
 
-use super::{be64, EmitError, MacsecCapability, MkpduError, TLV_MACSEC_CIPHER_SUITES};
+use super::{be64, EmitError, MacsecCapability, MkpduError};
+
+/// Announcement TLV type of the MACsec Cipher Suites TLV.
+pub const TLV_MACSEC_CIPHER_SUITES: u8 = 112;
 
 /// One entry of the MACsec Cipher Suites TLV.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,13 +1,20 @@
 //! The Basic Parameter Set (802.1X-2020 Figure 11-8) and its field types: MACsec Capability,
 //! Confidentiality Offset, and the cipher suite identifiers.
 
-use super::{
-    be32, be64, mi_at, MkpduError, ParamSetPacket, ALGORITHM_AGILITY, BASIC_FIXED_LEN,
-    CS_ID_GCM_AES_128_LEGACY, MKA_VERSION,
-};
+use super::{be32, be64, mi_at, MkpduError, ParamSetPacket};
 use crate::kdf::Ckn;
 use crate::Mi;
 use macsec::secy::{CipherSuite, ConfOffset, Sci};
+
+/// The MKA version of 802.1X-2020 (1: 802.1X-2010, 2: 802.1Xbx-2014, 3: 802.1Xck-2018/802.1X-2020).
+pub const MKA_VERSION: u8 = 3;
+/// Algorithm Agility of 802.1X-2009 onward: AES-CMAC-128/256 ICV, AES key wrap, the CMAC KDF.
+pub const ALGORITHM_AGILITY: u32 = 0x0080_C201;
+/// Octets of the Basic Parameter Set body before the CKN.
+pub const BASIC_FIXED_LEN: usize = 28;
+/// The erroneous GCM-AES-128 identifier of the 2006/2010 texts, still used by hostap; accepted on
+/// receive as GCM-AES-128.
+pub const CS_ID_GCM_AES_128_LEGACY: u64 = 0x0080_0200_0100_0001;
 
 /// MACsec Capability (2 bits; Basic Parameter Set and the Cipher Suites TLV).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,7 +1,10 @@
 //! The Distributed CAK parameter set (802.1X-2020 Figure 11-13).
 
-use super::{EmitError, WRAPPED_CAK_LEN};
+use super::EmitError;
 use crate::kdf::Ckn;
+
+/// Octets of the AES-wrapped CAK in a Distributed CAK.
+pub const WRAPPED_CAK_LEN: usize = 24;
 
 /// The Distributed CAK parameter set (802.1X-2020 Figure 11-13): a wrapped 128-bit group CAK and
 /// its CKN.

@@ -1,6 +1,13 @@
 //! The EAPOL header view (802.1X-2020 11.3): version, packet type, body length.
 
-use super::{MkpduError, EAPOL_HEADER_LEN};
+use super::MkpduError;
+
+/// The EAPOL protocol version senders use (802.1X-2010 onward).
+pub const EAPOL_VERSION: u8 = 3;
+/// EAPOL packet type EAPOL-MKA.
+pub const EAPOL_TYPE_MKA: u8 = 5;
+/// Octets of the EAPOL header (version, type, body length).
+pub const EAPOL_HEADER_LEN: usize = 4;
 
 mod eapol_field {
     use core::ops::Range;

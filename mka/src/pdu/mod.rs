@@ -51,39 +51,10 @@ use macsec::wire::MacAddr;
 pub const PAE_GROUP_ADDR: MacAddr = MacAddr([0x01, 0x80, 0xc2, 0x00, 0x00, 0x03]);
 /// EtherType of EAPOL (`88-8E`).
 pub const ETHERTYPE_EAPOL: u16 = 0x888e;
-/// The EAPOL protocol version senders use (802.1X-2010 onward).
-pub const EAPOL_VERSION: u8 = 3;
-/// EAPOL packet type EAPOL-MKA.
-pub const EAPOL_TYPE_MKA: u8 = 5;
-/// Octets of the EAPOL header (version, type, body length).
-pub const EAPOL_HEADER_LEN: usize = 4;
-/// The MKA version of 802.1X-2020 (1: 802.1X-2010, 2: 802.1Xbx-2014, 3: 802.1Xck-2018/802.1X-2020).
-pub const MKA_VERSION: u8 = 3;
-/// Algorithm Agility of 802.1X-2009 onward: AES-CMAC-128/256 ICV, AES key wrap, the CMAC KDF.
-pub const ALGORITHM_AGILITY: u32 = 0x0080_C201;
 /// Octets of the ICV.
 pub const ICV_LEN: usize = TAG_LEN;
 /// The smallest valid MKPDU (Basic Parameter Set with a 1-octet CKN, padded, plus the ICV).
 pub const MKPDU_MIN_LEN: usize = 32;
-/// Octets of a parameter set header.
-pub const PARAM_SET_HEADER_LEN: usize = 4;
-/// The largest parameter set body (12-bit length field).
-pub const MAX_BODY_LEN: usize = 0x0fff;
-/// Octets of the Basic Parameter Set body before the CKN.
-pub const BASIC_FIXED_LEN: usize = 28;
-/// Octets of one Live/Potential Peer List entry (MI ‖ MN).
-pub const PEER_ENTRY_LEN: usize = 16;
-/// Octets of a non-empty MACsec SAK Use body.
-pub const SAK_USE_BODY_LEN: usize = 40;
-/// Octets of the XPN parameter set body.
-pub const XPN_BODY_LEN: usize = 8;
-/// Octets of the AES-wrapped CAK in a Distributed CAK.
-pub const WRAPPED_CAK_LEN: usize = 24;
-/// The erroneous GCM-AES-128 identifier of the 2006/2010 texts, still used by hostap; accepted on
-/// receive as GCM-AES-128.
-pub const CS_ID_GCM_AES_128_LEGACY: u64 = 0x0080_0200_0100_0001;
-/// Announcement TLV type of the MACsec Cipher Suites TLV.
-pub const TLV_MACSEC_CIPHER_SUITES: u8 = 112;
 
 /// Parameter Set Type codes (802.1X-2020 Table 11-7). The Basic Parameter Set has none: it is
 /// always first, and its first octet is the MKA Version Identifier.

@@ -1,6 +1,11 @@
 //! The generic parameter set view (802.1X-2020 11.11.1): the 4-octet header and the body.
 
-use super::{pad4, MkpduError, PARAM_SET_HEADER_LEN};
+use super::{pad4, MkpduError};
+
+/// Octets of a parameter set header.
+pub const PARAM_SET_HEADER_LEN: usize = 4;
+/// The largest parameter set body (12-bit length field).
+pub const MAX_BODY_LEN: usize = 0x0fff;
 
 mod set_field {
     pub const TYPE: usize = 0;

@@ -1,7 +1,10 @@
 //! The Live Peer List and Potential Peer List (802.1X-2020 Figure 11-9).
 
-use super::{be32, mi_at, PEER_ENTRY_LEN};
+use super::{be32, mi_at};
 use crate::Mi;
+
+/// Octets of one Live/Potential Peer List entry (MI ‖ MN).
+pub const PEER_ENTRY_LEN: usize = 16;
 
 /// One Live or Potential Peer List entry: a member's MI and the latest MN received from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,7 +1,10 @@
 //! The MACsec SAK Use parameter set (802.1X-2020 Figure 11-10).
 
-use super::{be32, mi_at, set_type, EmitError, MkpduError, SAK_USE_BODY_LEN};
+use super::{be32, mi_at, set_type, EmitError, MkpduError};
 use crate::Ki;
+
+/// Octets of a non-empty MACsec SAK Use body.
+pub const SAK_USE_BODY_LEN: usize = 40;
 
 /// One slot (Latest or Old key) of a MACsec SAK Use set, flattened for readers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

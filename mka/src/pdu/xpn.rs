@@ -1,6 +1,9 @@
 //! The XPN parameter set (802.1Xbx-2014 onward, 802.1X-2020 Figure 11-16).
 
-use super::{be32, XPN_BODY_LEN};
+use super::be32;
+
+/// Octets of the XPN parameter set body.
+pub const XPN_BODY_LEN: usize = 8;
 
 /// The XPN parameter set (802.1Xbx-2014 onward, 802.1X-2020 Figure 11-16).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
