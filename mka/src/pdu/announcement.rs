@@ -138,3 +138,125 @@ impl Announcement {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{emit_set, parse_mkpdu_with, parse_set};
+    use super::super::ParamSet;
+    use super::*;
+    use macsec::secy::CipherSuite;
+
+    fn example() -> Announcement {
+        Announcement {
+            tlvs: vec![
+                AnnouncementTlv::CipherSuites(vec![
+                    CipherSuiteCap {
+                        capability: MacsecCapability::ConfidentialityWithOffset,
+                        id: CipherSuite::GcmAes128.id(),
+                    },
+                    CipherSuiteCap {
+                        capability: MacsecCapability::ConfidentialityNoOffset,
+                        id: CipherSuite::GcmAesXpn256.id(),
+                    },
+                ]),
+                AnnouncementTlv::Other {
+                    tlv_type: 126,
+                    value: vec![1, 2, 3],
+                },
+            ],
+        }
+    }
+
+    #[rustfmt::skip]
+    const EXAMPLE: [u8; 32] = [
+        0x07,                                           // Parameter Set Type 7: Announcement
+        0x00,                                           // reserved
+        0x00,                                           // reserved, length bits 11-8 = 0
+        0x1b,                                           // body length 27 = (2 + 20) + (2 + 3)
+        0xe0,                                           // TLV type 112 (1110000.), length bit 8 = 0
+        0x14,                                           // TLV length 20: two entries
+        0x00, 0x03,                                     //   Implementation Capability 3
+        0x00, 0x80, 0xc2, 0x00, 0x01, 0x00, 0x00, 0x01, //   GCM-AES-128
+        0x00, 0x02,                                     //   Implementation Capability 2
+        0x00, 0x80, 0xc2, 0x00, 0x01, 0x00, 0x00, 0x04, //   GCM-AES-XPN-256
+        0xfc,                                           // TLV type 126 (1111110.), length bit 8 = 0
+        0x03,                                           // TLV length 3
+        0x01, 0x02, 0x03,                               //   value, kept raw
+        0x00,                                           // padding
+    ];
+
+    #[test]
+    fn emits_and_parses_the_exact_octets() {
+        assert_eq!(emit_set(&ParamSet::Announcement(example())), EXAMPLE);
+        assert_eq!(parse_set(&EXAMPLE), Ok(ParamSet::Announcement(example())));
+        assert_eq!(example().cipher_suites().map(<[_]>::len), Some(2));
+        // An empty Announcement is a bare header.
+        let empty = ParamSet::Announcement(Announcement::default());
+        assert_eq!(emit_set(&empty), [0x07, 0x00, 0x00, 0x00]);
+        assert_eq!(parse_set(&[0x07, 0x00, 0x00, 0x00]), Ok(empty));
+        // The capability octets' reserved high bits are ignored.
+        let mut bytes = EXAMPLE;
+        bytes[6] = 0xff;
+        bytes[7] = 0xff;
+        assert_eq!(parse_set(&bytes), Ok(ParamSet::Announcement(example())));
+    }
+
+    #[test]
+    fn tlv_length_has_9_bits() {
+        // Access Information (111) with 300 octets: 111 << 1 | 1 = 0xdf, 300 - 256 = 0x2c.
+        let a = Announcement {
+            tlvs: vec![AnnouncementTlv::Other {
+                tlv_type: 111,
+                value: vec![0xaa; 300],
+            }],
+        };
+        let bytes = emit_set(&ParamSet::Announcement(a.clone()));
+        assert_eq!(bytes.len(), 4 + 304);
+        assert_eq!(bytes[..6], [0x07, 0x00, 0x01, 0x2e, 0xdf, 0x2c]); // body 302 = 0x12e
+        assert_eq!(bytes[306..], [0x00, 0x00]);
+        assert_eq!(parse_set(&bytes), Ok(ParamSet::Announcement(a)));
+    }
+
+    #[test]
+    fn malformed_tlvs_give_their_offset() {
+        let bad = |offset| Err(MkpduError::BadAnnouncementTlv { offset });
+        // One octet left for a TLV header (after a 2-octet empty TLV 126).
+        assert_eq!(parse_set(&[0x07, 0, 0, 3, 0xfc, 0x00, 0xe0, 0]), bad(2));
+        // The value runs past the body.
+        assert_eq!(parse_set(&[0x07, 0, 0, 4, 0xe0, 5, 0, 0]), bad(0));
+        assert_eq!(parse_set(&[0x07, 0, 0, 4, 0xfd, 0x00, 0, 0]), bad(0)); // 256 octets
+                                                                           // A Cipher Suites TLV not of whole 10-octet entries, after a good first TLV.
+        let mut v = vec![0x07, 0, 0, 16, 0xfc, 1, 9, 0xe0, 9];
+        v.resize(4 + 16, 0);
+        assert_eq!(parse_set(&v), bad(3));
+        // Through the MKPDU (moved from mkpdu.rs).
+        assert_eq!(
+            parse_mkpdu_with(&[7, 0, 0, 4, 0xe0, 5, 0, 0]),
+            Err(MkpduError::BadAnnouncementTlv { offset: 0 })
+        );
+    }
+
+    #[test]
+    fn unrepresentable_tlvs_are_refused() {
+        let emit = |tlv| ParamSet::Announcement(Announcement { tlvs: vec![tlv] }).emit(&mut [0; 600]);
+        let other = |tlv_type, len| AnnouncementTlv::Other {
+            tlv_type,
+            value: vec![0; len],
+        };
+        assert_eq!(
+            emit(other(128, 0)),
+            Err(EmitError::Invalid("Announcement TLV type above 127"))
+        );
+        assert_eq!(
+            emit(other(126, 512)),
+            Err(EmitError::Invalid("Announcement TLV longer than 511 octets"))
+        );
+        assert_eq!(
+            emit(other(TLV_MACSEC_CIPHER_SUITES, 10)),
+            Err(EmitError::Invalid(
+                "TLV 112 must be AnnouncementTlv::CipherSuites"
+            ))
+        );
+        assert_eq!(emit(other(126, 511)), Ok(4 + 2 + 511 + 3));
+    }
+}

@@ -182,3 +182,227 @@ impl BasicParamSet {
         body[28..].copy_from_slice(self.ckn.as_bytes());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{captured_mkpdu, parse_mkpdu_with};
+    use super::super::{MkpduError, MkpduRepr};
+    use super::*;
+
+    /// Emits into a zeroed buffer of the padded length, as [`MkpduRepr::emit`] does.
+    fn emit(b: &BasicParamSet) -> Vec<u8> {
+        let mut v = vec![0; 4 + b.body_len().next_multiple_of(4)];
+        b.emit(&mut v);
+        v
+    }
+
+    fn example() -> BasicParamSet {
+        BasicParamSet {
+            version: 3,
+            key_server_priority: 0x10,
+            key_server: true,
+            macsec_desired: true,
+            macsec_capability: MacsecCapability::ConfidentialityWithOffset,
+            sci: Sci(0x0200_0000_000a_0001),
+            mi: Mi([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]),
+            mn: 0x0102_0304,
+            algorithm_agility: ALGORITHM_AGILITY,
+            ckn: Ckn::new(&[0xab; 5]).unwrap(),
+        }
+    }
+
+    #[rustfmt::skip]
+    const EXAMPLE: [u8; 40] = [
+        0x03,                                           // MKA Version Identifier 3
+        0x10,                                           // Key Server Priority 16
+        0xf0,                                           // Key Server 1, MACsec Desired 1, Capability 3, length bits 11-8 = 0
+        0x21,                                           // body length 33 = 28 + 5-octet CKN
+        0x02, 0x00, 0x00, 0x00, 0x00, 0x0a, 0x00, 0x01, // SCI: MAC 02-00-00-00-00-0a, port 1
+        0x01, 0x02, 0x03, 0x04, 0x05, 0x06,             // Actor's Member Identifier ...
+        0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c,             // ... (12 octets)
+        0x01, 0x02, 0x03, 0x04,                         // Actor's Message Number
+        0x00, 0x80, 0xc2, 0x01,                         // Algorithm Agility 00-80-C2-01
+        0xab, 0xab, 0xab, 0xab, 0xab,                   // CAK Name (5 octets)
+        0x00, 0x00, 0x00,                               // padding to a multiple of 4
+    ];
+
+    #[test]
+    fn emits_and_parses_the_exact_octets() {
+        assert_eq!(emit(&example()), EXAMPLE);
+        assert_eq!(BasicParamSet::parse(&EXAMPLE), Ok((example(), 40)));
+        // With trailing octets (the next set, the ICV), parse stops at the padded length.
+        let mut longer = EXAMPLE.to_vec();
+        longer.extend_from_slice(&[0x55; 20]);
+        assert_eq!(BasicParamSet::parse(&longer), Ok((example(), 40)));
+    }
+
+    #[test]
+    fn octet3_flag_bits() {
+        // Key Server 0x80, MACsec Desired 0x40, Capability in 0x30; the body length high nibble is
+        // 0 for every valid Basic Parameter Set (at most 60 octets).
+        for (key_server, macsec_desired, cap, octet3) in [
+            (false, false, MacsecCapability::NotImplemented, 0x00),
+            (true, false, MacsecCapability::NotImplemented, 0x80),
+            (false, true, MacsecCapability::NotImplemented, 0x40),
+            (false, false, MacsecCapability::IntegrityOnly, 0x10),
+            (false, false, MacsecCapability::ConfidentialityNoOffset, 0x20),
+            (false, true, MacsecCapability::ConfidentialityWithOffset, 0x70),
+        ] {
+            let b = BasicParamSet {
+                key_server,
+                macsec_desired,
+                macsec_capability: cap,
+                ..example()
+            };
+            let mut bytes = EXAMPLE;
+            bytes[2] = octet3;
+            assert_eq!(emit(&b), bytes, "{b:?}");
+            assert_eq!(BasicParamSet::parse(&bytes), Ok((b, 40)));
+        }
+    }
+
+    #[test]
+    fn any_version_and_algorithm_agility_are_kept() {
+        // Version 1 (802.1X-2010, what wpa_supplicant sends) and an unknown agility parse as
+        // received; the receiver decides what to do with them after the ICV check.
+        let mut bytes = EXAMPLE;
+        bytes[0] = 0x01;
+        bytes[28..32].copy_from_slice(&[0x00, 0x80, 0xc2, 0x02]);
+        let b = BasicParamSet {
+            version: 1,
+            algorithm_agility: 0x0080_c202,
+            ..example()
+        };
+        assert_eq!(emit(&b), bytes);
+        assert_eq!(BasicParamSet::parse(&bytes), Ok((b, 40)));
+    }
+
+    #[test]
+    fn bad_lengths_give_bad_basic_length() {
+        // CKN of 0 octets.
+        let mut b = EXAMPLE;
+        b[3] = 28;
+        assert_eq!(
+            BasicParamSet::parse(&b),
+            Err(MkpduError::BadBasicLength { len: 28 })
+        );
+        // CKN of 33 octets (body 61), with enough octets present.
+        let mut long = vec![0x03, 0x10, 0xf0, 61];
+        long.resize(4 + 64, 0);
+        assert_eq!(
+            BasicParamSet::parse(&long),
+            Err(MkpduError::BadBasicLength { len: 61 })
+        );
+        // The length's high nibble counts: 0x121 = 289.
+        let mut b = EXAMPLE;
+        b[2] = 0xf1;
+        assert_eq!(
+            BasicParamSet::parse(&b),
+            Err(MkpduError::BadBasicLength { len: 0x121 })
+        );
+        // A valid length whose padded set runs past the octets before the ICV.
+        assert_eq!(
+            BasicParamSet::parse(&EXAMPLE[..36]),
+            Err(MkpduError::BadBasicLength { len: 33 })
+        );
+        // The same through the MKPDU (moved from mkpdu.rs): body length 28 in the fixture MKPDU.
+        let mut m = parse_mkpdu_with(&[]).unwrap().to_bytes().unwrap();
+        m[3] = 28;
+        assert_eq!(MkpduRepr::parse(&m), Err(MkpduError::BadBasicLength { len: 28 }));
+        // 32 octets of CKN is the most.
+        let mut max = vec![0x03, 0x10, 0xf0, 60];
+        max.resize(4 + 60, 0x5a);
+        assert_eq!(
+            BasicParamSet::parse(&max).map(|(b, n)| (b.ckn.len(), n)),
+            Ok((32, 64))
+        );
+    }
+
+    /// Frame 1 of wpa_mka.pcap: the key server's first MKPDU (02:00:00:00:00:0a, MI and CKN from
+    /// wpa_mka.keys.json), a Basic Parameter Set alone.
+    #[rustfmt::skip]
+    const WPA_SUPPLICANT_FRAME_1: [u8; 64] = [
+        0x01,                                           // MKA Version Identifier 1 (802.1X-2010)
+        0x10,                                           // Key Server Priority 16 (mka_priority)
+        0xe0,                                           // Key Server 1, MACsec Desired 1, Capability 2
+        0x3c,                                           // body length 60 = 28 + 32-octet CKN
+        0x02, 0x00, 0x00, 0x00, 0x00, 0x0a, 0x00, 0x01, // SCI 02000000000a0001
+        0xe6, 0xbe, 0x99, 0xdf, 0xd1, 0x5f,             // MI e6be99dfd15fac91478510ac
+        0xac, 0x91, 0x47, 0x85, 0x10, 0xac,
+        0x00, 0x00, 0x00, 0x01,                         // MN 1
+        0x00, 0x80, 0xc2, 0x01,                         // Algorithm Agility
+        0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, // CKN 0102...1f20
+        0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10,
+        0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18,
+        0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, // (no padding: 60 is a multiple of 4)
+    ];
+
+    #[test]
+    fn matches_wpa_supplicant_capture() {
+        let mkpdu = captured_mkpdu(1);
+        assert_eq!(mkpdu.len(), 64 + 16, "Basic Parameter Set and ICV only");
+        assert_eq!(mkpdu[..64], WPA_SUPPLICANT_FRAME_1);
+        let ckn: Vec<u8> = (1..=32).collect();
+        let want = BasicParamSet {
+            version: 1,
+            key_server_priority: 16,
+            key_server: true,
+            macsec_desired: true,
+            macsec_capability: MacsecCapability::ConfidentialityNoOffset,
+            sci: Sci(0x0200_0000_000a_0001),
+            mi: Mi([
+                0xe6, 0xbe, 0x99, 0xdf, 0xd1, 0x5f, 0xac, 0x91, 0x47, 0x85, 0x10, 0xac,
+            ]),
+            mn: 1,
+            algorithm_agility: ALGORITHM_AGILITY,
+            ckn: Ckn::new(&ckn).unwrap(),
+        };
+        assert_eq!(
+            BasicParamSet::parse(&WPA_SUPPLICANT_FRAME_1),
+            Ok((want.clone(), 64))
+        );
+        assert_eq!(emit(&want), WPA_SUPPLICANT_FRAME_1);
+        assert_eq!(MkpduRepr::parse(&mkpdu).unwrap().basic, want);
+    }
+
+    #[test]
+    fn field_codes() {
+        for (bits, cap) in [
+            (0, MacsecCapability::NotImplemented),
+            (1, MacsecCapability::IntegrityOnly),
+            (2, MacsecCapability::ConfidentialityNoOffset),
+            (3, MacsecCapability::ConfidentialityWithOffset),
+        ] {
+            assert_eq!((MacsecCapability::from_bits(bits), cap.bits()), (cap, bits));
+            assert_eq!(
+                MacsecCapability::from_bits(bits | 0xfc),
+                cap,
+                "only the 2 low bits count"
+            );
+        }
+        for (bits, off, secy) in [
+            (0, ConfidentialityOffset::NotConfidential, None),
+            (1, ConfidentialityOffset::Offset0, Some(ConfOffset::Zero)),
+            (2, ConfidentialityOffset::Offset30, Some(ConfOffset::Thirty)),
+            (3, ConfidentialityOffset::Offset50, Some(ConfOffset::Fifty)),
+        ] {
+            assert_eq!((ConfidentialityOffset::from_bits(bits), off.bits()), (off, bits));
+            assert_eq!(ConfidentialityOffset::from_bits(bits | 0xfc), off);
+            assert_eq!(off.conf_offset(), secy);
+            assert_eq!(ConfidentialityOffset::from_conf_offset(secy), off);
+        }
+        assert_eq!(
+            cipher_suite_from_id(0x0080_0200_0100_0001),
+            Some(CipherSuite::GcmAes128)
+        );
+        assert_eq!(
+            cipher_suite_from_id(0x0080_c200_0100_0001),
+            Some(CipherSuite::GcmAes128)
+        );
+        assert_eq!(
+            cipher_suite_from_id(0x0080_c200_0100_0004),
+            Some(CipherSuite::GcmAesXpn256)
+        );
+        assert_eq!(cipher_suite_from_id(0x0080_c200_0100_0005), None);
+    }
+}

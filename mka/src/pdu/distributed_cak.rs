@@ -44,3 +44,81 @@ impl DistributedCak {
         body[WRAPPED_CAK_LEN..].copy_from_slice(self.ckn.as_bytes());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{emit_set, parse_mkpdu_with, parse_set, zero_set};
+    use super::super::{MkpduError, ParamSet};
+    use super::*;
+
+    fn example() -> DistributedCak {
+        DistributedCak {
+            wrapped_cak: (0x10..0x28).collect(),
+            ckn: Ckn::new(b"abc").unwrap(),
+        }
+    }
+
+    #[rustfmt::skip]
+    const EXAMPLE: [u8; 32] = [
+        0x05,                                           // Parameter Set Type 5: Distributed CAK
+        0x00,                                           // reserved
+        0x00,                                           // reserved, length bits 11-8 = 0
+        0x1b,                                           // body length 27 = 24 + 3
+        0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, // AES Key Wrap of the CAK (24 octets)
+        0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
+        0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27,
+        0x61, 0x62, 0x63,                               // CAK Key Name "abc"
+        0x00,                                           // padding
+    ];
+
+    #[test]
+    fn emits_and_parses_the_exact_octets() {
+        assert_eq!(emit_set(&ParamSet::DistributedCak(example())), EXAMPLE);
+        assert_eq!(parse_set(&EXAMPLE), Ok(ParamSet::DistributedCak(example())));
+        // Reserved octet 2 and octet 3 bits are ignored.
+        let mut bytes = EXAMPLE;
+        bytes[1] = 0xff;
+        bytes[2] = 0xf0;
+        assert_eq!(parse_set(&bytes), Ok(ParamSet::DistributedCak(example())));
+        // The longest CKN: 32 octets (body 56).
+        let long = DistributedCak {
+            wrapped_cak: vec![0; 24],
+            ckn: Ckn::new(&[0x5a; 32]).unwrap(),
+        };
+        let bytes = emit_set(&ParamSet::DistributedCak(long.clone()));
+        assert_eq!(bytes[..4], [0x05, 0x00, 0x00, 0x38]);
+        assert_eq!(parse_set(&bytes), Ok(ParamSet::DistributedCak(long)));
+    }
+
+    #[test]
+    fn malformed() {
+        // No CKN (a bare wrap, or less), or a CKN above 32 octets.
+        for len in [0, 8, 23, 24, 57, 60] {
+            let bytes = zero_set(0x05, 0x00, len as usize);
+            assert_eq!(
+                parse_set(&bytes),
+                Err(MkpduError::BadParamSetLength {
+                    set_type: 5,
+                    len: len as usize
+                })
+            );
+        }
+        let mut bare = vec![5, 0, 0, 24];
+        bare.extend_from_slice(&[0; 24]);
+        assert_eq!(
+            parse_mkpdu_with(&bare),
+            Err(MkpduError::BadParamSetLength { set_type: 5, len: 24 })
+        );
+        // Only a 128-bit CAK (a 24-octet wrap) can be distributed.
+        for len in [16, 40] {
+            let d = DistributedCak {
+                wrapped_cak: vec![0; len],
+                ..example()
+            };
+            assert_eq!(
+                ParamSet::DistributedCak(d).emit(&mut [0; 64]),
+                Err(EmitError::Invalid("Distributed CAK wrap must be 24 octets"))
+            );
+        }
+    }
+}

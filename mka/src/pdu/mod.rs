@@ -347,6 +347,68 @@ mod fixtures {
     use crate::{Ckn, Ki, Mi};
     use macsec::secy::{CipherSuite, Sci};
 
+    /// Parses one parameter set from its wire octets (header, body, padding) the way
+    /// [`MkpduRepr::parse`] does for each set after the Basic Parameter Set.
+    pub fn parse_set(bytes: &[u8]) -> Result<ParamSet, MkpduError> {
+        ParamSet::parse(&ParamSetPacket::new_checked(bytes)?)
+    }
+
+    /// A parameter set of type `set_type` with octet 2 `octet2` and a body of `len` zero octets,
+    /// padded (octet 3 holds only the length's high bits).
+    pub fn zero_set(set_type: u8, octet2: u8, len: usize) -> Vec<u8> {
+        let mut v = vec![set_type, octet2, (len >> 8) as u8, len as u8];
+        v.resize(PARAM_SET_HEADER_LEN + pad4(len), 0);
+        v
+    }
+
+    /// [`ParamSet::emit`] into a buffer of exactly [`ParamSet::buffer_len`] octets.
+    pub fn emit_set(set: &ParamSet) -> Vec<u8> {
+        let mut v = vec![0xff; set.buffer_len()];
+        assert_eq!(set.emit(&mut v), Ok(v.len()));
+        v
+    }
+
+    /// Parses an MKPDU made of [`basic`] (40 octets), the octets `set`, and a zero ICV.
+    pub fn parse_mkpdu_with(set: &[u8]) -> Result<MkpduRepr, MkpduError> {
+        let mut v = MkpduRepr {
+            basic: basic(),
+            sets: vec![],
+            icv_indicator: false,
+            icv: [0; 16],
+        }
+        .to_bytes()
+        .unwrap();
+        v.truncate(v.len() - ICV_LEN);
+        assert_eq!(v.len(), 40);
+        v.extend_from_slice(set);
+        v.extend_from_slice(&[0; ICV_LEN]);
+        MkpduRepr::parse(&v)
+    }
+
+    /// The EAPOL PDU (header and body, no Ethernet header or padding) of frame `n` (1-based, as
+    /// Wireshark numbers them) of tests/data/captures/wpa_mka.pcap: 28 MKPDUs two unmodified
+    /// wpa_supplicant 2.10 peers exchanged (keys in wpa_mka.keys.json).
+    pub fn captured_eapol(n: usize) -> Vec<u8> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/captures/wpa_mka.pcap");
+        let mut r = pcap_file::pcap::PcapReader::new(std::fs::File::open(path).unwrap()).unwrap();
+        let mut i = 0;
+        while let Some(p) = r.next_packet() {
+            i += 1;
+            if i == n {
+                let f = p.unwrap().data.into_owned();
+                // Untagged: DA, SA, EtherType 0x888E, then the EAPOL PDU.
+                assert_eq!(f[12..14], [0x88, 0x8e]);
+                return EapolPacket::new_checked(&f[14..]).unwrap().pdu().to_vec();
+            }
+        }
+        panic!("wpa_mka.pcap has no frame {n}");
+    }
+
+    /// The MKPDU (the EAPOL body) of frame `n` of wpa_mka.pcap.
+    pub fn captured_mkpdu(n: usize) -> Vec<u8> {
+        captured_eapol(n)[EAPOL_HEADER_LEN..].to_vec()
+    }
+
     pub fn basic() -> BasicParamSet {
         BasicParamSet::for_tests(
             Sci(0x0200_0000_000a_0001),

@@ -87,3 +87,141 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> ParamSetPacket<T> {
         &mut self.buffer.as_mut()[set_field::BODY..set_field::BODY + n]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{captured_mkpdu, emit_set, parse_set};
+    use super::super::{set_type, EmitError, ParamSet, UnknownParamSet, ICV_LEN};
+    use super::*;
+
+    #[test]
+    fn header_octets() {
+        let mut buf = [0xffu8; 8];
+        let mut p = ParamSetPacket::new_unchecked(&mut buf[..]);
+        // type 42, octet 2 0x5a, flags 0xa, body length 0x123.
+        p.set_header(42, 0x5a, 0xa, 0x123);
+        assert_eq!(p.into_inner()[..4], [0x2a, 0x5a, 0xa1, 0x23]);
+        // Flags and length are masked to 4 and 12 bits.
+        let mut p = ParamSetPacket::new_unchecked(&mut buf[..]);
+        p.set_header(1, 0, 0x1f, 0x1234);
+        assert_eq!(p.into_inner()[..4], [0x01, 0x00, 0xf2, 0x34]);
+
+        let bytes = [0x2a, 0x5a, 0xa0, 0x05, 1, 2, 3, 4, 5, 0, 0, 0];
+        let p = ParamSetPacket::new_checked(&bytes[..]).unwrap();
+        assert_eq!(
+            (p.set_type(), p.octet2(), p.flags(), p.body_len(), p.padded_len()),
+            (42, 0x5a, 0xa, 5, 12)
+        );
+        assert_eq!(p.body(), [1, 2, 3, 4, 5]);
+        // The padding need not be present for the view.
+        assert!(ParamSetPacket::new_checked(&bytes[..9]).is_ok());
+        let mut bytes = bytes;
+        let mut p = ParamSetPacket::new_unchecked(&mut bytes[..]);
+        p.body_mut().copy_from_slice(&[9; 5]);
+        assert_eq!(bytes, [0x2a, 0x5a, 0xa0, 0x05, 9, 9, 9, 9, 9, 0, 0, 0]);
+    }
+
+    #[test]
+    fn truncated_sets() {
+        let t = |set_type| Some(MkpduError::ParamSetTruncated { set_type, offset: 0 });
+        assert_eq!(ParamSetPacket::new_checked(&[][..]).err(), t(0));
+        assert_eq!(ParamSetPacket::new_checked(&[7u8, 0, 0][..]).err(), t(7));
+        assert_eq!(
+            ParamSetPacket::new_checked(&[1u8, 0, 0, 16, 0, 0, 0, 0][..]).err(),
+            t(1)
+        );
+        assert_eq!(ParamSetPacket::new_checked(&[3u8, 0, 0x01, 0x00][..]).err(), t(3));
+    }
+
+    #[test]
+    fn unknown_and_kmd_sets() {
+        // An unknown type keeps octet 2, the flags and the body, and re-emits them exactly.
+        let bytes = [0x2a, 0x5a, 0xa0, 0x05, 1, 2, 3, 4, 5, 0, 0, 0];
+        let unknown = ParamSet::Unknown(UnknownParamSet {
+            set_type: 42,
+            octet2: 0x5a,
+            flags: 0xa,
+            body: vec![1, 2, 3, 4, 5],
+        });
+        assert_eq!(parse_set(&bytes), Ok(unknown.clone()));
+        assert_eq!(emit_set(&unknown), bytes);
+        #[rustfmt::skip]
+        let kmd_bytes = [
+            0x06, 0x00, 0x00, 0x0b,                 // KMD, body length 11
+            b'e', b'x', b'a', b'm', b'p', b'l', b'e', b'.', b'n', b'e', b't',
+            0x00,                                   // padding
+        ];
+        let kmd = ParamSet::Kmd(b"example.net".to_vec());
+        assert_eq!(parse_set(&kmd_bytes), Ok(kmd.clone()));
+        assert_eq!(emit_set(&kmd), kmd_bytes);
+        // An ICV Indicator is never a parameter set of the list.
+        assert_eq!(
+            parse_set(&[255, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+            Err(MkpduError::MisplacedIcvIndicator { offset: 0 })
+        );
+    }
+
+    #[test]
+    fn emit_errors() {
+        let unknown = |set_type, flags| {
+            ParamSet::Unknown(UnknownParamSet {
+                set_type,
+                octet2: 0,
+                flags,
+                body: vec![],
+            })
+            .emit(&mut [0; 4])
+        };
+        assert_eq!(
+            unknown(set_type::XPN, 0),
+            Err(EmitError::Invalid(
+                "UnknownParamSet with a known parameter set type"
+            ))
+        );
+        assert_eq!(
+            unknown(42, 0x10),
+            Err(EmitError::Invalid("UnknownParamSet flags above 4 bits"))
+        );
+        assert_eq!(unknown(42, 0xf), Ok(4));
+        assert_eq!(
+            ParamSet::Kmd(vec![0; MAX_BODY_LEN + 1]).emit(&mut [0; 8192]),
+            Err(EmitError::BodyTooLong {
+                set_type: set_type::KMD,
+                len: 4096
+            })
+        );
+        assert_eq!(
+            ParamSet::Kmd(vec![0; MAX_BODY_LEN]).emit(&mut [0; 8192]),
+            Ok(4 + 4096)
+        );
+        assert_eq!(
+            ParamSet::Kmd(vec![0; 5]).emit(&mut [0; 11]),
+            Err(EmitError::BufferTooShort { len: 11, need: 12 })
+        );
+    }
+
+    #[test]
+    fn matches_wpa_supplicant_capture() {
+        // Frame 4 of wpa_mka.pcap, walked set by set: (type, octet 2, flags, body length, padded).
+        let mkpdu = captured_mkpdu(4);
+        let mut headers = Vec::new();
+        let mut off = 0;
+        while off < mkpdu.len() - ICV_LEN {
+            let p = ParamSetPacket::new_checked(&mkpdu[off..mkpdu.len() - ICV_LEN]).unwrap();
+            headers.push((p.set_type(), p.octet2(), p.flags(), p.body_len(), p.padded_len()));
+            off += p.padded_len();
+        }
+        assert_eq!(off, mkpdu.len() - ICV_LEN);
+        assert_eq!(
+            headers,
+            [
+                (1, 0x20, 0x6, 60, 64), // Basic: version 1, priority 32; not key server, desired, capability 2
+                (1, 0x00, 0x0, 16, 20), // Live Peer List, one entry
+                (3, 0x10, 0x0, 40, 44), // MACsec SAK Use, Latest Key rx
+            ]
+        );
+        assert_eq!(mkpdu[..4], [0x01, 0x20, 0x60, 0x3c]);
+        assert_eq!(mkpdu[64..68], [0x01, 0x00, 0x00, 0x10]);
+        assert_eq!(mkpdu[84..88], [0x03, 0x10, 0x00, 0x28]);
+    }
+}
