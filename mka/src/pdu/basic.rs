@@ -215,7 +215,7 @@ mod tests {
     const EXAMPLE: [u8; 40] = [
         0x03,                                           // MKA Version Identifier 3
         0x10,                                           // Key Server Priority 16
-        0xf0,                                           // Key Server 1, MACsec Desired 1, Capability 3, length bits 11-8 = 0
+        0xf0,                                           // Key Server, MACsec Desired, Capability 3; len 11-8
         0x21,                                           // body length 33 = 28 + 5-octet CKN
         0x02, 0x00, 0x00, 0x00, 0x00, 0x0a, 0x00, 0x01, // SCI: MAC 02-00-00-00-00-0a, port 1
         0x01, 0x02, 0x03, 0x04, 0x05, 0x06,             // Actor's Member Identifier ...

@@ -126,7 +126,7 @@ mod tests {
     #[rustfmt::skip]
     const XPN256: [u8; 56] = [
         0x04,                                           // Parameter Set Type 4: Distributed SAK
-        0xa0,                                           // Distributed AN 2 (10......), Confidentiality Offset 2 (..10....): 30
+        0xa0,                                           // AN 2 (10......), Conf. Offset 2 (..10....): 30
         0x00,                                           // reserved, length bits 11-8 = 0
         0x34,                                           // body length 52 = 4 + 8 + 40
         0x00, 0x00, 0x00, 0x03,                         // Key Number 3
@@ -153,7 +153,7 @@ mod tests {
     #[rustfmt::skip]
     const XPN128: [u8; 40] = [
         0x04,                                           // Distributed SAK
-        0x70,                                           // Distributed AN 1 (01......), Confidentiality Offset 3 (..11....): 50
+        0x70,                                           // AN 1 (01......), Conf. Offset 3 (..11....): 50
         0x00,
         0x24,                                           // body length 36 = 4 + 8 + 24
         0x01, 0x02, 0x03, 0x04,                         // Key Number
@@ -257,7 +257,7 @@ mod tests {
     #[rustfmt::skip]
     const WPA_SUPPLICANT_FRAME_3: [u8; 32] = [
         0x04,                                           // Distributed SAK
-        0x10,                                           // Distributed AN 0, Confidentiality Offset 1: offset 0
+        0x10,                                           // AN 0, Confidentiality Offset 1: offset 0
         0x00,
         0x1c,                                           // body length 28 = 4 + 24
         0x00, 0x00, 0x00, 0x01,                         // Key Number 1

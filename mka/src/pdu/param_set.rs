@@ -103,7 +103,10 @@ mod tests {
         assert_eq!(p.into_inner()[..4], [0x2a, 0x5a, 0xa1, 0x23]);
         // Flags and length are masked to 4 and 12 bits.
         let mut p = ParamSetPacket::new_unchecked(&mut buf[..]);
-        p.set_header(1, 0, 0x1f, 0x1234);
+        p.set_header(1, 0, 0, 0x1234);
+        assert_eq!(p.into_inner()[..4], [0x01, 0x00, 0x02, 0x34]);
+        let mut p = ParamSetPacket::new_unchecked(&mut buf[..]);
+        p.set_header(1, 0, 0x1f, 0x0234);
         assert_eq!(p.into_inner()[..4], [0x01, 0x00, 0xf2, 0x34]);
 
         let bytes = [0x2a, 0x5a, 0xa0, 0x05, 1, 2, 3, 4, 5, 0, 0, 0];
@@ -215,7 +218,7 @@ mod tests {
         assert_eq!(
             headers,
             [
-                (1, 0x20, 0x6, 60, 64), // Basic: version 1, priority 32; not key server, desired, capability 2
+                (1, 0x20, 0x6, 60, 64), // Basic: version 1, priority 32, MACsec Desired, capability 2
                 (1, 0x00, 0x0, 16, 20), // Live Peer List, one entry
                 (3, 0x10, 0x0, 40, 44), // MACsec SAK Use, Latest Key rx
             ]

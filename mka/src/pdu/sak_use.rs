@@ -174,8 +174,8 @@ mod tests {
     #[rustfmt::skip]
     const EXAMPLE: [u8; 44] = [
         0x03,                                           // Parameter Set Type 3: MACsec SAK Use
-        0x71,                                           // Latest AN 1 (01......), tx 1, rx 1; Old AN 0, tx 0, rx 1
-        0x50,                                           // Plain tx 0, Plain rx 1, reserved 0, Delay Protect 1; length bits 11-8 = 0
+        0x71,                                           // Latest AN 1, tx 1, rx 1; Old AN 0, tx 0, rx 1
+        0x50,                                           // Plain tx 0, Plain rx 1, Delay Protect 1; len 11-8
         0x28,                                           // body length 40
         0x09, 0x09, 0x09, 0x09, 0x09, 0x09,             // Latest Key: Key Server MI ...
         0x09, 0x09, 0x09, 0x09, 0x09, 0x09,
