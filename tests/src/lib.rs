@@ -1,6 +1,8 @@
 //! Helpers of the cross-crate integration and system tests (`tests/tests/`): locating the
-//! workspace binaries, pcap files, DPDK runs of `macsec-dataplane` on virtual devices, cleanup.
+//! workspace binaries, pcap files, DPDK runs of `macsec-dataplane` on virtual devices, cleanup, and
+//! the two-appliance topology of the system tests (`appliance`).
 
+pub mod appliance;
 pub mod sys;
 
 use pcap_file::pcap::{PcapPacket, PcapReader, PcapWriter};
