@@ -199,7 +199,9 @@ impl Xr {
     pub fn render(&self) -> String {
         let mut s = String::from("key chain KC1\n macsec\n");
         for (ckn, cak, lt) in &self.keys {
-            s += &format!("  key {ckn}\n   key-string {cak} cryptographic-algorithm AES-256-CMAC\n   lifetime {lt}\n");
+            s += &format!(
+                "  key {ckn}\n   key-string {cak} cryptographic-algorithm AES-256-CMAC\n   lifetime {lt}\n"
+            );
         }
         s += "!\n";
         if let Some((ckn, cak)) = &self.fallback {
@@ -219,7 +221,11 @@ impl Xr {
         }
         s += &format!(
             "!\ninterface {IF}\n macsec psk-keychain KC1{} policy P1\n!\n",
-            if self.fallback.is_some() { " fallback-psk-keychain FB1" } else { "" }
+            if self.fallback.is_some() {
+                " fallback-psk-keychain FB1"
+            } else {
+                ""
+            }
         );
         s
     }
@@ -305,7 +311,11 @@ pub struct Classified {
 impl Classified {
     /// The clear frames' EtherTypes, `{0x0800: 3, ...}`.
     pub fn types(&self) -> String {
-        let v: Vec<String> = self.clear_types.iter().map(|(k, n)| format!("{k}: {n}")).collect();
+        let v: Vec<String> = self
+            .clear_types
+            .iter()
+            .map(|(k, n)| format!("{k}: {n}"))
+            .collect();
         format!("{{{}}}", v.join(", "))
     }
 }
@@ -446,7 +456,10 @@ impl Rig {
             secure_secs: None,
             secured_at: 0.0,
             fp: [FilePrefix::new("sa"), FilePrefix::new("sb")],
-            dir: must(tempfile::Builder::new().prefix("msys").tempdir(), "work directory"),
+            dir: must(
+                tempfile::Builder::new().prefix("msys").tempdir(),
+                "work directory",
+            ),
             dp_bin: bin("macsec-dataplane"),
             md_bin: bin("macsecd"),
             ctl_bin: bin("macsecctl"),
@@ -464,11 +477,17 @@ impl Rig {
     fn topology(&self) {
         let end = |ns, name, mac| VethEnd { ns, name, mac };
         must(
-            sys::veth(end(&self.ns_a, "a-host", "02:00:00:00:0a:01"), end(&self.ns_h1, "eth0", H1_MAC)),
+            sys::veth(
+                end(&self.ns_a, "a-host", "02:00:00:00:0a:01"),
+                end(&self.ns_h1, "eth0", H1_MAC),
+            ),
             "veth h1-a",
         );
         must(
-            sys::veth(end(&self.ns_b, "b-host", "02:00:00:00:0b:01"), end(&self.ns_h2, "eth0", H2_MAC)),
+            sys::veth(
+                end(&self.ns_b, "b-host", "02:00:00:00:0b:01"),
+                end(&self.ns_h2, "eth0", H2_MAC),
+            ),
             "veth h2-b",
         );
         must(
@@ -489,16 +508,32 @@ impl Rig {
         // The hosts compute their checksums: a veth leaves TCP/UDP checksums to "hardware" (the
         // frame carries a partial checksum), and net_af_packet forwards the frame as it gets it,
         // so h2's kernel would drop every UDP datagram as a checksum error.
-        for (ns, ip, peer, peer_mac) in [(&self.ns_h1, H1_IP, H2_IP, H2_MAC), (&self.ns_h2, H2_IP, H1_IP, H1_MAC)] {
+        for (ns, ip, peer, peer_mac) in [
+            (&self.ns_h1, H1_IP, H2_IP, H2_MAC),
+            (&self.ns_h2, H2_IP, H1_IP, H1_MAC),
+        ] {
             let _ = ns
                 .cmd("ethtool")
                 .args(["-K", "eth0", "tx", "off"])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .status();
-            must(ns.ip(&["addr", "add", &format!("{ip}/24"), "dev", "eth0"]), "address");
             must(
-                ns.ip(&["neigh", "replace", peer, "lladdr", peer_mac, "dev", "eth0", "nud", "permanent"]),
+                ns.ip(&["addr", "add", &format!("{ip}/24"), "dev", "eth0"]),
+                "address",
+            );
+            must(
+                ns.ip(&[
+                    "neigh",
+                    "replace",
+                    peer,
+                    "lladdr",
+                    peer_mac,
+                    "dev",
+                    "eth0",
+                    "nud",
+                    "permanent",
+                ]),
                 "neighbour",
             );
         }
@@ -522,7 +557,10 @@ impl Rig {
 
     /// Writes the side's IOS XR configuration (`<side>.xr`).
     pub fn write_xr(&self, s: Side, xr: &Xr) {
-        must(std::fs::write(self.path(&format!("{}.xr", s.name())), xr.render()), "write xr");
+        must(
+            std::fs::write(self.path(&format!("{}.xr", s.name())), xr.render()),
+            "write xr",
+        );
     }
 
     /// Starts the side's macsec-dataplane and waits (15 s) for its control socket.
@@ -542,13 +580,33 @@ impl Rig {
             .arg(&cfg)
             .arg("--socket")
             .arg(&sock)
-            .args(["--", "--no-huge", "-m", "512", "--no-pci", "--log-level", "lib.eal:error"])
-            .args(["-l", "0,1", "--main-lcore", main, "--file-prefix", &self.fp[s.idx()].0])
+            .args([
+                "--",
+                "--no-huge",
+                "-m",
+                "512",
+                "--no-pci",
+                "--log-level",
+                "lib.eal:error",
+            ])
+            .args([
+                "-l",
+                "0,1",
+                "--main-lcore",
+                main,
+                "--file-prefix",
+                &self.fp[s.idx()].0,
+            ])
             .args(["--vdev", &format!("net_af_packet0,iface={n}-host")])
             .args(["--vdev", &format!("net_af_packet1,iface={n}-line")]);
         let log = self.path(&format!("{n}.log"));
-        let p = Proc::spawn(&format!("dataplane {n}"), &mut cmd, &log, Some(&self.path(&format!("{n}.json"))))
-            .map_err(|e| e.to_string())?;
+        let p = Proc::spawn(
+            &format!("dataplane {n}"),
+            &mut cmd,
+            &log,
+            Some(&self.path(&format!("{n}.json"))),
+        )
+        .map_err(|e| e.to_string())?;
         self.dp[s.idx()] = Some(p);
         if wait_for(15.0, || sock.exists()) {
             return Ok(());
@@ -601,7 +659,11 @@ impl Rig {
         }
         send_signal(&p, sig);
         if !wait_exit(&mut p, Duration::from_secs(5)) {
-            eprintln!("appliance {}: macsecd did not stop on SIG{} in 5 s", s.name(), signame(sig));
+            eprintln!(
+                "appliance {}: macsecd did not stop on SIG{} in 5 s",
+                s.name(),
+                signame(sig)
+            );
         }
         p.kill();
     }
@@ -624,7 +686,9 @@ impl Rig {
     /// The side's macsecd log (every start's, in order).
     pub fn log(&self, s: Side) -> String {
         (1..=self.md_starts[s.idx()])
-            .map(|k| std::fs::read_to_string(self.path(&format!("{}-mka.{k}.log", s.name()))).unwrap_or_default())
+            .map(|k| {
+                std::fs::read_to_string(self.path(&format!("{}-mka.{k}.log", s.name()))).unwrap_or_default()
+            })
             .collect()
     }
 
@@ -717,7 +781,8 @@ impl Rig {
 
     /// The side's SAs in the dataplane.
     pub fn ea_idb(&self, s: Side) -> Option<SaState> {
-        self.show::<EaIdb>(s, &["macsec", "ea", "idb", "interface", IF]).map(|v| v.sa)
+        self.show::<EaIdb>(s, &["macsec", "ea", "idb", "interface", IF])
+            .map(|v| v.sa)
     }
 
     /// `show macsec mka statistics interface IF`.
@@ -742,15 +807,32 @@ impl Rig {
         cmd.args(["recv", "--bind", &format!("0.0.0.0:{UDP_PORT}"), "--stop-file"])
             .arg(&stop_recv);
         self.recv = Some(must(
-            Proc::spawn("udp-stream recv", &mut cmd, &self.path("recv.log"), Some(&self.path("recv.json"))),
+            Proc::spawn(
+                "udp-stream recv",
+                &mut cmd,
+                &self.path("recv.log"),
+                Some(&self.path("recv.json")),
+            ),
             "udp-stream recv",
         ));
         nap(0.2);
         let mut cmd = self.ns_h1.cmd(&self.stream_bin);
-        cmd.args(["send", "--dst", &format!("{H2_IP}:{UDP_PORT}"), "--rate", &pps.to_string(), "--stop-file"])
-            .arg(&stop_send);
+        cmd.args([
+            "send",
+            "--dst",
+            &format!("{H2_IP}:{UDP_PORT}"),
+            "--rate",
+            &pps.to_string(),
+            "--stop-file",
+        ])
+        .arg(&stop_send);
         self.send = Some(must(
-            Proc::spawn("udp-stream send", &mut cmd, &self.path("send.log"), Some(&self.path("send.json"))),
+            Proc::spawn(
+                "udp-stream send",
+                &mut cmd,
+                &self.path("send.log"),
+                Some(&self.path("send.json")),
+            ),
             "udp-stream send",
         ));
     }
@@ -801,13 +883,18 @@ impl Rig {
         let log = self.path(&format!("{file}.log"));
         let _ = std::fs::remove_file(&f);
         let mut cmd = self.ns(s).cmd("tshark");
-        cmd.args(["-q", "-i", &format!("{}-line", s.name()), "-F", "pcap", "-w"]).arg(&f);
-        self.caps.push(must(Proc::spawn("tshark", &mut cmd, &log, None), "tshark"));
+        cmd.args(["-q", "-i", &format!("{}-line", s.name()), "-F", "pcap", "-w"])
+            .arg(&f);
+        self.caps
+            .push(must(Proc::spawn("tshark", &mut cmd, &log, None), "tshark"));
         let started = wait_for(15.0, || {
             std::fs::read_to_string(&log).is_ok_and(|l| l.contains("Capturing on"))
         });
         if !started {
-            panic!("tshark did not start: {}", std::fs::read_to_string(&log).unwrap_or_default());
+            panic!(
+                "tshark did not start: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
         }
         nap(0.2);
     }
@@ -826,7 +913,11 @@ impl Rig {
         let w: Vec<&str> = log.split_whitespace().collect();
         w.windows(3)
             .filter(|x| (x[1] == "packet" || x[1] == "packets") && x[2].starts_with("dropped"))
-            .filter_map(|x| x[0].trim_start_matches(|c: char| !c.is_ascii_digit()).parse::<u64>().ok())
+            .filter_map(|x| {
+                x[0].trim_start_matches(|c: char| !c.is_ascii_digit())
+                    .parse::<u64>()
+                    .ok()
+            })
             .sum()
     }
 

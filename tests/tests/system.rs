@@ -106,7 +106,10 @@ fn stream_report(rig: &Rig, c: &mut Checks, leaked: &str) {
     );
     if rig.path(LINE).exists() {
         let drops = rig.capture_drops(LINE);
-        c.check(&format!("the line capture is complete (tshark dropped {drops} frames)"), drops == 0);
+        c.check(
+            &format!("the line capture is complete (tshark dropped {drops} frames)"),
+            drops == 0,
+        );
     }
 }
 
@@ -165,7 +168,10 @@ fn secy_line(rig: &Rig, s: Side) -> String {
     };
     let mut v: Vec<(&str, u64)> = counters(&st, &KEYS);
     v.sort_by_key(|(k, _)| KEYS.iter().position(|x| x == k));
-    v.iter().map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join(", ")
+    v.iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The validation counters that changed between two answers (after - before).
@@ -201,7 +207,10 @@ fn tag_counts(text: &str, re: &str) -> String {
     for x in re.find_iter(text) {
         *m.entry(x.as_str()).or_default() += 1;
     }
-    m.iter().map(|(k, n)| format!("{n} {k}")).collect::<Vec<_>>().join(" ")
+    m.iter()
+        .map(|(k, n)| format!("{n} {k}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The text from line `from` (0-based) on.
@@ -275,7 +284,10 @@ fn t_must_secure(rig: &mut Rig, c: &mut Checks) {
         cap.macsec_after,
         opt(last_rx.map(|t| format!("{:+.3}", t - stopped_at)))
     ));
-    c.check("MKA secured and the stream crossed while secured (received > 0)", recv >= 1);
+    c.check(
+        "MKA secured and the stream crossed while secured (received > 0)",
+        recv >= 1,
+    );
     c.check("zero plaintext frames on the line (leaked = 0)", cap.clear == 0);
     c.check(
         "no MACsec data on the line once macsecd A has deleted its SAs and exited (+0.2 s)",
@@ -285,7 +297,10 @@ fn t_must_secure(rig: &mut Rig, c: &mut Checks) {
         "h2 receives nothing from 0.2 s after macsecd A exited",
         last_rx.is_some_and(|t| t < limit),
     );
-    c.check("frames were dropped, not leaked, while not secured (lost > 0)", lost >= 1);
+    c.check(
+        "frames were dropped, not leaked, while not secured (lost > 0)",
+        lost >= 1,
+    );
 }
 
 /// should-secure: clear traffic passes before MKA secures; once secured only MACsec; nothing lost.
@@ -293,7 +308,9 @@ fn t_should_secure(rig: &mut Rig, c: &mut Checks) {
     for s in [A, B] {
         rig.write_xr(
             s,
-            &Xr::new(prio(s)).policy(SecurityPolicy::ShouldSecure).key(CKN1, CAK1, LT_INF),
+            &Xr::new(prio(s))
+                .policy(SecurityPolicy::ShouldSecure)
+                .key(CKN1, CAK1, LT_INF),
         );
     }
     for s in [A, B] {
@@ -415,7 +432,10 @@ fn t_cak_rollover(rig: &mut Rig, c: &mut Checks) {
         status(rig, B)
     ));
     c.check("rolled over to the second CAK on both sides", rolled.is_some());
-    c.check(&format!("still on {CKN2} and Secured after K1 expired"), on_ckn2(rig));
+    c.check(
+        &format!("still on {CKN2} and Secured after K1 expired"),
+        on_ckn2(rig),
+    );
     c.check("zero frames lost", lost == 0);
     c.check("zero plaintext frames on the line (leaked = 0)", leak == 0);
 }
@@ -438,7 +458,11 @@ fn t_fallback(rig: &mut Rig, c: &mut Checks) {
         auth_mode(rig, B),
         ckn(rig, B)
     ));
-    for l in rig.ctl(A, &["show", "macsec", "mka", "session"]).unwrap_or_default().lines() {
+    for l in rig
+        .ctl(A, &["show", "macsec", "mka", "session"])
+        .unwrap_or_default()
+        .lines()
+    {
         println!("    {l}");
     }
     c.check("A reports FALLBACK-PSK", auth_mode(rig, A) == "FALLBACK-PSK");
@@ -500,15 +524,27 @@ fn t_policy_change(rig: &mut Rig, c: &mut Checks) {
             &format!("{n}: the commit restarts the session with the new policy"),
             out.contains(&format!("policy of {IF} changed")),
         );
-        let back = wait_for(10.0, || rig.count_log(s, "SESSION_SECURED") > n0 && rig.both_secured()).then(now);
+        let back = wait_for(10.0, || {
+            rig.count_log(s, "SESSION_SECURED") > n0 && rig.both_secured()
+        })
+        .then(now);
         let window = rig.ea_idb(s).and_then(|sa| sa.policy).map(|p| p.replay_window);
         c.measure(&format!(
             "{n}: the new session Secured {}; dataplane: Replay window size : {}",
-            back.map_or("never (10 s)".into(), |t| format!("{:.2} s after the commit", t - t0)),
+            back.map_or("never (10 s)".into(), |t| format!(
+                "{:.2} s after the commit",
+                t - t0
+            )),
             opt(window)
         ));
-        c.check(&format!("{n}: a new session secured on both sides"), back.is_some());
-        c.check(&format!("{n}: the dataplane has the new replay window"), window == Some(128));
+        c.check(
+            &format!("{n}: a new session secured on both sides"),
+            back.is_some(),
+        );
+        c.check(
+            &format!("{n}: the dataplane has the new replay window"),
+            window == Some(128),
+        );
         nap(8.0); // past the 6 s in which the previous session's SAs are kept
     }
     let leak = stream_end(rig, c);
@@ -560,7 +596,10 @@ fn t_macsecd_restart(rig: &mut Rig, c: &mut Checks) {
         tx_sas(rig, A)
     ));
     c.measure(&format!("B: {}", secy_line(rig, B)));
-    c.check("traffic kept flowing (longest silence at h2 < 250 ms)", gap < 250.0);
+    c.check(
+        "traffic kept flowing (longest silence at h2 < 250 ms)",
+        gap < 250.0,
+    );
     c.check("zero frames lost", st.lost() == 0);
     c.check("the session resumed on A", resumed.is_some());
     c.check("B Secured after the restart", rig.secured(B));
@@ -600,9 +639,15 @@ fn t_dataplane_restart(rig: &mut Rig, c: &mut Checks) {
     let since = lines_from(&rig.log(A), a_lines);
     c.measure(&format!(
         "A logged since the stop: {}",
-        tag_counts(&since, r"DATAPLANE_LOST|is back; MKA sessions restart|%L2-MKA-[0-9]-[A-Z_]+")
+        tag_counts(
+            &since,
+            r"DATAPLANE_LOST|is back; MKA sessions restart|%L2-MKA-[0-9]-[A-Z_]+"
+        )
     ));
-    c.check("macsecd A reconnected and both sides are Secured again", resumed.is_some());
+    c.check(
+        "macsecd A reconnected and both sides are Secured again",
+        resumed.is_some(),
+    );
     c.check(
         "macsecd A logged the loss and the reconnection",
         since.contains("is back; MKA sessions restart"),
@@ -712,7 +757,10 @@ fn t_replay(rig: &mut Rig, c: &mut Checks) {
         "B's counters over the re-injection (deltas): {}; duplicates at h2: {dups}",
         delta_text(&d)
     ));
-    c.check("InPktsLate on B went up by exactly 1", d.get("InPktsLate") == Some(&1));
+    c.check(
+        "InPktsLate on B went up by exactly 1",
+        d.get("InPktsLate") == Some(&1),
+    );
     c.check("InPktsOK on B did not change", d.get("InPktsOK") == Some(&0));
     c.check("the replayed frame did not reach h2", dups == 0);
 }
@@ -737,7 +785,12 @@ fn t_delay_protection(rig: &mut Rig, c: &mut Checks) {
     // B's Rx SA in use for A's traffic: the one with the highest next PN.
     let (next, lowest) = rig
         .ea_idb(B)
-        .and_then(|sa| sa.rx.iter().max_by_key(|r| r.next_pn).map(|r| (r.next_pn, r.lowest_pn)))
+        .and_then(|sa| {
+            sa.rx
+                .iter()
+                .max_by_key(|r| r.next_pn)
+                .map(|r| (r.next_pn, r.lowest_pn))
+        })
         .unwrap_or((0, 0));
     rig.inject_on_a_line(&frame).expect("inject");
     nap(1.0);
@@ -753,13 +806,22 @@ fn t_delay_protection(rig: &mut Rig, c: &mut Checks) {
         next - 1024,
         delta_text(&d)
     ));
-    c.check("A's frame is within the replay window (next PN - PN < 1024)", next - pn < 1024);
-    c.check("B's lowest acceptable PN moved above the held frame's PN", pn < lowest);
+    c.check(
+        "A's frame is within the replay window (next PN - PN < 1024)",
+        next - pn < 1024,
+    );
+    c.check(
+        "B's lowest acceptable PN moved above the held frame's PN",
+        pn < lowest,
+    );
     c.check(
         "B's lowest PN trails by at most 3.3 s of traffic (2 s + two bounded hellos)",
         next - lowest < 330,
     );
-    c.check("InPktsLate on B went up by exactly 1", d.get("InPktsLate") == Some(&1));
+    c.check(
+        "InPktsLate on B went up by exactly 1",
+        d.get("InPktsLate") == Some(&1),
+    );
     c.check("the held frame did not reach h2", dups == 0);
     c.check("no frame of the stream lost", st.lost() == 0);
 }

@@ -1,5 +1,5 @@
 //! udp-stream: a paced, sequence-numbered UDP stream and its counter, for the system tests
-//! (`scripts/systest.sh`).
+//! (`tests/tests/system.rs`).
 //!
 //! ```text
 //! udp-stream send --dst 192.0.2.2:9000 [--rate PPS] [--size OCTETS] [--duration SECS] [--stop-file PATH]
