@@ -6,7 +6,7 @@
 #   3. the system tests (tests/tests/system.rs, #[ignore]d Rust tests run with --ignored
 #      --test-threads=1 on the release binaries): two appliances under traffic and faults — must-secure
 #      and should-secure, SAK rekeys, CAK rollover, fallback PSK, macsecd restart, key expiry, replay;
-#      and the PPK system tests (scripts/systest-ppk.sh): SKS and SKIP (kme-sim) PPK, rekeys, and
+#      and the PPK system tests (tests/tests/system_ppk.rs, the same way): SKS and SKIP (kme-sim) PPK, rekeys, and
 #      the peers that cannot obtain the PPK
 #   4. the live MKA interop matrix against wpa_supplicant 2.10 (scripts/interop-wpa.sh; builds it
 #      from Debian's source package with tests/interop/wpa on first use)
@@ -47,9 +47,11 @@ rc=0
 cargo test --release -p macsec-tests --test system -- --ignored --test-threads=1 --nocapture > /tmp/macsec-systest.log 2>&1 || rc=$?
 if [ "$rc" != 0 ]; then cat /tmp/macsec-systest.log; echo "system tests failed" >&2; exit 1; fi
 grep -E '^(test |  measured:|test result)' /tmp/macsec-systest.log || true
-echo "== PPK system tests (scripts/systest-ppk.sh)"
-bash scripts/systest-ppk.sh --no-build > /tmp/macsec-systest-ppk.log 2>&1 || { cat /tmp/macsec-systest-ppk.log; echo "PPK system tests failed" >&2; exit 1; }
-sed -n '/^== PPK system tests/,$p' /tmp/macsec-systest-ppk.log
+echo "== PPK system tests (cargo test --release -p macsec-tests --test system_ppk -- --ignored --test-threads=1)"
+rc=0
+cargo test --release -p macsec-tests --test system_ppk -- --ignored --test-threads=1 --nocapture > /tmp/macsec-systest-ppk.log 2>&1 || rc=$?
+if [ "$rc" != 0 ]; then cat /tmp/macsec-systest-ppk.log; echo "PPK system tests failed" >&2; exit 1; fi
+grep -E '^(test |  measured:|test result)' /tmp/macsec-systest-ppk.log || true
 
 echo "== MKA interop matrix with wpa_supplicant 2.10 (scripts/interop-wpa.sh)"
 bash scripts/interop-wpa.sh --json /tmp/macsec-interop.json > /tmp/macsec-interop.log 2>&1 || { cat /tmp/macsec-interop.log; echo "interop failed" >&2; exit 1; }

@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# The two-appliance topology, shared by scripts/demo.sh and scripts/systest.sh.
+# The two-appliance topology of scripts/demo.sh (the system tests build the same one in Rust:
+# tests/src/appliance.rs).
 #
 #   [ns H1: host 192.0.2.1 eth0] --veth-- [ns A: a-host | macsec-dataplane + macsecd | a-line]
 #        ==line veth (MACsec)== [ns B: b-line | macsec-dataplane + macsecd | b-host] --veth-- [ns H2: host 192.0.2.2 eth0]

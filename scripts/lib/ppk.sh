@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # PPK (quantum-safe) key distribution on the two-appliance topology of scripts/lib/appliances.sh,
-# shared by scripts/systest-ppk.sh and scripts/demo.sh --ppk. Source it after appliances.sh and
-# call app_init first; configurations $APP_W/{a,b}.xr made by app_xr (A is the key server).
+# used by scripts/demo.sh --ppk (the PPK system tests, tests/tests/system_ppk.rs, do the same in
+# Rust). Source it after appliances.sh and call app_init first; configurations $APP_W/{a,b}.xr
+# made by app_xr (A is the key server).
 #
 #   ppk_sks_setup 1|0          # SKS: sks profiles prof-A/prof-B in a.xr/b.xr; B exports its Classic
 #                              #   McEliece public key, A imports it and exports a seed, B imports the

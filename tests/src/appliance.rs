@@ -441,8 +441,13 @@ impl Rig {
     /// (exact frame counts), MTU 1600 on the appliances' veths, hosts with their addresses,
     /// transmit checksums computed by the kernel and permanent neighbour entries.
     pub fn new(tag: &str) -> Rig {
+        Rig::with_prefix("msys", tag)
+    }
+
+    /// [`Rig::new`] with namespaces PREFIX-TAG-{h1,h2,a,b}.
+    pub fn with_prefix(prefix: &str, tag: &str) -> Rig {
         let tag = tag.replace('_', "");
-        let ns = |role: &str| must(Netns::new(&format!("msys-{tag}-{role}")), "netns");
+        let ns = |role: &str| must(Netns::new(&format!("{prefix}-{tag}-{role}")), "netns");
         let (ns_h1, ns_h2, ns_a, ns_b) = (ns("h1"), ns("h2"), ns("a"), ns("b"));
         let bin = |n: &str| crate::bin(n);
         let rig = Rig {
@@ -624,6 +629,11 @@ impl Rig {
 
     /// Starts the side's macsecd on `<side>.xr`.
     pub fn start_md(&mut self, s: Side) {
+        self.start_md_args(s, &[]);
+    }
+
+    /// [`Rig::start_md`] with more arguments.
+    pub fn start_md_args(&mut self, s: Side, extra: &[&std::ffi::OsStr]) {
         let n = s.name();
         self.md_started = now();
         self.md_starts[s.idx()] += 1;
@@ -634,7 +644,8 @@ impl Rig {
             .arg("--dataplane")
             .arg(self.path(&format!("{n}.sock")))
             .arg("--socket")
-            .arg(self.path(&format!("{n}-mka.sock")));
+            .arg(self.path(&format!("{n}-mka.sock")))
+            .args(extra);
         let p = must(
             Proc::spawn(
                 &format!("macsecd {n}"),
@@ -711,10 +722,16 @@ impl Rig {
 
     /// `macsecctl ARGS --socket <side>-mka.sock`: its output, or `Err` with its error.
     pub fn ctl(&self, s: Side, args: &[&str]) -> Result<String, String> {
+        let mut a: Vec<std::ffi::OsString> = args.iter().map(|x| x.into()).collect();
+        a.push("--socket".into());
+        a.push(self.path(&format!("{}-mka.sock", s.name())).into());
+        self.ctl_raw(&a)
+    }
+
+    /// `macsecctl ARGS`: its output, or `Err` with its error.
+    pub fn ctl_raw(&self, args: &[std::ffi::OsString]) -> Result<String, String> {
         let out = Command::new(&self.ctl_bin)
             .args(args)
-            .arg("--socket")
-            .arg(self.path(&format!("{}-mka.sock", s.name())))
             .stdin(Stdio::null())
             .output()
             .map_err(|e| e.to_string())?;
@@ -974,6 +991,11 @@ impl Checks {
 
     pub fn measure(&self, line: &str) {
         println!("  measured: {line}");
+    }
+
+    /// Did a check fail?
+    pub fn failed(&self) -> bool {
+        !self.failed.is_empty()
     }
 
     /// Passes, or panics naming the failed checks.
