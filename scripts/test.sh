@@ -46,12 +46,12 @@ cargo build --release --bins
 rc=0
 cargo test --release -p macsec-tests --test system -- --ignored --test-threads=1 --nocapture > /tmp/macsec-systest.log 2>&1 || rc=$?
 if [ "$rc" != 0 ]; then cat /tmp/macsec-systest.log; echo "system tests failed" >&2; exit 1; fi
-grep -E '^(test |  measured:|test result)' /tmp/macsec-systest.log || true
+grep -E '^(test |  measured:|  PASS |test result)' /tmp/macsec-systest.log || true
 echo "== PPK system tests (cargo test --release -p macsec-tests --test system_ppk -- --ignored --test-threads=1)"
 rc=0
 cargo test --release -p macsec-tests --test system_ppk -- --ignored --test-threads=1 --nocapture > /tmp/macsec-systest-ppk.log 2>&1 || rc=$?
 if [ "$rc" != 0 ]; then cat /tmp/macsec-systest-ppk.log; echo "PPK system tests failed" >&2; exit 1; fi
-grep -E '^(test |  measured:|test result)' /tmp/macsec-systest-ppk.log || true
+grep -E '^(test |  measured:|  PASS |test result)' /tmp/macsec-systest-ppk.log || true
 
 echo "== MKA interop matrix with wpa_supplicant 2.10 (scripts/interop-wpa.sh)"
 bash scripts/interop-wpa.sh --json /tmp/macsec-interop.json > /tmp/macsec-interop.log 2>&1 || { cat /tmp/macsec-interop.log; echo "interop failed" >&2; exit 1; }

@@ -969,15 +969,18 @@ impl Drop for Rig {
 
 /// The checks of one test: each prints `ok` or `FAIL` and the test goes on; [`Checks::finish`]
 /// fails the test when any failed. `measured:` lines are what the test measured.
-#[derive(Default)]
 pub struct Checks {
+    test: String,
     failed: Vec<String>,
 }
 
 impl Checks {
     pub fn new(test: &str) -> Checks {
         println!("== {test}");
-        Checks::default()
+        Checks {
+            test: test.to_string(),
+            failed: Vec::new(),
+        }
     }
 
     pub fn check(&mut self, desc: &str, ok: bool) {
@@ -1000,12 +1003,15 @@ impl Checks {
 
     /// Passes, or panics naming the failed checks.
     pub fn finish(self) {
+        if !self.failed.is_empty() {
+            println!("  FAIL {} ({} checks failed)", self.test, self.failed.len());
+        }
         assert!(
             self.failed.is_empty(),
             "{} checks failed: {}",
             self.failed.len(),
             self.failed.join("; ")
         );
-        println!("  PASS");
+        println!("  PASS {}", self.test);
     }
 }
