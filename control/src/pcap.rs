@@ -53,14 +53,19 @@ pub fn parse_sak(hex_str: &str, suite: CipherSuite) -> Result<Zeroizing<Vec<u8>>
     Ok(sak)
 }
 
+/// A command-line number that is neither decimal nor `0x` hex.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{0}' is not a number")]
+pub struct NotANumber(pub String);
+
 /// Parses a number given in decimal or with a 0x prefix in hex.
-pub fn parse_u64(s: &str) -> Result<u64, String> {
+pub fn parse_u64(s: &str) -> Result<u64, NotANumber> {
     let s = s.trim();
     let r = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         Some(h) => u64::from_str_radix(h, 16),
         None => s.parse(),
     };
-    r.map_err(|_| format!("'{s}' is not a number"))
+    r.map_err(|_| NotANumber(s.to_string()))
 }
 
 /// Key material common to both directions.

@@ -150,7 +150,7 @@ impl Server {
             }
             Request::SetPolicy { link, policy } => {
                 let l = self.link(&link)?;
-                let p = policy.to_policy().map_err(bad)?;
+                let p = policy.to_policy().map_err(|e| bad(e.to_string()))?;
                 let mut m = l.mirror();
                 l.send(Command::SetPolicy {
                     policy: p,

@@ -389,14 +389,18 @@ pub fn ticks() -> u64 {
     }
 }
 
+/// The latency histograms could not be allocated.
+#[derive(Debug, thiserror::Error)]
+#[error("latency histogram: {0:?}")]
+pub struct LatencyError(hdrhistogram::CreationError);
+
 impl Latency {
     /// Highest latency tracked: 60 s at 6 GHz (longer ones are clamped, which max_ns shows).
     const HIGHEST_TICKS: u64 = 360_000_000_000;
 
-    pub fn new() -> Result<Self, String> {
+    pub fn new() -> Result<Self, LatencyError> {
         let h = || {
-            hdrhistogram::Histogram::<u64>::new_with_bounds(1, Self::HIGHEST_TICKS, 3)
-                .map_err(|e| format!("latency histogram: {e:?}"))
+            hdrhistogram::Histogram::<u64>::new_with_bounds(1, Self::HIGHEST_TICKS, 3).map_err(LatencyError)
         };
         Ok(Latency {
             protect: h()?,

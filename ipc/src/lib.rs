@@ -84,13 +84,23 @@ pub struct PolicyMsg {
     pub lacp_in_clear: bool,
 }
 
+/// Why a [`PolicyMsg`] is not an acceptable SecY policy.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// The confidentiality offset is not 0, 30 or 50.
+    #[error(transparent)]
+    ConfOffset(#[from] macsec::secy::ParseError),
+    #[error("ES and SCB are exclusive")]
+    EsAndScb,
+}
+
 impl PolicyMsg {
     /// The SecY policy, or why the message is not acceptable.
-    pub fn to_policy(&self) -> Result<Policy, String> {
+    pub fn to_policy(&self) -> Result<Policy, PolicyError> {
         let mut p = Policy::new(self.cipher_suite);
-        p.conf_offset = ConfOffset::from_octets(self.conf_offset as u64).map_err(|e| e.to_string())?;
+        p.conf_offset = ConfOffset::from_octets(self.conf_offset as u64)?;
         if self.use_es && self.use_scb {
-            return Err("ES and SCB are exclusive".into());
+            return Err(PolicyError::EsAndScb);
         }
         p.confidentiality = self.confidentiality;
         p.include_sci = self.include_sci;
@@ -458,6 +468,14 @@ mod tests {
         let mut p = policy();
         p.conf_offset = 20;
         assert!(p.to_policy().is_err());
+        assert_eq!(
+            p.to_policy().unwrap_err().to_string(),
+            "confidentiality offset 20 is not 0, 30 or 50"
+        );
+        let mut p = policy();
+        (p.use_es, p.use_scb) = (true, true);
+        assert_eq!(p.to_policy().unwrap_err(), PolicyError::EsAndScb);
+        assert_eq!(PolicyError::EsAndScb.to_string(), "ES and SCB are exclusive");
     }
 
     #[test]

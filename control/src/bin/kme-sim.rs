@@ -11,6 +11,7 @@
 //! and `kme-b ...` (also in `DIR/kme-a.addr`, `DIR/kme-b.addr`), then `ready`. Stops cleanly on
 //! SIGTERM or SIGINT.
 
+use anyhow::Context;
 use clap::Parser;
 use control::ppk::http;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -199,22 +200,19 @@ impl Kme {
     }
 }
 
-fn run(args: Args) -> Result<(), String> {
-    std::fs::create_dir_all(&args.dir).map_err(|e| format!("{}: {e}", args.dir.display()))?;
+fn run(args: Args) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.dir).with_context(|| args.dir.display().to_string())?;
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(sig, stop.clone()).map_err(|e| format!("signal handler: {e}"))?;
+        signal_hook::flag::register(sig, stop.clone()).context("signal handler")?;
     }
-    let la = TcpListener::bind(args.a_listen).map_err(|e| format!("{}: {e}", args.a_listen))?;
-    let lb = TcpListener::bind(args.b_listen).map_err(|e| format!("{}: {e}", args.b_listen))?;
-    let (aa, ab) = (
-        la.local_addr().map_err(|e| e.to_string())?,
-        lb.local_addr().map_err(|e| e.to_string())?,
-    );
+    let la = TcpListener::bind(args.a_listen).with_context(|| args.a_listen.to_string())?;
+    let lb = TcpListener::bind(args.b_listen).with_context(|| args.b_listen.to_string())?;
+    let (aa, ab) = (la.local_addr()?, lb.local_addr()?);
 
     // The CA (the routers' trust point) and the server certificate both KMEs present.
-    let ca_key = rcgen::KeyPair::generate().map_err(|e| e.to_string())?;
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| e.to_string())?;
+    let ca_key = rcgen::KeyPair::generate()?;
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
     ca_params.key_usages = vec![
         rcgen::KeyUsagePurpose::KeyCertSign,
@@ -223,13 +221,13 @@ fn run(args: Args) -> Result<(), String> {
     // A name of its own per run, so that another run's CA is not even a candidate issuer.
     let mut tag = [0u8; 4];
     if !random(&mut tag) {
-        return Err("no randomness".to_string());
+        anyhow::bail!("no randomness");
     }
     ca_params.distinguished_name.push(
         rcgen::DnType::CommonName,
         format!("kme-sim CA {}", hex::encode(tag)),
     );
-    let ca = ca_params.self_signed(&ca_key).map_err(|e| e.to_string())?;
+    let ca = ca_params.self_signed(&ca_key)?;
     let mut sans: Vec<String> = vec![
         "localhost".into(),
         "127.0.0.1".into(),
@@ -240,27 +238,23 @@ fn run(args: Args) -> Result<(), String> {
     sans.extend(args.san.iter().cloned());
     sans.sort();
     sans.dedup();
-    let srv_key = rcgen::KeyPair::generate().map_err(|e| e.to_string())?;
-    let mut srv_params = rcgen::CertificateParams::new(sans).map_err(|e| e.to_string())?;
+    let srv_key = rcgen::KeyPair::generate()?;
+    let mut srv_params = rcgen::CertificateParams::new(sans)?;
     srv_params
         .distinguished_name
         .push(rcgen::DnType::CommonName, "kme-sim");
     srv_params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
-    let srv = srv_params
-        .signed_by(&srv_key, &ca, &ca_key)
-        .map_err(|e| e.to_string())?;
+    let srv = srv_params.signed_by(&srv_key, &ca, &ca_key)?;
     let ca_path = args.dir.join("ca.pem");
-    std::fs::write(&ca_path, ca.pem()).map_err(|e| format!("{}: {e}", ca_path.display()))?;
+    std::fs::write(&ca_path, ca.pem()).with_context(|| ca_path.display().to_string())?;
 
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let chain: Vec<CertificateDer<'static>> = vec![srv.der().clone(), ca.der().clone()];
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(srv_key.serialize_der()));
     let cfg = rustls::ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .map_err(|e| e.to_string())?
+        .with_protocol_versions(&[&rustls::version::TLS13])?
         .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .map_err(|e| e.to_string())?;
+        .with_single_cert(chain, key)?;
     let cfg = Arc::new(cfg);
 
     let store: Store = Arc::new(Mutex::new(HashMap::new()));
@@ -292,9 +286,9 @@ fn run(args: Args) -> Result<(), String> {
     let mut threads = Vec::new();
     let mut out = std::io::stdout();
     for (kme, listener, addr) in kmes {
-        listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+        listener.set_nonblocking(true)?;
         let file = args.dir.join(format!("{}.addr", kme.name));
-        std::fs::write(&file, format!("{addr}\n")).map_err(|e| format!("{}: {e}", file.display()))?;
+        std::fs::write(&file, format!("{addr}\n")).with_context(|| file.display().to_string())?;
         let _ = writeln!(out, "{} {} listening on {addr}", kme.name, kme.local);
         let (stop, cfg) = (stop.clone(), cfg.clone());
         threads.push(std::thread::spawn(move || {
@@ -329,7 +323,8 @@ fn main() -> ExitCode {
     match run(Args::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("kme-sim: error: {e}");
+            // `{:#}`: the context, then the cause, as `CONTEXT: CAUSE`.
+            eprintln!("kme-sim: error: {e:#}");
             ExitCode::from(1)
         }
     }

@@ -3,7 +3,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use control::pcap::{self, KeyOptions, ProtectOptions, Report, ValidateOptions};
 use macsec::crypto::Backend;
-use macsec::secy::{CipherSuite, ConfOffset, Salt, Sci, Ssci, ValidateFrames};
+use macsec::secy::{CipherSuite, ConfOffset, ParseError, Salt, Sci, Ssci, ValidateFrames};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -322,23 +322,34 @@ struct ValidateArgs {
     output: PathBuf,
 }
 
-fn parse_suite(s: &str) -> Result<CipherSuite, String> {
-    s.parse().map_err(|e: macsec::secy::ParseError| e.to_string())
-}
-fn parse_sci(s: &str) -> Result<Sci, String> {
-    s.parse().map_err(|e: macsec::secy::ParseError| e.to_string())
-}
-fn parse_ssci(s: &str) -> Result<Ssci, String> {
-    s.parse().map_err(|e: macsec::secy::ParseError| e.to_string())
-}
-fn parse_salt(s: &str) -> Result<Salt, String> {
-    s.parse().map_err(|e: macsec::secy::ParseError| e.to_string())
-}
-fn parse_backend(s: &str) -> Result<Backend, String> {
+// clap value parsers: clap prints `invalid value 'X' for '--ARG <ARG>': ` and the error's text.
+fn parse_suite(s: &str) -> Result<CipherSuite, ParseError> {
     s.parse()
 }
-fn parse_offset(s: &str) -> Result<ConfOffset, String> {
-    ConfOffset::from_octets(pcap::parse_u64(s)?).map_err(|e| e.to_string())
+fn parse_sci(s: &str) -> Result<Sci, ParseError> {
+    s.parse()
+}
+fn parse_ssci(s: &str) -> Result<Ssci, ParseError> {
+    s.parse()
+}
+fn parse_salt(s: &str) -> Result<Salt, ParseError> {
+    s.parse()
+}
+fn parse_backend(s: &str) -> anyhow::Result<Backend> {
+    // Backend's FromStr (in macsec) gives its reason as text.
+    s.parse().map_err(anyhow::Error::msg)
+}
+fn parse_offset(s: &str) -> Result<ConfOffset, OffsetError> {
+    Ok(ConfOffset::from_octets(pcap::parse_u64(s)?)?)
+}
+
+/// Why a `--conf-offset` is refused.
+#[derive(Debug, thiserror::Error)]
+enum OffsetError {
+    #[error(transparent)]
+    NotANumber(#[from] pcap::NotANumber),
+    #[error(transparent)]
+    Offset(#[from] ParseError),
 }
 
 fn key_options(k: &KeyArgs) -> Result<KeyOptions, pcap::PcapToolError> {

@@ -298,7 +298,7 @@ fn parse_lifetime(words: &[&str], ckn: &Ckn) -> Result<Lifetime, ErrorKind> {
     if words.len() < 6 {
         return Err(syntax("missing argument".into()));
     }
-    let start = parse_time(&words[1..5]).map_err(syntax)?;
+    let start = parse_time(&words[1..5]).map_err(|e| syntax(e.to_string()))?;
     let rest = &words[5..];
     if kw(rest[0], "infinite") {
         arity(rest, 1, "lifetime", LIFETIME_USAGE)?;
@@ -319,7 +319,7 @@ fn parse_lifetime(words: &[&str], ckn: &Ckn) -> Result<Lifetime, ErrorKind> {
     if rest.len() != 4 {
         return Err(syntax(format!("unexpected `{}`", shown(rest[0]))));
     }
-    let end = parse_time(rest).map_err(syntax)?;
+    let end = parse_time(rest).map_err(|e| syntax(e.to_string()))?;
     if end <= start {
         return Err(ErrorKind::LifetimeEndsBeforeStart {
             ckn: ckn.clone(),

@@ -69,16 +69,39 @@ fn month(word: &str) -> Option<u32> {
         .map(|i| i as u32 + 1)
 }
 
+/// Why a lifetime time did not parse. The `Display` text is the `problem` of the `lifetime`
+/// syntax error the parser reports.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimeError {
+    #[error("a time is `hh:mm:ss day month year`")]
+    Arity,
+    #[error("time `{0}` is not hh:mm:ss")]
+    NotHms(String),
+    #[error("time `{0}` is not a valid hh:mm:ss (00:00:00 to 23:59:59)")]
+    HmsRange(String),
+    #[error("no month name in `{0} {1}`")]
+    NoMonth(String, String),
+    #[error("year `{0}` is not {YEAR_MIN} to {YEAR_MAX}")]
+    Year(String),
+    #[error("day `{day}` is not 1 to {days} for {month} {year}")]
+    Day {
+        day: String,
+        days: u32,
+        month: &'static str,
+        year: i64,
+    },
+}
+
 /// Unix seconds of `hh:mm:ss` and a date given as three words, `day month year` (as the guide
 /// writes it: `05:00:00 01 January 2015`) or `month day year` (as a running-config shows it:
 /// `05:00:00 january 01 2015`). Months are names or 3+-letter prefixes, in any case.
-pub fn parse_time(words: &[&str]) -> Result<u64, String> {
+pub fn parse_time(words: &[&str]) -> Result<u64, TimeError> {
     let [hms, a, b, year] = words else {
-        return Err("a time is `hh:mm:ss day month year`".into());
+        return Err(TimeError::Arity);
     };
     let parts: Vec<&str> = hms.split(':').collect();
     let [h, m, s] = parts[..] else {
-        return Err(format!("time `{hms}` is not hh:mm:ss"));
+        return Err(TimeError::NotHms(hms.to_string()));
     };
     let field = |t: &str, max: u32| -> Option<u32> {
         if t.is_empty() || t.len() > 2 || !t.bytes().all(|c| c.is_ascii_digit()) {
@@ -87,29 +110,28 @@ pub fn parse_time(words: &[&str]) -> Result<u64, String> {
         t.parse::<u32>().ok().filter(|&v| v <= max)
     };
     let (Some(h), Some(m), Some(s)) = (field(h, 23), field(m, 59), field(s, 59)) else {
-        return Err(format!(
-            "time `{hms}` is not a valid hh:mm:ss (00:00:00 to 23:59:59)"
-        ));
+        return Err(TimeError::HmsRange(hms.to_string()));
     };
     let (day_word, mon) = if let Some(mo) = month(a) {
         (*b, mo)
     } else if let Some(mo) = month(b) {
         (*a, mo)
     } else {
-        return Err(format!("no month name in `{a} {b}`"));
+        return Err(TimeError::NoMonth(a.to_string(), b.to_string()));
     };
     let year: i64 = match year.parse() {
         Ok(y) if (YEAR_MIN..=YEAR_MAX).contains(&y) => y,
-        _ => return Err(format!("year `{year}` is not {YEAR_MIN} to {YEAR_MAX}")),
+        _ => return Err(TimeError::Year(year.to_string())),
     };
     let day: u32 = match day_word.parse() {
         Ok(d) if d >= 1 && d <= days_in_month(year, mon) => d,
         _ => {
-            return Err(format!(
-                "day `{day_word}` is not 1 to {} for {} {year}",
-                days_in_month(year, mon),
-                MONTHS[mon as usize - 1]
-            ))
+            return Err(TimeError::Day {
+                day: day_word.to_string(),
+                days: days_in_month(year, mon),
+                month: MONTHS[mon as usize - 1],
+                year,
+            })
         }
     };
     let days = days_from_civil(year, mon, day);
@@ -154,5 +176,26 @@ mod tests {
         assert!(parse_time(&["00:00:00", "29", "feb", "2023"]).is_err());
         assert!(parse_time(&["00:00:00", "ju", "1", "2023"]).is_err());
         assert!(parse_time(&["24:00:00", "1", "june", "2023"]).is_err());
+    }
+
+    /// The texts the `lifetime` syntax error quotes (they were `String`s before `TimeError`).
+    #[test]
+    fn error_texts() {
+        let text = |w: &[&str]| parse_time(w).unwrap_err().to_string();
+        assert_eq!(text(&["00:00:00"]), "a time is `hh:mm:ss day month year`");
+        assert_eq!(text(&["5", "1", "june", "2023"]), "time `5` is not hh:mm:ss");
+        assert_eq!(
+            text(&["24:00:00", "1", "june", "2023"]),
+            "time `24:00:00` is not a valid hh:mm:ss (00:00:00 to 23:59:59)"
+        );
+        assert_eq!(text(&["00:00:00", "ju", "1", "2023"]), "no month name in `ju 1`");
+        assert_eq!(
+            text(&["00:00:00", "1", "june", "2100"]),
+            "year `2100` is not 1970 to 2099"
+        );
+        assert_eq!(
+            text(&["00:00:00", "29", "feb", "2023"]),
+            "day `29` is not 1 to 28 for february 2023"
+        );
     }
 }

@@ -134,6 +134,8 @@ pub enum PpkError {
     NoSeed { profile: String, peer: String },
     #[error("{path}: {why}")]
     BadFile { path: PathBuf, why: String },
+    #[error("{path}: {source}")]
+    SeedFile { path: PathBuf, source: sks::SeedError },
     #[error("key generation failed: {0}")]
     KeyGen(String),
     #[error("the trust point {path} could not be used: {why}")]

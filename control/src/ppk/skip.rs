@@ -362,7 +362,7 @@ impl SkipClient {
         &mut self,
         ty: TxType,
         target: &str,
-        parse: impl Fn(&[u8]) -> Result<T, String>,
+        parse: impl Fn(&[u8]) -> Result<T, AnswerError>,
     ) -> Result<T, PpkError> {
         let attempts = 1 + self.opts.retries;
         let mut last_err = String::new();
@@ -476,7 +476,7 @@ impl SkipClient {
     /// `GET /capabilities`.
     pub fn capabilities(&mut self) -> Result<Capabilities, PpkError> {
         let caps = self.transaction(TxType::Capability, "/capabilities", |b| {
-            serde_json::from_slice::<Capabilities>(b).map_err(|e| e.to_string())
+            serde_json::from_slice::<Capabilities>(b).map_err(AnswerError::from)
         })?;
         let c = caps.clone();
         self.save(move |s| {
@@ -516,40 +516,63 @@ impl SkipClient {
     pub fn entropy(&mut self, min_bits: u32) -> Result<Zeroizing<Vec<u8>>, PpkError> {
         let target = format!("/entropy?minentropy={min_bits}");
         self.transaction(TxType::Entropy, &target, |b| {
-            let a: EntropyAnswer = serde_json::from_slice(b).map_err(|e| e.to_string())?;
+            let a: EntropyAnswer = serde_json::from_slice(b)?;
             let v = Zeroizing::new(
-                hex::decode(a.random_str.as_str()).map_err(|_| "randomStr is not hex".to_string())?,
+                hex::decode(a.random_str.as_str()).map_err(|_| AnswerError::NotHex("randomStr"))?,
             );
             if v.len() * 8 < min_bits as usize {
-                return Err(format!("{} bits of entropy, asked for {min_bits}", v.len() * 8));
+                return Err(AnswerError::Entropy {
+                    bits: v.len() * 8,
+                    asked: min_bits,
+                });
             }
             Ok(v)
         })
     }
 }
 
+/// Why a KME's 2xx answer is not usable (the text after `bad answer: `). Never quotes a key.
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    /// Not the JSON object the call answers with.
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+    /// A field that must be hex (`key`, `randomStr`) is not.
+    #[error("{0} is not hex")]
+    NotHex(&'static str),
+    #[error("a {bits}-bit key, asked for {asked}")]
+    KeySize { bits: usize, asked: u32 },
+    #[error("{bits} bits of entropy, asked for {asked}")]
+    Entropy { bits: usize, asked: u32 },
+}
+
 /// Parses a KME's `/key` answer (public for the fuzz target: it is network input).
-pub fn parse_key(b: &[u8], size_bits: u32) -> Result<(String, Zeroizing<Vec<u8>>), String> {
-    let a: KeyAnswer = serde_json::from_slice(b).map_err(|e| e.to_string())?;
-    let key = Zeroizing::new(hex::decode(a.key.as_str()).map_err(|_| "key is not hex".to_string())?);
+pub fn parse_key(b: &[u8], size_bits: u32) -> Result<(String, Zeroizing<Vec<u8>>), AnswerError> {
+    let a: KeyAnswer = serde_json::from_slice(b)?;
+    let key = Zeroizing::new(hex::decode(a.key.as_str()).map_err(|_| AnswerError::NotHex("key"))?);
     if size_bits != 0 && key.len() * 8 != size_bits as usize {
-        return Err(format!("a {}-bit key, asked for {size_bits}", key.len() * 8));
+        return Err(AnswerError::KeySize {
+            bits: key.len() * 8,
+            asked: size_bits,
+        });
     }
     Ok((a.key_id, key))
 }
 
+/// A key ID that [`check_key_id`] refuses (its first 80 characters).
+#[derive(Debug, thiserror::Error)]
+#[error("key ID '{0}' is not 1 to 64 of A-Z a-z 0-9 -")]
+struct BadKeyId(String);
+
 /// A SKIP key ID usable in a URL path and as a [`KeyId`]: 1..=64 of `A-Z a-z 0-9 -`.
-fn check_key_id(id: &str) -> Result<(), String> {
+fn check_key_id(id: &str) -> Result<(), BadKeyId> {
     if !id.is_empty()
         && id.len() <= super::KEY_ID_MAX_LEN
         && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
     {
         Ok(())
     } else {
-        Err(format!(
-            "key ID '{}' is not 1 to 64 of A-Z a-z 0-9 -",
-            id.chars().take(80).collect::<String>()
-        ))
+        Err(BadKeyId(id.chars().take(80).collect()))
     }
 }
 
@@ -591,7 +614,7 @@ impl PpkSource for SkipSource {
     fn new_key(&mut self) -> Result<(KeyId, Ppk), PpkError> {
         let remote = self.remote()?;
         let (id, key) = self.client.get_key(&remote, (PPK_LEN * 8) as u32)?;
-        check_key_id(&id).map_err(|w| self.client.kme_err(w))?;
+        check_key_id(&id).map_err(|w| self.client.kme_err(w.to_string()))?;
         Ok((KeyId::new(id.as_bytes())?, Ppk::from_bytes(&key)?))
     }
 
@@ -600,7 +623,7 @@ impl PpkSource for SkipSource {
             .as_text()
             .ok_or_else(|| PpkError::Invalid(format!("key ID {id} is not a SKIP key ID")))?
             .to_string();
-        check_key_id(&text).map_err(PpkError::Invalid)?;
+        check_key_id(&text).map_err(|e| PpkError::Invalid(e.to_string()))?;
         let remote = self.remote()?;
         let (got, key) = self.client.get_key_by_id(&text, &remote)?;
         if got != text {
@@ -609,5 +632,41 @@ impl PpkSource for SkipSource {
                 .kme_err(format!("asked for key {text}, got key {got}")));
         }
         Ppk::from_bytes(&key).map_err(|e| self.client.kme_err(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The texts after `bad answer: ` (they were `String`s before `AnswerError`).
+    #[test]
+    fn answer_error_texts() {
+        let text = |b: &[u8], bits| parse_key(b, bits).unwrap_err().to_string();
+        assert_eq!(text(br#"{"keyId":"k1","key":"zz"}"#, 0), "key is not hex");
+        assert_eq!(
+            text(br#"{"keyId":"k1","key":"0011"}"#, 256),
+            "a 16-bit key, asked for 256"
+        );
+        let json = serde_json::from_slice::<KeyAnswer>(b"[")
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(text(b"[", 0), json);
+        let (id, key) = parse_key(br#"{"keyId":"k1","key":"0011"}"#, 16).unwrap();
+        assert_eq!((id.as_str(), &key[..]), ("k1", &[0u8, 0x11][..]));
+        assert_eq!(
+            AnswerError::Entropy { bits: 8, asked: 256 }.to_string(),
+            "8 bits of entropy, asked for 256"
+        );
+        assert_eq!(
+            AnswerError::NotHex("randomStr").to_string(),
+            "randomStr is not hex"
+        );
+        assert_eq!(
+            check_key_id("a b").unwrap_err().to_string(),
+            "key ID 'a b' is not 1 to 64 of A-Z a-z 0-9 -"
+        );
+        assert!(check_key_id("abc-DEF-123").is_ok());
     }
 }

@@ -237,9 +237,9 @@ impl SksState {
         let pk_bytes = fs::read(&pk_path).map_err(io_err(&pk_path))?;
         let mut seed = Zeroizing::new([0u8; SEED_LEN]);
         random_bytes(&mut seed[..])?;
-        let file = seal_seed(me, peer, &pk_bytes, &seed).map_err(|why| PpkError::BadFile {
+        let file = seal_seed(me, peer, &pk_bytes, &seed).map_err(|source| PpkError::SeedFile {
             path: pk_path.clone(),
-            why,
+            source,
         })?;
         write_file(out, &file, 0o644)?;
         self.make_dirs()?;
@@ -254,7 +254,11 @@ impl SksState {
             path: path.to_path_buf(),
             why,
         };
-        let file = SeedFile::parse(&data).map_err(bad)?;
+        let seed_err = |source: SeedError| PpkError::SeedFile {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = SeedFile::parse(&data).map_err(seed_err)?;
         if file.sender != peer.as_bytes() {
             return Err(bad(format!(
                 "the seed is from '{}', not from peer {peer}",
@@ -274,7 +278,7 @@ impl SksState {
             ));
         }
         let sk = self.secret_key()?;
-        let seed = file.open(&sk).map_err(bad)?;
+        let seed = file.open(&sk).map_err(seed_err)?;
         self.make_dirs()?;
         write_file(&self.peer_path(peer, "seed")?, &seed[..], 0o600)
     }
@@ -317,23 +321,49 @@ pub fn generate_keypair(
     Ok(r)
 }
 
+/// Why a seed file could not be sealed, parsed or opened (the text after the file's path).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SeedError {
+    #[error("not a mceliece8192128 public key: {0} octets")]
+    PublicKeyLength(usize),
+    #[error("identifiers have 1 to 255 octets")]
+    IdentifierLength,
+    /// The same text as [`PpkError::KeyGen`] of a failed allocation.
+    #[error("key generation failed: allocation")]
+    Alloc,
+    /// The same text as [`PpkError::Rng`].
+    #[error("the operating system's random number generator failed")]
+    Rng,
+    #[error("key derivation failed")]
+    Kdf,
+    #[error("sealing the seed failed")]
+    Seal,
+    #[error("not a seed file (bad magic)")]
+    BadMagic,
+    #[error("unsupported seed file version {version} suite {suite}")]
+    Version { version: u8, suite: u8 },
+    #[error("not a seed file (truncated)")]
+    Truncated,
+    #[error("not a seed file ({0} octets of trailing data)")]
+    TrailingData(usize),
+    #[error("the seed file failed its integrity check (changed, or not encrypted to this router's key)")]
+    Integrity,
+}
+
 /// Builds a seed file: see [`SeedFile`].
 pub fn seal_seed(
     sender: &str,
     recipient: &str,
     recipient_pk: &[u8],
     seed: &[u8; SEED_LEN],
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, SeedError> {
     if recipient_pk.len() != PUBLIC_KEY_LEN {
-        return Err(format!(
-            "not a mceliece8192128 public key: {} octets",
-            recipient_pk.len()
-        ));
+        return Err(SeedError::PublicKeyLength(recipient_pk.len()));
     }
     if sender.is_empty() || sender.len() > 255 || recipient.is_empty() || recipient.len() > 255 {
-        return Err("identifiers have 1 to 255 octets".to_string());
+        return Err(SeedError::IdentifierLength);
     }
-    let mut pk_box: Box<[u8; PUBLIC_KEY_LEN]> = boxed_array().map_err(|e| e.to_string())?;
+    let mut pk_box: Box<[u8; PUBLIC_KEY_LEN]> = boxed_array().map_err(|_| SeedError::Alloc)?;
     pk_box.copy_from_slice(recipient_pk);
     let pk = PublicKey::from(pk_box);
     let (ct, ss) = encapsulate_boxed(&pk, &mut rand_core::OsRng);
@@ -349,7 +379,7 @@ pub fn seal_seed(
     out.extend_from_slice(ct.as_array());
     let aad_len = out.len();
     let mut nonce = [0u8; NONCE_LEN];
-    random_bytes(&mut nonce).map_err(|e| e.to_string())?;
+    random_bytes(&mut nonce).map_err(|_| SeedError::Rng)?;
     let key = aead_key(ss.as_array())?;
     let mut sealed = seed.to_vec();
     key.seal_in_place_append_tag(
@@ -357,18 +387,18 @@ pub fn seal_seed(
         aead::Aad::from(&out[..aad_len]),
         &mut sealed,
     )
-    .map_err(|_| "sealing the seed failed".to_string())?;
+    .map_err(|_| SeedError::Seal)?;
     out.extend_from_slice(&nonce);
     out.extend_from_slice(&sealed);
     Ok(out)
 }
 
-fn aead_key(shared_secret: &[u8]) -> Result<aead::LessSafeKey, String> {
+fn aead_key(shared_secret: &[u8]) -> Result<aead::LessSafeKey, SeedError> {
     let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, HKDF_SALT).extract(shared_secret);
     let info = [HKDF_INFO];
     let okm = prk
         .expand(&info, &aead::AES_256_GCM)
-        .map_err(|_| "key derivation failed".to_string())?;
+        .map_err(|_| SeedError::Kdf)?;
     Ok(aead::LessSafeKey::new(aead::UnboundKey::from(okm)))
 }
 
@@ -393,20 +423,19 @@ pub struct SeedFile<'a> {
 }
 
 impl<'a> SeedFile<'a> {
-    pub fn parse(data: &'a [u8]) -> Result<SeedFile<'a>, String> {
-        let short = || "not a seed file (truncated)".to_string();
+    pub fn parse(data: &'a [u8]) -> Result<SeedFile<'a>, SeedError> {
         if data.len() < 10 || &data[..8] != SEED_MAGIC {
-            return Err("not a seed file (bad magic)".to_string());
+            return Err(SeedError::BadMagic);
         }
         if data[8] != SEED_VERSION || data[9] != SEED_SUITE {
-            return Err(format!(
-                "unsupported seed file version {} suite {}",
-                data[8], data[9]
-            ));
+            return Err(SeedError::Version {
+                version: data[8],
+                suite: data[9],
+            });
         }
         let mut at = 10;
-        let mut take = |n: usize| -> Result<&'a [u8], String> {
-            let s = data.get(at..at + n).ok_or_else(short)?;
+        let mut take = |n: usize| -> Result<&'a [u8], SeedError> {
+            let s = data.get(at..at + n).ok_or(SeedError::Truncated)?;
             at += n;
             Ok(s)
         };
@@ -420,10 +449,7 @@ impl<'a> SeedFile<'a> {
         let nonce = take(NONCE_LEN)?;
         let sealed = take(SEED_LEN + TAG_LEN)?;
         if at != data.len() {
-            return Err(format!(
-                "not a seed file ({} octets of trailing data)",
-                data.len() - at
-            ));
+            return Err(SeedError::TrailingData(data.len() - at));
         }
         Ok(SeedFile {
             sender,
@@ -437,7 +463,7 @@ impl<'a> SeedFile<'a> {
     }
 
     /// Decapsulates and opens the seed; fails if anything in the file was changed.
-    pub fn open(&self, sk: &SecretKey<'_>) -> Result<Zeroizing<[u8; SEED_LEN]>, String> {
+    pub fn open(&self, sk: &SecretKey<'_>) -> Result<Zeroizing<[u8; SEED_LEN]>, SeedError> {
         let mut ct = [0u8; KEM_CT_LEN];
         ct.copy_from_slice(self.ct);
         let ss = decapsulate_boxed(&Ciphertext::from(ct), sk);
@@ -451,10 +477,7 @@ impl<'a> SeedFile<'a> {
                 aead::Aad::from(self.aad),
                 &mut buf,
             )
-            .map_err(|_| {
-                "the seed file failed its integrity check (changed, or not encrypted to this router's key)"
-                    .to_string()
-            })?;
+            .map_err(|_| SeedError::Integrity)?;
         let mut seed = Zeroizing::new([0u8; SEED_LEN]);
         seed.copy_from_slice(plain);
         Ok(seed)

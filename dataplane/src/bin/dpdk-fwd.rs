@@ -11,7 +11,8 @@
 //! `{"forwarded":N,"dropped":N,"elapsed_ms":N,"from":{...stats},"to":{...stats}}`.
 //! Exit status: 0 done, 1 runtime failure, 2 usage error.
 
-use dataplane::dpdk::{self, Burst, DpdkError, Eal, Mempool, Port, PortStats};
+use anyhow::Context;
+use dataplane::dpdk::{self, Burst, Eal, Mempool, Port, PortStats};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -31,41 +32,34 @@ struct Args {
     eal: Vec<String>,
 }
 
-fn parse_args() -> Result<Args, String> {
+/// The arguments, or `None` for `-h`/`--help` (which prints only the usage).
+fn parse_args() -> anyhow::Result<Option<Args>> {
     let mut argv = std::env::args();
     let prog = argv.next().unwrap_or_else(|| "dpdk-fwd".to_owned());
     let (mut from, mut to, mut packets, mut timeout_ms) = (None, None, u64::MAX, 5000u64);
     let mut eal = vec![prog];
     while let Some(a) = argv.next() {
-        let mut value = |name: &str| argv.next().ok_or_else(|| format!("{name} needs a value"));
+        let mut value = |name: &str| argv.next().with_context(|| format!("{name} needs a value"));
         match a.as_str() {
             "--from" => from = Some(value("--from")?),
             "--to" => to = Some(value("--to")?),
-            "--packets" => {
-                packets = value("--packets")?
-                    .parse()
-                    .map_err(|e| format!("--packets: {e}"))?
-            }
-            "--timeout-ms" => {
-                timeout_ms = value("--timeout-ms")?
-                    .parse()
-                    .map_err(|e| format!("--timeout-ms: {e}"))?
-            }
+            "--packets" => packets = value("--packets")?.parse().context("--packets")?,
+            "--timeout-ms" => timeout_ms = value("--timeout-ms")?.parse().context("--timeout-ms")?,
             "--" => {
                 eal.extend(argv.by_ref());
                 break;
             }
-            "-h" | "--help" => return Err(String::new()),
-            other => return Err(format!("unexpected argument {other:?}")),
+            "-h" | "--help" => return Ok(None),
+            other => anyhow::bail!("unexpected argument {other:?}"),
         }
     }
-    Ok(Args {
-        from: from.ok_or("--from is required")?,
-        to: to.ok_or("--to is required")?,
+    Ok(Some(Args {
+        from: from.context("--from is required")?,
+        to: to.context("--to is required")?,
         packets,
         timeout: Duration::from_millis(timeout_ms),
         eal,
-    })
+    }))
 }
 
 fn stats_json(s: &PortStats) -> String {
@@ -75,25 +69,24 @@ fn stats_json(s: &PortStats) -> String {
     )
 }
 
-fn run(args: Args) -> Result<(), String> {
-    let ctx = |what: &'static str| move |e: DpdkError| format!("{what}: {e}");
-    let eal = Eal::init(&args.eal).map_err(ctx("EAL init"))?;
-    let from = Port::by_name(&args.from).map_err(ctx("--from"))?;
-    let to = Port::by_name(&args.to).map_err(ctx("--to"))?;
+fn run(args: Args) -> anyhow::Result<()> {
+    let eal = Eal::init(&args.eal).context("EAL init")?;
+    let from = Port::by_name(&args.from).context("--from")?;
+    let to = Port::by_name(&args.to).context("--to")?;
     if from == to {
-        return Err("--from and --to must be different ports".into());
+        anyhow::bail!("--from and --to must be different ports");
     }
     let worker = *Eal::worker_lcores()
         .first()
-        .ok_or("no worker lcore (give EAL e.g. -l 0,1)")?;
+        .context("no worker lcore (give EAL e.g. -l 0,1)")?;
     let socket = from.socket_id();
-    let pool = Mempool::new("dpdk_fwd_pool", 4095, 128, DATA_ROOM, socket).map_err(ctx("mempool"))?;
+    let pool = Mempool::new("dpdk_fwd_pool", 4095, 128, DATA_ROOM, socket).context("mempool")?;
     for port in [from, to] {
-        port.configure(1, 1, 512, 512, &pool).map_err(ctx("configure"))?;
-        port.start().map_err(ctx("start"))?;
+        port.configure(1, 1, 512, 512, &pool).context("configure")?;
+        port.start().context("start")?;
         if let Err(e) = port.promiscuous(true) {
             if !e.is_not_supported() {
-                return Err(format!("promiscuous: {e}"));
+                return Err(e).context("promiscuous");
             }
         }
     }
@@ -134,26 +127,23 @@ fn run(args: Args) -> Result<(), String> {
             0
         }),
     )
-    .map_err(ctx("launch"))?;
+    .context("launch")?;
     let rc = dpdk::wait_lcore(worker);
     let elapsed = started.elapsed();
     if rc != 0 {
-        return Err(format!("worker lcore {worker} returned {rc}"));
+        anyhow::bail!("worker lcore {worker} returned {rc}");
     }
 
     for port in [from, to] {
-        port.stop().map_err(ctx("stop"))?;
+        port.stop().context("stop")?;
     }
-    let (sf, st) = (
-        from.stats().map_err(ctx("stats"))?,
-        to.stats().map_err(ctx("stats"))?,
-    );
+    let (sf, st) = (from.stats().context("stats")?, to.stats().context("stats")?);
     for port in [from, to] {
-        port.close().map_err(ctx("close"))?;
+        port.close().context("close")?;
     }
     let leaked = pool.in_use();
     drop(pool);
-    eal.cleanup().map_err(ctx("EAL cleanup"))?;
+    eal.cleanup().context("EAL cleanup")?;
     println!(
         "{{\"forwarded\":{},\"dropped\":{},\"elapsed_ms\":{},\"mbufs_in_use_at_exit\":{},\"from\":{},\"to\":{}}}",
         forwarded.load(Ordering::Acquire),
@@ -167,12 +157,15 @@ fn run(args: Args) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
+    // `{:#}`: the context, then the cause, as `CONTEXT: CAUSE`.
     let args = match parse_args() {
-        Ok(a) => a,
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
         Err(e) => {
-            if !e.is_empty() {
-                eprintln!("dpdk-fwd: {e}");
-            }
+            eprintln!("dpdk-fwd: {e:#}");
             eprintln!("{USAGE}");
             return ExitCode::from(2);
         }
@@ -180,7 +173,7 @@ fn main() -> ExitCode {
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("dpdk-fwd: {e}");
+            eprintln!("dpdk-fwd: {e:#}");
             ExitCode::from(1)
         }
     }

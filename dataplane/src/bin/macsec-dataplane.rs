@@ -6,6 +6,7 @@
 //! every exit (duration, SIGINT, SIGTERM) the ports are flushed and closed and one JSON object
 //! with the counters is printed on stdout.
 
+use anyhow::Context;
 use clap::Parser;
 use dataplane::config::DataplaneConfig;
 use dataplane::dpdk::{self, Eal, Mempool, Port};
@@ -89,7 +90,8 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             drop(eal);
-            fail(e)
+            // `{:#}`: each context, then the cause, as `CONTEXT: CAUSE`.
+            fail(format!("{e:#}"))
         }
     }
 }
@@ -102,10 +104,10 @@ struct Running {
     latency: Option<Arc<Mutex<Option<LatencyReport>>>>,
 }
 
-fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> Result<String, String> {
+fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> anyhow::Result<String> {
     let workers = dpdk::worker_lcores();
     if workers.is_empty() {
-        return Err("no worker lcore: give the EAL at least two lcores (e.g. -l 0,1)".into());
+        anyhow::bail!("no worker lcore: give the EAL at least two lcores (e.g. -l 0,1)");
     }
     let pool = Arc::new(
         Mempool::new(
@@ -115,24 +117,24 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> Result<Str
             DATA_ROOM,
             dpdk::socket_id(),
         )
-        .map_err(|e| format!("mempool: {e}"))?,
+        .context("mempool")?,
     );
     let (events_tx, events_rx) = crossbeam_channel::bounded::<Event>(4096);
     let mut handles = Vec::new();
     let mut per_lcore: Vec<Vec<DpdkLink>> = workers.iter().map(|_| Vec::new()).collect();
     let mut running = Vec::new();
     let mut opened: Vec<Port> = Vec::new();
-    let result = (|| -> Result<(), String> {
+    let result = (|| -> anyhow::Result<()> {
         for (i, l) in config.links.iter().enumerate() {
             let host = Port::by_name(&l.host_port)
-                .map_err(|e| format!("link {}: host port {}: {e}", l.interface, l.host_port))?;
+                .with_context(|| format!("link {}: host port {}", l.interface, l.host_port))?;
             let line = Port::by_name(&l.line_port)
-                .map_err(|e| format!("link {}: line port {}: {e}", l.interface, l.line_port))?;
+                .with_context(|| format!("link {}: line port {}", l.interface, l.line_port))?;
             for p in [host, line] {
                 let pname = p.name().unwrap_or_else(|_| format!("port {}", p.id()));
                 p.configure(1, 1, cli.ring_size, cli.ring_size, &pool)
-                    .map_err(|e| format!("port {pname}: {e}"))?;
-                p.start().map_err(|e| format!("port {pname}: {e}"))?;
+                    .with_context(|| format!("port {pname}"))?;
+                p.start().with_context(|| format!("port {pname}"))?;
                 opened.push(p);
                 let _ = p.promiscuous(true);
             }
@@ -140,14 +142,14 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> Result<Str
                 Some(s) => s,
                 None => Sci::from_mac_port(
                     line.mac_addr()
-                        .map_err(|e| format!("link {}: line port MAC: {e}", l.interface))?,
+                        .with_context(|| format!("link {}: line port MAC", l.interface))?,
                     1,
                 ),
             };
             let policy = l
                 .policy
                 .to_policy()
-                .map_err(|e| format!("link {}: {e}", l.interface))?;
+                .with_context(|| format!("link {}", l.interface))?;
             let mut state = LinkState::new(
                 &l.interface,
                 policy,
@@ -161,7 +163,7 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> Result<Str
                     .secy
                     .tx
                     .install_sa(sa.an, &sa.key.to_keys(), sa.pn)
-                    .map_err(|e| format!("link {}: tx_sa {}: {e}", l.interface, sa.an))?;
+                    .with_context(|| format!("link {}: tx_sa {}", l.interface, sa.an))?;
             }
             if let Some(first) = l.tx_sa.first() {
                 state.apply(Command::EnableTxSa(Some(first.an)));
@@ -171,7 +173,7 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> Result<Str
                     .secy
                     .rx
                     .install_sa(sa.sci, sa.an, &sa.key.to_keys(), sa.pn)
-                    .map_err(|e| format!("link {}: rx_sa {}: {e}", l.interface, sa.an))?;
+                    .with_context(|| format!("link {}: rx_sa {}", l.interface, sa.an))?;
             }
             let (cmd_tx, cmd_rx) = crossbeam_channel::bounded(1024);
             let info = LinkInfo {
@@ -229,7 +231,7 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> Result<Str
     let ctl_stop = Arc::new(AtomicBool::new(false));
     let ctl_threads = server
         .serve(&cli.socket, events_rx, ctl_stop.clone())
-        .map_err(|e| format!("control socket {}: {e}", cli.socket.display()))?;
+        .with_context(|| format!("control socket {}", cli.socket.display()))?;
 
     let wstop = Arc::new(AtomicBool::new(false));
     let mut launched = Vec::new();
@@ -239,7 +241,7 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> Result<Str
         }
         let s = wstop.clone();
         dpdk::launch(*lcore, Box::new(move || run_dpdk(links, s)))
-            .map_err(|e| format!("lcore {lcore}: {e}"))?;
+            .with_context(|| format!("lcore {lcore}"))?;
         launched.push(*lcore);
     }
     eprintln!(

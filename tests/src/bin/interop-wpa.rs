@@ -25,6 +25,7 @@
 //! `interop-wpa --wpa DIR [--hold SECS] [--cells NAME,...] [--json FILE] [--keep]` (root; DIR has
 //! `bin/wpa_supplicant` and `bin/wpa_cli` from `tests/interop/wpa/build.sh`).
 
+use anyhow::{anyhow, bail, Context};
 use control::pcap::{KeyOptions, ProtectOptions, ValidateOptions};
 use control::show::SessionRow;
 use ipc::SaState;
@@ -384,18 +385,19 @@ fn start_wpa(env: &Env, ns: &Netns, dir: &Path, n: usize) -> std::io::Result<(Pr
     Ok((p, run))
 }
 
-/// An IO error said with what was being done.
-fn e(what: &str) -> impl Fn(std::io::Error) -> String + '_ {
-    move |err| format!("{what}: {err}")
+/// A pcap tool error as its own text: its `Display` already ends with the `io::Error` it has as
+/// `source`, which `{:#}` would print a second time.
+fn pcap_err(e: control::pcap::PcapToolError) -> anyhow::Error {
+    anyhow!("{e}")
 }
 
-fn run_cell(env: &Env, i: usize, c: &Cell) -> Result<Outcome, String> {
+fn run_cell(env: &Env, i: usize, c: &Cell) -> anyhow::Result<Outcome> {
     let dir = env.work.join(c.name);
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(e("work dir"))?;
+    std::fs::create_dir_all(&dir).context("work dir")?;
     let tag = format!("{}{}", std::process::id() % 10000, i);
-    let na = Netns::new(&format!("miwA{tag}")).map_err(e("netns"))?;
-    let nb = Netns::new(&format!("miwB{tag}")).map_err(e("netns"))?;
+    let na = Netns::new(&format!("miwA{tag}")).context("netns")?;
+    let nb = Netns::new(&format!("miwB{tag}")).context("netns")?;
     sys::veth(
         VethEnd {
             ns: &na,
@@ -408,7 +410,7 @@ fn run_cell(env: &Env, i: usize, c: &Cell) -> Result<Outcome, String> {
             mac: &mac(c.ours_mac),
         },
     )
-    .map_err(e("line veth"))?;
+    .context("line veth")?;
     sys::veth(
         VethEnd {
             ns: &nb,
@@ -421,9 +423,9 @@ fn run_cell(env: &Env, i: usize, c: &Cell) -> Result<Outcome, String> {
             mac: "02:00:00:00:01:02",
         },
     )
-    .map_err(e("host veth"))?;
+    .context("host veth")?;
     nb.ip(&["addr", "add", "198.51.100.2/24", "dev", "hostB"])
-        .map_err(e("address"))?;
+        .context("address")?;
     nb.ip(&[
         "neigh",
         "add",
@@ -433,8 +435,8 @@ fn run_cell(env: &Env, i: usize, c: &Cell) -> Result<Outcome, String> {
         "dev",
         "hostB",
     ])
-    .map_err(e("neighbour"))?;
-    let w = |name: &str, text: String| std::fs::write(dir.join(name), text).map_err(e(name));
+    .context("neighbour")?;
+    let w = |name: &str, text: String| std::fs::write(dir.join(name), text).context(name.to_string());
     w("xr.conf", xr_config(c))?;
     w("wpa.conf", wpa_config(c, &dir.join("ctrl")))?;
     w("dp.toml", format!("[[link]]\ninterface = \"{IFACE}\"\nhost_port = \"net_af_packet0\"\nline_port = \"net_af_packet1\"\ncipher_suite = \"{}\"\nsecurity_policy = \"should-secure\"\n", c.suite.name()))?;
@@ -449,11 +451,11 @@ fn run_cell(env: &Env, i: usize, c: &Cell) -> Result<Outcome, String> {
         &dir.join("tshark.log"),
         None,
     )
-    .map_err(e("tshark"))?;
+    .context("tshark")?;
     if !sys::wait_for(Duration::from_secs(10), Duration::from_millis(50), || {
         std::fs::metadata(dir.join("line.pcap")).is_ok_and(|m| m.len() >= 24)
     }) {
-        return Err("tshark did not start".into());
+        bail!("tshark did not start");
     }
     // Our appliance first, then wpa_supplicant.
     let mut dpp = Proc::spawn(
@@ -485,11 +487,11 @@ fn run_cell(env: &Env, i: usize, c: &Cell) -> Result<Outcome, String> {
         &dir.join("dp.log"),
         Some(&dir.join("dp.json")),
     )
-    .map_err(e("dataplane"))?;
+    .context("dataplane")?;
     if !sys::wait_for(Duration::from_secs(20), Duration::from_millis(50), || {
         dp_sock.exists()
     }) {
-        return Err("the dataplane did not start (dp.log)".into());
+        bail!("the dataplane did not start (dp.log)");
     }
     let mut md = Proc::spawn(
         "macsecd",
@@ -503,11 +505,11 @@ fn run_cell(env: &Env, i: usize, c: &Cell) -> Result<Outcome, String> {
         &dir.join("md.log"),
         Some(&dir.join("md.json")),
     )
-    .map_err(e("macsecd"))?;
+    .context("macsecd")?;
     if !sys::wait_for(Duration::from_secs(10), Duration::from_millis(50), || {
         md_sock.exists()
     }) {
-        return Err("macsecd did not start (md.log)".into());
+        bail!("macsecd did not start (md.log)");
     }
     let _ping = Proc::spawn(
         "ping",
@@ -516,20 +518,20 @@ fn run_cell(env: &Env, i: usize, c: &Cell) -> Result<Outcome, String> {
         &dir.join("ping.log"),
         None,
     )
-    .map_err(e("ping"))?;
-    sys::sleep(Duration::from_millis(500)).map_err(e("wait"))?;
+    .context("ping")?;
+    sys::sleep(Duration::from_millis(500)).context("wait")?;
 
     let mut runs = Vec::new();
-    let (mut wpa, run) = start_wpa(env, &na, &dir, 1).map_err(e("wpa_supplicant"))?;
+    let (mut wpa, run) = start_wpa(env, &na, &dir, 1).context("wpa_supplicant")?;
     runs.push(run);
     if c.restart_wpa {
-        sys::sleep(env.hold / 2).map_err(e("hold"))?;
+        sys::sleep(env.hold / 2).context("hold")?;
         wpa.stop();
-        let (p, run) = start_wpa(env, &na, &dir, 2).map_err(e("wpa_supplicant"))?;
+        let (p, run) = start_wpa(env, &na, &dir, 2).context("wpa_supplicant")?;
         wpa = p;
         runs.push(run);
     }
-    sys::sleep(env.hold).map_err(e("hold"))?;
+    sys::sleep(env.hold).context("hold")?;
 
     // State at the end of the hold, from both sides.
     let status_text = sys::run(
@@ -539,7 +541,7 @@ fn run_cell(env: &Env, i: usize, c: &Cell) -> Result<Outcome, String> {
             .args(["-i", "vA", "status"]),
     )
     .unwrap_or_default();
-    std::fs::write(dir.join("wpa-status.txt"), &status_text).map_err(e("status"))?;
+    std::fs::write(dir.join("wpa-status.txt"), &status_text).context("status")?;
     let status: std::collections::BTreeMap<&str, &str> =
         status_text.lines().filter_map(|l| l.split_once('=')).collect();
     let sessions: Vec<SessionRow> =
@@ -551,7 +553,7 @@ fn run_cell(env: &Env, i: usize, c: &Cell) -> Result<Outcome, String> {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
         .unwrap_or_default();
-    std::fs::write(dir.join("ours-detail.txt"), &detail).map_err(e("detail"))?;
+    std::fs::write(dir.join("ours-detail.txt"), &detail).context("detail")?;
     let sims: Vec<Vec<SimLine>> = runs.iter().map(|r| read_sim(&r.sa_log)).collect();
     let our_sci = ours.as_ref().map(|s| Sci(s.local_tx_sci));
     let wpa_sci = Sci::from_mac_port(mac_bytes(c.wpa_mac), 1);
@@ -572,7 +574,7 @@ fn run_cell(env: &Env, i: usize, c: &Cell) -> Result<Outcome, String> {
     wpa.stop();
     md.stop();
     dpp.stop();
-    sys::sleep(Duration::from_millis(300)).map_err(e("wait"))?;
+    sys::sleep(Duration::from_millis(300)).context("wait")?;
     tshark.stop();
     let (mkpdus, frames) = read_line(&dir.join("line.pcap"));
     let wpa_log: String = runs
@@ -723,8 +725,7 @@ fn run_cell(env: &Env, i: usize, c: &Cell) -> Result<Outcome, String> {
                             f.src_mac != their_mac && f.an == rx.an && f.t >= rx.t && f.t < next_same_an
                         })
                         .collect();
-                    let (ok, total) = validate(&dir, c.suite, rx, our_sci, &mine)
-                        .map_err(|err| format!("validate: {err}"))?;
+                    let (ok, total) = validate(&dir, c.suite, rx, our_sci, &mine).context("validate")?;
                     ok_total.0 += ok;
                     ok_total.1 += total;
                 }
@@ -802,14 +803,14 @@ fn validate(
     rx: &SimLine,
     sci: Option<Sci>,
     frames: &[&LineFrame],
-) -> Result<(u64, u64), String> {
+) -> anyhow::Result<(u64, u64)> {
     if frames.is_empty() {
         return Ok((0, 0));
     }
     let input = dir.join(format!("ours-an{}-kn{}.pcap", rx.an, rx.ki_kn));
     let all: Vec<Vec<u8>> = frames.iter().map(|f| f.data.clone()).collect();
     macsec_tests::write_pcap(&input, &all);
-    let sak = control::pcap::parse_sak(&rx.key, suite).map_err(|e| e.to_string())?;
+    let sak = control::pcap::parse_sak(&rx.key, suite).map_err(pcap_err)?;
     let opts = ValidateOptions {
         key: KeyOptions {
             cipher_suite: suite,
@@ -824,8 +825,7 @@ fn validate(
         replay_window: u32::MAX,
         validate_frames: ValidateFrames::Strict,
     };
-    let r =
-        control::pcap::validate(&opts, &input, &dir.join("ours-plain.pcap")).map_err(|e| e.to_string())?;
+    let r = control::pcap::validate(&opts, &input, &dir.join("ours-plain.pcap")).map_err(pcap_err)?;
     Ok((r.counters.in_pkts_ok, frames.len() as u64))
 }
 
@@ -839,14 +839,14 @@ fn reverse(
     c: &Cell,
     tx: &SimLine,
     wpa_sci: Sci,
-) -> Result<(usize, u64), String> {
+) -> anyhow::Result<(usize, u64)> {
     let rx_ok = |s: &SaState| {
         s.rx.iter()
             .filter(|r| r.sci == wpa_sci.0 && r.an == tx.an)
             .map(|r| r.in_pkts_ok)
             .sum::<u64>()
     };
-    let before = ea_idb(env, md_sock).map(|s| rx_ok(&s)).ok_or("no ea idb")?;
+    let before = ea_idb(env, md_sock).map(|s| rx_ok(&s)).context("no ea idb")?;
     let plain: Vec<Vec<u8>> = (0..REVERSE_FRAMES)
         .map(|i| {
             let mut f = vec![0x02, 0, 0, 0, 1, 2];
@@ -861,12 +861,12 @@ fn reverse(
     let opts = ProtectOptions {
         key: KeyOptions {
             cipher_suite: c.suite,
-            sak: control::pcap::parse_sak(&tx.key, c.suite).map_err(|e| e.to_string())?,
+            sak: control::pcap::parse_sak(&tx.key, c.suite).map_err(pcap_err)?,
             ssci: None,
             salt: None,
             backend: Default::default(),
         },
-        sci: tx.sci().ok_or("tx SCI")?,
+        sci: tx.sci().context("tx SCI")?,
         an: tx.an,
         pn: tx.pn.max(1) + 1000,
         // macsec_sim reports 802.1X's Confidentiality Offset (1 = offset 0, 0 = integrity only).
@@ -876,13 +876,12 @@ fn reverse(
         es: false,
         scb: false,
     };
-    control::pcap::protect(&opts, &plain_p, &line_p).map_err(|e| e.to_string())?;
+    control::pcap::protect(&opts, &plain_p, &line_p).map_err(pcap_err)?;
     sys::run(
         na.cmd(&env.frame_gen)
             .args(["--iface", "vA", "--pcap"])
             .arg(&line_p),
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let mut after = before;
     sys::wait_for(Duration::from_secs(3), Duration::from_millis(100), || {
         after = ea_idb(env, md_sock).map(|s| rx_ok(&s)).unwrap_or(before);
@@ -974,7 +973,8 @@ fn main() -> ExitCode {
                 ),
                 o,
             ),
-            Err(err) => (format!("FAIL: {err}"), Outcome::default()),
+            // `{:#}`: the context, then the cause, as `CONTEXT: CAUSE`.
+            Err(err) => (format!("FAIL: {err:#}"), Outcome::default()),
         };
         if !verdict.starts_with("PASS") {
             failed += 1;

@@ -15,6 +15,7 @@
 //! seconds) and every silence longer than `--gap-ms` (default 50) between two arrivals.
 //! The loss of a run is the sender's `sent` minus the receiver's `received`.
 
+use anyhow::{anyhow, bail, Context};
 use std::net::UdpSocket;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,8 +39,8 @@ fn unix_now() -> f64 {
         .unwrap_or(0.0)
 }
 
-fn parse(args: &[String]) -> Result<(String, Opts), String> {
-    let mode = args.first().ok_or("missing mode (send or recv)")?.clone();
+fn parse(args: &[String]) -> anyhow::Result<(String, Opts)> {
+    let mode = args.first().context("missing mode (send or recv)")?.clone();
     let mut o = Opts {
         addr: String::new(),
         rate: 3000.0,
@@ -50,8 +51,8 @@ fn parse(args: &[String]) -> Result<(String, Opts), String> {
     };
     let mut it = args[1..].iter();
     while let Some(a) = it.next() {
-        let mut val = || it.next().cloned().ok_or(format!("{a} needs a value"));
-        let num = |v: String| v.parse::<f64>().map_err(|_| format!("{a}: not a number: {v}"));
+        let mut val = || it.next().cloned().with_context(|| format!("{a} needs a value"));
+        let num = |v: String| v.parse::<f64>().map_err(|_| anyhow!("{a}: not a number: {v}"));
         match a.as_str() {
             "--dst" | "--bind" => o.addr = val()?,
             "--rate" => o.rate = num(val()?)?,
@@ -59,14 +60,14 @@ fn parse(args: &[String]) -> Result<(String, Opts), String> {
             "--duration" => o.duration = Some(num(val()?)?),
             "--stop-file" => o.stop_file = Some(PathBuf::from(val()?)),
             "--gap-ms" => o.gap_ms = num(val()?)?,
-            other => return Err(format!("unknown option {other}")),
+            other => bail!("unknown option {other}"),
         }
     }
     if o.addr.is_empty() {
-        return Err("--dst (send) or --bind (recv) is required".into());
+        bail!("--dst (send) or --bind (recv) is required");
     }
     if o.rate.is_nan() || o.rate <= 0.0 {
-        return Err("--rate must be positive".into());
+        bail!("--rate must be positive");
     }
     o.size = o.size.clamp(16, 1472);
     Ok((mode, o))
@@ -77,10 +78,10 @@ fn should_stop(o: &Opts, start: Instant) -> bool {
         || o.stop_file.as_ref().is_some_and(|p| p.exists())
 }
 
-fn send(o: &Opts) -> Result<serde_json::Value, String> {
-    let sock = UdpSocket::bind("0.0.0.0:0").map_err(|e| format!("bind: {e}"))?;
+fn send(o: &Opts) -> anyhow::Result<serde_json::Value> {
+    let sock = UdpSocket::bind("0.0.0.0:0").context("bind")?;
     sock.connect(&o.addr)
-        .map_err(|e| format!("connect {}: {e}", o.addr))?;
+        .with_context(|| format!("connect {}", o.addr))?;
     let mut buf = vec![0u8; o.size];
     let start = Instant::now();
     let first_tx = unix_now();
@@ -116,10 +117,9 @@ fn send(o: &Opts) -> Result<serde_json::Value, String> {
     }))
 }
 
-fn recv(o: &Opts) -> Result<serde_json::Value, String> {
-    let sock = UdpSocket::bind(&o.addr).map_err(|e| format!("bind {}: {e}", o.addr))?;
-    sock.set_read_timeout(Some(Duration::from_millis(10)))
-        .map_err(|e| e.to_string())?;
+fn recv(o: &Opts) -> anyhow::Result<serde_json::Value> {
+    let sock = UdpSocket::bind(&o.addr).with_context(|| format!("bind {}", o.addr))?;
+    sock.set_read_timeout(Some(Duration::from_millis(10)))?;
     let start = Instant::now();
     let mut seen: Vec<u64> = Vec::new(); // bitmap of sequence numbers
     let (mut received, mut dups, mut ooo) = (0u64, 0u64, 0u64);
@@ -139,7 +139,7 @@ fn recv(o: &Opts) -> Result<serde_json::Value, String> {
             {
                 continue
             }
-            Err(e) => return Err(format!("recv: {e}")),
+            Err(e) => return Err(e).context("recv"),
         };
         if n < 8 {
             continue;
@@ -203,14 +203,15 @@ fn main() -> ExitCode {
     let (mode, opts) = match parse(&args) {
         Ok(x) => x,
         Err(e) => {
-            eprintln!("udp-stream: {e}\n{USAGE}");
+            // `{:#}`: the context, then the cause, as `CONTEXT: CAUSE`.
+            eprintln!("udp-stream: {e:#}\n{USAGE}");
             return ExitCode::from(2);
         }
     };
     let r = match mode.as_str() {
         "send" => send(&opts),
         "recv" => recv(&opts),
-        other => Err(format!("unknown mode {other}\n{USAGE}")),
+        other => Err(anyhow!("unknown mode {other}\n{USAGE}")),
     };
     match r {
         Ok(v) => {
@@ -218,7 +219,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("udp-stream: {e}");
+            eprintln!("udp-stream: {e:#}");
             ExitCode::from(1)
         }
     }
