@@ -40,109 +40,35 @@ struct Cli {
 
 const ETH_P_PAE: u16 = 0x888e;
 
-/// An AF_PACKET socket bound to one interface for EAPOL frames.
-struct PacketSocket {
-    fd: i32,
-}
+/// The PAE group address (802.1X-2020 11.1.1), which MKPDUs are sent to.
+const PAE_GROUP: [u8; 6] = [0x01, 0x80, 0xc2, 0x00, 0x00, 0x03];
+
+/// An AF_PACKET socket bound to one interface for EAPOL frames (non-blocking, PAE group joined).
+struct PacketSocket(afpacket::PacketSocket);
 
 impl PacketSocket {
     fn open(iface: &str) -> io::Result<PacketSocket> {
-        let name = std::ffi::CString::new(iface)
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "bad interface name"))?;
-        // SAFETY: if_nametoindex reads a NUL-terminated string we own.
-        let ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) };
-        if ifindex == 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: plain socket(2) call; the fd is owned by PacketSocket and closed on drop.
-        let fd = unsafe {
-            libc::socket(
-                libc::AF_PACKET,
-                libc::SOCK_RAW | libc::SOCK_NONBLOCK,
-                (ETH_P_PAE.to_be()) as i32,
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let sock = PacketSocket { fd };
-        // SAFETY: sockaddr_ll is plain old data; zeroed is a valid value.
-        let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-        sll.sll_family = libc::AF_PACKET as u16;
-        sll.sll_protocol = ETH_P_PAE.to_be();
-        sll.sll_ifindex = ifindex as i32;
-        // SAFETY: bind with a valid sockaddr_ll of the size we pass.
-        let r = unsafe {
-            libc::bind(
-                fd,
-                &sll as *const _ as *const libc::sockaddr,
-                std::mem::size_of::<libc::sockaddr_ll>() as u32,
-            )
-        };
-        if r < 0 {
-            return Err(io::Error::last_os_error());
-        }
+        let sock = afpacket::PacketSocket::open(iface, ETH_P_PAE).map_err(afpacket::OpenError::into_io)?;
+        sock.set_nonblocking(true)?;
         // Receive the PAE group address.
-        // SAFETY: packet_mreq is plain old data; zeroed is valid.
-        let mut mreq: libc::packet_mreq = unsafe { std::mem::zeroed() };
-        mreq.mr_ifindex = ifindex as i32;
-        mreq.mr_type = libc::PACKET_MR_MULTICAST as u16;
-        mreq.mr_alen = 6;
-        mreq.mr_address[..6].copy_from_slice(&[0x01, 0x80, 0xc2, 0x00, 0x00, 0x03]);
-        // SAFETY: setsockopt with a valid packet_mreq of the size we pass.
-        let r = unsafe {
-            libc::setsockopt(
-                fd,
-                libc::SOL_PACKET,
-                libc::PACKET_ADD_MEMBERSHIP,
-                &mreq as *const _ as *const libc::c_void,
-                std::mem::size_of::<libc::packet_mreq>() as u32,
-            )
-        };
-        if r < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(sock)
+        sock.add_multicast(PAE_GROUP)?;
+        Ok(PacketSocket(sock))
     }
 
     fn recv(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
-        // SAFETY: recv into a buffer we own, with its length.
-        let n = unsafe { libc::recv(self.fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            return if e.kind() == io::ErrorKind::WouldBlock {
-                Ok(None)
-            } else {
-                Err(e)
-            };
+        match self.0.recv(buf) {
+            Ok(n) => Ok(Some(n)),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(e),
         }
-        Ok(Some(n as usize))
     }
 
     fn send(&self, frame: &[u8]) -> io::Result<()> {
-        // SAFETY: send from a buffer we own, with its length.
-        let n = unsafe { libc::send(self.fd, frame.as_ptr() as *const libc::c_void, frame.len(), 0) };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
+        self.0.send(frame).map(|_| ())
     }
 
     fn wait(&self, timeout: Duration) {
-        let mut pfd = libc::pollfd {
-            fd: self.fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: poll on one valid pollfd.
-        unsafe { libc::poll(&mut pfd, 1, timeout.as_millis().min(1000) as i32) };
-    }
-}
-
-impl Drop for PacketSocket {
-    fn drop(&mut self) {
-        // SAFETY: we own the fd.
-        unsafe { libc::close(self.fd) };
+        let _ = self.0.wait_readable(timeout.min(Duration::from_secs(1)));
     }
 }
 
