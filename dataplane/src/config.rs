@@ -142,7 +142,9 @@ impl DataplaneConfig {
             }
         })?;
         let backend = match &raw.backend {
-            Some(b) => b.parse().map_err(ConfigError::Other)?,
+            Some(b) => b
+                .parse()
+                .map_err(|e: macsec::crypto::BackendParseError| ConfigError::Other(e.to_string()))?,
             None => Backend::best(),
         };
         if raw.link.is_empty() {

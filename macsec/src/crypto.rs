@@ -125,8 +125,17 @@ impl fmt::Display for Backend {
     }
 }
 
+/// A backend name [`Backend`]'s `FromStr` refuses (the name as given).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BackendParseError {
+    #[error("crypto backend '{0}' is not compiled in (dataplane feature ipsec-mb)")]
+    NotCompiledIn(String),
+    #[error("unknown crypto backend '{0}' (expected ring, rustcrypto or ipsec-mb)")]
+    Unknown(String),
+}
+
 impl FromStr for Backend {
-    type Err = String;
+    type Err = BackendParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.to_ascii_lowercase().as_str() {
             "ring" => Ok(Backend::Ring),
@@ -134,12 +143,8 @@ impl FromStr for Backend {
             #[cfg(feature = "ipsec-mb")]
             "ipsec-mb" | "ipsecmb" => Ok(Backend::IpsecMb),
             #[cfg(not(feature = "ipsec-mb"))]
-            "ipsec-mb" | "ipsecmb" => Err(format!(
-                "crypto backend '{s}' is not compiled in (dataplane feature ipsec-mb)"
-            )),
-            _ => Err(format!(
-                "unknown crypto backend '{s}' (expected ring, rustcrypto or ipsec-mb)"
-            )),
+            "ipsec-mb" | "ipsecmb" => Err(BackendParseError::NotCompiledIn(s.to_string())),
+            _ => Err(BackendParseError::Unknown(s.to_string())),
         }
     }
 }
@@ -531,7 +536,21 @@ mod tests {
         assert!("ipsec-mb"
             .parse::<Backend>()
             .unwrap_err()
+            .to_string()
             .contains("not compiled in"));
+    }
+
+    /// The refusals' texts (macsecctl --backend and the dataplane TOML print them).
+    #[test]
+    fn backend_parse_errors() {
+        assert_eq!(
+            "foo".parse::<Backend>().unwrap_err().to_string(),
+            "unknown crypto backend 'foo' (expected ring, rustcrypto or ipsec-mb)"
+        );
+        assert_eq!(
+            BackendParseError::NotCompiledIn("IPSEC-MB".into()).to_string(),
+            "crypto backend 'IPSEC-MB' is not compiled in (dataplane feature ipsec-mb)"
+        );
     }
 
     /// ipsec-mb is chosen by `best()` exactly when it is available, and it is available whenever

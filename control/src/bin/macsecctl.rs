@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use control::pcap::{self, KeyOptions, ProtectOptions, Report, ValidateOptions};
-use macsec::crypto::Backend;
+use macsec::crypto::{Backend, BackendParseError};
 use macsec::secy::{CipherSuite, ConfOffset, ParseError, Salt, Sci, Ssci, ValidateFrames};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -335,9 +335,8 @@ fn parse_ssci(s: &str) -> Result<Ssci, ParseError> {
 fn parse_salt(s: &str) -> Result<Salt, ParseError> {
     s.parse()
 }
-fn parse_backend(s: &str) -> anyhow::Result<Backend> {
-    // Backend's FromStr (in macsec) gives its reason as text.
-    s.parse().map_err(anyhow::Error::msg)
+fn parse_backend(s: &str) -> Result<Backend, BackendParseError> {
+    s.parse()
 }
 fn parse_offset(s: &str) -> Result<ConfOffset, OffsetError> {
     Ok(ConfOffset::from_octets(pcap::parse_u64(s)?)?)
