@@ -22,7 +22,7 @@ use std::time::Duration;
 pub const ETH_P_ALL: u16 = 0x0003;
 
 /// The most frames one [`PacketSocket::send_batch`] call hands to the kernel.
-pub const BATCH_MAX: usize = 64;
+pub const BATCH_MAX: usize = 32;
 
 /// Why [`PacketSocket::open`] failed. The texts are what `frame-gen` prints after `frame-gen: `;
 /// [`OpenError::into_io`] gives the operating system's error alone.

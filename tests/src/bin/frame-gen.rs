@@ -17,7 +17,8 @@ use anyhow::{bail, Context};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-const BATCH: usize = 32;
+/// Frames per sendmmsg call: as many as the helper takes at once.
+const BATCH: usize = afpacket::BATCH_MAX;
 const ETHERTYPE: u16 = 0x88b5;
 
 struct Args {
