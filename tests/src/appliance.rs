@@ -20,6 +20,7 @@
 
 use crate::sys::{self, Netns, Proc, VethEnd};
 use crate::FilePrefix;
+use anyhow::Context;
 use control::show::SessionRow;
 use ipc::{LinkCounters, SaState};
 use macsec::secy::SecyCounters;
@@ -569,7 +570,7 @@ impl Rig {
     }
 
     /// Starts the side's macsec-dataplane and waits (15 s) for its control socket.
-    pub fn start_dp(&mut self, s: Side, policy: SecurityPolicy) -> Result<(), String> {
+    pub fn start_dp(&mut self, s: Side, policy: SecurityPolicy) -> anyhow::Result<()> {
         let n = s.name();
         let toml = format!(
             "[[link]]\ninterface = \"{IF}\"\nhost_port = \"net_af_packet0\"\nline_port = \"net_af_packet1\"\ncipher_suite = \"GCM-AES-XPN-256\"\nsecurity_policy = \"{}\"\n",
@@ -577,7 +578,7 @@ impl Rig {
         );
         let cfg = self.path(&format!("{n}.toml"));
         let sock = self.path(&format!("{n}.sock"));
-        std::fs::write(&cfg, toml).map_err(|e| e.to_string())?;
+        std::fs::write(&cfg, toml).with_context(|| format!("write {}", cfg.display()))?;
         let _ = std::fs::remove_file(&sock);
         let main = if s == Side::A { "0" } else { "1" };
         let mut cmd = self.ns(s).cmd(&self.dp_bin);
@@ -611,13 +612,13 @@ impl Rig {
             &log,
             Some(&self.path(&format!("{n}.json"))),
         )
-        .map_err(|e| e.to_string())?;
+        .with_context(|| format!("start the dataplane of {n}"))?;
         self.dp[s.idx()] = Some(p);
         if wait_for(15.0, || sock.exists()) {
             return Ok(());
         }
         let l = std::fs::read_to_string(&log).unwrap_or_default();
-        Err(format!("appliance {n}: the dataplane did not start\n{l}"))
+        Err(anyhow::anyhow!("appliance {n}: the dataplane did not start\n{l}"))
     }
 
     /// Stops the side's dataplane (SIGINT, SIGKILL after 5 s).
@@ -721,7 +722,7 @@ impl Rig {
     }
 
     /// `macsecctl ARGS --socket <side>-mka.sock`: its output, or `Err` with its error.
-    pub fn ctl(&self, s: Side, args: &[&str]) -> Result<String, String> {
+    pub fn ctl(&self, s: Side, args: &[&str]) -> anyhow::Result<String> {
         let mut a: Vec<std::ffi::OsString> = args.iter().map(|x| x.into()).collect();
         a.push("--socket".into());
         a.push(self.path(&format!("{}-mka.sock", s.name())).into());
@@ -729,17 +730,17 @@ impl Rig {
     }
 
     /// `macsecctl ARGS`: its output, or `Err` with its error.
-    pub fn ctl_raw(&self, args: &[std::ffi::OsString]) -> Result<String, String> {
+    pub fn ctl_raw(&self, args: &[std::ffi::OsString]) -> anyhow::Result<String> {
         let out = Command::new(&self.ctl_bin)
             .args(args)
             .stdin(Stdio::null())
             .output()
-            .map_err(|e| e.to_string())?;
+            .with_context(|| format!("run {}", self.ctl_bin.display()))?;
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         if out.status.success() {
             Ok(text)
         } else {
-            Err(format!("{text}{}", String::from_utf8_lossy(&out.stderr)))
+            anyhow::bail!("{text}{}", String::from_utf8_lossy(&out.stderr))
         }
     }
 
@@ -811,7 +812,7 @@ impl Rig {
     pub fn commit(&self, s: Side) -> (bool, String) {
         match self.ctl(s, &["commit"]) {
             Ok(o) => (true, o),
-            Err(o) => (false, o),
+            Err(o) => (false, o.to_string()),
         }
     }
 
@@ -939,12 +940,12 @@ impl Rig {
     }
 
     /// Sends `frame` from A's end of the line (a raw socket on a-line, frame-gen) to B.
-    pub fn inject_on_a_line(&self, frame: &[u8]) -> Result<(), String> {
+    pub fn inject_on_a_line(&self, frame: &[u8]) -> anyhow::Result<()> {
         let f = self.path("inject.pcap");
         crate::write_pcap(&f, &[frame.to_vec()]);
         let mut cmd = self.ns_a.cmd(&self.framegen_bin);
         cmd.args(["--iface", "a-line", "--pcap"]).arg(&f);
-        sys::run(&mut cmd).map(|_| ()).map_err(|e| e.to_string())
+        sys::run(&mut cmd).map(|_| ()).context("frame-gen")
     }
 }
 

@@ -62,7 +62,7 @@ fn prio(s: Side) -> u8 {
 fn up(rig: &mut Rig, policy: SecurityPolicy) {
     for s in [A, B] {
         if let Err(e) = rig.start_dp(s, policy) {
-            panic!("{e}");
+            panic!("{e:#}");
         }
     }
     rig.start_md(A);
@@ -620,7 +620,7 @@ fn t_dataplane_restart(rig: &mut Rig, c: &mut Checks) {
     rig.stop_dp(A);
     nap(1.0);
     if let Err(e) = rig.start_dp(A, SecurityPolicy::MustSecure) {
-        println!("  {e}");
+        println!("  {e:#}");
         return c.check("dataplane A restarts", false);
     }
     let resumed = wait_for(15.0, || rig.both_secured()).then(now);

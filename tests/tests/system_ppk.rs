@@ -133,7 +133,7 @@ impl Ppk {
     }
 
     /// macsecctl ARGS on the side's configuration and state directory.
-    fn sks_ctl(&self, s: Side, args: &[&str]) -> Result<String, String> {
+    fn sks_ctl(&self, s: Side, args: &[&str]) -> anyhow::Result<String> {
         let mut a: Vec<OsString> = args.iter().map(OsString::from).collect();
         a.push("--config".into());
         a.push(self.rig.path(&format!("{}.xr", s.name())).into());
