@@ -144,7 +144,7 @@ impl Ppk {
 
     fn sks_ctl_ok(&self, s: Side, args: &[&str]) -> String {
         self.sks_ctl(s, args)
-            .unwrap_or_else(|e| panic!("macsecctl {}: {e}", args.join(" ")))
+            .unwrap_or_else(|e| panic!("macsecctl {}: {e:#}", args.join(" ")))
     }
 
     /// SKS: the key and seed exchange with macsecctl (B imports the seed when `seed`), checked.
