@@ -1,0 +1,94 @@
+//! One interface: its engine and key chain state.
+
+use super::ppk_worker::PpkWorker;
+use super::retire::Inherited;
+use super::PpkEnv;
+use crate::config::{PortSetup, SksProfileType};
+use crate::log::{LogEvent, PortEvent, PpkSourceKind};
+use macsec::secy::{ConfOffset, Sci};
+use mka::kay::{Mka, MkaConfig};
+use mka::Ckn;
+use std::collections::BTreeMap;
+use std::io;
+use std::time::Duration;
+
+/// One interface: its engine and key chain state.
+pub struct Port {
+    pub setup: PortSetup,
+    pub mka: Mka,
+    /// The primary key the engine runs on, and since when a rollover is under way.
+    pub(super) current: Option<(Ckn, Option<u64>)>,
+    /// The participants running, by CKN: fallback or not, and a digest of the CAK they run with
+    /// (a CAK changed under the same CKN restarts the participant).
+    pub(super) running: BTreeMap<Vec<u8>, (bool, [u8; 32])>,
+    pub(super) conf_offset: Option<Option<ConfOffset>>,
+    /// Events to log on the next turn.
+    pub(super) pending_log: Vec<LogEvent>,
+    /// SAs found in the dataplane when this engine started (see [`Inherited`]).
+    pub(super) inherited: Inherited,
+    /// PPK mode: the worker that runs the policy's PPK source.
+    pub(super) ppk: Option<PpkWorker>,
+    /// When the Tx SAs' next PNs are read from the dataplane next (for the engine's Lowest
+    /// Acceptable PN, [`Mka::handle_tx_pn`]).
+    pub(super) next_pn_read: Duration,
+    /// The `interface` span the port's work runs in (its PPK worker's too).
+    pub(super) span: tracing::Span,
+}
+
+impl Port {
+    pub fn new(setup: PortSetup, tx_sci: Sci, now: Duration, env: &PpkEnv) -> io::Result<Port> {
+        let mut cfg = MkaConfig::new(tx_sci, setup.cipher_suite);
+        cfg.ppk = setup.ppk.is_some();
+        let mut pending_log = Vec::new();
+        let span = tracing::info_span!("interface", name = %setup.interface);
+        let ppk = match &setup.ppk {
+            None => None,
+            Some(profile) => {
+                let source = match profile.profile_type {
+                    SksProfileType::Local => PpkSourceKind::Sks {
+                        state_dir: env.state_dir.clone(),
+                    },
+                    SksProfileType::Remote => PpkSourceKind::Skip {
+                        kme_server: profile.kme_server.clone(),
+                    },
+                };
+                pending_log.push(LogEvent::port(
+                    &setup.interface,
+                    PortEvent::PpkProfile {
+                        profile: profile.name.clone(),
+                        source,
+                    },
+                ));
+                Some(PpkWorker::spawn(
+                    &setup.interface,
+                    profile.clone(),
+                    env.clone(),
+                    span.clone(),
+                )?)
+            }
+        };
+        cfg.key_server_priority = setup.key_server_priority;
+        cfg.conf_offset = setup.conf_offset;
+        cfg.sak_rekey_interval = setup.sak_rekey_interval;
+        cfg.delay_protection = setup.delay_protection;
+        cfg.include_icv_indicator = setup.include_icv_indicator;
+        let mka = Mka::new(cfg, Vec::new(), now).map_err(|e| io::Error::other(e.to_string()))?;
+        Ok(Port {
+            setup,
+            mka,
+            current: None,
+            running: BTreeMap::new(),
+            conf_offset: None,
+            pending_log,
+            inherited: Inherited::default(),
+            ppk,
+            next_pn_read: now,
+            span,
+        })
+    }
+
+    /// The `interface` span (`name` = the interface) the port's work runs in.
+    pub fn span(&self) -> &tracing::Span {
+        &self.span
+    }
+}
