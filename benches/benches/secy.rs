@@ -1,6 +1,8 @@
 //! protect and validate per cipher suite and frame size, against the backend's bare AEAD seal of
 //! the same frame (AAD = DA‖SA‖SecTAG, 28 octets; text = the User Data).
 
+#![forbid(unsafe_code)]
+
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use macsec::crypto::Backend;
 use macsec::secy::{CipherSuite, Policy, RxSecY, Sci, TxSecY};

@@ -1,5 +1,7 @@
 //! Shared fixtures of the benches: frames of a given size in a buffer with head- and tailroom.
 
+#![forbid(unsafe_code)]
+
 use macsec::secy::{CipherSuite, SaKeys, Salt, Span, Ssci};
 
 /// Frame sizes (DA..end of User Data, no FCS) the benches and scripts report.

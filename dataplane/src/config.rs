@@ -2,6 +2,8 @@
 //! its SecY policy and optional static SAs for lab use (manual keys before MKA, as Juniper's and
 //! Arista's static-SAK modes do). Errors name the link and the field, never a key.
 
+#![forbid(unsafe_code)]
+
 use ipc::{KeyMsg, PolicyMsg, SecurityPolicy};
 use macsec::crypto::Backend;
 use macsec::secy::{CipherSuite, Salt, Sci, Ssci, ValidateFrames};

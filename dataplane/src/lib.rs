@@ -3,6 +3,9 @@
 //! The 802.1AE SecY and its AEAD backends are the `macsec` crate; the protocol spoken on the
 //! control socket is the `ipc` crate.
 
+// Unsafe only in `dpdk` (the DPDK FFI) and one `rdtsc` in `worker`, each with `// SAFETY:`.
+#![deny(unsafe_code)]
+
 pub mod config;
 #[cfg(feature = "dpdk")]
 pub mod dpdk;

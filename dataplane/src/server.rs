@@ -3,6 +3,7 @@
 //! SA key schedules are built here, off the packet path. EAPOL punts and PN-threshold events from
 //! the workers are forwarded to subscribed connections.
 
+#![forbid(unsafe_code)]
 #![allow(clippy::result_large_err)] // Err(Response) is the reply itself, built once per request.
 use crate::worker::{Command, Snapshot};
 use ipc::{self, ErrorCode, Event, LinkInfo, PolicyMsg, Request, Response};

@@ -376,6 +376,7 @@ pub struct LatencyReport {
 
 /// The time-stamp counter (x86_64), else ns since the first call.
 #[inline]
+#[allow(unsafe_code)]
 pub fn ticks() -> u64 {
     #[cfg(target_arch = "x86_64")]
     {

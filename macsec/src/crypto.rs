@@ -293,6 +293,7 @@ impl fmt::Debug for RustCryptoKey {
 pub use ipsec_mb::IpsecMbKey;
 
 #[cfg(feature = "ipsec-mb")]
+#[allow(unsafe_code)]
 mod ipsec_mb {
     use super::{AeadKey, Backend, CryptoError, ICV_LEN, IV_LEN};
     use core::ffi::{c_void, CStr};

@@ -3,6 +3,9 @@
 //! one trait (`crypto`). No DPDK, sockets or threads; the dataplane, the MKA engine, the offline
 //! pcap tool and the benches all build on it.
 
+// Unsafe only in `crypto`, the intel-ipsec-mb calls (feature `ipsec-mb`), each with `// SAFETY:`.
+#![deny(unsafe_code)]
+
 pub mod crypto;
 pub mod secy;
 pub mod wire;

@@ -371,15 +371,6 @@ pub fn first_macsec_frame(pcap: &Path) -> Option<(Vec<u8>, u32)> {
     None
 }
 
-fn send_signal(p: &Proc, sig: libc::c_int) {
-    if let Some(pid) = p.pid() {
-        // SAFETY: kill(2) on the pid of a child we started and have not reaped.
-        unsafe {
-            libc::kill(pid as libc::pid_t, sig);
-        }
-    }
-}
-
 /// Waits up to `d` for the process to exit by itself.
 fn wait_exit(p: &mut Proc, d: Duration) -> bool {
     let end = Instant::now() + d;
@@ -669,7 +660,7 @@ impl Rig {
             p.kill();
             return;
         }
-        send_signal(&p, sig);
+        p.signal(sig);
         if !wait_exit(&mut p, Duration::from_secs(5)) {
             eprintln!(
                 "appliance {}: macsecd did not stop on SIG{} in 5 s",
@@ -683,7 +674,7 @@ impl Rig {
     /// Sends SIGHUP to the side's macsecd (reload its configuration).
     pub fn hup_md(&self, s: Side) {
         if let Some(p) = &self.md[s.idx()] {
-            send_signal(p, libc::SIGHUP);
+            p.signal(libc::SIGHUP);
         }
     }
 

@@ -2,6 +2,9 @@
 //! workspace binaries, pcap files, DPDK runs of `macsec-dataplane` on virtual devices, cleanup, and
 //! the two-appliance topology of the system tests (`appliance`).
 
+// Unsafe only in `sys` (signal(2), kill(2)), each with `// SAFETY:`.
+#![deny(unsafe_code)]
+
 pub mod appliance;
 pub mod sys;
 

@@ -16,6 +16,7 @@ extern "C" fn on_signal(_: libc::c_int) {
 
 /// From now on SIGINT and SIGTERM only set [`interrupted`]: the caller unwinds through its
 /// guards, which remove what it made.
+#[allow(unsafe_code)]
 pub fn catch_signals() {
     // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
     unsafe {
@@ -173,9 +174,11 @@ impl Proc {
         self.child.as_ref().map(|c| c.id())
     }
 
-    fn signal(&self, sig: libc::c_int) {
+    /// Sends `sig` to the child (nothing when it was never started or was stopped).
+    #[allow(unsafe_code)]
+    pub fn signal(&self, sig: libc::c_int) {
         if let Some(pid) = self.pid() {
-            // SAFETY: kill(2) on our own child's pid.
+            // SAFETY: kill(2) on our own child's pid; no memory is involved.
             unsafe {
                 libc::kill(pid as libc::pid_t, sig);
             }

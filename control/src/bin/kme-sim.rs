@@ -11,6 +11,8 @@
 //! and `kme-b ...` (also in `DIR/kme-a.addr`, `DIR/kme-b.addr`), then `ready`. Stops cleanly on
 //! SIGTERM or SIGINT.
 
+#![forbid(unsafe_code)]
+
 use anyhow::Context;
 use clap::Parser;
 use control::ppk::http;

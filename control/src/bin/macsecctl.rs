@@ -1,5 +1,7 @@
 //! macsecctl: the operator CLI.
 
+#![forbid(unsafe_code)]
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use control::pcap::{self, KeyOptions, ProtectOptions, Report, ValidateOptions};
 use macsec::crypto::{Backend, BackendParseError};

@@ -9,6 +9,8 @@
 //! from `--trust-point`, default `STATE_DIR/trustpoint/PROFILE.pem`), on a worker thread per
 //! interface (docs/ppk.md, docs/ppk-mka.md).
 
+#![forbid(unsafe_code)]
+
 use anyhow::{anyhow, Context};
 use clap::Parser;
 use control::config::PortSetup;

@@ -7,6 +7,8 @@
 //!  [--show-keys]`
 //! Exit status: 0 when the session was secured, 1 when not, 2 on a usage or socket error.
 
+#![forbid(unsafe_code)]
+
 use clap::Parser;
 use macsec::secy::{CipherSuite, Sci};
 use mka::kay::{Mka, MkaConfig, MkaEvent, SaCommand};

@@ -11,6 +11,8 @@
 //! `{"forwarded":N,"dropped":N,"elapsed_ms":N,"from":{...stats},"to":{...stats}}`.
 //! Exit status: 0 done, 1 runtime failure, 2 usage error.
 
+#![forbid(unsafe_code)]
+
 use anyhow::Context;
 use dataplane::dpdk::{self, Burst, Eal, Mempool, Port, PortStats};
 use std::process::ExitCode;

@@ -6,6 +6,8 @@
 //! every exit (duration, SIGINT, SIGTERM) the ports are flushed and closed and one JSON object
 //! with the counters is printed on stdout.
 
+#![forbid(unsafe_code)]
+
 use anyhow::Context;
 use clap::Parser;
 use dataplane::config::DataplaneConfig;

@@ -33,6 +33,8 @@
 //! is caught and turns into the return value -1. Mbufs and mempools are `Send`; allocation and free
 //! are thread-safe (per-lcore caches on EAL lcores, the shared ring elsewhere).
 
+#![allow(unsafe_code)]
+
 mod eal;
 mod lcore;
 mod mbuf;

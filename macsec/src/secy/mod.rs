@@ -5,6 +5,8 @@
 //! with headroom before it (for the SecTAG) and tailroom after it (for the ICV). Protect and
 //! validate move the 12 address octets instead of the payload, so a frame is never copied.
 
+#![forbid(unsafe_code)]
+
 mod counters;
 mod replay;
 mod rx;

@@ -2,6 +2,8 @@
 //! `new_checked`, field ranges in a `field` module, accessors, and a `Repr` with `parse`/`emit`.
 //! No allocation, no `unsafe`.
 
+#![forbid(unsafe_code)]
+
 pub mod ethernet;
 pub mod sectag;
 

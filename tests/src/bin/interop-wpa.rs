@@ -25,6 +25,8 @@
 //! `interop-wpa --wpa DIR [--hold SECS] [--cells NAME,...] [--json FILE] [--keep]` (root; DIR has
 //! `bin/wpa_supplicant` and `bin/wpa_cli` from `tests/interop/wpa/build.sh`).
 
+#![forbid(unsafe_code)]
+
 use anyhow::{anyhow, bail, Context};
 use control::pcap::{KeyOptions, ProtectOptions, ValidateOptions};
 use control::show::SessionRow;

@@ -15,6 +15,8 @@
 //! seconds) and every silence longer than `--gap-ms` (default 50) between two arrivals.
 //! The loss of a run is the sender's `sent` minus the receiver's `received`.
 
+#![forbid(unsafe_code)]
+
 use anyhow::{anyhow, bail, Context};
 use std::net::UdpSocket;
 use std::path::PathBuf;
