@@ -6,7 +6,7 @@
 //! "I transmit with K" (SAK Use tx), K's Tx SA already encodes. The peer acts on the MKPDU at
 //! once (the key server starts transmitting when every peer receives), so an MKPDU that runs ahead
 //! of the install loses the peer's first frames on the new key (InPktsNotUsingSA; seen once in a
-//! `systest.sh sak_rekey` run before the fix).
+//! system-test `sak_rekey` run before the fix).
 //!
 //! Also here: a key server of another cipher suite, and reloads that change a policy, add or
 //! remove an interface.

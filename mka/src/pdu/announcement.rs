@@ -141,31 +141,9 @@ impl Announcement {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fixtures::{emit_set, parse_mkpdu_with, parse_set};
+    use super::super::fixtures::{announcement as example, emit_set, parse_mkpdu_with, parse_set};
     use super::super::ParamSet;
     use super::*;
-    use macsec::secy::CipherSuite;
-
-    fn example() -> Announcement {
-        Announcement {
-            tlvs: vec![
-                AnnouncementTlv::CipherSuites(vec![
-                    CipherSuiteCap {
-                        capability: MacsecCapability::ConfidentialityWithOffset,
-                        id: CipherSuite::GcmAes128.id(),
-                    },
-                    CipherSuiteCap {
-                        capability: MacsecCapability::ConfidentialityNoOffset,
-                        id: CipherSuite::GcmAesXpn256.id(),
-                    },
-                ]),
-                AnnouncementTlv::Other {
-                    tlv_type: 126,
-                    value: vec![1, 2, 3],
-                },
-            ],
-        }
-    }
 
     /// No captured MKPDU carries an Announcement parameter set (wpa_supplicant 2.10 at MKA version 1 sends
     /// none), so these octets were cross-checked once by hand: put after a Basic Parameter Set in an EAPOL-
@@ -235,7 +213,7 @@ mod tests {
         let mut v = vec![0x07, 0, 0, 16, 0xfc, 1, 9, 0xe0, 9];
         v.resize(4 + 16, 0);
         assert_eq!(parse_set(&v), bad(3));
-        // Through the MKPDU (moved from mkpdu.rs).
+        // Through the MKPDU.
         assert_eq!(
             parse_mkpdu_with(&[7, 0, 0, 4, 0xe0, 5, 0, 0]),
             Err(MkpduError::BadAnnouncementTlv { offset: 0 })

@@ -305,7 +305,7 @@ mod tests {
             BasicParamSet::parse(&EXAMPLE[..36]),
             Err(MkpduError::BadBasicLength { len: 33 })
         );
-        // The same through the MKPDU (moved from mkpdu.rs): body length 28 in the fixture MKPDU.
+        // The same through the MKPDU: body length 28 in the fixture MKPDU.
         let mut m = parse_mkpdu_with(&[]).unwrap().to_bytes().unwrap();
         m[3] = 28;
         assert_eq!(MkpduRepr::parse(&m), Err(MkpduError::BadBasicLength { len: 28 }));

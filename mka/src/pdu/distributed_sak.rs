@@ -199,7 +199,7 @@ mod tests {
                 })
             );
         }
-        // Through the MKPDU (moved from mkpdu.rs).
+        // Through the MKPDU.
         assert_eq!(
             parse_mkpdu_with(&[4, 0, 0, 4, 0, 0, 0, 0]),
             Err(MkpduError::BadParamSetLength { set_type: 4, len: 4 })

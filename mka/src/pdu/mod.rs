@@ -418,6 +418,28 @@ mod fixtures {
         )
     }
 
+    /// An Announcement with a cipher suite TLV (two suites) and one other TLV.
+    pub fn announcement() -> Announcement {
+        Announcement {
+            tlvs: vec![
+                AnnouncementTlv::CipherSuites(vec![
+                    CipherSuiteCap {
+                        capability: MacsecCapability::ConfidentialityWithOffset,
+                        id: CipherSuite::GcmAes128.id(),
+                    },
+                    CipherSuiteCap {
+                        capability: MacsecCapability::ConfidentialityNoOffset,
+                        id: CipherSuite::GcmAesXpn256.id(),
+                    },
+                ]),
+                AnnouncementTlv::Other {
+                    tlv_type: 126,
+                    value: vec![1, 2, 3],
+                },
+            ],
+        }
+    }
+
     pub fn every_set() -> Vec<ParamSet> {
         let ki = Ki::new(Mi([9; 12]), 3);
         vec![
@@ -482,24 +504,7 @@ mod fixtures {
                 ckn: Ckn::new(b"abc").unwrap(),
             }),
             ParamSet::Kmd(b"example.net".to_vec()),
-            ParamSet::Announcement(Announcement {
-                tlvs: vec![
-                    AnnouncementTlv::CipherSuites(vec![
-                        CipherSuiteCap {
-                            capability: MacsecCapability::ConfidentialityWithOffset,
-                            id: CipherSuite::GcmAes128.id(),
-                        },
-                        CipherSuiteCap {
-                            capability: MacsecCapability::ConfidentialityNoOffset,
-                            id: CipherSuite::GcmAesXpn256.id(),
-                        },
-                    ]),
-                    AnnouncementTlv::Other {
-                        tlv_type: 126,
-                        value: vec![1, 2, 3],
-                    },
-                ],
-            }),
+            ParamSet::Announcement(announcement()),
             ParamSet::Xpn(Xpn {
                 suspension_time: 30,
                 latest_lowest_pn_msb: 1,

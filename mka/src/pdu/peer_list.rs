@@ -133,7 +133,7 @@ mod tests {
                 })
             );
         }
-        // Through the MKPDU (moved from mkpdu.rs).
+        // Through the MKPDU.
         assert_eq!(
             parse_mkpdu_with(&[1, 0, 0, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
             Err(MkpduError::BadParamSetLength { set_type: 1, len: 15 })

@@ -87,7 +87,7 @@ mod tests {
                 })
             );
         }
-        // Through the MKPDU (moved from mkpdu.rs).
+        // Through the MKPDU.
         assert_eq!(
             parse_mkpdu_with(&[8, 0, 0, 4, 0, 0, 0, 0]),
             Err(MkpduError::BadParamSetLength { set_type: 8, len: 4 })
