@@ -697,8 +697,14 @@ impl Participant {
         (self.fallback, std::cmp::Reverse(self.seq))
     }
 
+    /// Transmits with its latest key.
     fn transmitting(&self) -> bool {
         self.latest.as_ref().is_some_and(|k| k.tx_enabled)
+    }
+
+    /// Still transmits with its old key while a rekey's new key is installed but not yet in use.
+    fn transmitting_old(&self) -> bool {
+        self.secured && !self.transmitting() && self.old.as_ref().is_some_and(|k| k.tx_enabled)
     }
 
     /// Every live peer transmits with our latest key.
@@ -787,7 +793,7 @@ impl Mka {
         for k in [p.latest.as_ref(), p.old.as_ref()].into_iter().flatten() {
             Self::retire(&mut self.sa, k, None);
         }
-        if p.transmitting()
+        if (p.transmitting() || p.transmitting_old())
             && !self
                 .parts
                 .iter()
@@ -818,7 +824,7 @@ impl Mka {
                     }
                 }),
                 latest_key: p.latest.as_ref().map(|k| (k.ki, k.an)),
-                transmitting: p.transmitting(),
+                transmitting: self.carrier().is_some_and(|c| std::ptr::eq(c, p)),
                 secured: p.secured,
                 icv_failures: p.icv_failures,
                 cak_match: p.live_peers().next().is_some(),
@@ -895,14 +901,21 @@ impl Mka {
             .min()
     }
 
-    /// True while some participant's key is the one the port transmits with.
+    /// The participant whose key the port transmits with: the one transmitting with its latest
+    /// key, else one in the middle of a rekey that still transmits with its old key.
+    fn carrier(&self) -> Option<&Participant> {
+        (self.parts.iter().find(|p| p.transmitting()))
+            .or_else(|| self.parts.iter().find(|p| p.transmitting_old()))
+    }
+
+    /// True while some participant's key is the one the port transmits with (through a rekey too).
     pub fn is_secured(&self) -> bool {
-        self.parts.iter().any(|p| p.transmitting())
+        self.carrier().is_some()
     }
 
     /// True when the port transmits with the fallback PSK's key.
     pub fn secured_with_fallback(&self) -> bool {
-        self.parts.iter().any(|p| p.fallback && p.transmitting())
+        self.carrier().is_some_and(|p| p.fallback)
     }
 
     /// The KI and AN the port transmits with, if secured.
@@ -1644,7 +1657,7 @@ impl Mka {
             let live: Vec<Mi> = p.live_peers().map(|(mi, _)| *mi).collect();
             if live.is_empty() {
                 if p.latest.is_some() || p.old.is_some() {
-                    let was_transmitting = p.transmitting();
+                    let was_transmitting = p.transmitting() || p.transmitting_old();
                     for k in [p.latest.take(), p.old.take()].into_iter().flatten() {
                         Self::retire(&mut self.sa, &k, None);
                     }

@@ -461,6 +461,37 @@ fn rekey_interval_produces_a_new_sak() {
     }
 }
 
+/// A session stays Secured through each SAK rekey: while the new key is installed but not yet
+/// transmitting, the dataplane still transmits with the old one (show must not flip to Pending
+/// for that window, nor the session-stopped logic miss it).
+#[test]
+fn a_session_stays_secured_through_every_rekey() {
+    let mut a = node(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO);
+    let mut cfg = a.mka.config().clone();
+    cfg.sak_rekey_interval = Some(Duration::from_secs(30));
+    a.mka = Mka::new(cfg, vec![key(CAK)], Duration::ZERO).unwrap();
+    let mut net = Net::new(
+        vec![a, node(2, 32, CipherSuite::GcmAes128, CAK, Duration::ZERO)],
+        0,
+    );
+    net.run(Duration::from_secs(10));
+    assert_eq!(net.all_secured_same_key().kn, 1);
+    let mut not_secured = [0u32; 2];
+    while net.now < Duration::from_secs(130) {
+        net.step();
+        net.check_hitless();
+        for (i, n) in not_secured.iter_mut().enumerate() {
+            *n += !net.nodes[i].mka.is_secured() as u32;
+        }
+    }
+    assert_eq!(net.all_secured_same_key().kn, 5);
+    assert_eq!(
+        not_secured,
+        [0, 0],
+        "steps in which a side was not secured during 4 rekeys"
+    );
+}
+
 /// A member takes only SAKs of its policy's cipher suite: a key server distributing another
 /// suite is refused (said once, counted per Distributed SAK) and nothing is installed.
 #[test]
