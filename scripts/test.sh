@@ -4,14 +4,17 @@
 #   2. the demos as end-to-end checks: two appliances securing a veth link (scripts/demo.sh) and
 #      the offline pcap demo (scripts/demo-pcap.sh)
 #   3. the system tests (tests/tests/system.rs, #[ignore]d Rust tests run with --ignored
-#      --test-threads=1 on the release binaries): two appliances under traffic and faults — must-secure
-#      and should-secure, SAK rekeys, CAK rollover, fallback PSK, macsecd restart, key expiry, replay;
-#      and the PPK system tests (tests/tests/system_ppk.rs, the same way): SKS and SKIP (kme-sim) PPK, rekeys, and
-#      the peers that cannot obtain the PPK
-#   4. the live MKA interop matrix against wpa_supplicant 2.10 (scripts/interop-wpa.sh; builds it
-#      from Debian's source package with tests/interop/wpa on first use)
+#      --test-threads=1 on the release binaries): two appliances under traffic and faults —
+#      must-secure and should-secure, SAK rekeys, CAK rollover, fallback PSK, macsecd restart, key
+#      expiry, replay; and the PPK system tests (tests/tests/system_ppk.rs, the same way): SKS and
+#      SKIP (kme-sim) PPK, rekeys, and the peers that cannot obtain the PPK
+#   4. the AF_PACKET helper's root tests (tests/tests/afpacket.rs: frame-gen, two mka-peers on a
+#      veth pair), then the live MKA interop matrix against wpa_supplicant 2.10
+#      (scripts/interop-wpa.sh; builds it from Debian's source package with tests/interop/wpa on
+#      first use)
 #   0. cargo fmt --check and cargo clippy --all-targets -D warnings (before everything)
 #   5. a fuzz smoke run of every cargo-fuzz target (FUZZ_SECONDS each, default 30; 0 skips)
+# Pass/fail of every step is its exit status; the greps only print summaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -52,6 +55,12 @@ rc=0
 cargo test --release -p macsec-tests --test system_ppk -- --ignored --test-threads=1 --nocapture > /tmp/macsec-systest-ppk.log 2>&1 || rc=$?
 if [ "$rc" != 0 ]; then cat /tmp/macsec-systest-ppk.log; echo "PPK system tests failed" >&2; exit 1; fi
 grep -E '^(test |  measured:|  PASS |test result)' /tmp/macsec-systest-ppk.log || true
+
+echo "== AF_PACKET helper, frame-gen and two mka-peers on a veth pair (cargo test --test afpacket -- --ignored)"
+rc=0
+cargo test --release -p macsec-tests --test afpacket -- --ignored --test-threads=1 > /tmp/macsec-afpacket.log 2>&1 || rc=$?
+if [ "$rc" != 0 ]; then cat /tmp/macsec-afpacket.log; echo "AF_PACKET tests failed" >&2; exit 1; fi
+grep -E '^test ' /tmp/macsec-afpacket.log || true
 
 echo "== MKA interop matrix with wpa_supplicant 2.10 (scripts/interop-wpa.sh)"
 bash scripts/interop-wpa.sh --json /tmp/macsec-interop.json > /tmp/macsec-interop.log 2>&1 || { cat /tmp/macsec-interop.log; echo "interop failed" >&2; exit 1; }

@@ -84,9 +84,9 @@ pub fn decode_capture(
         kek: Kek::derive(&opts.cak, &opts.ckn),
     };
     let mut sum = DecodeSummary::default();
-    let io = |source| PcapToolError::Io {
+    let io = |error| PcapToolError::Io {
         path: "<stdout>".into(),
-        source,
+        error,
     };
     let mut first: Option<std::time::Duration> = None;
     for_each_frame(input, |frame| {

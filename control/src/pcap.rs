@@ -22,8 +22,8 @@ const ROOM: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PcapToolError {
-    #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {error}")]
+    Io { path: PathBuf, error: std::io::Error },
     #[error("{path}: {msg}")]
     Format { path: PathBuf, msg: String },
     #[error("{0}")]
@@ -135,9 +135,9 @@ pub fn for_each_frame(
     path: &Path,
     mut f: impl FnMut(CapFrame) -> Result<(), PcapToolError>,
 ) -> Result<(), PcapToolError> {
-    let io = |source| PcapToolError::Io {
+    let io = |error| PcapToolError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let mut file = BufReader::new(File::open(path).map_err(io)?);
     let mut magic = [0u8; 4];
@@ -189,9 +189,9 @@ pub struct CaptureWriter {
 
 impl CaptureWriter {
     pub fn create(path: &Path) -> Result<Self, PcapToolError> {
-        let file = File::create(path).map_err(|source| PcapToolError::Io {
+        let file = File::create(path).map_err(|error| PcapToolError::Io {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         let header = PcapHeader {
             endianness: Endianness::Little,
@@ -216,7 +216,7 @@ impl CaptureWriter {
         self.w
             .into_writer()
             .flush()
-            .map_err(|source| PcapToolError::Io { path, source })
+            .map_err(|error| PcapToolError::Io { path, error })
     }
 }
 

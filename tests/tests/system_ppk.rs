@@ -24,6 +24,7 @@
 //! - `skip_no_trustpoint`: B's trust point is missing (its SKIP source cannot be built): the same,
 //!   with that reason.
 
+use control::show::SessionRow;
 use macsec_tests::appliance::{classify, nap, now, wait_for, Checks, Rig, SecurityPolicy, Side, Xr};
 use macsec_tests::sys::{self, Netns, Proc, VethEnd};
 use regex::Regex;
@@ -63,6 +64,8 @@ impl Drop for Ppk {
 
 fn run(name: &str, t: fn(&mut Ppk, &mut Checks)) {
     sys::catch_signals();
+    // After a SIGINT/SIGTERM the remaining tests end at once instead of building their rigs.
+    assert!(!sys::interrupted(), "{name}: not run, the run was interrupted");
     let t0 = Instant::now();
     let mut c = Checks::new(name);
     let mut p = Ppk {
@@ -612,8 +615,23 @@ fn t_skip_rekey(p: &mut Ppk, c: &mut Checks) {
     p.rig.capture_stop();
     let cap = classify(&p.rig.path(LINE), 0.0);
     let st = p.rig.stream();
-    let (da, db) = (p.detail(A), p.detail(B));
-    let (ida, idb) = (da.key_id.unwrap_or_default(), db.key_id.unwrap_or_default());
+    // The two sides are read one after the other while A rekeys every 2 s: a pair read across a
+    // rekey (A's latest KN differs from B's) is read again, up to 2 s.
+    let snapshot = || {
+        let (a, b) = (p.rig.session(A), p.rig.session(B));
+        let kn_id = |r: Option<SessionRow>| r.map_or((None, None), |r| (r.latest_kn, r.ppk_key_id));
+        (kn_id(a), kn_id(b))
+    };
+    let mut pair = snapshot();
+    for _ in 0..10 {
+        if pair.0 .0.is_some() && pair.0 .0 == pair.1 .0 {
+            break;
+        }
+        nap(0.2);
+        pair = snapshot();
+    }
+    let ((_, ida), (_, idb)) = pair;
+    let (ida, idb) = (ida.unwrap_or_default(), idb.unwrap_or_default());
     c.check("both sides still Secured", p.rig.both_secured());
     let kn = |s| {
         p.rig

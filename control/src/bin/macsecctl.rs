@@ -49,9 +49,9 @@ fn ask_macsecd(
 ) -> Result<serde_json::Value, pcap::PcapToolError> {
     use std::io::{Read, Write};
     let usage = |m: &str| pcap::PcapToolError::Usage(m.to_string());
-    let io = |source| pcap::PcapToolError::Io {
+    let io = |error| pcap::PcapToolError::Io {
         path: socket.to_path_buf(),
-        source,
+        error,
     };
     let mut conn = std::os::unix::net::UnixStream::connect(socket).map_err(io)?;
     conn.write_all(format!("{req}\n").as_bytes()).map_err(io)?;

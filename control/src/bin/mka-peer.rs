@@ -1,7 +1,7 @@
 //! mka-peer: one MKA port (the `mka::kay` engine) on a Linux interface, with no
 //! dataplane: it exchanges MKPDUs over an AF_PACKET socket and prints the engine's events and SA
-//! commands as JSON lines. Used to interoperate live with other MKA implementations
-//! (scripts/interop-wpa.sh runs it against wpa_supplicant 2.10 on a veth).
+//! commands as JSON lines. Used to try MKA live against another implementation without a
+//! dataplane (tests/tests/afpacket.rs secures a session between two of them on a veth pair).
 //!
 //! `mka-peer --iface IF --cak HEX --ckn HEX [--priority N] [--cipher-suite CS] [--duration SECS]
 //!  [--show-keys]`

@@ -105,9 +105,9 @@ pub enum TrustpointCmd {
 }
 
 fn load_config(path: &Path) -> Result<Config, PpkError> {
-    let text = std::fs::read_to_string(path).map_err(|source| PpkError::Io {
+    let text = std::fs::read_to_string(path).map_err(|error| PpkError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     Config::parse(&text).map_err(|e| PpkError::Invalid(format!("{}: {e}", path.display())))
 }
@@ -249,15 +249,15 @@ pub fn run_crypto(cmd: CryptoCmd, out: &mut dyn Write) -> Result<(), PpkError> {
         SksCmd::Trustpoint(TrustpointCmd::Import { profile, path, paths }) => {
             sks::check_name("sks profile name", &profile)?;
             skip::tls_config(&path)?;
-            let pem = std::fs::read(&path).map_err(|source| PpkError::Io {
+            let pem = std::fs::read(&path).map_err(|error| PpkError::Io {
                 path: path.clone(),
-                source,
+                error,
             })?;
             let dst = default_trust_point(&paths.state_dir, &profile);
             if let Some(d) = dst.parent() {
-                std::fs::create_dir_all(d).map_err(|source| PpkError::Io {
+                std::fs::create_dir_all(d).map_err(|error| PpkError::Io {
                     path: d.to_path_buf(),
-                    source,
+                    error,
                 })?;
             }
             sks::write_file(&dst, &pem, 0o644)?;

@@ -116,8 +116,8 @@ pub enum PpkError {
     PpkLength(usize),
     #[error("the operating system's random number generator failed")]
     Rng,
-    #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {error}")]
+    Io { path: PathBuf, error: std::io::Error },
     #[error("{0}")]
     Invalid(String),
     #[error("sks profile {0} is not configured")]
@@ -134,8 +134,8 @@ pub enum PpkError {
     NoSeed { profile: String, peer: String },
     #[error("{path}: {why}")]
     BadFile { path: PathBuf, why: String },
-    #[error("{path}: {source}")]
-    SeedFile { path: PathBuf, source: sks::SeedError },
+    #[error("{path}: {error}")]
+    SeedFile { path: PathBuf, error: sks::SeedError },
     #[error("key generation failed: {0}")]
     KeyGen(String),
     #[error("the trust point {path} could not be used: {why}")]

@@ -70,9 +70,9 @@ pub fn check_name(what: &str, name: &str) -> Result<(), PpkError> {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> PpkError + '_ {
-    move |source| PpkError::Io {
+    move |error| PpkError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     }
 }
 
@@ -237,9 +237,9 @@ impl SksState {
         let pk_bytes = fs::read(&pk_path).map_err(io_err(&pk_path))?;
         let mut seed = Zeroizing::new([0u8; SEED_LEN]);
         random_bytes(&mut seed[..])?;
-        let file = seal_seed(me, peer, &pk_bytes, &seed).map_err(|source| PpkError::SeedFile {
+        let file = seal_seed(me, peer, &pk_bytes, &seed).map_err(|error| PpkError::SeedFile {
             path: pk_path.clone(),
-            source,
+            error,
         })?;
         write_file(out, &file, 0o644)?;
         self.make_dirs()?;
@@ -254,9 +254,9 @@ impl SksState {
             path: path.to_path_buf(),
             why,
         };
-        let seed_err = |source: SeedError| PpkError::SeedFile {
+        let seed_err = |error: SeedError| PpkError::SeedFile {
             path: path.to_path_buf(),
-            source,
+            error,
         };
         let file = SeedFile::parse(&data).map_err(seed_err)?;
         if file.sender != peer.as_bytes() {

@@ -27,7 +27,7 @@
 
 #![forbid(unsafe_code)]
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{bail, Context};
 use control::pcap::{KeyOptions, ProtectOptions, ValidateOptions};
 use control::show::SessionRow;
 use ipc::SaState;
@@ -385,12 +385,6 @@ fn start_wpa(env: &Env, ns: &Netns, dir: &Path, n: usize) -> std::io::Result<(Pr
         .arg(&run.debug_log);
     let p = Proc::spawn("wpa_supplicant", &mut cmd, &dir.join(format!("wpa{n}.out")), None)?;
     Ok((p, run))
-}
-
-/// A pcap tool error as its own text: its `Display` already ends with the `io::Error` it has as
-/// `source`, which `{:#}` would print a second time.
-fn pcap_err(e: control::pcap::PcapToolError) -> anyhow::Error {
-    anyhow!("{e}")
 }
 
 fn run_cell(env: &Env, i: usize, c: &Cell) -> anyhow::Result<Outcome> {
@@ -812,7 +806,7 @@ fn validate(
     let input = dir.join(format!("ours-an{}-kn{}.pcap", rx.an, rx.ki_kn));
     let all: Vec<Vec<u8>> = frames.iter().map(|f| f.data.clone()).collect();
     macsec_tests::write_pcap(&input, &all);
-    let sak = control::pcap::parse_sak(&rx.key, suite).map_err(pcap_err)?;
+    let sak = control::pcap::parse_sak(&rx.key, suite)?;
     let opts = ValidateOptions {
         key: KeyOptions {
             cipher_suite: suite,
@@ -827,7 +821,7 @@ fn validate(
         replay_window: u32::MAX,
         validate_frames: ValidateFrames::Strict,
     };
-    let r = control::pcap::validate(&opts, &input, &dir.join("ours-plain.pcap")).map_err(pcap_err)?;
+    let r = control::pcap::validate(&opts, &input, &dir.join("ours-plain.pcap"))?;
     Ok((r.counters.in_pkts_ok, frames.len() as u64))
 }
 
@@ -863,7 +857,7 @@ fn reverse(
     let opts = ProtectOptions {
         key: KeyOptions {
             cipher_suite: c.suite,
-            sak: control::pcap::parse_sak(&tx.key, c.suite).map_err(pcap_err)?,
+            sak: control::pcap::parse_sak(&tx.key, c.suite)?,
             ssci: None,
             salt: None,
             backend: Default::default(),
@@ -878,7 +872,7 @@ fn reverse(
         es: false,
         scb: false,
     };
-    control::pcap::protect(&opts, &plain_p, &line_p).map_err(pcap_err)?;
+    control::pcap::protect(&opts, &plain_p, &line_p)?;
     sys::run(
         na.cmd(&env.frame_gen)
             .args(["--iface", "vA", "--pcap"])
