@@ -700,7 +700,12 @@ fn t_skip_rekey(p: &mut Ppk, c: &mut Checks) {
         saks >= 3,
     );
     c.check("A: one fresh PPK per SAK (distinct key IDs = SAKs)", ids == saks);
-    c.check("KME A issued one key per request of A", ka == asks);
+    // A rekeys every 2 s until it is stopped: its last request may still be on its way to the
+    // KME (asked, not issued) or its answer on the way back (issued, not obtained).
+    c.check(
+        "KME A issued one key per request of A (the last one may be in flight at the stop)",
+        ids <= ka && ka <= asks && asks <= ka + 1,
+    );
     c.check(
         "B: one PPK fetched per SAK received; KME B answered each",
         (bgot, kb) == (brx, brx),
