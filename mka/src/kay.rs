@@ -433,6 +433,10 @@ pub struct MkaStats {
     /// Distributed SAKs refused because their cipher suite is not our policy's.
     #[serde(default)]
     pub sak_cipher_suite_mismatch: u64,
+    /// Key server: rekeys started because a PN neared exhaustion (our Tx SA's threshold event or
+    /// a live member's Lowest PN at the suite's threshold).
+    #[serde(default)]
+    pub pn_exhaustion_rekeys: u64,
 }
 
 /// Why a peer's SAK Use does not answer for our latest or old key.
@@ -949,11 +953,14 @@ impl Mka {
         self.parts.get(i).map(|p| p.mi)
     }
 
-    /// The dataplane reports that the Tx SA passed the PN exhaustion threshold: rekey.
+    /// The dataplane reports that the Tx SA passed the PN exhaustion threshold: the key server
+    /// rekeys at once. A member cannot; the key server learns it from the Lowest PN in the
+    /// member's SAK Use (fed by [`Self::handle_tx_pn`]), at most two seconds and a hello later.
     pub fn handle_pn_threshold(&mut self, now: Duration) {
         for p in &mut self.parts {
-            if p.key_server == Some(p.mi) {
+            if p.key_server == Some(p.mi) && !p.rekey_requested {
                 p.rekey_requested = true;
+                self.stats.pn_exhaustion_rekeys += 1;
             }
         }
         self.handle_timeout(now);
@@ -1097,6 +1104,25 @@ impl Mka {
                 if lu.ki == k.ki && lu.rx && peer.answered != Some(k.ki) {
                     peer.answered = Some(k.ki);
                     self.stats.sak_responses_received += 1;
+                }
+            }
+            // PN exhaustion (802.1X-2020 9.8): the key server distributes a new SAK when any
+            // participant's PN nears exhaustion, a member's too (its Lowest PN for our latest key,
+            // XPN: with the 32 most significant bits of the XPN set).
+            if let (true, Some(lu), Some(k)) = (
+                peer.live && p.key_server == Some(p.mi) && !p.rekey_requested,
+                u.latest(),
+                p.latest.as_ref(),
+            ) {
+                let msb = if k.suite.is_xpn() {
+                    m.xpn().map_or(0, |x| x.latest_lowest_pn_msb)
+                } else {
+                    0
+                };
+                let pn = ((msb as u64) << 32) | lu.lowest_pn as u64;
+                if lu.ki == k.ki && lu.tx && pn >= k.suite.pn_threshold() {
+                    p.rekey_requested = true;
+                    self.stats.pn_exhaustion_rekeys += 1;
                 }
             }
             // Delay protection: the peer's lowest acceptable PN for its latest key raises our

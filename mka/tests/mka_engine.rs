@@ -405,7 +405,8 @@ fn pn_exhaustion_rekeys_hitlessly_with_new_kn_and_an() {
     );
     net.run(Duration::from_secs(6));
     let first = net.all_secured_same_key();
-    // The non-key server's report changes nothing; the key server's starts a rekey.
+    // A member's threshold event alone changes nothing (it cannot rekey; its Lowest PN tells the
+    // key server: `a_member_near_pn_exhaustion_gets_a_new_sak`); the key server's starts a rekey.
     net.nodes[1].mka.handle_pn_threshold(net.now);
     net.drain(1);
     net.run(Duration::from_secs(8));
@@ -423,6 +424,61 @@ fn pn_exhaustion_rekeys_hitlessly_with_new_kn_and_an() {
             "old Tx SA retired"
         );
         assert_eq!(n.dp.rx.len(), 1, "old Rx SA retired");
+    }
+}
+
+/// 802.1X-2020 9.8: the key server distributes a new SAK when a *member's* PN nears exhaustion,
+/// learnt from the Lowest PN of the member's SAK Use (XPN: its high half in the XPN set). The
+/// member transmits from just below the suite's threshold; one rekey follows, within two seconds
+/// (the Lowest PN is the PN of two seconds ago) and a few hellos of crossing, and no second one.
+#[test]
+fn a_member_near_pn_exhaustion_gets_a_new_sak() {
+    use mka::kay::BOUNDED_HELLO_TIME;
+    for suite in [CipherSuite::GcmAes128, CipherSuite::GcmAesXpn256] {
+        let mut net = Net::new(
+            vec![
+                node(1, 16, suite, CAK, Duration::ZERO),
+                node(2, 32, suite, CAK, Duration::ZERO),
+            ],
+            0,
+        );
+        net.run(Duration::from_secs(6));
+        let first = net.all_secured_same_key();
+        let an = net.nodes[1].dp.encoding_an.unwrap();
+        // The member (node 2) sends 10 frames a millisecond from 1,000 frames below the threshold;
+        // macsecd reads its PN every bounded hello.
+        let t0 = net.now;
+        let start = suite.pn_threshold() - 1_000;
+        let pn_at = |t: Duration| start + (t - t0).as_millis() as u64 * 10;
+        let crossed = t0 + Duration::from_millis(100);
+        let mut next_read = t0;
+        let mut rekeyed_at = None;
+        while net.now < t0 + Duration::from_secs(15) {
+            if net.now >= next_read && net.nodes[1].dp.encoding_an == Some(an) {
+                let now = net.now;
+                net.nodes[1].mka.handle_tx_pn(now, an, pn_at(now));
+                next_read = now + BOUNDED_HELLO_TIME;
+            }
+            net.step();
+            net.check_hitless();
+            if rekeyed_at.is_none() && net.nodes[0].mka.stats.sak_rekeyed == 1 {
+                rekeyed_at = Some(net.now);
+            }
+        }
+        let rekeyed_at = rekeyed_at.unwrap_or_else(|| panic!("{suite:?}: the key server never rekeyed"));
+        assert!(
+            rekeyed_at > crossed && rekeyed_at - crossed <= Duration::from_secs(4),
+            "{suite:?}: rekeyed {:?} after the member crossed the threshold",
+            rekeyed_at - crossed
+        );
+        let second = net.all_secured_same_key();
+        assert_eq!((second.mi, second.kn), (first.mi, 2), "{suite:?}");
+        let ks = &net.nodes[0].mka.stats;
+        assert_eq!((ks.sak_rekeyed, ks.pn_exhaustion_rekeys), (1, 1), "{suite:?}");
+        assert_eq!(
+            net.nodes[1].mka.stats.pn_exhaustion_rekeys, 0,
+            "a member starts no rekey"
+        );
     }
 }
 
