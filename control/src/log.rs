@@ -233,6 +233,7 @@ fn mka_ckn(ev: &MkaEvent) -> &Ckn {
         | MkaEvent::IcvFailure { ckn, .. }
         | MkaEvent::PeerLive { ckn, .. }
         | MkaEvent::PeerLost { ckn, .. }
+        | MkaEvent::PeerLimit { ckn, .. }
         | MkaEvent::KeyServerElected { ckn, .. }
         | MkaEvent::SakGenerated { ckn, .. }
         | MkaEvent::SakReceived { ckn, .. }
@@ -259,6 +260,7 @@ fn mka_mnemonic(ev: &MkaEvent) -> (u8, &'static str) {
         MkaEvent::SessionStopped { .. } => (4, "SESSION_STOPPED"),
         MkaEvent::PeerLive { .. } => (6, "PEER_LIVE"),
         MkaEvent::PeerLost { .. } => (4, "PEER_LOST"),
+        MkaEvent::PeerLimit { .. } => (4, "PEER_LIMIT"),
         MkaEvent::KeyServerElected { .. } => (6, "KEY_SERVER_ELECTED"),
         MkaEvent::PpkFailure { failure, .. } => (3, failure.mnemonic()),
         MkaEvent::SakRefused { .. } => (4, "SAK_REFUSED"),
@@ -290,6 +292,10 @@ fn fmt_mka(f: &mut fmt::Formatter<'_>, interface: &str, ev: &MkaEvent) -> fmt::R
         MkaEvent::SessionStopped { ckn } => write!(f, "MKA session stopped, CKN:{ckn}"),
         MkaEvent::PeerLive { ckn, peer } => write!(f, "peer {peer} live, CKN:{ckn}"),
         MkaEvent::PeerLost { ckn, peer } => write!(f, "peer {peer} timed out, CKN:{ckn}"),
+        MkaEvent::PeerLimit { ckn, limit } => write!(
+            f,
+            "{limit} peers, the limit: MKPDUs of new members are dropped until one ages out, CKN:{ckn}"
+        ),
         MkaEvent::KeyServerElected {
             ckn,
             key_server,

@@ -156,6 +156,11 @@ fn every_mka_event_has_the_guides_text() {
             Some(PEER),
         ),
         (
+            MkaEvent::PeerLimit { ckn: ckn(), limit: 64 },
+            "%L2-MKA-4-PEER_LIMIT : (Hu0/2/0/11) 64 peers, the limit: MKPDUs of new members are dropped until one ages out, CKN:A1B2C3D4E5F60718293A4B5C6D7E8F90",
+            None,
+        ),
+        (
             MkaEvent::KeyServerElected {
                 ckn: ckn(),
                 key_server: PEER,

@@ -61,6 +61,11 @@ pub const NOT_KEY_SERVER_PRIORITY: u8 = 0xFF;
 /// participant before this long.
 pub const PPK_RETRY_TIME: Duration = Duration::from_secs(10);
 
+/// Members per CA that a participant keeps (live and potential) unless told otherwise: 64 peer
+/// list entries of 16 octets keep our MKPDU, with every other parameter set and two VLAN tags,
+/// within a 1518-octet frame.
+pub const DEFAULT_MAX_PEERS: usize = 64;
+
 /// The local port's MKA configuration (the guide's macsec-policy, per interface).
 #[derive(Debug, Clone)]
 pub struct MkaConfig {
@@ -88,6 +93,10 @@ pub struct MkaConfig {
     /// Where MIs and SAKs come from: `None` (macsecd) the OS CSPRNG; a seed (tests, fuzzing)
     /// makes the engine deterministic, so a run can be replayed ([`crate::rng`]).
     pub rng_seed: Option<RngSeed>,
+    /// The most members a participant keeps ([`DEFAULT_MAX_PEERS`]): MKPDUs of further new MIs
+    /// are dropped (counted in [`MkaStats::peer_limit_drops`], [`MkaEvent::PeerLimit`] once per
+    /// episode), except a new MI of an SCI already in the table (a peer's restart).
+    pub max_peers: usize,
 }
 
 impl MkaConfig {
@@ -105,6 +114,7 @@ impl MkaConfig {
             include_icv_indicator: false,
             ppk: false,
             rng_seed: None,
+            max_peers: DEFAULT_MAX_PEERS,
         }
     }
 }
@@ -173,6 +183,12 @@ pub enum MkaEvent {
     PeerLost {
         ckn: Ckn,
         peer: Sci,
+    },
+    /// %L2-MKA-4-PEER_LIMIT (ours): the CA holds [`MkaConfig::max_peers`] members; MKPDUs of new
+    /// members are dropped until one ages out (said once per episode).
+    PeerLimit {
+        ckn: Ckn,
+        limit: usize,
     },
     KeyServerElected {
         ckn: Ckn,
@@ -437,6 +453,9 @@ pub struct MkaStats {
     /// a live member's Lowest PN at the suite's threshold).
     #[serde(default)]
     pub pn_exhaustion_rekeys: u64,
+    /// MKPDUs of a new member dropped because the CA already held `max_peers` members.
+    #[serde(default)]
+    pub peer_limit_drops: u64,
 }
 
 /// Why a peer's SAK Use does not answer for our latest or old key.
@@ -620,6 +639,8 @@ struct Participant {
     /// The live peer set the latest SAK was generated for.
     sak_peers: Vec<Mi>,
     rekey_requested: bool,
+    /// [`MkaEvent::PeerLimit`] was said for the current episode of a full peer table.
+    peer_limit_said: bool,
     next_tx: Duration,
     secured: bool,
     ppk: PpkState,
@@ -687,6 +708,7 @@ impl Participant {
             next_kn: 1,
             sak_peers: Vec::new(),
             rekey_requested: false,
+            peer_limit_said: false,
             next_tx: now,
             secured: false,
             ppk: PpkState::default(),
@@ -1036,6 +1058,17 @@ impl Mka {
                 self.stats.bad_peer_mn += 1;
                 return;
             }
+        }
+        if is_new && p.peers.len() >= self.cfg.max_peers && !p.peers.values().any(|x| x.sci == b.sci) {
+            self.stats.peer_limit_drops += 1;
+            if !p.peer_limit_said {
+                p.peer_limit_said = true;
+                self.ev.push_back(MkaEvent::PeerLimit {
+                    ckn: p.ckn.clone(),
+                    limit: self.cfg.max_peers,
+                });
+            }
+            return;
         }
         if is_new {
             self.ev.push_back(MkaEvent::IcvSuccess {
@@ -1630,6 +1663,7 @@ impl Mka {
                 .collect();
             for mi in expired {
                 if let Some(x) = p.peers.remove(&mi) {
+                    p.peer_limit_said = false;
                     if x.live {
                         self.ev.push_back(MkaEvent::PeerLost {
                             ckn: p.ckn.clone(),

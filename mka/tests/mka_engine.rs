@@ -482,6 +482,51 @@ fn a_member_near_pn_exhaustion_gets_a_new_sak() {
     }
 }
 
+/// A CA keeps at most `max_peers` members: MKPDUs of further new MIs are dropped and counted, the
+/// limit is said once, the members it holds stay secured, and a member that restarts (a new MI of
+/// an SCI in the table) is still taken.
+#[test]
+fn the_peer_table_is_bounded() {
+    let mut a = node(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO);
+    let mut cfg = a.mka.config().clone();
+    cfg.max_peers = 2;
+    a.mka = Mka::new(cfg, vec![key(CAK)], Duration::ZERO).unwrap();
+    let others = (2..=5).map(|n| node(n, 32, CipherSuite::GcmAes128, CAK, Duration::ZERO));
+    let mut net = Net::new(std::iter::once(a).chain(others).collect(), 0);
+    // (No hitless check: the members outside node 1's table derive other SSCIs from their views
+    // of a CA that node 1 holds only in part; that is what a limit below the CA's size means.)
+    let run = |net: &mut Net, until: Duration| {
+        while net.now < until {
+            net.step();
+        }
+    };
+    run(&mut net, Duration::from_secs(10));
+    let a = &net.nodes[0].mka;
+    let p = &a.participants()[0];
+    assert_eq!(p.live_peers.len() + p.potential_peers.len(), 2);
+    assert!(a.is_secured());
+    assert!(
+        a.stats.peer_limit_drops >= 2,
+        "drops {}",
+        a.stats.peer_limit_drops
+    );
+    let limits: Vec<_> = net.nodes[0]
+        .events
+        .iter()
+        .filter(|(_, e)| matches!(e, MkaEvent::PeerLimit { limit: 2, .. }))
+        .collect();
+    assert_eq!(limits.len(), 1, "said once");
+    // One of the two members restarts: its new MI replaces the old one, over the limit.
+    let held = p.live_peers[0];
+    let i = net.nodes.iter().position(|n| n.sci == held).unwrap();
+    net.nodes[i] = node(i as u8 + 1, 32, CipherSuite::GcmAes128, CAK, net.now);
+    let until = net.now + Duration::from_secs(10);
+    run(&mut net, until);
+    let p = &net.nodes[0].mka.participants()[0];
+    assert!(p.live_peers.contains(&held), "the restarted member is live again");
+    assert_eq!(p.live_peers.len(), 2);
+}
+
 #[test]
 fn rekey_interval_produces_a_new_sak() {
     let mut a = node(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO);
