@@ -833,6 +833,7 @@ impl Mka {
     /// Per-CA status for `show macsec mka session`.
     pub fn participants(&self) -> Vec<ParticipantStatus> {
         let own = self.cfg.sci;
+        let carrier = self.carrier();
         self.parts
             .iter()
             .map(|p| ParticipantStatus {
@@ -850,7 +851,7 @@ impl Mka {
                     }
                 }),
                 latest_key: p.latest.as_ref().map(|k| (k.ki, k.an)),
-                transmitting: self.carrier().is_some_and(|c| std::ptr::eq(c, p)),
+                transmitting: carrier.is_some_and(|c| std::ptr::eq(c, p)),
                 secured: p.secured,
                 icv_failures: p.icv_failures,
                 cak_match: p.live_peers().next().is_some(),
@@ -1139,51 +1140,49 @@ impl Mka {
                     self.stats.sak_responses_received += 1;
                 }
             }
+            // The peer's Lowest PN for our latest key, when it transmits with it (XPN: the 32 most
+            // significant bits travel in the XPN set).
+            let peer_lowest_pn = match (u.latest(), p.latest.as_ref()) {
+                (Some(lu), Some(k)) if lu.ki == k.ki && lu.tx => {
+                    let msb = if k.suite.is_xpn() {
+                        m.xpn().map_or(0, |x| x.latest_lowest_pn_msb)
+                    } else {
+                        0
+                    };
+                    Some(((msb as u64) << 32) | lu.lowest_pn as u64)
+                }
+                _ => None,
+            };
             // PN exhaustion (802.1X-2020 9.8): the key server distributes a new SAK when any
-            // participant's PN nears exhaustion, a member's too (its Lowest PN for our latest key,
-            // XPN: with the 32 most significant bits of the XPN set).
-            if let (true, Some(lu), Some(k)) = (
+            // participant's PN nears exhaustion, a member's too.
+            if let (true, Some(pn), Some(k)) = (
                 peer.live && p.key_server == Some(p.mi) && !p.rekey_requested,
-                u.latest(),
+                peer_lowest_pn,
                 p.latest.as_ref(),
             ) {
-                let msb = if k.suite.is_xpn() {
-                    m.xpn().map_or(0, |x| x.latest_lowest_pn_msb)
-                } else {
-                    0
-                };
-                let pn = ((msb as u64) << 32) | lu.lowest_pn as u64;
-                if lu.ki == k.ki && lu.tx && pn >= k.suite.pn_threshold() {
+                if pn >= k.suite.pn_threshold() {
                     p.rekey_requested = true;
                     self.stats.pn_exhaustion_rekeys += 1;
                 }
             }
             // Delay protection: the peer's lowest acceptable PN for its latest key raises our
-            // receive SA's floor (XPN: the 32 most significant bits travel in the XPN set).
+            // receive SA's floor.
             if u.delay_protect && self.cfg.delay_protection {
-                if let (Some(lu), Some(k)) = (u.latest(), p.latest.as_mut()) {
-                    if lu.ki == k.ki && lu.tx {
-                        let msb = if k.suite.is_xpn() {
-                            m.xpn().map(|x| x.latest_lowest_pn_msb).unwrap_or(0)
-                        } else {
-                            0
-                        };
-                        let pn = ((msb as u64) << 32) | lu.lowest_pn as u64;
-                        let applied = k
-                            .rx_lowest
-                            .iter()
-                            .find(|(s, _)| *s == b.sci)
-                            .map(|(_, v)| *v)
-                            .unwrap_or(0);
-                        if pn > applied.max(1) && k.rx_for.contains(&b.sci) {
-                            self.sa.push_back(SaCommand::SetLowestPn {
-                                sci: b.sci,
-                                an: k.an,
-                                pn,
-                            });
-                            k.rx_lowest.retain(|(s, _)| *s != b.sci);
-                            k.rx_lowest.push((b.sci, pn));
-                        }
+                if let (Some(pn), Some(k)) = (peer_lowest_pn, p.latest.as_mut()) {
+                    let applied = k
+                        .rx_lowest
+                        .iter()
+                        .find(|(s, _)| *s == b.sci)
+                        .map(|(_, v)| *v)
+                        .unwrap_or(0);
+                    if pn > applied.max(1) && k.rx_for.contains(&b.sci) {
+                        self.sa.push_back(SaCommand::SetLowestPn {
+                            sci: b.sci,
+                            an: k.an,
+                            pn,
+                        });
+                        k.rx_lowest.retain(|(s, _)| *s != b.sci);
+                        k.rx_lowest.push((b.sci, pn));
                     }
                 }
             }
