@@ -55,10 +55,23 @@ fn key(hex32: &str) -> (Ckn, Cak) {
 const CAK: &str = "000102030405060708090a0b0c0d0e0f";
 
 fn node(n: u8, prio: u8, suite: CipherSuite, cak: &str, now: Duration) -> Node {
+    node_configured(n, prio, suite, cak, now, |_| {})
+}
+
+/// [`node`] with more of its configuration set by `f`.
+fn node_configured(
+    n: u8,
+    prio: u8,
+    suite: CipherSuite,
+    cak: &str,
+    now: Duration,
+    f: impl FnOnce(&mut MkaConfig),
+) -> Node {
     let mut cfg = MkaConfig::new(sci(n), suite);
     cfg.key_server_priority = prio;
     // Each node (and each restart of it) its own seed: a run replays octet for octet.
     cfg.rng_seed = Some(RngSeed::from_u64((u64::from(n) << 32) ^ now.as_millis() as u64));
+    f(&mut cfg);
     Node {
         mka: Mka::new(cfg, vec![key(cak)], now).unwrap(),
         sci: sci(n),
@@ -487,10 +500,9 @@ fn a_member_near_pn_exhaustion_gets_a_new_sak() {
 /// an SCI in the table) is still taken.
 #[test]
 fn the_peer_table_is_bounded() {
-    let mut a = node(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO);
-    let mut cfg = a.mka.config().clone();
-    cfg.max_peers = 2;
-    a.mka = Mka::new(cfg, vec![key(CAK)], Duration::ZERO).unwrap();
+    let a = node_configured(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO, |c| {
+        c.max_peers = 2
+    });
     let others = (2..=5).map(|n| node(n, 32, CipherSuite::GcmAes128, CAK, Duration::ZERO));
     let mut net = Net::new(std::iter::once(a).chain(others).collect(), 0);
     // (No hitless check: the members outside node 1's table derive other SSCIs from their views
@@ -529,10 +541,9 @@ fn the_peer_table_is_bounded() {
 
 #[test]
 fn rekey_interval_produces_a_new_sak() {
-    let mut a = node(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO);
-    let mut cfg = a.mka.config().clone();
-    cfg.sak_rekey_interval = Some(Duration::from_secs(60));
-    a.mka = Mka::new(cfg, vec![key(CAK)], Duration::ZERO).unwrap();
+    let a = node_configured(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO, |c| {
+        c.sak_rekey_interval = Some(Duration::from_secs(60))
+    });
     let mut net = Net::new(
         vec![a, node(2, 32, CipherSuite::GcmAes128, CAK, Duration::ZERO)],
         0,
@@ -567,10 +578,9 @@ fn rekey_interval_produces_a_new_sak() {
 /// for that window, nor the session-stopped logic miss it).
 #[test]
 fn a_session_stays_secured_through_every_rekey() {
-    let mut a = node(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO);
-    let mut cfg = a.mka.config().clone();
-    cfg.sak_rekey_interval = Some(Duration::from_secs(30));
-    a.mka = Mka::new(cfg, vec![key(CAK)], Duration::ZERO).unwrap();
+    let a = node_configured(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO, |c| {
+        c.sak_rekey_interval = Some(Duration::from_secs(30))
+    });
     let mut net = Net::new(
         vec![a, node(2, 32, CipherSuite::GcmAes128, CAK, Duration::ZERO)],
         0,
@@ -1047,14 +1057,12 @@ fn offset_follows_the_peers_capability() {
         (MacsecCapability::ConfidentialityNoOffset, Some(ConfOffset::Zero)),
         (MacsecCapability::IntegrityOnly, None),
     ] {
-        let mut a = node(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO);
-        let mut cfg = a.mka.config().clone();
-        cfg.conf_offset = ConfOffset::Thirty;
-        a.mka = Mka::new(cfg, vec![key(CAK)], Duration::ZERO).unwrap();
-        let mut b = node(2, 32, CipherSuite::GcmAes128, CAK, Duration::ZERO);
-        let mut cfg = b.mka.config().clone();
-        cfg.capability = cap;
-        b.mka = Mka::new(cfg, vec![key(CAK)], Duration::ZERO).unwrap();
+        let a = node_configured(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO, |c| {
+            c.conf_offset = ConfOffset::Thirty
+        });
+        let b = node_configured(2, 32, CipherSuite::GcmAes128, CAK, Duration::ZERO, |c| {
+            c.capability = cap
+        });
         let mut net = Net::new(vec![a, b], 0);
         let mut offsets = Vec::new();
         net.run(Duration::from_secs(6));
