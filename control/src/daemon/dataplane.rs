@@ -6,11 +6,22 @@ use super::{Daemon, Port, PpkEnv};
 use crate::config::PortSetup;
 use crate::log::{LogEvent, PortEvent};
 use ipc::Client;
-use ipc::{ErrorCode, LinkInfo, Request, Response};
-use macsec::secy::{ConfOffset, Sci};
+use ipc::{ErrorCode, KeyMsg, LinkInfo, Request, Response};
+use macsec::secy::{ConfOffset, Salt, Sci, Ssci};
 use mka::kay::BOUNDED_HELLO_TIME;
+use mka::{Ki, Sak};
 use std::io;
 use std::time::Duration;
+
+/// An SA's key as an install request carries it.
+pub(super) fn key_msg(sak: &Sak, ssci: Ssci, salt: Salt, ki: Ki) -> KeyMsg {
+    KeyMsg {
+        sak: sak.as_bytes().to_vec().into(),
+        ssci: ssci.0,
+        salt: salt.0,
+        ki: Some(ki.to_bytes()),
+    }
+}
 
 /// The dataplane's links.
 pub(super) fn links(client: &mut Client) -> io::Result<Vec<LinkInfo>> {

@@ -20,9 +20,9 @@ pub use ppk_worker::{PpkEnv, PpkUnavailable};
 
 use crate::config::PortSetup;
 use crate::log::{LogEvent, PortEvent};
-use dataplane::{expect_ok, links, start_port};
+use dataplane::{expect_ok, key_msg, links, start_port};
 use ipc::Client;
-use ipc::{Event, KeyMsg, LinkInfo, Request};
+use ipc::{Event, LinkInfo, Request};
 use mka::kay::SaCommand;
 use mka::keychain::unix_seconds;
 use std::io;
@@ -288,12 +288,7 @@ impl Daemon {
                     link: link.clone(),
                     sci: sci.0,
                     an,
-                    key: KeyMsg {
-                        sak: sak.as_bytes().to_vec().into(),
-                        ssci: ssci.0,
-                        salt: salt.0,
-                        ki: Some(ki.to_bytes()),
-                    },
+                    key: key_msg(&sak, ssci, salt, ki),
                     lowest_pn,
                 },
                 SaCommand::InstallTx {
@@ -307,12 +302,7 @@ impl Daemon {
                 } => Request::InstallTxSa {
                     link: link.clone(),
                     an,
-                    key: KeyMsg {
-                        sak: sak.as_bytes().to_vec().into(),
-                        ssci: ssci.0,
-                        salt: salt.0,
-                        ki: Some(ki.to_bytes()),
-                    },
+                    key: key_msg(&sak, ssci, salt, ki),
                     next_pn,
                 },
                 SaCommand::EnableTx { an } => Request::EnableTxSa {
