@@ -17,6 +17,9 @@
 //!   the guide recommends) and then retired.
 //! - Expiry (or deletion) of the current key brings the MKA session down, unless the fallback PSK
 //!   key chain protects it. A fallback key must have an infinite lifetime.
+//! - Start times only gate *starting* a key: the key in use stays in use until its lifetime ends,
+//!   even when `now` falls before its start (the wall clock stepped back, or its start was moved
+//!   later). A step forward is followed as IOS XR does: a key the new time has passed ends.
 
 use std::fmt;
 use std::str::FromStr;
@@ -397,14 +400,27 @@ impl KeyChain {
         current: Option<Current<'_>>,
         fallback: Option<&'a FallbackPsk>,
     ) -> KeyPlan<'a> {
-        let latest = self.latest_active(now);
+        // The key in use stays usable until its lifetime ends, even when `now` is before its start
+        // (the wall clock stepped back): start times only gate starting a key. During a rollover,
+        // so does the key rolled over to (it started by the rollover's start).
+        let in_use = current
+            .and_then(|c| self.key(c.ckn))
+            .filter(|k| k.state(now) != KeyState::Expired);
+        let rolling_since = current.and_then(|c| c.rollover_since);
+        let usable = |k: &Key| {
+            k.is_active(now)
+                || (k.state(now) == KeyState::Pending
+                    && (in_use.is_some_and(|c| c.ckn == k.ckn)
+                        || rolling_since.is_some_and(|s| k.start() <= s)))
+        };
+        let latest = self.keys.iter().filter(|k| usable(k)).max_by_key(|k| k.start());
         let primary = match current {
             None => match latest {
                 None => PrimaryPlan::NoActiveKey,
                 Some(k) => PrimaryPlan::Start(k),
             },
             Some(cur) => match (self.key(cur.ckn), latest) {
-                (Some(k), Some(to)) if k.is_active(now) => {
+                (Some(k), Some(to)) if in_use.is_some() => {
                     if k.ckn == to.ckn {
                         PrimaryPlan::Keep(k)
                     } else {
@@ -425,9 +441,8 @@ impl KeyChain {
                 }
                 (found, replacement) => PrimaryPlan::CurrentGone {
                     ckn: cur.ckn.clone(),
-                    reason: match found.map(|k| k.state(now)) {
+                    reason: match found {
                         None => GoneReason::Removed,
-                        Some(KeyState::Pending) => GoneReason::NotStarted,
                         Some(_) => GoneReason::Expired,
                     },
                     replacement,
@@ -599,8 +614,6 @@ pub enum GoneReason {
     Expired,
     /// It is no longer in the key chain (configuration change).
     Removed,
-    /// Its start time is now in the future (configuration change).
-    NotStarted,
 }
 
 /// What to do with the fallback PSK participant.
@@ -675,5 +688,39 @@ impl<'a> KeyPlan<'a> {
     /// No key at all, primary or fallback: the MKA session must be down.
     pub fn session_down(&self) -> bool {
         self.secure_with().is_none()
+    }
+}
+
+/// How far the wall clock may move against the monotonic clock between two observations before
+/// [`ClockWatch`] calls it a step, in seconds (the wall clock has a resolution of one second here).
+pub const CLOCK_STEP_THRESHOLD: i64 = 2;
+
+/// Detects steps of the wall clock (key lifetimes are wall-clock times): between two observations
+/// the wall clock should advance as the monotonic clock does; a difference of more than
+/// [`CLOCK_STEP_THRESHOLD`] seconds is a step. Each step is reported once, by the observation
+/// that first sees it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClockWatch {
+    /// Wall-clock seconds minus monotonic seconds at the last observation.
+    offset: Option<i64>,
+}
+
+impl ClockWatch {
+    pub fn new() -> ClockWatch {
+        ClockWatch::default()
+    }
+
+    /// Observes monotonic time `mono` and wall-clock time `wall` (Unix seconds) together. Returns
+    /// the size of the step in seconds (negative: backwards) when the wall clock stepped since the
+    /// previous observation.
+    pub fn observe(&mut self, mono: std::time::Duration, wall: u64) -> Option<i64> {
+        let offset = (wall as i128 - mono.as_secs() as i128).clamp(i64::MIN as i128, i64::MAX as i128) as i64;
+        let step = match self.offset {
+            Some(prev) => offset.saturating_sub(prev),
+            None => 0,
+        };
+        // Compared turn to turn, so that a slewing clock (NTP) never adds up to a step.
+        self.offset = Some(offset);
+        (step.abs() > CLOCK_STEP_THRESHOLD).then_some(step)
     }
 }

@@ -396,7 +396,7 @@ fn fallback_not_yet_active_and_next_change() {
 }
 
 #[test]
-fn current_removed_or_not_started() {
+fn current_removed_or_not_yet_started() {
     let c = KeyChain::new(
         "p",
         vec![
@@ -411,15 +411,11 @@ fn current_removed_or_not_started() {
         p.primary,
         PrimaryPlan::CurrentGone { reason: GoneReason::Removed, replacement: Some(k), .. } if k.ckn() == &ckn("01")
     ));
+    // A key in use whose start is in the future (its start moved later, or the clock stepped
+    // back) stays in use: start times only gate starting a key.
     let future = ckn("02");
     let p = c.plan(T0 + 1, Some(Current::new(&future)), None);
-    assert!(matches!(
-        p.primary,
-        PrimaryPlan::CurrentGone {
-            reason: GoneReason::NotStarted,
-            ..
-        }
-    ));
+    assert!(matches!(p.primary, PrimaryPlan::Keep(k) if k.ckn() == &future));
 }
 
 #[test]
