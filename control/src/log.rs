@@ -62,6 +62,9 @@ pub enum PortEvent {
     KeychainsApplied,
     /// An orderly stop: the interface's SAs were deleted.
     Stopped { tx: usize, rx: usize },
+    /// The wall clock (key lifetimes) stepped by `seconds` (negative: back) against the monotonic
+    /// clock; logged once per step. Our own mnemonic, `%L2-MKA-4-CLOCK_STEP`.
+    ClockStep { seconds: i64 },
 }
 
 /// Where a PPK-mode interface's PPKs come from.
@@ -214,6 +217,11 @@ impl LogEvent {
                 PortEvent::PolicyChanged => own(6, "POLICY_CHANGED"),
                 PortEvent::KeychainsApplied => own(6, "KEYCHAINS_APPLIED"),
                 PortEvent::Stopped { .. } => own(6, "INTERFACE_STOPPED"),
+                PortEvent::ClockStep { .. } => Mnemonic {
+                    facility: FACILITY_MKA,
+                    severity: 4,
+                    name: "CLOCK_STEP",
+                },
             },
             LogEvent::Daemon(ev) => match ev {
                 DaemonEvent::ConfigNote { .. } => own(4, "CONFIG_NOTE"),
@@ -387,6 +395,18 @@ fn fmt_port(f: &mut fmt::Formatter<'_>, interface: &str, ev: &PortEvent) -> fmt:
         PortEvent::KeychainsApplied => write!(f, "macsecd: reload: key chains of {interface} applied"),
         PortEvent::Stopped { tx, rx } => {
             write!(f, "macsecd: ({interface}) stopped: {tx} Tx and {rx} Rx SAs deleted")
+        }
+        PortEvent::ClockStep { seconds } => {
+            let (dir, then) = if *seconds < 0 {
+                ("back", "the key in use stays until its lifetime ends")
+            } else {
+                ("forward", "keys whose lifetime the new time has passed end")
+            };
+            write!(
+                f,
+                "%L2-MKA-4-CLOCK_STEP : ({interface}) the wall clock stepped {dir} by {} s: {then}",
+                seconds.unsigned_abs()
+            )
         }
     }
 }

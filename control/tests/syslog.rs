@@ -359,6 +359,16 @@ fn every_daemon_event_has_its_text() {
             "MACSECD-6-INTERFACE_STOPPED",
         ),
         (
+            port(PortEvent::ClockStep { seconds: -3600 }),
+            "%L2-MKA-4-CLOCK_STEP : (Hu0/2/0/11) the wall clock stepped back by 3600 s: the key in use stays until its lifetime ends",
+            "L2-MKA-4-CLOCK_STEP",
+        ),
+        (
+            port(PortEvent::ClockStep { seconds: 3600 }),
+            "%L2-MKA-4-CLOCK_STEP : (Hu0/2/0/11) the wall clock stepped forward by 3600 s: keys whose lifetime the new time has passed end",
+            "L2-MKA-4-CLOCK_STEP",
+        ),
+        (
             LogEvent::Daemon(DaemonEvent::ConfigNote {
                 path: PathBuf::from("/etc/macsec/a.xr"),
                 note: "line 3: `hostname R1` is not MACsec configuration: ignored".into(),

@@ -2,6 +2,7 @@
 //! rollover, key expiry, fallback PSK).
 
 use super::Port;
+use crate::log::{LogEvent, PortEvent};
 use mka::keychain::{Current, PrimaryPlan};
 use mka::{Cak, Ckn};
 use std::collections::BTreeMap;
@@ -12,8 +13,14 @@ fn mka_keys(k: &mka::keychain::Key) -> Option<(Ckn, Cak)> {
 }
 
 impl Port {
-    /// Applies the key chains' plan at wall-clock `wall`: starts and stops participants.
+    /// Applies the key chains' plan at wall-clock `wall`: starts and stops participants. A step of
+    /// the wall clock is logged once (`CLOCK_STEP`); a step back never ends the session on the key
+    /// in use (start times only gate starting a key), a step forward is followed as IOS XR does.
     pub fn apply_keychains(&mut self, now: Duration, wall: u64) {
+        if let Some(seconds) = self.clock.observe(now, wall) {
+            let ev = LogEvent::port(&self.setup.interface, PortEvent::ClockStep { seconds });
+            self.pending_log.push(ev);
+        }
         let chain = &self.setup.keychain;
         let cur = self.current.as_ref().map(|(ckn, since)| match since {
             Some(s) => Current::rolling_over(ckn, *s),

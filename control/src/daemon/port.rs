@@ -7,6 +7,7 @@ use crate::config::{PortSetup, SksProfileType};
 use crate::log::{LogEvent, PortEvent, PpkSourceKind};
 use macsec::secy::{ConfOffset, Sci};
 use mka::kay::{Mka, MkaConfig};
+use mka::keychain::ClockWatch;
 use mka::Ckn;
 use std::collections::BTreeMap;
 use std::io;
@@ -33,6 +34,8 @@ pub struct Port {
     pub(super) next_pn_read: Duration,
     /// The `interface` span the port's work runs in (its PPK worker's too).
     pub(super) span: tracing::Span,
+    /// Sees wall-clock steps (key lifetimes are wall-clock times), to log each once.
+    pub(super) clock: ClockWatch,
 }
 
 impl Port {
@@ -84,7 +87,13 @@ impl Port {
             ppk,
             next_pn_read: now,
             span,
+            clock: ClockWatch::new(),
         })
+    }
+
+    /// Takes the events to log that the port collected (the daemon's turn logs them).
+    pub fn take_log(&mut self) -> Vec<LogEvent> {
+        std::mem::take(&mut self.pending_log)
     }
 
     /// The `interface` span (`name` = the interface) the port's work runs in.
