@@ -988,6 +988,44 @@ fn every_policy_command_and_ranges() {
     assert_eq!(m.sak_rekey_interval, Some(Duration::from_secs(60)));
 }
 
+/// `max-peers` (our extension to the IOS XR policy): parsed, rendered when not the default, and
+/// carried to the interface's setup and its MKA engine (`MkaConfig::max_peers`); default 64.
+#[test]
+fn max_peers_is_our_policy_extension() {
+    let text = format!(
+        "{}macsec-policy P\n max-peers 8\n!\ninterface Hu0/0/0/0\n macsec psk-keychain KC policy P\n!\ninterface Hu0/0/0/1\n macsec psk-keychain KC\n!\n",
+        chain("KC", "01", CAK128)
+    );
+    let c = parse(&text);
+    assert_eq!(c.policies["P"].max_peers, 8);
+    assert_eq!(c.policies["P"].to_string(), "macsec-policy P\n  max-peers 8\n!\n");
+    let setups = c.port_setups().unwrap();
+    assert_eq!(
+        setups
+            .iter()
+            .map(|s| (s.interface.as_str(), s.max_peers))
+            .collect::<Vec<_>>(),
+        vec![("HundredGigE0/0/0/0", 8), ("HundredGigE0/0/0/1", 64)]
+    );
+    let engines: Vec<usize> = setups
+        .into_iter()
+        .map(|s| {
+            let port = control::daemon::Port::new(
+                s,
+                macsec::secy::Sci(0x0011_2233_4455_0001),
+                Duration::ZERO,
+                &control::daemon::PpkEnv::default(),
+            )
+            .unwrap();
+            port.mka.config().max_peers
+        })
+        .collect();
+    assert_eq!(engines, vec![8, 64]);
+    let full = parse(&lines(&["macsec-policy F", " max-peers 64", "!"]));
+    assert_eq!(full.policies["F"].max_peers, 64);
+    assert_eq!(full.policies["F"].to_string(), "macsec-policy F\n!\n");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Syntax variants.
 // ---------------------------------------------------------------------------------------------
@@ -1258,6 +1296,12 @@ fn error_cases() -> Vec<(String, usize, String)> {
         (pol("sak-rekey-interval seconds 0"), 2, "sak-rekey-interval seconds 0 is out of range 1-2592000".into()),
         (pol("sak-rekey-interval seconds 2592001"), 2, "sak-rekey-interval seconds 2592001 is out of range 1-2592000".into()),
         (pol("sak-rekey-interval 120"), 2, "sak-rekey-interval: the unit must be `seconds`; expected `sak-rekey-interval seconds 1-2592000`".into()),
+        (pol("max-peers 0"), 2, "max-peers 0 is out of range 1-64".into()),
+        (pol("max-peers 65"), 2, "max-peers 65 is out of range 1-64".into()),
+        (pol("max-peers many"), 2, "max-peers: `many` is not a number; expected `max-peers 1-64`".into()),
+        (pol("max-peers"), 2, "max-peers: missing argument; expected `max-peers 1-64`".into()),
+        (lines(&["macsec-policy P", " max-peers 8", " max-peers 9"]), 3, "max-peers is already configured at line 2".into()),
+        ("max-peers 8".into(), 1, "`max-peers` is only valid inside a macsec-policy".into()),
         (pol("policy-exception eapol-in-clear"), 2, "policy-exception: unknown exception `eapol-in-clear`; expected `policy-exception lacp-in-clear`".into()),
         (pol("delay-protection enable"), 2, "delay-protection: unexpected `enable`; expected `delay-protection`".into()),
         (pol("include-icv-indicator yes"), 2, "include-icv-indicator: unexpected `yes`; expected `include-icv-indicator`".into()),
@@ -1266,8 +1310,8 @@ fn error_cases() -> Vec<(String, usize, String)> {
         (pol("hostname R1"), 2, "unknown command `hostname` in macsec-policy P".into()),
         (lines(&["macsec-policy P", " ppk", "  sks-profile"]), 3, "sks-profile: missing argument; expected `sks-profile NAME`".into()),
         (lines(&["macsec-policy P", " ppk", "  profile S"]), 3, "unknown command `profile` in macsec-policy P ppk".into()),
-        (pol("vlan-tags-in-clear 1"), 2, "`vlan-tags-in-clear` in macsec-policy P is not supported: the macsec-policy commands are cipher-suite, conf-offset, key-server-priority, security-policy, delay-protection, window-size, include-icv-indicator, sak-rekey-interval, policy-exception and ppk".into()),
-        (pol("enable-legacy-fallback"), 2, "`enable-legacy-fallback` in macsec-policy P is not supported: the macsec-policy commands are cipher-suite, conf-offset, key-server-priority, security-policy, delay-protection, window-size, include-icv-indicator, sak-rekey-interval, policy-exception and ppk".into()),
+        (pol("vlan-tags-in-clear 1"), 2, "`vlan-tags-in-clear` in macsec-policy P is not supported: the macsec-policy commands are cipher-suite, conf-offset, key-server-priority, security-policy, delay-protection, window-size, include-icv-indicator, sak-rekey-interval, policy-exception, ppk and max-peers (ours)".into()),
+        (pol("enable-legacy-fallback"), 2, "`enable-legacy-fallback` in macsec-policy P is not supported: the macsec-policy commands are cipher-suite, conf-offset, key-server-priority, security-policy, delay-protection, window-size, include-icv-indicator, sak-rekey-interval, policy-exception, ppk and max-peers (ours)".into()),
         (lines(&["macsec-policy P", " cipher-suite GCM-AES-128", " window-size 32", " cipher-suite GCM-AES-256"]), 4, "cipher-suite is already configured at line 2".into()),
         (lines(&["macsec-policy P", " ppk sks-profile S", " ppk", "  sks-profile S", "!", "sks profile S"]), 4, "ppk sks-profile is already configured at line 2".into()),
         (lines(&["macsec-policy P", "!", "macsec-policy P"]), 3, "macsec-policy P is already configured at line 1".into()),

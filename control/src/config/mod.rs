@@ -19,6 +19,7 @@
 //!  window-size 0-1024
 //!  include-icv-indicator
 //!  sak-rekey-interval seconds 1-2592000         (IOS XR: 60-2592000; shorter ones get a note)
+//!  max-peers 1-64                                (our extension, not IOS XR: the peer table's size)
 //!  policy-exception lacp-in-clear
 //!  ppk sks-profile NAME                            (or `ppk` / ` sks-profile NAME`)
 //! sks profile NAME [type remote|local] [device-identifier ID]
@@ -81,6 +82,10 @@ pub const WINDOW_SIZE_MAX: u32 = 1024;
 /// command's 60 seconds to 30 days).
 pub const SAK_REKEY_INTERVAL_MIN: u32 = 60;
 pub const SAK_REKEY_INTERVAL_MAX: u32 = 2_592_000;
+
+/// The largest `max-peers` (our extension), also the default: 64 peer-list entries keep our MKPDU
+/// within a 1518-octet frame ([`mka::kay::DEFAULT_MAX_PEERS`]).
+pub const MAX_PEERS_MAX: usize = mka::kay::DEFAULT_MAX_PEERS;
 /// `lifetime ... duration SECONDS` range.
 pub const LIFETIME_DURATION_MAX: u64 = 2_147_483_646;
 
@@ -122,6 +127,8 @@ pub struct MacsecPolicy {
     pub sak_rekey_interval: Option<Duration>,
     /// `policy-exception lacp-in-clear`; default off.
     pub lacp_in_clear: bool,
+    /// `max-peers N` (our extension): the most members one CA keeps; default and most 64.
+    pub max_peers: usize,
     /// `ppk sks-profile NAME`; default none.
     pub ppk_sks_profile: Option<String>,
     /// Which valued commands were written out, so that rendering shows an explicit default as the
@@ -152,6 +159,7 @@ impl MacsecPolicy {
             include_icv_indicator: false,
             sak_rekey_interval: None,
             lacp_in_clear: false,
+            max_peers: MAX_PEERS_MAX,
             ppk_sks_profile: None,
             explicit: Explicit::default(),
         }
@@ -397,6 +405,7 @@ impl Config {
             sak_rekey_interval: policy.sak_rekey_interval,
             lacp_in_clear: policy.lacp_in_clear,
             include_icv_indicator: policy.include_icv_indicator,
+            max_peers: policy.max_peers,
             keychain,
             fallback,
             ppk,

@@ -11,7 +11,7 @@ use super::time::{format_time, parse_time};
 use super::validate::References;
 use super::{
     canonical_interface_name, type7, Config, ConfigError, ErrorKind, Host, InterfaceConfig, MacsecPolicy,
-    Note, NoteKind, ServerAddress, SksPeer, SksProfile, SksProfileType, LIFETIME_DURATION_MAX,
+    Note, NoteKind, ServerAddress, SksPeer, SksProfile, SksProfileType, LIFETIME_DURATION_MAX, MAX_PEERS_MAX,
     SAK_REKEY_INTERVAL_MAX, SAK_REKEY_INTERVAL_MIN, WINDOW_SIZE_MAX,
 };
 use ipc::SecurityPolicy;
@@ -58,6 +58,7 @@ const PLACES: &[(&str, &str)] = &[
     ("window-size", "a macsec-policy"),
     ("include-icv-indicator", "a macsec-policy"),
     ("sak-rekey-interval", "a macsec-policy"),
+    ("max-peers", "a macsec-policy"),
     ("policy-exception", "a macsec-policy"),
     ("ppk", "a macsec-policy"),
     ("sks-profile", "a macsec-policy's `ppk`"),
@@ -474,6 +475,14 @@ fn policy_command(b: &mut PolicyB, words: &[&str], line: usize) -> Result<Option
             )?;
             once(seen, "sak-rekey-interval", line, "sak-rekey-interval".into())?;
             p.sak_rekey_interval = Some(Duration::from_secs(v));
+        }
+        "max-peers" => {
+            // Our extension (IOS XR has no such command): the peer table's size per CA.
+            const U: &str = "max-peers 1-64";
+            arity(words, 2, "max-peers", U)?;
+            let v = number(words[1], "max-peers", U, "max-peers", 1, MAX_PEERS_MAX as u64)?;
+            once(seen, "max-peers", line, "max-peers".into())?;
+            p.max_peers = v as usize;
         }
         "policy-exception" => {
             const U: &str = "policy-exception lacp-in-clear";
@@ -1370,6 +1379,7 @@ fn claims(mode: Option<&Mode>, words: &[&str]) -> bool {
                 "sak-rekey-interval",
                 "policy-exception",
                 "ppk",
+                "max-peers",
             ]
             .iter()
             .any(|k| is(k))

@@ -3,7 +3,7 @@
 
 use super::time::format_time;
 use super::{Host, InterfaceConfig, MacsecPolicy, ServerAddress, SksProfile, SksProfileType};
-use super::{DEFAULT_CIPHER_SUITE, DEFAULT_KEY_SERVER_PRIORITY, DEFAULT_WINDOW_SIZE};
+use super::{DEFAULT_CIPHER_SUITE, DEFAULT_KEY_SERVER_PRIORITY, DEFAULT_WINDOW_SIZE, MAX_PEERS_MAX};
 use ipc::SecurityPolicy;
 use macsec::secy::ConfOffset;
 use mka::keychain::{Expiry, KeyChain};
@@ -62,6 +62,9 @@ impl fmt::Display for MacsecPolicy {
         }
         if self.delay_protection {
             writeln!(f, "  delay-protection")?;
+        }
+        if self.max_peers != MAX_PEERS_MAX {
+            writeln!(f, "  max-peers {}", self.max_peers)?;
         }
         if let Some(p) = &self.ppk_sks_profile {
             writeln!(f, "  ppk\n    sks-profile {p}\n  !")?;

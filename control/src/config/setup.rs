@@ -22,6 +22,8 @@ pub struct PortSetup {
     pub sak_rekey_interval: Option<Duration>,
     pub lacp_in_clear: bool,
     pub include_icv_indicator: bool,
+    /// `max-peers` (our extension): [`mka::kay::MkaConfig::max_peers`].
+    pub max_peers: usize,
     pub keychain: KeyChain,
     pub fallback: Option<FallbackPsk>,
     /// The policy's `ppk sks-profile NAME`, resolved: PPK key distribution with PPKs from it.

@@ -146,6 +146,7 @@ impl Daemon {
                 o.include_icv_indicator,
                 o.sak_rekey_interval,
                 o.lacp_in_clear,
+                o.max_peers,
                 &o.ppk,
             ) != (
                 s.cipher_suite,
@@ -157,6 +158,7 @@ impl Daemon {
                 s.include_icv_indicator,
                 s.sak_rekey_interval,
                 s.lacp_in_clear,
+                s.max_peers,
                 &s.ppk,
             );
             if policy_changed {

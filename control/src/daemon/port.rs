@@ -75,6 +75,7 @@ impl Port {
         cfg.sak_rekey_interval = setup.sak_rekey_interval;
         cfg.delay_protection = setup.delay_protection;
         cfg.include_icv_indicator = setup.include_icv_indicator;
+        cfg.max_peers = setup.max_peers;
         let mka = Mka::new(cfg, Vec::new(), now).map_err(|e| io::Error::other(e.to_string()))?;
         Ok(Port {
             setup,
