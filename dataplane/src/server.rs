@@ -385,7 +385,7 @@ impl Server {
 
     fn serve_conn(&self, conn: UnixSeqpacketConn, stop: Arc<AtomicBool>) {
         let _ = conn.set_read_timeout(Some(POLL * 4));
-        let mut buf = vec![0u8; ipc::MAX_MESSAGE + 1];
+        let mut buf = ipc::MessageBuf::new(); // Zeroizing, wiped as each request is decoded (SAKs)
         let mut subscribed = false;
         while !stop.load(Ordering::Relaxed) {
             let n = match conn.recv(&mut buf) {
@@ -394,7 +394,7 @@ impl Server {
                 Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => continue,
                 Err(_) => return,
             };
-            let (id, resp) = match ipc::decode::<Request>(&buf[..n]) {
+            let (id, resp) = match buf.decode::<Request>(n) {
                 Ok(env) => (env.id, self.handle(env.body, &mut subscribed)),
                 Err((id, e)) => (id, err(e.code(), e.to_string())),
             };

@@ -320,21 +320,31 @@ impl IpcError {
     }
 }
 
-pub fn encode<T: Serialize>(id: u32, body: &T) -> Result<Vec<u8>, IpcError> {
-    let bytes = postcard::to_stdvec(&Envelope {
+/// Encodes one message. The bytes may hold a SAK ([`KeyMsg`]): they are `Zeroizing`, wiped when
+/// dropped, and written once into a buffer of their exact size (a growing vector would leave
+/// copies behind in freed memory).
+pub fn encode<T: Serialize>(id: u32, body: &T) -> Result<Zeroizing<Vec<u8>>, IpcError> {
+    let env = Envelope {
         version: VERSION,
         id,
         body,
-    })
-    .map_err(|e| IpcError::Malformed(e.to_string()))?;
-    if bytes.len() > MAX_MESSAGE {
-        return Err(IpcError::TooLarge(bytes.len()));
+    };
+    let len =
+        postcard::experimental::serialized_size(&env).map_err(|e| IpcError::Malformed(e.to_string()))?;
+    if len > MAX_MESSAGE {
+        return Err(IpcError::TooLarge(len));
     }
+    let mut bytes = Zeroizing::new(vec![0u8; len]);
+    let n = postcard::to_slice(&env, &mut bytes)
+        .map_err(|e| IpcError::Malformed(e.to_string()))?
+        .len();
+    debug_assert_eq!(n, len);
     Ok(bytes)
 }
 
 /// Decodes one message. On error, also returns the request id when it could be read, so the
-/// error reply can name it.
+/// error reply can name it. `bytes` may hold a SAK: the caller wipes its receive buffer after
+/// (the keys decoded are `Zeroizing`).
 pub fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<Envelope<T>, (u32, IpcError)> {
     if bytes.len() > MAX_MESSAGE {
         return Err((0, IpcError::TooLarge(bytes.len())));
@@ -350,6 +360,45 @@ pub fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<Envelope<T>,
     match postcard::from_bytes::<Envelope<T>>(bytes) {
         Ok(env) => Ok(env),
         Err(e) => Err((id, IpcError::Malformed(e.to_string()))),
+    }
+}
+
+/// A receive buffer for one message at a time, for messages that may hold a SAK ([`KeyMsg`]):
+/// `Zeroizing` (wiped when dropped), and [`MessageBuf::decode`] wipes the message's octets once
+/// decoded, so that a long-lived connection's buffer does not keep the last key it carried.
+pub struct MessageBuf(Zeroizing<Vec<u8>>);
+
+impl MessageBuf {
+    /// Room for [`MAX_MESSAGE`] + 1 octets (one more, to see a message that is too large).
+    pub fn new() -> MessageBuf {
+        MessageBuf(Zeroizing::new(vec![0u8; MAX_MESSAGE + 1]))
+    }
+
+    /// Decodes the message in the first `n` octets (as [`decode`]), then wipes them.
+    pub fn decode<T: for<'de> Deserialize<'de>>(&mut self, n: usize) -> Result<Envelope<T>, (u32, IpcError)> {
+        let n = n.min(self.0.len());
+        let r = decode(&self.0[..n]);
+        zeroize::Zeroize::zeroize(&mut self.0[..n]);
+        r
+    }
+}
+
+impl Default for MessageBuf {
+    fn default() -> Self {
+        MessageBuf::new()
+    }
+}
+
+impl core::ops::Deref for MessageBuf {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl core::ops::DerefMut for MessageBuf {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        &mut self.0
     }
 }
 
@@ -476,6 +525,42 @@ mod tests {
         (p.use_es, p.use_scb) = (true, true);
         assert_eq!(p.to_policy().unwrap_err(), PolicyError::EsAndScb);
         assert_eq!(PolicyError::EsAndScb.to_string(), "ES and SCB are exclusive");
+    }
+
+    /// The bytes of a message with a SAK: encoded into a `Zeroizing` buffer of their exact size;
+    /// a [`MessageBuf`] holds them only until decoded.
+    #[test]
+    fn message_bytes_with_a_sak_are_wiped() {
+        let req = Request::InstallTxSa {
+            link: "l".into(),
+            an: 1,
+            next_pn: 1,
+            key: KeyMsg {
+                sak: Zeroizing::new(vec![0xab; 32]),
+                ssci: 0,
+                salt: [0; 12],
+                ki: None,
+            },
+        };
+        let bytes: Zeroizing<Vec<u8>> = encode(3, &req).unwrap();
+        assert_eq!(bytes.len(), bytes.capacity(), "written once, never regrown");
+        assert!(bytes.windows(32).any(|w| w == [0xab; 32]));
+        let mut buf = MessageBuf::new();
+        buf[..bytes.len()].copy_from_slice(&bytes);
+        let env = buf.decode::<Request>(bytes.len()).unwrap();
+        let Request::InstallTxSa { key, .. } = env.body else {
+            panic!("{:?}", env.body)
+        };
+        assert_eq!(&key.sak[..], &[0xab; 32]);
+        assert!(
+            buf.iter().all(|&b| b == 0),
+            "the received octets are wiped once decoded"
+        );
+        // An error is wiped too, and an `n` beyond the buffer is no panic.
+        buf[..4].copy_from_slice(&[1, 2, 3, 4]);
+        assert!(buf.decode::<Request>(4).is_err());
+        assert!(buf.iter().all(|&b| b == 0));
+        assert!(buf.decode::<Request>(MAX_MESSAGE + 10).is_err());
     }
 
     #[test]
