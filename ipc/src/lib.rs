@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod client;
+pub mod sock;
 pub use client::Client;
 
 use macsec::secy::{CipherSuite, ConfOffset, Policy, SaKeys, Salt, Sci, SecyCounters, Ssci, ValidateFrames};
