@@ -2,6 +2,13 @@
 //! requests into per-link worker commands (crossbeam queues the workers drain between bursts).
 //! SA key schedules are built here, off the packet path. EAPOL punts and PN-threshold events from
 //! the workers are forwarded to subscribed connections.
+//!
+//! The socket is hardened by `ipc::sock`: its directory is checked (or created 0750), it is bound
+//! privately and renamed into place at 0600 (0660 with a socket group), each peer's credentials
+//! are checked on accept (root, our euid, the socket group), and at most
+//! [`ipc::sock::MAX_CONNECTIONS`] connections are served at once. Each subscriber has its own
+//! bounded event queue and writer thread: one that does not keep up is closed and counted, and the
+//! others are not held up.
 
 #![forbid(unsafe_code)]
 #![allow(clippy::result_large_err)] // Err(Response) is the reply itself, built once per request.
@@ -11,9 +18,9 @@ use macsec::crypto::Backend;
 use macsec::secy::{RxSa, Sci, TxSa};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
+use ipc::sock::{Access, Gate, SockCounters, SockError, SockStats, Verdict};
 use std::collections::BTreeMap;
 use std::io;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -24,6 +31,10 @@ use uds::{UnixSeqpacketConn, UnixSeqpacketListener};
 /// How long a read request waits for the worker's snapshot.
 const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(1);
 const POLL: Duration = Duration::from_millis(50);
+/// Encoded events queued per subscriber; a subscriber whose queue is full is closed.
+const SUBSCRIBER_QUEUE: usize = 1024;
+/// How long one event may wait for room in a subscriber's socket before the subscriber is closed.
+const SUBSCRIBER_SEND_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// An SA the control thread knows is installed, with the Key Identifier the control plane gave
 /// it (reported by ReadSaState).
@@ -104,7 +115,9 @@ fn err(code: ErrorCode, message: impl Into<String>) -> Response {
 pub struct Server {
     links: Vec<Arc<LinkHandle>>,
     backend: Backend,
-    subscribers: Mutex<Vec<UnixSeqpacketConn>>,
+    /// Each subscriber's queue, drained by its writer thread.
+    subscribers: Mutex<Vec<Sender<Arc<Vec<u8>>>>>,
+    counters: Arc<SockCounters>,
 }
 
 impl Server {
@@ -113,7 +126,17 @@ impl Server {
             links,
             backend,
             subscribers: Mutex::new(Vec::new()),
+            counters: Arc::default(),
         })
+    }
+
+    /// The socket's refusal counters.
+    pub fn stats(&self) -> SockStats {
+        self.counters.snapshot()
+    }
+
+    fn subscribers(&self) -> MutexGuard<'_, Vec<Sender<Arc<Vec<u8>>>>> {
+        self.subscribers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn link(&self, name: &str) -> Result<&Arc<LinkHandle>, Response> {
@@ -313,26 +336,45 @@ impl Server {
         })
     }
 
-    /// Sends an event to every subscribed connection; connections that fail are dropped.
+    /// Queues an event for every subscriber, without waiting: a subscriber whose queue is full is
+    /// closed (and counted), one whose writer has stopped is forgotten.
     pub fn publish(&self, ev: Event) {
         let Ok(bytes) = ipc::encode(0, &Response::Event(ev)) else {
             return;
         };
-        let mut subs = self.subscribers.lock().unwrap_or_else(|p| p.into_inner());
-        subs.retain(|c| c.send(&bytes).is_ok());
+        let bytes = Arc::new(bytes);
+        self.subscribers().retain(|q| match q.try_send(bytes.clone()) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) => {
+                self.counters.dropped_subscribers.fetch_add(1, Ordering::Relaxed);
+                false
+            }
+            Err(TrySendError::Disconnected(_)) => false,
+        });
     }
 
-    /// Binds `path` (mode 0600) and serves it until `stop` is set; also forwards `events`.
+    /// Binds `path` (mode 0600, in a checked directory) and serves it until `stop` is set; also
+    /// forwards `events`. Only root and our own euid may connect.
     pub fn serve(
         self: &Arc<Self>,
         path: &Path,
         events: Receiver<Event>,
         stop: Arc<AtomicBool>,
-    ) -> io::Result<Vec<JoinHandle<()>>> {
-        let _ = std::fs::remove_file(path);
-        let listener = UnixSeqpacketListener::bind(path)?;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    ) -> Result<Vec<JoinHandle<()>>, SockError> {
+        self.serve_with(path, Access::default(), events, stop)
+    }
+
+    /// [`Server::serve`] with an access policy (a socket group).
+    pub fn serve_with(
+        self: &Arc<Self>,
+        path: &Path,
+        access: Access,
+        events: Receiver<Event>,
+        stop: Arc<AtomicBool>,
+    ) -> Result<Vec<JoinHandle<()>>, SockError> {
+        let listener = ipc::sock::bind_private(path, &access, |p| UnixSeqpacketListener::bind(p))?;
         listener.set_nonblocking(true)?;
+        let gate = Gate::new(access, ipc::sock::MAX_CONNECTIONS, self.counters.clone());
         let mut threads = Vec::new();
         let me = self.clone();
         let stop2 = stop.clone();
@@ -344,11 +386,31 @@ impl Server {
                     while !stop2.load(Ordering::Relaxed) {
                         match listener.accept_unix_addr() {
                             Ok((conn, _)) => {
+                                let slot = match gate.check(conn.initial_peer_credentials()) {
+                                    Verdict::Admit(slot) => slot,
+                                    Verdict::OverCap => continue,
+                                    Verdict::Refused { uid, first } => {
+                                        if first {
+                                            eprintln!(
+                                                "macsec-dataplane: control socket: refused a peer (uid {}): \
+                                                 only root, uid {} and the socket group may connect; \
+                                                 further refusals of this uid are only counted",
+                                                uid.map_or("unknown".to_string(), |u| u.to_string()),
+                                                ipc::sock::euid()
+                                            );
+                                        }
+                                        continue;
+                                    }
+                                };
                                 let me = me.clone();
                                 let stop = stop2.clone();
-                                let _ = std::thread::Builder::new()
-                                    .name("ctl-conn".into())
-                                    .spawn(move || me.serve_conn(conn, stop));
+                                let _ =
+                                    std::thread::Builder::new()
+                                        .name("ctl-conn".into())
+                                        .spawn(move || {
+                                            me.serve_conn(conn, stop);
+                                            drop(slot);
+                                        });
                             }
                             Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::sleep(POLL),
                             Err(_) => std::thread::sleep(POLL),
@@ -365,12 +427,7 @@ impl Server {
                     while !stop.load(Ordering::Relaxed) {
                         // Until a client subscribes, events wait in the queue (up to its bound): MKPDUs
                         // that arrive before macsecd connects are not lost.
-                        if me
-                            .subscribers
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .is_empty()
-                        {
+                        if me.subscribers().is_empty() {
                             std::thread::sleep(POLL);
                             continue;
                         }
@@ -378,9 +435,39 @@ impl Server {
                             me.publish(ev);
                         }
                     }
+                    // The writers see their queues close and end.
+                    me.subscribers().clear();
                 })?,
         );
         Ok(threads)
+    }
+
+    /// Makes `conn` a subscriber: a bounded queue drained by a writer thread whose sends time out.
+    fn subscribe(&self, conn: &UnixSeqpacketConn) {
+        let Ok(c) = conn.try_clone() else { return };
+        if c.set_write_timeout(Some(SUBSCRIBER_SEND_TIMEOUT)).is_err() {
+            return;
+        }
+        let (tx, rx) = crossbeam_channel::bounded::<Arc<Vec<u8>>>(SUBSCRIBER_QUEUE);
+        let counters = self.counters.clone();
+        let spawned = std::thread::Builder::new().name("ctl-sub".into()).spawn(move || {
+            while let Ok(bytes) = rx.recv() {
+                match c.send(&bytes) {
+                    Ok(_) => {}
+                    Err(e) => {
+                        if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) {
+                            counters.dropped_subscribers.fetch_add(1, Ordering::Relaxed);
+                        }
+                        break;
+                    }
+                }
+            }
+            // Closed (it did not keep up, or the server stopped): its connection ends too.
+            let _ = c.shutdown(std::net::Shutdown::Both);
+        });
+        if spawned.is_ok() {
+            self.subscribers().push(tx);
+        }
     }
 
     fn serve_conn(&self, conn: UnixSeqpacketConn, stop: Arc<AtomicBool>) {
@@ -404,9 +491,7 @@ impl Server {
             }
             if subscribed {
                 subscribed = false;
-                if let Ok(c) = conn.try_clone() {
-                    self.subscribers.lock().unwrap_or_else(|p| p.into_inner()).push(c);
-                }
+                self.subscribe(&conn);
             }
         }
     }
@@ -418,6 +503,7 @@ mod tests {
     use crate::worker::LinkState;
     use ipc::{Client, KeyMsg, SecurityPolicy};
     use macsec::secy::{CipherSuite, Policy, ValidateFrames};
+    use std::os::unix::fs::PermissionsExt;
     use zeroize::Zeroizing;
 
     fn policy() -> PolicyMsg {
@@ -438,6 +524,18 @@ mod tests {
 
     /// A server with one link whose "worker" is a thread applying commands to a LinkState.
     fn setup(dir: &Path) -> (Arc<Server>, Arc<AtomicBool>, PathBuf, Sender<Event>) {
+        setup_with(dir, 16)
+    }
+
+    fn setup_with(dir: &Path, events: usize) -> (Arc<Server>, Arc<AtomicBool>, PathBuf, Sender<Event>) {
+        setup_access(dir, events, Access::default())
+    }
+
+    fn setup_access(
+        dir: &Path,
+        events: usize,
+        access: Access,
+    ) -> (Arc<Server>, Arc<AtomicBool>, PathBuf, Sender<Event>) {
         let (tx, rx) = crossbeam_channel::bounded::<Command>(16);
         let info = LinkInfo {
             interface: "Te0/0/0/1".into(),
@@ -465,8 +563,8 @@ mod tests {
         });
         let server = Server::new(vec![handle], Backend::Ring);
         let path = dir.join("ctl.sock");
-        let (etx, erx) = crossbeam_channel::bounded(16);
-        server.serve(&path, erx, stop.clone()).unwrap();
+        let (etx, erx) = crossbeam_channel::bounded(events);
+        server.serve_with(&path, access, erx, stop.clone()).unwrap();
         (server, stop, path, etx)
     }
 
@@ -655,5 +753,210 @@ mod tests {
         std::thread::sleep(POLL * 3);
         assert!(!path.exists());
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn event(i: u64) -> Event {
+        Event::PnThreshold {
+            link: "Te0/0/0/1".into(),
+            an: 1,
+            next_pn: i,
+        }
+    }
+
+    #[test]
+    fn a_stalled_subscriber_is_dropped_and_the_others_get_every_event() {
+        const N: u64 = 800;
+        let dir = tempfile::tempdir().unwrap();
+        let (server, stop, path, events) = setup_with(dir.path(), 4096);
+        let mut good = Client::connect(&path).unwrap();
+        let mut stalled = Client::connect(&path).unwrap();
+        assert!(matches!(good.request(&Request::Subscribe).unwrap(), Response::Ok));
+        assert!(matches!(
+            stalled.request(&Request::Subscribe).unwrap(),
+            Response::Ok
+        ));
+        let t0 = std::time::Instant::now();
+        let feeder = std::thread::spawn(move || {
+            for i in 1..=N {
+                if events.send_timeout(event(i), Duration::from_secs(5)).is_err() {
+                    return false;
+                }
+            }
+            true
+        });
+        let mut got = Vec::new();
+        while got.len() < N as usize && t0.elapsed() < Duration::from_secs(5) {
+            if let Some(Event::PnThreshold { next_pn, .. }) =
+                good.next_event(Duration::from_millis(200)).unwrap()
+            {
+                got.push(next_pn);
+            }
+        }
+        assert_eq!(got.len(), N as usize, "the live subscriber gets every event");
+        assert_eq!(got, (1..=N).collect::<Vec<_>>(), "in order");
+        assert!(feeder.join().unwrap());
+        // The stalled subscriber is closed (and counted) once an event has waited its send timeout:
+        // after what its socket held, EOF.
+        while server.stats().dropped_subscribers == 0 && t0.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(POLL);
+        }
+        assert_eq!(server.stats().dropped_subscribers, 1);
+        let mut closed = false;
+        while t0.elapsed() < Duration::from_secs(10) {
+            match stalled.next_event(Duration::from_millis(200)) {
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    closed = true;
+                    break;
+                }
+                Err(e) => panic!("{e}"),
+                Ok(_) => {}
+            }
+        }
+        assert!(closed, "the stalled subscriber is closed");
+        stop.store(true, Ordering::Relaxed);
+    }
+
+    #[test]
+    fn connections_over_the_cap_are_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (server, stop, path, _events) = setup(dir.path());
+        let mut open: Vec<Client> = (0..16).map(|_| Client::connect(&path).unwrap()).collect();
+        for c in &mut open {
+            assert!(matches!(
+                c.request(&Request::Hello).unwrap(),
+                Response::Hello { .. }
+            ));
+        }
+        let mut over = Client::connect(&path).unwrap();
+        assert!(
+            over.request(&Request::Hello).is_err(),
+            "the 17th connection is closed"
+        );
+        // A closed connection frees its place.
+        drop(open.pop());
+        let t0 = std::time::Instant::now();
+        loop {
+            let ok = Client::connect(&path)
+                .and_then(|mut c| c.request(&Request::Hello))
+                .is_ok();
+            if ok {
+                break;
+            }
+            assert!(t0.elapsed() < Duration::from_secs(3), "a place was freed");
+            std::thread::sleep(POLL);
+        }
+        assert_eq!(server.stats().refused_over_cap, 1);
+        stop.store(true, Ordering::Relaxed);
+    }
+
+    #[test]
+    fn the_socket_directory_is_created_and_a_writable_one_refused() {
+        let base = tempfile::tempdir().unwrap();
+        let (_server, stop, path, _events) = setup(&base.path().join("run/macsec"));
+        assert_eq!(
+            std::fs::metadata(base.path().join("run/macsec"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o7777,
+            0o750
+        );
+        assert!(path.exists());
+        stop.store(true, Ordering::Relaxed);
+        let loose = base.path().join("loose");
+        std::fs::create_dir(&loose).unwrap();
+        std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let server = Server::new(Vec::new(), Backend::Ring);
+        let (_etx, erx) = crossbeam_channel::bounded(1);
+        let e = server
+            .serve(&loose.join("ctl.sock"), erx, Arc::new(AtomicBool::new(false)))
+            .err()
+            .expect("a world-writable socket directory is refused");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "socket directory {} is writable by its group or others (mode 0777); make it 0750 or stricter",
+                loose.display()
+            )
+        );
+    }
+
+    /// Run as a child process by `peers_are_checked`: connects to the socket in
+    /// MACSEC_PEER_HELPER and says whether it was served.
+    #[test]
+    fn peer_helper() {
+        let Some(path) = std::env::var_os("MACSEC_PEER_HELPER") else {
+            return;
+        };
+        let verdict = match Client::connect(Path::new(&path)) {
+            Err(e) => format!("connect failed: {e}"),
+            Ok(mut c) => match c.request(&Request::Hello) {
+                Ok(Response::Hello { .. }) => "admitted".to_string(),
+                Ok(other) => format!("answered {other:?}"),
+                Err(_) => "refused".to_string(),
+            },
+        };
+        println!("PEER: {verdict}");
+    }
+
+    /// Runs `peer_helper` as uid 65534 with group `gid` against `path`.
+    fn peer(path: &Path, gid: u32) -> String {
+        use std::os::unix::process::CommandExt;
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "server::tests::peer_helper",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("MACSEC_PEER_HELPER", path)
+            .uid(65534)
+            .gid(gid)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.lines()
+            .find_map(|l| l.split("PEER: ").nth(1))
+            .unwrap_or("no verdict")
+            .to_string()
+    }
+
+    #[test]
+    fn peers_are_checked() {
+        if ipc::sock::euid() != 0 {
+            eprintln!("peers_are_checked: skipped (needs root to run a child as another uid)");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let (server, stop, path, _events) = setup(dir.path());
+        // Even with the socket file opened to everyone, a stranger is not served.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+        assert_eq!(peer(&path, 65534), "refused");
+        assert_eq!(peer(&path, 65534), "refused");
+        let mut c = Client::connect(&path).unwrap();
+        assert!(matches!(
+            c.request(&Request::Hello).unwrap(),
+            Response::Hello { .. }
+        ));
+        assert_eq!(server.stats().refused_peers, 2);
+        stop.store(true, Ordering::Relaxed);
+        // With a socket group, its members are served (the socket is then 0660 with that group).
+        let dir2 = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir2.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let (server, stop, path, _events) = setup_access(dir2.path(), 16, Access { group: Some(4242) });
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o7777,
+            0o660
+        );
+        assert_eq!(
+            std::os::unix::fs::MetadataExt::gid(&std::fs::metadata(&path).unwrap()),
+            4242
+        );
+        assert_eq!(peer(&path, 4242), "admitted");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+        assert_eq!(peer(&path, 4243), "refused");
+        assert_eq!(server.stats().refused_peers, 1);
+        stop.store(true, Ordering::Relaxed);
     }
 }

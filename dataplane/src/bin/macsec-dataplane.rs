@@ -1,6 +1,6 @@
 //! macsec-dataplane: the DPDK bump-in-the-wire MACsec appliance.
 //!
-//! `macsec-dataplane --config FILE [--duration SECS] [--socket PATH] -- [EAL ARGS]`
+//! `macsec-dataplane --config FILE [--duration SECS] [--socket PATH] [--socket-group GROUP] -- [EAL ARGS]`
 //! Each link's worker protects what its host port receives onto its line port and validates what
 //! the line port receives onto the host port. The control socket serves the `ipc` protocol. On
 //! every exit (duration, SIGINT, SIGTERM) the ports are flushed and closed and one JSON object
@@ -38,6 +38,10 @@ struct Cli {
     /// The control socket.
     #[arg(long, default_value = "/run/macsec/dataplane.sock")]
     socket: PathBuf,
+    /// Members of GROUP (a name or gid) may use the control socket too (it is then mode 0660);
+    /// otherwise only root and our own uid.
+    #[arg(long, value_name = "GROUP")]
+    socket_group: Option<String>,
     /// mbufs in the pool (per port pair: rx rings, tx rings and bursts in flight).
     #[arg(long, default_value_t = 8191)]
     mbufs: u32,
@@ -107,6 +111,14 @@ struct Running {
 }
 
 fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> anyhow::Result<String> {
+    let access = ipc::sock::Access {
+        group: cli
+            .socket_group
+            .as_deref()
+            .map(ipc::sock::resolve_group)
+            .transpose()
+            .context("--socket-group")?,
+    };
     let workers = dpdk::worker_lcores();
     if workers.is_empty() {
         anyhow::bail!("no worker lcore: give the EAL at least two lcores (e.g. -l 0,1)");
@@ -232,8 +244,8 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> anyhow::Re
     let server = Server::new(handles, config.backend);
     let ctl_stop = Arc::new(AtomicBool::new(false));
     let ctl_threads = server
-        .serve(&cli.socket, events_rx, ctl_stop.clone())
-        .with_context(|| format!("control socket {}", cli.socket.display()))?;
+        .serve_with(&cli.socket, access, events_rx, ctl_stop.clone())
+        .context("control socket")?;
 
     let wstop = Arc::new(AtomicBool::new(false));
     let mut launched = Vec::new();
