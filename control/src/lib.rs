@@ -4,6 +4,7 @@
 #![deny(unsafe_code)]
 
 pub mod config;
+pub mod ctl_server;
 pub mod daemon;
 pub mod decode;
 pub mod log;

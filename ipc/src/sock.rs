@@ -79,6 +79,11 @@ pub fn resolve_group(group: &str) -> Result<u32, SockError> {
         .ok_or_else(|| SockError::UnknownGroup(group.to_string()))
 }
 
+/// The credentials of a std Unix stream's peer (SO_PEERCRED).
+pub fn stream_peer(conn: &std::os::unix::net::UnixStream) -> io::Result<ConnCredentials> {
+    uds::UnixStreamExt::initial_peer_credentials(conn)
+}
+
 /// Our effective uid.
 pub fn euid() -> u32 {
     rustix::process::geteuid().as_raw()

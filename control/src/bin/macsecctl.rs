@@ -54,6 +54,9 @@ fn ask_macsecd(
         error,
     };
     let mut conn = std::os::unix::net::UnixStream::connect(socket).map_err(io)?;
+    // A commit waits up to 10 s for the reload; a macsecd that says nothing for 30 s is stuck.
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .map_err(io)?;
     conn.write_all(format!("{req}\n").as_bytes()).map_err(io)?;
     let mut text = String::new();
     conn.read_to_string(&mut text).map_err(io)?;

@@ -2,7 +2,7 @@
 //! configured interface on the dataplane's control socket, logs the guide's `%L2-MKA-...` events,
 //! and answers `macsecctl show ...` on its own socket.
 //!
-//! `macsecd --config FILE --dataplane SOCKET [--socket SOCKET] [--state-dir DIR] [--trust-point PEM] [--duration SECS]`
+//! `macsecd --config FILE --dataplane SOCKET [--socket SOCKET] [--socket-group GROUP] [--state-dir DIR] [--trust-point PEM] [--duration SECS]`
 //!
 //! Interfaces whose macsec-policy has `ppk sks-profile NAME` distribute SAKs in PPK mode: the
 //! PPKs come from the profile's SKS engine (seeds in `--state-dir`) or SKIP key manager (its CA
@@ -17,9 +17,6 @@ use control::config::PortSetup;
 use control::daemon::{Daemon, PpkEnv};
 use control::log::{DaemonEvent, LogEvent};
 use control::show::ShowData;
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,6 +35,10 @@ struct Cli {
     /// macsecd's own socket, for macsecctl.
     #[arg(long, default_value = "/run/macsec/macsecd.sock")]
     socket: PathBuf,
+    /// Members of GROUP (a name or gid) may use macsecd's socket too (it is then mode 0660);
+    /// otherwise only root and our own uid.
+    #[arg(long, value_name = "GROUP")]
+    socket_group: Option<String>,
     /// The SKS state directory (Classic McEliece key pair, peers' keys and seeds, trust points,
     /// SKIP counters), as `macsecctl crypto sks --state-dir`.
     #[arg(long, default_value = control::ppk::DEFAULT_STATE_DIR)]
@@ -118,31 +119,6 @@ fn commit(shared: &Shared, stop: &AtomicBool) -> serde_json::Value {
         std::thread::sleep(Duration::from_millis(20));
     }
     serde_json::json!({ "error": "the reload did not finish within 10 s" })
-}
-
-/// Serves show and commit requests: one JSON line in (`{"show":"mka-session"}`,
-/// `{"commit":true}`), one JSON document out.
-fn serve(listener: UnixListener, shared: Arc<Shared>, dataplane: PathBuf, stop: Arc<AtomicBool>) {
-    let _ = listener.set_nonblocking(true);
-    while !stop.load(Ordering::Relaxed) {
-        match listener.accept() {
-            Ok((mut conn, _)) => {
-                let _ = conn.set_nonblocking(false);
-                let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
-                let mut line = String::new();
-                if BufReader::new(&conn).read_line(&mut line).is_err() {
-                    continue;
-                }
-                let reply = match serde_json::from_str::<serde_json::Value>(&line) {
-                    Ok(req) if req.get("commit").is_some() => commit(&shared, &stop).to_string(),
-                    Ok(req) => answer(&req, &shared.data, &dataplane).to_string(),
-                    Err(e) => serde_json::json!({ "error": format!("bad request: {e}") }).to_string(),
-                };
-                let _ = conn.write_all(reply.as_bytes());
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(50)),
-        }
-    }
 }
 
 /// Emits one event as a `tracing` event: its text is the message (the guide's syslog line, which
@@ -260,20 +236,36 @@ fn main() -> ExitCode {
         Ok(d) => Some(d),
         Err(e) => return fail(e),
     };
-    let _ = std::fs::remove_file(&cli.socket);
-    let listener = match UnixListener::bind(&cli.socket) {
-        Ok(l) => l,
-        Err(e) => return fail(anyhow::Error::new(e).context(cli.socket.display().to_string())),
+    let access = match cli
+        .socket_group
+        .as_deref()
+        .map(ipc::sock::resolve_group)
+        .transpose()
+    {
+        Ok(group) => ipc::sock::Access { group },
+        Err(e) => return fail(anyhow::Error::new(e).context("--socket-group")),
     };
-    let _ = std::fs::set_permissions(&cli.socket, std::fs::Permissions::from_mode(0o600));
+    let listener = match control::ctl_server::bind(&cli.socket, &access) {
+        Ok(l) => l,
+        Err(e) => return fail(anyhow::Error::new(e).context("macsecd socket")),
+    };
     let shared = Arc::new(Shared {
         data: Mutex::new(ShowData::default()),
         reload: reload.clone(),
         reloads: Mutex::default(),
     });
     let server = {
-        let (shared, stop, dp) = (shared.clone(), stop.clone(), cli.dataplane.clone());
-        std::thread::spawn(move || serve(listener, shared, dp, stop))
+        let (shared, stop2, dp) = (shared.clone(), stop.clone(), cli.dataplane.clone());
+        // Show and commit requests, each client on a thread of its own (control::ctl_server).
+        let handler: control::ctl_server::Handler = Arc::new(move |req: &serde_json::Value| {
+            if req.get("commit").is_some() {
+                commit(&shared, &stop2)
+            } else {
+                answer(req, &shared.data, &dp)
+            }
+        });
+        let (stop, counters) = (stop.clone(), Arc::default());
+        std::thread::spawn(move || control::ctl_server::serve(listener, access, counters, handler, stop))
     };
     let started = Instant::now();
     let limit = cli.duration.map(Duration::from_secs_f64);
