@@ -870,8 +870,7 @@ mod tests {
         let (_etx, erx) = crossbeam_channel::bounded(1);
         let e = server
             .serve(&loose.join("ctl.sock"), erx, Arc::new(AtomicBool::new(false)))
-            .err()
-            .expect("a world-writable socket directory is refused");
+            .expect_err("a world-writable socket directory is refused");
         assert_eq!(
             e.to_string(),
             format!(
