@@ -333,6 +333,18 @@ impl Server {
                 }
                 Response::SaState(sa)
             }
+            Request::SetLivePeers { link, macs } => {
+                let l = self.link(&link)?;
+                if macs.len() > crate::worker::MAX_LIVE_PEERS {
+                    return Err(bad(format!(
+                        "{} live peers: at most {}",
+                        macs.len(),
+                        crate::worker::MAX_LIVE_PEERS
+                    )));
+                }
+                l.send(Command::SetLivePeers(macs))?;
+                Response::Ok
+            }
         })
     }
 
@@ -361,14 +373,17 @@ impl Server {
         events: Receiver<Event>,
         stop: Arc<AtomicBool>,
     ) -> Result<Vec<JoinHandle<()>>, SockError> {
-        self.serve_with(path, Access::default(), events, stop)
+        self.serve_with(path, Access::default(), crossbeam_channel::never(), events, stop)
     }
 
-    /// [`Server::serve`] with an access policy (a socket group).
+    /// [`Server::serve`] with an access policy (a socket group), forwarding the workers' two
+    /// queues: `control` (PN threshold) always before `events` (EAPOL punts), so that a flood of
+    /// punts cannot delay a control event.
     pub fn serve_with(
         self: &Arc<Self>,
         path: &Path,
         access: Access,
+        control: Receiver<Event>,
         events: Receiver<Event>,
         stop: Arc<AtomicBool>,
     ) -> Result<Vec<JoinHandle<()>>, SockError> {
@@ -431,8 +446,15 @@ impl Server {
                             std::thread::sleep(POLL);
                             continue;
                         }
-                        if let Ok(ev) = events.recv_timeout(POLL) {
-                            me.publish(ev);
+                        let got = crossbeam_channel::select_biased! {
+                            recv(control) -> e => e,
+                            recv(events) -> e => e,
+                            default(POLL) => continue,
+                        };
+                        match got {
+                            Ok(ev) => me.publish(ev),
+                            // A queue whose senders are gone (the workers stopped).
+                            Err(_) => std::thread::sleep(POLL),
                         }
                     }
                     // The writers see their queues close and end.
@@ -564,7 +586,7 @@ mod tests {
         let server = Server::new(vec![handle], Backend::Ring);
         let path = dir.join("ctl.sock");
         let (etx, erx) = crossbeam_channel::bounded(events);
-        server.serve_with(&path, access, erx, stop.clone()).unwrap();
+        server.serve_with(&path, access, crossbeam_channel::never(), erx, stop.clone()).unwrap();
         (server, stop, path, etx)
     }
 
@@ -957,5 +979,74 @@ mod tests {
         assert_eq!(peer(&path, 4243), "refused");
         assert_eq!(server.stats().refused_peers, 1);
         stop.store(true, Ordering::Relaxed);
+    }
+
+    #[test]
+    fn control_events_go_before_punts_and_live_peers_reach_the_worker() {
+        let dir = std::env::temp_dir().join(format!("macsec-srv-q-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("ctl.sock");
+        let (tx, worker) = crossbeam_channel::bounded::<Command>(16);
+        let info = LinkInfo {
+            interface: "Te0/0/0/1".into(),
+            host_port: "h".into(),
+            line_port: "l".into(),
+            tx_sci: 0x11,
+        };
+        let server = Server::new(vec![Arc::new(LinkHandle::new(info, policy(), tx))], Backend::Ring);
+        let (ctx, crx) = crossbeam_channel::bounded(4);
+        let (etx, erx) = crossbeam_channel::bounded(64);
+        let punt = |i: u8| Event::EapolReceived {
+            link: "Te0/0/0/1".into(),
+            frame: vec![i; 20],
+        };
+        let threshold = Event::PnThreshold {
+            link: "Te0/0/0/1".into(),
+            an: 1,
+            next_pn: 5,
+        };
+        for i in 0..32 {
+            etx.send(punt(i)).unwrap();
+        }
+        ctx.send(threshold.clone()).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        server.serve_with(&path, Access::default(), crx, erx, stop.clone()).unwrap();
+        let mut c = Client::connect(&path).unwrap();
+        let link = "Te0/0/0/1".to_string();
+        let many = vec![[2u8; 6]; 65];
+        assert!(matches!(
+            c.request(&Request::SetLivePeers {
+                link: link.clone(),
+                macs: many
+            })
+            .unwrap(),
+            Response::Error {
+                code: ErrorCode::BadArgument,
+                ..
+            }
+        ));
+        assert!(matches!(
+            c.request(&Request::SetLivePeers {
+                link,
+                macs: vec![[2; 6]]
+            })
+            .unwrap(),
+            Response::Ok
+        ));
+        assert!(matches!(worker.try_recv(), Ok(Command::SetLivePeers(m)) if m == vec![[2; 6]]));
+        assert!(matches!(c.request(&Request::Subscribe).unwrap(), Response::Ok));
+        let mut got = Vec::new();
+        while let Some(ev) = c.next_event(Duration::from_secs(2)).unwrap() {
+            got.push(ev);
+            if got.len() == 33 {
+                break;
+            }
+        }
+        let mut want = vec![threshold];
+        want.extend((0..32).map(punt));
+        assert_eq!(got, want);
+        stop.store(true, Ordering::Relaxed);
+        std::thread::sleep(POLL * 3);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

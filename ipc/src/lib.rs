@@ -180,6 +180,13 @@ pub enum Request {
     ReadSaState {
         link: String,
     },
+    /// The source MACs of the link's live MKA peers (at most 64; the first 6 octets of their
+    /// SCIs): their EAPOL frames are punted first, ahead of a flood from other sources. Each
+    /// request replaces the set.
+    SetLivePeers {
+        link: String,
+        macs: Vec<[u8; 6]>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -258,6 +265,12 @@ pub struct LinkCounters {
     pub tx_ring_full: u64,
     /// Frames dropped because they were not in one contiguous buffer.
     pub rx_non_contiguous: u64,
+    /// EAPOL frames not punted: their source MAC was over its rate (20/s, burst 40; a live
+    /// peer's: 100/s, burst 200).
+    pub eapol_drop_source_rate: u64,
+    /// EAPOL frames not punted: the sources other than live peers were together over their
+    /// rate (200/s, burst 400).
+    pub eapol_drop_total_rate: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -13,7 +13,10 @@ use clap::Parser;
 use dataplane::config::DataplaneConfig;
 use dataplane::dpdk::{self, Eal, Mempool, Port};
 use dataplane::server::{LinkHandle, Server};
-use dataplane::worker::{run_dpdk, Command, DpdkLink, Latency, LatencyReport, LinkState, Snapshot};
+use dataplane::worker::{
+    run_dpdk, Command, DpdkLink, EventOut, Latency, LatencyReport, LinkState, PuntLimits, Snapshot,
+    CONTROL_QUEUE, EAPOL_QUEUE,
+};
 use ipc::{Event, LinkInfo};
 use macsec::secy::Sci;
 use std::path::PathBuf;
@@ -133,7 +136,10 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> anyhow::Re
         )
         .context("mempool")?,
     );
-    let (events_tx, events_rx) = crossbeam_channel::bounded::<Event>(4096);
+    // Control events (PN threshold) and EAPOL punts each have their own queue: a flood of punts
+    // cannot take a threshold event's room.
+    let (control_tx, control_rx) = crossbeam_channel::bounded::<Event>(CONTROL_QUEUE);
+    let (events_tx, events_rx) = crossbeam_channel::bounded::<Event>(EAPOL_QUEUE);
     let mut handles = Vec::new();
     let mut per_lcore: Vec<Vec<DpdkLink>> = workers.iter().map(|_| Vec::new()).collect();
     let mut running = Vec::new();
@@ -225,7 +231,8 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> anyhow::Re
                 host,
                 line,
                 commands: cmd_rx,
-                events: events_tx.clone(),
+                events: EventOut::new(control_tx.clone(), events_tx.clone(), PuntLimits::default()),
+                epoch: Instant::now(),
                 pool: pool.clone(),
                 result,
                 latency,
@@ -244,8 +251,8 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> anyhow::Re
     let server = Server::new(handles, config.backend);
     let ctl_stop = Arc::new(AtomicBool::new(false));
     let ctl_threads = server
-        .serve_with(&cli.socket, access, events_rx, ctl_stop.clone())
-        .context("control socket")?;
+        .serve_with(&cli.socket, access, control_rx, events_rx, ctl_stop.clone())
+        .with_context(|| format!("control socket {}", cli.socket.display()))?;
 
     let wstop = Arc::new(AtomicBool::new(false));
     let mut launched = Vec::new();
