@@ -66,6 +66,8 @@ type Injected = (Vec<u8>, Vec<(u64, u8)>, Option<u8>);
 #[derive(Default)]
 struct Line {
     injected: Vec<Injected>,
+    /// Every live peer set macsecd gave (`SetLivePeers`), in order.
+    live: Vec<Vec<[u8; 6]>>,
 }
 
 /// macsecd on the fake dataplane, and the peer engine.
@@ -133,6 +135,7 @@ impl Bench {
                                 .push((frame.clone(), rx, sa.encoding_an));
                             let _ = to_peer_tx.send(frame);
                         }
+                        Ok(Command::SetLivePeers(macs)) => line.lock().expect("line").live.push(macs),
                         Ok(c) => st.apply(c),
                         Err(_) => {}
                     }
@@ -293,6 +296,20 @@ fn announces_only_installed_sas(own_priority: u8, peer_priority: u8) {
     );
     let (rx, tx) = check(&b.injected());
     assert!(rx > 0 && tx > 0, "the MKPDUs claimed rx {rx} and tx {tx} times");
+}
+
+#[test]
+fn macsecd_tells_the_dataplane_its_peers_once_per_change() {
+    let mut b = Bench::new(&config(1, "", true), 20, CipherSuite::GcmAesXpn256, None);
+    assert!(
+        b.run_until(Duration::from_secs(6), Bench::secured),
+        "{}",
+        b.detail()
+    );
+    b.run_until(Duration::from_millis(300), |_| false);
+    // At start none (a previous macsecd's set is cleared), then the peer, once.
+    let peer = Sci(PEER_SCI).mac();
+    assert_eq!(b.line.lock().expect("line").live, vec![vec![], vec![peer]]);
 }
 
 #[test]

@@ -22,7 +22,7 @@ use crate::config::PortSetup;
 use crate::log::{LogEvent, PortEvent};
 use dataplane::{expect_ok, key_msg, links, start_port};
 use ipc::Client;
-use ipc::{Event, LinkInfo, Request};
+use ipc::{Event, LinkInfo, Request, Response};
 use mka::kay::SaCommand;
 use mka::keychain::unix_seconds;
 use std::io;
@@ -39,6 +39,8 @@ pub struct Daemon {
     env: PpkEnv,
     /// Events to log on the next turn.
     notes: Vec<LogEvent>,
+    /// The peer MACs each link's dataplane punts first, as last told (`SetLivePeers`).
+    live_told: Vec<(String, Vec<[u8; 6]>)>,
 }
 
 impl Daemon {
@@ -69,6 +71,7 @@ impl Daemon {
             start,
             env: env.clone(),
             notes,
+            live_told: Vec::new(),
         })
     }
 
@@ -226,8 +229,40 @@ impl Daemon {
             lines.append(&mut self.ports[i].pending_log);
             self.drain(i, &mut lines)?;
             self.retire_inherited(i, now, &mut lines)?;
+            self.tell_live_peers(i)?;
         }
         Ok(lines)
+    }
+
+    /// Tells the dataplane the source MACs of port `i`'s peers (live and potential: their
+    /// MKPDUs passed the ICV check; the first 6 octets of their SCIs) when they changed, so that
+    /// their MKPDUs are punted ahead of a flood from other sources. A refusal is retried at the
+    /// next turn.
+    fn tell_live_peers(&mut self, i: usize) -> io::Result<()> {
+        let p = &self.ports[i];
+        let mut macs: Vec<[u8; 6]> = p
+            .mka
+            .participants()
+            .iter()
+            .flat_map(|s| s.live_peers.iter().chain(&s.potential_peers))
+            .map(|sci| sci.mac())
+            .collect();
+        macs.sort_unstable();
+        macs.dedup();
+        macs.truncate(64);
+        let link = &p.setup.interface;
+        if self.live_told.iter().any(|(l, m)| l == link && *m == macs) {
+            return Ok(());
+        }
+        let req = Request::SetLivePeers {
+            link: link.clone(),
+            macs: macs.clone(),
+        };
+        if let Response::Ok = self.client.request(&req)? {
+            self.live_told.retain(|(l, _)| l != link);
+            self.live_told.push((link.clone(), macs));
+        }
+        Ok(())
     }
 
     fn drain(&mut self, i: usize, lines: &mut Vec<LogEvent>) -> io::Result<()> {
