@@ -14,6 +14,7 @@ use mka::ppk::PpkKeyId;
 use mka::{Ckn, Ki};
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// One log line of macsecd.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +66,13 @@ pub enum PortEvent {
     /// The wall clock (key lifetimes) stepped by `seconds` (negative: back) against the monotonic
     /// clock; logged once per step. Our own mnemonic, `%L2-MKA-4-CLOCK_STEP`.
     ClockStep { seconds: i64 },
+    /// `count` lines of `mnemonic` from `source` (None: from the sources beyond the tracked
+    /// ones) were not logged in the window that ended ([`LogLimiter`]).
+    Suppressed {
+        mnemonic: Mnemonic,
+        source: Option<[u8; 6]>,
+        count: u64,
+    },
 }
 
 /// Where a PPK-mode interface's PPKs come from.
@@ -171,6 +179,19 @@ impl LogEvent {
         }
     }
 
+    /// The source MAC of the frame that caused the event, for the events any frame on the line
+    /// can cause (an MKPDU with a bad ICV: the CKN is on the wire, no key is needed), which
+    /// [`LogLimiter`] rate-limits.
+    pub fn source(&self) -> Option<[u8; 6]> {
+        match self {
+            LogEvent::Port {
+                event: PortEvent::Mka(MkaEvent::IcvFailure { source, .. }),
+                ..
+            } => Some(*source),
+            _ => None,
+        }
+    }
+
     /// Syslog severity (0 emergency .. 7 debug).
     pub fn severity(&self) -> u8 {
         self.mnemonic().severity
@@ -222,6 +243,7 @@ impl LogEvent {
                     severity: 4,
                     name: "CLOCK_STEP",
                 },
+                PortEvent::Suppressed { .. } => own(4, "LOG_SUPPRESSED"),
             },
             LogEvent::Daemon(ev) => match ev {
                 DaemonEvent::ConfigNote { .. } => own(4, "CONFIG_NOTE"),
@@ -408,6 +430,124 @@ fn fmt_port(f: &mut fmt::Formatter<'_>, interface: &str, ev: &PortEvent) -> fmt:
                 seconds.unsigned_abs()
             )
         }
+        PortEvent::Suppressed {
+            mnemonic,
+            source,
+            count,
+        } => {
+            write!(f, "macsecd: ({interface}) %{mnemonic} ")?;
+            match source {
+                Some(m) => write!(
+                    f,
+                    "from {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+                    m[0], m[1], m[2], m[3], m[4], m[5]
+                )?,
+                None => write!(f, "from other sources")?,
+            }
+            write!(f, ": {count} similar messages suppressed")
+        }
+    }
+}
+
+/// How often a line of one (interface, mnemonic, source) is logged: once per window.
+pub const LOG_WINDOW: Duration = Duration::from_secs(10);
+/// Sources tracked one by one; the lines of further sources share one window per (interface,
+/// mnemonic).
+pub const LOG_SOURCES: usize = 64;
+
+/// One (interface, mnemonic, source) in its window.
+#[derive(Debug)]
+struct Tracked {
+    interface: String,
+    mnemonic: Mnemonic,
+    source: Option<[u8; 6]>,
+    until: Duration,
+    suppressed: u64,
+}
+
+/// Rate limits of the log lines any frame on the line can cause ([`LogEvent::source`]): one
+/// line per (interface, mnemonic, source) per window, then, when the window ends, one summary
+/// line ([`PortEvent::Suppressed`]) of those not logged. At most `max_sources` sources are
+/// tracked; the others share one window per (interface, mnemonic). Time is `now`, passed in.
+#[derive(Debug)]
+pub struct LogLimiter {
+    window: Duration,
+    max_sources: usize,
+    tracked: Vec<Tracked>,
+}
+
+impl Default for LogLimiter {
+    fn default() -> Self {
+        LogLimiter::new(LOG_WINDOW, LOG_SOURCES)
+    }
+}
+
+impl LogLimiter {
+    pub fn new(window: Duration, max_sources: usize) -> Self {
+        LogLimiter {
+            window,
+            max_sources,
+            tracked: Vec::new(),
+        }
+    }
+
+    /// The lines to log of `events` at `now`, after the summaries of the windows ended by then.
+    pub fn limit(&mut self, now: Duration, events: Vec<LogEvent>) -> Vec<LogEvent> {
+        let mut out = self.expire(now);
+        for ev in events {
+            let (Some(source), Some(interface)) = (ev.source(), ev.interface()) else {
+                out.push(ev);
+                continue;
+            };
+            let mnemonic = ev.mnemonic();
+            let find = |tracked: &mut Vec<Tracked>, source: Option<[u8; 6]>| {
+                tracked
+                    .iter_mut()
+                    .position(|t| t.interface == interface && t.mnemonic == mnemonic && t.source == source)
+            };
+            let mut key = Some(source);
+            if find(&mut self.tracked, key).is_none()
+                && self.tracked.iter().filter(|t| t.source.is_some()).count() >= self.max_sources
+            {
+                key = None;
+            }
+            if let Some(i) = find(&mut self.tracked, key) {
+                self.tracked[i].suppressed += 1;
+                continue;
+            }
+            self.tracked.push(Tracked {
+                interface: interface.to_string(),
+                mnemonic,
+                source: key,
+                until: now + self.window,
+                suppressed: 0,
+            });
+            out.push(ev);
+        }
+        out
+    }
+
+    /// The summary lines of the windows ended by `now` (a window with nothing suppressed ends
+    /// silently).
+    pub fn expire(&mut self, now: Duration) -> Vec<LogEvent> {
+        let mut out = Vec::new();
+        self.tracked.retain(|t| {
+            if t.until > now {
+                return true;
+            }
+            if t.suppressed > 0 {
+                out.push(LogEvent::port(
+                    &t.interface,
+                    PortEvent::Suppressed {
+                        mnemonic: t.mnemonic,
+                        source: t.source,
+                        count: t.suppressed,
+                    },
+                ));
+            }
+            false
+        });
+        out
     }
 }
 

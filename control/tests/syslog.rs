@@ -75,6 +75,7 @@ fn every_mka_event_has_the_guides_text() {
             MkaEvent::IcvFailure {
                 ckn: ckn(),
                 fallback: false,
+                source: [2, 0, 0, 0, 0, 1],
             },
             "%L2-MKA-3-MKPDU_ICV_FAILURE : (Hu0/2/0/11) ICV validation of MKPDU failed for CKN:A1B2C3D4E5F60718293A4B5C6D7E8F90",
             None,
@@ -83,6 +84,7 @@ fn every_mka_event_has_the_guides_text() {
             MkaEvent::IcvFailure {
                 ckn: ckn(),
                 fallback: true,
+                source: [2, 0, 0, 0, 0, 1],
             },
             "%L2-MKA-3-FALLBACK_PSK_MKPDU_ICV_FAILURE : (Hu0/2/0/11) ICV validation of MKPDU failed for CKN:A1B2C3D4E5F60718293A4B5C6D7E8F90",
             None,
@@ -465,4 +467,79 @@ fn the_level_follows_the_severity() {
     assert_eq!((secured.severity(), secured.level()), (5, Level::INFO));
     let added = port(PortEvent::Added);
     assert_eq!((added.severity(), added.level()), (6, Level::INFO));
+}
+
+fn bad_icv(source: [u8; 6]) -> LogEvent {
+    mka(MkaEvent::IcvFailure {
+        ckn: ckn(),
+        fallback: false,
+        source,
+    })
+}
+
+/// Bad-ICV MKPDUs need no key (the CKN is on the wire): their lines are logged once per 10 s
+/// per (interface, mnemonic, source), with a summary when the window ends, and at most 64
+/// sources are tracked one by one.
+#[test]
+fn bad_icv_lines_are_rate_limited_per_source() {
+    use control::log::LogLimiter;
+    use std::time::Duration;
+    let ms = Duration::from_millis;
+    let mut l = LogLimiter::default();
+    let one = [0x02, 0, 0, 0, 0, 0xaa];
+    let mut lines = Vec::new();
+    for i in 0..1000 {
+        lines.extend(l.limit(ms(i * 9), vec![bad_icv(one)]));
+    }
+    // Other lines pass as they are, also of the same interface.
+    let secured = mka(MkaEvent::SessionSecured {
+        ckn: ckn(),
+        ki: ki(),
+        fallback: false,
+    });
+    assert_eq!(
+        l.limit(ms(9_000), vec![secured.clone(); 3]),
+        vec![secured.clone(); 3]
+    );
+    assert_eq!(lines, vec![bad_icv(one)]);
+    assert!(l.expire(ms(9_999)).is_empty());
+    let summary = l.expire(ms(10_000));
+    assert_eq!(
+        summary.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        vec!["macsecd: (Hu0/2/0/11) %L2-MKA-3-MKPDU_ICV_FAILURE from 02:00:00:00:00:aa: 999 similar messages suppressed"]
+    );
+    assert_eq!(summary[0].mnemonic().to_string(), "MACSECD-4-LOG_SUPPRESSED");
+    // A new window: logged again; a window with nothing suppressed ends silently.
+    assert_eq!(l.limit(ms(10_000), vec![bad_icv(one)]), vec![bad_icv(one)]);
+    assert!(l.expire(ms(30_000)).is_empty());
+
+    // 100 sources, 10 MKPDUs each, round robin within one window: the first 64 sources get a
+    // line each, the 36 others one line together; then 65 summaries.
+    let mut l = LogLimiter::default();
+    let src = |i: u8| [0x02, 0, 0, 0, 1, i];
+    let mut lines = Vec::new();
+    for round in 0..10u64 {
+        for i in 0..100u8 {
+            lines.extend(l.limit(ms(round * 900 + u64::from(i)), vec![bad_icv(src(i))]));
+        }
+    }
+    assert_eq!(lines, (0..65).map(|i| bad_icv(src(i))).collect::<Vec<_>>());
+    let summary: Vec<String> = l
+        .limit(ms(10_064), Vec::new())
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(summary.len(), 65);
+    assert_eq!(
+        summary[0],
+        "macsecd: (Hu0/2/0/11) %L2-MKA-3-MKPDU_ICV_FAILURE from 02:00:00:00:01:00: 9 similar messages suppressed"
+    );
+    assert_eq!(
+        summary[64],
+        "macsecd: (Hu0/2/0/11) %L2-MKA-3-MKPDU_ICV_FAILURE from other sources: 359 similar messages suppressed"
+    );
+    assert!(summary[1..64]
+        .iter()
+        .all(|s| s.ends_with(": 9 similar messages suppressed")));
+    assert_eq!(lines.len() + summary.len(), 130);
 }

@@ -175,6 +175,8 @@ pub enum MkaEvent {
     IcvFailure {
         ckn: Ckn,
         fallback: bool,
+        /// The frame's source MAC (what macsecd rate-limits the line by).
+        source: [u8; 6],
     },
     PeerLive {
         ckn: Ckn,
@@ -1039,6 +1041,7 @@ impl Mka {
                 self.ev.push_back(MkaEvent::IcvFailure {
                     ckn: p.ckn.clone(),
                     fallback: p.fallback,
+                    source: f.src.0,
                 });
                 return;
             }

@@ -270,6 +270,8 @@ fn main() -> ExitCode {
     let started = Instant::now();
     let limit = cli.duration.map(Duration::from_secs_f64);
     let mut last_attempt = Instant::now();
+    // Lines any frame on the line can cause (bad-ICV MKPDUs): once per 10 s per source.
+    let mut limiter = control::log::LogLimiter::default();
     while !stop.load(Ordering::Relaxed) && limit.is_none_or(|d| started.elapsed() < d) {
         if reload.swap(false, Ordering::Relaxed) {
             // SIGHUP or `macsecctl commit`: read the configuration again and apply what changes
@@ -322,7 +324,7 @@ fn main() -> ExitCode {
             continue;
         };
         match d.turn(Duration::from_millis(100)) {
-            Ok(events) => log_events(&events, Some(d)),
+            Ok(events) => log_events(&limiter.limit(started.elapsed(), events), Some(d)),
             Err(e) => {
                 log_daemon(DaemonEvent::DataplaneLost {
                     path: cli.dataplane.clone(),
