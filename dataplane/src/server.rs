@@ -41,6 +41,8 @@ const SUBSCRIBER_SEND_TIMEOUT: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone, Copy)]
 struct Installed {
     ki: Option<[u8; 16]>,
+    /// `ipc::key_check` of its SAK (None for the static SAs of the config).
+    key_check: Option<[u8; 16]>,
 }
 
 /// What the control thread knows of a link's SAs (so it can refuse bad requests at once).
@@ -75,12 +77,12 @@ impl LinkHandle {
     /// Records an SA installed before the control thread started (static SAs of the config).
     pub fn note_tx_sa(&self, an: u8) {
         if let Some(t) = self.mirror().tx.get_mut(an as usize) {
-            *t = Some(Installed { ki: None });
+            *t = Some(Installed { ki: None, key_check: None });
         }
     }
 
     pub fn note_rx_sa(&self, sci: u64, an: u8) {
-        self.mirror().rx.insert((sci, an), Installed { ki: None });
+        self.mirror().rx.insert((sci, an), Installed { ki: None, key_check: None });
     }
 
     fn mirror(&self) -> MutexGuard<'_, Mirror> {
@@ -211,7 +213,10 @@ impl Server {
                 )
                 .map_err(|e| bad(e.to_string()))?;
                 l.send(Command::PutTxSa(Arc::new(sa)))?;
-                m.tx[an as usize] = Some(Installed { ki: key.ki });
+                m.tx[an as usize] = Some(Installed {
+                    ki: key.ki,
+                    key_check: Some(ipc::key_check(&key.sak)),
+                });
                 Response::Ok
             }
             Request::InstallRxSa {
@@ -239,7 +244,10 @@ impl Server {
                     sci: Sci(sci),
                     sa: Box::new(sa),
                 })?;
-                m.rx.insert((sci, an), Installed { ki: key.ki });
+                m.rx.insert((sci, an), Installed {
+                    ki: key.ki,
+                    key_check: Some(ipc::key_check(&key.sak)),
+                });
                 Response::Ok
             }
             Request::EnableTxSa { link, an } => {
@@ -326,10 +334,12 @@ impl Server {
                 let mut sa = l.snapshot()?.sa;
                 let m = l.mirror();
                 for t in &mut sa.tx {
-                    t.ki = m.tx.get(t.an as usize).copied().flatten().and_then(|i| i.ki);
+                    let i = m.tx.get(t.an as usize).copied().flatten();
+                    (t.ki, t.key_check) = (i.and_then(|i| i.ki), i.and_then(|i| i.key_check));
                 }
                 for r in &mut sa.rx {
-                    r.ki = m.rx.get(&(r.sci, r.an)).and_then(|i| i.ki);
+                    let i = m.rx.get(&(r.sci, r.an));
+                    (r.ki, r.key_check) = (i.and_then(|i| i.ki), i.and_then(|i| i.key_check));
                 }
                 Response::SaState(sa)
             }
@@ -611,7 +621,7 @@ mod tests {
         let mut c = Client::connect(&path).unwrap();
         let link = "Te0/0/0/1".to_string();
         assert!(
-            matches!(c.request(&Request::Hello).unwrap(), Response::Hello { version: 1, links } if links.len() == 1)
+            matches!(c.request(&Request::Hello).unwrap(), Response::Hello { version: 2, links } if links.len() == 1)
         );
         assert!(matches!(
             c.request(&Request::EnableTxSa {
@@ -712,6 +722,9 @@ mod tests {
         assert_eq!((st.rx[0].sci, st.rx[0].an, st.rx[0].lowest_pn), (0x22, 2, 9));
         // The Key Identifiers the SAs were installed with come back (a restarted macsecd's clue).
         assert_eq!((st.tx[0].ki, st.rx[0].ki), (Some([5; 16]), Some([5; 16])));
+        // And the key check of the SAK they hold (HMAC-SHA-256(SAK, "MACsec SA key check")[..16]).
+        let check = ipc::key_check(&[1; 16]);
+        assert_eq!((st.tx[0].key_check, st.rx[0].key_check), (Some(check), Some(check)));
         assert!(matches!(
             c.request(&Request::InjectEapol {
                 link: link.clone(),
@@ -740,7 +753,7 @@ mod tests {
             },
         )
         .unwrap();
-        bytes[0] = 2;
+        bytes[0] = 3; // another version
         let reply = ipc::decode::<Response>(&c.raw(&bytes).unwrap()).unwrap();
         assert_eq!(reply.id, 9);
         assert!(matches!(

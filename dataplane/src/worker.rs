@@ -304,6 +304,7 @@ impl LinkState {
                         in_use: tx.encoding_an() == Some(an),
                         ctx_salt: sa.ctx_salt(),
                         ki: None,
+                        key_check: None,
                         out_pkts_protected: tx.sa_counters[an as usize].out_pkts_protected,
                         out_pkts_encrypted: tx.sa_counters[an as usize].out_pkts_encrypted,
                     })
@@ -323,6 +324,7 @@ impl LinkState {
                         enabled: sa.enabled,
                         ctx_salt: sa.ctx_salt(),
                         ki: None,
+                        key_check: None,
                         in_pkts_ok: sa.counters.in_pkts_ok,
                         in_pkts_invalid: sa.counters.in_pkts_invalid,
                         in_pkts_not_valid: sa.counters.in_pkts_not_valid,

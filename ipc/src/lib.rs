@@ -16,8 +16,9 @@ use macsec::secy::{CipherSuite, ConfOffset, Policy, SaKeys, Salt, Sci, SecyCount
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-/// Protocol version; a peer speaking another version gets `ErrorCode::Version`.
-pub const VERSION: u16 = 1;
+/// Protocol version; a peer speaking another version gets `ErrorCode::Version`. 2: the SA states
+/// carry a key check value ([`key_check`]).
+pub const VERSION: u16 = 2;
 /// Largest message either side sends or accepts (an EAPOL frame or a full SA state fits easily).
 pub const MAX_MESSAGE: usize = 64 * 1024;
 
@@ -58,6 +59,18 @@ impl KeyMsg {
             ki: None,
         }
     }
+}
+
+/// The key check value of a SAK: the first 16 octets of HMAC-SHA-256(SAK, "MACsec SA key check").
+/// It proves which key an SA holds without revealing the key or anything GCM derives from it (not
+/// AES_K(0): that is GCM's hash subkey H), so that a restarted macsecd adopts an SA only when it
+/// holds the very SAK to install, not merely one with the same Key Identifier.
+pub fn key_check(sak: &[u8]) -> [u8; 16] {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, sak);
+    let tag = ring::hmac::sign(&key, b"MACsec SA key check");
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&tag.as_ref()[..16]);
+    out
 }
 
 /// must-secure / should-secure (the guide's security-policy).
@@ -210,6 +223,8 @@ pub struct TxSaState {
     pub ctx_salt: Option<[u8; 12]>,
     /// The Key Identifier the control plane installed the SA with.
     pub ki: Option<[u8; 16]>,
+    /// [`key_check`] of the SA's SAK (None for an SA the control plane did not install).
+    pub key_check: Option<[u8; 16]>,
     pub out_pkts_protected: u64,
     pub out_pkts_encrypted: u64,
 }
@@ -226,6 +241,8 @@ pub struct RxSaState {
     pub ctx_salt: Option<[u8; 12]>,
     /// The Key Identifier the control plane installed the SA with.
     pub ki: Option<[u8; 16]>,
+    /// [`key_check`] of the SA's SAK (None for an SA the control plane did not install).
+    pub key_check: Option<[u8; 16]>,
     pub in_pkts_ok: u64,
     pub in_pkts_invalid: u64,
     pub in_pkts_not_valid: u64,

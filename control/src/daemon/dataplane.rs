@@ -1,7 +1,7 @@
 //! The dataplane IPC calls of macsecd: its links, starting a port's engine on one, deleting SAs,
 //! reading the Tx SAs' next PNs.
 
-use super::retire::Inherited;
+use super::retire::{Inherited, SaKey};
 use super::{Daemon, Port, PpkEnv};
 use crate::config::PortSetup;
 use crate::log::{LogEvent, PortEvent};
@@ -67,8 +67,16 @@ pub(super) fn start_port(
     }))?;
     let inherited = match held {
         Some(sa) => Inherited {
-            tx: sa.tx.iter().map(|t| (t.an, t.ki)).collect(),
-            rx: sa.rx.iter().map(|r| (r.sci, r.an, r.ki)).collect(),
+            tx: sa
+                .tx
+                .iter()
+                .map(|t| (t.an, SaKey { ki: t.ki, check: t.key_check }))
+                .collect(),
+            rx: sa
+                .rx
+                .iter()
+                .map(|r| (r.sci, r.an, SaKey { ki: r.ki, check: r.key_check }))
+                .collect(),
             own_tx_since: None,
             since: now,
         },

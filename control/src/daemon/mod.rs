@@ -285,11 +285,14 @@ impl Daemon {
                 }
             }
             // An install on a slot the previous session used replaces that SA, or adopts it when
-            // it already holds this SAK.
+            // it already holds this SAK (its KI and its key check value match).
             let inh = &mut self.ports[i].inherited;
             match &c {
-                SaCommand::InstallRx { sci, an, ki, .. } => {
-                    let held = inh.rx.iter().any(|x| *x == (sci.0, *an, Some(ki.to_bytes())));
+                SaCommand::InstallRx { sci, an, ki, sak, .. } => {
+                    let held = inh
+                        .rx
+                        .iter()
+                        .any(|x| (x.0, x.1) == (sci.0, *an) && x.2.holds(ki.to_bytes(), sak.as_bytes()));
                     inh.rx.retain(|x| (x.0, x.1) != (sci.0, *an));
                     if held {
                         let (sci, an, ki) = (*sci, *an, *ki);
@@ -297,8 +300,11 @@ impl Daemon {
                         continue;
                     }
                 }
-                SaCommand::InstallTx { an, ki, .. } => {
-                    let held = inh.tx.iter().any(|x| *x == (*an, Some(ki.to_bytes())));
+                SaCommand::InstallTx { an, ki, sak, .. } => {
+                    let held = inh
+                        .tx
+                        .iter()
+                        .any(|x| x.0 == *an && x.1.holds(ki.to_bytes(), sak.as_bytes()));
                     inh.tx.retain(|x| x.0 != *an);
                     if held {
                         let (an, ki) = (*an, *ki);

@@ -9,12 +9,28 @@ use std::io;
 use std::time::Duration;
 
 /// Inherited SAs due for deletion: Tx (AN, key) and Rx (peer SCI, AN, key), as [`Inherited`] holds them.
-type DueSas = (Vec<(u8, Option<[u8; 16]>)>, Vec<(u64, u8, Option<[u8; 16]>)>);
+type DueSas = (Vec<(u8, SaKey)>, Vec<(u64, u8, SaKey)>);
+
+/// The key an SA holds, as the dataplane reports it: its Key Identifier and its key check value
+/// (`ipc::key_check`); either is None for an SA another control plane installed without it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) struct SaKey {
+    pub(super) ki: Option<[u8; 16]>,
+    pub(super) check: Option<[u8; 16]>,
+}
+
+impl SaKey {
+    /// Whether the SA holds the SAK `sak` named `ki`: the Key Identifier AND the key check match.
+    /// A matching KI alone proves nothing (another SAK under a reused KI, a forged state).
+    pub(super) fn holds(&self, ki: [u8; 16], sak: &[u8]) -> bool {
+        self.ki == Some(ki) && self.check == Some(ipc::key_check(sak))
+    }
+}
 
 /// SAs found in the dataplane when a port's engine started (macsecd restarted, or the policy
 /// changed): an earlier engine installed them and traffic still flows on them. When the engine is
 /// about to install a SAK an SA already holds (same Key Identifier on the same AN: the peer, as
-/// key server, still distributes it), the SA is adopted as it is, with its PNs and replay state
+/// key server, still distributes it) and the same key (its key check value), the SA is adopted as it is, with its PNs and replay state
 /// (reinstalling would restart the PN at 1: the same SAK must never send a PN twice). The others
 /// are left alone while this engine secures with fresh SAKs (Rx before Tx keeps traffic flowing;
 /// a new AN never overwrites one in use) and deleted once this engine has transmitted on its own
@@ -22,10 +38,10 @@ type DueSas = (Vec<(u8, Option<[u8; 16]>)>, Vec<(u64, u8, Option<[u8; 16]>)>);
 /// start (the peer is gone: the old keys serve no one).
 #[derive(Debug, Default)]
 pub(super) struct Inherited {
-    /// AN and the Key Identifier the SA was installed with.
-    pub(super) tx: Vec<(u8, Option<[u8; 16]>)>,
-    /// SCI, AN, Key Identifier.
-    pub(super) rx: Vec<(u64, u8, Option<[u8; 16]>)>,
+    /// AN and the key the SA holds.
+    pub(super) tx: Vec<(u8, SaKey)>,
+    /// SCI, AN, key.
+    pub(super) rx: Vec<(u64, u8, SaKey)>,
     /// When the engine first enabled transmit on a key of its own.
     pub(super) own_tx_since: Option<Duration>,
     /// When the engine started (the [`Inherited::DEADLINE`] runs from here).
@@ -89,5 +105,24 @@ impl Daemon {
             },
         ));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SaKey;
+
+    /// Adopted only with the Key Identifier and the key check of the very SAK.
+    #[test]
+    fn an_sa_holds_a_sak_only_with_its_ki_and_key_check() {
+        let (ki, sak) = ([7u8; 16], [1u8; 16]);
+        let held = SaKey {
+            ki: Some(ki),
+            check: Some(ipc::key_check(&sak)),
+        };
+        assert!(held.holds(ki, &sak));
+        assert!(!held.holds(ki, &[2u8; 16]), "same KI, another key");
+        assert!(!held.holds([8u8; 16], &sak), "same key, another KI");
+        assert!(!SaKey { check: None, ..held }.holds(ki, &sak), "no key check reported");
     }
 }
