@@ -53,6 +53,18 @@ pub enum PortEvent {
     /// The configured interface is not a link of the dataplane: not started (at reload when
     /// `reload`).
     NotALink { reload: bool },
+    /// The dataplane refused a request of the interface (`message` names the request): its MKA
+    /// session restarts (the other interfaces and the connection are not affected).
+    DataplaneRefused { code: ipc::ErrorCode, message: String },
+    /// The session of the interface restarted after a refusal.
+    SessionRestarted,
+    /// The dataplane refused an MKPDU inject, the `count`th time on this interface (said at the
+    /// 1st, 2nd, 4th, 8th...); the session goes on.
+    InjectRefused {
+        count: u64,
+        code: ipc::ErrorCode,
+        message: String,
+    },
     /// Reload: the interface was added; its session starts.
     Added,
     /// Reload: the interface was removed; its session stopped and its SAs deleted.
@@ -233,6 +245,9 @@ impl LogEvent {
                 PortEvent::RxSaAdopted { .. } => own(6, "RX_SA_ADOPTED"),
                 PortEvent::TxSaAdopted { .. } => own(6, "TX_SA_ADOPTED"),
                 PortEvent::NotALink { .. } => own(6, "NOT_A_LINK"),
+                PortEvent::DataplaneRefused { .. } => own(3, "DATAPLANE_REFUSED"),
+                PortEvent::SessionRestarted => own(5, "PORT_RESTARTED"),
+                PortEvent::InjectRefused { .. } => own(4, "MKPDU_REFUSED"),
                 PortEvent::Added => own(6, "INTERFACE_ADDED"),
                 PortEvent::Removed { .. } => own(6, "INTERFACE_REMOVED"),
                 PortEvent::PolicyChanged => own(6, "POLICY_CHANGED"),
@@ -397,6 +412,18 @@ fn fmt_port(f: &mut fmt::Formatter<'_>, interface: &str, ev: &PortEvent) -> fmt:
         PortEvent::TxSaAdopted { an, ki } => write!(
             f,
             "macsecd: ({interface}) Tx SA AN {an} already holds SAK KI {ki}: kept, with its PN"
+        ),
+        PortEvent::DataplaneRefused { code, message } => write!(
+            f,
+            "macsecd: ({interface}) the dataplane refused {message} ({code:?}): the MKA session of the interface restarts"
+        ),
+        PortEvent::SessionRestarted => write!(
+            f,
+            "macsecd: ({interface}) MKA session restarted after the dataplane's refusal"
+        ),
+        PortEvent::InjectRefused { count, code, message } => write!(
+            f,
+            "macsecd: ({interface}) the dataplane refused an MKPDU ({code:?}: {message}), {count} so far"
         ),
         PortEvent::NotALink { reload } => {
             let at = if *reload { "reload: " } else { "" };

@@ -139,7 +139,8 @@ impl Bench {
     }
 
     fn connect(&mut self, n: usize) {
-        let d = Daemon::connect(&self.sock, setups(&config(n)), &PpkEnv::default()).expect("macsecd connects");
+        let d =
+            Daemon::connect(&self.sock, setups(&config(n)), &PpkEnv::default()).expect("macsecd connects");
         self.daemon = Some(d);
     }
 
@@ -204,7 +205,9 @@ impl Bench {
     fn sa(&self, i: usize) -> SaState {
         let mut c = Client::connect(&self.sock).expect("dataplane");
         match c
-            .request(&Request::ReadSaState { link: LINKS[i].into() })
+            .request(&Request::ReadSaState {
+                link: LINKS[i].into(),
+            })
             .expect("read")
         {
             Response::SaState(sa) => sa,
@@ -305,4 +308,94 @@ fn an_inherited_sa_with_the_right_ki_but_another_key_is_replaced() {
         (Some(0), 0, Some(ki.to_bytes()), right, 0, right),
         "both SAs now hold the peer's SAK"
     );
+}
+
+/// Link 2's worker dies after both ports secured: the dataplane refuses every request of link 2
+/// (Busy). Its refused MKPDUs are counted and said, its refused SA install is said and restarts
+/// its session (refused again: it waits and retries); link 1 stays secured all along and the
+/// connection is kept (every turn succeeds). Before, the first error reply ended the turn with an
+/// error, and macsecd dropped the connection and restarted every session.
+#[test]
+fn an_error_reply_restarts_only_that_port() {
+    let mut b = Bench::new(2, Some(Duration::from_secs(1)));
+    b.connect(2);
+    assert!(
+        b.run_until(Duration::from_secs(6), |b| b.secured(0) && b.secured(1)),
+        "both secured"
+    );
+    b.links[1].alive.store(false, Ordering::Relaxed);
+    let lost = Arc::new(AtomicBool::new(false));
+    let l2 = lost.clone();
+    b.run_until(Duration::from_secs(4), move |b| {
+        if !b.secured(0) {
+            l2.store(true, Ordering::Relaxed);
+        }
+        false
+    });
+    assert!(
+        !lost.load(Ordering::Relaxed),
+        "link 1 stayed secured: {:#?}",
+        b.log
+    );
+    let refused = format!(
+        "macsecd: ({}) the dataplane refused InstallRxSa: the link's worker has stopped (Busy): the MKA session of the interface restarts",
+        LINKS[1]
+    );
+    assert_eq!(
+        b.log.iter().filter(|l| **l == refused).count(),
+        1,
+        "said once: {:#?}",
+        b.log
+    );
+    assert_eq!(b.daemon().injects_refused(LINKS[0]), 0);
+    assert!(!b.secured(1), "link 2's session restarted and waits");
+    assert!(b.secured(0));
+    // Link 1 still rekeys on the same connection.
+    let n = b.links[0].peer_saks.lock().expect("saks").len();
+    assert!(
+        b.run_until(Duration::from_secs(3), |b| b.links[0]
+            .peer_saks
+            .lock()
+            .expect("saks")
+            .len()
+            > n
+            && b.secured(0)),
+        "link 1 rekeys"
+    );
+}
+
+/// Without rekeys, link 2's dead worker refuses only its MKPDU injects: each is counted (said at
+/// the 1st, 2nd, 4th...) and the session goes on, no restart; link 1 is untouched.
+#[test]
+fn a_refused_mkpdu_is_counted_and_the_session_goes_on() {
+    let mut b = Bench::new(2, None);
+    b.connect(2);
+    assert!(
+        b.run_until(Duration::from_secs(6), |b| b.secured(0) && b.secured(1)),
+        "both secured"
+    );
+    b.links[1].alive.store(false, Ordering::Relaxed);
+    assert!(
+        b.run_until(Duration::from_secs(6), |b| b.daemon().injects_refused(LINKS[1])
+            >= 2),
+        "MKPDUs refused: {:#?}",
+        b.log
+    );
+    let said: Vec<&String> = b.log.iter().filter(|l| l.contains("refused an MKPDU")).collect();
+    assert_eq!(
+        said[..2],
+        [
+            &format!(
+                "macsecd: ({}) the dataplane refused an MKPDU (Busy: the link's worker has stopped), 1 so far",
+                LINKS[1]
+            ),
+            &format!(
+                "macsecd: ({}) the dataplane refused an MKPDU (Busy: the link's worker has stopped), 2 so far",
+                LINKS[1]
+            )
+        ]
+    );
+    assert!(!b.log.iter().any(|l| l.contains("restarts")), "{:#?}", b.log);
+    assert_eq!(b.daemon().injects_refused(LINKS[0]), 0);
+    assert!(b.secured(0) && b.secured(1));
 }

@@ -326,6 +326,28 @@ fn every_daemon_event_has_its_text() {
             "MACSECD-6-TX_SA_ADOPTED",
         ),
         (
+            port(PortEvent::DataplaneRefused {
+                code: ipc::ErrorCode::Busy,
+                message: "InstallRxSa: the link's worker has stopped".into(),
+            }),
+            "macsecd: (Hu0/2/0/11) the dataplane refused InstallRxSa: the link's worker has stopped (Busy): the MKA session of the interface restarts",
+            "MACSECD-3-DATAPLANE_REFUSED",
+        ),
+        (
+            port(PortEvent::SessionRestarted),
+            "macsecd: (Hu0/2/0/11) MKA session restarted after the dataplane's refusal",
+            "MACSECD-5-PORT_RESTARTED",
+        ),
+        (
+            port(PortEvent::InjectRefused {
+                count: 4,
+                code: ipc::ErrorCode::BadArgument,
+                message: "too long".into(),
+            }),
+            "macsecd: (Hu0/2/0/11) the dataplane refused an MKPDU (BadArgument: too long), 4 so far",
+            "MACSECD-4-MKPDU_REFUSED",
+        ),
+        (
             port(PortEvent::NotALink { reload: false }),
             "macsecd: interface Hu0/2/0/11 is not a link of the dataplane: not started",
             "MACSECD-6-NOT_A_LINK",

@@ -77,12 +77,21 @@ impl LinkHandle {
     /// Records an SA installed before the control thread started (static SAs of the config).
     pub fn note_tx_sa(&self, an: u8) {
         if let Some(t) = self.mirror().tx.get_mut(an as usize) {
-            *t = Some(Installed { ki: None, key_check: None });
+            *t = Some(Installed {
+                ki: None,
+                key_check: None,
+            });
         }
     }
 
     pub fn note_rx_sa(&self, sci: u64, an: u8) {
-        self.mirror().rx.insert((sci, an), Installed { ki: None, key_check: None });
+        self.mirror().rx.insert(
+            (sci, an),
+            Installed {
+                ki: None,
+                key_check: None,
+            },
+        );
     }
 
     fn mirror(&self) -> MutexGuard<'_, Mirror> {
@@ -244,10 +253,13 @@ impl Server {
                     sci: Sci(sci),
                     sa: Box::new(sa),
                 })?;
-                m.rx.insert((sci, an), Installed {
-                    ki: key.ki,
-                    key_check: Some(ipc::key_check(&key.sak)),
-                });
+                m.rx.insert(
+                    (sci, an),
+                    Installed {
+                        ki: key.ki,
+                        key_check: Some(ipc::key_check(&key.sak)),
+                    },
+                );
                 Response::Ok
             }
             Request::EnableTxSa { link, an } => {
@@ -724,7 +736,10 @@ mod tests {
         assert_eq!((st.tx[0].ki, st.rx[0].ki), (Some([5; 16]), Some([5; 16])));
         // And the key check of the SAK they hold (HMAC-SHA-256(SAK, "MACsec SA key check")[..16]).
         let check = ipc::key_check(&[1; 16]);
-        assert_eq!((st.tx[0].key_check, st.rx[0].key_check), (Some(check), Some(check)));
+        assert_eq!(
+            (st.tx[0].key_check, st.rx[0].key_check),
+            (Some(check), Some(check))
+        );
         assert!(matches!(
             c.request(&Request::InjectEapol {
                 link: link.clone(),

@@ -61,21 +61,41 @@ pub(super) fn start_port(
             .or(Some(s.conf_offset)),
         None => Some(s.conf_offset),
     };
-    expect_ok(client.request(&Request::SetPolicy {
-        link: s.interface.clone(),
-        policy: s.policy(offset),
-    }))?;
+    call(
+        client,
+        &Request::SetPolicy {
+            link: s.interface.clone(),
+            policy: s.policy(offset),
+        },
+    )?;
     let inherited = match held {
         Some(sa) => Inherited {
             tx: sa
                 .tx
                 .iter()
-                .map(|t| (t.an, SaKey { ki: t.ki, check: t.key_check }))
+                .map(|t| {
+                    (
+                        t.an,
+                        SaKey {
+                            ki: t.ki,
+                            check: t.key_check,
+                        },
+                    )
+                })
                 .collect(),
             rx: sa
                 .rx
                 .iter()
-                .map(|r| (r.sci, r.an, SaKey { ki: r.ki, check: r.key_check }))
+                .map(|r| {
+                    (
+                        r.sci,
+                        r.an,
+                        SaKey {
+                            ki: r.ki,
+                            check: r.key_check,
+                        },
+                    )
+                })
                 .collect(),
             own_tx_since: None,
             since: now,
@@ -107,28 +127,95 @@ pub(super) fn delete_sas(client: &mut Client, link: &str, tx: &[u8], rx: &[(u64,
         } => Ok(()),
         other => expect_ok(Ok(other)),
     };
+    let named = |r: io::Result<()>, what: &str| {
+        r.map_err(|e| match refused(&e) {
+            Some(x) => io::Error::other(Refused {
+                code: x.code,
+                message: format!("{what}: {}", x.message),
+            }),
+            None => e,
+        })
+    };
     for &an in tx {
-        gone_is_ok(client.request(&Request::DeleteTxSa {
+        let r = gone_is_ok(client.request(&Request::DeleteTxSa {
             link: link.to_string(),
             an,
-        }))?;
+        }));
+        named(r, "DeleteTxSa")?;
     }
     for &(sci, an) in rx {
-        gone_is_ok(client.request(&Request::DeleteRxSa {
+        let r = gone_is_ok(client.request(&Request::DeleteRxSa {
             link: link.to_string(),
             sci,
             an,
-        }))?;
+        }));
+        named(r, "DeleteRxSa")?;
     }
     Ok(())
+}
+
+/// The dataplane answered one request with an error reply: that request failed, the connection
+/// is fine. Carried inside an `io::Error` ([`refused`] finds it) so that the calls keep their
+/// `io::Result`; every other `io::Error` of theirs is a transport failure (socket closed, timeout,
+/// undecodable reply), which ends the connection.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("dataplane: {code:?}: {message}")]
+pub(super) struct Refused {
+    pub(super) code: ErrorCode,
+    pub(super) message: String,
+}
+
+impl Refused {
+    /// The log event of the refusal.
+    pub(super) fn event(&self) -> PortEvent {
+        PortEvent::DataplaneRefused {
+            code: self.code,
+            message: self.message.clone(),
+        }
+    }
+}
+
+/// The refusal inside `e`, if `e` is one (and not a transport failure).
+pub(super) fn refused(e: &io::Error) -> Option<&Refused> {
+    e.get_ref()?.downcast_ref::<Refused>()
 }
 
 pub(super) fn expect_ok(r: io::Result<Response>) -> io::Result<()> {
     match r? {
         Response::Ok => Ok(()),
-        Response::Error { code, message } => Err(io::Error::other(format!("dataplane: {code:?}: {message}"))),
+        Response::Error { code, message } => Err(io::Error::other(Refused { code, message })),
         other => Err(io::Error::other(format!("dataplane: unexpected reply {other:?}"))),
     }
+}
+
+/// The name of a request, for the log.
+pub(super) fn request_name(r: &Request) -> &'static str {
+    match r {
+        Request::Hello => "Hello",
+        Request::SetPolicy { .. } => "SetPolicy",
+        Request::InstallTxSa { .. } => "InstallTxSa",
+        Request::InstallRxSa { .. } => "InstallRxSa",
+        Request::EnableTxSa { .. } => "EnableTxSa",
+        Request::EnableRxSa { .. } => "EnableRxSa",
+        Request::DeleteTxSa { .. } => "DeleteTxSa",
+        Request::DeleteRxSa { .. } => "DeleteRxSa",
+        Request::SetLowestPn { .. } => "SetLowestPn",
+        Request::InjectEapol { .. } => "InjectEapol",
+        Request::Subscribe => "Subscribe",
+        Request::ReadCounters { .. } => "ReadCounters",
+        Request::ReadSaState { .. } => "ReadSaState",
+    }
+}
+
+/// `client.request(req)`, expecting Ok; a refusal names the request.
+pub(super) fn call(client: &mut Client, req: &Request) -> io::Result<()> {
+    expect_ok(client.request(req)).map_err(|e| match refused(&e) {
+        Some(r) => io::Error::other(Refused {
+            code: r.code,
+            message: format!("{}: {}", request_name(req), r.message),
+        }),
+        None => e,
+    })
 }
 
 impl Daemon {

@@ -20,11 +20,13 @@ pub use ppk_worker::{PpkEnv, PpkUnavailable};
 
 use crate::config::PortSetup;
 use crate::log::{LogEvent, PortEvent};
-use dataplane::{expect_ok, key_msg, links, start_port};
+use dataplane::{call, expect_ok, key_msg, links, refused, start_port};
 use ipc::Client;
 use ipc::{Event, LinkInfo, Request, Response};
+use macsec::secy::Sci;
 use mka::kay::SaCommand;
 use mka::keychain::unix_seconds;
+use std::collections::BTreeMap;
 use std::io;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
@@ -41,7 +43,16 @@ pub struct Daemon {
     notes: Vec<LogEvent>,
     /// The peer MACs each link's dataplane punts first, as last told (`SetLivePeers`).
     live_told: Vec<(String, Vec<[u8; 6]>)>,
+    /// Ports whose restart the dataplane refused, by interface: when it is tried next and the
+    /// delay after that (doubling up to [`RESTART_MAX`]). Their engines wait meanwhile.
+    restarts: BTreeMap<String, (Duration, Duration)>,
+    /// MKPDU injects the dataplane refused, by interface.
+    injects_refused: BTreeMap<String, u64>,
 }
+
+/// The first delay before a refused port restart is tried again, and the longest.
+const RESTART_FIRST: Duration = Duration::from_secs(1);
+const RESTART_MAX: Duration = Duration::from_secs(30);
 
 impl Daemon {
     /// Connects to the dataplane and sets up one engine per configured interface it has.
@@ -51,7 +62,7 @@ impl Daemon {
         let mut events = Client::connect(dataplane)?;
         let links = links(&mut client)?;
         let start = Instant::now();
-        let (mut ports, mut notes) = (Vec::new(), Vec::new());
+        let (mut ports, mut notes, mut restarts) = (Vec::new(), Vec::new(), BTreeMap::new());
         for s in setups {
             // Said, not fatal: the other interfaces run, and a reconnection does not fail on it forever.
             let Some(link) = links.iter().find(|l| l.interface == s.interface) else {
@@ -61,7 +72,17 @@ impl Daemon {
                 ));
                 continue;
             };
-            ports.push(start_port(&mut client, s, link.tx_sci, Duration::ZERO, env)?);
+            let tx_sci = link.tx_sci;
+            match start_port(&mut client, s.clone(), tx_sci, Duration::ZERO, env) {
+                Ok(p) => ports.push(p),
+                // Refused for this link only: the others start; this one is tried again.
+                Err(e) => {
+                    let Some(r) = refused(&e) else { return Err(e) };
+                    notes.push(LogEvent::port(&s.interface, r.event()));
+                    restarts.insert(s.interface.clone(), (RESTART_FIRST, RESTART_FIRST));
+                    ports.push(Port::new(s, Sci(tx_sci), Duration::ZERO, env)?);
+                }
+            }
         }
         expect_ok(events.request(&Request::Subscribe))?;
         Ok(Daemon {
@@ -72,6 +93,8 @@ impl Daemon {
             env: env.clone(),
             notes,
             live_told: Vec::new(),
+            restarts,
+            injects_refused: BTreeMap::new(),
         })
     }
 
@@ -221,15 +244,20 @@ impl Daemon {
         let mut lines = std::mem::take(&mut self.notes);
         for i in 0..self.ports.len() {
             let _in_port = self.ports[i].span.clone().entered();
-            self.ports[i].take_ppk_answers(now, &mut lines);
-            self.read_tx_pns(i, now)?;
-            if self.ports[i].mka.poll_timeout().is_some_and(|t| t <= now) {
-                self.ports[i].mka.handle_timeout(now);
+            let interface = self.ports[i].setup.interface.clone();
+            if let Some(&(due, _)) = self.restarts.get(&interface) {
+                if now >= due {
+                    self.restart_port(i, now, &mut lines)?;
+                }
+                continue;
             }
-            lines.append(&mut self.ports[i].pending_log);
-            self.drain(i, &mut lines)?;
-            self.retire_inherited(i, now, &mut lines)?;
-            self.tell_live_peers(i)?;
+            if let Err(e) = self.port_turn(i, now, &mut lines) {
+                // An error reply to one request concerns this port only: said, and its session
+                // restarts. Anything else (the connection failed) ends the turn and the connection.
+                let Some(r) = refused(&e) else { return Err(e) };
+                lines.push(LogEvent::port(&interface, r.event()));
+                self.restart_port(i, now, &mut lines)?;
+            }
         }
         Ok(lines)
     }
@@ -265,6 +293,51 @@ impl Daemon {
         Ok(())
     }
 
+    fn port_turn(&mut self, i: usize, now: Duration, lines: &mut Vec<LogEvent>) -> io::Result<()> {
+        self.ports[i].take_ppk_answers(now, lines);
+        self.read_tx_pns(i, now)?;
+        if self.ports[i].mka.poll_timeout().is_some_and(|t| t <= now) {
+            self.ports[i].mka.handle_timeout(now);
+        }
+        lines.append(&mut self.ports[i].pending_log);
+        self.drain(i, lines)?;
+        self.retire_inherited(i, now, lines)?;
+        self.tell_live_peers(i)
+    }
+
+    /// Restarts port `i`'s MKA session (a fresh engine that inherits the SAs the link holds, as
+    /// on a macsecd restart). Refused again: the port gets a fresh engine that waits, and the
+    /// restart is tried again later.
+    fn restart_port(&mut self, i: usize, now: Duration, lines: &mut Vec<LogEvent>) -> io::Result<()> {
+        let setup = self.ports[i].setup.clone();
+        let tx_sci = self.ports[i].mka.config().sci;
+        let interface = setup.interface.clone();
+        match start_port(&mut self.client, setup.clone(), tx_sci.0, now, &self.env) {
+            Ok(p) => {
+                self.ports[i] = p;
+                self.restarts.remove(&interface);
+                lines.push(LogEvent::port(&interface, PortEvent::SessionRestarted));
+            }
+            Err(e) => {
+                // The refusal that caused the restart was said; a link that goes on refusing is
+                // not said again at each try.
+                if refused(&e).is_none() {
+                    return Err(e);
+                }
+                let delay = self.restarts.get(&interface).map_or(RESTART_FIRST, |&(_, d)| d);
+                self.restarts
+                    .insert(interface, (now + delay, (delay * 2).min(RESTART_MAX)));
+                self.ports[i] = Port::new(setup, tx_sci, now, &self.env)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// MKPDU injects the dataplane refused on `interface` (each counted; the session goes on).
+    pub fn injects_refused(&self, interface: &str) -> u64 {
+        self.injects_refused.get(interface).copied().unwrap_or(0)
+    }
+
     fn drain(&mut self, i: usize, lines: &mut Vec<LogEvent>) -> io::Result<()> {
         let link = self.ports[i].setup.interface.clone();
         // SA changes first, MKPDUs after: an MKPDU announces what the dataplane already does. The
@@ -277,10 +350,13 @@ impl Daemon {
             if let SaCommand::InstallTx { conf_offset, .. } = &c {
                 if self.ports[i].conf_offset != Some(*conf_offset) {
                     let policy = self.ports[i].setup.policy(*conf_offset);
-                    expect_ok(self.client.request(&Request::SetPolicy {
-                        link: link.clone(),
-                        policy,
-                    }))?;
+                    call(
+                        &mut self.client,
+                        &Request::SetPolicy {
+                            link: link.clone(),
+                            policy,
+                        },
+                    )?;
                     self.ports[i].conf_offset = Some(*conf_offset);
                 }
             }
@@ -368,7 +444,7 @@ impl Daemon {
                     pn,
                 },
             };
-            expect_ok(self.client.request(&req))?;
+            call(&mut self.client, &req)?;
         }
         // One request for every MKPDU: the client sends it by reference, so its frame buffer
         // stays here and goes back to the engine at the next poll_transmit (which recycles it
@@ -381,7 +457,23 @@ impl Daemon {
             if self.ports[i].mka.poll_transmit(frame).is_none() {
                 break;
             }
-            expect_ok(self.client.request(&inject))?;
+            match self.client.request(&inject)? {
+                Response::Ok => {}
+                // One MKPDU the dataplane would not send (e.g. longer than the line allows):
+                // counted and said (at the 1st, 2nd, 4th, 8th... refusal); the session goes on.
+                Response::Error { code, message } => {
+                    let n = self.injects_refused.entry(link.clone()).or_default();
+                    *n += 1;
+                    if n.is_power_of_two() {
+                        let count = *n;
+                        lines.push(LogEvent::port(
+                            &link,
+                            PortEvent::InjectRefused { count, code, message },
+                        ));
+                    }
+                }
+                other => return Err(io::Error::other(format!("dataplane: unexpected reply {other:?}"))),
+            }
         }
         while let Some(e) = self.ports[i].mka.poll_event() {
             lines.push(LogEvent::mka(&link, e));

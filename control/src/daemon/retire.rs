@@ -123,6 +123,9 @@ mod tests {
         assert!(held.holds(ki, &sak));
         assert!(!held.holds(ki, &[2u8; 16]), "same KI, another key");
         assert!(!held.holds([8u8; 16], &sak), "same key, another KI");
-        assert!(!SaKey { check: None, ..held }.holds(ki, &sak), "no key check reported");
+        assert!(
+            !SaKey { check: None, ..held }.holds(ki, &sak),
+            "no key check reported"
+        );
     }
 }
