@@ -119,7 +119,7 @@ impl Side {
             Side::B => "b",
         }
     }
-    fn idx(self) -> usize {
+    pub fn idx(self) -> usize {
         match self {
             Side::A => 0,
             Side::B => 1,
@@ -400,6 +400,10 @@ pub struct Rig {
     dp: [Option<Proc>; 2],
     /// macsecd starts per side: each start logs to a file of its own, [`Rig::log`] joins them.
     md_starts: [usize; 2],
+    /// Dataplane starts per side: each start logs to a file of its own, [`Rig::dp_log`] joins them.
+    dp_starts: [usize; 2],
+    /// Environment variables of each side's macsecd starts (e.g. libfaketime's `LD_PRELOAD`).
+    pub md_env: [Vec<(String, String)>; 2],
     /// When the last macsecd was started (Unix s).
     pub md_started: f64,
     /// Set by [`Rig::wait_secured`]: seconds from the last macsecd start to both Secured.
@@ -447,6 +451,8 @@ impl Rig {
             md: [None, None],
             dp: [None, None],
             md_starts: [0, 0],
+            dp_starts: [0, 0],
+            md_env: [Vec::new(), Vec::new()],
             md_started: now(),
             secure_secs: None,
             secured_at: 0.0,
@@ -594,12 +600,14 @@ impl Rig {
             ])
             .args(["--vdev", &format!("net_af_packet0,iface={n}-host")])
             .args(["--vdev", &format!("net_af_packet1,iface={n}-line")]);
-        let log = self.path(&format!("{n}.log"));
+        self.dp_starts[s.idx()] += 1;
+        let k = self.dp_starts[s.idx()];
+        let log = self.path(&format!("{n}.{k}.log"));
         let p = Proc::spawn(
             &format!("dataplane {n}"),
             &mut cmd,
             &log,
-            Some(&self.path(&format!("{n}.json"))),
+            Some(&self.path(&format!("{n}.{k}.json"))),
         )
         .with_context(|| format!("start the dataplane of {n}"))?;
         self.dp[s.idx()] = Some(p);
@@ -615,6 +623,32 @@ impl Rig {
         if let Some(mut p) = self.dp[s.idx()].take() {
             p.stop();
         }
+    }
+
+    /// Kills the side's dataplane with SIGKILL (a crash).
+    pub fn kill_dp(&mut self, s: Side) {
+        if let Some(mut p) = self.dp[s.idx()].take() {
+            p.kill();
+        }
+    }
+
+    /// The side's dataplane is running (started and not exited).
+    pub fn dp_running(&mut self, s: Side) -> bool {
+        self.dp[s.idx()].as_mut().is_some_and(|p| p.running())
+    }
+
+    /// The side's macsecd is running (started and not exited).
+    pub fn md_running(&mut self, s: Side) -> bool {
+        self.md[s.idx()].as_mut().is_some_and(|p| p.running())
+    }
+
+    /// The side's dataplane log and stdout (every start's, in order).
+    pub fn dp_log(&self, s: Side) -> String {
+        let n = s.name();
+        (1..=self.dp_starts[s.idx()])
+            .flat_map(|k| [format!("{n}.{k}.log"), format!("{n}.{k}.json")])
+            .map(|f| std::fs::read_to_string(self.path(&f)).unwrap_or_default())
+            .collect()
     }
 
     /// Starts the side's macsecd on `<side>.xr`.
@@ -636,6 +670,9 @@ impl Rig {
             .arg("--socket")
             .arg(self.path(&format!("{n}-mka.sock")))
             .args(extra);
+        for (k, v) in &self.md_env[s.idx()] {
+            cmd.env(k, v);
+        }
         let p = must(
             Proc::spawn(
                 &format!("macsecd {n}"),
@@ -886,12 +923,20 @@ impl Rig {
     /// puts on the line (B's own EAPOL-MKA is not seen: net_af_packet transmits with qdisc
     /// bypass, which capture taps do not see). Returns once tshark captures.
     pub fn capture_start(&mut self, file: &str, s: Side) {
+        self.capture_start_filtered(file, s, None);
+    }
+
+    /// [`Rig::capture_start`] with a capture filter (`-f FILTER`, pcap syntax).
+    pub fn capture_start_filtered(&mut self, file: &str, s: Side, filter: Option<&str>) {
         let f = self.path(file);
         let log = self.path(&format!("{file}.log"));
         let _ = std::fs::remove_file(&f);
         let mut cmd = self.ns(s).cmd("tshark");
-        cmd.args(["-q", "-i", &format!("{}-line", s.name()), "-F", "pcap", "-w"])
-            .arg(&f);
+        cmd.args(["-q", "-i", &format!("{}-line", s.name()), "-F", "pcap"]);
+        if let Some(flt) = filter {
+            cmd.args(["-f", flt]);
+        }
+        cmd.arg("-w").arg(&f);
         self.caps
             .push(must(Proc::spawn("tshark", &mut cmd, &log, None), "tshark"));
         let started = wait_for(15.0, || {

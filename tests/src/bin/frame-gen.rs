@@ -5,7 +5,9 @@
 //! `frame-gen --iface IF --pcap FILE`
 //!
 //! With `--pcap`, sends each frame of FILE once, as it is, a millisecond apart (the interop
-//! tests inject frames made with `macsecctl pcap protect`).
+//! tests inject frames made with `macsecctl pcap protect`). With `--pcap FILE --loop`, sends
+//! FILE's frames over and over for `--seconds`, paced to `--rate` (0: as fast as the socket takes
+//! them), in batches (the fault test's EAPOL flood), and prints the same JSON as a paced run.
 //!
 //! Sends frames of `size` octets (without FCS; EtherType 0x88B5, local experimental, a 64-bit
 //! sequence number first in the payload) with `sendmmsg` in batches of up to 32, paced to `rate`
@@ -29,6 +31,7 @@ struct Args {
     dst: [u8; 6],
     src: [u8; 6],
     pcap: Option<String>,
+    repeat: bool,
 }
 
 fn mac(s: &str) -> anyhow::Result<[u8; 6]> {
@@ -54,6 +57,7 @@ fn parse() -> anyhow::Result<Args> {
         dst: [0x02, 0, 0, 0, 0xb2, 0x02],
         src: [0x02, 0, 0, 0, 0xb1, 0x01],
         pcap: None,
+        repeat: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -66,7 +70,8 @@ fn parse() -> anyhow::Result<Args> {
             "--dst" => a.dst = mac(&v()?)?,
             "--src" => a.src = mac(&v()?)?,
             "--pcap" => a.pcap = Some(v()?),
-            _ => bail!("unknown argument {k}\nusage: frame-gen --iface IF --size OCTETS [--rate PPS] [--seconds S] [--dst MAC] [--src MAC] | --iface IF --pcap FILE"),
+            "--loop" => a.repeat = true,
+            _ => bail!("unknown argument {k}\nusage: frame-gen --iface IF --size OCTETS [--rate PPS] [--seconds S] [--dst MAC] [--src MAC] | --iface IF --pcap FILE [--loop [--rate PPS] [--seconds S]]"),
         }
     }
     if a.iface.is_empty() {
@@ -103,7 +108,9 @@ fn main() -> ExitCode {
         }
     };
     if let Some(path) = &a.pcap {
-        return send_pcap(&sock, path);
+        if !a.repeat {
+            return send_pcap(&sock, path);
+        }
     }
     let slack_ns: libc::c_ulong = 1;
     // SAFETY: prctl(PR_SET_TIMERSLACK) takes an integer and changes only this thread's timers.
@@ -117,6 +124,22 @@ fn main() -> ExitCode {
             *b = (i + j) as u8;
         }
     }
+    // --loop: the pcap's frames, as they are (no sequence number written).
+    let looped: Vec<Vec<u8>> = match &a.pcap {
+        Some(path) => match read_frames(path) {
+            Ok(v) if !v.is_empty() => v,
+            Ok(_) => {
+                eprintln!("frame-gen: {path}: no frames");
+                return ExitCode::from(1);
+            }
+            Err(e) => {
+                eprintln!("frame-gen: {path}: {e:#}");
+                return ExitCode::from(1);
+            }
+        },
+        None => Vec::new(),
+    };
+    let mut next_looped = 0usize;
     let (mut sent, mut errors, mut seq) = (0u64, 0u64, 0u64);
     let limit = Duration::from_secs_f64(a.seconds);
     let start = Instant::now();
@@ -142,13 +165,20 @@ fn main() -> ExitCode {
         } else {
             BATCH
         };
-        for f in frames.iter_mut().take(want) {
-            f[14..22].copy_from_slice(&seq.to_be_bytes());
-            seq += 1;
-        }
         let mut batch: [&[u8]; BATCH] = [&[]; BATCH];
-        for (b, f) in batch.iter_mut().zip(&frames) {
-            *b = f;
+        if looped.is_empty() {
+            for f in frames.iter_mut().take(want) {
+                f[14..22].copy_from_slice(&seq.to_be_bytes());
+                seq += 1;
+            }
+            for (b, f) in batch.iter_mut().zip(&frames) {
+                *b = f;
+            }
+        } else {
+            for b in batch.iter_mut().take(want) {
+                *b = &looped[next_looped];
+                next_looped = (next_looped + 1) % looped.len();
+            }
         }
         match sock.send_batch(&batch[..want]) {
             Ok(r) => {
@@ -167,6 +197,17 @@ fn main() -> ExitCode {
         a.rate
     );
     ExitCode::SUCCESS
+}
+
+/// Every frame of a pcap file.
+fn read_frames(path: &str) -> anyhow::Result<Vec<Vec<u8>>> {
+    let file = std::fs::File::open(path)?;
+    let mut r = pcap_file::pcap::PcapReader::new(file)?;
+    let mut v = Vec::new();
+    while let Some(p) = r.next_packet() {
+        v.push(p.context("a truncated record")?.data.into_owned());
+    }
+    Ok(v)
 }
 
 /// Sends every frame of a pcap file once, a millisecond apart.
