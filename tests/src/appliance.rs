@@ -252,6 +252,9 @@ pub struct SendReport {
     pub send_errors: u64,
     pub rate_pps: f64,
     pub seconds: f64,
+    /// When the first datagram was sent (Unix s).
+    #[serde(default)]
+    pub first_tx: Option<f64>,
 }
 
 /// What `udp-stream recv` prints.
@@ -844,12 +847,18 @@ impl Rig {
 
     /// Starts the paced UDP stream h1 -> h2 at `pps` (receiver first).
     pub fn stream_start(&mut self, pps: u32) {
+        self.stream_start_with(pps, &[]);
+    }
+
+    /// [`Rig::stream_start`] with more arguments for the receiver (e.g. `--ranges N`).
+    pub fn stream_start_with(&mut self, pps: u32, recv_args: &[&str]) {
         let (stop_send, stop_recv) = (self.path("stop-send"), self.path("stop-recv"));
         let _ = std::fs::remove_file(&stop_send);
         let _ = std::fs::remove_file(&stop_recv);
         let mut cmd = self.ns_h2.cmd(&self.stream_bin);
         cmd.args(["recv", "--bind", &format!("0.0.0.0:{UDP_PORT}"), "--stop-file"])
-            .arg(&stop_recv);
+            .arg(&stop_recv)
+            .args(recv_args);
         self.recv = Some(must(
             Proc::spawn(
                 "udp-stream recv",

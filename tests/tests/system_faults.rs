@@ -30,7 +30,7 @@ use Side::{A, B};
 const CKN1: &str = "1234ABCD5678";
 const CAK1: &str = "4a7b2f3c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708";
 /// Packets per second of each direction's stream.
-const PPS: u32 = 5000;
+const PPS: u32 = 4000;
 const REV_PORT: u16 = 9001;
 const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 /// A's output (captured on b-line) and B's output (captured on a-line), EAPOL filtered out.
@@ -128,7 +128,8 @@ impl RevStream {
         let bin = macsec_tests::bin("udp-stream");
         let mut cmd = rig.ns_h1.cmd(&bin);
         cmd.args(["recv", "--bind", &format!("0.0.0.0:{REV_PORT}"), "--stop-file"])
-            .arg(rig.path("rev-stop-recv"));
+            .arg(rig.path("rev-stop-recv"))
+            .args(["--ranges", "1000000"]);
         let recv = Proc::spawn(
             "udp-stream recv (rev)",
             &mut cmd,
@@ -357,7 +358,7 @@ fn t_faults(rig: &mut Rig, c: &mut Checks) {
     rig.capture_start_filtered(CAP_A, B, Some(NOT_EAPOL));
     rig.capture_start_filtered(CAP_B, A, Some(NOT_EAPOL));
     let fwd_started = now();
-    rig.stream_start(PPS);
+    rig.stream_start_with(PPS, &["--ranges", "1000000"]);
     let mut rev = RevStream::start(rig);
     nap(3.0);
 
@@ -442,6 +443,7 @@ fn t_faults(rig: &mut Rig, c: &mut Checks) {
         nap(1.5);
     }
     nap(2.0);
+    let stopped_at = now();
     rig.stream_stop();
     let (rsend, rrecv) = rev.stop(rig);
     rig.capture_stop();
@@ -454,7 +456,9 @@ fn t_faults(rig: &mut Rig, c: &mut Checks) {
     let mut lost_per: BTreeMap<Fault, u64> = BTreeMap::new();
     let mut lost_outside = 0u64;
     let mut outside: BTreeMap<String, u64> = BTreeMap::new();
-    for (recv, started) in [(&fwd.recv, fwd_started), (&rrecv, rev.started)] {
+    let fwd_t0 = fwd.send.first_tx.unwrap_or(fwd_started);
+    let rev_t0 = rsend.first_tx.unwrap_or(rev.started);
+    for (recv, started, dir) in [(&fwd.recv, fwd_t0, "h1->h2"), (&rrecv, rev_t0, "h2->h1")] {
         for &[a, b] in &recv.missing_ranges {
             for seq in a..=b {
                 let t = started + seq as f64 / f64::from(PPS);
@@ -471,7 +475,7 @@ fn t_faults(rig: &mut Rig, c: &mut Checks) {
                         lost_outside += 1;
                         let at = e.map_or("no fault".to_string(), |e| e.fault.name().to_string());
                         *outside
-                            .entry(format!("+{:.0} s ({at})", t - fwd_started))
+                            .entry(format!("+{:.0} s {dir} ({at})", t - fwd_started))
                             .or_default() += 1;
                     }
                 }
@@ -586,8 +590,60 @@ fn t_faults(rig: &mut Rig, c: &mut Checks) {
     for p in panics.iter().take(5) {
         println!("  panic: {p}");
     }
+    // What each side's dataplane holds and counted at the end, and when each direction's last
+    // frame was seen (for a failure's evidence).
+    for s in [A, B] {
+        let sa = rig.ea_idb(s);
+        c.measure(&format!(
+            "{}: Tx SAs {:?}, Rx SAs {:?}",
+            s.name(),
+            sa.as_ref().map(|x| x
+                .tx
+                .iter()
+                .map(|t| (t.an, t.next_pn, t.in_use))
+                .collect::<Vec<_>>()),
+            sa.as_ref().map(|x| x
+                .rx
+                .iter()
+                .map(|r| (r.an, r.next_pn, r.enabled))
+                .collect::<Vec<_>>())
+        ));
+        if let Some(st) = rig.secy(s) {
+            let nz: Vec<String> = st
+                .secy
+                .iter()
+                .filter(|(_, n)| *n != 0)
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect();
+            c.measure(&format!("{}: {}; {:?}", s.name(), nz.join(", "), st.link));
+        }
+    }
+    for (cap, who) in [(CAP_A, "A"), (CAP_B, "B")] {
+        let f = sectags(&rig.path(cap));
+        if let Some(&(t, _, an, pn)) = f.last() {
+            c.measure(&format!(
+                "last frame from {who} at +{:.2} s: AN {an} PN {pn}",
+                t - fwd_started
+            ));
+        }
+    }
+    c.measure(&format!(
+        "last arrival h1->h2 at +{:.2} s, h2->h1 at +{:.2} s; the streams stopped at +{:.2} s",
+        fwd.recv.last_rx.unwrap_or(0.0) - fwd_started,
+        rrecv.last_rx.unwrap_or(0.0) - fwd_started,
+        stopped_at - fwd_started
+    ));
     if c.failed() || !all_ok {
         rig.mka_dump(30);
+    }
+    if std::env::var_os("FAULT_KEEP").is_some() {
+        let keep = format!("/tmp/faults-keep-{}", std::process::id());
+        let _ = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(rig.dir())
+            .arg(&keep)
+            .status();
+        println!("  work directory kept in {keep} (FAULT_KEEP)");
     }
 
     c.check(

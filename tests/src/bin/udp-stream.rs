@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! udp-stream send --dst 192.0.2.2:9000 [--rate PPS] [--size OCTETS] [--duration SECS] [--stop-file PATH]
-//! udp-stream recv --bind 0.0.0.0:9000 [--duration SECS] [--stop-file PATH] [--gap-ms MS]
+//! udp-stream recv --bind 0.0.0.0:9000 [--duration SECS] [--stop-file PATH] [--gap-ms MS] [--ranges N]
 //! ```
 //!
 //! Both run until `--duration` has passed or `--stop-file` exists, then print one JSON object.
@@ -12,7 +12,8 @@
 //! number, so `sent` is what left the socket. The receiver counts unique datagrams received,
 //! duplicates, datagrams that arrived after a higher sequence number (out of order), the
 //! missing sequence numbers below the highest seen (as ranges), first and last arrival (Unix
-//! seconds) and every silence longer than `--gap-ms` (default 50) between two arrivals.
+//! seconds) and every silence longer than `--gap-ms` (default 50) between two arrivals. It
+//! reports the first `--ranges` (default 50) missing ranges.
 //! The loss of a run is the sender's `sent` minus the receiver's `received`.
 
 #![forbid(unsafe_code)]
@@ -23,7 +24,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-const USAGE: &str = "usage: udp-stream send --dst IP:PORT [--rate PPS] [--size OCTETS] [--duration SECS] [--stop-file PATH]\n       udp-stream recv --bind IP:PORT [--duration SECS] [--stop-file PATH] [--gap-ms MS]";
+const USAGE: &str = "usage: udp-stream send --dst IP:PORT [--rate PPS] [--size OCTETS] [--duration SECS] [--stop-file PATH]\n       udp-stream recv --bind IP:PORT [--duration SECS] [--stop-file PATH] [--gap-ms MS] [--ranges N]";
 
 struct Opts {
     addr: String,
@@ -32,6 +33,7 @@ struct Opts {
     duration: Option<f64>,
     stop_file: Option<PathBuf>,
     gap_ms: f64,
+    ranges: usize,
 }
 
 fn unix_now() -> f64 {
@@ -50,6 +52,7 @@ fn parse(args: &[String]) -> anyhow::Result<(String, Opts)> {
         duration: None,
         stop_file: None,
         gap_ms: 50.0,
+        ranges: 50,
     };
     let mut it = args[1..].iter();
     while let Some(a) = it.next() {
@@ -62,6 +65,7 @@ fn parse(args: &[String]) -> anyhow::Result<(String, Opts)> {
             "--duration" => o.duration = Some(num(val()?)?),
             "--stop-file" => o.stop_file = Some(PathBuf::from(val()?)),
             "--gap-ms" => o.gap_ms = num(val()?)?,
+            "--ranges" => o.ranges = num(val()?)? as usize,
             other => bail!("unknown option {other}"),
         }
     }
@@ -192,7 +196,7 @@ fn recv(o: &Opts) -> anyhow::Result<serde_json::Value> {
             s += 1;
         }
     }
-    ranges.truncate(50);
+    ranges.truncate(o.ranges);
     Ok(serde_json::json!({
         "role": "recv", "bind": o.addr, "received": received, "duplicates": dups, "out_of_order": ooo,
         "max_seq": max_seq, "missing_below_max": missing, "missing_ranges": ranges,
