@@ -97,6 +97,11 @@ pub struct MkaConfig {
     /// are dropped (counted in [`MkaStats::peer_limit_drops`], [`MkaEvent::PeerLimit`] once per
     /// episode), except a new MI of an SCI already in the table (a peer's restart).
     pub max_peers: usize,
+    /// Test only (macsecd's hidden `--test-initial-pn`, the PN-exhaustion system test): every
+    /// SA this engine installs starts at this PN instead of 1 (the Tx SA's next PN, the Rx SA's
+    /// lowest acceptable PN, so that an XPN receiver recovers the high half), so that PN
+    /// exhaustion comes in seconds. `None` (always, outside tests): 1.
+    pub test_initial_pn: Option<u64>,
 }
 
 impl MkaConfig {
@@ -115,6 +120,7 @@ impl MkaConfig {
             ppk: false,
             rng_seed: None,
             max_peers: DEFAULT_MAX_PEERS,
+            test_initial_pn: None,
         }
     }
 }
@@ -1398,7 +1404,8 @@ impl Mka {
         });
         Self::shift_keys(&mut self.sa, p, key.an);
         p.latest = Some(key);
-        Self::install_rx(&mut self.sa, p, own);
+        let first_pn = self.cfg.test_initial_pn.unwrap_or(1);
+        Self::install_rx(&mut self.sa, p, own, first_pn);
         p.next_tx = p.next_tx.min(now);
     }
 
@@ -1513,7 +1520,7 @@ impl Mka {
     }
 
     /// Installs receive SAs for the latest key for every live peer that lacks one.
-    fn install_rx(sa: &mut VecDeque<SaCommand>, p: &mut Participant, own: Sci) {
+    fn install_rx(sa: &mut VecDeque<SaCommand>, p: &mut Participant, own: Sci, first_pn: u64) {
         let scis = p.live_scis(own);
         let peers: Vec<Sci> = p.live_peers().map(|(_, x)| x.sci).collect();
         let Some(k) = p.latest.as_mut() else { return };
@@ -1527,14 +1534,14 @@ impl Mka {
                     suite: k.suite,
                     ssci: ssci_for(sci, scis.clone()),
                     salt: k.ki.xpn_salt(),
-                    lowest_pn: 1,
+                    lowest_pn: first_pn,
                 });
                 k.rx_for.push(sci);
             }
         }
     }
 
-    fn install_tx(sa: &mut VecDeque<SaCommand>, k: &mut KeyState, own: Sci, scis: Vec<Sci>) {
+    fn install_tx(sa: &mut VecDeque<SaCommand>, k: &mut KeyState, own: Sci, scis: Vec<Sci>, first_pn: u64) {
         if !k.tx_installed {
             sa.push_back(SaCommand::InstallTx {
                 an: k.an,
@@ -1544,7 +1551,7 @@ impl Mka {
                 conf_offset: k.conf_offset,
                 ssci: ssci_for(own, scis),
                 salt: k.ki.xpn_salt(),
-                next_pn: 1,
+                next_pn: first_pn,
             });
             k.tx_installed = true;
         }
@@ -1703,6 +1710,7 @@ impl Mka {
 
     /// The CP: election, SAK generation and the SAK Use handshake, then transmission when due.
     fn step(&mut self, now: Duration) {
+        let first_pn = self.cfg.test_initial_pn.unwrap_or(1);
         let own = self.cfg.sci;
         let interval = self.cfg.sak_rekey_interval;
         let suite = self.cfg.cipher_suite;
@@ -1807,7 +1815,7 @@ impl Mka {
                 .any(|q| q.preference() < pref && q.transmitting());
             let p = &mut self.parts[pi];
             // Receive first, for every live peer (also peers that became live after the key).
-            Self::install_rx(&mut self.sa, p, own);
+            Self::install_rx(&mut self.sa, p, own, first_pn);
             let scis = p.live_scis(own);
             let ks_mi = p.key_server;
             let mut took_tx = false;
@@ -1821,7 +1829,7 @@ impl Mka {
                     .is_some_and(|x| x.latest_use.is_some_and(|u| u.ki == k.ki && u.tx));
                 let ready = (i_serve && everyone_receives) || (!i_serve && ks_transmits);
                 if !k.tx_enabled && ready && !better_transmits && !standby {
-                    Self::install_tx(&mut self.sa, k, own, scis);
+                    Self::install_tx(&mut self.sa, k, own, scis, first_pn);
                     took_tx = true;
                     if !p.secured {
                         // Logged once per session; later keys of the same CA are SAK rekeys.
