@@ -50,6 +50,10 @@ struct Cli {
     /// Stop after SECS seconds (default: until SIGINT/SIGTERM).
     #[arg(long)]
     duration: Option<f64>,
+    /// Test only (the PN-exhaustion system test): every SA the engines install starts at PN N
+    /// instead of 1, so that PN exhaustion comes in seconds.
+    #[arg(long, hide = true, value_name = "N")]
+    test_initial_pn: Option<u64>,
 }
 
 /// Says why macsecd cannot run (the error and its causes) and exits with status 2.
@@ -167,11 +171,17 @@ fn log_daemon(ev: DaemonEvent) {
 }
 
 /// Reads and checks the configuration file.
-fn load(path: &std::path::Path) -> anyhow::Result<(control::config::Config, Vec<PortSetup>)> {
+fn load(
+    path: &std::path::Path,
+    test_initial_pn: Option<u64>,
+) -> anyhow::Result<(control::config::Config, Vec<PortSetup>)> {
     let at = || path.display().to_string();
     let text = std::fs::read_to_string(path).with_context(at)?;
     let config = control::config::Config::parse(&text).with_context(at)?;
-    let setups = config.port_setups().with_context(at)?;
+    let mut setups = config.port_setups().with_context(at)?;
+    for s in &mut setups {
+        s.test_initial_pn = test_initial_pn;
+    }
     Ok((config, setups))
 }
 
@@ -202,7 +212,7 @@ fn main() -> ExitCode {
         .with_target(false)
         .with_ansi(false)
         .init();
-    let (mut config, mut setups) = match load(&cli.config) {
+    let (mut config, mut setups) = match load(&cli.config, cli.test_initial_pn) {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
@@ -276,7 +286,7 @@ fn main() -> ExitCode {
         if reload.swap(false, Ordering::Relaxed) {
             // SIGHUP or `macsecctl commit`: read the configuration again and apply what changes
             // hitlessly; a configuration with errors is refused and the running one kept.
-            let (ok, events) = match load(&cli.config) {
+            let (ok, events) = match load(&cli.config, cli.test_initial_pn) {
                 Ok((c, s)) => {
                     config = c;
                     setups = s.clone();

@@ -409,6 +409,7 @@ impl Config {
             keychain,
             fallback,
             ppk,
+            test_initial_pn: None,
         })
     }
 }

@@ -28,6 +28,9 @@ pub struct PortSetup {
     pub fallback: Option<FallbackPsk>,
     /// The policy's `ppk sks-profile NAME`, resolved: PPK key distribution with PPKs from it.
     pub ppk: Option<SksProfile>,
+    /// Test only, never from the configuration: macsecd's hidden `--test-initial-pn N` (the
+    /// PN-exhaustion system test), carried to [`mka::kay::MkaConfig::test_initial_pn`].
+    pub test_initial_pn: Option<u64>,
 }
 
 impl PortSetup {

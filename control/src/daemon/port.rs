@@ -76,6 +76,7 @@ impl Port {
         cfg.delay_protection = setup.delay_protection;
         cfg.include_icv_indicator = setup.include_icv_indicator;
         cfg.max_peers = setup.max_peers;
+        cfg.test_initial_pn = setup.test_initial_pn;
         let mka = Mka::new(cfg, Vec::new(), now).map_err(|e| io::Error::other(e.to_string()))?;
         Ok(Port {
             setup,
