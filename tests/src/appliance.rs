@@ -156,6 +156,8 @@ pub struct Xr {
     /// (CKN, CAK) of FB1's key (infinite lifetime).
     pub fallback: Option<(String, String)>,
     pub delay_protection: bool,
+    /// The policy's cipher-suite (GCM-AES-XPN-256 unless set).
+    pub cipher_suite: String,
 }
 
 impl Xr {
@@ -169,6 +171,7 @@ impl Xr {
             keys: Vec::new(),
             fallback: None,
             delay_protection: false,
+            cipher_suite: "GCM-AES-XPN-256".into(),
         }
     }
     pub fn key(mut self, ckn: &str, cak: &str, lifetime: &str) -> Xr {
@@ -191,6 +194,10 @@ impl Xr {
         self.fallback = Some((ckn.into(), cak.into()));
         self
     }
+    pub fn cipher_suite(mut self, suite: &str) -> Xr {
+        self.cipher_suite = suite.into();
+        self
+    }
     pub fn delay_protection(mut self) -> Xr {
         self.delay_protection = true;
         self
@@ -211,7 +218,8 @@ impl Xr {
             );
         }
         s += &format!(
-            "macsec-policy P1\n cipher-suite GCM-AES-XPN-256\n key-server-priority {}\n security-policy {}\n window-size {}\n sak-rekey-interval seconds {}\n",
+            "macsec-policy P1\n cipher-suite {}\n key-server-priority {}\n security-policy {}\n window-size {}\n sak-rekey-interval seconds {}\n",
+            self.cipher_suite,
             self.priority,
             self.policy.as_str(),
             self.window,
@@ -407,6 +415,8 @@ pub struct Rig {
     dp_starts: [usize; 2],
     /// Environment variables of each side's macsecd starts (e.g. libfaketime's `LD_PRELOAD`).
     pub md_env: [Vec<(String, String)>; 2],
+    /// The dataplanes' cipher_suite (GCM-AES-XPN-256 unless set; match [`Xr::cipher_suite`]).
+    pub cipher_suite: String,
     /// When the last macsecd was started (Unix s).
     pub md_started: f64,
     /// Set by [`Rig::wait_secured`]: seconds from the last macsecd start to both Secured.
@@ -456,6 +466,7 @@ impl Rig {
             md_starts: [0, 0],
             dp_starts: [0, 0],
             md_env: [Vec::new(), Vec::new()],
+            cipher_suite: "GCM-AES-XPN-256".into(),
             md_started: now(),
             secure_secs: None,
             secured_at: 0.0,
@@ -571,7 +582,8 @@ impl Rig {
     pub fn start_dp(&mut self, s: Side, policy: SecurityPolicy) -> anyhow::Result<()> {
         let n = s.name();
         let toml = format!(
-            "[[link]]\ninterface = \"{IF}\"\nhost_port = \"net_af_packet0\"\nline_port = \"net_af_packet1\"\ncipher_suite = \"GCM-AES-XPN-256\"\nsecurity_policy = \"{}\"\n",
+            "[[link]]\ninterface = \"{IF}\"\nhost_port = \"net_af_packet0\"\nline_port = \"net_af_packet1\"\ncipher_suite = \"{}\"\nsecurity_policy = \"{}\"\n",
+            self.cipher_suite,
             policy.as_str()
         );
         let cfg = self.path(&format!("{n}.toml"));
@@ -1057,5 +1069,78 @@ impl Checks {
             self.failed.join("; ")
         );
         println!("  PASS {}", self.test);
+    }
+}
+
+/// The stream h2 -> h1 (UDP port 9001), beside the rig's own h1 -> h2.
+pub struct RevStream {
+    recv: Option<Proc>,
+    send: Option<Proc>,
+    /// When the sender was started (Unix s).
+    pub started: f64,
+}
+
+const REV_PORT: u16 = 9001;
+
+impl RevStream {
+    /// Starts the receiver on h1 (with `recv_args`), then the sender on h2 at `pps`.
+    pub fn start(rig: &Rig, pps: u32, recv_args: &[&str]) -> RevStream {
+        for f in ["rev-stop-recv", "rev-stop-send"] {
+            let _ = std::fs::remove_file(rig.path(f));
+        }
+        let mut cmd = rig.ns_h1.cmd(&rig.stream_bin);
+        cmd.args(["recv", "--bind", &format!("0.0.0.0:{REV_PORT}"), "--stop-file"])
+            .arg(rig.path("rev-stop-recv"))
+            .args(recv_args);
+        let recv = must(
+            Proc::spawn(
+                "udp-stream recv (h2->h1)",
+                &mut cmd,
+                &rig.path("rev-recv.log"),
+                Some(&rig.path("rev-recv.json")),
+            ),
+            "udp-stream recv",
+        );
+        nap(0.2);
+        let mut cmd = rig.ns_h2.cmd(&rig.stream_bin);
+        cmd.args([
+            "send",
+            "--dst",
+            &format!("{H1_IP}:{REV_PORT}"),
+            "--rate",
+            &pps.to_string(),
+            "--stop-file",
+        ])
+        .arg(rig.path("rev-stop-send"));
+        let started = now();
+        let send = must(
+            Proc::spawn(
+                "udp-stream send (h2->h1)",
+                &mut cmd,
+                &rig.path("rev-send.log"),
+                Some(&rig.path("rev-send.json")),
+            ),
+            "udp-stream send",
+        );
+        RevStream {
+            recv: Some(recv),
+            send: Some(send),
+            started,
+        }
+    }
+
+    /// Stops the sender, waits 0.5 s for frames in flight, stops the receiver; both reports.
+    pub fn stop(&mut self, rig: &Rig) -> Stream {
+        Rig::finish(self.send.take(), &rig.path("rev-stop-send"));
+        nap(0.5);
+        Rig::finish(self.recv.take(), &rig.path("rev-stop-recv"));
+        fn read<T: DeserializeOwned>(p: &Path) -> T {
+            let t = std::fs::read_to_string(p).unwrap_or_default();
+            serde_json::from_str(t.trim()).unwrap_or_else(|e| panic!("{}: {e}: {t:?}", p.display()))
+        }
+        Stream {
+            send: read(&rig.path("rev-send.json")),
+            recv: read(&rig.path("rev-recv.json")),
+        }
     }
 }

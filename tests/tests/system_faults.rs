@@ -18,9 +18,9 @@
 //! ```
 
 use macsec_tests::appliance::{
-    classify, nap, now, xr_time, Checks, RecvReport, Rig, SecurityPolicy, SendReport, Side, Xr, H1_IP,
+    classify, nap, now, xr_time, Checks, RevStream, Rig, SecurityPolicy, Side, Xr,
 };
-use macsec_tests::sys::{self, Proc};
+use macsec_tests::sys;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Instant;
@@ -31,7 +31,6 @@ const CKN1: &str = "1234ABCD5678";
 const CAK1: &str = "4a7b2f3c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708";
 /// Packets per second of each direction's stream.
 const PPS: u32 = 4000;
-const REV_PORT: u16 = 9001;
 const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 /// A's output (captured on b-line) and B's output (captured on a-line), EAPOL filtered out.
 const CAP_A: &str = "line-from-a.pcap";
@@ -114,78 +113,6 @@ fn wait_secured_at(rig: &Rig, secs: f64) -> Option<f64> {
         nap(0.05);
     }
     None
-}
-
-/// The reverse stream h2 -> h1 (the rig's own stream is h1 -> h2).
-struct RevStream {
-    recv: Option<Proc>,
-    send: Option<Proc>,
-    started: f64,
-}
-
-impl RevStream {
-    fn start(rig: &Rig) -> RevStream {
-        let bin = macsec_tests::bin("udp-stream");
-        let mut cmd = rig.ns_h1.cmd(&bin);
-        cmd.args(["recv", "--bind", &format!("0.0.0.0:{REV_PORT}"), "--stop-file"])
-            .arg(rig.path("rev-stop-recv"))
-            .args(["--ranges", "1000000"]);
-        let recv = Proc::spawn(
-            "udp-stream recv (rev)",
-            &mut cmd,
-            &rig.path("rev-recv.log"),
-            Some(&rig.path("rev-recv.json")),
-        )
-        .expect("udp-stream recv");
-        nap(0.2);
-        let mut cmd = rig.ns_h2.cmd(&bin);
-        cmd.args([
-            "send",
-            "--dst",
-            &format!("{H1_IP}:{REV_PORT}"),
-            "--rate",
-            &PPS.to_string(),
-            "--stop-file",
-        ])
-        .arg(rig.path("rev-stop-send"));
-        let started = now();
-        let send = Proc::spawn(
-            "udp-stream send (rev)",
-            &mut cmd,
-            &rig.path("rev-send.log"),
-            Some(&rig.path("rev-send.json")),
-        )
-        .expect("udp-stream send");
-        RevStream {
-            recv: Some(recv),
-            send: Some(send),
-            started,
-        }
-    }
-
-    fn finish(p: Option<Proc>, stop: &Path) {
-        let _ = std::fs::write(stop, "");
-        if let Some(mut p) = p {
-            sys::wait_for(
-                std::time::Duration::from_secs(10),
-                std::time::Duration::from_millis(20),
-                || !p.running(),
-            );
-            p.stop();
-        }
-    }
-
-    fn stop(&mut self, rig: &Rig) -> (SendReport, RecvReport) {
-        Self::finish(self.send.take(), &rig.path("rev-stop-send"));
-        nap(0.5);
-        Self::finish(self.recv.take(), &rig.path("rev-stop-recv"));
-        (read(&rig.path("rev-send.json")), read(&rig.path("rev-recv.json")))
-    }
-}
-
-fn read<T: serde::de::DeserializeOwned>(p: &Path) -> T {
-    let t = std::fs::read_to_string(p).unwrap_or_default();
-    serde_json::from_str(t.trim()).unwrap_or_else(|e| panic!("{}: {e}: {t:?}", p.display()))
 }
 
 /// A's MKPDUs on the line (a short capture of b-line): the flood's templates.
@@ -359,7 +286,7 @@ fn t_faults(rig: &mut Rig, c: &mut Checks) {
     rig.capture_start_filtered(CAP_B, A, Some(NOT_EAPOL));
     let fwd_started = now();
     rig.stream_start_with(PPS, &["--ranges", "1000000"]);
-    let mut rev = RevStream::start(rig);
+    let mut rev = RevStream::start(rig, PPS, &["--ranges", "1000000"]);
     nap(3.0);
 
     let mut events: Vec<Event> = Vec::new();
@@ -445,7 +372,8 @@ fn t_faults(rig: &mut Rig, c: &mut Checks) {
     nap(2.0);
     let stopped_at = now();
     rig.stream_stop();
-    let (rsend, rrecv) = rev.stop(rig);
+    let rst = rev.stop(rig);
+    let (rsend, rrecv) = (rst.send, rst.recv);
     rig.capture_stop();
     let fwd = rig.stream();
 
