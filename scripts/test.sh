@@ -67,6 +67,12 @@ cargo test --release -p macsec-tests --test system_faults -- --ignored --test-th
 if [ "$rc" != 0 ]; then cat /tmp/macsec-systest-faults.log; echo "fault-injection system test failed" >&2; exit 1; fi
 grep -E '^(test |  measured:|  PASS |test result|  .* \| )' /tmp/macsec-systest-faults.log || true
 
+echo "== PN-exhaustion system test (cargo test --release -p macsec-tests --test system_pn -- --ignored)"
+rc=0
+cargo test --release -p macsec-tests --test system_pn -- --ignored --test-threads=1 --nocapture > /tmp/macsec-systest-pn.log 2>&1 || rc=$?
+if [ "$rc" != 0 ]; then cat /tmp/macsec-systest-pn.log; echo "PN-exhaustion system test failed" >&2; exit 1; fi
+grep -E '^(test |  measured:|  PASS |test result)' /tmp/macsec-systest-pn.log || true
+
 echo "== AF_PACKET helper, frame-gen and two mka-peers on a veth pair (cargo test --test afpacket -- --ignored)"
 rc=0
 cargo test --release -p macsec-tests --test afpacket -- --ignored --test-threads=1 > /tmp/macsec-afpacket.log 2>&1 || rc=$?
