@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs a cargo-fuzz target for SECONDS and prints the executions run and the findings.
 # Usage: scripts/fuzz.sh TARGET SECONDS     (targets: scripts/fuzz.sh --list)
+# Starts from the committed corpus DIR/corpus/TARGET plus DIR/seeds/TARGET; works in DIR/work/TARGET
+# (or $FUZZ_WORK), which scripts/fuzz-campaign.sh minimizes back into the committed corpus.
 # Installs cargo-fuzz when missing; runs on the stable toolchain with RUSTC_BOOTSTRAP=1.
 # Exit status: 0 when the run found nothing, 1 when it found a crash (artifact path printed).
 set -euo pipefail
@@ -23,12 +25,17 @@ export RUSTC_BOOTSTRAP=1
 LOG=$(mktemp)
 trap 'rm -f "$LOG"' EXIT
 cd "$DIR"
-mkdir -p "corpus/$TARGET"
-# Committed seeds (e.g. real captured frames) start an empty corpus.
-if [ -d "seeds/$TARGET" ] && [ -z "$(ls -A "corpus/$TARGET")" ]; then cp "seeds/$TARGET"/* "corpus/$TARGET/"; fi
-# Seed the corpus with the project's own protected frames (first two octets: policy selector).
-if [ -d ../../tests/data/vectors ] && [ -z "$(ls -A "corpus/$TARGET")" ]; then
-  python3 - "corpus/$TARGET" <<'PY' || true
+# The committed corpus (corpus/TARGET, minimized by scripts/fuzz-campaign.sh) is the starting point;
+# the run works on a scratch copy (work/TARGET, not committed), so a smoke run leaves the tree clean.
+WORK=${FUZZ_WORK:-work/$TARGET}
+rm -rf "$WORK"
+mkdir -p "$WORK" "corpus/$TARGET"
+cp -r "corpus/$TARGET"/. "$WORK"/ 2>/dev/null || true
+# Committed seeds (e.g. real captured frames) are always part of the start.
+if [ -d "seeds/$TARGET" ]; then cp "seeds/$TARGET"/* "$WORK/"; fi
+# Seed an empty start with the project's own protected frames (first two octets: policy selector).
+if [ -d ../../tests/data/vectors ] && [ -z "$(ls -A "$WORK")" ]; then
+  python3 - "$WORK" <<'PY' || true
 import json, sys, os, glob
 out = sys.argv[1]
 n = 0
@@ -39,13 +46,14 @@ for f in glob.glob("../../tests/data/vectors/*frames*.json") + glob.glob("../../
             open(os.path.join(out, f"seed{n}"), "wb").write(bytes([0, 32]) + bytes.fromhex(e)); n += 1
 PY
 fi
+start=$(ls "$WORK" | wc -l)
 set +e
-cargo fuzz run "$TARGET" "corpus/$TARGET" -- -max_total_time="$SECONDS_" -max_len=2048 -print_final_stats=1 >"$LOG" 2>&1
+cargo fuzz run "$TARGET" "$WORK" -- -max_total_time="$SECONDS_" -max_len=2048 -print_final_stats=1 >"$LOG" 2>&1
 rc=$?
 set -e
 runs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$LOG" | grep -Eo '[0-9]+$' | tail -1)
 crashes=$(grep -Eo 'Test unit written to [^ ]+' "$LOG" | sed 's/Test unit written to //' || true)
-echo "target: $TARGET  seconds: $SECONDS_  executions: ${runs:-unknown}  corpus: $(ls "corpus/$TARGET" | wc -l)"
+echo "target: $TARGET  seconds: $SECONDS_  executions: ${runs:-unknown}  corpus: $start -> $(ls "$WORK" | wc -l)"
 if [ $rc -ne 0 ] || [ -n "$crashes" ]; then
   tail -40 "$LOG" >&2
   echo "findings: crash(es): ${crashes:-see log above}"
