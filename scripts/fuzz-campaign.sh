@@ -12,12 +12,14 @@ if [ "${1:-}" = "--seconds" ]; then SECONDS_=$2; shift 2; fi
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || mapfile -t TARGETS < <(scripts/fuzz.sh --list)
 export RUSTC_BOOTSTRAP=1
-dir_of() { for d in dataplane/fuzz control/fuzz; do [ -f "$d/fuzz_targets/$1.rs" ] && echo "$d"; done; }
+count() { if [ -d "$1" ]; then find "$1" -maxdepth 1 -type f | wc -l; else echo 0; fi; }
+dir_of() { for d in dataplane/fuzz control/fuzz; do if [ -f "$d/fuzz_targets/$1.rs" ]; then echo "$d"; fi; done; }
 rows=() failed=0
 for t in "${TARGETS[@]}"; do
   d=$(dir_of "$t")
   [ -n "$d" ] || { echo "unknown target $t" >&2; exit 2; }
-  before=$(ls "$d/corpus/$t" 2>/dev/null | wc -l)
+  before=$(count "$d/corpus/$t")
+  echo "== $t: ${SECONDS_}s from $before inputs ($(date -u +%H:%M:%S))"
   out=$(FUZZ_WORK="work/$t" scripts/fuzz.sh "$t" "$SECONDS_") || { echo "$out"; failed=1; rows+=("$t $SECONDS_ - $before - CRASH"); continue; }
   echo "$out"
   execs=$(echo "$out" | grep -Eo 'executions: [0-9a-z]+' | awk '{print $2}')
@@ -30,7 +32,7 @@ for t in "${TARGETS[@]}"; do
   # Name files by content hash, as libFuzzer does, so that reruns change only what changed.
   for f in "$min"/*; do [ -f "$f" ] && cp "$f" "$d/corpus/$t/$(sha1sum "$f" | cut -c1-40)"; done
   rm -rf "$min"
-  after=$(ls "$d/corpus/$t" | wc -l)
+  after=$(count "$d/corpus/$t")
   rows+=("$t $SECONDS_ $execs $before $after none")
 done
 printf '\n%-16s %8s %12s %14s %13s %s\n' target seconds executions corpus_before corpus_after findings
