@@ -127,7 +127,7 @@ pub struct Server {
     links: Vec<Arc<LinkHandle>>,
     backend: Backend,
     /// Each subscriber's queue, drained by its writer thread.
-    subscribers: Mutex<Vec<Sender<Arc<Vec<u8>>>>>,
+    subscribers: Mutex<Vec<Sender<Arc<zeroize::Zeroizing<Vec<u8>>>>>>,
     counters: Arc<SockCounters>,
 }
 
@@ -146,7 +146,7 @@ impl Server {
         self.counters.snapshot()
     }
 
-    fn subscribers(&self) -> MutexGuard<'_, Vec<Sender<Arc<Vec<u8>>>>> {
+    fn subscribers(&self) -> MutexGuard<'_, Vec<Sender<Arc<zeroize::Zeroizing<Vec<u8>>>>>> {
         self.subscribers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -492,7 +492,7 @@ impl Server {
         if c.set_write_timeout(Some(SUBSCRIBER_SEND_TIMEOUT)).is_err() {
             return;
         }
-        let (tx, rx) = crossbeam_channel::bounded::<Arc<Vec<u8>>>(SUBSCRIBER_QUEUE);
+        let (tx, rx) = crossbeam_channel::bounded::<Arc<zeroize::Zeroizing<Vec<u8>>>>(SUBSCRIBER_QUEUE);
         let counters = self.counters.clone();
         let spawned = std::thread::Builder::new().name("ctl-sub".into()).spawn(move || {
             while let Ok(bytes) = rx.recv() {
@@ -608,7 +608,9 @@ mod tests {
         let server = Server::new(vec![handle], Backend::Ring);
         let path = dir.join("ctl.sock");
         let (etx, erx) = crossbeam_channel::bounded(events);
-        server.serve_with(&path, access, crossbeam_channel::never(), erx, stop.clone()).unwrap();
+        server
+            .serve_with(&path, access, crossbeam_channel::never(), erx, stop.clone())
+            .unwrap();
         (server, stop, path, etx)
     }
 
@@ -1038,7 +1040,9 @@ mod tests {
         }
         ctx.send(threshold.clone()).unwrap();
         let stop = Arc::new(AtomicBool::new(false));
-        server.serve_with(&path, Access::default(), crx, erx, stop.clone()).unwrap();
+        server
+            .serve_with(&path, Access::default(), crx, erx, stop.clone())
+            .unwrap();
         let mut c = Client::connect(&path).unwrap();
         let link = "Te0/0/0/1".to_string();
         let many = vec![[2u8; 6]; 65];

@@ -204,6 +204,7 @@ pub(super) fn request_name(r: &Request) -> &'static str {
         Request::Subscribe => "Subscribe",
         Request::ReadCounters { .. } => "ReadCounters",
         Request::ReadSaState { .. } => "ReadSaState",
+        Request::SetLivePeers { .. } => "SetLivePeers",
     }
 }
 
