@@ -46,6 +46,9 @@ fn setups(text: &str) -> Vec<control::config::PortSetup> {
         .expect("setups")
 }
 
+/// The SAKs the peer engine distributed, with their KIs.
+type PeerSaks = Arc<Mutex<Vec<(Ki, Vec<u8>)>>>;
+
 /// One link of the fake dataplane and its peer.
 struct Link {
     /// Clearing it ends the link's worker: the server then refuses every request of the link.
@@ -54,7 +57,7 @@ struct Link {
     to_peer: crossbeam_channel::Receiver<Vec<u8>>,
     peer: Mka,
     /// The SAKs the peer distributed (as key server it installs them itself too), by KI.
-    peer_saks: Arc<Mutex<Vec<(Ki, Vec<u8>)>>>,
+    peer_saks: PeerSaks,
 }
 
 struct Bench {

@@ -123,11 +123,14 @@ fn err(code: ErrorCode, message: impl Into<String>) -> Response {
     }
 }
 
+/// One encoded event, shared by the subscribers' queues (wiped when the last one drops it).
+type Message = Arc<zeroize::Zeroizing<Vec<u8>>>;
+
 pub struct Server {
     links: Vec<Arc<LinkHandle>>,
     backend: Backend,
     /// Each subscriber's queue, drained by its writer thread.
-    subscribers: Mutex<Vec<Sender<Arc<zeroize::Zeroizing<Vec<u8>>>>>>,
+    subscribers: Mutex<Vec<Sender<Message>>>,
     counters: Arc<SockCounters>,
 }
 
@@ -146,7 +149,7 @@ impl Server {
         self.counters.snapshot()
     }
 
-    fn subscribers(&self) -> MutexGuard<'_, Vec<Sender<Arc<zeroize::Zeroizing<Vec<u8>>>>>> {
+    fn subscribers(&self) -> MutexGuard<'_, Vec<Sender<Message>>> {
         self.subscribers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -492,7 +495,7 @@ impl Server {
         if c.set_write_timeout(Some(SUBSCRIBER_SEND_TIMEOUT)).is_err() {
             return;
         }
-        let (tx, rx) = crossbeam_channel::bounded::<Arc<zeroize::Zeroizing<Vec<u8>>>>(SUBSCRIBER_QUEUE);
+        let (tx, rx) = crossbeam_channel::bounded::<Message>(SUBSCRIBER_QUEUE);
         let counters = self.counters.clone();
         let spawned = std::thread::Builder::new().name("ctl-sub".into()).spawn(move || {
             while let Ok(bytes) = rx.recv() {
