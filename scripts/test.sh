@@ -8,9 +8,8 @@
 #      must-secure and should-secure, SAK rekeys, CAK rollover, fallback PSK, macsecd restart, key
 #      expiry, replay; and the PPK system tests (tests/tests/system_ppk.rs, the same way): SKS and
 #      SKIP (kme-sim) PPK, rekeys, and the peers that cannot obtain the PPK; and the
-#      PN-exhaustion test (tests/tests/system_pn.rs). The fault-injection test
-#      (tests/tests/system_faults.rs) is run by hand for now: its check "frames lost only while
-#      a process is down" still fails during the EAPOL floods (see issue 15's note)
+#      PN-exhaustion test (tests/tests/system_pn.rs); and the fault-injection test
+#      (tests/tests/system_faults.rs: 20 SIGKILLs, clock steps and EAPOL floods under traffic)
 #   4. the AF_PACKET helper's root tests (tests/tests/afpacket.rs: frame-gen, two mka-peers on a
 #      veth pair), then the live MKA interop matrix against wpa_supplicant 2.10
 #      (scripts/interop-wpa.sh; builds it from Debian's source package with tests/interop/wpa on
@@ -64,6 +63,12 @@ rc=0
 cargo test --release -p macsec-tests --test system_pn -- --ignored --test-threads=1 --nocapture > /tmp/macsec-systest-pn.log 2>&1 || rc=$?
 if [ "$rc" != 0 ]; then cat /tmp/macsec-systest-pn.log; echo "PN-exhaustion system test failed" >&2; exit 1; fi
 grep -E '^(test |  measured:|  PASS |test result)' /tmp/macsec-systest-pn.log || true
+
+echo "== fault-injection system test (cargo test --release -p macsec-tests --test system_faults -- --ignored)"
+rc=0
+cargo test --release -p macsec-tests --test system_faults -- --ignored --test-threads=1 --nocapture > /tmp/macsec-systest-faults.log 2>&1 || rc=$?
+if [ "$rc" != 0 ]; then cat /tmp/macsec-systest-faults.log; echo "fault-injection system test failed" >&2; exit 1; fi
+grep -E '^(test |  measured:|  PASS |  fault seed|  EAPOL flood at|  [A-Za-z +-]+ +\| |  plaintext|test result)' /tmp/macsec-systest-faults.log || true
 
 echo "== AF_PACKET helper, frame-gen and two mka-peers on a veth pair (cargo test --test afpacket -- --ignored)"
 rc=0
