@@ -1216,8 +1216,13 @@ mod dpdk_loop {
         }
     }
 
+    /// Empty polls in a row after which an idle sleep (`run_dpdk`'s `idle_sleep`) starts.
+    const IDLE_POLLS: u32 = 256;
+
     /// The worker lcore's loop: polls its links until `stop`, then publishes their final state.
-    pub fn run_dpdk(mut links: Vec<DpdkLink>, stop: Arc<AtomicBool>) -> i32 {
+    /// With a non-zero `idle_sleep`, it sleeps that long each time [`IDLE_POLLS`] rounds in a row
+    /// found no frame on any port (commands still arrive: they are drained every round).
+    pub fn run_dpdk(mut links: Vec<DpdkLink>, stop: Arc<AtomicBool>, idle_sleep: std::time::Duration) -> i32 {
         let mut rx: Burst<BURST> = Burst::new();
         let mut tx: Burst<BURST> = Burst::new();
         for l in links.iter_mut() {
@@ -1225,12 +1230,21 @@ mod dpdk_loop {
                 lat.start();
             }
         }
+        let mut empty_rounds = 0u32;
         while !stop.load(Ordering::Relaxed) {
+            let mut frames = 0;
             for l in links.iter_mut() {
                 l.drain_commands(&mut tx);
                 l.flush(&mut tx, l.line);
-                l.poll_host(&mut rx, &mut tx);
-                l.poll_line(&mut rx, &mut tx);
+                frames += l.poll_host(&mut rx, &mut tx);
+                frames += l.poll_line(&mut rx, &mut tx);
+            }
+            if frames > 0 || idle_sleep.is_zero() {
+                empty_rounds = 0;
+            } else if empty_rounds < IDLE_POLLS {
+                empty_rounds += 1;
+            } else {
+                std::thread::sleep(idle_sleep);
             }
         }
         // Stopping: take no more host frames, but deliver what the line still holds (frames in

@@ -592,10 +592,13 @@ impl Rig {
         let _ = std::fs::remove_file(&sock);
         let main = if s == Side::A { "0" } else { "1" };
         let mut cmd = self.ns(s).cmd(&self.dp_bin);
+        // Both dataplanes' workers share this machine's two cores with everything else the
+        // test runs (daemons, streams, captures, the test itself): they sleep 50 us when idle.
         cmd.arg("--config")
             .arg(&cfg)
             .arg("--socket")
             .arg(&sock)
+            .args(["--idle-sleep-us", "50"])
             .args([
                 "--",
                 "--no-huge",

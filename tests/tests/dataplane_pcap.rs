@@ -75,6 +75,18 @@ fn spawn_appliance(
     line_in: &[Vec<u8>],
     seconds: f64,
 ) -> std::process::Child {
+    spawn_appliance_with(site, config, host_in, line_in, seconds, &[])
+}
+
+/// [`spawn_appliance`] with more macsec-dataplane options (before the EAL's `--`).
+fn spawn_appliance_with(
+    site: &Site,
+    config: &str,
+    host_in: &[Vec<u8>],
+    line_in: &[Vec<u8>],
+    seconds: f64,
+    extra: &[&str],
+) -> std::process::Child {
     let cfg = site.path("dp.toml");
     std::fs::write(&cfg, config).unwrap();
     write_pcap(&site.path("host_in.pcap"), host_in);
@@ -99,6 +111,7 @@ fn spawn_appliance(
         .arg(seconds.to_string())
         .arg("--socket")
         .arg(site.path("ctl.sock"))
+        .args(extra)
         .arg("--")
         .args(eal_args(&site.prefix, &vdevs))
         .stdout(Stdio::piped())
@@ -471,6 +484,34 @@ fn eapol_reaches_the_control_socket_and_injected_frames_leave_the_line() {
     let (report, _, line_out) = finish_appliance(&site, child);
     assert_eq!(line_out, vec![inject]);
     assert_eq!(link_counter(&report, "eapol_injected"), 1);
+}
+
+/// `--idle-sleep-us`: a worker that sleeps when idle protects the same frames into the same
+/// octets as one that polls without pause; out of its range the option is a usage error.
+#[test]
+fn idle_sleep_changes_no_frame() {
+    let plain = sample();
+    let cfg = config("must-secure", false, true, true);
+    let busy = Site::new("busy");
+    let (_, _, busy_out) = run_appliance(&busy, &cfg, &plain, &[], 1.5);
+    let idle = Site::new("idle");
+    let child = spawn_appliance_with(&idle, &cfg, &plain, &[], 1.5, &["--idle-sleep-us", "1000"]);
+    let (report, host_out, idle_out) = finish_appliance(&idle, child);
+    assert!(host_out.is_empty());
+    assert_eq!(idle_out.len(), plain.len());
+    assert_eq!(idle_out, busy_out);
+    assert_eq!(counter(&report, "OutPktsEncrypted"), plain.len() as u64);
+
+    let o = Command::new(bin("macsec-dataplane"))
+        .args(["--config", "x.toml", "--idle-sleep-us", "10001", "--"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("10001 is not in 0..=10000"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 #[test]

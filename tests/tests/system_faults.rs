@@ -211,6 +211,19 @@ fn kis_per_an(logs: &str) -> BTreeMap<u8, BTreeSet<String>> {
     m
 }
 
+/// HH:MM:SS.mmm (UTC) of a [`now`] time, to find a fault in the processes' logs.
+fn utc(t: f64) -> String {
+    let ms = (t * 1000.0) as u64;
+    let s = ms / 1000;
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        s / 3600 % 24,
+        s / 60 % 60,
+        s % 60,
+        ms % 1000
+    )
+}
+
 fn p50(v: &mut [f64]) -> f64 {
     if v.is_empty() {
         return f64::NAN;
@@ -366,9 +379,11 @@ fn t_faults(rig: &mut Rig, c: &mut Checks) {
             }
         };
         println!(
-            "  fault {:2}: {:22} re-secured {}",
+            "  fault {:2}: {:22} {}-{} UTC, re-secured {}",
             i + 1,
             f.name(),
+            utc(began),
+            utc(ended),
             secured.map_or("never (10 s)".into(), |t| format!("after {:.2} s", t - ended))
         );
         events.push(Event {
