@@ -1222,7 +1222,15 @@ mod dpdk_loop {
     /// The worker lcore's loop: polls its links until `stop`, then publishes their final state.
     /// With a non-zero `idle_sleep`, it sleeps that long each time [`IDLE_POLLS`] rounds in a row
     /// found no frame on any port (commands still arrive: they are drained every round).
-    pub fn run_dpdk(mut links: Vec<DpdkLink>, stop: Arc<AtomicBool>, idle_sleep: std::time::Duration) -> i32 {
+    /// `until` (tests only) ends the loop after that long as `stop` would, for a test-injected
+    /// worker panic.
+    pub fn run_dpdk(
+        mut links: Vec<DpdkLink>,
+        stop: Arc<AtomicBool>,
+        idle_sleep: std::time::Duration,
+        until: Option<std::time::Duration>,
+    ) -> i32 {
+        let began = std::time::Instant::now();
         let mut rx: Burst<BURST> = Burst::new();
         let mut tx: Burst<BURST> = Burst::new();
         for l in links.iter_mut() {
@@ -1231,7 +1239,7 @@ mod dpdk_loop {
             }
         }
         let mut empty_rounds = 0u32;
-        while !stop.load(Ordering::Relaxed) {
+        while !stop.load(Ordering::Relaxed) && until.is_none_or(|u| began.elapsed() < u) {
             let mut frames = 0;
             for l in links.iter_mut() {
                 l.drain_commands(&mut tx);

@@ -87,6 +87,19 @@ fn spawn_appliance_with(
     seconds: f64,
     extra: &[&str],
 ) -> std::process::Child {
+    spawn_appliance_env(site, config, host_in, line_in, seconds, extra, &[])
+}
+
+/// [`spawn_appliance_with`] with environment variables too.
+fn spawn_appliance_env(
+    site: &Site,
+    config: &str,
+    host_in: &[Vec<u8>],
+    line_in: &[Vec<u8>],
+    seconds: f64,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Child {
     let cfg = site.path("dp.toml");
     std::fs::write(&cfg, config).unwrap();
     write_pcap(&site.path("host_in.pcap"), host_in);
@@ -112,6 +125,7 @@ fn spawn_appliance_with(
         .arg("--socket")
         .arg(site.path("ctl.sock"))
         .args(extra)
+        .envs(env.iter().copied())
         .arg("--")
         .args(eal_args(&site.prefix, &vdevs))
         .stdout(Stdio::piped())
@@ -512,6 +526,43 @@ fn idle_sleep_changes_no_frame() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
+}
+
+/// A worker lcore that panics is fatal: the process says which lcore and link and why, and
+/// exits with status 2 (for its supervisor to restart it) instead of running on with that
+/// link stopped and its control socket still answering.
+#[test]
+fn a_worker_panic_ends_the_process_with_status_2() {
+    let site = Site::new("panic");
+    let mut child = spawn_appliance_env(
+        &site,
+        &config("must-secure", false, true, true),
+        &sample(),
+        &[],
+        60.0,
+        &[],
+        &[("MACSEC_DATAPLANE_TEST_PANIC_AFTER_MS", "300")],
+    );
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if start.elapsed() > Duration::from_secs(15) {
+            let _ = child.kill();
+            panic!("the dataplane still runs 15 s after its worker panicked");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("macsec-dataplane: error: worker lcore 1 (link TenGigE0/0/0/1) panicked: test-only panic (MACSEC_DATAPLANE_TEST_PANIC_AFTER_MS); its links stopped, exiting"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "no final report after a worker died");
+    assert!(!site.path("ctl.sock").exists(), "the control socket is removed");
 }
 
 #[test]

@@ -112,6 +112,15 @@ fn main() -> ExitCode {
     }
 }
 
+/// `MACSEC_DATAPLANE_TEST_PANIC_AFTER_MS=N` (tests only, not an operator setting): the first
+/// worker stops polling after N ms and panics, as a bug in the packet path would.
+fn test_panic_after() -> Option<Duration> {
+    std::env::var("MACSEC_DATAPLANE_TEST_PANIC_AFTER_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_millis)
+}
+
 struct Running {
     interface: String,
     host: Port,
@@ -262,15 +271,48 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> anyhow::Re
         .with_context(|| format!("control socket {}", cli.socket.display()))?;
 
     let wstop = Arc::new(AtomicBool::new(false));
+    // A worker that panics stops its links: the process must not go on as if they ran (the
+    // control socket would still answer for them). The first panic is kept here, the main loop
+    // sees it and the process exits with status 2 for its supervisor to restart it.
+    let died: Arc<Mutex<Option<String>>> = Arc::default();
+    let panic_after = test_panic_after();
     let mut launched = Vec::new();
-    for (lcore, links) in workers.iter().zip(per_lcore) {
+    for (i, (lcore, links)) in workers.iter().zip(per_lcore).enumerate() {
         if links.is_empty() {
             continue;
         }
-        let s = wstop.clone();
+        let names: Vec<String> = running
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| k % workers.len() == i)
+            .map(|(_, r)| r.interface.clone())
+            .collect();
+        let (s, died, lcore_id) = (wstop.clone(), died.clone(), *lcore);
         let idle = Duration::from_micros(u64::from(cli.idle_sleep_us));
-        dpdk::launch(*lcore, Box::new(move || run_dpdk(links, s, idle)))
-            .with_context(|| format!("lcore {lcore}"))?;
+        let inject = if i == 0 { panic_after } else { None };
+        let job = move || {
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let rc = run_dpdk(links, s.clone(), idle, inject);
+                if inject.is_some() && !s.load(Ordering::Relaxed) {
+                    panic!("test-only panic (MACSEC_DATAPLANE_TEST_PANIC_AFTER_MS)");
+                }
+                rc
+            }));
+            ran.unwrap_or_else(|p| {
+                let what = p
+                    .downcast_ref::<&str>()
+                    .map(|m| m.to_string())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "(no message)".into());
+                let mut d = died.lock().unwrap_or_else(|p| p.into_inner());
+                d.get_or_insert(format!(
+                    "worker lcore {lcore_id} (link {}) panicked: {what}; its links stopped, exiting",
+                    names.join(", ")
+                ));
+                -1
+            })
+        };
+        dpdk::launch(*lcore, Box::new(job)).with_context(|| format!("lcore {lcore}"))?;
         launched.push(*lcore);
     }
     eprintln!(
@@ -282,7 +324,8 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> anyhow::Re
 
     let started = Instant::now();
     let limit = cli.duration.map(Duration::from_secs_f64);
-    while !stop.load(Ordering::Relaxed) && limit.is_none_or(|d| started.elapsed() < d) {
+    let worker_died = || died.lock().unwrap_or_else(|p| p.into_inner()).is_some();
+    while !stop.load(Ordering::Relaxed) && limit.is_none_or(|d| started.elapsed() < d) && !worker_died() {
         std::thread::sleep(Duration::from_millis(20));
     }
     wstop.store(true, Ordering::Relaxed);
@@ -292,6 +335,16 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> anyhow::Re
     ctl_stop.store(true, Ordering::Relaxed);
     for t in ctl_threads {
         let _ = t.join();
+    }
+
+    if let Some(why) = died.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        for r in &running {
+            for p in [r.host, r.line] {
+                let _ = p.stop();
+                let _ = p.close();
+            }
+        }
+        anyhow::bail!(why);
     }
 
     let mut links_json = Vec::new();
