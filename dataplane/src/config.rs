@@ -25,8 +25,19 @@ pub enum ConfigError {
 struct RawFile {
     #[serde(default)]
     backend: Option<String>,
+    #[serde(default = "default_control_timeout")]
+    control_timeout_secs: i64,
     #[serde(default)]
     link: Vec<RawLink>,
+}
+
+/// [`DataplaneConfig::control_timeout`]'s default (s).
+pub const DEFAULT_CONTROL_TIMEOUT_SECS: i64 = 60;
+/// Its largest value (s): one day.
+pub const MAX_CONTROL_TIMEOUT_SECS: i64 = 86_400;
+
+fn default_control_timeout() -> i64 {
+    DEFAULT_CONTROL_TIMEOUT_SECS
 }
 
 #[derive(Deserialize)]
@@ -118,6 +129,12 @@ pub struct LinkConfig {
 #[derive(Debug, Clone)]
 pub struct DataplaneConfig {
     pub backend: Backend,
+    /// `control_timeout_secs` (default 60, 0 = never): how long the SAs a control plane installed
+    /// outlive it. When the last connection that subscribed to events (macsecd) has been gone
+    /// this long, every SA of every link is deleted (must-secure links then drop, nothing leaves
+    /// in clear). A control plane that comes back within it adopts the SAs hitlessly. Static SAs
+    /// of the configuration are kept while no control plane has ever connected.
+    pub control_timeout: Option<std::time::Duration>,
     pub links: Vec<LinkConfig>,
 }
 
@@ -152,6 +169,15 @@ impl DataplaneConfig {
         if raw.link.is_empty() {
             return Err(ConfigError::Other("no [[link]] in the configuration".into()));
         }
+        let control_timeout = match raw.control_timeout_secs {
+            0 => None,
+            n @ 1..=MAX_CONTROL_TIMEOUT_SECS => Some(std::time::Duration::from_secs(n as u64)),
+            n => {
+                return Err(ConfigError::Other(format!(
+                    "control_timeout_secs {n} is not 0 (never) .. {MAX_CONTROL_TIMEOUT_SECS}"
+                )))
+            }
+        };
         let mut links: Vec<LinkConfig> = Vec::new();
         for l in raw.link {
             let err = |msg: String| ConfigError::Link {
@@ -300,7 +326,11 @@ impl DataplaneConfig {
                 rx_sa,
             });
         }
-        Ok(DataplaneConfig { backend, links })
+        Ok(DataplaneConfig {
+            backend,
+            control_timeout,
+            links,
+        })
     }
 }
 
@@ -367,6 +397,32 @@ salt = "83c37bac7b6f6316098ff3d2"
         );
         assert_eq!(l.rx_sa[0].sci, Sci(0x001de5e9b1bf0019));
         assert_eq!(l.rx_sa[0].key.sak[31], 2);
+        assert_eq!(c.control_timeout, Some(std::time::Duration::from_secs(60)));
+    }
+
+    /// `control_timeout_secs`: 0 is never, 1..=86400 seconds, anything else an error.
+    #[test]
+    fn control_timeout_secs() {
+        let with = |v: &str| DataplaneConfig::parse(&format!("control_timeout_secs = {v}\n{EXAMPLE}"));
+        assert_eq!(with("0").unwrap().control_timeout, None);
+        assert_eq!(
+            with("5").unwrap().control_timeout,
+            Some(std::time::Duration::from_secs(5))
+        );
+        assert_eq!(
+            with("86400").unwrap().control_timeout,
+            Some(std::time::Duration::from_secs(86_400))
+        );
+        for bad in ["-1", "86401"] {
+            assert_eq!(
+                with(bad).unwrap_err().to_string(),
+                format!("control_timeout_secs {bad} is not 0 (never) .. 86400")
+            );
+        }
+        assert!(with("\"60\"")
+            .unwrap_err()
+            .to_string()
+            .starts_with("line 1, column 24"));
     }
 
     #[test]

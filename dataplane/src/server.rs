@@ -132,6 +132,31 @@ pub struct Server {
     /// Each subscriber's queue, drained by its writer thread.
     subscribers: Mutex<Vec<Sender<Message>>>,
     counters: Arc<SockCounters>,
+    /// Whether a control plane is connected, and since when none is.
+    control: Mutex<Presence>,
+}
+
+/// The control plane's presence: the connections that subscribed to events (macsecd does) and
+/// are still open, and when the last one closed.
+#[derive(Default)]
+struct Presence {
+    connected: usize,
+    gone_since: Option<std::time::Instant>,
+    /// How long SAs outlive the control plane (None: forever).
+    timeout: Option<Duration>,
+}
+
+/// Counts a subscribed connection as a control plane while it is open.
+struct ControlGuard<'a>(&'a Server);
+
+impl Drop for ControlGuard<'_> {
+    fn drop(&mut self) {
+        let mut p = self.0.presence();
+        p.connected = p.connected.saturating_sub(1);
+        if p.connected == 0 {
+            p.gone_since = Some(std::time::Instant::now());
+        }
+    }
 }
 
 impl Server {
@@ -141,7 +166,61 @@ impl Server {
             backend,
             subscribers: Mutex::new(Vec::new()),
             counters: Arc::default(),
+            control: Mutex::default(),
         })
+    }
+
+    /// Sets how long the SAs outlive the control plane (`control_timeout_secs`; None: forever):
+    /// once the last subscribed connection has been closed this long, every SA of every link is
+    /// deleted. Nothing is deleted before a control plane has connected once (static SAs).
+    pub fn set_control_timeout(&self, timeout: Option<Duration>) {
+        self.presence().timeout = timeout;
+    }
+
+    fn presence(&self) -> MutexGuard<'_, Presence> {
+        self.control.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Deletes every SA of every link when the control plane has been gone for its timeout;
+    /// returns the Tx and Rx SAs deleted (once per absence).
+    fn expire_orphaned_sas(&self) -> Option<(usize, usize)> {
+        {
+            let mut p = self.presence();
+            let (Some(since), Some(limit)) = (p.gone_since, p.timeout) else {
+                return None;
+            };
+            if p.connected > 0 || since.elapsed() < limit {
+                return None;
+            }
+            p.gone_since = None;
+        }
+        let (mut tx, mut rx) = (0, 0);
+        for l in &self.links {
+            let (ans, rxs): (Vec<u8>, Vec<(u64, u8)>) = {
+                let m = l.mirror();
+                (
+                    (0..4u8).filter(|&an| m.tx[an as usize].is_some()).collect(),
+                    m.rx.keys().copied().collect(),
+                )
+            };
+            let link = l.info.interface.clone();
+            for an in ans {
+                let req = Request::DeleteTxSa {
+                    link: link.clone(),
+                    an,
+                };
+                tx += usize::from(matches!(self.handle(req, &mut false), Response::Ok));
+            }
+            for (sci, an) in rxs {
+                let req = Request::DeleteRxSa {
+                    link: link.clone(),
+                    sci,
+                    an,
+                };
+                rx += usize::from(matches!(self.handle(req, &mut false), Response::Ok));
+            }
+        }
+        Some((tx, rx))
     }
 
     /// The socket's refusal counters.
@@ -465,6 +544,14 @@ impl Server {
                 .name("ctl-events".into())
                 .spawn(move || {
                     while !stop.load(Ordering::Relaxed) {
+                        if let Some((tx, rx)) = me.expire_orphaned_sas() {
+                            let secs = me.presence().timeout.map_or(0, |t| t.as_secs());
+                            eprintln!(
+                                "macsec-dataplane: no control plane for {secs} s (control_timeout_secs): \
+                                 deleted {tx} Tx and {rx} Rx SAs; must-secure links drop until keys are \
+                                 installed again"
+                            );
+                        }
                         // Until a client subscribes, events wait in the queue (up to its bound): MKPDUs
                         // that arrive before macsecd connects are not lost.
                         if me.subscribers().is_empty() {
@@ -521,6 +608,7 @@ impl Server {
         let _ = conn.set_read_timeout(Some(POLL * 4));
         let mut buf = ipc::MessageBuf::new(); // Zeroizing, wiped as each request is decoded (SAKs)
         let mut subscribed = false;
+        let mut control: Option<ControlGuard<'_>> = None;
         while !stop.load(Ordering::Relaxed) {
             let n = match conn.recv(&mut buf) {
                 Ok(0) => return,
@@ -539,6 +627,12 @@ impl Server {
             if subscribed {
                 subscribed = false;
                 self.subscribe(&conn);
+                if control.is_none() {
+                    let mut p = self.presence();
+                    p.connected += 1;
+                    p.gone_since = None;
+                    control = Some(ControlGuard(self));
+                }
             }
         }
     }
@@ -624,6 +718,96 @@ mod tests {
             salt: [0; 12],
             ki: Some([5; 16]),
         }
+    }
+
+    /// Installs a Tx SA (AN 1) and an Rx SA (SCI 0x22, AN 2) on the test link.
+    fn install_two_sas(c: &mut Client) {
+        let link = "Te0/0/0/1".to_string();
+        let tx = Request::InstallTxSa {
+            link: link.clone(),
+            an: 1,
+            key: key(),
+            next_pn: 1,
+        };
+        let rx = Request::InstallRxSa {
+            link,
+            sci: 0x22,
+            an: 2,
+            key: key(),
+            lowest_pn: 1,
+        };
+        for r in [tx, rx] {
+            assert!(matches!(c.request(&r).unwrap(), Response::Ok));
+        }
+    }
+
+    /// (Tx ANs, Rx (SCI, AN)) the dataplane reports.
+    fn sas(path: &Path) -> (Vec<u8>, Vec<(u64, u8)>) {
+        let mut c = Client::connect(path).unwrap();
+        let Response::SaState(st) = c
+            .request(&Request::ReadSaState {
+                link: "Te0/0/0/1".into(),
+            })
+            .unwrap()
+        else {
+            panic!("no SA state")
+        };
+        (
+            st.tx.iter().map(|t| t.an).collect(),
+            st.rx.iter().map(|r| (r.sci, r.an)).collect(),
+        )
+    }
+
+    /// control_timeout: the SAs a control plane installed are deleted once it has been gone
+    /// that long; a control plane back in time keeps them; a client that never subscribed
+    /// (a lab tool) arms nothing.
+    #[test]
+    fn sas_outlive_a_gone_control_plane_only_for_the_timeout() {
+        let both = (vec![1u8], vec![(0x22u64, 2u8)]);
+        let none = (vec![], vec![]);
+        let dir = tempfile::tempdir().unwrap();
+        let (server, stop, path, _events) = setup(dir.path());
+        server.set_control_timeout(Some(Duration::from_millis(1000)));
+
+        // A client that never subscribes: nothing is armed.
+        let mut lab = Client::connect(&path).unwrap();
+        install_two_sas(&mut lab);
+        drop(lab);
+        std::thread::sleep(Duration::from_millis(1500));
+        assert_eq!(sas(&path), both);
+
+        // The control plane subscribes, goes, comes back after 100 ms: kept.
+        let mut md = Client::connect(&path).unwrap();
+        assert!(matches!(md.request(&Request::Subscribe).unwrap(), Response::Ok));
+        drop(md);
+        std::thread::sleep(Duration::from_millis(100));
+        let mut md = Client::connect(&path).unwrap();
+        assert!(matches!(md.request(&Request::Subscribe).unwrap(), Response::Ok));
+        std::thread::sleep(Duration::from_millis(1500));
+        assert_eq!(sas(&path), both, "a connected control plane keeps its SAs");
+
+        // Gone for longer than the timeout: every SA deleted.
+        drop(md);
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(sas(&path), both, "within the timeout");
+        std::thread::sleep(Duration::from_millis(1200));
+        assert_eq!(sas(&path), none, "after the timeout");
+        stop.store(true, Ordering::Relaxed);
+    }
+
+    /// control_timeout None (0 in the configuration): SAs stay however long the control plane
+    /// is gone.
+    #[test]
+    fn without_a_control_timeout_sas_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_server, stop, path, _events) = setup(dir.path());
+        let mut md = Client::connect(&path).unwrap();
+        install_two_sas(&mut md);
+        assert!(matches!(md.request(&Request::Subscribe).unwrap(), Response::Ok));
+        drop(md);
+        std::thread::sleep(Duration::from_millis(500));
+        assert_eq!(sas(&path), (vec![1u8], vec![(0x22u64, 2u8)]));
+        stop.store(true, Ordering::Relaxed);
     }
 
     #[test]

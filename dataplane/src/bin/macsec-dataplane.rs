@@ -265,6 +265,7 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> anyhow::Re
     }
 
     let server = Server::new(handles, config.backend);
+    server.set_control_timeout(config.control_timeout);
     let ctl_stop = Arc::new(AtomicBool::new(false));
     let ctl_threads = server
         .serve_with(&cli.socket, access, control_rx, events_rx, ctl_stop.clone())
