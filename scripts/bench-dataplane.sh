@@ -124,7 +124,8 @@ for suite in "${SUITE_LIST[@]}"; do
     echo -e "$suite\tprotect\t$size\t$W/p.json\t$HOSTN\t$W/p.tpm" >> "$RES"
     cp "$W/p.json" "$W/p-$suite-$size.json"; cp "$W/p.tpm" "$W/p-$suite-$size.tpm"
     # validate path: frames protected by macsecctl, replayed endlessly into the line port
-    xargs=(--cipher-suite "$suite" --sak "$key" --ssci 00000001 --salt "$SALT")
+    (umask 077; echo "$key" > "$W/sak.hex")
+    xargs=(--cipher-suite "$suite" --sak-file "$W/sak.hex" --ssci 00000001 --salt "$SALT")
     "$CTL" pcap protect "${xargs[@]}" --sci "$SCI" --an 0 --pn 1 "$W/plain$size.pcap" "$W/prot.pcap" > /dev/null
     LINEV="net_pcap0,rx_pcap=$W/prot.pcap,infinite_rx=1"
     config "$suite" net_null1 net_pcap0

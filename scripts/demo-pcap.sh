@@ -10,8 +10,9 @@ cargo build -q --release -p control
 CTL=target/release/macsecctl
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
-KEY=(--cipher-suite GCM-AES-XPN-256 --sak 4a7b2f3c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708
-     --ssci 00000002 --salt 83c37bac7b6f6316098ff3d2)
+# The SAK from a file, not the command line (where other local users could read it).
+(umask 077; echo 4a7b2f3c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708 > "$W/sak.hex")
+KEY=(--cipher-suite GCM-AES-XPN-256 --sak-file "$W/sak.hex" --ssci 00000002 --salt 83c37bac7b6f6316098ff3d2)
 
 echo "== site A protects $(basename tests/data/sample-plain.pcap) (SCI 001de5e9aa39001a, AN 0, PN from 0xfffffff8)"
 $CTL pcap protect "${KEY[@]}" --sci 001de5e9aa39001a --an 0 --pn 0xfffffff8 tests/data/sample-plain.pcap "$W/line.pcap"

@@ -7,6 +7,7 @@ pub mod config;
 pub mod ctl_server;
 pub mod daemon;
 pub mod decode;
+pub mod keyarg;
 pub mod log;
 pub mod pcap;
 pub mod ppk;

@@ -492,7 +492,14 @@ fn cli_usage_and_file_errors() {
             "/nonexistent/x.pcap",
         ],
     ] {
-        let o = macsecctl(&args);
+        // The CAK from a file (on the command line it would add its warning line).
+        let kd = tempfile::tempdir().unwrap();
+        let cakf = kd.path().join("cak");
+        std::fs::write(&cakf, args[3]).unwrap();
+        let mut run = args.clone();
+        run[2] = "--cak-file";
+        run[3] = cakf.to_str().unwrap();
+        let o = macsecctl(&run);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         let err = String::from_utf8(o.stderr).unwrap();
         assert_eq!(err.lines().count(), 1, "{err}");
@@ -511,6 +518,35 @@ fn cli_usage_and_file_errors() {
     assert_eq!(o.status.code(), Some(2));
     // Missing arguments: clap's usage error, exit 2.
     assert_eq!(macsecctl(&["mka", "decode", file]).status.code(), Some(2));
+}
+
+/// `--cak-file` decodes as `--cak` does, without the command-line warning.
+#[test]
+fn cak_from_a_file() {
+    let k = keys();
+    let file = data("wpa_mka.pcap");
+    let by_value = decode(&["--json"], &file);
+    assert_eq!(
+        String::from_utf8_lossy(&by_value.stderr),
+        "warning: --cak on the command line is readable by other local users (/proc/PID/cmdline); use --cak-file\n"
+    );
+    let d = tempfile::tempdir().unwrap();
+    let cakf = d.path().join("cak");
+    std::fs::write(&cakf, format!("{}\n", s(&k, "cak"))).unwrap();
+    let by_file = macsecctl(&[
+        "mka",
+        "decode",
+        "--cak-file",
+        cakf.to_str().unwrap(),
+        "--ckn",
+        s(&k, "ckn"),
+        "--json",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(by_file.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&by_file.stderr), "");
+    assert_eq!(json_lines(&by_file).len(), 28);
+    assert_eq!(by_file.stdout, by_value.stdout);
 }
 
 /// A synthetic MKPDU with every parameter set (MKA v3, ICV Indicator, XPN-256 SAK in the 52-octet

@@ -290,6 +290,10 @@ fn errors_exit_2_with_one_line() {
     write_pcap(&pin, &[vec![0u8; 60]]);
     let out = d.path("out.pcap");
     let sak = "00".repeat(16);
+    // Keys from files: a key on the command line adds its warning line.
+    let (sakf, short) = (d.path("sak"), d.path("short"));
+    std::fs::write(&sakf, &sak).unwrap();
+    std::fs::write(&short, "00\n").unwrap();
     let garbage = d.path("garbage");
     let cases: Vec<Vec<&str>> = vec![
         vec![
@@ -297,8 +301,8 @@ fn errors_exit_2_with_one_line() {
             "validate",
             "--cipher-suite",
             "gcm-aes-128",
-            "--sak",
-            "00",
+            "--sak-file",
+            s(&short),
             s(&pin),
             s(&out),
         ],
@@ -307,8 +311,8 @@ fn errors_exit_2_with_one_line() {
             "validate",
             "--cipher-suite",
             "gcm-aes-xpn-128",
-            "--sak",
-            &sak,
+            "--sak-file",
+            s(&sakf),
             s(&pin),
             s(&out),
         ],
@@ -317,8 +321,8 @@ fn errors_exit_2_with_one_line() {
             "validate",
             "--cipher-suite",
             "gcm-aes-128",
-            "--sak",
-            &sak,
+            "--sak-file",
+            s(&sakf),
             "/nonexistent/x.pcap",
             s(&out),
         ],
@@ -327,8 +331,8 @@ fn errors_exit_2_with_one_line() {
             "validate",
             "--cipher-suite",
             "gcm-aes-128",
-            "--sak",
-            &sak,
+            "--sak-file",
+            s(&sakf),
             "--conf-offset",
             "20",
             s(&pin),
@@ -339,8 +343,8 @@ fn errors_exit_2_with_one_line() {
             "validate",
             "--cipher-suite",
             "gcm-aes-512",
-            "--sak",
-            &sak,
+            "--sak-file",
+            s(&sakf),
             s(&pin),
             s(&out),
         ],
@@ -349,8 +353,8 @@ fn errors_exit_2_with_one_line() {
             "protect",
             "--cipher-suite",
             "gcm-aes-128",
-            "--sak",
-            &sak,
+            "--sak-file",
+            s(&sakf),
             "--sci",
             "0011",
             "--an",
@@ -365,8 +369,8 @@ fn errors_exit_2_with_one_line() {
             "protect",
             "--cipher-suite",
             "gcm-aes-128",
-            "--sak",
-            &sak,
+            "--sak-file",
+            s(&sakf),
             "--sci",
             "0011223344550001",
             "--an",
@@ -381,8 +385,8 @@ fn errors_exit_2_with_one_line() {
             "validate",
             "--cipher-suite",
             "gcm-aes-128",
-            "--sak",
-            &sak,
+            "--sak-file",
+            s(&sakf),
             s(&garbage),
             s(&out),
         ],
@@ -392,7 +396,7 @@ fn errors_exit_2_with_one_line() {
         let o = macsecctl(&c);
         assert_eq!(o.status.code(), Some(2), "{c:?}");
         let err = String::from_utf8_lossy(&o.stderr);
-        assert!(!err.contains(&sak) || c.contains(&"--sak"), "{err}");
+        assert!(!err.contains(&sak), "{err}");
         if !c
             .iter()
             .any(|a| a.starts_with("gcm-aes-512") || *a == "0011" || *a == "20")
@@ -406,11 +410,103 @@ fn errors_exit_2_with_one_line() {
         "validate",
         "--cipher-suite",
         "gcm-aes-128",
-        "--sak",
-        &sak,
+        "--sak-file",
+        s(&sakf),
         s(&pin),
         s(&out),
     ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stdout).contains("InPktsNoTag          1"));
+}
+
+/// `--sak-file PATH` and `--sak-file -` (standard input) protect to the same octets as `--sak HEX`;
+/// only the command-line form warns; both at once, or a missing file, are usage errors (exit 2)
+/// that name the option and never print the key.
+#[test]
+fn sak_from_a_file_or_stdin() {
+    let d = Dir::new();
+    // The first vector with confidentiality and an explicit SCI (no more options needed).
+    let all = vectors("macsec_frames.json");
+    let v = all
+        .iter()
+        .find(|v| {
+            let tci = u8::from_str_radix(v["inputs"]["tci_an"].as_str().unwrap(), 16).unwrap();
+            tci & 0x28 == 0x28 && v["inputs"].get("clear_tags").is_none()
+        })
+        .unwrap();
+    let i = &v["inputs"];
+    let sak = i["sak"].as_str().unwrap().to_string();
+    let plain = hex::decode(i["unprotected_frame"].as_str().unwrap()).unwrap();
+    let expected = hex::decode(v["expected"]["protected_frame"].as_str().unwrap()).unwrap();
+    let pin = d.path("in.pcap");
+    write_pcap(&pin, std::slice::from_ref(&plain));
+    let sakf = d.path("sak.hex");
+    std::fs::write(&sakf, format!("{sak}\n")).unwrap();
+    let pn = format!("0x{}", i["pn"].as_str().unwrap());
+    // The vector's arguments with the key as `key` (e.g. ["--sak", HEX]).
+    let args = |key: &[&str], out: &Path| -> Vec<String> {
+        let mut a: Vec<String> = vec!["pcap".into(), "protect".into()];
+        let mut ka = key_args(v);
+        let at = ka.iter().position(|x| x == "--sak").unwrap();
+        ka.splice(at..at + 2, key.iter().map(|k| k.to_string()));
+        a.extend(ka);
+        a.extend(["--sci".into(), i["sci"].as_str().unwrap().into()]);
+        a.extend(["--an".into(), i["an"].to_string(), "--pn".into(), pn.clone()]);
+        a.extend([s(&pin).into(), s(out).into()]);
+        a
+    };
+    let run = |a: &[String], stdin: Option<&str>| -> Output {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_macsecctl"));
+        c.args(a)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        c.stdin(if stdin.is_some() {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::null()
+        });
+        let mut child = c.spawn().unwrap();
+        if let Some(text) = stdin {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        }
+        child.wait_with_output().unwrap()
+    };
+    let warning = "warning: --sak on the command line is readable by other local users (/proc/PID/cmdline); use --sak-file\n";
+
+    let (o1, o2, o3) = (d.path("1.pcap"), d.path("2.pcap"), d.path("3.pcap"));
+    let r = run(&args(&["--sak", &sak], &o1), None);
+    assert_eq!(r.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&r.stderr), warning);
+    let r = run(&args(&["--sak-file", s(&sakf)], &o2), None);
+    assert_eq!(r.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&r.stderr), "");
+    let r = run(&args(&["--sak-file", "-"], &o3), Some(&format!("  {sak}\n")));
+    assert_eq!(r.status.code(), Some(0), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(String::from_utf8_lossy(&r.stderr), "");
+    for o in [&o1, &o2, &o3] {
+        assert_eq!(read_pcap(o), vec![expected.clone()]);
+    }
+
+    let both = run(&args(&["--sak", &sak, "--sak-file", s(&sakf)], &o1), None);
+    assert_eq!(both.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&both.stderr);
+    assert!(
+        err.contains("'--sak <SAK>' cannot be used with '--sak-file <PATH>'"),
+        "{err}"
+    );
+    let neither = run(&args(&[], &o1), None);
+    assert_eq!(neither.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&neither.stderr).contains("<--sak <SAK>|--sak-file <PATH>>"));
+    let missing = run(&args(&["--sak-file", "/nonexistent/sak"], &o1), None);
+    assert_eq!(missing.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(
+        err.trim_end(),
+        "macsecctl: error: --sak-file /nonexistent/sak: No such file or directory (os error 2)"
+    );
+    std::fs::write(&sakf, "zz\n").unwrap();
+    let bad = run(&args(&["--sak-file", s(&sakf)], &o1), None);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(!String::from_utf8_lossy(&bad.stderr).contains(&sak));
 }

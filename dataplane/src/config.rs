@@ -78,7 +78,7 @@ struct RawLink {
 struct RawSa {
     sci: String,
     an: u8,
-    sak: String,
+    sak: Zeroizing<String>,
     #[serde(default)]
     next_pn: Option<u64>,
     #[serde(default)]

@@ -196,13 +196,17 @@ fn two_mka_peers_secure_a_session() {
     let peer = macsec_tests::bin("mka-peer");
     let cak = "00112233445566778899aabbccddeeff";
     let ckn = "abcdef0123456789";
+    let dir = tempfile::tempdir().unwrap();
+    let cak_file = dir.path().join("cak");
+    std::fs::write(&cak_file, format!("{cak}\n")).unwrap();
+    let cak_file = cak_file.to_str().unwrap();
     let spawn = |iface: &str, priority: &str| {
         ns.cmd(&peer)
             .args([
                 "--iface",
                 iface,
-                "--cak",
-                cak,
+                "--cak-file",
+                cak_file,
                 "--ckn",
                 ckn,
                 "--priority",
@@ -233,12 +237,24 @@ fn two_mka_peers_secure_a_session() {
     // Its errors, as before: no such interface is exit 2.
     let o = ns
         .cmd(&peer)
-        .args(["--iface", "nope0", "--cak", cak, "--ckn", ckn])
+        .args(["--iface", "nope0", "--cak-file", cak_file, "--ckn", ckn])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&o.stderr),
         "mka-peer: error: nope0: No such file or directory (os error 2)\n"
+    );
+    // The CAK on the command line still works, with its warning first.
+    let o = ns
+        .cmd(&peer)
+        .args(["--iface", "nope0", "--cak", cak, "--ckn", ckn])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "warning: --cak on the command line is readable by other local users (/proc/PID/cmdline); use --cak-file\n\
+         mka-peer: error: nope0: No such file or directory (os error 2)\n"
     );
 }

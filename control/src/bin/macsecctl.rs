@@ -223,10 +223,15 @@ enum MkaCmd {
 }
 
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("cak_source").required(true).multiple(false)))]
 struct MkaDecodeArgs {
-    /// The CAK in hex (16 or 32 octets).
-    #[arg(long)]
-    cak: String,
+    /// The CAK in hex (16 or 32 octets). Readable by other local users on the command line:
+    /// prefer --cak-file.
+    #[arg(long, group = "cak_source")]
+    cak: Option<String>,
+    /// A file holding the CAK in hex (`-`: standard input).
+    #[arg(long, value_name = "PATH", group = "cak_source")]
+    cak_file: Option<PathBuf>,
     /// The CKN in hex (1 to 32 octets).
     #[arg(long)]
     ckn: String,
@@ -249,13 +254,18 @@ enum PcapCmd {
 }
 
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("sak_source").required(true).multiple(false)))]
 struct KeyArgs {
     /// GCM-AES-128, GCM-AES-256, GCM-AES-XPN-128 or GCM-AES-XPN-256.
     #[arg(long, value_parser = parse_suite)]
     cipher_suite: CipherSuite,
-    /// The SAK in hex (16 or 32 octets).
-    #[arg(long)]
-    sak: String,
+    /// The SAK in hex (16 or 32 octets). Readable by other local users on the command line:
+    /// prefer --sak-file.
+    #[arg(long, group = "sak_source")]
+    sak: Option<String>,
+    /// A file holding the SAK in hex (`-`: standard input).
+    #[arg(long, value_name = "PATH", group = "sak_source")]
+    sak_file: Option<PathBuf>,
     /// Short SCI in hex (XPN suites).
     #[arg(long, value_parser = parse_ssci)]
     ssci: Option<Ssci>,
@@ -356,10 +366,22 @@ enum OffsetError {
     Offset(#[from] ParseError),
 }
 
+/// [`control::keyarg::key_text`], its errors as usage errors (exit 2).
+fn key_text(
+    opt: &'static str,
+    value: Option<&str>,
+    file: Option<&std::path::Path>,
+) -> Result<zeroize::Zeroizing<String>, pcap::PcapToolError> {
+    control::keyarg::key_text(opt, value, file).map_err(|e| pcap::PcapToolError::Usage(e.to_string()))
+}
+
 fn key_options(k: &KeyArgs) -> Result<KeyOptions, pcap::PcapToolError> {
     Ok(KeyOptions {
         cipher_suite: k.cipher_suite,
-        sak: pcap::parse_sak(&k.sak, k.cipher_suite)?,
+        sak: pcap::parse_sak(
+            &key_text("--sak", k.sak.as_deref(), k.sak_file.as_deref())?,
+            k.cipher_suite,
+        )?,
         ssci: k.ssci,
         salt: k.salt,
         backend: k.backend,
@@ -387,7 +409,8 @@ fn run(cli: Cli) -> Result<ExitCode, pcap::PcapToolError> {
         Cmd::Commit(a) => commit(&a),
         Cmd::Crypto(c) => Ok(control::ppk::cli::main_crypto(c)),
         Cmd::Mka(MkaCmd::Decode(a)) => {
-            let opts = control::decode::DecodeOptions::from_hex(&a.cak, &a.ckn, a.show_keys, a.json)?;
+            let cak = key_text("--cak", a.cak.as_deref(), a.cak_file.as_deref())?;
+            let opts = control::decode::DecodeOptions::from_hex(&cak, &a.ckn, a.show_keys, a.json)?;
             let stdout = std::io::stdout();
             let r = control::decode::decode_capture(&opts, &a.input, &mut stdout.lock())?;
             if !a.json {

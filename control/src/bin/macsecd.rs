@@ -176,7 +176,8 @@ fn load(
     test_initial_pn: Option<u64>,
 ) -> anyhow::Result<(control::config::Config, Vec<PortSetup>)> {
     let at = || path.display().to_string();
-    let text = std::fs::read_to_string(path).with_context(at)?;
+    // The text holds CAKs: read into memory wiped on drop (the parser only borrows from it).
+    let text = ipc::secret::read_text(path).with_context(at)?;
     let config = control::config::Config::parse(&text).with_context(at)?;
     let mut setups = config.port_setups().with_context(at)?;
     for s in &mut setups {

@@ -3,7 +3,7 @@
 //! commands as JSON lines. Used to try MKA live against another implementation without a
 //! dataplane (tests/tests/afpacket.rs secures a session between two of them on a veth pair).
 //!
-//! `mka-peer --iface IF --cak HEX --ckn HEX [--priority N] [--cipher-suite CS] [--duration SECS]
+//! `mka-peer --iface IF --cak-file PATH|--cak HEX --ckn HEX [--priority N] [--cipher-suite CS] [--duration SECS]
 //!  [--show-keys]`
 //! Exit status: 0 when the session was secured, 1 when not, 2 on a usage or socket error.
 
@@ -22,11 +22,16 @@ use std::time::{Duration, Instant};
     name = "mka-peer",
     about = "Run one MKA port on an interface (no dataplane); JSON lines out"
 )]
+#[command(group(clap::ArgGroup::new("cak_source").required(true).multiple(false)))]
 struct Cli {
     #[arg(long)]
     iface: String,
-    #[arg(long)]
-    cak: String,
+    /// The CAK in hex. Readable by other local users on the command line: prefer --cak-file.
+    #[arg(long, group = "cak_source")]
+    cak: Option<String>,
+    /// A file holding the CAK in hex (`-`: standard input).
+    #[arg(long, value_name = "PATH", group = "cak_source")]
+    cak_file: Option<std::path::PathBuf>,
     #[arg(long)]
     ckn: String,
     #[arg(long, default_value_t = 16)]
@@ -92,7 +97,11 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let (ckn, cak) = match (Ckn::from_hex(&cli.ckn), Cak::from_hex(&cli.cak)) {
+    let cak = match control::keyarg::key_text("--cak", cli.cak.as_deref(), cli.cak_file.as_deref()) {
+        Ok(k) => k,
+        Err(e) => return fail(e),
+    };
+    let (ckn, cak) = match (Ckn::from_hex(&cli.ckn), Cak::from_hex(&cak)) {
         (Ok(n), Ok(k)) => (n, k),
         (Err(e), _) | (_, Err(e)) => return fail(e),
     };

@@ -105,7 +105,8 @@ pub enum TrustpointCmd {
 }
 
 fn load_config(path: &Path) -> Result<Config, PpkError> {
-    let text = std::fs::read_to_string(path).map_err(|error| PpkError::Io {
+    // The text holds CAKs: read into memory wiped on drop.
+    let text = ipc::secret::read_text(path).map_err(|error| PpkError::Io {
         path: path.to_path_buf(),
         error,
     })?;

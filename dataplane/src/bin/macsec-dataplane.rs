@@ -78,7 +78,8 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let text = match std::fs::read_to_string(&cli.config) {
+    // The TOML may hold static SAKs: read into memory wiped on drop.
+    let text = match ipc::secret::read_text(&cli.config) {
         Ok(t) => t,
         Err(e) => return fail(format!("{}: {e}", cli.config.display())),
     };
