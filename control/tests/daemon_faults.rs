@@ -128,7 +128,15 @@ impl Bench {
         }
         let server = Server::new(handles, Backend::Ring);
         let (events, ev_rx) = crossbeam_channel::unbounded::<Event>();
-        server.serve(&sock, ev_rx, stop.clone()).expect("serve");
+        server
+            .serve(
+                &sock,
+                Default::default(),
+                crossbeam_channel::never(),
+                ev_rx,
+                stop.clone(),
+            )
+            .expect("serve");
         Bench {
             _dir: dir,
             sock,

@@ -144,7 +144,15 @@ impl Bench {
         };
         let server = Server::new(vec![handle], Backend::Ring);
         let (events, ev_rx) = crossbeam_channel::unbounded::<Event>();
-        server.serve(&sock, ev_rx, stop.clone()).expect("serve");
+        server
+            .serve(
+                &sock,
+                Default::default(),
+                crossbeam_channel::never(),
+                ev_rx,
+                stop.clone(),
+            )
+            .expect("serve");
 
         let daemon = Daemon::connect(&sock, setups(text), &PpkEnv::default()).expect("macsecd connects");
         let mut cfg = MkaConfig::new(Sci(PEER_SCI), peer_suite);

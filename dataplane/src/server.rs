@@ -469,21 +469,12 @@ impl Server {
         });
     }
 
-    /// Binds `path` (mode 0600, in a checked directory) and serves it until `stop` is set; also
-    /// forwards `events`. Only root and our own euid may connect.
+    /// Binds `path` (in a checked directory; mode 0600, 0660 with the access policy's socket
+    /// group) and serves it until `stop` is set. Only root, our own euid and the socket group may
+    /// connect. Forwards the workers' two queues to the subscribers: `control` (PN threshold)
+    /// always before `events` (EAPOL punts), so that a flood of punts cannot delay a control
+    /// event (tests without workers pass `crossbeam_channel::never()`).
     pub fn serve(
-        self: &Arc<Self>,
-        path: &Path,
-        events: Receiver<Event>,
-        stop: Arc<AtomicBool>,
-    ) -> Result<Vec<JoinHandle<()>>, SockError> {
-        self.serve_with(path, Access::default(), crossbeam_channel::never(), events, stop)
-    }
-
-    /// [`Server::serve`] with an access policy (a socket group), forwarding the workers' two
-    /// queues: `control` (PN threshold) always before `events` (EAPOL punts), so that a flood of
-    /// punts cannot delay a control event.
-    pub fn serve_with(
         self: &Arc<Self>,
         path: &Path,
         access: Access,
@@ -706,7 +697,7 @@ mod tests {
         let path = dir.join("ctl.sock");
         let (etx, erx) = crossbeam_channel::bounded(events);
         server
-            .serve_with(&path, access, crossbeam_channel::never(), erx, stop.clone())
+            .serve(&path, access, crossbeam_channel::never(), erx, stop.clone())
             .unwrap();
         (server, stop, path, etx)
     }
@@ -1108,7 +1099,13 @@ mod tests {
         let server = Server::new(Vec::new(), Backend::Ring);
         let (_etx, erx) = crossbeam_channel::bounded(1);
         let e = server
-            .serve(&loose.join("ctl.sock"), erx, Arc::new(AtomicBool::new(false)))
+            .serve(
+                &loose.join("ctl.sock"),
+                Access::default(),
+                crossbeam_channel::never(),
+                erx,
+                Arc::new(AtomicBool::new(false)),
+            )
             .expect_err("a world-writable socket directory is refused");
         assert_eq!(
             e.to_string(),
@@ -1228,7 +1225,7 @@ mod tests {
         ctx.send(threshold.clone()).unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         server
-            .serve_with(&path, Access::default(), crx, erx, stop.clone())
+            .serve(&path, Access::default(), crx, erx, stop.clone())
             .unwrap();
         let mut c = Client::connect(&path).unwrap();
         let link = "Te0/0/0/1".to_string();

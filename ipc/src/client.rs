@@ -94,8 +94,7 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{decode, KeyMsg};
-    use zeroize::Zeroizing;
+    use crate::decode;
 
     /// A request with a SAK to a peer that answers: the peer receives the SAK, and the client's
     /// receive buffer holds nothing of the exchange afterwards.
@@ -125,17 +124,7 @@ mod tests {
             key.sak.to_vec()
         });
         let mut c = Client::on(a);
-        let req = Request::InstallTxSa {
-            link: "l".into(),
-            an: 1,
-            next_pn: 1,
-            key: KeyMsg {
-                sak: Zeroizing::new(vec![0xab; 32]),
-                ssci: 0,
-                salt: [0; 12],
-                ki: None,
-            },
-        };
+        let req = crate::tests::install_with_sak_ab();
         assert!(matches!(c.request(&req).unwrap(), Response::Ok));
         assert_eq!(peer.join().unwrap(), vec![0xab; 32]);
         assert_eq!(c.pending_events.len(), 1);

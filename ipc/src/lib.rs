@@ -203,6 +203,28 @@ pub enum Request {
     },
 }
 
+impl Request {
+    /// The request's name (its variant), for logs and error messages; never its contents.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Request::Hello => "Hello",
+            Request::SetPolicy { .. } => "SetPolicy",
+            Request::InstallTxSa { .. } => "InstallTxSa",
+            Request::InstallRxSa { .. } => "InstallRxSa",
+            Request::EnableTxSa { .. } => "EnableTxSa",
+            Request::EnableRxSa { .. } => "EnableRxSa",
+            Request::DeleteTxSa { .. } => "DeleteTxSa",
+            Request::DeleteRxSa { .. } => "DeleteRxSa",
+            Request::SetLowestPn { .. } => "SetLowestPn",
+            Request::InjectEapol { .. } => "InjectEapol",
+            Request::Subscribe => "Subscribe",
+            Request::ReadCounters { .. } => "ReadCounters",
+            Request::ReadSaState { .. } => "ReadSaState",
+            Request::SetLivePeers { .. } => "SetLivePeers",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ErrorCode {
     Malformed,
@@ -561,9 +583,9 @@ mod tests {
 
     /// The bytes of a message with a SAK: encoded into a `Zeroizing` buffer of their exact size;
     /// a [`MessageBuf`] holds them only until decoded.
-    #[test]
-    fn message_bytes_with_a_sak_are_wiped() {
-        let req = Request::InstallTxSa {
+    /// A Tx SA install (link "l", AN 1) whose SAK is 32 octets of 0xab, for the wipe tests.
+    pub(crate) fn install_with_sak_ab() -> Request {
+        Request::InstallTxSa {
             link: "l".into(),
             an: 1,
             next_pn: 1,
@@ -573,7 +595,12 @@ mod tests {
                 salt: [0; 12],
                 ki: None,
             },
-        };
+        }
+    }
+
+    #[test]
+    fn message_bytes_with_a_sak_are_wiped() {
+        let req = install_with_sak_ab();
         let bytes: Zeroizing<Vec<u8>> = encode(3, &req).unwrap();
         assert_eq!(bytes.len(), bytes.capacity(), "written once, never regrown");
         assert!(bytes.windows(32).any(|w| w == [0xab; 32]));

@@ -675,6 +675,23 @@ impl<'a> KeyPlan<'a> {
         }
     }
 
+    /// What the caller keeps as its current key after acting on this plan, to hand back as
+    /// [`Current`] next time: the CKN and, during a rollover, when it started. `None`: no key.
+    pub fn next_current(&self) -> Option<(Ckn, Option<u64>)> {
+        match &self.primary {
+            PrimaryPlan::Start(k) | PrimaryPlan::Keep(k) => Some((k.ckn().clone(), None)),
+            PrimaryPlan::Rollover { from, started, .. } => Some((from.ckn().clone(), Some(*started))),
+            PrimaryPlan::RetireOld { to, .. } => Some((to.ckn().clone(), None)),
+            PrimaryPlan::CurrentGone {
+                replacement: Some(k), ..
+            } => Some((k.ckn().clone(), None)),
+            PrimaryPlan::CurrentGone {
+                replacement: None, ..
+            }
+            | PrimaryPlan::NoActiveKey => None,
+        }
+    }
+
     /// A rollover is in progress (both participants run).
     pub fn rollover_due(&self) -> bool {
         matches!(self.primary, PrimaryPlan::Rollover { .. })

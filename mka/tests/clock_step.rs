@@ -65,17 +65,17 @@ impl Driver {
             ),
         };
         let running = plan.primary_keys().iter().map(|k| k.ckn().to_string()).collect();
-        self.current = match &plan.primary {
-            PrimaryPlan::Start(k) | PrimaryPlan::Keep(k) => Some((k.ckn().clone(), None)),
-            PrimaryPlan::Rollover { from, started, .. } => Some((from.ckn().clone(), Some(*started))),
-            PrimaryPlan::RetireOld { to, .. } => Some((to.ckn().clone(), None)),
-            PrimaryPlan::CurrentGone {
-                replacement: Some(k), ..
-            } => Some((k.ckn().clone(), None)),
-            _ => None,
-        };
+        self.current = plan.next_current();
         (text, running)
     }
+}
+
+/// 01 since yesterday, 02 from T0 (a rollover at T0), both without end.
+fn yesterday_then_t0() -> Driver {
+    Driver::new(vec![
+        key("01", Lifetime::infinite(T0 - 24 * HOUR)),
+        key("02", Lifetime::infinite(T0)),
+    ])
 }
 
 fn run(d: &mut Driver, walls: &[u64]) -> Vec<(String, Vec<String>)> {
@@ -114,10 +114,7 @@ fn a_backward_step_after_a_rollover_keeps_the_new_key() {
     // 01 since yesterday, 02 from T0: after the rollover to 02, the clock steps back 1 h, when
     // only 01 was active. Before: 02 was gone (NotStarted) and the session restarted on 01, then
     // rolled over to 02 again an hour later.
-    let mut d = Driver::new(vec![
-        key("01", Lifetime::infinite(T0 - 24 * HOUR)),
-        key("02", Lifetime::infinite(T0)),
-    ]);
+    let mut d = yesterday_then_t0();
     assert_eq!(
         run(
             &mut d,
@@ -145,10 +142,7 @@ fn a_backward_step_after_a_rollover_keeps_the_new_key() {
 
 #[test]
 fn a_backward_step_during_a_rollover_keeps_both_keys_until_the_overlap_ends() {
-    let mut d = Driver::new(vec![
-        key("01", Lifetime::infinite(T0 - 24 * HOUR)),
-        key("02", Lifetime::infinite(T0)),
-    ]);
+    let mut d = yesterday_then_t0();
     assert_eq!(
         run(
             &mut d,

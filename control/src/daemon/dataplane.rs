@@ -188,32 +188,12 @@ pub(super) fn expect_ok(r: io::Result<Response>) -> io::Result<()> {
     }
 }
 
-/// The name of a request, for the log.
-pub(super) fn request_name(r: &Request) -> &'static str {
-    match r {
-        Request::Hello => "Hello",
-        Request::SetPolicy { .. } => "SetPolicy",
-        Request::InstallTxSa { .. } => "InstallTxSa",
-        Request::InstallRxSa { .. } => "InstallRxSa",
-        Request::EnableTxSa { .. } => "EnableTxSa",
-        Request::EnableRxSa { .. } => "EnableRxSa",
-        Request::DeleteTxSa { .. } => "DeleteTxSa",
-        Request::DeleteRxSa { .. } => "DeleteRxSa",
-        Request::SetLowestPn { .. } => "SetLowestPn",
-        Request::InjectEapol { .. } => "InjectEapol",
-        Request::Subscribe => "Subscribe",
-        Request::ReadCounters { .. } => "ReadCounters",
-        Request::ReadSaState { .. } => "ReadSaState",
-        Request::SetLivePeers { .. } => "SetLivePeers",
-    }
-}
-
 /// `client.request(req)`, expecting Ok; a refusal names the request.
 pub(super) fn call(client: &mut Client, req: &Request) -> io::Result<()> {
     expect_ok(client.request(req)).map_err(|e| match refused(&e) {
         Some(r) => io::Error::other(Refused {
             code: r.code,
-            message: format!("{}: {}", request_name(req), r.message),
+            message: format!("{}: {}", req.name(), r.message),
         }),
         None => e,
     })

@@ -3,7 +3,7 @@
 
 use super::Port;
 use crate::log::{LogEvent, PortEvent};
-use mka::keychain::{Current, PrimaryPlan};
+use mka::keychain::Current;
 use mka::{Cak, Ckn};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -32,15 +32,7 @@ impl Port {
         if let Some(k) = plan.fallback_key() {
             want.push((k, true));
         }
-        self.current = match &plan.primary {
-            PrimaryPlan::Start(k) | PrimaryPlan::Keep(k) => Some((k.ckn().clone(), None)),
-            PrimaryPlan::Rollover { from, started, .. } => Some((from.ckn().clone(), Some(*started))),
-            PrimaryPlan::RetireOld { to, .. } => Some((to.ckn().clone(), None)),
-            PrimaryPlan::CurrentGone {
-                replacement: Some(k), ..
-            } => Some((k.ckn().clone(), None)),
-            _ => None,
-        };
+        self.current = plan.next_current();
         let wanted: BTreeMap<Vec<u8>, bool> = want
             .iter()
             .map(|(k, fb)| (k.ckn().as_bytes().to_vec(), *fb))

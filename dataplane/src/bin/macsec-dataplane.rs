@@ -269,7 +269,7 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> anyhow::Re
     server.set_control_timeout(config.control_timeout);
     let ctl_stop = Arc::new(AtomicBool::new(false));
     let ctl_threads = server
-        .serve_with(&cli.socket, access, control_rx, events_rx, ctl_stop.clone())
+        .serve(&cli.socket, access, control_rx, events_rx, ctl_stop.clone())
         .with_context(|| format!("control socket {}", cli.socket.display()))?;
 
     let wstop = Arc::new(AtomicBool::new(false));
