@@ -75,23 +75,12 @@ fn spawn_appliance(
     line_in: &[Vec<u8>],
     seconds: f64,
 ) -> std::process::Child {
-    spawn_appliance_with(site, config, host_in, line_in, seconds, &[])
+    spawn_appliance_with(site, config, host_in, line_in, seconds, &[], &[])
 }
 
-/// [`spawn_appliance`] with more macsec-dataplane options (before the EAL's `--`).
+/// [`spawn_appliance`] with more macsec-dataplane options (before the EAL's `--`) and
+/// environment variables.
 fn spawn_appliance_with(
-    site: &Site,
-    config: &str,
-    host_in: &[Vec<u8>],
-    line_in: &[Vec<u8>],
-    seconds: f64,
-    extra: &[&str],
-) -> std::process::Child {
-    spawn_appliance_env(site, config, host_in, line_in, seconds, extra, &[])
-}
-
-/// [`spawn_appliance_with`] with environment variables too.
-fn spawn_appliance_env(
     site: &Site,
     config: &str,
     host_in: &[Vec<u8>],
@@ -509,7 +498,7 @@ fn idle_sleep_changes_no_frame() {
     let busy = Site::new("busy");
     let (_, _, busy_out) = run_appliance(&busy, &cfg, &plain, &[], 1.5);
     let idle = Site::new("idle");
-    let child = spawn_appliance_with(&idle, &cfg, &plain, &[], 1.5, &["--idle-sleep-us", "1000"]);
+    let child = spawn_appliance_with(&idle, &cfg, &plain, &[], 1.5, &["--idle-sleep-us", "1000"], &[]);
     let (report, host_out, idle_out) = finish_appliance(&idle, child);
     assert!(host_out.is_empty());
     assert_eq!(idle_out.len(), plain.len());
@@ -534,7 +523,7 @@ fn idle_sleep_changes_no_frame() {
 #[test]
 fn a_worker_panic_ends_the_process_with_status_2() {
     let site = Site::new("panic");
-    let mut child = spawn_appliance_env(
+    let mut child = spawn_appliance_with(
         &site,
         &config("must-secure", false, true, true),
         &sample(),

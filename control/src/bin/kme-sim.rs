@@ -322,6 +322,10 @@ fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
+    // Keys live in this process: keep its memory out of core files.
+    if let Err(e) = ipc::secret::no_core_dumps() {
+        eprintln!("kme-sim: warning: core dumps stay enabled: {e}");
+    }
     match run(Args::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

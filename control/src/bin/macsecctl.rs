@@ -470,6 +470,10 @@ fn run(cli: Cli) -> Result<ExitCode, pcap::PcapToolError> {
 }
 
 fn main() -> ExitCode {
+    // Keys live in this process: keep its memory out of core files.
+    if let Err(e) = ipc::secret::no_core_dumps() {
+        eprintln!("macsecctl: warning: core dumps stay enabled: {e}");
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

@@ -207,6 +207,10 @@ fn connect(
 }
 
 fn main() -> ExitCode {
+    // Keys live in this process: keep its memory out of core files.
+    if let Err(e) = ipc::secret::no_core_dumps() {
+        eprintln!("macsecd: warning: core dumps stay enabled: {e}");
+    }
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

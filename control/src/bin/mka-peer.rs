@@ -96,6 +96,10 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
 }
 
 fn main() -> ExitCode {
+    // Keys live in this process: keep its memory out of core files.
+    if let Err(e) = ipc::secret::no_core_dumps() {
+        eprintln!("mka-peer: warning: core dumps stay enabled: {e}");
+    }
     let cli = Cli::parse();
     let cak = match control::keyarg::key_text("--cak", cli.cak.as_deref(), cli.cak_file.as_deref()) {
         Ok(k) => k,

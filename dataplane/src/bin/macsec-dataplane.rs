@@ -77,6 +77,10 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
 }
 
 fn main() -> ExitCode {
+    // Keys live in this process: keep its memory out of core files.
+    if let Err(e) = ipc::secret::no_core_dumps() {
+        eprintln!("macsec-dataplane: warning: core dumps stay enabled: {e}");
+    }
     let cli = Cli::parse();
     // The TOML may hold static SAKs: read into memory wiped on drop.
     let text = match ipc::secret::read_text(&cli.config) {
