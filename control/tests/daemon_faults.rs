@@ -1,18 +1,19 @@
 //! macsecd (`control::daemon::Daemon`) when the dataplane misbehaves: the dataplane's control
-//! server runs in process with one fake worker per link (a thread applying the commands to a
-//! `LinkState`), each link has an MKA engine as its peer on the other end of the "line".
+//! server runs in process with one fake link per link (`dataplane::worker::ports::TapLink`: the
+//! real link on in-memory ports, handing over what it injects), each link has an MKA engine as its
+//! peer on the other end of the "line".
 //!
 //! - An SA a previous macsecd left with the right Key Identifier but another key is replaced,
 //!   not adopted (the key check value the dataplane reports proves the key).
-//! - An error reply to one request (a link whose worker is gone refuses everything) affects only
+//! - An error reply to one request (a link that stopped refuses everything) affects only
 //!   that port: it is logged and that port's session restarts; the other port stays secured and
 //!   the connection is kept.
 
 use control::config::Config;
 use control::daemon::{Daemon, PpkEnv};
 use dataplane::server::{LinkHandle, Server};
-use dataplane::worker::{Command, LinkState};
-use ipc::{Client, Event, KeyMsg, LinkInfo, Request, Response, SaState, SecurityPolicy};
+use dataplane::worker::ports::{Tap, TapLink};
+use ipc::{Client, Event, KeyMsg, LinkInfo, Request, Response, SaState};
 use macsec::crypto::Backend;
 use macsec::secy::{CipherSuite, Policy, Sci};
 use mka::kay::{Mka, MkaConfig, SaCommand};
@@ -51,10 +52,9 @@ type PeerSaks = Arc<Mutex<Vec<(Ki, Vec<u8>)>>>;
 
 /// One link of the fake dataplane and its peer.
 struct Link {
-    /// Clearing it ends the link's worker: the server then refuses every request of the link.
-    alive: Arc<AtomicBool>,
-    worker: Option<std::thread::JoinHandle<()>>,
-    to_peer: crossbeam_channel::Receiver<Vec<u8>>,
+    /// Stopping it makes the server refuse every request of the link.
+    link: Arc<TapLink>,
+    taps: crossbeam_channel::Receiver<Tap>,
     peer: Mka,
     /// The SAKs the peer distributed (as key server it installs them itself too), by KI.
     peer_saks: PeerSaks,
@@ -82,46 +82,22 @@ impl Bench {
         let mut handles = Vec::new();
         let mut links = Vec::new();
         for i in 0..n {
-            let (cmd_tx, cmd_rx) = crossbeam_channel::bounded::<Command>(64);
             let info = LinkInfo {
                 interface: LINKS[i].into(),
                 host_port: format!("h{i}"),
                 line_port: format!("l{i}"),
                 tx_sci: OWN_SCI[i],
             };
-            handles.push(Arc::new(LinkHandle::new(info, policy, cmd_tx)));
-            let (to_peer_tx, to_peer) = crossbeam_channel::unbounded::<Vec<u8>>();
-            let alive = Arc::new(AtomicBool::new(true));
-            let worker = {
-                let (stop, alive) = (stop.clone(), alive.clone());
-                std::thread::spawn(move || {
-                    let mut st = LinkState::new(
-                        LINKS[i],
-                        Policy::new(CipherSuite::GcmAesXpn256),
-                        Sci(OWN_SCI[i]),
-                        Backend::Ring,
-                        SecurityPolicy::MustSecure,
-                        false,
-                    );
-                    while !stop.load(Ordering::Relaxed) && alive.load(Ordering::Relaxed) {
-                        match cmd_rx.recv_timeout(Duration::from_millis(5)) {
-                            Ok(Command::Inject(frame)) => {
-                                let _ = to_peer_tx.send(frame);
-                            }
-                            Ok(c) => st.apply(c),
-                            Err(_) => {}
-                        }
-                    }
-                })
-            };
+            let (link, taps) =
+                TapLink::new(LINKS[i], Policy::new(CipherSuite::GcmAesXpn256), Sci(OWN_SCI[i]));
+            handles.push(Arc::new(LinkHandle::new(info, policy, link.clone())));
             let mut cfg = MkaConfig::new(Sci(PEER_SCI[i]), CipherSuite::GcmAesXpn256);
             cfg.key_server_priority = 1;
             cfg.sak_rekey_interval = rekey;
             let keys = vec![(Ckn::from_hex(CKN).expect("ckn"), Cak::from_hex(CAK).expect("cak"))];
             links.push(Link {
-                alive,
-                worker: Some(worker),
-                to_peer,
+                link,
+                taps,
                 peer: Mka::new(cfg, keys, Duration::ZERO).expect("peer"),
                 peer_saks: Arc::default(),
             });
@@ -176,8 +152,10 @@ impl Bench {
             self.log.extend(lines.iter().map(ToString::to_string));
             let now = self.start.elapsed();
             for (i, l) in self.links.iter_mut().enumerate() {
-                while let Ok(f) = l.to_peer.try_recv() {
-                    l.peer.handle_mkpdu(now, &f);
+                while let Ok(t) = l.taps.try_recv() {
+                    if let Tap::Injected { frame, .. } = t {
+                        l.peer.handle_mkpdu(now, &frame);
+                    }
                 }
                 if l.peer.poll_timeout().is_some_and(|t| t <= now) {
                     l.peer.handle_timeout(now);
@@ -230,11 +208,6 @@ impl Bench {
 impl Drop for Bench {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        for l in &mut self.links {
-            if let Some(w) = l.worker.take() {
-                let _ = w.join();
-            }
-        }
     }
 }
 
@@ -334,7 +307,7 @@ fn an_error_reply_restarts_only_that_port() {
         b.run_until(Duration::from_secs(6), |b| b.secured(0) && b.secured(1)),
         "both secured"
     );
-    b.links[1].alive.store(false, Ordering::Relaxed);
+    b.links[1].link.stop();
     let lost = Arc::new(AtomicBool::new(false));
     let l2 = lost.clone();
     b.run_until(Duration::from_secs(4), move |b| {
@@ -385,7 +358,7 @@ fn a_refused_mkpdu_is_counted_and_the_session_goes_on() {
         b.run_until(Duration::from_secs(6), |b| b.secured(0) && b.secured(1)),
         "both secured"
     );
-    b.links[1].alive.store(false, Ordering::Relaxed);
+    b.links[1].link.stop();
     assert!(
         b.run_until(Duration::from_secs(6), |b| b.daemon().injects_refused(LINKS[1])
             >= 2),

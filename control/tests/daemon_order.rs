@@ -1,4 +1,4 @@
-//! macsecd (`control::daemon::Daemon`) against a dataplane control socket whose worker records
+//! macsecd (`control::daemon::Daemon`) against a dataplane control socket whose link records
 //! every command in order, with an MKA engine as the peer on the other end of the "line".
 //!
 //! The invariant: an MKPDU never announces what the dataplane has not been told yet. When macsecd
@@ -14,9 +14,9 @@
 use control::config::Config;
 use control::daemon::{Daemon, PpkEnv};
 use dataplane::server::{LinkHandle, Server};
-use dataplane::worker::{Command, LinkState};
+use dataplane::worker::ports::{Tap, TapLink};
 use ipc::Client;
-use ipc::{Event, LinkInfo, Request, Response, SaState, SecurityPolicy};
+use ipc::{Event, LinkInfo, Request, Response, SaState};
 use macsec::crypto::Backend;
 use macsec::secy::{CipherSuite, Policy, Sci};
 use mka::kay::{Mka, MkaConfig, MkaEvent};
@@ -76,9 +76,9 @@ struct Bench {
     /// The dataplane's control socket.
     sock: std::path::PathBuf,
     stop: Arc<AtomicBool>,
-    worker: Option<std::thread::JoinHandle<()>>,
     line: Arc<Mutex<Line>>,
-    to_peer: crossbeam_channel::Receiver<Vec<u8>>,
+    /// What the fake link was given to send and the live peers it was told.
+    taps: crossbeam_channel::Receiver<Tap>,
     events: crossbeam_channel::Sender<Event>,
     daemon: Daemon,
     peer: Mka,
@@ -95,8 +95,7 @@ impl Bench {
     fn new(text: &str, peer_priority: u8, peer_suite: CipherSuite, peer_rekey: Option<Duration>) -> Bench {
         let dir = tempfile::tempdir().expect("tempdir");
         let sock = dir.path().join("dp.sock");
-        // The dataplane: its control server with one link whose worker applies and records commands.
-        let (cmd_tx, cmd_rx) = crossbeam_channel::bounded::<Command>(64);
+        // The dataplane: its control server with one link that hands over what it injects.
         let info = LinkInfo {
             interface: LINK.into(),
             host_port: "h".into(),
@@ -104,44 +103,10 @@ impl Bench {
             tx_sci: OWN_SCI,
         };
         let policy = setups(&config(1, "", true))[0].policy(None);
-        let handle = Arc::new(LinkHandle::new(info, policy, cmd_tx));
+        let (link, taps) = TapLink::new(LINK, Policy::new(CipherSuite::GcmAesXpn256), Sci(OWN_SCI));
+        let handle = Arc::new(LinkHandle::new(info, policy, link));
         let stop = Arc::new(AtomicBool::new(false));
         let line = Arc::new(Mutex::new(Line::default()));
-        let (to_peer_tx, to_peer) = crossbeam_channel::unbounded::<Vec<u8>>();
-        let worker = {
-            let (stop, line) = (stop.clone(), line.clone());
-            std::thread::spawn(move || {
-                let mut st = LinkState::new(
-                    LINK,
-                    Policy::new(CipherSuite::GcmAesXpn256),
-                    Sci(OWN_SCI),
-                    Backend::Ring,
-                    SecurityPolicy::MustSecure,
-                    false,
-                );
-                while !stop.load(Ordering::Relaxed) {
-                    match cmd_rx.recv_timeout(Duration::from_millis(5)) {
-                        Ok(Command::Inject(frame)) => {
-                            let sa = st.snapshot().sa;
-                            let rx = sa
-                                .rx
-                                .iter()
-                                .filter(|r| r.enabled)
-                                .map(|r| (r.sci, r.an))
-                                .collect();
-                            line.lock()
-                                .expect("line")
-                                .injected
-                                .push((frame.clone(), rx, sa.encoding_an));
-                            let _ = to_peer_tx.send(frame);
-                        }
-                        Ok(Command::SetLivePeers(macs)) => line.lock().expect("line").live.push(macs),
-                        Ok(c) => st.apply(c),
-                        Err(_) => {}
-                    }
-                }
-            })
-        };
         let server = Server::new(vec![handle], Backend::Ring);
         let (events, ev_rx) = crossbeam_channel::unbounded::<Event>();
         server
@@ -164,9 +129,8 @@ impl Bench {
             _dir: dir,
             sock,
             stop,
-            worker: Some(worker),
             line,
-            to_peer,
+            taps,
             events,
             daemon,
             peer,
@@ -186,8 +150,24 @@ impl Bench {
             let lines = self.daemon.turn(Duration::from_millis(2)).expect("turn");
             self.log.extend(lines.iter().map(ToString::to_string));
             let now = self.start.elapsed();
-            while let Ok(f) = self.to_peer.try_recv() {
-                self.peer.handle_mkpdu(now, &f);
+            while let Ok(t) = self.taps.try_recv() {
+                match t {
+                    Tap::Injected { frame, sa } => {
+                        let rx = sa
+                            .rx
+                            .iter()
+                            .filter(|r| r.enabled)
+                            .map(|r| (r.sci, r.an))
+                            .collect();
+                        self.peer.handle_mkpdu(now, &frame);
+                        self.line
+                            .lock()
+                            .expect("line")
+                            .injected
+                            .push((frame, rx, sa.encoding_an));
+                    }
+                    Tap::LivePeers(macs) => self.line.lock().expect("line").live.push(macs),
+                }
             }
             if self.peer.poll_timeout().is_some_and(|t| t <= now) {
                 self.peer.handle_timeout(now);
@@ -251,9 +231,6 @@ impl Bench {
 impl Drop for Bench {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(w) = self.worker.take() {
-            let _ = w.join();
-        }
     }
 }
 

@@ -67,6 +67,16 @@ struct RawLink {
     /// This side's SCI; defaults to the tx_sa's SCI, else the line port's MAC with port 1.
     #[serde(default)]
     sci: Option<String>,
+    /// Worker lcores that share this link (both directions), 1..=16.
+    #[serde(default)]
+    workers: Option<u32>,
+    /// The EAL lcores that serve this link (their number is its workers).
+    #[serde(default)]
+    lcores: Option<Vec<u32>>,
+    /// The host side's MTU (octets after the Ethernet header); the line port's is set to it plus
+    /// 32 where the port allows. Default: the host port's MTU as it is.
+    #[serde(default)]
+    mtu: Option<u32>,
     #[serde(default)]
     tx_sa: Vec<RawSa>,
     #[serde(default)]
@@ -120,11 +130,36 @@ pub struct LinkConfig {
     pub interface: String,
     pub host_port: String,
     pub line_port: String,
+    /// How many workers share the link, and on which lcores if the file names them.
+    pub workers: Workers,
+    /// The host side's MTU, if the file sets it.
+    pub mtu: Option<u16>,
     pub policy: PolicyMsg,
     pub sci: Option<Sci>,
     pub tx_sa: Vec<StaticSa>,
     pub rx_sa: Vec<StaticSa>,
 }
+
+/// The workers of a link: a number (placed on lcores by the dataplane) or a list of lcores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Workers {
+    Count(usize),
+    Lcores(Vec<u32>),
+}
+
+impl Workers {
+    pub fn count(&self) -> usize {
+        match self {
+            Workers::Count(n) => *n,
+            Workers::Lcores(l) => l.len(),
+        }
+    }
+}
+
+/// The largest host MTU (a 9216-octet frame on the line: 9216 - 14 - 32).
+pub const MAX_MTU: u32 = 9170;
+/// The smallest host MTU (IPv4's minimum datagram).
+pub const MIN_MTU: u32 = 68;
 
 #[derive(Debug, Clone)]
 pub struct DataplaneConfig {
@@ -316,10 +351,40 @@ impl DataplaneConfig {
             if ans.len() != tx_sa.len() {
                 return Err(err("two tx_sa with the same an".into()));
             }
+            let max = crate::worker::MAX_WORKERS_PER_LINK;
+            let workers = match (&l.workers, &l.lcores) {
+                (_, Some(lc)) if lc.is_empty() || lc.len() > max => {
+                    return Err(err(format!("lcores must list 1 to {max} lcores")));
+                }
+                (Some(n), Some(lc)) if *n as usize != lc.len() => {
+                    return Err(err(format!("workers = {n} but lcores lists {}", lc.len())));
+                }
+                (_, Some(lc)) => {
+                    let mut sorted = lc.clone();
+                    sorted.sort_unstable();
+                    sorted.dedup();
+                    if sorted.len() != lc.len() {
+                        return Err(err("lcores lists an lcore twice".into()));
+                    }
+                    Workers::Lcores(lc.clone())
+                }
+                (Some(n), None) if *n == 0 || *n as usize > max => {
+                    return Err(err(format!("workers {n} is not 1..{max}")));
+                }
+                (Some(n), None) => Workers::Count(*n as usize),
+                (None, None) => Workers::Count(1),
+            };
+            let mtu = match l.mtu {
+                None => None,
+                Some(m) if (MIN_MTU..=MAX_MTU).contains(&m) => Some(m as u16),
+                Some(m) => return Err(err(format!("mtu {m} is not {MIN_MTU}..{MAX_MTU}"))),
+            };
             links.push(LinkConfig {
                 interface: l.interface.clone(),
                 host_port: l.host_port.clone(),
                 line_port: l.line_port.clone(),
+                workers,
+                mtu,
                 policy,
                 sci,
                 tx_sa,
@@ -398,6 +463,7 @@ salt = "83c37bac7b6f6316098ff3d2"
         assert_eq!(l.rx_sa[0].sci, Sci(0x001de5e9b1bf0019));
         assert_eq!(l.rx_sa[0].key.sak[31], 2);
         assert_eq!(c.control_timeout, Some(std::time::Duration::from_secs(60)));
+        assert_eq!((&l.workers, l.mtu), (&Workers::Count(1), None));
     }
 
     /// `control_timeout_secs`: 0 is never, 1..=86400 seconds, anything else an error.
@@ -423,6 +489,21 @@ salt = "83c37bac7b6f6316098ff3d2"
             .unwrap_err()
             .to_string()
             .starts_with("line 1, column 24"));
+    }
+
+    #[test]
+    fn workers_lcores_and_mtu() {
+        let with = |extra: &str| {
+            EXAMPLE.replace(
+                "lacp_in_clear = false",
+                &format!("lacp_in_clear = false\n{extra}"),
+            )
+        };
+        let l = |extra: &str| DataplaneConfig::parse(&with(extra)).unwrap().links.remove(0);
+        assert_eq!(l("workers = 2").workers, Workers::Count(2));
+        assert_eq!(l("lcores = [2, 0]").workers, Workers::Lcores(vec![2, 0]));
+        assert_eq!(l("workers = 2\nlcores = [1, 0]").workers.count(), 2);
+        assert_eq!(l("mtu = 9170").mtu, Some(9170));
     }
 
     #[test]
@@ -462,7 +543,25 @@ salt = "83c37bac7b6f6316098ff3d2"
             ),
             ("".to_string(), "no [[link]]"),
         ];
-        for (text, want) in cases {
+        let with = |extra: &str| {
+            EXAMPLE.replace(
+                "lacp_in_clear = false",
+                &format!("lacp_in_clear = false\n{extra}"),
+            )
+        };
+        let more = [
+            (with("workers = 0"), "workers 0 is not 1..16"),
+            (with("workers = 17"), "workers 17 is not 1..16"),
+            (with("lcores = []"), "lcores must list 1 to 16 lcores"),
+            (with("lcores = [1, 1]"), "lcores lists an lcore twice"),
+            (
+                with("workers = 3\nlcores = [1, 2]"),
+                "workers = 3 but lcores lists 2",
+            ),
+            (with("mtu = 9171"), "mtu 9171 is not 68..9170"),
+            (with("mtu = 67"), "mtu 67 is not 68..9170"),
+        ];
+        for (text, want) in cases.into_iter().chain(more) {
             let e = DataplaneConfig::parse(&text).unwrap_err().to_string();
             assert!(e.contains(want), "{e} (wanted {want})");
             assert!(!e.contains(secret) && !e.contains(&secret[2..]), "{e}");

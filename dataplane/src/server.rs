@@ -12,7 +12,7 @@
 
 #![forbid(unsafe_code)]
 #![allow(clippy::result_large_err)] // Err(Response) is the reply itself, built once per request.
-use crate::worker::{Command, Snapshot};
+use crate::worker::{Command, LinkControl, Snapshot};
 use ipc::{self, ErrorCode, Event, LinkInfo, PolicyMsg, Request, Response};
 use macsec::crypto::Backend;
 use macsec::secy::{RxSa, Sci, TxSa};
@@ -28,8 +28,6 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 use uds::{UnixSeqpacketConn, UnixSeqpacketListener};
 
-/// How long a read request waits for the worker's snapshot.
-const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(1);
 const POLL: Duration = Duration::from_millis(50);
 /// Encoded events queued per subscriber; a subscriber whose queue is full is closed.
 const SUBSCRIBER_QUEUE: usize = 1024;
@@ -54,18 +52,18 @@ struct Mirror {
     rx: BTreeMap<(u64, u8), Installed>,
 }
 
-/// The control thread's handle on one link's worker.
+/// The control thread's handle on one link.
 pub struct LinkHandle {
     pub info: LinkInfo,
-    cmd: Sender<Command>,
+    link: Arc<dyn LinkControl>,
     mirror: Mutex<Mirror>,
 }
 
 impl LinkHandle {
-    pub fn new(info: LinkInfo, policy: PolicyMsg, cmd: Sender<Command>) -> Self {
+    pub fn new(info: LinkInfo, policy: PolicyMsg, link: Arc<dyn LinkControl>) -> Self {
         LinkHandle {
             info,
-            cmd,
+            link,
             mirror: Mutex::new(Mirror {
                 policy,
                 tx: [None; 4],
@@ -98,21 +96,14 @@ impl LinkHandle {
         self.mirror.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Queues a command for the worker.
+    /// Applies a command to the link (it holds from the next burst any worker receives).
     pub fn send(&self, cmd: Command) -> Result<(), Response> {
-        match self.cmd.try_send(cmd) {
-            Ok(()) => Ok(()),
-            Err(TrySendError::Full(_)) => Err(err(ErrorCode::Busy, "the link's command queue is full")),
-            Err(TrySendError::Disconnected(_)) => Err(err(ErrorCode::Busy, "the link's worker has stopped")),
-        }
+        self.link.apply(cmd).map_err(|e| err(ErrorCode::Busy, e.0))
     }
 
-    /// Asks the worker for counters and SA state.
+    /// The link's counters and SA state.
     pub fn snapshot(&self) -> Result<Snapshot, Response> {
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        self.send(Command::Snapshot(tx))?;
-        rx.recv_timeout(SNAPSHOT_TIMEOUT)
-            .map_err(|_| err(ErrorCode::Busy, "the link's worker did not answer"))
+        self.link.snapshot().map_err(|e| err(ErrorCode::Busy, e.0))
     }
 }
 
@@ -632,11 +623,25 @@ impl Server {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::worker::LinkState;
+    use crate::worker::ports::MemLink;
+    use crate::worker::Refused;
     use ipc::{Client, KeyMsg, SecurityPolicy};
     use macsec::secy::{CipherSuite, Policy, ValidateFrames};
     use std::os::unix::fs::PermissionsExt;
     use zeroize::Zeroizing;
+
+    /// A link that records the commands it is given.
+    struct Recorder(Sender<Command>);
+
+    impl LinkControl for Recorder {
+        fn apply(&self, cmd: Command) -> Result<(), Refused> {
+            let _ = self.0.try_send(cmd);
+            Ok(())
+        }
+        fn snapshot(&self) -> Result<Snapshot, Refused> {
+            Ok(Snapshot::default())
+        }
+    }
 
     fn policy() -> PolicyMsg {
         PolicyMsg {
@@ -654,7 +659,7 @@ mod tests {
         }
     }
 
-    /// A server with one link whose "worker" is a thread applying commands to a LinkState.
+    /// A server with one link on in-memory ports, served by a worker thread.
     fn setup(dir: &Path) -> (Arc<Server>, Arc<AtomicBool>, PathBuf, Sender<Event>) {
         setup_with(dir, 16)
     }
@@ -668,30 +673,27 @@ mod tests {
         events: usize,
         access: Access,
     ) -> (Arc<Server>, Arc<AtomicBool>, PathBuf, Sender<Event>) {
-        let (tx, rx) = crossbeam_channel::bounded::<Command>(16);
         let info = LinkInfo {
             interface: "Te0/0/0/1".into(),
             host_port: "h".into(),
             line_port: "l".into(),
             tx_sci: 0x11,
         };
-        let handle = Arc::new(LinkHandle::new(info, policy(), tx));
+        let m = MemLink::new(
+            "Te0/0/0/1",
+            Policy::new(CipherSuite::GcmAes128),
+            Sci(0x11),
+            SecurityPolicy::MustSecure,
+            false,
+        );
+        let handle = Arc::new(LinkHandle::new(info, policy(), m.link.clone()));
         let stop = Arc::new(AtomicBool::new(false));
+        // A worker: what rides with bursts (injects, live peers) is applied.
         let s2 = stop.clone();
         std::thread::spawn(move || {
-            let mut st = LinkState::new(
-                "Te0/0/0/1",
-                Policy::new(CipherSuite::GcmAes128),
-                Sci(0x11),
-                Backend::Ring,
-                SecurityPolicy::MustSecure,
-                false,
-            );
-            while !s2.load(Ordering::Relaxed) {
-                if let Ok(c) = rx.recv_timeout(POLL) {
-                    st.apply(c);
-                }
-            }
+            let mut w = [crate::worker::WorkerLink::new(m.link.clone())];
+            crate::worker::run(&mut w, &s2, POLL, None);
+            drop(m);
         });
         let server = Server::new(vec![handle], Backend::Ring);
         let path = dir.join("ctl.sock");
@@ -1207,7 +1209,10 @@ mod tests {
             line_port: "l".into(),
             tx_sci: 0x11,
         };
-        let server = Server::new(vec![Arc::new(LinkHandle::new(info, policy(), tx))], Backend::Ring);
+        let server = Server::new(
+            vec![Arc::new(LinkHandle::new(info, policy(), Arc::new(Recorder(tx))))],
+            Backend::Ring,
+        );
         let (ctx, crx) = crossbeam_channel::bounded(4);
         let (etx, erx) = crossbeam_channel::bounded(64);
         let punt = |i: u8| Event::EapolReceived {

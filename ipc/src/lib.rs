@@ -313,6 +313,36 @@ pub struct LinkCounters {
     pub eapol_drop_total_rate: u64,
 }
 
+impl LinkCounters {
+    /// Adds every counter of `other` to `self` (the two directions of a link).
+    pub fn add(&mut self, other: &Self) {
+        let LinkCounters {
+            tx_drop_no_sa,
+            tx_drop_other,
+            tx_clear,
+            rx_clear,
+            eapol_punted,
+            eapol_punt_dropped,
+            eapol_injected,
+            tx_ring_full,
+            rx_non_contiguous,
+            eapol_drop_source_rate,
+            eapol_drop_total_rate,
+        } = *other;
+        self.tx_drop_no_sa += tx_drop_no_sa;
+        self.tx_drop_other += tx_drop_other;
+        self.tx_clear += tx_clear;
+        self.rx_clear += rx_clear;
+        self.eapol_punted += eapol_punted;
+        self.eapol_punt_dropped += eapol_punt_dropped;
+        self.eapol_injected += eapol_injected;
+        self.tx_ring_full += tx_ring_full;
+        self.rx_non_contiguous += rx_non_contiguous;
+        self.eapol_drop_source_rate += eapol_drop_source_rate;
+        self.eapol_drop_total_rate += eapol_drop_total_rate;
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkInfo {
     pub interface: String,

@@ -175,7 +175,7 @@ fn round_trip_all(file: &str, expect: usize) {
                 },
                 user
             );
-            assert_eq!(rx.sa_mut(f.sci, f.an).unwrap().counters.in_pkts_ok, 1);
+            assert_eq!(rx.sa(f.sci, f.an).unwrap().state().counters.in_pkts_ok, 1);
             // The same frame again is a replay.
             assert_eq!(validate(&mut rx, &f, &f.protected), Err(RxDrop::Late));
             assert_eq!(rx.counters.in_pkts_late, 1);

@@ -10,15 +10,15 @@
 
 use anyhow::Context;
 use clap::Parser;
-use dataplane::config::DataplaneConfig;
+use dataplane::config::{DataplaneConfig, Workers};
 use dataplane::dpdk::{self, Eal, Mempool, Port};
 use dataplane::server::{LinkHandle, Server};
 use dataplane::worker::{
-    run_dpdk, Command, DpdkLink, EventOut, Latency, LatencyReport, LinkState, PuntLimits, Snapshot,
-    CONTROL_QUEUE, EAPOL_QUEUE,
+    self, Command, DpdkPorts, LinkParams, PuntLimits, SharedLink, WorkerLink, CONTROL_QUEUE, EAPOL_QUEUE,
 };
 use ipc::{Event, LinkInfo};
-use macsec::secy::Sci;
+use macsec::secy::{RxSa, Sci, TxSa};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -126,12 +126,83 @@ fn test_panic_after() -> Option<Duration> {
         .map(Duration::from_millis)
 }
 
+/// The Ethernet header and one 802.1Q tag: a frame may be this much longer than the MTU.
+const FRAME_OVER_MTU: u16 = 18;
+/// What protection adds at most: the SecTAG with an SCI and the ICV (the guide's 1514 + 32).
+const MACSEC_OVERHEAD: u16 = 32;
+
+/// Sets the ports' MTUs: the host port's to the configured one (if any), the line port's to the
+/// host's plus the MACsec overhead where it is lower and the port allows (a port that has no MTU
+/// operation, as net_pcap, net_ring and net_null, is taken to carry it). Returns the largest
+/// frame (without FCS) the line carries, for OutPktsTooLong, and what was done, for the log.
+fn set_mtus(l: &dataplane::config::LinkConfig, host: Port, line: Port) -> (usize, String) {
+    let mut said = Vec::new();
+    if let Some(m) = l.mtu {
+        if let Err(e) = host.set_mtu(m) {
+            said.push(format!("host port MTU {m} refused ({e})"));
+        }
+    }
+    let host_mtu = host.mtu().ok().or(l.mtu).unwrap_or(1500);
+    let want = host_mtu.saturating_add(MACSEC_OVERHEAD);
+    let mut line_mtu = line.mtu().unwrap_or(1500);
+    if line_mtu < want {
+        match line.set_mtu(want) {
+            Ok(()) => line_mtu = line.mtu().unwrap_or(want),
+            // A port with no MTU of its own (a pcap file, a ring): nothing to set or exceed.
+            Err(e) if e.is_not_supported() => line_mtu = want,
+            Err(e) => said.push(format!("line port MTU {want} refused ({e}), stays {line_mtu}")),
+        }
+    }
+    let max = usize::from(line_mtu) + usize::from(FRAME_OVER_MTU);
+    said.push(format!(
+        "host MTU {host_mtu}, line MTU {line_mtu} (frames up to {max} octets)"
+    ));
+    (max, said.join("; "))
+}
+
+/// One link as the main thread keeps it: for the result and the final drain.
 struct Running {
     interface: String,
     host: Port,
     line: Port,
-    result: Arc<Mutex<Option<Snapshot>>>,
-    latency: Option<Arc<Mutex<Option<LatencyReport>>>>,
+    link: Arc<SharedLink<DpdkPorts>>,
+    lcores: Vec<u32>,
+}
+
+/// Which lcores serve which links: each link's listed lcores, or the next `workers` of the
+/// worker lcores (then the main lcore) in turn.
+fn plan(config: &DataplaneConfig) -> anyhow::Result<Vec<Vec<u32>>> {
+    let main = dpdk::main_lcore();
+    let mut pool = dpdk::worker_lcores();
+    pool.push(main);
+    let mut next = 0;
+    config
+        .links
+        .iter()
+        .map(|l| match &l.workers {
+            Workers::Lcores(lc) => {
+                if let Some(bad) = lc.iter().find(|c| !pool.contains(c)) {
+                    anyhow::bail!(
+                        "link {}: lcore {bad} is not one of the EAL's lcores {pool:?}",
+                        l.interface
+                    );
+                }
+                Ok(lc.clone())
+            }
+            Workers::Count(n) => {
+                if *n > pool.len() {
+                    anyhow::bail!(
+                        "link {}: workers = {n}, but the EAL has {} lcores ({pool:?}): give it more (-l)",
+                        l.interface,
+                        pool.len()
+                    );
+                }
+                let v = (0..*n).map(|k| pool[(next + k) % pool.len()]).collect();
+                next += n;
+                Ok(v)
+            }
+        })
+        .collect()
 }
 
 fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> anyhow::Result<String> {
@@ -143,10 +214,7 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> anyhow::Re
             .transpose()
             .context("--socket-group")?,
     };
-    let workers = dpdk::worker_lcores();
-    if workers.is_empty() {
-        anyhow::bail!("no worker lcore: give the EAL at least two lcores (e.g. -l 0,1)");
-    }
+    let plan = plan(config)?;
     let pool = Arc::new(
         Mempool::new(
             "macsec_pool",
@@ -162,11 +230,10 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> anyhow::Re
     let (control_tx, control_rx) = crossbeam_channel::bounded::<Event>(CONTROL_QUEUE);
     let (events_tx, events_rx) = crossbeam_channel::bounded::<Event>(EAPOL_QUEUE);
     let mut handles = Vec::new();
-    let mut per_lcore: Vec<Vec<DpdkLink>> = workers.iter().map(|_| Vec::new()).collect();
-    let mut running = Vec::new();
+    let mut running: Vec<Running> = Vec::new();
     let mut opened: Vec<Port> = Vec::new();
     let result = (|| -> anyhow::Result<()> {
-        for (i, l) in config.links.iter().enumerate() {
+        for (l, lcores) in config.links.iter().zip(&plan) {
             let host = Port::by_name(&l.host_port)
                 .with_context(|| format!("link {}: host port {}", l.interface, l.host_port))?;
             let line = Port::by_name(&l.line_port)
@@ -175,8 +242,12 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> anyhow::Re
                 let pname = p.name().unwrap_or_else(|_| format!("port {}", p.id()));
                 p.configure(1, 1, cli.ring_size, cli.ring_size, &pool)
                     .with_context(|| format!("port {pname}"))?;
-                p.start().with_context(|| format!("port {pname}"))?;
                 opened.push(p);
+            }
+            let (max_frame, mtus) = set_mtus(l, host, line);
+            for p in [host, line] {
+                let pname = p.name().unwrap_or_else(|_| format!("port {}", p.id()));
+                p.start().with_context(|| format!("port {pname}"))?;
                 let _ = p.promiscuous(true);
             }
             let sci = match l.sci {
@@ -187,43 +258,67 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> anyhow::Re
                     1,
                 ),
             };
-            let policy = l
+            let mut policy = l
                 .policy
                 .to_policy()
                 .with_context(|| format!("link {}", l.interface))?;
-            let mut state = LinkState::new(
-                &l.interface,
+            policy.max_frame_len = Some(max_frame);
+            let params = LinkParams {
+                name: l.interface.clone(),
                 policy,
                 sci,
-                config.backend,
-                l.policy.security_policy,
-                l.policy.lacp_in_clear,
-            );
+                backend: config.backend,
+                security: l.policy.security_policy,
+                lacp_in_clear: l.policy.lacp_in_clear,
+                control: control_tx.clone(),
+                eapol: events_tx.clone(),
+                punt_limits: PuntLimits::default(),
+                latency: cli.latency,
+            };
+            let ports = DpdkPorts {
+                host,
+                line,
+                pool: pool.clone(),
+            };
+            let link = Arc::new(SharedLink::new(params, ports)?);
             for sa in &l.tx_sa {
-                state
-                    .secy
-                    .tx
-                    .install_sa(sa.an, &sa.key.to_keys(), sa.pn)
-                    .with_context(|| format!("link {}: tx_sa {}", l.interface, sa.an))?;
+                let tx = TxSa::new(
+                    config.backend,
+                    policy.cipher_suite,
+                    sci,
+                    sa.an,
+                    &sa.key.to_keys(),
+                    sa.pn,
+                )
+                .with_context(|| format!("link {}: tx_sa {}", l.interface, sa.an))?;
+                link.apply(Command::PutTxSa(Arc::new(tx)));
             }
             if let Some(first) = l.tx_sa.first() {
-                state.apply(Command::EnableTxSa(Some(first.an)));
+                link.apply(Command::EnableTxSa(Some(first.an)));
             }
             for sa in &l.rx_sa {
-                state
-                    .secy
-                    .rx
-                    .install_sa(sa.sci, sa.an, &sa.key.to_keys(), sa.pn)
-                    .with_context(|| format!("link {}: rx_sa {}", l.interface, sa.an))?;
+                let rx = RxSa::new(
+                    config.backend,
+                    policy.cipher_suite,
+                    sa.sci,
+                    sa.an,
+                    &sa.key.to_keys(),
+                    sa.pn,
+                    policy.replay_window,
+                )
+                .with_context(|| format!("link {}: rx_sa {}", l.interface, sa.an))?;
+                link.apply(Command::PutRxSa {
+                    sci: sa.sci,
+                    sa: Box::new(rx),
+                });
             }
-            let (cmd_tx, cmd_rx) = crossbeam_channel::bounded(1024);
             let info = LinkInfo {
                 interface: l.interface.clone(),
                 host_port: l.host_port.clone(),
                 line_port: l.line_port.clone(),
                 tx_sci: sci.0,
             };
-            let handle = Arc::new(LinkHandle::new(info, l.policy, cmd_tx));
+            let handle = Arc::new(LinkHandle::new(info, l.policy, link.clone()));
             // The static SAs are known to the control thread too.
             for sa in &l.tx_sa {
                 handle.note_tx_sa(sa.an);
@@ -232,31 +327,17 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> anyhow::Re
                 handle.note_rx_sa(sa.sci.0, sa.an);
             }
             handles.push(handle);
-            let result = Arc::new(Mutex::new(None));
-            // The histograms are allocated here, before the workers start.
-            let latency = if cli.latency {
-                Some(Box::new(Latency::new()?))
-            } else {
-                None
-            };
-            let latency_result = latency.as_ref().map(|l| l.result.clone());
+            eprintln!(
+                "macsec-dataplane: link {}: {} worker(s) on lcore(s) {lcores:?}; {mtus}",
+                l.interface,
+                lcores.len()
+            );
             running.push(Running {
                 interface: l.interface.clone(),
                 host,
                 line,
-                result: result.clone(),
-                latency: latency_result,
-            });
-            per_lcore[i % workers.len()].push(DpdkLink {
-                state,
-                host,
-                line,
-                commands: cmd_rx,
-                events: EventOut::new(control_tx.clone(), events_tx.clone(), PuntLimits::default()),
-                epoch: Instant::now(),
-                pool: pool.clone(),
-                result,
-                latency,
+                link,
+                lcores: lcores.clone(),
             });
         }
         Ok(())
@@ -276,35 +357,35 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> anyhow::Re
         .serve(&cli.socket, access, control_rx, events_rx, ctl_stop.clone())
         .with_context(|| format!("control socket {}", cli.socket.display()))?;
 
+    // Each lcore's links, as the lcore's worker polls them.
+    let mut per_lcore: BTreeMap<u32, Vec<WorkerLink<DpdkPorts>>> = BTreeMap::new();
+    for r in &running {
+        for &c in &r.lcores {
+            per_lcore
+                .entry(c)
+                .or_default()
+                .push(WorkerLink::new(r.link.clone()));
+        }
+    }
     let wstop = Arc::new(AtomicBool::new(false));
-    // A worker that panics stops its links: the process must not go on as if they ran (the
-    // control socket would still answer for them). The first panic is kept here, the main loop
-    // sees it and the process exits with status 2 for its supervisor to restart it.
+    // A worker that panics stops polling its links: the process must not go on as if they ran
+    // (the control socket would still answer for them). The first panic is kept here, the
+    // supervisor sees it and the process exits with status 2 for its supervisor to restart it.
     let died: Arc<Mutex<Option<String>>> = Arc::default();
     let panic_after = test_panic_after();
-    let mut launched = Vec::new();
-    for (i, (lcore, links)) in workers.iter().zip(per_lcore).enumerate() {
-        if links.is_empty() {
-            continue;
-        }
-        let names: Vec<String> = running
-            .iter()
-            .enumerate()
-            .filter(|(k, _)| k % workers.len() == i)
-            .map(|(_, r)| r.interface.clone())
-            .collect();
-        let (s, died, lcore_id) = (wstop.clone(), died.clone(), *lcore);
-        let idle = Duration::from_micros(u64::from(cli.idle_sleep_us));
-        let inject = if i == 0 { panic_after } else { None };
-        let job = move || {
+    let idle = Duration::from_micros(u64::from(cli.idle_sleep_us));
+    let main_lcore = dpdk::main_lcore();
+    let job = |lcore: u32, mut links: Vec<WorkerLink<DpdkPorts>>, inject: Option<Duration>| {
+        let (s, died) = (wstop.clone(), died.clone());
+        move || {
+            let names: Vec<String> = links.iter().map(|l| l.link().name().to_string()).collect();
             let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let rc = run_dpdk(links, s.clone(), idle, inject);
+                worker::run(&mut links, &s, idle, inject);
                 if inject.is_some() && !s.load(Ordering::Relaxed) {
                     panic!("test-only panic (MACSEC_DATAPLANE_TEST_PANIC_AFTER_MS)");
                 }
-                rc
             }));
-            ran.unwrap_or_else(|p| {
+            if let Err(p) = ran {
                 let what = p
                     .downcast_ref::<&str>()
                     .map(|m| m.to_string())
@@ -312,29 +393,57 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> anyhow::Re
                     .unwrap_or_else(|| "(no message)".into());
                 let mut d = died.lock().unwrap_or_else(|p| p.into_inner());
                 d.get_or_insert(format!(
-                    "worker lcore {lcore_id} (link {}) panicked: {what}; its links stopped, exiting",
+                    "worker lcore {lcore} (link {}) panicked: {what}; its links stopped, exiting",
                     names.join(", ")
                 ));
-                -1
-            })
-        };
-        dpdk::launch(*lcore, Box::new(job)).with_context(|| format!("lcore {lcore}"))?;
-        launched.push(*lcore);
+                return -1;
+            }
+            0
+        }
+    };
+    let mut launched = Vec::new();
+    let mut on_main = None;
+    for (i, (lcore, links)) in per_lcore.into_iter().enumerate() {
+        let inject = if i == 0 { panic_after } else { None };
+        if lcore == main_lcore {
+            on_main = Some(job(lcore, links, inject));
+            continue;
+        }
+        dpdk::launch(lcore, Box::new(job(lcore, links, inject))).with_context(|| format!("lcore {lcore}"))?;
+        launched.push(lcore);
     }
     eprintln!(
-        "macsec-dataplane: {} link(s) running on lcore(s) {:?}; control socket {}",
+        "macsec-dataplane: {} link(s) running on lcore(s) {:?}{}; control socket {}",
         running.len(),
         launched,
+        if on_main.is_some() {
+            format!(" and the main lcore {main_lcore}")
+        } else {
+            String::new()
+        },
         cli.socket.display()
     );
 
+    // The supervisor: ends the workers on a signal, at the duration, or when one died.
     let started = Instant::now();
     let limit = cli.duration.map(Duration::from_secs_f64);
-    let worker_died = || died.lock().unwrap_or_else(|p| p.into_inner()).is_some();
-    while !stop.load(Ordering::Relaxed) && limit.is_none_or(|d| started.elapsed() < d) && !worker_died() {
-        std::thread::sleep(Duration::from_millis(20));
+    let supervisor = {
+        let (wstop, died) = (wstop.clone(), died.clone());
+        std::thread::spawn(move || {
+            let worker_died = || died.lock().unwrap_or_else(|p| p.into_inner()).is_some();
+            while !stop.load(Ordering::Relaxed)
+                && limit.is_none_or(|d| started.elapsed() < d)
+                && !worker_died()
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            wstop.store(true, Ordering::Relaxed);
+        })
+    };
+    if let Some(mut job) = on_main {
+        job();
     }
-    wstop.store(true, Ordering::Relaxed);
+    let _ = supervisor.join();
     for lcore in launched {
         dpdk::wait_lcore(lcore);
     }
@@ -356,24 +465,20 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> anyhow::Re
     let mut links_json = Vec::new();
     let mut ports_json = serde_json::Map::new();
     for r in &running {
-        let snap = r
-            .result
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-            .unwrap_or_default();
+        // Deliver what the line still holds (frames in flight on a looped or slow line) and
+        // apply the last commands (e.g. a final inject); bounded, as a line that never goes
+        // quiet must not hold the stop.
+        WorkerLink::new(r.link.clone()).drain(DRAIN_IDLE_POLLS, DRAIN_MAX);
+        let snap = r.link.snapshot();
         let mut link = serde_json::json!({
             "interface": r.interface,
+            "workers": r.lcores.len(),
+            "lcores": r.lcores,
             "counters": snap.secy,
             "link_counters": snap.link,
             "sa": snap.sa,
         });
-        if let Some(lat) = &r.latency {
-            let report = lat
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .take()
-                .unwrap_or_default();
+        if let Some(report) = r.link.latency_report() {
             link["latency"] = serde_json::json!(report);
         }
         links_json.push(link);
@@ -397,3 +502,8 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> anyhow::Re
     }
     Ok(serde_json::json!({ "links": links_json, "ports": ports_json, "seconds": started.elapsed().as_secs_f64() }).to_string())
 }
+
+/// Empty polls of the line port that end the drain at stop.
+const DRAIN_IDLE_POLLS: u32 = 1000;
+/// Longest the drain at stop may take.
+const DRAIN_MAX: Duration = Duration::from_millis(200);

@@ -15,9 +15,9 @@ mod tx;
 
 pub use counters::{RxSaCounters, SecyCounters, TxSaCounters};
 pub use replay::ReplayWindow;
-pub use rx::{RxDrop, RxSa, RxSc, RxSecY, RxStatus, Validated};
+pub use rx::{Commit, Opened, RxDrop, RxSa, RxSaState, RxSc, RxSecY, RxStatus, Validated};
 pub use suite::{CipherSuite, ConfOffset, ParseError, Salt, Sci, Ssci};
-pub use tx::{PnBlock, TxError, TxSa, TxSecY};
+pub use tx::{count_sealed, seal_frame, PnBlock, Sealed, TxError, TxSa, TxSecY};
 
 use crate::crypto::{Backend, CryptoError, IV_LEN};
 use zeroize::Zeroizing;
@@ -71,6 +71,15 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// Octets of the SecTAG this policy puts in a frame (with or without the SCI).
+    pub fn sectag_len(&self) -> usize {
+        if self.include_sci {
+            crate::wire::sectag::SECTAG_LEN_SCI
+        } else {
+            crate::wire::sectag::SECTAG_LEN_NO_SCI
+        }
+    }
+
     /// The defaults of a secured point-to-point link: encrypt, include the SCI, strict, replay
     /// protection with window 0.
     pub fn new(cipher_suite: CipherSuite) -> Self {

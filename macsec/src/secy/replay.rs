@@ -63,8 +63,13 @@ impl ReplayWindow {
     /// little older than the floor therefore recovers below it (late), not 2^32 ahead.
     /// `None` past 2^64 - 1.
     pub fn recover_xpn(&self, low: u32) -> Option<u64> {
-        let mut hi = self.lowest_pn >> 32;
-        if (self.lowest_pn as u32) & 0x8000_0000 != 0 && low & 0x8000_0000 == 0 {
+        Self::recover_xpn_from(self.lowest_pn, low)
+    }
+
+    /// [`Self::recover_xpn`] against a given lowest acceptable PN.
+    pub fn recover_xpn_from(lowest_pn: u64, low: u32) -> Option<u64> {
+        let mut hi = lowest_pn >> 32;
+        if (lowest_pn as u32) & 0x8000_0000 != 0 && low & 0x8000_0000 == 0 {
             hi += 1;
         }
         if hi > u32::MAX as u64 {

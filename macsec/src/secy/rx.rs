@@ -1,4 +1,12 @@
 //! The receive half of the SecY: Rx SCs, Rx SAs with their replay windows, and validate.
+//!
+//! Validation runs in two steps so that several lcores can share one SecY and still count
+//! exactly as one would: [`RxSecY::open`] parses the SecTAG, finds the SC and SA, recovers the PN
+//! and verifies and decrypts the frame in place, reading the SecY only (any number of threads at
+//! once); [`Commit::frame`] then applies the replay check and window update and counts, in wire
+//! order. [`RxSecY::validate`] is the two in a row. An SA's replay window and counters are behind
+//! a lock of their own (the committing thread takes it once per run of frames of that SA); the
+//! SAs are shared (`Arc`), so a copy of the SecY (cheap: the SC table) sees the same windows.
 
 use super::ValidateFrames;
 use super::{
@@ -8,6 +16,8 @@ use crate::crypto::{AeadKey, Backend, ICV_LEN, IV_LEN};
 use crate::secy::suite::{CipherSuite, Sci};
 use crate::wire::ethernet::ADDRS_LEN;
 use crate::wire::sectag::{SecTagError, SecTagRepr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Why a received frame was discarded; each maps to the 802.1AE counter it increments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -69,16 +79,24 @@ pub struct Validated {
     pub pn: u64,
 }
 
-/// A receive SA.
+/// What changes in an Rx SA as frames are accepted: its replay window and counters.
+#[derive(Debug, Clone)]
+pub struct RxSaState {
+    pub replay: ReplayWindow,
+    pub counters: RxSaCounters,
+}
+
+/// A receive SA. The key is fixed at install; the replay window and counters are behind a lock,
+/// and the lowest acceptable PN is also published lock-free for [`RxSecY::open`] (XPN PN
+/// recovery, and skipping the AEAD for frames already late).
 pub struct RxSa {
     pub an: u8,
     suite: CipherSuite,
     key: Box<dyn AeadKey>,
     iv_base: [u8; IV_LEN],
-    pub replay: ReplayWindow,
-    /// 802.1AE enableReceive / inUse.
-    pub enabled: bool,
-    pub counters: RxSaCounters,
+    state: Mutex<RxSaState>,
+    /// The replay window's lowest acceptable PN as of the last change (it only grows).
+    lowest_hint: AtomicU64,
 }
 
 impl core::fmt::Debug for RxSa {
@@ -86,8 +104,7 @@ impl core::fmt::Debug for RxSa {
         f.debug_struct("RxSa")
             .field("an", &self.an)
             .field("suite", &self.suite)
-            .field("replay", &self.replay)
-            .field("enabled", &self.enabled)
+            .field("state", &*self.state())
             .field("key", &"***")
             .finish()
     }
@@ -109,14 +126,17 @@ impl RxSa {
         lowest_pn: u64,
         window: u32,
     ) -> Result<RxSa, SaError> {
+        let replay = ReplayWindow::new(lowest_pn, window);
         Ok(RxSa {
             an,
             suite,
             key: build_key(backend, suite, an, keys)?,
             iv_base: iv_base(suite, sci, keys),
-            replay: ReplayWindow::new(lowest_pn, window),
-            enabled: true,
-            counters: RxSaCounters::default(),
+            lowest_hint: AtomicU64::new(replay.lowest_pn()),
+            state: Mutex::new(RxSaState {
+                replay,
+                counters: RxSaCounters::default(),
+            }),
         })
     }
 
@@ -124,21 +144,48 @@ impl RxSa {
         self.suite
     }
 
-    /// The full PN of a frame whose SecTAG carries `wire_pn`.
-    fn recover_pn(&self, wire_pn: u32) -> Option<u64> {
+    /// The replay window and counters (a poisoned lock is taken over: the state is plain data
+    /// that every update leaves consistent).
+    pub fn state(&self) -> MutexGuard<'_, RxSaState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Raises the lowest acceptable PN (delay protection, or a restored state); never lowers it.
+    pub fn set_lowest_pn(&self, pn: u64) {
+        let mut st = self.state();
+        st.replay.set_lowest_pn(pn);
+        self.publish(&st.replay);
+    }
+
+    /// Sets the replay window's width (a policy change).
+    pub fn set_window(&self, window: u32) {
+        let mut st = self.state();
+        st.replay.set_window(window);
+        self.publish(&st.replay);
+    }
+
+    fn publish(&self, replay: &ReplayWindow) {
+        self.lowest_hint.store(replay.lowest_pn(), Ordering::Relaxed);
+    }
+
+    /// The full PN of a frame whose SecTAG carries `wire_pn`, against the lowest acceptable PN
+    /// `lowest`.
+    fn recover_pn(&self, wire_pn: u32, lowest: u64) -> Option<u64> {
         if self.suite.is_xpn() {
-            self.replay.recover_xpn(wire_pn)
+            ReplayWindow::recover_xpn_from(lowest, wire_pn)
         } else {
             Some(wire_pn as u64)
         }
     }
 }
 
-/// A receive SC: the SCI of one peer and its four SAs by AN.
-#[derive(Debug)]
+/// A receive SC: the SCI of one peer and its four SAs by AN, each enabled for receive or not
+/// (802.1AE enableReceive / inUse).
+#[derive(Debug, Clone)]
 pub struct RxSc {
     pub sci: Sci,
-    pub sas: [Option<RxSa>; 4],
+    pub sas: [Option<Arc<RxSa>>; 4],
+    pub enabled: [bool; 4],
 }
 
 impl RxSc {
@@ -146,11 +193,97 @@ impl RxSc {
         RxSc {
             sci,
             sas: Default::default(),
+            enabled: [false; 4],
         }
+    }
+
+    /// The SAs present, with whether each is enabled.
+    pub fn sas(&self) -> impl Iterator<Item = (&Arc<RxSa>, bool)> {
+        self.sas
+            .iter()
+            .zip(self.enabled)
+            .filter_map(|(s, e)| s.as_ref().map(|s| (s, e)))
     }
 }
 
-/// The receive half of a SecY.
+/// The crypto step's outcome for a frame on an SA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Crypto {
+    /// The ICV verified (and the frame was decrypted if E=1).
+    Verified,
+    /// The ICV did not verify; the frame's contents are unspecified.
+    Failed,
+    /// validateFrames Disabled and C=0: not verified.
+    Unchecked,
+    /// Not attempted: the PN was already below the lowest acceptable PN (replay protection on).
+    SkippedLate,
+}
+
+/// What [`RxSecY::open`] found, for [`Commit::frame`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Found {
+    /// No SecTAG.
+    NotMacsec,
+    BadTag(SecTagError),
+    /// No Rx SC for the frame's SCI (`None`: an implicit SCI with several SCs).
+    NoSc {
+        sci: Option<Sci>,
+        c_bit: bool,
+    },
+    /// The SC at `sc` has no SA in use for the AN.
+    NoSa {
+        sc: u16,
+        c_bit: bool,
+    },
+    /// The XPN PN could not be recovered (past 2^64 - 1).
+    Unrecoverable {
+        sc: u16,
+    },
+    /// The SA `an` of the SC at `sc`, with the PN recovered as `pn`.
+    Sa {
+        sc: u16,
+        pn: u64,
+        wire_pn: u32,
+        secure_len: u32,
+        e_bit: bool,
+        c_bit: bool,
+        crypto: Crypto,
+    },
+}
+
+/// A frame after [`RxSecY::open`]: where it would be delivered and what was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Opened {
+    /// The frame as delivered (SecTAG and ICV stripped where there was one to strip).
+    span: Span,
+    an: u8,
+    found: Found,
+}
+
+impl Opened {
+    /// A placeholder (e.g. for a preallocated array); commits as an untagged frame.
+    pub const EMPTY: Opened = Opened {
+        span: Span { start: 0, len: 0 },
+        an: 0,
+        found: Found::NotMacsec,
+    };
+}
+
+impl Opened {
+    /// Where the frame is if it is delivered (SecTAG and ICV stripped).
+    pub fn span(&self) -> Span {
+        self.span
+    }
+}
+
+impl Default for Opened {
+    fn default() -> Self {
+        Opened::EMPTY
+    }
+}
+
+/// The receive half of a SecY. Cloning it is cheap and shares the SAs (and so their windows).
+#[derive(Clone)]
 pub struct RxSecY {
     pub policy: Policy,
     backend: Backend,
@@ -166,6 +299,10 @@ impl RxSecY {
             scs: Vec::new(),
             counters: SecyCounters::default(),
         }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     pub fn sc(&self, sci: Sci) -> Option<&RxSc> {
@@ -212,24 +349,54 @@ impl RxSecY {
         Ok(())
     }
 
-    /// Puts a ready SA in place.
+    /// Puts a ready SA in place, enabled for receive.
     pub fn put_sa(&mut self, sci: Sci, sa: RxSa) {
         let an = (sa.an & 3) as usize;
-        self.add_sc(sci).sas[an] = Some(sa);
+        let sc = self.add_sc(sci);
+        sc.sas[an] = Some(Arc::new(sa));
+        sc.enabled[an] = true;
     }
 
     pub fn delete_sa(&mut self, sci: Sci, an: u8) {
         if let Some(sc) = self.sc_mut(sci) {
             if let Some(s) = sc.sas.get_mut(an as usize) {
                 *s = None;
+                sc.enabled[an as usize] = false;
             }
         }
     }
 
-    pub fn sa_mut(&mut self, sci: Sci, an: u8) -> Option<&mut RxSa> {
-        self.sc_mut(sci)
-            .and_then(|sc| sc.sas.get_mut(an as usize))
-            .and_then(|s| s.as_mut())
+    pub fn sa(&self, sci: Sci, an: u8) -> Option<&Arc<RxSa>> {
+        self.sc(sci)
+            .and_then(|sc| sc.sas.get(an as usize))
+            .and_then(|s| s.as_ref())
+    }
+
+    /// Enables or disables the SA for receive; false when there is no such SA.
+    pub fn set_enabled(&mut self, sci: Sci, an: u8, enable: bool) -> bool {
+        match self.sc_mut(sci) {
+            Some(sc) if sc.sas.get(an as usize).is_some_and(|s| s.is_some()) => {
+                sc.enabled[an as usize] = enable;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// True when some SA is enabled for receive.
+    pub fn any_enabled(&self) -> bool {
+        self.scs.iter().any(|sc| sc.sas().any(|(_, e)| e))
+    }
+
+    /// Replaces the policy; a new replay window width reaches every SA.
+    pub fn set_policy(&mut self, policy: Policy) {
+        let window = policy.replay_window;
+        self.policy = policy;
+        for sc in &self.scs {
+            for (sa, _) in sc.sas() {
+                sa.set_window(window);
+            }
+        }
     }
 
     /// The SCI a frame belongs to (802.1AE-2018 9.9): the explicit SCI; with ES=1 the MAC SA and
@@ -258,154 +425,290 @@ impl RxSecY {
     /// Validates the frame at `buf[span]` in place (802.1AE-2018 10.6): on delivery the frame is
     /// DA‖SA‖User Data at the returned span; on discard the matching counter has been counted.
     pub fn validate(&mut self, buf: &mut [u8], span: Span) -> Result<Validated, RxDrop> {
-        let strict = self.policy.validate_frames == ValidateFrames::Strict;
+        let opened = self.open(buf, span);
+        Commit::new(&self.scs, &self.policy, &mut self.counters).frame(&opened)
+    }
+
+    /// The first step of validate (802.1AE-2018 10.6 up to the replay check): parses the
+    /// SecTAG, finds the SC and SA, recovers the PN, and verifies and decrypts the frame in
+    /// place, stripping SecTAG and ICV where the frame could be delivered. Changes nothing in the
+    /// SecY: several threads may open frames at once; [`Commit::frame`] decides and counts.
+    pub fn open(&self, buf: &mut [u8], span: Span) -> Opened {
+        let fail = |found| Opened { span, an: 0, found };
         if span.end() > buf.len() {
-            self.counters.in_pkts_bad_tag += 1;
-            return Err(RxDrop::BadTag(SecTagError::Truncated));
+            return fail(Found::BadTag(SecTagError::Truncated));
         }
         let frame = &buf[span.start..span.end()];
         let (tag, secure_len) = match SecTagRepr::parse_mpdu(frame, ICV_LEN) {
             Ok(t) => t,
-            Err(SecTagError::NotMacsec) => {
-                if strict {
-                    self.counters.in_pkts_no_tag += 1;
-                    return Err(RxDrop::NoTag);
-                }
-                self.counters.in_pkts_untagged += 1;
-                return Ok(Validated {
-                    span,
-                    status: RxStatus::Untagged,
-                    sci: None,
-                    an: 0,
-                    pn: 0,
-                });
-            }
-            Err(e) => {
-                self.counters.in_pkts_bad_tag += 1;
-                return Err(RxDrop::BadTag(e));
-            }
+            Err(SecTagError::NotMacsec) => return fail(Found::NotMacsec),
+            Err(e) => return fail(Found::BadTag(e)),
         };
         let tag_len = tag.buffer_len();
         let an = tag.tci.an();
         let c_bit = tag.tci.c();
-        let unverified = |status| Validated {
-            span: Span::new(0, 0),
-            status,
-            sci: None,
-            an,
-            pn: tag.pn as u64,
-        };
-
         let sci = self.frame_sci(frame, &tag);
         let sc_idx = sci.and_then(|s| self.scs.iter().position(|sc| sc.sci == s));
         let Some(sc_idx) = sc_idx else {
-            if strict || c_bit {
-                self.counters.in_pkts_no_sci += 1;
-                return Err(RxDrop::NoSci);
-            }
-            self.counters.in_pkts_unknown_sci += 1;
-            let span = Self::strip(buf, span, tag_len);
-            return Ok(Validated {
+            return Opened {
+                span: Self::strip(buf, span, tag_len),
+                an,
+                found: Found::NoSc { sci, c_bit },
+            };
+        };
+        let sc = sc_idx as u16;
+        let entry = &self.scs[sc_idx];
+        let Some(sa) = entry.sas[an as usize]
+            .as_ref()
+            .filter(|_| entry.enabled[an as usize])
+        else {
+            return Opened {
+                span: Self::strip(buf, span, tag_len),
+                an,
+                found: Found::NoSa { sc, c_bit },
+            };
+        };
+        let lowest = sa.lowest_hint.load(Ordering::Relaxed);
+        let Some(pn) = sa.recover_pn(tag.pn, lowest) else {
+            return Opened {
                 span,
-                sci,
-                ..unverified(RxStatus::UnknownSci)
-            });
+                an,
+                found: Found::Unrecoverable { sc },
+            };
         };
-        let validate = self.policy.validate_frames;
-        let replay_protect = self.policy.replay_protect;
-        let conf_offset = self.policy.conf_offset.octets();
-        let counters = &mut self.counters;
-        let sc = &mut self.scs[sc_idx];
-        let sci = Some(sc.sci);
-        let sa = match sc.sas[an as usize].as_mut() {
-            Some(sa) if sa.enabled => sa,
-            other => {
-                let sa_counters = other.map(|sa| &mut sa.counters);
-                if strict || c_bit {
-                    counters.in_pkts_not_using_sa += 1;
-                    if let Some(c) = sa_counters {
-                        c.in_pkts_not_using_sa += 1;
-                    }
-                    return Err(RxDrop::NotUsingSa);
-                }
-                counters.in_pkts_unused_sa += 1;
-                if let Some(c) = sa_counters {
-                    c.in_pkts_unused_sa += 1;
-                }
-                let span = Self::strip(buf, span, tag_len);
-                return Ok(Validated {
-                    span,
-                    sci,
-                    ..unverified(RxStatus::UnusedSa)
-                });
-            }
+        let found = |crypto| Found::Sa {
+            sc,
+            pn,
+            wire_pn: tag.pn,
+            secure_len: secure_len as u32,
+            e_bit: tag.tci.e(),
+            c_bit,
+            crypto,
         };
-
-        let Some(pn) = sa.recover_pn(tag.pn) else {
-            counters.in_pkts_late += 1;
-            return Err(RxDrop::Late);
-        };
-        if replay_protect && (sa.replay.is_late(pn) || sa.replay.is_duplicate(pn)) {
-            counters.in_pkts_late += 1;
-            return Err(RxDrop::Late);
+        // The lowest acceptable PN only grows: a PN below it now is late at commit too.
+        if self.policy.replay_protect && pn < lowest {
+            return Opened {
+                span,
+                an,
+                found: found(Crypto::SkippedLate),
+            };
         }
-
-        let status = if validate == ValidateFrames::Disabled && !c_bit {
-            counters.in_pkts_unchecked += 1;
-            RxStatus::Unchecked
-        } else {
-            let frame = &mut buf[span.start..span.end()];
-            let Some((body, icv)) = frame.split_last_chunk_mut::<ICV_LEN>() else {
-                counters.in_pkts_bad_tag += 1;
-                return Err(RxDrop::BadTag(SecTagError::Truncated));
+        if self.policy.validate_frames == ValidateFrames::Disabled && !c_bit {
+            return Opened {
+                span: Self::strip(buf, span, tag_len),
+                an,
+                found: found(Crypto::Unchecked),
             };
-            let clear = if tag.tci.e() {
-                (ADDRS_LEN + tag_len + conf_offset).min(body.len())
-            } else {
-                body.len()
-            };
-            let (aad, text) = body.split_at_mut(clear);
-            let iv = iv_for(&sa.iv_base, pn);
-            if sa.key.open(&iv, aad, text, icv).is_err() {
-                if strict || c_bit {
-                    counters.in_pkts_not_valid += 1;
-                    sa.counters.in_pkts_not_valid += 1;
-                    return Err(RxDrop::NotValid);
-                }
-                counters.in_pkts_invalid += 1;
-                sa.counters.in_pkts_invalid += 1;
-                let span = Self::strip(buf, span, tag_len);
-                return Ok(Validated {
-                    span,
-                    sci,
-                    an,
-                    pn,
-                    status: RxStatus::Invalid,
-                });
-            }
-            if tag.tci.e() {
-                counters.in_octets_decrypted += secure_len as u64;
-            } else {
-                counters.in_octets_validated += secure_len as u64;
-            }
-            if sa.replay.is_late(pn) {
-                // Only reachable with replay protection off.
-                counters.in_pkts_delayed += 1;
-                RxStatus::Delayed
-            } else {
-                counters.in_pkts_ok += 1;
-                sa.counters.in_pkts_ok += 1;
-                RxStatus::Ok
-            }
+        }
+        let frame = &mut buf[span.start..span.end()];
+        let Some((body, icv)) = frame.split_last_chunk_mut::<ICV_LEN>() else {
+            return fail(Found::BadTag(SecTagError::Truncated));
         };
-        sa.replay.accept(pn);
-        let span = Self::strip(buf, span, tag_len);
-        Ok(Validated {
-            span,
+        let clear = if tag.tci.e() {
+            (ADDRS_LEN + tag_len + self.policy.conf_offset.octets()).min(body.len())
+        } else {
+            body.len()
+        };
+        let (aad, text) = body.split_at_mut(clear);
+        let crypto = if sa.key.open(&iv_for(&sa.iv_base, pn), aad, text, icv).is_ok() {
+            Crypto::Verified
+        } else {
+            Crypto::Failed
+        };
+        Opened {
+            span: Self::strip(buf, span, tag_len),
+            an,
+            found: found(crypto),
+        }
+    }
+}
+
+/// The second step of validate: the replay check and window update (802.1AE-2018 10.6.2 and
+/// 10.6.5) and every counter, for frames opened by [`RxSecY::open`] on the same SC table, in wire
+/// order. Holds the lock of the last SA it used until the next frame needs another SA or it is
+/// dropped, so a burst of one SA takes the lock once.
+pub struct Commit<'a> {
+    scs: &'a [RxSc],
+    policy: &'a Policy,
+    counters: &'a mut SecyCounters,
+    held: Option<(u16, u8, MutexGuard<'a, RxSaState>)>,
+}
+
+/// The SA `an` of the SC at `sc` and its state, locked: the lock `held` already holds when it
+/// is that SA's, else taken (and kept in `held` for the next frame).
+fn lock_sa<'a, 'h>(
+    scs: &'a [RxSc],
+    held: &'h mut Option<(u16, u8, MutexGuard<'a, RxSaState>)>,
+    sc: u16,
+    an: u8,
+) -> Option<(&'a RxSa, &'h mut RxSaState)> {
+    let sa: &'a RxSa = scs.get(sc as usize)?.sas.get(an as usize)?.as_deref()?;
+    if !matches!(held, Some((s, a, _)) if *s == sc && *a == an) {
+        *held = None;
+        *held = Some((sc, an, sa.state()));
+    }
+    held.as_mut().map(|(_, _, g)| (sa, &mut **g))
+}
+
+impl<'a> Commit<'a> {
+    pub fn new(scs: &'a [RxSc], policy: &'a Policy, counters: &'a mut SecyCounters) -> Self {
+        Commit {
+            scs,
+            policy,
+            counters,
+            held: None,
+        }
+    }
+
+    /// The SecY counters it counts into (for frames the caller decides on itself).
+    pub fn counters(&mut self) -> &mut SecyCounters {
+        self.counters
+    }
+
+    /// Decides on and counts one opened frame: the verdict [`RxSecY::validate`] gives.
+    pub fn frame(&mut self, o: &Opened) -> Result<Validated, RxDrop> {
+        let Commit {
+            scs,
+            policy,
+            counters: c,
+            held,
+        } = self;
+        let scs: &'a [RxSc] = scs;
+        let strict = policy.validate_frames == ValidateFrames::Strict;
+        let an = o.an;
+        let deliver = |status, sci, pn| Validated {
+            span: o.span,
+            status,
             sci,
             an,
             pn,
-            status,
-        })
+        };
+        match o.found {
+            Found::NotMacsec => {
+                if strict {
+                    c.in_pkts_no_tag += 1;
+                    return Err(RxDrop::NoTag);
+                }
+                c.in_pkts_untagged += 1;
+                Ok(Validated {
+                    status: RxStatus::Untagged,
+                    sci: None,
+                    an: 0,
+                    pn: 0,
+                    span: o.span,
+                })
+            }
+            Found::BadTag(e) => {
+                c.in_pkts_bad_tag += 1;
+                Err(RxDrop::BadTag(e))
+            }
+            Found::NoSc { sci, c_bit } => {
+                if strict || c_bit {
+                    c.in_pkts_no_sci += 1;
+                    return Err(RxDrop::NoSci);
+                }
+                c.in_pkts_unknown_sci += 1;
+                Ok(deliver(RxStatus::UnknownSci, sci, 0))
+            }
+            Found::NoSa { sc, c_bit } => {
+                let sci = scs.get(sc as usize).map(|s| s.sci);
+                let not_using = strict || c_bit;
+                if not_using {
+                    c.in_pkts_not_using_sa += 1;
+                } else {
+                    c.in_pkts_unused_sa += 1;
+                }
+                // An SA that is present but not enabled counts on the SA too.
+                if let Some((_, st)) = lock_sa(scs, held, sc, an) {
+                    if not_using {
+                        st.counters.in_pkts_not_using_sa += 1;
+                    } else {
+                        st.counters.in_pkts_unused_sa += 1;
+                    }
+                }
+                if not_using {
+                    return Err(RxDrop::NotUsingSa);
+                }
+                Ok(deliver(RxStatus::UnusedSa, sci, 0))
+            }
+            Found::Unrecoverable { .. } => {
+                c.in_pkts_late += 1;
+                Err(RxDrop::Late)
+            }
+            Found::Sa {
+                sc,
+                pn,
+                wire_pn,
+                secure_len,
+                e_bit,
+                c_bit,
+                crypto,
+            } => {
+                let sci = scs.get(sc as usize).map(|s| s.sci);
+                let Some((sa, st)) = lock_sa(scs, held, sc, an) else {
+                    // Not reachable: the SC table is the one the frame was opened with.
+                    c.in_pkts_not_using_sa += 1;
+                    return Err(RxDrop::NotUsingSa);
+                };
+                // The PN as the window stands now. It differs from the one the frame was opened
+                // with only when the window crossed an XPN epoch half while the frame was in
+                // flight (a frame some 2^31 PNs away from the window): it is then late, or its ICV
+                // cannot verify under this PN, as validate on one thread would find.
+                let Some(now_pn) = sa.recover_pn(wire_pn, st.replay.lowest_pn()) else {
+                    c.in_pkts_late += 1;
+                    return Err(RxDrop::Late);
+                };
+                if policy.replay_protect && (st.replay.is_late(now_pn) || st.replay.is_duplicate(now_pn)) {
+                    c.in_pkts_late += 1;
+                    return Err(RxDrop::Late);
+                }
+                let crypto = match crypto {
+                    Crypto::Unchecked => Crypto::Unchecked,
+                    Crypto::SkippedLate => {
+                        // Late when opened, so late now (the floor only grows).
+                        c.in_pkts_late += 1;
+                        return Err(RxDrop::Late);
+                    }
+                    _ if now_pn != pn => Crypto::Failed,
+                    other => other,
+                };
+                let pn = now_pn;
+                let status = match crypto {
+                    Crypto::Unchecked => {
+                        c.in_pkts_unchecked += 1;
+                        RxStatus::Unchecked
+                    }
+                    Crypto::Failed | Crypto::SkippedLate => {
+                        if strict || c_bit {
+                            c.in_pkts_not_valid += 1;
+                            st.counters.in_pkts_not_valid += 1;
+                            return Err(RxDrop::NotValid);
+                        }
+                        c.in_pkts_invalid += 1;
+                        st.counters.in_pkts_invalid += 1;
+                        return Ok(deliver(RxStatus::Invalid, sci, pn));
+                    }
+                    Crypto::Verified => {
+                        if e_bit {
+                            c.in_octets_decrypted += u64::from(secure_len);
+                        } else {
+                            c.in_octets_validated += u64::from(secure_len);
+                        }
+                        if st.replay.is_late(pn) {
+                            // Only reachable with replay protection off.
+                            c.in_pkts_delayed += 1;
+                            RxStatus::Delayed
+                        } else {
+                            c.in_pkts_ok += 1;
+                            st.counters.in_pkts_ok += 1;
+                            RxStatus::Ok
+                        }
+                    }
+                };
+                st.replay.accept(pn);
+                sa.publish(&st.replay);
+                Ok(deliver(status, sci, pn))
+            }
+        }
     }
 }

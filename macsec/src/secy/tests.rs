@@ -105,7 +105,7 @@ proptest! {
         prop_assert_eq!(rx.counters.in_pkts_ok, n as u64);
         prop_assert_eq!(tx.counters.out_pkts_encrypted + tx.counters.out_pkts_protected, n as u64);
         if xpn && pn < 0x1_0000_0000 && pn + n as u64 > 0x1_0000_0000 {
-            prop_assert!(rx.sa_mut(SCI, 1).unwrap().replay.next_pn() > 0x1_0000_0000);
+            prop_assert!(rx.sa(SCI, 1).unwrap().state().replay.next_pn() > 0x1_0000_0000);
         }
     }
 
@@ -292,7 +292,7 @@ fn validate_frames_check_and_disabled() {
     assert_eq!(
         (
             rx.counters.in_pkts_invalid,
-            rx.sa_mut(SCI, 1).unwrap().counters.in_pkts_invalid
+            rx.sa(SCI, 1).unwrap().state().counters.in_pkts_invalid
         ),
         (1, 1)
     );
@@ -344,11 +344,11 @@ fn unknown_sci_and_unused_sa() {
     // SA present but not enabled for receive.
     rx.install_sa(SCI, 1, &keys(CipherSuite::GcmAes128, 9), 1)
         .unwrap();
-    rx.sa_mut(SCI, 1).unwrap().enabled = false;
+    rx.set_enabled(SCI, 1, false);
     assert_eq!(rx.validate(&mut buf.clone(), out), Err(RxDrop::NotUsingSa));
     assert_eq!(rx.counters.in_pkts_not_using_sa, 2);
-    assert_eq!(rx.sa_mut(SCI, 1).unwrap().counters.in_pkts_not_using_sa, 1);
-    rx.sa_mut(SCI, 1).unwrap().enabled = true;
+    assert_eq!(rx.sa(SCI, 1).unwrap().state().counters.in_pkts_not_using_sa, 1);
+    rx.set_enabled(SCI, 1, true);
     assert_eq!(rx.validate(&mut buf, out).unwrap().status, RxStatus::Ok);
     rx.delete_sa(SCI, 1);
     rx.delete_sc(SCI);
@@ -385,7 +385,7 @@ fn delay_protection_and_replay_off() {
         })
         .collect();
     // The control plane raises the lowest acceptable PN past frame 0 (PN 10).
-    rx.sa_mut(SCI, 1).unwrap().replay.set_lowest_pn(11);
+    rx.sa(SCI, 1).unwrap().set_lowest_pn(11);
     let (mut b0, s0) = frames[0].clone();
     assert_eq!(rx.validate(&mut b0, s0), Err(RxDrop::Late));
     let (mut b2, s2) = frames[2].clone();
@@ -421,7 +421,7 @@ fn secy_sums_both_halves_and_hides_keys() {
         "{:?} {:?} {:?}",
         k,
         secy.tx.sa(0).unwrap(),
-        secy.rx.sa_mut(SCI, 0).unwrap()
+        secy.rx.sa(SCI, 0).unwrap()
     );
     assert!(dbg.contains("***"));
     let sak_hex: String = k.sak.iter().map(|b| format!("{b:02x}")).collect();

@@ -4,7 +4,7 @@ use super::{build_key, iv_base, iv_for, Policy, SaError, SaKeys, SecyCounters, S
 use crate::crypto::{AeadKey, Backend, ICV_LEN, IV_LEN};
 use crate::secy::suite::{CipherSuite, Sci};
 use crate::wire::ethernet::{ADDRS_LEN, HEADER_LEN};
-use crate::wire::sectag::{SecTagRepr, Tci, SECTAG_LEN_NO_SCI, SECTAG_LEN_SCI};
+use crate::wire::sectag::{SecTagRepr, Tci, SECTAG_LEN_SCI};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -227,15 +227,7 @@ impl TxSecY {
 
     /// Octets a protected frame grows by under this policy (SecTAG + ICV).
     pub fn overhead(&self) -> usize {
-        self.sectag_len() + ICV_LEN
-    }
-
-    fn sectag_len(&self) -> usize {
-        if self.policy.include_sci {
-            SECTAG_LEN_SCI
-        } else {
-            SECTAG_LEN_NO_SCI
-        }
+        self.policy.sectag_len() + ICV_LEN
     }
 
     /// Protects one frame with a fresh PN of the encoding SA. For bursts, reserve a [`PnBlock`]
@@ -257,86 +249,133 @@ impl TxSecY {
         result
     }
 
-    /// Protects the frame at `buf[span]` in place with `sa` and `pn` (802.1AE-2018 10.5): the
-    /// addresses move into the headroom, the SecTAG goes between them and the User Data, the
-    /// User Data (after the confidentiality offset) is encrypted, the ICV goes into the tailroom.
-    /// Returns where the protected frame now is.
+    /// Protects the frame at `buf[span]` in place with `sa` and `pn` and counts it: see
+    /// [`seal_frame`].
     pub fn protect_with(&mut self, sa: &TxSa, pn: u64, buf: &mut [u8], span: Span) -> Result<Span, TxError> {
-        if span.len < HEADER_LEN || span.end() > buf.len() {
-            return Err(TxError::Runt);
-        }
-        let tag_len = self.sectag_len();
-        let out_len = span.len + tag_len + ICV_LEN;
-        if let Some(max) = self.policy.max_frame_len {
-            if out_len > max {
-                self.counters.out_pkts_too_long += 1;
-                return Err(TxError::TooLong);
-            }
-        }
-        if span.start < tag_len || buf.len() - span.end() < ICV_LEN {
-            return Err(TxError::NoRoom);
-        }
-        if pn >= sa.pn_limit() {
-            return Err(TxError::PnExhausted);
-        }
-        let start = span.start - tag_len;
-        let secure_len = span.len - ADDRS_LEN;
-        let p = &self.policy;
-        let mut tci = sa.an & Tci::AN_MASK;
-        if p.confidentiality {
-            tci |= Tci::E | Tci::C;
-        }
-        if !p.include_sci {
-            if p.use_es {
-                tci |= Tci::ES;
-            } else if p.use_scb {
-                tci |= Tci::SCB;
-            }
-        }
-        let repr = SecTagRepr {
-            tci: Tci(tci),
-            short_len: SecTagRepr::short_len_for(secure_len),
-            pn: pn as u32,
-            sci: p.include_sci.then_some(self.sci.0),
-        };
-        // DA‖SA‖SecTAG is assembled on the stack. When it is the whole AAD (encryption with no
-        // confidentiality offset, the common case), the AEAD reads it from there and the frame's
-        // header is written after sealing: the AEAD never loads what the CPU just stored into the
-        // frame (store-forwarding stalls cost ~10 ns a frame). The User Data does not move, and
-        // the header's octets [start, start + 12 + tag_len) are disjoint from it.
-        let hdr_len = ADDRS_LEN + tag_len;
-        let mut head = [0u8; SECTAG_LEN_SCI + ADDRS_LEN];
-        head[..ADDRS_LEN].copy_from_slice(&buf[span.start..span.start + ADDRS_LEN]);
-        repr.emit(&mut head[ADDRS_LEN..]);
-        let frame = &mut buf[start..start + out_len];
-        let (body, icv) = frame.split_last_chunk_mut::<ICV_LEN>().ok_or(TxError::Runt)?;
-        let sealed = if p.confidentiality && p.conf_offset.octets() == 0 {
-            let sealed = sa.seal(pn, &head[..hdr_len], &mut body[hdr_len..], icv);
-            body[..hdr_len].copy_from_slice(&head[..hdr_len]);
-            sealed
-        } else {
-            body[..hdr_len].copy_from_slice(&head[..hdr_len]);
-            let clear = if p.confidentiality {
-                (hdr_len + p.conf_offset.octets()).min(body.len())
+        let r = seal_frame(&self.policy, self.sci, sa, pn, buf, span);
+        count_sealed(&mut self.counters, &mut self.sa_counters, &r);
+        r.map(|s| s.span)
+    }
+}
+
+/// A frame [`seal_frame`] protected: where it now is, and what the counters need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sealed {
+    pub span: Span,
+    /// Octets of User Data protected (the frame less its addresses).
+    pub secure_len: usize,
+    /// E=1 (encrypted) rather than integrity only.
+    pub encrypted: bool,
+    pub an: u8,
+}
+
+/// Counts what [`seal_frame`] did to one frame: OutPktsEncrypted/Protected and their octets
+/// (SecY and SA), or OutPktsTooLong.
+pub fn count_sealed(
+    counters: &mut SecyCounters,
+    sa_counters: &mut [TxSaCounters; 4],
+    r: &Result<Sealed, TxError>,
+) {
+    match r {
+        Ok(s) => {
+            let sac = &mut sa_counters[(s.an & 3) as usize];
+            if s.encrypted {
+                counters.out_pkts_encrypted += 1;
+                counters.out_octets_encrypted += s.secure_len as u64;
+                sac.out_pkts_encrypted += 1;
             } else {
-                body.len()
-            };
-            let (aad, text) = body.split_at_mut(clear);
-            sa.seal(pn, aad, text, icv)
-        };
-        if !sealed {
+                counters.out_pkts_protected += 1;
+                counters.out_octets_protected += s.secure_len as u64;
+                sac.out_pkts_protected += 1;
+            }
+        }
+        Err(TxError::TooLong) => counters.out_pkts_too_long += 1,
+        Err(_) => {}
+    }
+}
+
+/// Protects the frame at `buf[span]` in place with `sa` and `pn` under `policy` for the SecY
+/// `sci` (802.1AE-2018 10.5): the addresses move into the headroom, the SecTAG goes between them
+/// and the User Data, the User Data (after the confidentiality offset) is encrypted, the ICV goes
+/// into the tailroom. Returns where the protected frame now is. Changes nothing but the buffer,
+/// so any number of threads may seal with one SA at once (each with its own PNs); the caller
+/// counts with [`count_sealed`].
+pub fn seal_frame(
+    policy: &Policy,
+    sci: Sci,
+    sa: &TxSa,
+    pn: u64,
+    buf: &mut [u8],
+    span: Span,
+) -> Result<Sealed, TxError> {
+    if span.len < HEADER_LEN || span.end() > buf.len() {
+        return Err(TxError::Runt);
+    }
+    let p = policy;
+    let tag_len = p.sectag_len();
+    let out_len = span.len + tag_len + ICV_LEN;
+    if let Some(max) = p.max_frame_len {
+        if out_len > max {
             return Err(TxError::TooLong);
         }
-        let sac = &mut self.sa_counters[(sa.an & 3) as usize];
-        if p.confidentiality {
-            self.counters.out_pkts_encrypted += 1;
-            self.counters.out_octets_encrypted += secure_len as u64;
-            sac.out_pkts_encrypted += 1;
-        } else {
-            self.counters.out_pkts_protected += 1;
-            self.counters.out_octets_protected += secure_len as u64;
-            sac.out_pkts_protected += 1;
-        }
-        Ok(Span::new(start, out_len))
     }
+    if span.start < tag_len || buf.len() - span.end() < ICV_LEN {
+        return Err(TxError::NoRoom);
+    }
+    if pn >= sa.pn_limit() {
+        return Err(TxError::PnExhausted);
+    }
+    let start = span.start - tag_len;
+    let secure_len = span.len - ADDRS_LEN;
+    let mut tci = sa.an & Tci::AN_MASK;
+    if p.confidentiality {
+        tci |= Tci::E | Tci::C;
+    }
+    if !p.include_sci {
+        if p.use_es {
+            tci |= Tci::ES;
+        } else if p.use_scb {
+            tci |= Tci::SCB;
+        }
+    }
+    let repr = SecTagRepr {
+        tci: Tci(tci),
+        short_len: SecTagRepr::short_len_for(secure_len),
+        pn: pn as u32,
+        sci: p.include_sci.then_some(sci.0),
+    };
+    // DA‖SA‖SecTAG is assembled on the stack. When it is the whole AAD (encryption with no
+    // confidentiality offset, the common case), the AEAD reads it from there and the frame's
+    // header is written after sealing: the AEAD never loads what the CPU just stored into the
+    // frame (store-forwarding stalls cost ~10 ns a frame). The User Data does not move, and
+    // the header's octets [start, start + 12 + tag_len) are disjoint from it.
+    let hdr_len = ADDRS_LEN + tag_len;
+    let mut head = [0u8; SECTAG_LEN_SCI + ADDRS_LEN];
+    head[..ADDRS_LEN].copy_from_slice(&buf[span.start..span.start + ADDRS_LEN]);
+    repr.emit(&mut head[ADDRS_LEN..]);
+    let frame = &mut buf[start..start + out_len];
+    let (body, icv) = frame.split_last_chunk_mut::<ICV_LEN>().ok_or(TxError::Runt)?;
+    let sealed = if p.confidentiality && p.conf_offset.octets() == 0 {
+        let sealed = sa.seal(pn, &head[..hdr_len], &mut body[hdr_len..], icv);
+        body[..hdr_len].copy_from_slice(&head[..hdr_len]);
+        sealed
+    } else {
+        body[..hdr_len].copy_from_slice(&head[..hdr_len]);
+        let clear = if p.confidentiality {
+            (hdr_len + p.conf_offset.octets()).min(body.len())
+        } else {
+            body.len()
+        };
+        let (aad, text) = body.split_at_mut(clear);
+        sa.seal(pn, aad, text, icv)
+    };
+    if !sealed {
+        return Err(TxError::TooLong);
+    }
+    Ok(Sealed {
+        span: Span::new(start, out_len),
+        secure_len,
+        encrypted: p.confidentiality,
+        an: sa.an,
+    })
 }

@@ -1,0 +1,79 @@
+//! A link's DPDK ports: queue 0 of its host and line ports, bursts of mbufs.
+
+use super::{Frames, LinkPorts, Side, BURST};
+use crate::dpdk::{Burst, Mbuf, Mempool, Port};
+use macsec::secy::Span;
+use std::sync::Arc;
+
+impl Frames for Burst<BURST> {
+    fn len(&self) -> usize {
+        Burst::len(self)
+    }
+
+    fn is_contiguous(&self, i: usize) -> bool {
+        self[i].is_contiguous()
+    }
+
+    fn buffer_mut(&mut self, i: usize) -> (&mut [u8], Span) {
+        let (buf, off, len) = self[i].buffer_mut();
+        (buf, Span::new(off, len))
+    }
+
+    fn data(&self, i: usize) -> &[u8] {
+        self[i].data()
+    }
+
+    fn set_span(&mut self, i: usize, span: Span) -> bool {
+        self[i].set_window(span.start, span.len).is_ok()
+    }
+}
+
+/// The host and line ports of a link (queue 0 of each) and the pool injected frames come from.
+#[derive(Clone)]
+pub struct DpdkPorts {
+    pub host: Port,
+    pub line: Port,
+    pub pool: Arc<Mempool>,
+}
+
+impl DpdkPorts {
+    fn port(&self, side: Side) -> Port {
+        match side {
+            Side::Host => self.host,
+            Side::Line => self.line,
+        }
+    }
+}
+
+impl LinkPorts for DpdkPorts {
+    type Frames = Burst<BURST>;
+
+    #[inline]
+    fn rx(&self, side: Side, into: &mut Burst<BURST>) -> usize {
+        into.rx(self.port(side), 0)
+    }
+
+    #[inline]
+    fn tx(&self, side: Side, frames: &mut Burst<BURST>, keep: &[bool]) -> usize {
+        if keep.iter().any(|k| !k) {
+            let mut i = 0;
+            frames.retain_mut(|_| {
+                let k = keep.get(i).copied().unwrap_or(false);
+                i += 1;
+                k
+            });
+        }
+        frames.tx(self.port(side), 0)
+    }
+
+    fn send(&self, side: Side, bytes: &[u8]) -> bool {
+        let Some(mut m) = Mbuf::alloc(&self.pool) else {
+            return false;
+        };
+        if !m.append_from(bytes) {
+            return false;
+        }
+        let mut b: Burst<1> = Burst::new();
+        b.push(m).is_ok() && b.tx(self.port(side), 0) == 1
+    }
+}
