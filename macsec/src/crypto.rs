@@ -8,6 +8,7 @@
 
 use core::fmt;
 use core::str::FromStr;
+use crossbeam_utils::CachePadded;
 
 /// Octets of the GCM ICV for every MACsec cipher suite.
 pub const ICV_LEN: usize = 16;
@@ -48,6 +49,26 @@ pub trait AeadKey: Send + Sync {
     ) -> Result<(), CryptoError>;
     /// The backend that made this key.
     fn backend(&self) -> Backend;
+}
+
+impl<K: AeadKey> AeadKey for CachePadded<K> {
+    #[inline]
+    fn seal(
+        &self,
+        iv: &[u8; IV_LEN],
+        aad: &[u8],
+        in_out: &mut [u8],
+        icv: &mut [u8; ICV_LEN],
+    ) -> Result<(), CryptoError> {
+        (**self).seal(iv, aad, in_out, icv)
+    }
+    #[inline]
+    fn open(&self, iv: &[u8; IV_LEN], aad: &[u8], in_out: &mut [u8], icv: &[u8; ICV_LEN]) -> Result<(), CryptoError> {
+        (**self).open(iv, aad, in_out, icv)
+    }
+    fn backend(&self) -> Backend {
+        (**self).backend()
+    }
 }
 
 /// The available AEAD implementations.
@@ -109,12 +130,14 @@ impl Backend {
     }
 
     /// Builds a key for this backend: 16 octets for GCM-AES-(XPN-)128, 32 for -256.
+    /// A key of this backend, in cache lines of its own: lcores read it for every frame, so no
+    /// other data written by another lcore may share its lines.
     pub fn new_key(self, key: &[u8]) -> Result<Box<dyn AeadKey>, CryptoError> {
         match self {
-            Backend::Ring => Ok(Box::new(RingKey::new(key)?)),
-            Backend::RustCrypto => Ok(Box::new(RustCryptoKey::new(key)?)),
+            Backend::Ring => Ok(Box::new(CachePadded::new(RingKey::new(key)?))),
+            Backend::RustCrypto => Ok(Box::new(CachePadded::new(RustCryptoKey::new(key)?))),
             #[cfg(feature = "ipsec-mb")]
-            Backend::IpsecMb => Ok(Box::new(IpsecMbKey::new(key)?)),
+            Backend::IpsecMb => Ok(Box::new(CachePadded::new(IpsecMbKey::new(key)?))),
         }
     }
 }

@@ -274,6 +274,7 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> anyhow::Re
                 eapol: events_tx.clone(),
                 punt_limits: PuntLimits::default(),
                 latency: cli.latency,
+                workers: lcores.len(),
             };
             let ports = DpdkPorts {
                 host,

@@ -6,23 +6,28 @@ use macsec::secy::Span;
 use std::sync::Arc;
 
 impl Frames for Burst<BURST> {
+    #[inline]
     fn len(&self) -> usize {
         Burst::len(self)
     }
 
+    #[inline]
     fn is_contiguous(&self, i: usize) -> bool {
         self[i].is_contiguous()
     }
 
+    #[inline]
     fn buffer_mut(&mut self, i: usize) -> (&mut [u8], Span) {
         let (buf, off, len) = self[i].buffer_mut();
         (buf, Span::new(off, len))
     }
 
+    #[inline]
     fn data(&self, i: usize) -> &[u8] {
         self[i].data()
     }
 
+    #[inline]
     fn set_span(&mut self, i: usize, span: Span) -> bool {
         self[i].set_window(span.start, span.len).is_ok()
     }

@@ -2,16 +2,17 @@
 //! pipelines, the control commands that change them, and the snapshot of counters and SAs.
 
 use super::latency::{ticks, Histogram, Latency, LatencyReport};
-use super::order::Ordered;
+use super::order::{slots_for, Ordered};
 use super::punt::{ControlOut, PuntLimits, Punts};
 use super::{Command, Frames, LinkControl, LinkPorts, Refused, Side, Snapshot, BURST};
 use ipc::{Event, LinkCounters, PolicyMsg, RxSaState, SaState, SecurityPolicy, TxSaState};
 use macsec::crypto::Backend;
 use macsec::secy::{
-    count_sealed, seal_frame, Commit, Opened, PnBlock, Policy, RxSecY, Sci, Sealed, SecyCounters, TxError,
+    count_sealed, seal_frame, Commit, Opened, PnBlock, Policy, RxSecY, Sci, Sealed, SecyCounters, Span, TxError,
     TxSa, TxSaCounters, TxSecY,
 };
 use macsec::wire::ethernet::{EtherType, HEADER_LEN};
+use crossbeam_utils::CachePadded;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -40,6 +41,8 @@ pub struct LinkParams {
     pub punt_limits: PuntLimits,
     /// Keep per-frame latency histograms (`--latency`).
     pub latency: bool,
+    /// How many workers will share the link (sizes its tickets in flight).
+    pub workers: usize,
 }
 
 /// What protect's work step reads: fixed for every burst received under it.
@@ -125,10 +128,13 @@ impl Intake<RxState, RxView> {
     }
 }
 
-/// What protect's work step made of a frame, for the release step to count and send.
+/// What protect's work step made of a frame, for the release step to count and send. Eight
+/// octets: the work step writes one per frame.
 #[derive(Debug, Clone, Copy, Default)]
 enum TxOut {
-    Sealed(Sealed),
+    /// Protected on the SA `an`: `secure_len` octets (a frame is at most 9216) encrypted or
+    /// integrity only.
+    Sealed { an: u8, encrypted: bool, secure_len: u16 },
     /// LACP under lacp-in-clear.
     Clear,
     /// No SA in use under should-secure.
@@ -221,9 +227,9 @@ pub struct SharedLink<P: LinkPorts> {
     ports: P,
     backend: Backend,
     latency: Option<Latency>,
-    tx_intake: Mutex<Intake<TxState, TxView>>,
+    tx_intake: CachePadded<Mutex<Intake<TxState, TxView>>>,
     tx_order: Ordered<TxWork<P::Frames>, TxRelease>,
-    rx_intake: Mutex<Intake<RxState, RxView>>,
+    rx_intake: CachePadded<Mutex<Intake<RxState, RxView>>>,
     rx_order: Ordered<RxWork<P::Frames>, RxRelease>,
 }
 
@@ -289,10 +295,10 @@ impl<P: LinkPorts> SharedLink<P> {
             ports,
             backend: p.backend,
             latency: p.latency.then(Latency::start),
-            tx_intake: Mutex::new(tx_intake),
-            tx_order: Ordered::new(tx_release),
-            rx_intake: Mutex::new(rx_intake),
-            rx_order: Ordered::new(rx_release),
+            tx_intake: CachePadded::new(Mutex::new(tx_intake)),
+            tx_order: Ordered::new(slots_for(p.workers), tx_release),
+            rx_intake: CachePadded::new(Mutex::new(rx_intake)),
+            rx_order: Ordered::new(slots_for(p.workers), rx_release),
         })
     }
 
@@ -344,7 +350,17 @@ impl<P: LinkPorts> SharedLink<P> {
         let mut forward = 0;
         for (k, out) in w.out[..n].iter().enumerate() {
             keep[k] = match *out {
-                TxOut::Sealed(s) => {
+                TxOut::Sealed {
+                    an,
+                    encrypted,
+                    secure_len,
+                } => {
+                    let s = Sealed {
+                        span: Span::new(0, 0),
+                        secure_len: usize::from(secure_len),
+                        encrypted,
+                        an,
+                    };
                     count_sealed(&mut r.secy, &mut r.sa, &Ok(s));
                     true
                 }
@@ -686,7 +702,11 @@ fn protect_one<F: Frames>(v: &TxView, block: &mut PnBlock, frames: &mut F, k: us
         return TxOut::DropOther;
     };
     match seal_frame(&v.policy, v.sci, sa, pn, buf, span) {
-        Ok(s) if frames.set_span(k, s.span) => TxOut::Sealed(s),
+        Ok(s) if s.secure_len <= usize::from(u16::MAX) && frames.set_span(k, s.span) => TxOut::Sealed {
+            an: s.an,
+            encrypted: s.encrypted,
+            secure_len: s.secure_len as u16,
+        },
         Ok(_) => TxOut::DropOther,
         Err(TxError::TooLong) => TxOut::TooLong,
         Err(_) => TxOut::DropOther,

@@ -36,7 +36,6 @@ mod dpdk_ports;
 
 pub use latency::{ticks, Histogram, Latency, LatencyError, LatencyReport, LatencySummary};
 pub use link::{LinkParams, SharedLink, WorkerLink};
-pub use order::SLOTS;
 pub use punt::{
     ControlOut, PuntDrop, PuntLimiter, PuntLimits, Punts, CONTROL_QUEUE, EAPOL_QUEUE, LIVE_RESERVE,
     MAX_LIVE_PEERS, PUNT_SOURCES,
@@ -54,8 +53,8 @@ use std::time::Duration;
 /// Frames one intake receives at most (one rx burst).
 pub const BURST: usize = 32;
 
-/// Most workers one link may have (each holds at most two of the [`SLOTS`] tickets in flight).
-pub const MAX_WORKERS_PER_LINK: usize = SLOTS / 2;
+/// Most workers one link may have.
+pub const MAX_WORKERS_PER_LINK: usize = 16;
 
 /// What the control thread asks of a link. Applied at once to the link's intake state (so a
 /// change holds from the next burst any worker receives); what the release step must do in order

@@ -2,80 +2,162 @@
 //! they were received, processed by any worker in parallel, and released (counted, transmitted)
 //! one at a time in ticket order, whichever worker finished them.
 //!
-//! Each ticket owns one slot of a ring of [`SLOTS`] for its whole life: the worker that took the
+//! Each ticket owns one slot of a ring (see [`slots_for`]) for its whole life: the worker that took the
 //! ticket holds the slot's lock while it receives into it and processes it, then marks it ready
-//! and lets go. Releasing is a baton: whoever gets the release lock releases every ready slot
-//! from the next ticket on, and stops at the first that is not ready (still being processed: that
-//! worker releases it when done). No worker ever waits for another: a worker that finds the baton
-//! taken leaves its slot to the holder, who looks once more after letting go of the baton, so no
-//! ready slot is left behind. A new ticket is given only while its slot is free (fewer than
-//! [`SLOTS`] tickets between the next to release and it).
+//! and lets go. A worker then waits a little for its ticket's turn and releases its own burst
+//! (so a burst's buffers are sent, and freed, by the core that received and processed them: no
+//! buffer moves between cores' caches). If the turn does not come within [`TURN_WAIT`] (the
+//! worker before it was preempted), it marks its slot abandoned and leaves it: releasing is then
+//! a baton, whoever holds the release lock releases every ready slot from the next ticket on and
+//! stops at the first that is not ready, and a worker that releases its own burst goes on with
+//! the abandoned ones after it. No ready slot is left behind: whoever lets go of the baton looks
+//! once more. A new ticket is given only while its slot is free (fewer tickets than slots between
+//! the next to release and it).
 
+use crossbeam_utils::CachePadded;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
-/// Tickets in flight per direction of a link at most (received and not yet released). Each worker
-/// holds at most one at a time and may leave one more behind while another finishes, so twice the
-/// largest number of workers per link is enough.
-pub const SLOTS: usize = 32;
+/// Tickets in flight per direction of a link at most (received and not yet released), for a link
+/// of `workers` workers: each holds one at a time and may leave one more behind while another
+/// finishes, so twice the workers, and two more for slack. Fewer slots keep a link's working set
+/// small (each slot is a burst of buffers and their outcomes).
+pub fn slots_for(workers: usize) -> usize {
+    2 * workers.max(1) + 2
+}
 
-/// One ticket's place: its number, whether it is ready to release, and what the worker made of it.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// How long a worker waits for its ticket's turn to release its own burst before it leaves the
+/// burst to whoever releases next (the worker before it was preempted, or has far more to do).
+pub const TURN_WAIT: std::time::Duration = std::time::Duration::from_micros(50);
+
+/// One ticket's place: its number, whether it is ready to release (and left by its worker to
+/// whoever releases), and what the worker made of it.
 #[derive(Default)]
 pub struct Slot<T> {
     pub ticket: u64,
     pub ready: bool,
+    pub abandoned: bool,
     pub data: T,
 }
 
-/// A cache line of its own: the release counter is read by every intake and written by the
-/// releaser, apart from the slots' locks.
-#[repr(align(64))]
-struct Padded(AtomicU64);
-
-/// The slots of one direction and its release state `R`.
+/// The slots of one direction and its release state `R`, each in cache lines of its own (they
+/// are written by different workers at once).
 pub struct Ordered<T, R> {
-    slots: Box<[Mutex<Slot<T>>]>,
-    /// The next ticket to release.
-    next: Padded,
-    release: Mutex<R>,
+    slots: Box<[CachePadded<Mutex<Slot<T>>>]>,
+    /// `slots.len()`.
+    n: u64,
+    /// The next ticket to release: read by every intake, written by the releaser.
+    next: CachePadded<AtomicU64>,
+    release: CachePadded<Mutex<R>>,
 }
 
 impl<T: Default, R> Ordered<T, R> {
-    pub fn new(release: R) -> Self {
+    /// A direction with `slots` tickets in flight at most (see [`slots_for`]).
+    pub fn new(slots: usize, release: R) -> Self {
+        let slots = slots.max(1);
         Ordered {
-            slots: (0..SLOTS).map(|_| Mutex::new(Slot::default())).collect(),
-            next: Padded(AtomicU64::new(0)),
-            release: Mutex::new(release),
+            n: slots as u64,
+            slots: (0..slots).map(|_| CachePadded::new(Mutex::new(Slot::default()))).collect(),
+            next: CachePadded::new(AtomicU64::new(0)),
+            release: CachePadded::new(Mutex::new(release)),
         }
     }
 
     /// The next ticket to release (every ticket below it has been released).
     pub fn next(&self) -> u64 {
-        self.next.0.load(Ordering::Acquire)
+        self.next.load(Ordering::Acquire)
     }
 
     /// The slot of ticket `t`, locked, if the window has room for it (its previous ticket was
     /// released). Called by the intake, which hands out tickets in order.
     pub fn claim(&self, t: u64) -> Option<MutexGuard<'_, Slot<T>>> {
-        if t >= self.next() + SLOTS as u64 {
+        if t >= self.next() + self.n {
             return None;
         }
-        let mut g = self.slots[(t % SLOTS as u64) as usize].try_lock().ok()?;
+        let mut g = self.slot(t).try_lock().ok()?;
         g.ticket = t;
         g.ready = false;
+        g.abandoned = false;
         Some(g)
     }
 
-    /// Marks the claimed slot `g` ready and releases what is ready, in ticket order, with `f`.
+    fn slot(&self, t: u64) -> &Mutex<Slot<T>> {
+        &self.slots[(t % self.n) as usize]
+    }
+
+    /// Marks the claimed slot `g` ready, waits up to [`TURN_WAIT`] for its turn and releases it
+    /// with `f` (then any abandoned ones after it); if the turn does not come, leaves it
+    /// (abandoned) to whoever releases next.
     pub fn finish(&self, mut g: MutexGuard<'_, Slot<T>>, f: &mut impl FnMut(&mut R, &mut Slot<T>)) {
         g.ready = true;
+        let t = g.ticket;
         drop(g);
+        let mut since: Option<std::time::Instant> = None;
+        for spin in 0u32.. {
+            // The clock is read every 64 spins (a spin-loop hint takes 10 to 150 cycles).
+            if spin % 64 == 63 && since.get_or_insert_with(std::time::Instant::now).elapsed() >= TURN_WAIT {
+                break;
+            }
+            let n = self.next();
+            if n > t {
+                return; // released by another
+            }
+            if n == t {
+                if let Ok(mut r) = self.release.try_lock() {
+                    if self.next() == t {
+                        // Only a thread looking whether it is ready may hold it, briefly.
+                        let mut s = lock(self.slot(t));
+                        f(&mut r, &mut s);
+                        s.ready = false;
+                        drop(s);
+                        self.next.store(t + 1, Ordering::Release);
+                    }
+                    self.release_run(&mut r, f, true);
+                    drop(r);
+                    self.release_ready_if(f, true);
+                    return;
+                }
+            }
+            std::hint::spin_loop();
+        }
+        {
+            let mut s = lock(self.slot(t));
+            if s.ready && s.ticket == t {
+                s.abandoned = true;
+            }
+        }
         self.release_ready(f);
+    }
+
+    /// Releases, with the baton `r` held, the ready slots from the next ticket on (only the
+    /// abandoned ones when `abandoned_only`: a ready one that is not is its worker's to release).
+    fn release_run(&self, r: &mut R, f: &mut impl FnMut(&mut R, &mut Slot<T>), abandoned_only: bool) {
+        loop {
+            let n = self.next.load(Ordering::Relaxed);
+            let Ok(mut s) = self.slot(n).try_lock() else {
+                break;
+            };
+            if !s.ready || s.ticket != n || (abandoned_only && !s.abandoned) {
+                break;
+            }
+            f(r, &mut s);
+            s.ready = false;
+            drop(s);
+            self.next.store(n + 1, Ordering::Release);
+        }
     }
 
     /// Releases every ready slot from the next ticket on with `f`, unless another thread holds
     /// the baton (it then releases them).
     pub fn release_ready(&self, f: &mut impl FnMut(&mut R, &mut Slot<T>)) {
+        self.release_ready_if(f, false)
+    }
+
+    fn release_ready_if(&self, f: &mut impl FnMut(&mut R, &mut Slot<T>), abandoned_only: bool) {
         loop {
             let mut r = match self.release.try_lock() {
                 Ok(r) => r,
@@ -83,24 +165,12 @@ impl<T: Default, R> Ordered<T, R> {
                 // A worker panicked while releasing: the process is going down.
                 Err(TryLockError::Poisoned(_)) => return,
             };
-            loop {
-                let n = self.next.0.load(Ordering::Relaxed);
-                let Ok(mut s) = self.slots[(n % SLOTS as u64) as usize].try_lock() else {
-                    break;
-                };
-                if !s.ready || s.ticket != n {
-                    break;
-                }
-                f(&mut r, &mut s);
-                s.ready = false;
-                drop(s);
-                self.next.0.store(n + 1, Ordering::Release);
-            }
+            self.release_run(&mut r, f, abandoned_only);
             drop(r);
-            // A slot made ready while we held the baton was left to us: look once more.
+            // A slot left while we held the baton was left to us: look once more.
             let n = self.next();
-            match self.slots[(n % SLOTS as u64) as usize].try_lock() {
-                Ok(s) if s.ready && s.ticket == n => continue,
+            match self.slot(n).try_lock() {
+                Ok(s) if s.ready && s.ticket == n && (s.abandoned || !abandoned_only) => continue,
                 _ => return,
             }
         }
@@ -108,7 +178,7 @@ impl<T: Default, R> Ordered<T, R> {
 
     /// The release state, waiting for the baton (a reader of counters, off the packet path).
     pub fn state(&self) -> MutexGuard<'_, R> {
-        self.release.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.release)
     }
 
     /// Tickets received and not yet released.
@@ -127,7 +197,7 @@ mod tests {
     #[test]
     fn releases_every_ticket_once_in_order_whoever_finishes_first() {
         const PER_THREAD: u64 = 20_000;
-        let o: Arc<Ordered<u64, Vec<u64>>> = Arc::new(Ordered::new(Vec::new()));
+        let o: Arc<Ordered<u64, Vec<u64>>> = Arc::new(Ordered::new(slots_for(4), Vec::new()));
         let intake = Arc::new(Mutex::new(0u64));
         let threads: Vec<_> = (0..4u64)
             .map(|k| {
@@ -172,9 +242,10 @@ mod tests {
     /// The window: no more than SLOTS tickets are handed out past the next to release.
     #[test]
     fn a_full_window_gives_no_ticket_until_the_oldest_is_released() {
-        let o: Ordered<u64, u64> = Ordered::new(0);
-        let mut held: Vec<_> = (0..SLOTS as u64).map(|t| o.claim(t).unwrap()).collect();
-        assert!(o.claim(SLOTS as u64).is_none());
+        const SLOTS: u64 = 6;
+        let o: Ordered<u64, u64> = Ordered::new(SLOTS as usize, 0);
+        let mut held: Vec<_> = (0..SLOTS).map(|t| o.claim(t).unwrap()).collect();
+        assert!(o.claim(SLOTS).is_none());
         // Finishing ticket 1 releases nothing (0 is not ready).
         let one = held.remove(1);
         o.finish(one, &mut |r: &mut u64, _| *r += 1);
@@ -182,7 +253,7 @@ mod tests {
         let zero = held.remove(0);
         o.finish(zero, &mut |r: &mut u64, _| *r += 1);
         assert_eq!((o.next(), *o.state()), (2, 2));
-        assert!(o.claim(SLOTS as u64).is_some());
-        assert!(o.claim(SLOTS as u64 + 2).is_none());
+        assert!(o.claim(SLOTS).is_some());
+        assert!(o.claim(SLOTS + 2).is_none());
     }
 }

@@ -155,6 +155,7 @@ impl MemLink {
             eapol: etx,
             punt_limits: super::PuntLimits::default(),
             latency: false,
+            workers: super::MAX_WORKERS_PER_LINK,
         };
         let link = match super::SharedLink::new(params, ports) {
             Ok(l) => l,

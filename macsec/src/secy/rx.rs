@@ -16,6 +16,7 @@ use crate::crypto::{AeadKey, Backend, ICV_LEN, IV_LEN};
 use crate::secy::suite::{CipherSuite, Sci};
 use crate::wire::ethernet::ADDRS_LEN;
 use crate::wire::sectag::{SecTagError, SecTagRepr};
+use crossbeam_utils::CachePadded;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -94,9 +95,11 @@ pub struct RxSa {
     suite: CipherSuite,
     key: Box<dyn AeadKey>,
     iv_base: [u8; IV_LEN],
-    state: Mutex<RxSaState>,
-    /// The replay window's lowest acceptable PN as of the last change (it only grows).
-    lowest_hint: AtomicU64,
+    /// Written by the committing lcore (every burst): in cache lines of its own, apart from the
+    /// key every opening lcore reads.
+    state: CachePadded<Mutex<RxSaState>>,
+    /// The replay window's lowest acceptable PN as of the last commit run (it only grows).
+    lowest_hint: CachePadded<AtomicU64>,
 }
 
 impl core::fmt::Debug for RxSa {
@@ -132,11 +135,11 @@ impl RxSa {
             suite,
             key: build_key(backend, suite, an, keys)?,
             iv_base: iv_base(suite, sci, keys),
-            lowest_hint: AtomicU64::new(replay.lowest_pn()),
-            state: Mutex::new(RxSaState {
+            lowest_hint: CachePadded::new(AtomicU64::new(replay.lowest_pn())),
+            state: CachePadded::new(Mutex::new(RxSaState {
                 replay,
                 counters: RxSaCounters::default(),
-            }),
+            })),
         })
     }
 
@@ -164,6 +167,7 @@ impl RxSa {
         self.publish(&st.replay);
     }
 
+    /// Publishes the window's lowest acceptable PN for [`RxSecY::open`].
     fn publish(&self, replay: &ReplayWindow) {
         self.lowest_hint.store(replay.lowest_pn(), Ordering::Relaxed);
     }
@@ -531,23 +535,43 @@ pub struct Commit<'a> {
     scs: &'a [RxSc],
     policy: &'a Policy,
     counters: &'a mut SecyCounters,
-    held: Option<(u16, u8, MutexGuard<'a, RxSaState>)>,
+    held: Option<Held<'a>>,
+}
+
+/// The SA whose lock a [`Commit`] holds (the SC's index and the AN), and the lock. Its lowest
+/// acceptable PN is published when the lock is let go.
+struct Held<'a> {
+    sc: u16,
+    an: u8,
+    sa: &'a RxSa,
+    state: MutexGuard<'a, RxSaState>,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.sa.publish(&self.state.replay);
+    }
 }
 
 /// The SA `an` of the SC at `sc` and its state, locked: the lock `held` already holds when it
 /// is that SA's, else taken (and kept in `held` for the next frame).
 fn lock_sa<'a, 'h>(
     scs: &'a [RxSc],
-    held: &'h mut Option<(u16, u8, MutexGuard<'a, RxSaState>)>,
+    held: &'h mut Option<Held<'a>>,
     sc: u16,
     an: u8,
 ) -> Option<(&'a RxSa, &'h mut RxSaState)> {
     let sa: &'a RxSa = scs.get(sc as usize)?.sas.get(an as usize)?.as_deref()?;
-    if !matches!(held, Some((s, a, _)) if *s == sc && *a == an) {
+    if !matches!(held, Some(h) if h.sc == sc && h.an == an) {
         *held = None;
-        *held = Some((sc, an, sa.state()));
+        *held = Some(Held {
+            sc,
+            an,
+            sa,
+            state: sa.state(),
+        });
     }
-    held.as_mut().map(|(_, _, g)| (sa, &mut **g))
+    held.as_mut().map(|h| (h.sa, &mut *h.state))
 }
 
 impl<'a> Commit<'a> {
@@ -706,7 +730,6 @@ impl<'a> Commit<'a> {
                     }
                 };
                 st.replay.accept(pn);
-                sa.publish(&st.replay);
                 Ok(deliver(status, sci, pn))
             }
         }

@@ -5,6 +5,7 @@ use crate::crypto::{AeadKey, Backend, ICV_LEN, IV_LEN};
 use crate::secy::suite::{CipherSuite, Sci};
 use crate::wire::ethernet::{ADDRS_LEN, HEADER_LEN};
 use crate::wire::sectag::{SecTagRepr, Tci, SECTAG_LEN_SCI};
+use crossbeam_utils::CachePadded;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -49,13 +50,19 @@ impl PnBlock {
     }
 }
 
-/// A transmit SA. Shared between lcores (`Arc`); the PN is the only mutable state.
+/// A transmit SA. Shared between lcores (`Arc`); the PN is the only mutable state, in cache lines
+/// of its own (every burst writes it; every frame reads the key and IV base).
 pub struct TxSa {
     pub an: u8,
     suite: CipherSuite,
     key: Box<dyn AeadKey>,
     iv_base: [u8; IV_LEN],
-    next_pn: AtomicU64,
+    pn: CachePadded<TxPn>,
+}
+
+/// The next PN and whether the threshold was reported.
+struct TxPn {
+    next: AtomicU64,
     threshold_reported: AtomicBool,
 }
 
@@ -91,8 +98,10 @@ impl TxSa {
             key: build_key(backend, suite, an, keys)?,
             iv_base: iv_base(suite, sci, keys),
             // PN 0 is never valid on the wire (802.1AE-2018 10.5.2).
-            next_pn: AtomicU64::new(next_pn.max(1)),
-            threshold_reported: AtomicBool::new(false),
+            pn: CachePadded::new(TxPn {
+                next: AtomicU64::new(next_pn.max(1)),
+                threshold_reported: AtomicBool::new(false),
+            }),
         })
     }
 
@@ -102,7 +111,7 @@ impl TxSa {
 
     /// The next PN this SA will use (802.1AE nextPN).
     pub fn next_pn(&self) -> u64 {
-        self.next_pn.load(Ordering::Relaxed).min(self.pn_limit())
+        self.pn.next.load(Ordering::Relaxed).min(self.pn_limit())
     }
 
     /// One past the last PN this SA may use: 2^32 for GCM-AES-128/256; for XPN 2^64 - 1 (the
@@ -118,7 +127,8 @@ impl TxSa {
     pub fn reserve(&self, n: u64) -> (PnBlock, bool) {
         let limit = self.pn_limit();
         let start = match self
-            .next_pn
+            .pn
+            .next
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
                 Some(v.saturating_add(n).min(limit).max(v))
             }) {
@@ -126,7 +136,7 @@ impl TxSa {
         };
         let end = start.saturating_add(n).min(limit).max(start);
         let crossed = end > self.suite.pn_threshold();
-        let first = crossed && !self.threshold_reported.swap(true, Ordering::Relaxed);
+        let first = crossed && !self.pn.threshold_reported.swap(true, Ordering::Relaxed);
         (PnBlock { next: start, end }, first)
     }
 
