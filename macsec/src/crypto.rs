@@ -63,7 +63,13 @@ impl<K: AeadKey> AeadKey for CachePadded<K> {
         (**self).seal(iv, aad, in_out, icv)
     }
     #[inline]
-    fn open(&self, iv: &[u8; IV_LEN], aad: &[u8], in_out: &mut [u8], icv: &[u8; ICV_LEN]) -> Result<(), CryptoError> {
+    fn open(
+        &self,
+        iv: &[u8; IV_LEN],
+        aad: &[u8],
+        in_out: &mut [u8],
+        icv: &[u8; ICV_LEN],
+    ) -> Result<(), CryptoError> {
         (**self).open(iv, aad, in_out, icv)
     }
     fn backend(&self) -> Backend {

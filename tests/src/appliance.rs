@@ -417,6 +417,8 @@ pub struct Rig {
     pub md_env: [Vec<(String, String)>; 2],
     /// The dataplanes' cipher_suite (GCM-AES-XPN-256 unless set; match [`Xr::cipher_suite`]).
     pub cipher_suite: String,
+    /// Workers per dataplane link (1 unless set; at most 2: the EAL gets lcores 0 and 1).
+    pub workers: u32,
     /// When the last macsecd was started (Unix s).
     pub md_started: f64,
     /// Set by [`Rig::wait_secured`]: seconds from the last macsecd start to both Secured.
@@ -467,6 +469,7 @@ impl Rig {
             dp_starts: [0, 0],
             md_env: [Vec::new(), Vec::new()],
             cipher_suite: "GCM-AES-XPN-256".into(),
+            workers: 1,
             md_started: now(),
             secure_secs: None,
             secured_at: 0.0,
@@ -582,9 +585,10 @@ impl Rig {
     pub fn start_dp(&mut self, s: Side, policy: SecurityPolicy) -> anyhow::Result<()> {
         let n = s.name();
         let toml = format!(
-            "[[link]]\ninterface = \"{IF}\"\nhost_port = \"net_af_packet0\"\nline_port = \"net_af_packet1\"\ncipher_suite = \"{}\"\nsecurity_policy = \"{}\"\n",
+            "[[link]]\ninterface = \"{IF}\"\nhost_port = \"net_af_packet0\"\nline_port = \"net_af_packet1\"\ncipher_suite = \"{}\"\nsecurity_policy = \"{}\"\nworkers = {}\n",
             self.cipher_suite,
-            policy.as_str()
+            policy.as_str(),
+            self.workers
         );
         let cfg = self.path(&format!("{n}.toml"));
         let sock = self.path(&format!("{n}.sock"));

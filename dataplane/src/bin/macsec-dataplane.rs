@@ -133,30 +133,40 @@ const MACSEC_OVERHEAD: u16 = 32;
 
 /// Sets the ports' MTUs: the host port's to the configured one (if any), the line port's to the
 /// host's plus the MACsec overhead where it is lower and the port allows (a port that has no MTU
-/// operation, as net_pcap, net_ring and net_null, is taken to carry it). Returns the largest
-/// frame (without FCS) the line carries, for OutPktsTooLong, and what was done, for the log.
-fn set_mtus(l: &dataplane::config::LinkConfig, host: Port, line: Port) -> (usize, String) {
+/// operation, as net_pcap, net_ring and net_null, is taken to carry it). Returns the largest frame
+/// (without FCS) the line carries, for OutPktsTooLong, and what was done, for the log. A line port
+/// that refuses the MTU (net_af_packet reports 1500 whatever its interface's MTU is) leaves the
+/// limit to the port: None, and the log says so.
+fn set_mtus(l: &dataplane::config::LinkConfig, host: Port, line: Port) -> (Option<usize>, String) {
     let mut said = Vec::new();
+    let mut host_mtu = host.mtu().unwrap_or(1500);
     if let Some(m) = l.mtu {
-        if let Err(e) = host.set_mtu(m) {
-            said.push(format!("host port MTU {m} refused ({e})"));
+        match host.set_mtu(m) {
+            Ok(()) => host_mtu = host.mtu().unwrap_or(m),
+            // A port with no MTU of its own carries what it is given.
+            Err(e) if e.is_not_supported() => host_mtu = m,
+            Err(e) => said.push(format!("host port MTU {m} refused ({e}), stays {host_mtu}")),
         }
     }
-    let host_mtu = host.mtu().ok().or(l.mtu).unwrap_or(1500);
     let want = host_mtu.saturating_add(MACSEC_OVERHEAD);
-    let mut line_mtu = line.mtu().unwrap_or(1500);
-    if line_mtu < want {
+    let mut line_mtu = Some(line.mtu().unwrap_or(1500));
+    if line_mtu.is_some_and(|m| m < want) {
         match line.set_mtu(want) {
-            Ok(()) => line_mtu = line.mtu().unwrap_or(want),
-            // A port with no MTU of its own (a pcap file, a ring): nothing to set or exceed.
-            Err(e) if e.is_not_supported() => line_mtu = want,
-            Err(e) => said.push(format!("line port MTU {want} refused ({e}), stays {line_mtu}")),
+            Ok(()) => line_mtu = Some(line.mtu().unwrap_or(want)),
+            Err(e) if e.is_not_supported() => line_mtu = Some(want),
+            Err(e) => {
+                said.push(format!(
+                    "warning: line port MTU {want} refused ({e}): frames longer than the port carries are its to drop"
+                ));
+                line_mtu = None;
+            }
         }
     }
-    let max = usize::from(line_mtu) + usize::from(FRAME_OVER_MTU);
-    said.push(format!(
-        "host MTU {host_mtu}, line MTU {line_mtu} (frames up to {max} octets)"
-    ));
+    let max = line_mtu.map(|m| usize::from(m) + usize::from(FRAME_OVER_MTU));
+    said.push(match (line_mtu, max) {
+        (Some(m), Some(x)) => format!("host MTU {host_mtu}, line MTU {m} (frames up to {x} octets)"),
+        _ => format!("host MTU {host_mtu}"),
+    });
     (max, said.join("; "))
 }
 
@@ -262,7 +272,7 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> anyhow::Re
                 .policy
                 .to_policy()
                 .with_context(|| format!("link {}", l.interface))?;
-            policy.max_frame_len = Some(max_frame);
+            policy.max_frame_len = max_frame;
             let params = LinkParams {
                 name: l.interface.clone(),
                 policy,

@@ -5,14 +5,14 @@ use super::latency::{ticks, Histogram, Latency, LatencyReport};
 use super::order::{slots_for, Ordered};
 use super::punt::{ControlOut, PuntLimits, Punts};
 use super::{Command, Frames, LinkControl, LinkPorts, Refused, Side, Snapshot, BURST};
+use crossbeam_utils::CachePadded;
 use ipc::{Event, LinkCounters, PolicyMsg, RxSaState, SaState, SecurityPolicy, TxSaState};
 use macsec::crypto::Backend;
 use macsec::secy::{
-    count_sealed, seal_frame, Commit, Opened, PnBlock, Policy, RxSecY, Sci, Sealed, SecyCounters, Span, TxError,
-    TxSa, TxSaCounters, TxSecY,
+    count_sealed, seal_frame, Commit, Opened, PnBlock, Policy, RxSecY, Sci, Sealed, SecyCounters, Span,
+    TxError, TxSa, TxSaCounters, TxSecY,
 };
 use macsec::wire::ethernet::{EtherType, HEADER_LEN};
-use crossbeam_utils::CachePadded;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -134,7 +134,11 @@ impl Intake<RxState, RxView> {
 enum TxOut {
     /// Protected on the SA `an`: `secure_len` octets (a frame is at most 9216) encrypted or
     /// integrity only.
-    Sealed { an: u8, encrypted: bool, secure_len: u16 },
+    Sealed {
+        an: u8,
+        encrypted: bool,
+        secure_len: u16,
+    },
     /// LACP under lacp-in-clear.
     Clear,
     /// No SA in use under should-secure.

@@ -61,7 +61,9 @@ impl<T: Default, R> Ordered<T, R> {
         let slots = slots.max(1);
         Ordered {
             n: slots as u64,
-            slots: (0..slots).map(|_| CachePadded::new(Mutex::new(Slot::default()))).collect(),
+            slots: (0..slots)
+                .map(|_| CachePadded::new(Mutex::new(Slot::default())))
+                .collect(),
             next: CachePadded::new(AtomicU64::new(0)),
             release: CachePadded::new(Mutex::new(release)),
         }
