@@ -50,8 +50,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Frames one intake receives at most (one rx burst).
-pub const BURST: usize = 32;
+/// Frames one intake receives at most (one rx burst). 64 rather than DPDK's customary 32: the
+/// intake's and the release's lock handovers are per burst (measured with 2 workers at 64 octets:
+/// +6%, and +5% with one).
+pub const BURST: usize = 64;
 
 /// Most workers one link may have.
 pub const MAX_WORKERS_PER_LINK: usize = 16;
