@@ -215,6 +215,31 @@ class Bench:
         return reordered, lost, count
 
 
+def cores_per_link(records, base):
+    """Cores one link needs at 10/25/100/400 Gbit/s, both directions at line rate, from the
+    per-core rates measured with `base` workers: a core protects P and validates V frames/s, so it
+    carries 1/(1/P + 1/V) frames/s each way. The line carries the protected frame (+32 octets)
+    plus FCS, preamble and gap (+24): R = rate / ((size + 56) * 8). Assumes cores add linearly
+    (the measured 2-worker scaling says how far that holds)."""
+    rates = {(r["suite"], r["size"], r["path"]): r["mpps"] for r in records if r["workers"] == base}
+    suites = sorted({r["suite"] for r in records})
+    rows = []
+    for suite in suites:
+        for size in (64, "imix", 1500):
+            p, v = rates.get((suite, size, "protect")), rates.get((suite, size, "validate"))
+            if not p or not v:
+                continue
+            per_core = 1 / (1 / p + 1 / v)
+            line = [(g, g * 1000 / ((avg_len(size) + 56) * 8)) for g in (10, 25, 100, 400)]
+            rows.append((suite, size, per_core, [(g, r, -(-r // per_core)) for g, r in line]))
+    if not rows:
+        return
+    print("cores per link, both directions at line rate (per-core Mpps each way = 1/(1/protect + 1/validate)):")
+    print(f"{'suite':16} {'size':>5} {'Mpps/core':>9}  " + "  ".join(f"{g:>3}G Mpps cores" for g in (10, 25, 100, 400)))
+    for suite, size, per_core, cells in rows:
+        print(f"{suite:16} {str(size):>5} {per_core:9.2f}  " + "  ".join(f"{r:9.2f} {int(c):5d}" for _, r, c in cells))
+
+
 def cpu_model():
     for line in open("/proc/cpuinfo"):
         if line.startswith("model name"):
@@ -303,6 +328,7 @@ def main():
         print(f"{r['suite']:16} {r['path']:8} {str(r['size']):>5} {r['workers']:>2} {r['mpps']:7.2f} {r['gbps']:7.2f} "
               f"{f('scaling', '{:7.2f}'):>7} {f('two_links_mpps', '{:7.2f}'):>7} {f('testpmd_mpps', '{:7.2f}'):>7} "
               f"{f('reordered', '{:5d}'):>5} {f('lost', '{:5d}'):>5}")
+    cores_per_link(records, workers[0])
     if args.json:
         with open(args.json, "w") as f:
             for r in records:
