@@ -403,7 +403,7 @@ mod hex {
     /// Decodes hex (no separators) or returns None.
     pub fn decode_len(s: &str) -> Option<Vec<u8>> {
         let s = s.trim();
-        if s.len() % 2 != 0 || !s.is_ascii() {
+        if !s.len().is_multiple_of(2) || !s.is_ascii() {
             return None;
         }
         (0..s.len())

@@ -55,7 +55,7 @@ pub fn kdf(
     context: &[u8],
     length_bits: u32,
 ) -> Result<Zeroizing<Vec<u8>>, KeyError> {
-    if length_bits == 0 || length_bits % 8 != 0 || length_bits > 255 * 128 {
+    if length_bits == 0 || !length_bits.is_multiple_of(8) || length_bits > 255 * 128 {
         return Err(KeyError::KdfLength(length_bits));
     }
     let prf = AesCmac::new(key).map_err(|e| KeyError::Length {

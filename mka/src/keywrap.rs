@@ -40,7 +40,7 @@ fn kw(kek: &[u8]) -> Result<Kw, KeyWrapError> {
 
 /// Wraps `key_data` under `kek`; the result is 8 octets longer.
 pub fn wrap(kek: &[u8], key_data: &[u8]) -> Result<Vec<u8>, KeyWrapError> {
-    if key_data.is_empty() || key_data.len() % 8 != 0 {
+    if key_data.is_empty() || !key_data.len().is_multiple_of(8) {
         return Err(KeyWrapError::DataLength(key_data.len()));
     }
     let mut out = vec![0u8; key_data.len() + WRAP_OVERHEAD];
@@ -56,7 +56,7 @@ pub fn wrap(kek: &[u8], key_data: &[u8]) -> Result<Vec<u8>, KeyWrapError> {
 /// Unwraps `wrapped` under `kek` and checks its integrity; the result is 8 octets shorter.
 pub fn unwrap(kek: &[u8], wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyWrapError> {
     // RFC 3394 needs n >= 2 blocks of key data (so at least 24 octets of wrap).
-    if wrapped.len() < 24 || wrapped.len() % 8 != 0 {
+    if wrapped.len() < 24 || !wrapped.len().is_multiple_of(8) {
         return Err(KeyWrapError::WrappedLength(wrapped.len()));
     }
     let mut out = Zeroizing::new(vec![0u8; wrapped.len() - WRAP_OVERHEAD]);

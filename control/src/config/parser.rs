@@ -225,7 +225,7 @@ fn parse_ckn(text: &str) -> Result<Ckn, ErrorKind> {
     if text.len() > 2 * CKN_MAX_LEN {
         return Err(ErrorKind::CknTooLong { digits: text.len() });
     }
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return Err(ErrorKind::CknOdd {
             text: text.to_string(),
             digits: text.len(),

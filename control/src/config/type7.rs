@@ -9,7 +9,7 @@ const XLAT: &[u8] = b"dsfd;kfoA,.iyewrkldJKDHSUBsgvca69834ncxv9873254k;fg87";
 /// The clear text of a type 7 string, or `None` if it is not one.
 pub(crate) fn decode(text: &str) -> Option<Zeroizing<Vec<u8>>> {
     let b = text.as_bytes();
-    if b.len() < 4 || b.len() % 2 != 0 || !b[..2].iter().all(u8::is_ascii_digit) {
+    if b.len() < 4 || !b.len().is_multiple_of(2) || !b[..2].iter().all(u8::is_ascii_digit) {
         return None;
     }
     let seed = usize::from((b[0] - b'0') * 10 + (b[1] - b'0'));

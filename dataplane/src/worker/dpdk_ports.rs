@@ -28,6 +28,14 @@ impl Frames for Burst<BURST> {
     }
 
     #[inline]
+    fn buffers_mut(&mut self) -> impl Iterator<Item = (&mut [u8], Span)> {
+        self.iter_mut().map(|m| {
+            let (buf, off, len) = m.buffer_mut();
+            (buf, Span::new(off, len))
+        })
+    }
+
+    #[inline]
     fn set_span(&mut self, i: usize, span: Span) -> bool {
         self[i].set_window(span.start, span.len).is_ok()
     }

@@ -5,12 +5,13 @@ use super::latency::{ticks, Histogram, Latency, LatencyReport};
 use super::order::{slots_for, Ordered};
 use super::punt::{ControlOut, PuntLimits, Punts};
 use super::{Command, Frames, LinkControl, LinkPorts, Refused, Side, Snapshot, BURST};
+use arrayvec::ArrayVec;
 use crossbeam_utils::CachePadded;
 use ipc::{Event, LinkCounters, PolicyMsg, RxSaState, SaState, SecurityPolicy, TxSaState};
-use macsec::crypto::Backend;
+use macsec::crypto::{Backend, OpenJob, SealJob};
 use macsec::secy::{
-    count_sealed, seal_frame, Commit, Opened, PnBlock, Policy, RxSecY, Sci, Sealed, SecyCounters, Span,
-    TxError, TxSa, TxSaCounters, TxSecY,
+    count_sealed, prepare_seal, Commit, OpenAt, Opened, PnBlock, Policy, RxSecY, Sci, SealAt, Sealed,
+    SecyCounters, Span, TxError, TxSa, TxSaCounters, TxSecY,
 };
 use macsec::wire::ethernet::{EtherType, HEADER_LEN};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -685,9 +686,58 @@ fn reserve(v: &TxView, n: usize, link: &str) -> (PnBlock, Option<Event>) {
     }
 }
 
-/// Protect's work step for frame `k`.
+/// Protect's work step for a burst: each frame classified and, to be protected, prepared (PN
+/// taken, addresses moved, SecTAG written); then every prepared frame sealed with one AEAD call
+/// (the SA's multi-buffer key interleaves them) and its new span set. A frame the AEAD did not
+/// seal is dropped: its text may be clear.
+fn protect_burst<F: Frames>(v: &TxView, block: &mut PnBlock, frames: &mut F, out: &mut [TxOut]) {
+    let n = frames.len().min(out.len());
+    let mut at: [Option<(SealAt, Span)>; BURST] = [None; BURST];
+    for k in 0..n {
+        out[k] = prepare_one(v, block, frames, k, &mut at[k]);
+    }
+    let Some(sa) = v.encoding.as_deref() else {
+        return;
+    };
+    let mut idx: ArrayVec<usize, BURST> = ArrayVec::new();
+    let mut ok = [false; BURST];
+    {
+        let mut jobs: ArrayVec<SealJob<'_>, BURST> = ArrayVec::new();
+        for (k, (buf, _)) in frames.buffers_mut().enumerate().take(n) {
+            if let Some((a, _)) = &at[k] {
+                let (aad, text, tag) = a.split(buf);
+                jobs.push(SealJob {
+                    iv: a.iv,
+                    aad,
+                    text,
+                    tag,
+                });
+                idx.push(k);
+            }
+        }
+        if !jobs.is_empty() {
+            let m = jobs.len();
+            sa.key().seal_batch(&mut jobs, &mut ok[..m]);
+        }
+    }
+    for (j, &k) in idx.iter().enumerate() {
+        let sealed = at[k].is_some_and(|(_, span)| ok[j] && frames.set_span(k, span));
+        if !sealed {
+            out[k] = TxOut::DropOther;
+        }
+    }
+}
+
+/// Protect's classification and preparation of frame `k` (see [`protect_burst`]); `at` gets
+/// where its parts are when it is to be sealed.
 #[inline]
-fn protect_one<F: Frames>(v: &TxView, block: &mut PnBlock, frames: &mut F, k: usize) -> TxOut {
+fn prepare_one<F: Frames>(
+    v: &TxView,
+    block: &mut PnBlock,
+    frames: &mut F,
+    k: usize,
+    at: &mut Option<(SealAt, Span)>,
+) -> TxOut {
     if !frames.is_contiguous(k) {
         return TxOut::NonContiguous;
     }
@@ -705,30 +755,87 @@ fn protect_one<F: Frames>(v: &TxView, block: &mut PnBlock, frames: &mut F, k: us
     let Some(pn) = block.take() else {
         return TxOut::DropOther;
     };
-    match seal_frame(&v.policy, v.sci, sa, pn, buf, span) {
-        Ok(s) if s.secure_len <= usize::from(u16::MAX) && frames.set_span(k, s.span) => TxOut::Sealed {
-            an: s.an,
-            encrypted: s.encrypted,
-            secure_len: s.secure_len as u16,
-        },
+    match prepare_seal(&v.policy, v.sci, sa, pn, buf, span) {
+        Ok((s, a)) if s.secure_len <= usize::from(u16::MAX) => {
+            *at = Some((a, s.span));
+            TxOut::Sealed {
+                an: s.an,
+                encrypted: s.encrypted,
+                secure_len: s.secure_len as u16,
+            }
+        }
         Ok(_) => TxOut::DropOther,
         Err(TxError::TooLong) => TxOut::TooLong,
         Err(_) => TxOut::DropOther,
     }
 }
 
-/// Validate's work step for frame `k`.
+/// Validate's work step for a burst: each frame classified and, if MACsec, prepared (SecTAG,
+/// SC and SA, PN); then the prepared frames opened with one AEAD call per run of frames of one
+/// SA, and finished (SecTAG and ICV stripped).
+fn validate_burst<F: Frames>(v: &RxView, frames: &mut F, out: &mut [RxOut]) {
+    let n = frames.len().min(out.len());
+    let mut at: [Option<OpenAt>; BURST] = [None; BURST];
+    for k in 0..n {
+        out[k] = classify_rx(v, frames, k, &mut at[k]);
+    }
+    let mut idx: ArrayVec<usize, BURST> = ArrayVec::new();
+    let mut ok = [false; BURST];
+    {
+        let mut jobs: ArrayVec<OpenJob<'_>, BURST> = ArrayVec::new();
+        for (k, (buf, _)) in frames.buffers_mut().enumerate().take(n) {
+            if let Some(a) = &at[k] {
+                let (aad, text, tag) = a.split(buf);
+                jobs.push(OpenJob {
+                    iv: a.iv,
+                    aad,
+                    text,
+                    tag,
+                });
+                idx.push(k);
+            }
+        }
+        // One AEAD call per run of consecutive frames of one SA (a burst is mostly one run; two
+        // around a rekey).
+        let mut i = 0;
+        while i < jobs.len() {
+            let first = at[idx[i]].map(|a| (a.sc, a.an));
+            let mut j = i + 1;
+            while j < jobs.len() && at[idx[j]].map(|a| (a.sc, a.an)) == first {
+                j += 1;
+            }
+            if let Some(key) = at[idx[i]].as_ref().and_then(|a| v.secy.open_key(a)) {
+                key.open_batch(&mut jobs[i..j], &mut ok[i..j]);
+            }
+            i = j;
+        }
+    }
+    for (j, &k) in idx.iter().enumerate() {
+        let (RxOut::Opened(o), Some(a)) = (&mut out[k], &at[k]) else {
+            continue;
+        };
+        let (buf, _) = frames.buffer_mut(k);
+        RxSecY::open_finish(o, a, ok[j], buf);
+        // A frame that will not be delivered may keep any span.
+        let _ = frames.set_span(k, o.span());
+    }
+}
+
+/// Validate's classification of frame `k`, and the preparation of a MACsec frame (see
+/// [`validate_burst`]); `at` gets where its parts are when it waits for its AEAD.
 #[inline]
-fn validate_one<F: Frames>(v: &RxView, frames: &mut F, k: usize) -> RxOut {
+fn classify_rx<F: Frames>(v: &RxView, frames: &mut F, k: usize, at: &mut Option<OpenAt>) -> RxOut {
     if !frames.is_contiguous(k) {
         return RxOut::NonContiguous;
     }
     let (buf, span) = frames.buffer_mut(k);
     match ethertype(&buf[span.start..span.end()]) {
         Some(EtherType::MACSEC) => {
-            let o = v.secy.open(buf, span);
-            // A frame that will not be delivered may keep any span.
-            let _ = frames.set_span(k, o.span());
+            let (o, a) = v.secy.open_prepare(buf, span);
+            *at = a;
+            if a.is_none() {
+                let _ = frames.set_span(k, o.span());
+            }
             RxOut::Opened(o)
         }
         Some(EtherType::EAPOL) => RxOut::Punt,
@@ -797,9 +904,7 @@ impl<P: LinkPorts> WorkerLink<P> {
         i.next_ticket += 1;
         drop(i);
         let view: &TxView = &tx.1;
-        for k in 0..n {
-            w.out[k] = protect_one(view, &mut block, &mut w.frames, k);
-        }
+        protect_burst(view, &mut block, &mut w.frames, &mut w.out);
         link.tx_order
             .finish(slot, &mut |r, s| link.release_tx(r, &mut s.data));
         n
@@ -830,9 +935,7 @@ impl<P: LinkPorts> WorkerLink<P> {
         i.next_ticket += 1;
         drop(i);
         let view: &RxView = &rx.1;
-        for k in 0..n {
-            w.out[k] = validate_one(view, &mut w.frames, k);
-        }
+        validate_burst(view, &mut w.frames, &mut w.out);
         link.rx_order
             .finish(slot, &mut |r, s| link.release_rx(r, &mut s.data));
         n

@@ -133,6 +133,9 @@ pub trait Frames: Default + Send {
     fn buffer_mut(&mut self, i: usize) -> (&mut [u8], Span);
     /// Frame `i`'s octets.
     fn data(&self, i: usize) -> &[u8];
+    /// Every frame's whole buffer and where the frame is in it, all at once (disjoint borrows:
+    /// a burst's AEAD jobs point into all of them).
+    fn buffers_mut(&mut self) -> impl Iterator<Item = (&mut [u8], Span)>;
     /// Frame `i` is now at `span` of its buffer (protect and validate move its start); false when
     /// the span does not fit the buffer.
     fn set_span(&mut self, i: usize, span: Span) -> bool;

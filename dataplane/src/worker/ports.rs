@@ -34,6 +34,10 @@ impl Frames for MemFrames {
         &buf[span.start..span.end()]
     }
 
+    fn buffers_mut(&mut self) -> impl Iterator<Item = (&mut [u8], Span)> {
+        self.frames.iter_mut().map(|(b, s)| (b.as_mut_slice(), *s))
+    }
+
     fn set_span(&mut self, i: usize, span: Span) -> bool {
         let (buf, s) = &mut self.frames[i];
         if span.end() > buf.len() {
@@ -141,6 +145,25 @@ impl MemLink {
         security: ipc::SecurityPolicy,
         lacp_in_clear: bool,
     ) -> MemLink {
+        Self::with_backend(
+            name,
+            policy,
+            sci,
+            security,
+            lacp_in_clear,
+            macsec::crypto::Backend::Ring,
+        )
+    }
+
+    /// [`MemLink::new`] with another AEAD backend.
+    pub fn with_backend(
+        name: &str,
+        policy: macsec::secy::Policy,
+        sci: macsec::secy::Sci,
+        security: ipc::SecurityPolicy,
+        lacp_in_clear: bool,
+        backend: macsec::crypto::Backend,
+    ) -> MemLink {
         let (ports, wires) = MemPorts::new();
         let (ctx, control) = crossbeam_channel::bounded(super::CONTROL_QUEUE);
         let (etx, eapol) = crossbeam_channel::bounded(super::EAPOL_QUEUE);
@@ -148,7 +171,7 @@ impl MemLink {
             name: name.into(),
             policy,
             sci,
-            backend: macsec::crypto::Backend::Ring,
+            backend,
             security,
             lacp_in_clear,
             control: ctx,

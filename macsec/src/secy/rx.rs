@@ -421,8 +421,9 @@ impl RxSecY {
     }
 
     /// Removes SecTAG and ICV: the addresses move forward over the SecTAG.
+    #[inline]
     fn strip(buf: &mut [u8], span: Span, tag_len: usize) -> Span {
-        buf.copy_within(span.start..span.start + ADDRS_LEN, span.start + tag_len);
+        crate::wire::ethernet::move_addrs(buf, span.start, span.start + tag_len);
         Span::new(span.start + tag_len, span.len - tag_len - ICV_LEN)
     }
 
@@ -438,7 +439,26 @@ impl RxSecY {
     /// place, stripping SecTAG and ICV where the frame could be delivered. Changes nothing in the
     /// SecY: several threads may open frames at once; [`Commit::frame`] decides and counts.
     pub fn open(&self, buf: &mut [u8], span: Span) -> Opened {
-        let fail = |found| Opened { span, an: 0, found };
+        let (mut opened, at) = self.open_prepare(buf, span);
+        if let Some(at) = at {
+            let ok = {
+                let (aad, text, icv) = at.split(buf);
+                self.open_key(&at)
+                    .is_some_and(|k| k.open(&at.iv, aad, text, icv).is_ok())
+            };
+            Self::open_finish(&mut opened, &at, ok, buf);
+        }
+        opened
+    }
+
+    /// The first half of [`RxSecY::open`], for opening a burst's frames with one AEAD call per
+    /// SA ([`crate::crypto::AeadKey::open_batch`]): everything but the AEAD and the strip that
+    /// follows it. With `Some(at)` the frame waits for its AEAD (the key: [`Self::open_key`]; its
+    /// parts: [`OpenAt::split`]) and then [`Self::open_finish`]; with `None` it is opened already.
+    #[inline]
+    pub fn open_prepare(&self, buf: &mut [u8], span: Span) -> (Opened, Option<OpenAt>) {
+        let done = |o| (o, None);
+        let fail = |found| (Opened { span, an: 0, found }, None);
         if span.end() > buf.len() {
             return fail(Found::BadTag(SecTagError::Truncated));
         }
@@ -454,11 +474,11 @@ impl RxSecY {
         let sci = self.frame_sci(frame, &tag);
         let sc_idx = sci.and_then(|s| self.scs.iter().position(|sc| sc.sci == s));
         let Some(sc_idx) = sc_idx else {
-            return Opened {
+            return done(Opened {
                 span: Self::strip(buf, span, tag_len),
                 an,
                 found: Found::NoSc { sci, c_bit },
-            };
+            });
         };
         let sc = sc_idx as u16;
         let entry = &self.scs[sc_idx];
@@ -466,19 +486,19 @@ impl RxSecY {
             .as_ref()
             .filter(|_| entry.enabled[an as usize])
         else {
-            return Opened {
+            return done(Opened {
                 span: Self::strip(buf, span, tag_len),
                 an,
                 found: Found::NoSa { sc, c_bit },
-            };
+            });
         };
         let lowest = sa.lowest_hint.load(Ordering::Relaxed);
         let Some(pn) = sa.recover_pn(tag.pn, lowest) else {
-            return Opened {
+            return done(Opened {
                 span,
                 an,
                 found: Found::Unrecoverable { sc },
-            };
+            });
         };
         let found = |crypto| Found::Sa {
             sc,
@@ -491,39 +511,91 @@ impl RxSecY {
         };
         // The lowest acceptable PN only grows: a PN below it now is late at commit too.
         if self.policy.replay_protect && pn < lowest {
-            return Opened {
+            return done(Opened {
                 span,
                 an,
                 found: found(Crypto::SkippedLate),
-            };
+            });
         }
         if self.policy.validate_frames == ValidateFrames::Disabled && !c_bit {
-            return Opened {
+            return done(Opened {
                 span: Self::strip(buf, span, tag_len),
                 an,
                 found: found(Crypto::Unchecked),
-            };
+            });
         }
-        let frame = &mut buf[span.start..span.end()];
-        let Some((body, icv)) = frame.split_last_chunk_mut::<ICV_LEN>() else {
+        let Some(body) = span.len.checked_sub(ICV_LEN) else {
             return fail(Found::BadTag(SecTagError::Truncated));
         };
         let clear = if tag.tci.e() {
-            (ADDRS_LEN + tag_len + self.policy.conf_offset.octets()).min(body.len())
+            (ADDRS_LEN + tag_len + self.policy.conf_offset.octets()).min(body)
         } else {
-            body.len()
+            body
         };
-        let (aad, text) = body.split_at_mut(clear);
-        let crypto = if sa.key.open(&iv_for(&sa.iv_base, pn), aad, text, icv).is_ok() {
-            Crypto::Verified
-        } else {
-            Crypto::Failed
-        };
-        Opened {
-            span: Self::strip(buf, span, tag_len),
-            an,
-            found: found(crypto),
+        (
+            Opened {
+                span,
+                an,
+                // Until open_finish says otherwise.
+                found: found(Crypto::Failed),
+            },
+            Some(OpenAt {
+                iv: iv_for(&sa.iv_base, pn),
+                start: span.start,
+                clear,
+                text: body - clear,
+                tag_len,
+                sc,
+                an,
+            }),
+        )
+    }
+
+    /// The AEAD key of the SA a prepared frame belongs to.
+    #[inline]
+    pub fn open_key(&self, at: &OpenAt) -> Option<&dyn AeadKey> {
+        let sa = self.scs.get(at.sc as usize)?.sas.get(at.an as usize)?.as_ref()?;
+        Some(&*sa.key)
+    }
+
+    /// The second half of [`RxSecY::open`]: records whether the AEAD verified the prepared frame
+    /// and removes its SecTAG and ICV (the addresses move forward over the SecTAG).
+    #[inline]
+    pub fn open_finish(opened: &mut Opened, at: &OpenAt, verified: bool, buf: &mut [u8]) {
+        if let Found::Sa { crypto, .. } = &mut opened.found {
+            *crypto = if verified {
+                Crypto::Verified
+            } else {
+                Crypto::Failed
+            };
         }
+        opened.span = Self::strip(buf, opened.span, at.tag_len);
+    }
+}
+
+/// Where the parts of a frame [`RxSecY::open_prepare`] made ready are in its buffer, its IV and
+/// its SA (the SC's index and the AN).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenAt {
+    pub iv: [u8; IV_LEN],
+    start: usize,
+    clear: usize,
+    text: usize,
+    tag_len: usize,
+    pub sc: u16,
+    pub an: u8,
+}
+
+impl OpenAt {
+    /// The frame's AAD, text and received ICV, borrowed from its buffer.
+    #[inline]
+    pub fn split<'b>(&self, buf: &'b mut [u8]) -> (&'b [u8], &'b mut [u8], &'b [u8; ICV_LEN]) {
+        let (aad, rest) = buf[self.start..].split_at_mut(self.clear);
+        let (text, rest) = rest.split_at_mut(self.text);
+        let icv = rest
+            .first_chunk::<ICV_LEN>()
+            .expect("open_prepare checked the frame's length");
+        (aad, text, icv)
     }
 }
 

@@ -4,7 +4,7 @@ use super::{build_key, iv_base, iv_for, Policy, SaError, SaKeys, SecyCounters, S
 use crate::crypto::{AeadKey, Backend, ICV_LEN, IV_LEN};
 use crate::secy::suite::{CipherSuite, Sci};
 use crate::wire::ethernet::{ADDRS_LEN, HEADER_LEN};
-use crate::wire::sectag::{SecTagRepr, Tci, SECTAG_LEN_SCI};
+use crate::wire::sectag::{SecTagRepr, Tci};
 use crossbeam_utils::CachePadded;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -140,11 +140,9 @@ impl TxSa {
         (PnBlock { next: start, end }, first)
     }
 
-    #[inline]
-    pub(crate) fn seal(&self, pn: u64, aad: &[u8], in_out: &mut [u8], icv: &mut [u8; ICV_LEN]) -> bool {
-        self.key
-            .seal(&iv_for(&self.iv_base, pn), aad, in_out, icv)
-            .is_ok()
+    /// The SA's AEAD key (for sealing a burst at once, [`prepare_seal`]).
+    pub fn key(&self) -> &dyn AeadKey {
+        &*self.key
     }
 }
 
@@ -281,6 +279,7 @@ pub struct Sealed {
 
 /// Counts what [`seal_frame`] did to one frame: OutPktsEncrypted/Protected and their octets
 /// (SecY and SA), or OutPktsTooLong.
+#[inline]
 pub fn count_sealed(
     counters: &mut SecyCounters,
     sa_counters: &mut [TxSaCounters; 4],
@@ -304,20 +303,46 @@ pub fn count_sealed(
     }
 }
 
-/// Protects the frame at `buf[span]` in place with `sa` and `pn` under `policy` for the SecY
-/// `sci` (802.1AE-2018 10.5): the addresses move into the headroom, the SecTAG goes between them
-/// and the User Data, the User Data (after the confidentiality offset) is encrypted, the ICV goes
-/// into the tailroom. Returns where the protected frame now is. Changes nothing but the buffer,
-/// so any number of threads may seal with one SA at once (each with its own PNs); the caller
-/// counts with [`count_sealed`].
-pub fn seal_frame(
+/// Where the parts of a frame [`prepare_seal`] made ready are in its buffer, and its IV: the
+/// AEAD seals `text` in place with `aad` and writes the ICV after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SealAt {
+    pub iv: [u8; IV_LEN],
+    /// The protected frame's first octet (its DA).
+    start: usize,
+    /// Octets of AAD from `start`: DA‖SA‖SecTAG and the confidentiality offset, or the whole
+    /// frame with integrity only.
+    clear: usize,
+    /// Octets of text after the AAD (0 with integrity only).
+    text: usize,
+}
+
+impl SealAt {
+    /// The frame's AAD, text and ICV, borrowed from its buffer.
+    #[inline]
+    pub fn split<'b>(&self, buf: &'b mut [u8]) -> (&'b [u8], &'b mut [u8], &'b mut [u8; ICV_LEN]) {
+        let (aad, rest) = buf[self.start..].split_at_mut(self.clear);
+        let (text, rest) = rest.split_at_mut(self.text);
+        let icv = rest
+            .first_chunk_mut::<ICV_LEN>()
+            .expect("prepare_seal checked the tailroom");
+        (aad, text, icv)
+    }
+}
+
+/// The first half of [`seal_frame`]: checks the frame and the PN, moves the addresses into the
+/// headroom and writes the SecTAG between them and the User Data; the AEAD (one frame, or a
+/// burst with [`crate::crypto::AeadKey::seal_batch`]) then seals it as [`SealAt`] says. Changes
+/// nothing but the buffer.
+#[inline]
+pub fn prepare_seal(
     policy: &Policy,
     sci: Sci,
     sa: &TxSa,
     pn: u64,
     buf: &mut [u8],
     span: Span,
-) -> Result<Sealed, TxError> {
+) -> Result<(Sealed, SealAt), TxError> {
     if span.len < HEADER_LEN || span.end() > buf.len() {
         return Err(TxError::Runt);
     }
@@ -354,38 +379,51 @@ pub fn seal_frame(
         pn: pn as u32,
         sci: p.include_sci.then_some(sci.0),
     };
-    // DA‖SA‖SecTAG is assembled on the stack. When it is the whole AAD (encryption with no
-    // confidentiality offset, the common case), the AEAD reads it from there and the frame's
-    // header is written after sealing: the AEAD never loads what the CPU just stored into the
-    // frame (store-forwarding stalls cost ~10 ns a frame). The User Data does not move, and
-    // the header's octets [start, start + 12 + tag_len) are disjoint from it.
+    // The addresses move forward by the SecTAG's length (the User Data stays where it is), then
+    // the SecTAG goes after them.
+    crate::wire::ethernet::move_addrs(buf, span.start, start);
+    repr.emit(&mut buf[start + ADDRS_LEN..start + ADDRS_LEN + tag_len]);
     let hdr_len = ADDRS_LEN + tag_len;
-    let mut head = [0u8; SECTAG_LEN_SCI + ADDRS_LEN];
-    head[..ADDRS_LEN].copy_from_slice(&buf[span.start..span.start + ADDRS_LEN]);
-    repr.emit(&mut head[ADDRS_LEN..]);
-    let frame = &mut buf[start..start + out_len];
-    let (body, icv) = frame.split_last_chunk_mut::<ICV_LEN>().ok_or(TxError::Runt)?;
-    let sealed = if p.confidentiality && p.conf_offset.octets() == 0 {
-        let sealed = sa.seal(pn, &head[..hdr_len], &mut body[hdr_len..], icv);
-        body[..hdr_len].copy_from_slice(&head[..hdr_len]);
-        sealed
+    let body = out_len - ICV_LEN;
+    let clear = if p.confidentiality {
+        (hdr_len + p.conf_offset.octets()).min(body)
     } else {
-        body[..hdr_len].copy_from_slice(&head[..hdr_len]);
-        let clear = if p.confidentiality {
-            (hdr_len + p.conf_offset.octets()).min(body.len())
-        } else {
-            body.len()
-        };
-        let (aad, text) = body.split_at_mut(clear);
-        sa.seal(pn, aad, text, icv)
+        body
     };
-    if !sealed {
-        return Err(TxError::TooLong);
-    }
-    Ok(Sealed {
-        span: Span::new(start, out_len),
-        secure_len,
-        encrypted: p.confidentiality,
-        an: sa.an,
-    })
+    Ok((
+        Sealed {
+            span: Span::new(start, out_len),
+            secure_len,
+            encrypted: p.confidentiality,
+            an: sa.an,
+        },
+        SealAt {
+            iv: iv_for(&sa.iv_base, pn),
+            start,
+            clear,
+            text: body - clear,
+        },
+    ))
+}
+
+/// Protects the frame at `buf[span]` in place with `sa` and `pn` under `policy` for the SecY
+/// `sci` (802.1AE-2018 10.5): the addresses move into the headroom, the SecTAG goes between them
+/// and the User Data, the User Data (after the confidentiality offset) is encrypted, the ICV goes
+/// into the tailroom. Returns where the protected frame now is. Changes nothing but the buffer,
+/// so any number of threads may seal with one SA at once (each with its own PNs); the caller
+/// counts with [`count_sealed`]. [`prepare_seal`] and the AEAD in a row.
+pub fn seal_frame(
+    policy: &Policy,
+    sci: Sci,
+    sa: &TxSa,
+    pn: u64,
+    buf: &mut [u8],
+    span: Span,
+) -> Result<Sealed, TxError> {
+    let (sealed, at) = prepare_seal(policy, sci, sa, pn, buf, span)?;
+    let (aad, text, icv) = at.split(buf);
+    sa.key()
+        .seal(&at.iv, aad, text, icv)
+        .map_err(|_| TxError::TooLong)?;
+    Ok(sealed)
 }

@@ -61,6 +61,22 @@ pub const ADDRS_LEN: usize = 12;
 /// Octets of an Ethernet II header.
 pub const HEADER_LEN: usize = field::PAYLOAD;
 
+/// Moves the 12 address octets at `buf[from..]` to `buf[to..]` (protect moves them into the
+/// headroom, validate back over the SecTAG): through an 8- and a 4-octet register, loaded before
+/// either store, so overlapping ranges work. (Copied through a 12-octet array on the stack, its
+/// loads waited for the stores that filled it; with a variable range, a call to memmove.)
+/// Panics if either range is outside `buf` (the callers checked).
+#[inline]
+pub fn move_addrs(buf: &mut [u8], from: usize, to: usize) {
+    let mut lo = [0u8; 8];
+    let mut hi = [0u8; 4];
+    lo.copy_from_slice(&buf[from..from + 8]);
+    hi.copy_from_slice(&buf[from + 8..from + ADDRS_LEN]);
+    let (lo, hi) = (u64::from_ne_bytes(lo), u32::from_ne_bytes(hi));
+    buf[to..to + 8].copy_from_slice(&lo.to_ne_bytes());
+    buf[to + 8..to + ADDRS_LEN].copy_from_slice(&hi.to_ne_bytes());
+}
+
 /// A read/write view of an Ethernet II frame (no FCS).
 #[derive(Debug, Clone)]
 pub struct EthernetFrame<T: AsRef<[u8]>> {

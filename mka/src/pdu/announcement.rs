@@ -56,7 +56,7 @@ impl Announcement {
             let len = (((h[0] & 1) as usize) << 8) | h[1] as usize;
             let value = body.get(off + 2..off + 2 + len).ok_or(bad)?;
             tlvs.push(if tlv_type == TLV_MACSEC_CIPHER_SUITES {
-                if len % 10 != 0 {
+                if !len.is_multiple_of(10) {
                     return Err(bad);
                 }
                 AnnouncementTlv::CipherSuites(

@@ -25,7 +25,7 @@ impl MkpduRepr {
         if len < MKPDU_MIN_LEN {
             return Err(MkpduError::TooShort { len });
         }
-        if len % 4 != 0 {
+        if !len.is_multiple_of(4) {
             return Err(MkpduError::NotMultipleOf4 { len });
         }
         let end = len - ICV_LEN;

@@ -25,7 +25,7 @@ pub struct PeerList {
 impl PeerList {
     /// Parses the body (`None` if it is not a whole number of entries).
     pub(super) fn parse(octet2: u8, body: &[u8]) -> Option<Self> {
-        if body.len() % PEER_ENTRY_LEN != 0 {
+        if !body.len().is_multiple_of(PEER_ENTRY_LEN) {
             return None;
         }
         Some(PeerList {

@@ -13,9 +13,20 @@ const NAME: &str = "TenGigE0/0/0/1";
 type TestLink = MemLink;
 
 fn new_link(suite: CipherSuite, window: u32, security: SecurityPolicy, lacp: bool, sci: Sci) -> TestLink {
+    new_link_on(Backend::Ring, suite, window, security, lacp, sci)
+}
+
+fn new_link_on(
+    backend: Backend,
+    suite: CipherSuite,
+    window: u32,
+    security: SecurityPolicy,
+    lacp: bool,
+    sci: Sci,
+) -> TestLink {
     let mut policy = Policy::new(suite);
     policy.replay_window = window;
-    MemLink::new(NAME, policy, sci, security, lacp)
+    MemLink::with_backend(NAME, policy, sci, security, lacp, backend)
 }
 
 fn link(security: SecurityPolicy, lacp: bool, sci: Sci) -> TestLink {
@@ -36,9 +47,13 @@ fn keys(suite: CipherSuite, b: u8) -> SaKeys {
 
 /// A transmits with AN `an` from PN `pn` on key `b`; B receives it.
 fn secure_an(a: &TestLink, b: &TestLink, suite: CipherSuite, an: u8, key: u8, pn: u64) {
+    secure_an_on(Backend::Ring, a, b, suite, an, key, pn)
+}
+
+fn secure_an_on(backend: Backend, a: &TestLink, b: &TestLink, suite: CipherSuite, an: u8, key: u8, pn: u64) {
     let k = keys(suite, key);
-    let sa = Arc::new(TxSa::new(Backend::Ring, suite, A, an, &k, pn).unwrap());
-    let rx = RxSecY::new(Policy::new(suite), Backend::Ring)
+    let sa = Arc::new(TxSa::new(backend, suite, A, an, &k, pn).unwrap());
+    let rx = RxSecY::new(Policy::new(suite), backend)
         .build_sa(A, an, &k, pn)
         .unwrap();
     b.link.apply(Command::PutRxSa {
@@ -306,13 +321,21 @@ fn n_workers_keep_order_and_count_as_one() {
     // One worker's run of GCM-AES-128: (line frames, host frames, A's and B's snapshots).
     type Run = (Vec<Vec<u8>>, Vec<Vec<u8>>, Snapshot, Snapshot);
     let mut reference: Option<Run> = None;
-    for workers in [1, 2, 4] {
+    // Ring seals and opens frame by frame; the multi-buffer backend a burst at a time.
+    let backends: Vec<Backend> = [Backend::Ring, Backend::Mb]
+        .into_iter()
+        .filter(|b| b.is_available())
+        .collect();
+    for (workers, backend) in [1, 2, 4]
+        .into_iter()
+        .flat_map(|w| backends.iter().map(move |&b| (w, b)))
+    {
         for suite in [CipherSuite::GcmAes128, CipherSuite::GcmAesXpn256] {
-            let a = new_link(suite, 0, SecurityPolicy::MustSecure, false, A);
-            let b = new_link(suite, 0, SecurityPolicy::MustSecure, false, B);
+            let a = new_link_on(backend, suite, 0, SecurityPolicy::MustSecure, false, A);
+            let b = new_link_on(backend, suite, 0, SecurityPolicy::MustSecure, false, B);
             // XPN from just below 2^32: PN recovery crosses the epoch in flight.
             let pn = if suite.is_xpn() { 0xffff_f000 } else { 1 };
-            secure_an(&a, &b, suite, 0, 5, pn);
+            secure_an_on(backend, &a, &b, suite, 0, 5, pn);
             for f in &input {
                 a.wires.host_in.send(f.clone()).unwrap();
             }

@@ -1,0 +1,2236 @@
+//! Multi-buffer AES-GCM (AES-128 and AES-256, 96-bit IV, 128-bit tag) with `std::arch`
+//! intrinsics, for bursts of frames protected or validated with one key.
+//!
+//! Three code paths, chosen at run time ([`Path`]): AES-NI + PCLMULQDQ on xmm (every x86_64 this
+//! project runs on), VAES + VPCLMULQDQ on ymm (AVX2, e.g. AMD Zen 3) and on zmm (AVX-512F/BW/VL,
+//! Intel Ice Lake and later, AMD Zen 4). Every path computes exactly the same function (NIST SP
+//! 800-38D with a 96-bit IV); the tests compare each one with `ring`.
+//!
+//! # How a batch is processed
+//!
+//! * **Vaes512** ([`Path::Vaes512`]): frames of up to 16 blocks of text (256 octets) whose AAD,
+//!   text and length block fit one GHASH window (`NPOW` = 32 blocks) are "small": their counter
+//!   blocks are gathered into groups of up to 8 frames and 8 zmm registers (each frame from a
+//!   register boundary, its J0 block in a separate area), and one AES call runs a whole group's
+//!   registers (up to 10 zmm = 40 blocks) through the rounds together. The second half of the
+//!   previous group (XOR of the keystream into each text with masked loads/stores; each frame's
+//!   GHASH with one reduction; the tag) follows the AES call in program order and is independent
+//!   of it, so the out-of-order core overlaps the two. The counter of a small frame never
+//!   exceeds 17, so its counter blocks are (IV || 0) OR (a constant in the last octet).
+//!   Larger frames are streamed one by one (`frame_z`): 32 blocks per step, counters made in
+//!   registers, AES, XOR, and GHASH of the step's ciphertext while it is in registers (when
+//!   sealing one step late, so that it runs beside the next step's AES).
+//! * **AesNi** and **Vaes256**: every frame is streamed by one fused kernel (`frame_kernel!`,
+//!   expanded for xmm and for ymm): steps of 8 registers, the same GHASH windows, a zero-padded
+//!   stack copy for the last partial step. Frames are independent, so consecutive frames
+//!   overlap in the out-of-order core.
+//!
+//! # GHASH arithmetic
+//!
+//! GCM's field GF(2^128) = GF(2)[x] / (x^128 + x^7 + x^2 + x + 1) numbers the bits of a block
+//! "backwards": the most significant bit of octet 0 is the coefficient of x^0. A block loaded
+//! big-endian into a 128-bit integer (`u128::from_be_bytes`, or `pshufb` byte reversal of a
+//! little-endian load) therefore has the coefficient of x^i at integer bit 127 - i.
+//!
+//! Carry-less multiplication of two such integers gives a 255-bit product P whose bit j is the
+//! coefficient of x^(254 - j) of the polynomial product: read as a 256-bit "backwards" number
+//! (bit j <-> x^(255 - j)) it is the product times x. Instead of shifting every product left by
+//! one bit (Intel's white paper), the hash key is stored premultiplied by x^-1: H' = H * x^-1,
+//! computed once as a 1-bit left shift of the integer with a conditional XOR of
+//! 0xc2000000000000000000000000000001 (= x^-1 = x^127 + x^6 + x + 1 in backwards order). Then
+//! clmul(A, H') is A * H exactly, with no per-product shift, and the powers (H^i)' = H^i * x^-1
+//! follow from multiplying H' by itself with the same routine.
+//!
+//! The 256-bit product (HI:MI:LO from the four 64x64 partial products) is reduced in two folds of
+//! 64 bits each (see `reduce_x`): the low 64 bits L of the product stand for the highest powers
+//! of x; adding L * g' * (shift), where g' is the modulus in this bit order (bits 0, 121, 126, 127,
+//! 128), clears them and adds L * 0xc200000000000000 one qword up and L itself two qwords up
+//! (a qword swap). After the second fold the result is the high 128 bits.
+//!
+//! Aggregated reduction: GHASH of blocks B_1..B_m (AAD, zero-padded; ciphertext, zero-padded;
+//! the length block) is sum B_i * H^(m - i + 1) (Horner's rule unrolled). The blocks are cut
+//! into windows of at most `NPOW` = 32 blocks; the running value X is XORed into the first
+//! block of a window, block q (0-based) of a window of w blocks is multiplied by H^(w - q), all
+//! products are summed unreduced (four 64x64 products per block, in the ymm/zmm kernels for 2
+//! or 4 blocks per instruction), and one reduction ends the window (for ymm/zmm each 128-bit lane
+//! is reduced, then the lanes are added: reduction is linear). A frame whose m blocks fit one
+//! window is reduced once; otherwise its AAD is hashed in windows of its own, then each step of
+//! text is a window, the last one also holding the length block. The powers are stored
+//! descending (`htab[j]` = (H^(32 - j))', then four zero entries), so the powers of any run of
+//! consecutive blocks are consecutive entries and ymm/zmm kernels load 2 or 4 at once. A partial
+//! last block is zero-padded (AVX-512: masked loads, which read nothing outside the slice;
+//! xmm/ymm: a copy on the stack). In the small-frame path the length block's product L * H is
+//! reduced on its own, once per run of frames with equal lengths, and added after the reduction.
+//!
+//! # Limits
+//!
+//! Any AAD and text length works (lengths are 64-bit in the length block; counters wrap mod
+//! 2^32 as inc32 requires, which only matters past 64 GiB of text). Buffers need no alignment.
+//! Batches may hold any number of jobs (processed 64 at a time by the Vaes512 path's groups).
+//!
+//! # Unsafe code
+//!
+//! Kernels are safe `#[target_feature]` functions; they are called (in `unsafe` blocks) only from
+//! a key whose [`Path`] was checked with `is_x86_feature_detected!` when the key was made. The
+//! only other unsafe operations are unaligned vector loads/stores through pointers derived from
+//! slices or arrays whose lengths are checked right there (helpers `ld*`/`st*`), and AVX-512
+//! masked loads/stores, which touch only the octets whose mask bit is set (the ones inside the
+//! slice; masked-off octets never fault).
+
+// The AVX-512, VAES and VPCLMULQDQ intrinsics and target features are stable since Rust 1.89
+// (the workspace's rust-version).
+
+use core::arch::x86_64::*;
+use core::fmt;
+use zeroize::Zeroize;
+
+/// Powers of H precomputed: GHASH reduces once per window of up to `NPOW` blocks. At least 32
+/// (`frame_z` hashes windows of 32 blocks; the small-frame paths assume frames of 16 blocks of
+/// text fit one window).
+const NPOW: usize = 32;
+const _: () = assert!(NPOW >= 32);
+/// `htab` entries: the `NPOW` powers (descending) + 4 zero entries, so that a 4-block load of
+/// powers that starts at any power stays inside the table.
+const HTAB: usize = NPOW + 4;
+/// Jobs per internal sub-batch (their E_K(J0) and GHASH values live on the stack).
+const SUB: usize = 64;
+/// x^-1 in GCM's backwards bit order as an integer (bits 127, 126, 121 and 0); its high qword
+/// 0xc200000000000000 is the reduction constant.
+const POLY: u128 = 0xc200_0000_0000_0000_0000_0000_0000_0001;
+
+/// Which code path a key uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Path {
+    /// AES-NI + PCLMULQDQ on xmm registers (SSSE3/SSE4.1).
+    AesNi,
+    /// VAES + VPCLMULQDQ on ymm registers (AVX2).
+    Vaes256,
+    /// VAES + VPCLMULQDQ on zmm registers (AVX-512F/BW/VL).
+    Vaes512,
+}
+
+impl Path {
+    /// The best path this CPU supports, `None` if not even AES-NI + PCLMULQDQ (+SSSE3/SSE4.1).
+    pub fn best() -> Option<Path> {
+        [Path::Vaes512, Path::Vaes256, Path::AesNi]
+            .into_iter()
+            .find(|p| p.is_supported())
+    }
+
+    /// Whether this CPU can run the path (runtime detection).
+    pub fn is_supported(self) -> bool {
+        let base = is_x86_feature_detected!("aes")
+            && is_x86_feature_detected!("pclmulqdq")
+            && is_x86_feature_detected!("ssse3")
+            && is_x86_feature_detected!("sse4.1");
+        base && match self {
+            Path::AesNi => true,
+            Path::Vaes256 => {
+                is_x86_feature_detected!("avx")
+                    && is_x86_feature_detected!("avx2")
+                    && is_x86_feature_detected!("vaes")
+                    && is_x86_feature_detected!("vpclmulqdq")
+            }
+            Path::Vaes512 => {
+                is_x86_feature_detected!("avx2")
+                    && is_x86_feature_detected!("bmi2")
+                    && is_x86_feature_detected!("avx512f")
+                    && is_x86_feature_detected!("avx512bw")
+                    && is_x86_feature_detected!("avx512vl")
+                    && is_x86_feature_detected!("vaes")
+                    && is_x86_feature_detected!("vpclmulqdq")
+            }
+        }
+    }
+
+    /// "aesni", "vaes256" or "vaes512".
+    pub fn name(self) -> &'static str {
+        match self {
+            Path::AesNi => "aesni",
+            Path::Vaes256 => "vaes256",
+            Path::Vaes512 => "vaes512",
+        }
+    }
+}
+
+pub use super::{OpenJob, SealJob};
+
+/// What the CTR and GHASH passes need from a job of either kind.
+trait Frame {
+    fn iv(&self) -> &[u8; 12];
+    fn aad(&self) -> &[u8];
+    /// The AAD and the text, borrowed together.
+    fn aad_text(&mut self) -> (&[u8], &mut [u8]);
+    /// Seal: stores the computed tag (an xmm value in block order), true. Open: whether it
+    /// equals the received tag (constant time: one compare of all 16 octets, one mask).
+    fn finish(&mut self, tag: __m128i) -> bool;
+    fn text(&self) -> &[u8];
+}
+
+impl Frame for SealJob<'_> {
+    #[inline(always)]
+    fn finish(&mut self, tag: __m128i) -> bool {
+        st128(self.tag, tag);
+        true
+    }
+    fn iv(&self) -> &[u8; 12] {
+        &self.iv
+    }
+    fn aad(&self) -> &[u8] {
+        self.aad
+    }
+    fn aad_text(&mut self) -> (&[u8], &mut [u8]) {
+        (self.aad, self.text)
+    }
+    fn text(&self) -> &[u8] {
+        self.text
+    }
+}
+
+impl Frame for OpenJob<'_> {
+    #[inline(always)]
+    fn finish(&mut self, tag: __m128i) -> bool {
+        // SAFETY: SSE2 is part of the x86_64 baseline.
+        unsafe { tags_equal(tag, ld128(self.tag)) }
+    }
+    fn iv(&self) -> &[u8; 12] {
+        &self.iv
+    }
+    fn aad(&self) -> &[u8] {
+        self.aad
+    }
+    fn aad_text(&mut self) -> (&[u8], &mut [u8]) {
+        (self.aad, self.text)
+    }
+    fn text(&self) -> &[u8] {
+        self.text
+    }
+}
+
+/// Constant time: octet-wise equality of all 16 lanes, one mask, no early exit.
+#[inline]
+#[target_feature(enable = "sse2")]
+fn tags_equal(a: __m128i, b: __m128i) -> bool {
+    _mm_movemask_epi8(_mm_cmpeq_epi8(a, b)) == 0xffff
+}
+
+/// An AES-GCM key for one path: AES round keys and the GHASH key powers. Zeroized on drop.
+pub struct MbGcmKey {
+    /// Round keys 0..=rounds (as loaded into xmm registers, little-endian u128).
+    rk: [u128; 15],
+    /// `htab[j]` = (H^(NPOW - j))' for j < NPOW (see the module docs), then 4 zero entries.
+    htab: [u128; HTAB],
+    /// 10 (AES-128) or 14 (AES-256).
+    rounds: usize,
+    path: Path,
+}
+
+impl fmt::Debug for MbGcmKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MbGcmKey")
+            .field("bits", &if self.rounds == 10 { 128 } else { 256 })
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for MbGcmKey {
+    fn drop(&mut self) {
+        self.rk.zeroize();
+        self.htab.zeroize();
+    }
+}
+
+impl MbGcmKey {
+    /// A 16 or 32 octet key on the best path; `None` when the length is wrong or the CPU has no
+    /// supported path.
+    pub fn new(key: &[u8]) -> Option<MbGcmKey> {
+        MbGcmKey::with_path(key, Path::best()?)
+    }
+
+    /// The same with a given path; `None` if the CPU does not support it.
+    pub fn with_path(key: &[u8], path: Path) -> Option<MbGcmKey> {
+        if !(key.len() == 16 || key.len() == 32) || !path.is_supported() {
+            return None;
+        }
+        let mut k = MbGcmKey {
+            rk: [0; 15],
+            htab: [0; HTAB],
+            rounds: 0,
+            path,
+        };
+        // SAFETY: every path requires AES-NI, PCLMULQDQ, SSSE3 and SSE4.1, and `path` was just
+        // detected as supported.
+        k.rounds = unsafe { key_setup(key, &mut k.rk, &mut k.htab) };
+        Some(k)
+    }
+
+    /// The code path this key uses.
+    pub fn path(&self) -> Path {
+        self.path
+    }
+
+    /// Seals one frame (a batch of one).
+    pub fn seal(&self, iv: &[u8; 12], aad: &[u8], text: &mut [u8], tag: &mut [u8; 16]) {
+        let mut job = SealJob {
+            iv: *iv,
+            aad,
+            text,
+            tag,
+        };
+        self.seal_batch(core::slice::from_mut(&mut job));
+    }
+
+    /// Opens one frame; true when the tag verified (constant-time comparison). On false the
+    /// contents of `text` are unspecified.
+    pub fn open(&self, iv: &[u8; 12], aad: &[u8], text: &mut [u8], tag: &[u8; 16]) -> bool {
+        let mut job = OpenJob {
+            iv: *iv,
+            aad,
+            text,
+            tag,
+        };
+        let mut ok = [false];
+        self.open_batch(core::slice::from_mut(&mut job), &mut ok);
+        ok[0]
+    }
+
+    /// Seals every job; frames of any sizes mixed, any number of jobs.
+    pub fn seal_batch(&self, jobs: &mut [SealJob<'_>]) {
+        if self.path == Path::Vaes512 {
+            let mut ok = [false; SUB];
+            for sub in jobs.chunks_mut(SUB) {
+                // SAFETY: the key's path (Vaes512) was detected as supported when the key was
+                // made; batch_z needs no more than that path's features.
+                unsafe { batch_z::<true, _>(self, sub, &mut ok) };
+            }
+            return;
+        }
+        for job in jobs.iter_mut() {
+            let tag = match self.path {
+                // SAFETY: the key's path (Vaes256) was detected as supported when the key was
+                // made; frame_y needs no more than that path's features.
+                Path::Vaes256 => unsafe { frame_y::<true>(self, &job.iv, job.aad, job.text) },
+                // SAFETY: as above (AesNi: AES-NI, PCLMULQDQ, SSSE3, SSE4.1).
+                _ => unsafe { frame_x::<true>(self, &job.iv, job.aad, job.text) },
+            };
+            job.finish(tag);
+        }
+    }
+
+    /// Opens every job; `ok[i]` says whether job i verified. Panics unless
+    /// `ok.len() == jobs.len()`.
+    pub fn open_batch(&self, jobs: &mut [OpenJob<'_>], ok: &mut [bool]) {
+        assert_eq!(ok.len(), jobs.len(), "open_batch: ok.len() != jobs.len()");
+        if self.path == Path::Vaes512 {
+            for (sub, oks) in jobs.chunks_mut(SUB).zip(ok.chunks_mut(SUB)) {
+                // SAFETY: as in seal_batch.
+                unsafe { batch_z::<false, _>(self, sub, oks) };
+            }
+            return;
+        }
+        for (job, ok) in jobs.iter_mut().zip(ok.iter_mut()) {
+            let tag = match self.path {
+                // SAFETY: as in seal_batch.
+                Path::Vaes256 => unsafe { frame_y::<false>(self, &job.iv, job.aad, job.text) },
+                // SAFETY: as in seal_batch.
+                _ => unsafe { frame_x::<false>(self, &job.iv, job.aad, job.text) },
+            };
+            *ok = job.finish(tag);
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Loads and stores (the only pointer operations outside the masked AVX-512 helpers).
+
+/// `dst.copy_from_slice(src)` for short slices, without a call to `memcpy`: 16-octet moves,
+/// then two overlapping moves of 8, 4 or single octets for the rest.
+#[inline(always)]
+fn copy_short(dst: &mut [u8], src: &[u8]) {
+    assert_eq!(dst.len(), src.len());
+    let mut d = dst.chunks_exact_mut(16);
+    let mut s = src.chunks_exact(16);
+    for (d, s) in (&mut d).zip(&mut s) {
+        d.copy_from_slice(s);
+    }
+    let (d, s) = (d.into_remainder(), s.remainder());
+    let r = s.len();
+    if r >= 8 {
+        d[..8].copy_from_slice(&s[..8]);
+        d[r - 8..].copy_from_slice(&s[r - 8..]);
+    } else if r >= 4 {
+        d[..4].copy_from_slice(&s[..4]);
+        d[r - 4..].copy_from_slice(&s[r - 4..]);
+    } else {
+        for (d, s) in d.iter_mut().zip(s) {
+            *d = *s;
+        }
+    }
+}
+
+/// Loads 16 octets.
+#[inline(always)]
+fn ld128(b: &[u8; 16]) -> __m128i {
+    // SAFETY: `b` is 16 readable octets; loadu has no alignment requirement; SSE2 is part of the
+    // x86_64 baseline.
+    unsafe { _mm_loadu_si128(b.as_ptr().cast()) }
+}
+
+/// Loads a u128 as the xmm register with the same little-endian octets.
+#[inline(always)]
+fn ldq(x: &u128) -> __m128i {
+    // SAFETY: a u128 is 16 readable octets; loadu has no alignment requirement; SSE2 is baseline.
+    unsafe { _mm_loadu_si128((x as *const u128).cast()) }
+}
+
+/// Stores an xmm register as a u128 (inverse of `ldq`).
+#[inline(always)]
+fn stq(v: __m128i) -> u128 {
+    let mut x = 0u128;
+    // SAFETY: a u128 is 16 writable octets; storeu has no alignment requirement; SSE2 is baseline.
+    unsafe { _mm_storeu_si128((&mut x as *mut u128).cast(), v) };
+    x
+}
+
+/// Stores 16 octets.
+#[inline(always)]
+fn st128(b: &mut [u8; 16], v: __m128i) {
+    // SAFETY: `b` is 16 writable octets; storeu has no alignment requirement; SSE2 is baseline.
+    unsafe { _mm_storeu_si128(b.as_mut_ptr().cast(), v) }
+}
+
+/// Loads the first 32 octets of `b` (panics if shorter).
+#[inline]
+#[target_feature(enable = "avx")]
+fn ld256(b: &[u8]) -> __m256i {
+    let b = &b[..32];
+    // SAFETY: `b` has exactly 32 readable octets (the slice above); AVX is enabled here.
+    unsafe { _mm256_loadu_si256(b.as_ptr().cast()) }
+}
+
+/// Stores 32 octets to the start of `b` (panics if shorter).
+#[inline]
+#[target_feature(enable = "avx")]
+fn st256(b: &mut [u8], v: __m256i) {
+    let b = &mut b[..32];
+    // SAFETY: `b` has exactly 32 writable octets; AVX is enabled here.
+    unsafe { _mm256_storeu_si256(b.as_mut_ptr().cast(), v) }
+}
+
+/// Loads two consecutive u128 entries (panics if fewer).
+#[inline]
+#[target_feature(enable = "avx")]
+fn ld256q(h: &[u128]) -> __m256i {
+    let h = &h[..2];
+    // SAFETY: `h` is 2 u128 = 32 readable octets; AVX is enabled here.
+    unsafe { _mm256_loadu_si256(h.as_ptr().cast()) }
+}
+
+/// Loads the first 64 octets of `b` (panics if shorter).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn ld512(b: &[u8]) -> __m512i {
+    let b = &b[..64];
+    // SAFETY: `b` has exactly 64 readable octets; AVX-512F is enabled here.
+    unsafe { _mm512_loadu_si512(b.as_ptr().cast()) }
+}
+
+/// Stores 64 octets to the start of `b` (panics if shorter).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn st512(b: &mut [u8], v: __m512i) {
+    let b = &mut b[..64];
+    // SAFETY: `b` has exactly 64 writable octets; AVX-512F is enabled here.
+    unsafe { _mm512_storeu_si512(b.as_mut_ptr().cast(), v) }
+}
+
+/// Loads four consecutive u128 entries (panics if fewer).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn ld512q(h: &[u128]) -> __m512i {
+    let h = &h[..4];
+    // SAFETY: `h` is 4 u128 = 64 readable octets; AVX-512F is enabled here.
+    unsafe { _mm512_loadu_si512(h.as_ptr().cast()) }
+}
+
+/// Mask of the first `n` octets of a zmm register, `n <= 64`.
+#[inline]
+#[target_feature(enable = "bmi2")]
+fn mask64(n: usize) -> __mmask64 {
+    _bzhi_u64(!0, n as u32)
+}
+
+/// Loads `b` (at most 64 octets) into the low octets of a zmm register, the rest zero.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,bmi2")]
+fn ld512_part(b: &[u8]) -> __m512i {
+    assert!(b.len() <= 64);
+    // SAFETY: the mask selects exactly the first b.len() octets, all inside `b`; masked-off
+    // octets are neither read nor able to fault (AVX-512 fault suppression); AVX-512BW enabled.
+    unsafe { _mm512_maskz_loadu_epi8(mask64(b.len()), b.as_ptr().cast()) }
+}
+
+/// Stores the low `b.len()` (at most 64) octets of `v` into `b`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,bmi2")]
+fn st512_part(b: &mut [u8], v: __m512i) {
+    assert!(b.len() <= 64);
+    // SAFETY: the mask selects exactly the first b.len() octets, all inside `b`; masked-off
+    // octets are not written and cannot fault; AVX-512BW enabled.
+    unsafe { _mm512_mask_storeu_epi8(b.as_mut_ptr().cast(), mask64(b.len()), v) }
+}
+
+// ------------------------------------------------------------------------------------------
+// Key setup (AES-NI key expansion, H and its powers).
+
+/// One AES key-expansion step: k ^= k << 32 ^ k << 64 ^ k << 96, then ^= the assist word `t`
+/// (already broadcast to all four dwords).
+#[inline]
+#[target_feature(enable = "sse2")]
+fn expand_step(mut k: __m128i, t: __m128i) -> __m128i {
+    k = _mm_xor_si128(k, _mm_slli_si128(k, 4));
+    k = _mm_xor_si128(k, _mm_slli_si128(k, 4));
+    k = _mm_xor_si128(k, _mm_slli_si128(k, 4));
+    _mm_xor_si128(k, t)
+}
+
+#[target_feature(enable = "aes,sse2")]
+fn expand128(key: &[u8; 16], rk: &mut [u128; 15]) {
+    let mut k = ld128(key);
+    rk[0] = stq(k);
+    macro_rules! round {
+        ($i:expr, $rcon:expr) => {
+            let t = _mm_shuffle_epi32(_mm_aeskeygenassist_si128(k, $rcon), 0xff);
+            k = expand_step(k, t);
+            rk[$i] = stq(k);
+        };
+    }
+    round!(1, 0x01);
+    round!(2, 0x02);
+    round!(3, 0x04);
+    round!(4, 0x08);
+    round!(5, 0x10);
+    round!(6, 0x20);
+    round!(7, 0x40);
+    round!(8, 0x80);
+    round!(9, 0x1b);
+    round!(10, 0x36);
+}
+
+#[target_feature(enable = "aes,sse2")]
+fn expand256(key: &[u8; 32], rk: &mut [u128; 15]) {
+    let (k0, k1) = key.split_at(16);
+    let mut a = ld128(k0.try_into().unwrap());
+    let mut b = ld128(k1.try_into().unwrap());
+    rk[0] = stq(a);
+    rk[1] = stq(b);
+    // Even round keys: RotWord/SubWord of the previous odd key's last word, with rcon;
+    // odd round keys: SubWord (no rotation, no rcon) of the previous even key's last word.
+    macro_rules! even {
+        ($i:expr, $rcon:expr) => {
+            let t = _mm_shuffle_epi32(_mm_aeskeygenassist_si128(b, $rcon), 0xff);
+            a = expand_step(a, t);
+            rk[$i] = stq(a);
+        };
+    }
+    macro_rules! odd {
+        ($i:expr) => {
+            let t = _mm_shuffle_epi32(_mm_aeskeygenassist_si128(a, 0), 0xaa);
+            b = expand_step(b, t);
+            rk[$i] = stq(b);
+        };
+    }
+    even!(2, 0x01);
+    odd!(3);
+    even!(4, 0x02);
+    odd!(5);
+    even!(6, 0x04);
+    odd!(7);
+    even!(8, 0x08);
+    odd!(9);
+    even!(10, 0x10);
+    odd!(11);
+    even!(12, 0x20);
+    odd!(13);
+    even!(14, 0x40);
+}
+
+/// Expands the key, computes H = E_K(0^128) and the table of its powers; returns the rounds.
+#[target_feature(enable = "aes,pclmulqdq,sse2,ssse3,sse4.1")]
+fn key_setup(key: &[u8], rk: &mut [u128; 15], htab: &mut [u128; HTAB]) -> usize {
+    let rounds = match key.len() {
+        16 => {
+            expand128(key.try_into().unwrap(), rk);
+            10
+        }
+        _ => {
+            expand256(key.try_into().unwrap(), rk);
+            14
+        }
+    };
+    let mut s = ldq(&rk[0]); // 0^128 XOR rk[0]
+    for k in &rk[1..rounds] {
+        s = _mm_aesenc_si128(s, ldq(k));
+    }
+    s = _mm_aesenclast_si128(s, ldq(&rk[rounds]));
+    let mut hb = [0u8; 16];
+    st128(&mut hb, s);
+    let h = u128::from_be_bytes(hb);
+    // H' = H * x^-1: a left shift of the backwards-ordered integer, x^-1 added for the carry.
+    let mut hx = (h << 1) ^ if h >> 127 == 1 { POLY } else { 0 };
+    let hv = ldq(&hx);
+    let mut p = hv;
+    htab.fill(0);
+    for i in 1..=NPOW {
+        htab[NPOW - i] = stq(p); // (H^i)'
+        p = gf_mul_x(p, hv);
+    }
+    hb.zeroize();
+    hx.zeroize();
+    rounds
+}
+
+// ------------------------------------------------------------------------------------------
+// GHASH, xmm (AES-NI path; also used for the key setup).
+
+/// The reduction constant in both qwords' high half: `POLY` as an xmm value.
+#[inline]
+#[target_feature(enable = "sse2")]
+fn poly_x() -> __m128i {
+    _mm_set_epi64x(0xc200_0000_0000_0000_u64 as i64, 1)
+}
+
+/// Byte-reversal shuffle of a 16-octet lane.
+#[inline]
+#[target_feature(enable = "sse2")]
+fn bswap_mask_x() -> __m128i {
+    _mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+}
+
+/// Reduces the 256-bit product HI * 2^128 + MI * 2^64 + LO to 128 bits (see the module docs):
+/// fold the low qword of LO into MI (times 0xc2.. one qword up, itself two qwords up = a qword
+/// swap), then the low qword of the new MI into HI the same way.
+#[inline]
+#[target_feature(enable = "pclmulqdq,sse2")]
+fn reduce_x(lo: __m128i, mi: __m128i, hi: __m128i) -> __m128i {
+    let poly = poly_x();
+    // imm 0x10: low qword of the first operand times high qword of the second.
+    let t = _mm_clmulepi64_si128(lo, poly, 0x10);
+    let mi = _mm_xor_si128(_mm_xor_si128(mi, _mm_shuffle_epi32(lo, 0x4e)), t);
+    let t = _mm_clmulepi64_si128(mi, poly, 0x10);
+    _mm_xor_si128(_mm_xor_si128(hi, _mm_shuffle_epi32(mi, 0x4e)), t)
+}
+
+/// a * b in the premultiplied representation ((a * b)' from a' and b').
+#[inline]
+#[target_feature(enable = "pclmulqdq,sse2")]
+fn gf_mul_x(a: __m128i, b: __m128i) -> __m128i {
+    let lo = _mm_clmulepi64_si128(a, b, 0x00);
+    let hi = _mm_clmulepi64_si128(a, b, 0x11);
+    let mi = _mm_xor_si128(_mm_clmulepi64_si128(a, b, 0x01), _mm_clmulepi64_si128(a, b, 0x10));
+    reduce_x(lo, mi, hi)
+}
+
+/// Unreduced sums of one window, xmm; `xp` is the running GHASH value still to be XORed into the
+/// window's first block (zero once done).
+struct AccX {
+    lo: __m128i,
+    mi: __m128i,
+    hi: __m128i,
+    xp: __m128i,
+}
+
+#[inline]
+#[target_feature(enable = "sse2")]
+fn acc_new_x(x: __m128i) -> AccX {
+    let z = _mm_setzero_si128();
+    AccX {
+        lo: z,
+        mi: z,
+        hi: z,
+        xp: x,
+    }
+}
+
+/// acc += (d ^ pending X) * h, d already in integer (byte-reversed) order.
+#[inline]
+#[target_feature(enable = "pclmulqdq,sse2")]
+fn mul_acc_x(acc: &mut AccX, d: __m128i, h: __m128i) {
+    let d = _mm_xor_si128(d, acc.xp);
+    acc.xp = _mm_setzero_si128();
+    acc.lo = _mm_xor_si128(acc.lo, _mm_clmulepi64_si128(d, h, 0x00));
+    acc.hi = _mm_xor_si128(acc.hi, _mm_clmulepi64_si128(d, h, 0x11));
+    acc.mi = _mm_xor_si128(acc.mi, _mm_clmulepi64_si128(d, h, 0x01));
+    acc.mi = _mm_xor_si128(acc.mi, _mm_clmulepi64_si128(d, h, 0x10));
+}
+
+/// Accumulates the blocks of `data` (last one zero-padded) times h[0], h[1], ...
+#[inline]
+#[target_feature(enable = "pclmulqdq,sse2,ssse3")]
+fn seg_x(acc: &mut AccX, data: &[u8], h: &[u128]) {
+    let bs = bswap_mask_x();
+    let mut blocks = data.chunks_exact(16);
+    let mut i = 0;
+    for b in &mut blocks {
+        let d = _mm_shuffle_epi8(ld128(b.try_into().unwrap()), bs);
+        mul_acc_x(acc, d, ldq(&h[i]));
+        i += 1;
+    }
+    let rem = blocks.remainder();
+    if !rem.is_empty() {
+        let mut b = [0u8; 16];
+        copy_short(&mut b[..rem.len()], rem);
+        mul_acc_x(acc, _mm_shuffle_epi8(ld128(&b), bs), ldq(&h[i]));
+    }
+}
+
+/// Accumulates the length block times H.
+#[inline]
+#[target_feature(enable = "pclmulqdq,sse2")]
+fn last_x(acc: &mut AccX, lens: u128, h1: &u128) {
+    mul_acc_x(acc, ldq(&lens), ldq(h1));
+}
+
+#[inline]
+#[target_feature(enable = "pclmulqdq,sse2")]
+fn finish_x(acc: AccX) -> __m128i {
+    reduce_x(acc.lo, acc.mi, acc.hi)
+}
+
+// ------------------------------------------------------------------------------------------
+// GHASH, ymm (two blocks per register, two lanes reduced in parallel, then folded).
+
+struct AccY {
+    lo: __m256i,
+    mi: __m256i,
+    hi: __m256i,
+    xp: __m256i,
+}
+
+#[inline]
+#[target_feature(enable = "avx2")]
+fn acc_new_y(x: __m128i) -> AccY {
+    let z = _mm256_setzero_si256();
+    AccY {
+        lo: z,
+        mi: z,
+        hi: z,
+        xp: _mm256_zextsi128_si256(x),
+    }
+}
+
+#[inline]
+#[target_feature(enable = "avx2,vpclmulqdq")]
+fn mul_acc_y(acc: &mut AccY, d: __m256i, h: __m256i) {
+    let d = _mm256_xor_si256(d, acc.xp);
+    acc.xp = _mm256_setzero_si256();
+    acc.lo = _mm256_xor_si256(acc.lo, _mm256_clmulepi64_epi128(d, h, 0x00));
+    acc.hi = _mm256_xor_si256(acc.hi, _mm256_clmulepi64_epi128(d, h, 0x11));
+    acc.mi = _mm256_xor_si256(acc.mi, _mm256_clmulepi64_epi128(d, h, 0x01));
+    acc.mi = _mm256_xor_si256(acc.mi, _mm256_clmulepi64_epi128(d, h, 0x10));
+}
+
+#[inline]
+#[target_feature(enable = "avx2,vpclmulqdq")]
+fn seg_y(acc: &mut AccY, data: &[u8], h: &[u128]) {
+    let bs = _mm256_broadcastsi128_si256(bswap_mask_x());
+    let mut off = 0;
+    let mut i = 0;
+    while off < data.len() {
+        let rem = &data[off..];
+        let d = if rem.len() >= 32 {
+            ld256(rem)
+        } else {
+            let mut b = [0u8; 32];
+            copy_short(&mut b[..rem.len()], rem);
+            ld256(&b)
+        };
+        mul_acc_y(acc, _mm256_shuffle_epi8(d, bs), ld256q(&h[i..]));
+        off += 32;
+        i += 2;
+    }
+}
+
+#[inline]
+#[target_feature(enable = "avx2,vpclmulqdq,pclmulqdq")]
+fn last_y(acc: &mut AccY, lens: u128, h1: &u128) {
+    let d = _mm_xor_si128(ldq(&lens), _mm256_castsi256_si128(acc.xp));
+    acc.xp = _mm256_setzero_si256();
+    let h = ldq(h1);
+    let lo = _mm_clmulepi64_si128(d, h, 0x00);
+    let hi = _mm_clmulepi64_si128(d, h, 0x11);
+    let mi = _mm_xor_si128(_mm_clmulepi64_si128(d, h, 0x01), _mm_clmulepi64_si128(d, h, 0x10));
+    acc.lo = _mm256_xor_si256(acc.lo, _mm256_zextsi128_si256(lo));
+    acc.mi = _mm256_xor_si256(acc.mi, _mm256_zextsi128_si256(mi));
+    acc.hi = _mm256_xor_si256(acc.hi, _mm256_zextsi128_si256(hi));
+}
+
+/// Reduces both lanes (reduction is linear, so reducing lanes then adding them is the same as
+/// adding then reducing) and folds them.
+#[inline]
+#[target_feature(enable = "avx2,vpclmulqdq")]
+fn finish_y(acc: AccY) -> __m128i {
+    let poly = _mm256_broadcastsi128_si256(poly_x());
+    let t = _mm256_clmulepi64_epi128(acc.lo, poly, 0x10);
+    let mi = _mm256_xor_si256(_mm256_xor_si256(acc.mi, _mm256_shuffle_epi32(acc.lo, 0x4e)), t);
+    let t = _mm256_clmulepi64_epi128(mi, poly, 0x10);
+    let r = _mm256_xor_si256(_mm256_xor_si256(acc.hi, _mm256_shuffle_epi32(mi, 0x4e)), t);
+    _mm_xor_si128(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1))
+}
+
+// ------------------------------------------------------------------------------------------
+// GHASH, zmm (four blocks per register; partial blocks by masked loads).
+
+struct AccZ {
+    lo: __m512i,
+    mi: __m512i,
+    hi: __m512i,
+    xp: __m512i,
+}
+
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn acc_new_z(x: __m128i) -> AccZ {
+    let z = _mm512_setzero_si512();
+    AccZ {
+        lo: z,
+        mi: z,
+        hi: z,
+        xp: _mm512_zextsi128_si512(x),
+    }
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,vpclmulqdq")]
+fn mul_acc_z(acc: &mut AccZ, d: __m512i, h: __m512i) {
+    let d = _mm512_xor_si512(d, acc.xp);
+    acc.xp = _mm512_setzero_si512();
+    acc.lo = _mm512_xor_si512(acc.lo, _mm512_clmulepi64_epi128(d, h, 0x00));
+    acc.hi = _mm512_xor_si512(acc.hi, _mm512_clmulepi64_epi128(d, h, 0x11));
+    let m1 = _mm512_clmulepi64_epi128(d, h, 0x01);
+    let m2 = _mm512_clmulepi64_epi128(d, h, 0x10);
+    acc.mi = _mm512_ternarylogic_epi64(acc.mi, m1, m2, 0x96); // three-way XOR
+}
+
+/// acc += d * h (no pending value).
+#[inline]
+#[target_feature(enable = "avx512f,vpclmulqdq")]
+fn mul_add_z(acc: &mut AccZ, d: __m512i, h: __m512i) {
+    acc.lo = _mm512_xor_si512(acc.lo, _mm512_clmulepi64_epi128(d, h, 0x00));
+    acc.hi = _mm512_xor_si512(acc.hi, _mm512_clmulepi64_epi128(d, h, 0x11));
+    let m1 = _mm512_clmulepi64_epi128(d, h, 0x01);
+    let m2 = _mm512_clmulepi64_epi128(d, h, 0x10);
+    acc.mi = _mm512_ternarylogic_epi64(acc.mi, m1, m2, 0x96);
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,vpclmulqdq,bmi2")]
+fn seg_z(acc: &mut AccZ, data: &[u8], h: &[u128]) {
+    let bs = _mm512_broadcast_i32x4(bswap_mask_x());
+    let mut off = 0;
+    let mut i = 0;
+    while off < data.len() {
+        let rem = &data[off..];
+        let d = if rem.len() >= 64 {
+            ld512(rem)
+        } else {
+            ld512_part(rem)
+        };
+        mul_acc_z(acc, _mm512_shuffle_epi8(d, bs), ld512q(&h[i..]));
+        off += 64;
+        i += 4;
+    }
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,vpclmulqdq,pclmulqdq")]
+fn last_z(acc: &mut AccZ, lens: u128, h1: &u128) {
+    let d = _mm_xor_si128(ldq(&lens), _mm512_castsi512_si128(acc.xp));
+    acc.xp = _mm512_setzero_si512();
+    let h = ldq(h1);
+    let lo = _mm_clmulepi64_si128(d, h, 0x00);
+    let hi = _mm_clmulepi64_si128(d, h, 0x11);
+    let mi = _mm_xor_si128(_mm_clmulepi64_si128(d, h, 0x01), _mm_clmulepi64_si128(d, h, 0x10));
+    acc.lo = _mm512_xor_si512(acc.lo, _mm512_zextsi128_si512(lo));
+    acc.mi = _mm512_xor_si512(acc.mi, _mm512_zextsi128_si512(mi));
+    acc.hi = _mm512_xor_si512(acc.hi, _mm512_zextsi128_si512(hi));
+}
+
+/// Reduces the four lanes in parallel, then folds them (see `finish_y`).
+#[inline]
+#[target_feature(enable = "avx512f,vpclmulqdq")]
+fn finish_z(acc: AccZ) -> __m128i {
+    let poly = _mm512_broadcast_i32x4(poly_x());
+    let t = _mm512_clmulepi64_epi128(acc.lo, poly, 0x10);
+    let mi = _mm512_ternarylogic_epi64(acc.mi, _mm512_shuffle_epi32(acc.lo, 0x4e), t, 0x96);
+    let t = _mm512_clmulepi64_epi128(mi, poly, 0x10);
+    let r = _mm512_ternarylogic_epi64(acc.hi, _mm512_shuffle_epi32(mi, 0x4e), t, 0x96);
+    let r = _mm256_xor_si256(_mm512_castsi512_si256(r), _mm512_extracti64x4_epi64(r, 1));
+    _mm_xor_si128(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1))
+}
+
+// ------------------------------------------------------------------------------------------
+// The Vaes512 path: `batch_z` (small frames in groups, see the module docs) and `frame_z`
+// (larger frames streamed one by one: steps of 32 blocks, then the rest in steps of up to 16
+// blocks, `text_step_z`). GHASH windows as in the module docs: one window for the whole frame
+// when it fits; otherwise the AAD in windows of its own, then one window per text step, the
+// last one including the length block.
+
+/// The Vaes512 batch: seals (SEAL) or opens every frame of `frames`; for open, `ok[i]` says
+/// whether frame i verified (for seal it is only written).
+///
+/// * "Small" frames (at most 4 zmm = 16 blocks of text, and one GHASH window for the whole
+///   frame, which covers MACsec frames up to about 250 octets of text) are gathered into groups
+///   of at most 8 frames and 8 zmm of counter blocks. The counter blocks are written to the
+///   group's buffer as the frames arrive (each frame from a zmm boundary, the J0s in a separate
+///   area). A full group's registers (up to 10 zmm) then go through the AES rounds together,
+///   followed in program order by the second half of the previous group's work, which does not
+///   depend on them, so that the out-of-order core keeps the AES unit and the carry-less
+///   multiplier busy at the same time (software pipelining by one group): each frame of that
+///   group XORs its keystream and computes its GHASH with a single reduction. The length block's
+///   product L*H is the same for frames of equal lengths and is computed once per run of them.
+/// * Larger frames are streamed one at a time by `frame_z`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,vaes,vpclmulqdq,pclmulqdq,ssse3,bmi2")]
+fn batch_z<const SEAL: bool, F: Frame>(key: &MbGcmKey, frames: &mut [F], ok: &mut [bool]) {
+    let (rk, rounds, htab) = (&key.rk, key.rounds, &key.htab);
+    // Two groups: `cur` is being filled, the other one has its keystream ready (or is empty).
+    let mut gs = [Group::EMPTY, Group::EMPTY];
+    let mut gbs = [GroupBuf([[0; 64]; GZ + 2]), GroupBuf([[0; 64]; GZ + 2])];
+    let mut cur = 0;
+    let mut lh = LenCache {
+        lens: u128::MAX,
+        lh: 0,
+    };
+    for j in 0..frames.len() {
+        let f = &frames[j];
+        let (al, tl) = (f.aad().len(), f.text().len());
+        let ivx = ld_iv(f.iv());
+        let c = tl.div_ceil(16);
+        let nz = c.div_ceil(4);
+        if nz <= 4 && al.div_ceil(16) + c < NPOW {
+            if gs[cur].zmm + nz > GZ || gs[cur].len == 8 {
+                // AES of the full group together with the previous group's XOR and GHASH.
+                let (fill, ready) = pair(&mut gs, cur);
+                let (fill_b, ready_b) = pair(&mut gbs, cur);
+                // Program order: the AES first, so its long chains start while the previous
+                // group's XOR and GHASH (independent of it) run on the other ports.
+                aes_group(rk, rounds, fill, fill_b);
+                finish_group::<SEAL, F>(key, frames, ok, ready, ready_b, &mut lh);
+                cur ^= 1;
+            }
+            let (g, gb) = (&mut gs[cur], &mut gbs[cur]);
+            // For these frames the counter (at most 17) lives in the last octet alone:
+            // counter block = (IV || 0) OR (0 || counter).
+            let j0 = _mm_or_si128(ivx, _mm_set_epi32(0x0100_0000, 0, 0, 0));
+            let q = 16 * (g.len % 4);
+            st128((&mut gb.0[GZ + g.len / 4][q..q + 16]).try_into().unwrap(), j0);
+            let ivz = _mm512_broadcast_i32x4(ivx);
+            for (dst, low) in gb.0[g.zmm..g.zmm + nz].iter_mut().zip(&CTR_LOW) {
+                st512(dst, _mm512_or_si512(ivz, ld512(low)));
+            }
+            g.members[g.len] = j as u8;
+            g.nz[g.len] = nz as u8;
+            g.len += 1;
+            g.zmm += nz;
+        } else {
+            let j0 = _mm_or_si128(ivx, _mm_set_epi32(0x0100_0000, 0, 0, 0));
+            let ek = aes_block_x(rk, rounds, j0);
+            let iv = *f.iv();
+            let (aad, text) = frames[j].aad_text();
+            let x = frame_z::<SEAL>(rk, rounds, htab, &iv, aad, text);
+            // x is GHASH as an integer: byte-reverse it into block order.
+            let tag = _mm_xor_si128(_mm_shuffle_epi8(ldq(&x), bswap_mask_x()), ek);
+            ok[j] = frames[j].finish(tag);
+        }
+    }
+    // Drain: AES of the group being filled (with the ready group's second half), then its own.
+    let (fill, ready) = pair(&mut gs, cur);
+    let (fill_b, ready_b) = pair(&mut gbs, cur);
+    aes_group(rk, rounds, fill, fill_b);
+    finish_group::<SEAL, F>(key, frames, ok, ready, ready_b, &mut lh);
+    finish_group::<SEAL, F>(key, frames, ok, fill, fill_b, &mut lh);
+}
+
+/// (`a[cur]`, `a[cur ^ 1]`) borrowed together.
+#[inline(always)]
+fn pair<T>(a: &mut [T; 2], cur: usize) -> (&mut T, &mut T) {
+    let [x, y] = a;
+    if cur == 0 {
+        (x, y)
+    } else {
+        (y, x)
+    }
+}
+
+/// zmm registers of text counter blocks in a group.
+const GZ: usize = 8;
+
+/// A group's counter blocks (then keystream): `GZ` zmm of text counters, then 2 zmm (8
+/// blocks) of J0s.
+#[repr(C, align(64))]
+struct GroupBuf([[u8; 64]; GZ + 2]);
+
+/// `CTR_LOW[k]`, lane l: 4k + l + 2 in the last octet, the counter of text block 4k + l.
+static CTR_LOW: [[u8; 64]; 4] = {
+    let mut t = [[0u8; 64]; 4];
+    let mut k = 0;
+    while k < 4 {
+        let mut l = 0;
+        while l < 4 {
+            t[k][16 * l + 15] = (4 * k + l + 2) as u8;
+            l += 1;
+        }
+        k += 1;
+    }
+    t
+};
+
+/// Small frames of one group (see `batch_z`).
+struct Group {
+    /// Indices of the frames in the batch.
+    members: [u8; 8],
+    /// zmm registers of counter blocks each member needs (ceil(text blocks / 4), 0..=4).
+    nz: [u8; 8],
+    len: usize,
+    /// Sum of `nz` (at most `GZ`).
+    zmm: usize,
+}
+
+impl Group {
+    const EMPTY: Group = Group {
+        members: [0; 8],
+        nz: [0; 8],
+        len: 0,
+        zmm: 0,
+    };
+}
+
+/// The last length block seen and its product with H (reduced); lens = u128::MAX: none yet.
+struct LenCache {
+    lens: u128,
+    lh: u128,
+}
+
+/// Buffer register of AES state i: text counters 0..zmm, then the J0 registers.
+#[inline(always)]
+fn group_slot(zmm: usize, i: usize) -> usize {
+    if i < zmm {
+        i
+    } else {
+        GZ + i - zmm
+    }
+}
+
+/// AES of a group's N registers (text counters and J0s) in place, all in flight together.
+#[inline]
+#[target_feature(enable = "avx512f,vaes")]
+fn aes_group_n<const N: usize>(rk: &[u128; 15], rounds: usize, gb: &mut GroupBuf, zmm: usize) {
+    let k0 = _mm512_broadcast_i32x4(ldq(&rk[0]));
+    let mut s = [_mm512_setzero_si512(); N];
+    for (i, s) in s.iter_mut().enumerate() {
+        *s = _mm512_xor_si512(ld512(&gb.0[group_slot(zmm, i)]), k0);
+    }
+    for k in &rk[1..rounds] {
+        let k = _mm512_broadcast_i32x4(ldq(k));
+        for s in s.iter_mut() {
+            *s = _mm512_aesenc_epi128(*s, k);
+        }
+    }
+    let kl = _mm512_broadcast_i32x4(ldq(&rk[rounds]));
+    for (i, s) in s.iter().enumerate() {
+        st512(&mut gb.0[group_slot(zmm, i)], _mm512_aesenclast_epi128(*s, kl));
+    }
+}
+
+/// AES of a group's registers (counter blocks to keystream).
+#[inline]
+#[target_feature(enable = "avx512f,vaes")]
+fn aes_group(rk: &[u128; 15], rounds: usize, g: &Group, gb: &mut GroupBuf) {
+    let z = g.zmm;
+    match z + g.len.div_ceil(4) {
+        0 => {}
+        1 => aes_group_n::<1>(rk, rounds, gb, z),
+        2 => aes_group_n::<2>(rk, rounds, gb, z),
+        3 => aes_group_n::<3>(rk, rounds, gb, z),
+        4 => aes_group_n::<4>(rk, rounds, gb, z),
+        5 => aes_group_n::<5>(rk, rounds, gb, z),
+        6 => aes_group_n::<6>(rk, rounds, gb, z),
+        7 => aes_group_n::<7>(rk, rounds, gb, z),
+        8 => aes_group_n::<8>(rk, rounds, gb, z),
+        9 => aes_group_n::<9>(rk, rounds, gb, z),
+        _ => aes_group_n::<10>(rk, rounds, gb, z),
+    }
+}
+
+/// The IV in the first 12 octets of an xmm register, the rest zero.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn ld_iv(iv: &[u8; 12]) -> __m128i {
+    // SAFETY: the mask selects the 12 octets of `iv` only; masked-off octets are neither read
+    // nor able to fault; AVX-512BW/VL enabled.
+    unsafe { _mm_maskz_loadu_epi8(0x0fff, iv.as_ptr().cast()) }
+}
+
+/// E_K(block), one xmm block.
+#[inline]
+#[target_feature(enable = "aes,sse2")]
+fn aes_block_x(rk: &[u128; 15], rounds: usize, b: __m128i) -> __m128i {
+    let mut s = _mm_xor_si128(b, ldq(&rk[0]));
+    for k in &rk[1..rounds] {
+        s = _mm_aesenc_si128(s, ldq(k));
+    }
+    _mm_aesenclast_si128(s, ldq(&rk[rounds]))
+}
+
+/// The second half of a group whose keystream is ready (empties it): per frame, XOR the
+/// keystream, GHASH in one window, the tag.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,vaes,vpclmulqdq,pclmulqdq,ssse3,bmi2")]
+fn finish_group<const SEAL: bool, F: Frame>(
+    key: &MbGcmKey,
+    frames: &mut [F],
+    ok: &mut [bool],
+    g: &mut Group,
+    gb: &GroupBuf,
+    lc: &mut LenCache,
+) {
+    let htab = &key.htab;
+    let bs = _mm512_broadcast_i32x4(bswap_mask_x());
+    // The keystream registers, frame after frame.
+    let mut ks = gb.0[..g.zmm].iter();
+    for i in 0..g.len {
+        let j = g.members[i] as usize;
+        let (aad, text) = frames[j].aad_text();
+        let (al, tl) = (aad.len(), text.len());
+        let a = al.div_ceil(16);
+        // Block v of the frame (m = a + c + 1 blocks) is multiplied by H^(m - v) = h[v].
+        let h = &htab[NPOW - 1 - a - tl.div_ceil(16)..];
+        let mut acc = acc_new_z(_mm_setzero_si128());
+        if al <= 64 {
+            let d = _mm512_shuffle_epi8(ld512_part(aad), bs);
+            mul_add_z(&mut acc, d, ld512q(h));
+        } else {
+            seg_z(&mut acc, aad, h);
+        }
+        let h = &h[a..];
+        for (k, part) in text.chunks_mut(64).enumerate() {
+            let ks = ld512(ks.next().unwrap());
+            let (input, ct) = if part.len() == 64 {
+                let input = ld512(part);
+                let out = _mm512_xor_si512(input, ks);
+                st512(part, out);
+                (input, out)
+            } else {
+                let input = ld512_part(part);
+                let out = _mm512_maskz_mov_epi8(mask64(part.len()), _mm512_xor_si512(input, ks));
+                st512_part(part, out);
+                (input, out)
+            };
+            let c = if SEAL { ct } else { input };
+            mul_add_z(&mut acc, _mm512_shuffle_epi8(c, bs), ld512q(&h[4 * k..]));
+        }
+        // The length block (the last block: times H), reduced on its own and added after the
+        // reduction (reduction is linear, and a reduced value passes through it unchanged).
+        let lens = ((al as u128 * 8) << 64) | (tl as u128 * 8);
+        if lens != lc.lens {
+            lc.lens = lens;
+            lc.lh = stq(gf_mul_x(ldq(&lens), ldq(&htab[NPOW - 1])));
+        }
+        let x = _mm_xor_si128(finish_z(acc), ldq(&lc.lh));
+        let q = 16 * (i % 4);
+        let ek = ld128((&gb.0[GZ + i / 4][q..q + 16]).try_into().unwrap());
+        ok[j] = frames[j].finish(_mm_xor_si128(_mm_shuffle_epi8(x, bswap_mask_x()), ek));
+    }
+    g.len = 0;
+    g.zmm = 0;
+}
+
+/// Lane l holds l + 1 in its low dword: added to J0 (as an integer) it gives the counters of
+/// text blocks 0..3 (J0 + 1 .. J0 + 4, i.e. counter values 2..5).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn lane_inc_z() -> __m512i {
+    _mm512_set_epi32(0, 0, 0, 4, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 1)
+}
+
+/// +4 in the low dword of every lane (32-bit adds: inc32 wraps without touching the IV).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn four_z() -> __m512i {
+    _mm512_set_epi32(0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 4)
+}
+
+/// One step of N zmm (4N blocks; `text` is 64(N-1)+1 ..= 64N octets, the last block possibly
+/// partial): encrypts/decrypts `text` in place with the counters in `ctr` (advanced by 4N) and
+/// accumulates the ciphertext blocks times h[0], h[1], ... into `acc`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,vaes,vpclmulqdq,bmi2")]
+fn text_step_z<const N: usize, const SEAL: bool>(
+    rk: &[u128; 15],
+    rounds: usize,
+    ctr: &mut __m512i,
+    text: &mut [u8],
+    h: &[u128],
+    acc: &mut AccZ,
+) {
+    let bs = _mm512_broadcast_i32x4(bswap_mask_x());
+    let k0 = _mm512_broadcast_i32x4(ldq(&rk[0]));
+    let mut s = [_mm512_setzero_si512(); N];
+    for s in s.iter_mut() {
+        // The counter is kept as an integer (byte-reversed block): reverse into block order.
+        *s = _mm512_xor_si512(_mm512_shuffle_epi8(*ctr, bs), k0);
+        *ctr = _mm512_add_epi32(*ctr, four_z());
+    }
+    for k in &rk[1..rounds] {
+        let k = _mm512_broadcast_i32x4(ldq(k));
+        for s in s.iter_mut() {
+            *s = _mm512_aesenc_epi128(*s, k);
+        }
+    }
+    let kl = _mm512_broadcast_i32x4(ldq(&rk[rounds]));
+    let len = text.len();
+    for (i, s) in s.iter().enumerate() {
+        let ks = _mm512_aesenclast_epi128(*s, kl);
+        let part = &mut text[64 * i..len.min(64 * i + 64)];
+        let (input, ct) = if part.len() == 64 {
+            let input = ld512(part);
+            let out = _mm512_xor_si512(input, ks);
+            st512(part, out);
+            (input, out)
+        } else {
+            // Octets past the end: zero in `input` (masked load), so zero in the ciphertext too.
+            let input = ld512_part(part);
+            let out = _mm512_maskz_mov_epi8(mask64(part.len()), _mm512_xor_si512(input, ks));
+            st512_part(part, out);
+            (input, out)
+        };
+        let c = if SEAL { ct } else { input };
+        mul_acc_z(acc, _mm512_shuffle_epi8(c, bs), ld512q(&h[4 * i..]));
+    }
+}
+
+/// GHASH of `data` alone (zero-padded), starting from 0, in windows of `NPOW` blocks.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,vpclmulqdq,bmi2")]
+fn ghash_seq_z(htab: &[u128; HTAB], data: &[u8]) -> __m128i {
+    let mut x = _mm_setzero_si128();
+    for win in data.chunks(16 * NPOW) {
+        let mut acc = acc_new_z(x);
+        seg_z(&mut acc, win, &htab[NPOW - win.len().div_ceil(16)..]);
+        x = finish_z(acc);
+    }
+    x
+}
+
+/// GHASH update with one window of 32 blocks (byte-reversed, in `d`): (x ^ d[0]) * H^32 ^ ...
+#[inline]
+#[target_feature(enable = "avx512f,vpclmulqdq")]
+fn ghash32_z(htab: &[u128; HTAB], x: __m128i, d: &[__m512i; 8]) -> __m128i {
+    let mut acc = acc_new_z(_mm_setzero_si128());
+    // Block q of the window is multiplied by H^(32 - q) = htab[NPOW - 32 + q].
+    let h = &htab[NPOW - 32..];
+    mul_add_z(
+        &mut acc,
+        _mm512_xor_si512(d[0], _mm512_zextsi128_si512(x)),
+        ld512q(h),
+    );
+    for (i, d) in d.iter().enumerate().skip(1) {
+        mul_add_z(&mut acc, *d, ld512q(&h[4 * i..]));
+    }
+    finish_z(acc)
+}
+
+/// Encrypts (SEAL) or decrypts one frame in place and returns GHASH(aad, ciphertext) as a
+/// big-endian integer; the tag is that XOR E_K(J0).
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,vaes,vpclmulqdq,pclmulqdq,ssse3,bmi2")]
+fn frame_z<const SEAL: bool>(
+    rk: &[u128; 15],
+    rounds: usize,
+    htab: &[u128; HTAB],
+    iv: &[u8; 12],
+    aad: &[u8],
+    text: &mut [u8],
+) -> u128 {
+    let (alen, tlen) = (aad.len(), text.len());
+    let a = alen.div_ceil(16);
+    let c = tlen.div_ceil(16);
+    let m = a + c + 1;
+    let lens = ((alen as u128 * 8) << 64) | (tlen as u128 * 8);
+    let mut j0 = [0u8; 16];
+    j0[..12].copy_from_slice(iv);
+    j0[15] = 1;
+    let j0 = u128::from_be_bytes(j0);
+    let mut ctr = _mm512_add_epi32(_mm512_broadcast_i32x4(ldq(&j0)), lane_inc_z());
+    let single = m <= NPOW;
+    let mut b = 0; // next text block
+    let mut acc = if single {
+        let mut acc = acc_new_z(_mm_setzero_si128());
+        // Block v of the frame is multiplied by H^(m - v) = htab[NPOW - m + v].
+        seg_z(&mut acc, aad, &htab[NPOW - m..]);
+        acc
+    } else {
+        let mut x = ghash_seq_z(htab, aad);
+        // Bulk: 32 blocks (8 zmm, one GHASH window) per step while more than 32 remain, so
+        // that the tail (1..=32 blocks) holds the length block's window.
+        let bs = _mm512_broadcast_i32x4(bswap_mask_x());
+        let mut pend = [_mm512_setzero_si512(); 8];
+        let mut pending = false;
+        while c - b > 32 {
+            let t = &mut text[16 * b..16 * b + 512];
+            let k0 = _mm512_broadcast_i32x4(ldq(&rk[0]));
+            let mut s = [_mm512_setzero_si512(); 8];
+            for s in s.iter_mut() {
+                *s = _mm512_xor_si512(_mm512_shuffle_epi8(ctr, bs), k0);
+                ctr = _mm512_add_epi32(ctr, four_z());
+            }
+            for k in &rk[1..rounds] {
+                let k = _mm512_broadcast_i32x4(ldq(k));
+                for s in s.iter_mut() {
+                    *s = _mm512_aesenc_epi128(*s, k);
+                }
+            }
+            // Sealing hashes the ciphertext of the previous step here, independent of this
+            // step's AES, so both run at once.
+            if SEAL && pending {
+                x = ghash32_z(htab, x, &pend);
+            }
+            let kl = _mm512_broadcast_i32x4(ldq(&rk[rounds]));
+            let mut cts = [_mm512_setzero_si512(); 8];
+            for (i, (s, ct)) in s.iter().zip(cts.iter_mut()).enumerate() {
+                let input = ld512(&t[64 * i..]);
+                let out = _mm512_xor_si512(input, _mm512_aesenclast_epi128(*s, kl));
+                st512(&mut t[64 * i..], out);
+                *ct = _mm512_shuffle_epi8(if SEAL { out } else { input }, bs);
+            }
+            if SEAL {
+                pend = cts;
+                pending = true;
+            } else {
+                x = ghash32_z(htab, x, &cts);
+            }
+            b += 32;
+        }
+        if SEAL && pending {
+            x = ghash32_z(htab, x, &pend);
+        }
+        acc_new_z(x)
+    };
+    while b < c {
+        let n = (c - b).min(16);
+        let last = b + n == c;
+        // Power index of this step's first block.
+        let hidx = if single {
+            NPOW - m + a + b
+        } else {
+            NPOW - n - usize::from(last)
+        };
+        let t = &mut text[16 * b..tlen.min(16 * (b + n))];
+        let h = &htab[hidx..];
+        match n.div_ceil(4) {
+            1 => text_step_z::<1, SEAL>(rk, rounds, &mut ctr, t, h, &mut acc),
+            2 => text_step_z::<2, SEAL>(rk, rounds, &mut ctr, t, h, &mut acc),
+            3 => text_step_z::<3, SEAL>(rk, rounds, &mut ctr, t, h, &mut acc),
+            _ => text_step_z::<4, SEAL>(rk, rounds, &mut ctr, t, h, &mut acc),
+        }
+        b += n;
+        if !single && !last {
+            acc = acc_new_z(finish_z(acc));
+        }
+    }
+    last_z(&mut acc, lens, &htab[NPOW - 1]);
+    stq(finish_z(acc))
+}
+
+// ------------------------------------------------------------------------------------------
+// Fused CTR + GHASH per frame for the AesNi (xmm, one block per register) and Vaes256 (ymm, two
+// blocks per register) paths. One macro, `frame_kernel!`, expands the same kernel over the two
+// width modules `wx` and `wy`, which give the same small operations at their width.
+//
+// A frame's text is processed in steps of 8 registers (8 or 16 blocks): counters made in
+// registers (kept as integers, i.e. byte-reversed blocks, so that a 32-bit add is inc32; one
+// shuffle turns them into blocks), AES with all 8 in flight, XOR with the text. GHASH uses the
+// same windows as the zmm kernel: the whole frame in one window when it fits in `NPOW` blocks;
+// otherwise the AAD in windows of its own, then one window per full step (hashed one step late
+// when sealing, so that it runs beside the next step's AES), and a last window with the rest of
+// the text and the length block. The last, partial step goes through a zero-padded copy on the
+// stack. Consecutive frames are independent, so the out-of-order core overlaps them.
+
+/// xmm operations (AES-NI + PCLMULQDQ path).
+mod wx {
+    use super::*;
+    pub type V = __m128i;
+    pub type Acc = AccX;
+    /// Blocks per register.
+    pub const W: usize = 1;
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub fn zero() -> V {
+        _mm_setzero_si128()
+    }
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub fn bcast(x: __m128i) -> V {
+        x
+    }
+    /// The first 16 octets of `b`.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub fn ld(b: &[u8]) -> V {
+        ld128(b[..16].try_into().unwrap())
+    }
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub fn st(b: &mut [u8], v: V) {
+        st128((&mut b[..16]).try_into().unwrap(), v)
+    }
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub fn xor(a: V, b: V) -> V {
+        _mm_xor_si128(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub fn add32(a: V, b: V) -> V {
+        _mm_add_epi32(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "ssse3")]
+    pub fn bswap(a: V) -> V {
+        _mm_shuffle_epi8(a, bswap_mask_x())
+    }
+    /// Lane l: l + 1 in its low dword.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub fn lane_inc() -> V {
+        _mm_set_epi32(0, 0, 0, 1)
+    }
+    /// W in the low dword of every lane.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub fn step() -> V {
+        _mm_set_epi32(0, 0, 0, 1)
+    }
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub fn rk(k: &u128) -> V {
+        ldq(k)
+    }
+    #[inline]
+    #[target_feature(enable = "aes")]
+    pub fn enc(a: V, k: V) -> V {
+        _mm_aesenc_si128(a, k)
+    }
+    #[inline]
+    #[target_feature(enable = "aes")]
+    pub fn enc_last(a: V, k: V) -> V {
+        _mm_aesenclast_si128(a, k)
+    }
+    /// W powers from `h`.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub fn ldh(h: &[u128]) -> V {
+        ldq(&h[0])
+    }
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub fn acc_new(x: __m128i) -> Acc {
+        acc_new_x(x)
+    }
+    #[inline]
+    #[target_feature(enable = "pclmulqdq,sse2")]
+    pub fn mul_acc(acc: &mut Acc, d: V, h: V) {
+        mul_acc_x(acc, d, h)
+    }
+    #[inline]
+    #[target_feature(enable = "pclmulqdq,sse2")]
+    pub fn finish(acc: Acc) -> __m128i {
+        finish_x(acc)
+    }
+    #[inline]
+    #[target_feature(enable = "pclmulqdq,sse2,ssse3")]
+    pub fn seg(acc: &mut Acc, data: &[u8], h: &[u128]) {
+        seg_x(acc, data, h)
+    }
+    #[inline]
+    #[target_feature(enable = "pclmulqdq,sse2")]
+    pub fn last(acc: &mut Acc, lens: u128, h1: &u128) {
+        last_x(acc, lens, h1)
+    }
+}
+
+/// ymm operations (VAES + VPCLMULQDQ on AVX2).
+mod wy {
+    use super::*;
+    pub type V = __m256i;
+    pub type Acc = AccY;
+    pub const W: usize = 2;
+    #[inline]
+    #[target_feature(enable = "avx")]
+    pub fn zero() -> V {
+        _mm256_setzero_si256()
+    }
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub fn bcast(x: __m128i) -> V {
+        _mm256_broadcastsi128_si256(x)
+    }
+    #[inline]
+    #[target_feature(enable = "avx")]
+    pub fn ld(b: &[u8]) -> V {
+        ld256(b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx")]
+    pub fn st(b: &mut [u8], v: V) {
+        st256(b, v)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub fn xor(a: V, b: V) -> V {
+        _mm256_xor_si256(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub fn add32(a: V, b: V) -> V {
+        _mm256_add_epi32(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub fn bswap(a: V) -> V {
+        _mm256_shuffle_epi8(a, _mm256_broadcastsi128_si256(bswap_mask_x()))
+    }
+    #[inline]
+    #[target_feature(enable = "avx")]
+    pub fn lane_inc() -> V {
+        _mm256_set_epi32(0, 0, 0, 2, 0, 0, 0, 1)
+    }
+    #[inline]
+    #[target_feature(enable = "avx")]
+    pub fn step() -> V {
+        _mm256_set_epi32(0, 0, 0, 2, 0, 0, 0, 2)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub fn rk(k: &u128) -> V {
+        _mm256_broadcastsi128_si256(ldq(k))
+    }
+    #[inline]
+    #[target_feature(enable = "avx,vaes")]
+    pub fn enc(a: V, k: V) -> V {
+        _mm256_aesenc_epi128(a, k)
+    }
+    #[inline]
+    #[target_feature(enable = "avx,vaes")]
+    pub fn enc_last(a: V, k: V) -> V {
+        _mm256_aesenclast_epi128(a, k)
+    }
+    #[inline]
+    #[target_feature(enable = "avx")]
+    pub fn ldh(h: &[u128]) -> V {
+        ld256q(h)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub fn acc_new(x: __m128i) -> Acc {
+        acc_new_y(x)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,vpclmulqdq")]
+    pub fn mul_acc(acc: &mut Acc, d: V, h: V) {
+        mul_acc_y(acc, d, h)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,vpclmulqdq")]
+    pub fn finish(acc: Acc) -> __m128i {
+        finish_y(acc)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,vpclmulqdq")]
+    pub fn seg(acc: &mut Acc, data: &[u8], h: &[u128]) {
+        seg_y(acc, data, h)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,vpclmulqdq,pclmulqdq")]
+    pub fn last(acc: &mut Acc, lens: u128, h1: &u128) {
+        last_y(acc, lens, h1)
+    }
+}
+
+/// Registers per step of the xmm/ymm frame kernels.
+const R: usize = 8;
+
+macro_rules! frame_kernel {
+    ($name:ident, $tail:ident, $feat:literal, $w:ident) => {
+        /// Encrypts (SEAL) or decrypts one frame in place; returns the tag it computes (block
+        /// order): GHASH(aad, ciphertext) XOR E_K(J0).
+        #[target_feature(enable = $feat)]
+        fn $name<const SEAL: bool>(key: &MbGcmKey, iv: &[u8; 12], aad: &[u8], text: &mut [u8]) -> __m128i {
+            use $w as w;
+            const S: usize = R * w::W; // blocks per step
+            let (rk, rounds, htab) = (&key.rk, key.rounds, &key.htab);
+            let (alen, tlen) = (aad.len(), text.len());
+            let a = alen.div_ceil(16);
+            let c = tlen.div_ceil(16);
+            let m = a + c + 1;
+            let lens = ((alen as u128 * 8) << 64) | (tlen as u128 * 8);
+            let mut j0 = [0u8; 16];
+            j0[..12].copy_from_slice(iv);
+            j0[15] = 1;
+            let j0 = ld128(&j0);
+            let ekj0 = aes_block_x(rk, rounds, j0);
+            // Counters as integers; lane l of the first register: text block l.
+            let mut ctr = w::add32(
+                w::bcast(_mm_shuffle_epi8(j0, bswap_mask_x())),
+                w::lane_inc(),
+            );
+            let single = m <= NPOW;
+            let mut b = 0; // next text block
+            let mut acc = if single {
+                let mut acc = w::acc_new(_mm_setzero_si128());
+                w::seg(&mut acc, aad, &htab[NPOW - m..]);
+                acc
+            } else {
+                let mut x = _mm_setzero_si128();
+                for win in aad.chunks(16 * NPOW) {
+                    let mut acc = w::acc_new(x);
+                    w::seg(&mut acc, win, &htab[NPOW - win.len().div_ceil(16)..]);
+                    x = w::finish(acc);
+                }
+                // Full steps while more than one step remains; one window each.
+                let mut pend = [w::zero(); R];
+                let mut pending = false;
+                while c - b > S {
+                    let t = &mut text[16 * b..16 * (b + S)];
+                    let k0 = w::rk(&rk[0]);
+                    let mut s = [w::zero(); R];
+                    for s in s.iter_mut() {
+                        *s = w::xor(w::bswap(ctr), k0);
+                        ctr = w::add32(ctr, w::step());
+                    }
+                    for k in &rk[1..rounds] {
+                        let k = w::rk(k);
+                        for s in s.iter_mut() {
+                            *s = w::enc(*s, k);
+                        }
+                    }
+                    if SEAL && pending {
+                        x = ghash_step(htab, x, &pend);
+                    }
+                    let kl = w::rk(&rk[rounds]);
+                    let mut cts = [w::zero(); R];
+                    for (i, (s, ct)) in s.iter().zip(cts.iter_mut()).enumerate() {
+                        let o = 16 * w::W * i;
+                        let input = w::ld(&t[o..]);
+                        let out = w::xor(input, w::enc_last(*s, kl));
+                        w::st(&mut t[o..], out);
+                        *ct = w::bswap(if SEAL { out } else { input });
+                    }
+                    if SEAL {
+                        pend = cts;
+                        pending = true;
+                    } else {
+                        x = ghash_step(htab, x, &cts);
+                    }
+                    b += S;
+                }
+                if SEAL && pending {
+                    x = ghash_step(htab, x, &pend);
+                }
+                w::acc_new(x)
+            };
+            // The rest (all of a single-window frame, or the last 1..=S blocks), through a
+            // zero-padded copy; text block b' is multiplied by htab[hbase + b'].
+            let hbase = if single { NPOW - m + a } else { NPOW - 1 - c };
+            while b < c {
+                let n = (c - b).min(S);
+                let t = &mut text[16 * b..tlen.min(16 * (b + n))];
+                let mut buf = [0u8; 16 * S];
+                let tl = t.len();
+                copy_short(&mut buf[..tl], t);
+                if !SEAL {
+                    w::seg(&mut acc, &buf[..tl], &htab[hbase + b..]);
+                }
+                match n.div_ceil(w::W) {
+                    1 => $tail::<1>(rk, rounds, &mut ctr, &mut buf),
+                    2 => $tail::<2>(rk, rounds, &mut ctr, &mut buf),
+                    3 | 4 => $tail::<4>(rk, rounds, &mut ctr, &mut buf),
+                    _ => $tail::<8>(rk, rounds, &mut ctr, &mut buf),
+                }
+                copy_short(t, &buf[..tl]);
+                if SEAL {
+                    w::seg(&mut acc, &buf[..tl], &htab[hbase + b..]);
+                }
+                b += n;
+            }
+            w::last(&mut acc, lens, &htab[NPOW - 1]);
+            let x = w::finish(acc);
+            return _mm_xor_si128(_mm_shuffle_epi8(x, bswap_mask_x()), ekj0);
+
+            /// One full-step window: (x ^ d[0]) * H^S ^ d[1] * H^(S-W) ^ ...
+            #[inline]
+            #[target_feature(enable = $feat)]
+            fn ghash_step(htab: &[u128; HTAB], x: __m128i, d: &[w::V; R]) -> __m128i {
+                let mut acc = w::acc_new(x);
+                for (i, d) in d.iter().enumerate() {
+                    w::mul_acc(&mut acc, *d, w::ldh(&htab[NPOW - S + w::W * i..]));
+                }
+                w::finish(acc)
+            }
+        }
+
+        /// XORs the keystream of Q registers of counters (advancing `ctr`) into `buf`.
+        #[inline]
+        #[target_feature(enable = $feat)]
+        fn $tail<const Q: usize>(
+            rk: &[u128; 15],
+            rounds: usize,
+            ctr: &mut $w::V,
+            buf: &mut [u8; 16 * R * $w::W],
+        ) {
+            use $w as w;
+            let k0 = w::rk(&rk[0]);
+            let mut s = [w::zero(); Q];
+            for s in s.iter_mut() {
+                *s = w::xor(w::bswap(*ctr), k0);
+                *ctr = w::add32(*ctr, w::step());
+            }
+            for k in &rk[1..rounds] {
+                let k = w::rk(k);
+                for s in s.iter_mut() {
+                    *s = w::enc(*s, k);
+                }
+            }
+            let kl = w::rk(&rk[rounds]);
+            for (i, s) in s.iter().enumerate() {
+                let o = 16 * w::W * i;
+                let v = w::xor(w::ld(&buf[o..]), w::enc_last(*s, kl));
+                w::st(&mut buf[o..], v);
+            }
+        }
+    };
+}
+
+frame_kernel!(frame_x, tail_x, "aes,pclmulqdq,sse2,ssse3,sse4.1", wx);
+frame_kernel!(
+    frame_y,
+    tail_y,
+    "aes,pclmulqdq,avx,avx2,vaes,vpclmulqdq,ssse3,sse4.1",
+    wy
+);
+
+// ------------------------------------------------------------------------------------------
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM, AES_256_GCM};
+
+    fn paths() -> Vec<Path> {
+        let p: Vec<Path> = [Path::AesNi, Path::Vaes256, Path::Vaes512]
+            .into_iter()
+            .filter(|p| p.is_supported())
+            .collect();
+        assert!(!p.is_empty(), "no supported path on this CPU");
+        p
+    }
+
+    /// xorshift64*.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+        fn fill(&mut self, b: &mut [u8]) {
+            for c in b.chunks_mut(8) {
+                let r = self.next().to_le_bytes();
+                c.copy_from_slice(&r[..c.len()]);
+            }
+        }
+        fn bytes(&mut self, n: usize) -> Vec<u8> {
+            let mut v = vec![0; n];
+            self.fill(&mut v);
+            v
+        }
+    }
+
+    fn ring_key(key: &[u8]) -> LessSafeKey {
+        let alg = if key.len() == 16 {
+            &AES_128_GCM
+        } else {
+            &AES_256_GCM
+        };
+        LessSafeKey::new(UnboundKey::new(alg, key).unwrap())
+    }
+
+    fn ring_seal(k: &LessSafeKey, iv: &[u8; 12], aad: &[u8], text: &mut [u8]) -> [u8; 16] {
+        let tag = k
+            .seal_in_place_separate_tag(Nonce::assume_unique_for_key(*iv), Aad::from(aad), text)
+            .unwrap();
+        tag.as_ref().try_into().unwrap()
+    }
+
+    fn h(s: &str) -> Vec<u8> {
+        hex::decode(s).unwrap()
+    }
+
+    /// McGrew & Viega, "The Galois/Counter Mode of Operation", test cases 1-4 and 13-16.
+    #[test]
+    fn known_answers() {
+        let p3 = "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72\
+                  1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b391aafd255";
+        let p4 = &p3[..120];
+        let k3 = "feffe9928665731c6d6a8f9467308308";
+        let k15 = "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308";
+        let iv3 = "cafebabefacedbaddecaf888";
+        let a4 = "feedfacedeadbeeffeedfacedeadbeefabaddad2";
+        let z16 = "00000000000000000000000000000000";
+        let z32 = "0000000000000000000000000000000000000000000000000000000000000000";
+        let z12 = "000000000000000000000000";
+        // (key, iv, aad, plaintext, ciphertext, tag)
+        let cases: [(&str, &str, &str, &str, &str, &str); 8] = [
+            (z16, z12, "", "", "", "58e2fccefa7e3061367f1d57a4e7455a"),
+            (
+                z16,
+                z12,
+                "",
+                z16,
+                "0388dace60b6a392f328c2b971b2fe78",
+                "ab6e47d42cec13bdf53a67b21257bddf",
+            ),
+            (
+                k3,
+                iv3,
+                "",
+                p3,
+                "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e\
+                 21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091473f5985",
+                "4d5c2af327cd64a62cf35abd2ba6fab4",
+            ),
+            (
+                k3,
+                iv3,
+                a4,
+                p4,
+                "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e\
+                 21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091",
+                "5bc94fbc3221a5db94fae95ae7121a47",
+            ),
+            (z32, z12, "", "", "", "530f8afbc74536b9a963b4f1c4cb738b"),
+            (
+                z32,
+                z12,
+                "",
+                z16,
+                "cea7403d4d606b6e074ec5d3baf39d18",
+                "d0d1c8a799996bf0265b98b5d48ab919",
+            ),
+            (
+                k15,
+                iv3,
+                "",
+                p3,
+                "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa\
+                 8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662898015ad",
+                "b094dac5d93471bdec1a502270e3cc6c",
+            ),
+            (
+                k15,
+                iv3,
+                a4,
+                p4,
+                "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa\
+                 8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662",
+                "76fc6ece0f4e1768cddf8853bb2d551b",
+            ),
+        ];
+        for path in paths() {
+            for (n, (k, iv, a, p, c, t)) in cases.iter().enumerate() {
+                let (k, iv, a, p, c, t) = (h(k), h(iv), h(a), h(p), h(c), h(t));
+                let iv: [u8; 12] = iv.try_into().unwrap();
+                let key = MbGcmKey::with_path(&k, path).unwrap();
+                assert_eq!(key.path(), path);
+                let mut text = p.clone();
+                let mut tag = [0u8; 16];
+                key.seal(&iv, &a, &mut text, &mut tag);
+                assert_eq!(text, c, "{} case {n} ciphertext", path.name());
+                assert_eq!(tag.to_vec(), t, "{} case {n} tag", path.name());
+                // ring agrees (checks the transcription of the vectors too).
+                let mut rt = p.clone();
+                assert_eq!(ring_seal(&ring_key(&k), &iv, &a, &mut rt).to_vec(), t);
+                assert!(
+                    key.open(&iv, &a, &mut text, &tag),
+                    "{} case {n} open",
+                    path.name()
+                );
+                assert_eq!(text, p);
+            }
+        }
+    }
+
+    #[test]
+    fn construction() {
+        assert!(MbGcmKey::new(&[0; 15]).is_none());
+        assert!(MbGcmKey::new(&[0; 24]).is_none());
+        assert!(MbGcmKey::new(&[0; 0]).is_none());
+        let k = MbGcmKey::new(&[7; 32]).unwrap();
+        assert_eq!(Some(k.path()), Path::best());
+        let d = format!("{k:?}");
+        assert!(
+            d.contains("MbGcmKey") && !d.contains("rk") && !d.contains("htab"),
+            "{d}"
+        );
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<MbGcmKey>();
+        for p in paths() {
+            assert!(!p.name().is_empty());
+        }
+    }
+
+    /// A text length: weighted towards short frames and block boundaries.
+    fn text_len(r: &mut Rng) -> usize {
+        match r.below(10) {
+            0..=3 => r.below(1601),
+            4..=6 => (16 * r.below(101) + r.below(3)).saturating_sub(1),
+            7..=8 => r.below(129),
+            _ => r.below(9217),
+        }
+    }
+
+    struct Case {
+        key: Vec<u8>,
+        iv: [u8; 12],
+        aad: Vec<u8>,
+        pt: Vec<u8>,
+        ct: Vec<u8>,
+        tag: [u8; 16],
+    }
+
+    /// Runs random batches on `path` until `cases` frames were checked; returns the count.
+    fn random_batches(path: Path, cases: usize, seed: u64) -> usize {
+        let mut r = Rng(seed | 1);
+        let mut done = 0;
+        while done < cases {
+            let klen = if r.below(2) == 0 { 16 } else { 32 };
+            let key = r.bytes(klen);
+            let ours = MbGcmKey::with_path(&key, path).unwrap();
+            let theirs = ring_key(&key);
+            // Mostly 1..=64 jobs, sometimes more (several sub-batches), sometimes none.
+            let n = match r.below(20) {
+                0 => 65 + r.below(80),
+                1 => 0,
+                _ => 1 + r.below(64),
+            };
+            // Either all frames of one size (the common burst) or mixed.
+            let same = r.below(3) == 0;
+            let (l0, a0) = (text_len(&mut r), r.below(97));
+            let mut cs: Vec<Case> = (0..n)
+                .map(|_| {
+                    let (tl, al) = if same {
+                        (l0, a0)
+                    } else {
+                        (text_len(&mut r), r.below(97))
+                    };
+                    let mut iv = [0u8; 12];
+                    r.fill(&mut iv);
+                    if r.below(8) == 0 {
+                        iv[8..].fill(0xff); // IV bytes next to the counter all ones
+                    }
+                    let aad = r.bytes(al);
+                    let pt = r.bytes(tl);
+                    let mut ct = pt.clone();
+                    let tag = ring_seal(&theirs, &iv, &aad, &mut ct);
+                    Case {
+                        key: key.clone(),
+                        iv,
+                        aad,
+                        pt,
+                        ct,
+                        tag,
+                    }
+                })
+                .collect();
+            // Seal, as a batch (or one by one).
+            let mut texts: Vec<Vec<u8>> = cs.iter().map(|c| c.pt.clone()).collect();
+            let mut tags = vec![[0u8; 16]; n];
+            if r.below(10) == 0 {
+                for (i, c) in cs.iter().enumerate() {
+                    ours.seal(&c.iv, &c.aad, &mut texts[i], &mut tags[i]);
+                }
+            } else {
+                let mut jobs: Vec<SealJob> = cs
+                    .iter()
+                    .zip(texts.iter_mut())
+                    .zip(tags.iter_mut())
+                    .map(|((c, t), g)| SealJob {
+                        iv: c.iv,
+                        aad: &c.aad,
+                        text: t,
+                        tag: g,
+                    })
+                    .collect();
+                ours.seal_batch(&mut jobs);
+            }
+            for (i, c) in cs.iter().enumerate() {
+                assert!(
+                    texts[i] == c.ct && tags[i] == c.tag,
+                    "{}: seal mismatch, job {i}/{n}, key {}, aad {}, text {}",
+                    path.name(),
+                    c.key.len(),
+                    c.aad.len(),
+                    c.pt.len()
+                );
+            }
+            // Open ring's output, some of it tampered with.
+            let mut expect = vec![true; n];
+            let mut rtags: Vec<[u8; 16]> = cs.iter().map(|c| c.tag).collect();
+            for (i, c) in cs.iter_mut().enumerate() {
+                if r.below(4) == 0 {
+                    match r.below(3) {
+                        0 if !c.ct.is_empty() => {
+                            let b = r.below(c.ct.len() * 8);
+                            c.ct[b / 8] ^= 1 << (b % 8);
+                        }
+                        1 if !c.aad.is_empty() => {
+                            let b = r.below(c.aad.len() * 8);
+                            c.aad[b / 8] ^= 1 << (b % 8);
+                        }
+                        _ => {
+                            let b = r.below(128);
+                            rtags[i][b / 8] ^= 1 << (b % 8);
+                        }
+                    }
+                    expect[i] = false;
+                }
+            }
+            let mut texts: Vec<Vec<u8>> = cs.iter().map(|c| c.ct.clone()).collect();
+            let mut ok = vec![false; n];
+            if r.below(10) == 0 {
+                for (i, c) in cs.iter().enumerate() {
+                    ok[i] = ours.open(&c.iv, &c.aad, &mut texts[i], &rtags[i]);
+                }
+            } else {
+                let mut jobs: Vec<OpenJob> = cs
+                    .iter()
+                    .zip(texts.iter_mut())
+                    .zip(rtags.iter())
+                    .map(|((c, t), g)| OpenJob {
+                        iv: c.iv,
+                        aad: &c.aad,
+                        text: t,
+                        tag: g,
+                    })
+                    .collect();
+                ours.open_batch(&mut jobs, &mut ok);
+            }
+            for (i, c) in cs.iter().enumerate() {
+                assert_eq!(
+                    ok[i],
+                    expect[i],
+                    "{}: open verdict, job {i}/{n}, key {}, aad {}, text {}",
+                    path.name(),
+                    c.key.len(),
+                    c.aad.len(),
+                    c.pt.len()
+                );
+                if expect[i] {
+                    assert!(texts[i] == c.pt, "{}: open plaintext, job {i}", path.name());
+                }
+            }
+            done += n;
+        }
+        done
+    }
+
+    #[test]
+    fn differential_vs_ring() {
+        for (i, path) in paths().into_iter().enumerate() {
+            random_batches(path, 20_000, 0x9e37_79b9_7f4a_7c15 + i as u64);
+        }
+    }
+
+    /// 10,000,000 frames across the paths (run with `--ignored`).
+    #[test]
+    #[ignore]
+    fn differential_vs_ring_10m() {
+        let ps = paths();
+        let per = 10_000_000usize.div_ceil(ps.len());
+        let mut total = 0;
+        for (i, path) in ps.into_iter().enumerate() {
+            let n = random_batches(path, per, 0x1234_5678_9abc_def1 ^ (i as u64) << 40);
+            println!("{}: {n} frames", path.name());
+            total += n;
+        }
+        println!("total: {total} frames checked against ring");
+        assert!(total >= 10_000_000);
+    }
+
+    /// Long AAD and text (lengths past 65535) and the counter's 32-bit wrap-around region.
+    #[test]
+    fn long_inputs() {
+        let mut r = Rng(77);
+        for path in paths() {
+            for (al, tl) in [
+                (65535, 65535),
+                (65536 + 17, 70001),
+                (0, 65536 + 31),
+                (70000, 0),
+                (100, 300_000),
+            ] {
+                let key = r.bytes(32);
+                let mut iv = [0u8; 12];
+                r.fill(&mut iv);
+                let aad = r.bytes(al);
+                let pt = r.bytes(tl);
+                let mut ct = pt.clone();
+                let tag = ring_seal(&ring_key(&key), &iv, &aad, &mut ct);
+                let k = MbGcmKey::with_path(&key, path).unwrap();
+                let mut t = pt.clone();
+                let mut g = [0u8; 16];
+                k.seal(&iv, &aad, &mut t, &mut g);
+                assert!(t == ct && g == tag, "{} {al} {tl}", path.name());
+                assert!(k.open(&iv, &aad, &mut t, &tag));
+                assert!(t == pt);
+            }
+        }
+    }
+
+    /// Cycles (TSC) per frame of a seal (and open) of 64 frames, each path, and ring's
+    /// single-frame seal: the minimum over many short trials (the machine is shared).
+    /// `cargo test --release -p macsec mbgcm::tests::measure -- --ignored --nocapture`
+    /// (`MBGCM_SIZE=n` / `MBGCM_PATH=name` restrict the run, e.g. for profiling).
+    #[test]
+    #[ignore]
+    fn measure() {
+        fn tsc() -> u64 {
+            // SAFETY: RDTSC is available on every x86_64 CPU and has no memory effects.
+            unsafe { _rdtsc() }
+        }
+        /// Minimum TSC ticks of `reps` calls of `f`, over `trials` trials.
+        fn best(trials: usize, reps: usize, mut f: impl FnMut()) -> u64 {
+            (0..trials)
+                .map(|_| {
+                    let t0 = tsc();
+                    for _ in 0..reps {
+                        f();
+                    }
+                    tsc() - t0
+                })
+                .min()
+                .unwrap()
+        }
+        const FRAMES: usize = 64;
+        const TRIALS: usize = 300;
+        let key = [0x42u8; 16];
+        let aad = [0x5au8; 28];
+        let iv = [0x11u8; 12];
+        let only_size: Option<usize> = std::env::var("MBGCM_SIZE").ok().and_then(|s| s.parse().ok());
+        let only_path = std::env::var("MBGCM_PATH").ok();
+        println!("TSC cycles per frame, batches of {FRAMES} frames, AAD 28, text = size - 12, AES-128");
+        println!(
+            "{:>6} {:>8} {:>8} {:>8} {:>8} {:>9} {:>8} {:>8} {:>8}",
+            "size", "path", "seal", "open", "c/B", "ring seal", "c/B", "ring/our", "TSC/clk"
+        );
+        for size in [64usize, 76, 512, 1500, 9000] {
+            if only_size.is_some_and(|s| s != size) {
+                continue;
+            }
+            let tl = size - 12;
+            // About 150 KB per trial.
+            let reps = (150_000 / (FRAMES * size)).max(1);
+            let mut texts = vec![vec![0u8; tl]; FRAMES];
+            let mut tags = [[0u8; 16]; FRAMES];
+            let rk = ring_key(&key);
+            let ring = best(TRIALS, reps, || {
+                for t in texts.iter_mut() {
+                    core::hint::black_box(ring_seal(&rk, &iv, &aad, t));
+                }
+            });
+            let ring_pf = ring as f64 / (reps * FRAMES) as f64;
+            // The project's other backends (single frame each), e.g. intel-ipsec-mb.
+            for b in crate::crypto::Backend::all() {
+                if *b == crate::crypto::Backend::Ring || !b.is_available() || only_path.is_some() {
+                    continue;
+                }
+                let bk = b.new_key(&key).unwrap();
+                let t = best(TRIALS, reps, || {
+                    for (t, g) in texts.iter_mut().zip(tags.iter_mut()) {
+                        bk.seal(&iv, &aad, t, g).unwrap();
+                    }
+                });
+                let pf = t as f64 / (reps * FRAMES) as f64;
+                println!(
+                    "{size:>6} {:>8} {pf:>8.1} {:>8} {:>8.3}",
+                    b.name(),
+                    "",
+                    pf / size as f64
+                );
+            }
+            for path in paths() {
+                if only_path.as_deref().is_some_and(|p| p != path.name()) {
+                    continue;
+                }
+                let k = MbGcmKey::with_path(&key, path).unwrap();
+                let (seal, ratio) = {
+                    let mut jobs: Vec<SealJob> = texts
+                        .iter_mut()
+                        .zip(tags.iter_mut())
+                        .map(|(t, g)| SealJob {
+                            iv,
+                            aad: &aad,
+                            text: t,
+                            tag: g,
+                        })
+                        .collect();
+                    let seal = best(TRIALS, reps, || k.seal_batch(core::hint::black_box(&mut jobs)));
+                    // TSC ticks per core cycle right after this path's code (AVX-512 may lower
+                    // the clock): a dependent dec/jnz loop runs one iteration per core cycle.
+                    let ratio = (0..50)
+                        .map(|_| {
+                            k.seal_batch(core::hint::black_box(&mut jobs));
+                            let n = 10_000u64;
+                            let t0 = tsc();
+                            // SAFETY: a register-only countdown loop: no memory, no stack.
+                            unsafe {
+                                core::arch::asm!("2:", "dec {0}", "jnz 2b", inout(reg) n => _, options(nomem, nostack))
+                            };
+                            (tsc() - t0) as f64 / n as f64
+                        })
+                        .fold(f64::MAX, f64::min);
+                    (seal, ratio)
+                };
+                let mut ok = [false; FRAMES];
+                let open = {
+                    let mut jobs: Vec<OpenJob> = texts
+                        .iter_mut()
+                        .zip(tags.iter())
+                        .map(|(t, g)| OpenJob {
+                            iv,
+                            aad: &aad,
+                            text: t,
+                            tag: g,
+                        })
+                        .collect();
+                    best(TRIALS, reps, || {
+                        k.open_batch(core::hint::black_box(&mut jobs), &mut ok)
+                    })
+                };
+                let seal_pf = seal as f64 / (reps * FRAMES) as f64;
+                let open_pf = open as f64 / (reps * FRAMES) as f64;
+                println!(
+                    "{size:>6} {:>8} {seal_pf:>8.1} {open_pf:>8.1} {:>8.3} {ring_pf:>9.1} {:>8.3} {:>8.2} {ratio:>8.2}",
+                    path.name(),
+                    seal_pf / size as f64,
+                    ring_pf / size as f64,
+                    ring_pf / seal_pf
+                );
+            }
+        }
+    }
+}
