@@ -8,6 +8,9 @@ For each cipher suite, frame size and worker count, on one link:
             pcap -> pcap with replay_window 0, by the same number of workers: frames reordered
             (delivered after a later one) and lost (sent, not delivered), both directions
 and, in the same run, the references:
+  ipsec-mb  intel-ipsec-mb's AES-GCM alone (no frame path): dpdk-test-crypto-perf with the
+            crypto_aesni_gcm PMD on one core (scripts/ref-crypto-perf.sh), sealing the same text
+            (frame - 12 octets) with a 28-octet AAD; the goal is ours / ipsec-mb >= 1
   testpmd   dpdk-testpmd --forward-mode=io on the same vdevs (the framework's per-core ceiling)
   2 links   two independent links of one worker each (no shared state: the machine's own ceiling
             for two cores doing this work), for the scaling ratio's context.
@@ -240,6 +243,30 @@ def cores_per_link(records, base):
         print(f"{suite:16} {str(size):>5} {per_core:9.2f}  " + "  ".join(f"{r:9.2f} {int(c):5d}" for _, r, c in cells))
 
 
+def crypto_reference(suites, sizes):
+    """intel-ipsec-mb's crypto-only Mops per (key bits, size) from scripts/ref-crypto-perf.sh
+    (IMIX: the harmonic mix of 64, 576 and 1500 octets); {} when it cannot run."""
+    want = sorted({n for s in sizes for n in (IMIX if s == "imix" else [s])})
+    out = {}
+    for bits in sorted({256 if x.endswith("256") else 128 for x in suites}):
+        r = subprocess.run([os.path.join(ROOT, "scripts/ref-crypto-perf.sh"), "--key-bits", str(bits),
+                            "--sizes", ",".join(str(n - 12) for n in want)], capture_output=True, text=True)
+        if r.returncode != 0:
+            print(f"crypto reference unavailable: {r.stderr.strip()[-200:]}", file=sys.stderr)
+            continue
+        mops = {}
+        for line in r.stdout.splitlines():
+            f = line.split("\t")
+            if len(f) >= 3:
+                mops[int(f[0]) + 12] = float(f[2])
+        for size in sizes:
+            if size == "imix" and all(n in mops for n in IMIX):
+                out[(bits, size)] = len(IMIX) / sum(1 / mops[n] for n in IMIX)
+            elif size in mops:
+                out[(bits, size)] = mops[size]
+    return out
+
+
 def cpu_model():
     for line in open("/proc/cpuinfo"):
         if line.startswith("model name"):
@@ -269,6 +296,7 @@ def main():
     print(f"bench-dataplane: {cpu}; EAL memory {b.mode}; {args.seconds} s per run; workers {workers}", file=sys.stderr)
     records = []
     tpm = {}
+    ref = crypto_reference(suites, sizes)
     try:
         for suite in suites:
             for size in sizes:
@@ -287,6 +315,7 @@ def main():
                     if (path, size) not in tpm:
                         tpm[(path, size)] = b.testpmd(vdevs)
                     rates = {n: sorted(v)[len(v) // 2] for n, v in runs.items()}
+                    key = (256 if suite.endswith("256") else 128, size)
                     for n in workers:
                         mpps = rates[n]
                         rec = {
@@ -294,6 +323,8 @@ def main():
                             "mpps": round(mpps, 3), "gbps": round(mpps * avg_len(size) * 8 / 1000, 2),
                             "scaling": round(mpps / rates[workers[0]], 3) if rates.get(workers[0]) else None,
                             "testpmd_mpps": round(tpm[(path, size)], 3) if tpm[(path, size)] else None,
+                            "ipsec_mb_mops": round(ref[key], 3) if key in ref else None,
+                            "vs_ipsec_mb": round(mpps / ref[key], 3) if key in ref else None,
                             "eal_memory": b.mode, "cpu": cpu, "backend": args.backend or "best",
                             "runs_mpps": [round(x, 3) for x in runs[n]],
                         }
@@ -319,14 +350,16 @@ def main():
         for p in (b.prefix + "d", b.prefix + "t"):
             shutil.rmtree(f"/var/run/dpdk/{p}", ignore_errors=True)
 
-    print(f"{cpu}; EAL memory: {b.mode}; Gbit/s over the plaintext frame octets; scaling = Mpps / Mpps of "
-          f"{workers[0]} worker(s); 2 links = two independent one-worker links (the machine's ceiling for 2 cores)")
+    print(f"{cpu}; EAL memory: {b.mode}; backend {args.backend or 'best'}; Gbit/s over the plaintext frame octets; "
+          f"scaling = Mpps / Mpps of {workers[0]} worker(s); 2 links = two independent one-worker links (the machine's "
+          f"ceiling for 2 cores); ipsec-mb = its AES-GCM alone on one core (Mops), ours/imb = Mpps / that")
     print(f"{'suite':16} {'path':8} {'size':>5} {'wk':>2} {'Mpps':>7} {'Gbit/s':>7} {'scaling':>7} "
-          f"{'2 links':>7} {'testpmd':>7} {'reord':>5} {'lost':>5}")
+          f"{'2 links':>7} {'ipsec-mb':>8} {'ours/imb':>8} {'testpmd':>7} {'reord':>5} {'lost':>5}")
     for r in records:
         f = lambda k, fmt: (fmt.format(r[k]) if r.get(k) is not None else "-")
         print(f"{r['suite']:16} {r['path']:8} {str(r['size']):>5} {r['workers']:>2} {r['mpps']:7.2f} {r['gbps']:7.2f} "
-              f"{f('scaling', '{:7.2f}'):>7} {f('two_links_mpps', '{:7.2f}'):>7} {f('testpmd_mpps', '{:7.2f}'):>7} "
+              f"{f('scaling', '{:7.2f}'):>7} {f('two_links_mpps', '{:7.2f}'):>7} {f('ipsec_mb_mops', '{:8.2f}'):>8} "
+              f"{f('vs_ipsec_mb', '{:8.2f}'):>8} {f('testpmd_mpps', '{:7.2f}'):>7} "
               f"{f('reordered', '{:5d}'):>5} {f('lost', '{:5d}'):>5}")
     cores_per_link(records, workers[0])
     if args.json:

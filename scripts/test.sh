@@ -16,6 +16,7 @@
 #      first use)
 #   0. cargo fmt --check and cargo clippy --all-targets -D warnings (before everything)
 #   5. a fuzz smoke run of every cargo-fuzz target (FUZZ_SECONDS each, default 30; 0 skips)
+#   and after the cargo tests, the multi-buffer AES-GCM's 10-million-frame differential test
 # Pass/fail of every step is its exit status; the greps only print summaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,6 +38,12 @@ if [ "$rc" != 0 ]; then
   echo "cargo test failed" >&2
   exit 1
 fi
+
+# The multi-buffer AES-GCM against ring on 10 million random frames (every code path this CPU has:
+# AES-NI, VAES on ymm, VAES on zmm), an #[ignore]d test of the macsec crate: about 20 s.
+echo "== multi-buffer AES-GCM: 10M frames against ring (mbgcm::tests::differential_vs_ring_10m)"
+cargo test --release -p macsec --lib mbgcm::tests::differential_vs_ring_10m -- --ignored --nocapture 2>&1 \
+  | grep -E '^(aesni|vaes256|vaes512|total):|^test result' || { echo "mbgcm 10M differential test failed" >&2; exit 1; }
 
 for demo in demo demo-pcap; do
   echo "== $demo"

@@ -1,11 +1,13 @@
-//! protect and validate per cipher suite and frame size, against the backend's bare AEAD seal of
+//! Criterion benches of the SecY: every backend's bare AEAD seal, a burst of 64 seals with one call
+//! (seal_batch: the multi-buffer backend interleaves them), protect and validate per cipher suite
+//! and frame size, against the backend's bare AEAD seal of
 //! the same frame (AAD = DA‖SA‖SecTAG, 28 octets; text = the User Data).
 
 #![forbid(unsafe_code)]
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
-use macsec::crypto::Backend;
-use macsec::secy::{CipherSuite, Policy, RxSecY, Sci, TxSecY};
+use macsec::crypto::{Backend, SealJob};
+use macsec::secy::{CipherSuite, Policy, RxSecY, Sci, Span, TxSecY};
 use macsec_benches::{frame_buffer, keys, SIZES};
 use std::hint::black_box;
 use std::time::Duration;
@@ -44,6 +46,49 @@ fn bench_seal(c: &mut Criterion) {
                             let (aad, text) = buf[start..start + 28 + size - 12].split_at_mut(28);
                             key.seal(&iv, aad, text, &mut icv).unwrap();
                             black_box(&icv);
+                        })
+                    },
+                );
+            }
+        }
+    }
+    g.finish();
+}
+
+/// The AEAD of a burst of 64 frames of one size with one call (`AeadKey::seal_batch`, what the
+/// dataplane does): the multi-buffer backend interleaves them; the others seal one by one.
+/// Throughput in frames, so criterion reports per-frame rates.
+fn bench_seal_batch(c: &mut Criterion) {
+    const N: usize = 64;
+    let mut g = c.benchmark_group("seal_batch");
+    for backend in backends() {
+        for bits in [128usize, 256] {
+            let key = backend.new_key(&vec![7u8; bits / 8]).unwrap();
+            for size in SIZES {
+                let mut bufs: Vec<(Vec<u8>, Span)> = (0..N).map(|_| frame_buffer(size)).collect();
+                let mut ok = [false; N];
+                g.throughput(Throughput::Elements(N as u64));
+                g.bench_with_input(
+                    BenchmarkId::new(format!("{backend}-{bits}"), size),
+                    &size,
+                    |b, &size| {
+                        b.iter(|| {
+                            let mut jobs: Vec<SealJob> = bufs
+                                .iter_mut()
+                                .map(|(buf, span)| {
+                                    let start = span.start - 16;
+                                    let (aad, rest) = buf[start..start + 28 + size - 12 + 16].split_at_mut(28);
+                                    let (text, icv) = rest.split_at_mut(size - 12);
+                                    SealJob {
+                                        iv: [3u8; 12],
+                                        aad,
+                                        text,
+                                        tag: icv.try_into().unwrap(),
+                                    }
+                                })
+                                .collect();
+                            key.seal_batch(&mut jobs, &mut ok);
+                            black_box(&ok);
                         })
                     },
                 );
@@ -126,5 +171,5 @@ fn config() -> Criterion {
         .sample_size(20)
 }
 
-criterion_group! { name = benches; config = config(); targets = bench_seal, bench_protect, bench_validate }
+criterion_group! { name = benches; config = config(); targets = bench_seal, bench_seal_batch, bench_protect, bench_validate }
 criterion_main!(benches);

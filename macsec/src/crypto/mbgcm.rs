@@ -1640,8 +1640,10 @@ macro_rules! frame_kernel {
                 w::acc_new(x)
             };
             // The rest (all of a single-window frame, or the last 1..=S blocks), through a
-            // zero-padded copy; text block b' is multiplied by htab[hbase + b'].
-            let hbase = if single { NPOW - m + a } else { NPOW - 1 - c };
+            // zero-padded copy; text block b' is multiplied by htab[hix(b')]: NPOW - m + a + b'
+            // in a single window, else NPOW - 1 - (c - b') (written so that no intermediate
+            // value goes below zero: NPOW - 1 - c alone would for c >= NPOW).
+            let hix = |b: usize| if single { NPOW - m + a + b } else { NPOW - 1 - (c - b) };
             while b < c {
                 let n = (c - b).min(S);
                 let t = &mut text[16 * b..tlen.min(16 * (b + n))];
@@ -1649,7 +1651,7 @@ macro_rules! frame_kernel {
                 let tl = t.len();
                 copy_short(&mut buf[..tl], t);
                 if !SEAL {
-                    w::seg(&mut acc, &buf[..tl], &htab[hbase + b..]);
+                    w::seg(&mut acc, &buf[..tl], &htab[hix(b)..]);
                 }
                 match n.div_ceil(w::W) {
                     1 => $tail::<1>(rk, rounds, &mut ctr, &mut buf),
@@ -1659,7 +1661,7 @@ macro_rules! frame_kernel {
                 }
                 copy_short(t, &buf[..tl]);
                 if SEAL {
-                    w::seg(&mut acc, &buf[..tl], &htab[hbase + b..]);
+                    w::seg(&mut acc, &buf[..tl], &htab[hix(b)..]);
                 }
                 b += n;
             }
@@ -2077,6 +2079,10 @@ mod tests {
         let mut r = Rng(77);
         for path in paths() {
             for (al, tl) in [
+                // Found by the gcm_batch fuzz target: more than one GHASH window (3 blocks of
+                // AAD, 50 of text) computed an htab index through a negative intermediate (a
+                // panic with overflow checks, right by wrap-around without).
+                (45, 798),
                 (65535, 65535),
                 (65536 + 17, 70001),
                 (0, 65536 + 31),
