@@ -77,7 +77,8 @@ fn bench_seal_batch(c: &mut Criterion) {
                                 .iter_mut()
                                 .map(|(buf, span)| {
                                     let start = span.start - 16;
-                                    let (aad, rest) = buf[start..start + 28 + size - 12 + 16].split_at_mut(28);
+                                    let (aad, rest) =
+                                        buf[start..start + 28 + size - 12 + 16].split_at_mut(28);
                                     let (text, icv) = rest.split_at_mut(size - 12);
                                     SealJob {
                                         iv: [3u8; 12],

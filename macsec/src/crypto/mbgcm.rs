@@ -1643,7 +1643,13 @@ macro_rules! frame_kernel {
             // zero-padded copy; text block b' is multiplied by htab[hix(b')]: NPOW - m + a + b'
             // in a single window, else NPOW - 1 - (c - b') (written so that no intermediate
             // value goes below zero: NPOW - 1 - c alone would for c >= NPOW).
-            let hix = |b: usize| if single { NPOW - m + a + b } else { NPOW - 1 - (c - b) };
+            let hix = |b: usize| {
+                if single {
+                    NPOW - m + a + b
+                } else {
+                    NPOW - 1 - (c - b)
+                }
+            };
             while b < c {
                 let n = (c - b).min(S);
                 let t = &mut text[16 * b..tlen.min(16 * (b + n))];
