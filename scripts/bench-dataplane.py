@@ -107,8 +107,8 @@ class Bench:
         self.eal = ["-l", "0,1", "--no-pci", "--log-level", "lib.eal:error"] + self.mem
         self.prefix = f"bdp{os.getpid()}"
 
-    def dataplane(self, cfg, vdevs, seconds=None):
-        cmd = [DP, "--config", cfg, "--socket", os.path.join(self.w, "ctl.sock")]
+    def dataplane(self, cfg, vdevs, seconds=None, extra=()):
+        cmd = [DP, "--config", cfg, "--socket", os.path.join(self.w, "ctl.sock"), *extra]
         if seconds:
             cmd += ["--duration", str(seconds)]
         cmd += ["--"] + self.eal + ["--file-prefix", self.prefix + "d"]
@@ -159,20 +159,32 @@ class Bench:
         done = c["OutPktsEncrypted"] if path == "protect" else c["InPktsOK"] + c["InPktsDelayed"]
         return done / secs / 1e6
 
-    def throughput(self, suite, size, workers, path):
+    def latency(self, suite, size, path, pps):
+        """Per-frame latency inside the dataplane (rx burst to tx, TSC) at a fixed offered load
+        of `pps` frames/s (the ports' rx paced), one worker: (Mpps, {p50_ns, p99_ns, p99_9_ns, max_ns})."""
+        _, vdevs = self.vdevs(suite, size, 1, path)
+        r = self.dataplane(os.path.join(self.w, "dp.toml"), vdevs, self.args.seconds,
+                           ["--latency", "--bench-rx-pps", str(pps)])
+        lat = r["links"][0].get("latency", {}).get("protect" if path == "protect" else "validate", {})
+        return self.rate(r, path), lat
+
+    def vdevs(self, suite, size, workers, path):
+        """Writes the config of a throughput run; returns (None, its vdevs)."""
         cfg = os.path.join(self.w, "dp.toml")
         if path == "protect":
             host = f"net_null0,size={size}" if size != "imix" else \
                 f"net_pcap0,rx_pcap={self.plain_pcap(size, 12 * 32, 'imix-loop.pcap')},infinite_rx=1"
             hname = host.split(",")[0]
             config(cfg, suite, [(hname, "net_null1")], workers, backend=self.args.backend)
-            vdevs = [host, "net_null1,no-rx=1"]
-        else:
-            loop = self.plain_pcap(size, 12 * 32 if size == "imix" else 256, f"loop-{size}.pcap")
-            prot = self.protect_pcap(suite, loop, f"loop-{suite}-{size}.pcap")
-            config(cfg, suite, [("net_null1", "net_pcap0")], workers, backend=self.args.backend)
-            vdevs = [f"net_pcap0,rx_pcap={prot},infinite_rx=1", "net_null1,no-rx=1"]
-        r = self.dataplane(cfg, vdevs, self.args.seconds)
+            return None, [host, "net_null1,no-rx=1"]
+        loop = self.plain_pcap(size, 12 * 32 if size == "imix" else 256, f"loop-{size}.pcap")
+        prot = self.protect_pcap(suite, loop, f"loop-{suite}-{size}.pcap")
+        config(cfg, suite, [("net_null1", "net_pcap0")], workers, backend=self.args.backend)
+        return None, [f"net_pcap0,rx_pcap={prot},infinite_rx=1", "net_null1,no-rx=1"]
+
+    def throughput(self, suite, size, workers, path):
+        _, vdevs = self.vdevs(suite, size, workers, path)
+        r = self.dataplane(os.path.join(self.w, "dp.toml"), vdevs, self.args.seconds)
         return self.rate(r, path), vdevs
 
     def two_links(self, suite, size, path):
@@ -284,6 +296,8 @@ def main():
     ap.add_argument("--json", default=None, help="write the records here (one JSON object per line)")
     ap.add_argument("--no-check", action="store_true", help="skip the order/loss check runs")
     ap.add_argument("--quick", action="store_true", help="check streams a quarter as long")
+    ap.add_argument("--latency-pps", type=int, default=1_000_000,
+                    help="offered load of the latency runs (frames/s; 0 skips them)")
     ap.add_argument("--repeat", type=int, default=3,
                     help="runs per cell, worker counts interleaved; the median is reported (default 3)")
     args = ap.parse_args()
@@ -328,6 +342,10 @@ def main():
                             "eal_memory": b.mode, "cpu": cpu, "backend": args.backend or "best",
                             "runs_mpps": [round(x, 3) for x in runs[n]],
                         }
+                        if n == workers[0] and args.latency_pps and size in (64, 1500, "imix"):
+                            lmpps, lat = b.latency(suite, size, path, args.latency_pps)
+                            rec.update({"latency_load_mpps": round(lmpps, 3),
+                                        **{f"latency_{k}": v for k, v in lat.items() if k.endswith("_ns")}})
                         if not args.no_check and path == "protect":
                             r, l, sent = b.check(suite, size, n)
                             rec.update({"reordered": r, "lost": l, "check_frames": sent})
@@ -361,6 +379,14 @@ def main():
               f"{f('scaling', '{:7.2f}'):>7} {f('two_links_mpps', '{:7.2f}'):>7} {f('ipsec_mb_mops', '{:8.2f}'):>8} "
               f"{f('vs_ipsec_mb', '{:8.2f}'):>8} {f('testpmd_mpps', '{:7.2f}'):>7} "
               f"{f('reordered', '{:5d}'):>5} {f('lost', '{:5d}'):>5}")
+    lat = [r for r in records if "latency_p99_ns" in r]
+    if lat:
+        print(f"latency inside the dataplane (rx burst to tx burst, TSC) at {args.latency_pps / 1e6:g} Mpps offered, "
+              f"{workers[0]} worker(s):")
+        print(f"{'suite':16} {'path':8} {'size':>5} {'load Mpps':>9} {'p50 ns':>7} {'p99 ns':>7} {'p99.9 ns':>8} {'max ns':>8}")
+        for r in lat:
+            print(f"{r['suite']:16} {r['path']:8} {str(r['size']):>5} {r['latency_load_mpps']:9.3f} {r['latency_p50_ns']:7d} "
+                  f"{r['latency_p99_ns']:7d} {r['latency_p99_9_ns']:8d} {r['latency_max_ns']:8d}")
     cores_per_link(records, workers[0])
     if args.json:
         with open(args.json, "w") as f:

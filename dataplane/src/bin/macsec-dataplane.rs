@@ -62,6 +62,10 @@ struct Cli {
     /// with cores of its own does.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=10_000))]
     idle_sleep_us: u32,
+    /// Benchmarks only: receive at most N frames a second from each port (a fixed offered load
+    /// on net_null, to measure latency at).
+    #[arg(long, hide = true, value_name = "N")]
+    bench_rx_pps: Option<u64>,
     /// EAL arguments, after `--`.
     #[arg(last = true)]
     eal: Vec<String>,
@@ -290,6 +294,9 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> anyhow::Re
                 host,
                 line,
                 pool: pool.clone(),
+                pace: cli
+                    .bench_rx_pps
+                    .map(|n| Arc::new([worker::Pacer::new(n), worker::Pacer::new(n)])),
             };
             let link = Arc::new(SharedLink::new(params, ports)?);
             for sa in &l.tx_sa {

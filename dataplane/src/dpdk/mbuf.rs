@@ -298,10 +298,16 @@ impl<const N: usize> Burst<N> {
     /// also when the queue is not started or is being polled by another thread).
     #[inline]
     pub fn rx(&mut self, port: Port, queue: u16) -> usize {
+        self.rx_max(port, queue, N)
+    }
+
+    /// [`Burst::rx`], receiving at most `max` mbufs.
+    #[inline]
+    pub fn rx_max(&mut self, port: Port, queue: u16, max: usize) -> usize {
         if self.tail == N || self.head == self.tail {
             self.compact();
         }
-        let room = (N - self.tail).min(usize::from(u16::MAX));
+        let room = (N - self.tail).min(max).min(usize::from(u16::MAX));
         if room == 0 {
             return 0;
         }

@@ -47,6 +47,43 @@ pub struct DpdkPorts {
     pub host: Port,
     pub line: Port,
     pub pool: Arc<Mempool>,
+    /// Benchmarks only: receive at most this many frames a second from each port (a net_null
+    /// port otherwise gives as many as are asked for: no fixed offered load to measure latency at).
+    pub pace: Option<Arc<[Pacer; 2]>>,
+}
+
+/// A token bucket of frames for one port (benchmarks: `macsec-dataplane --bench-rx-pps`), read
+/// by the port's intake only (one thread at a time).
+pub struct Pacer {
+    pps: u64,
+    /// (frames allowed so far, as of ns since `epoch`) in nano-frames: credit accrues at `pps`.
+    credit: std::sync::atomic::AtomicU64,
+    last: std::sync::atomic::AtomicU64,
+    epoch: std::time::Instant,
+}
+
+impl Pacer {
+    pub fn new(pps: u64) -> Self {
+        Pacer {
+            pps,
+            credit: std::sync::atomic::AtomicU64::new(0),
+            last: std::sync::atomic::AtomicU64::new(0),
+            epoch: std::time::Instant::now(),
+        }
+    }
+
+    /// Frames allowed now (at most `want`, and at most a burst of credit).
+    fn allow(&self, want: usize) -> usize {
+        use std::sync::atomic::Ordering::Relaxed;
+        const NANO: u64 = 1_000_000_000;
+        let now = self.epoch.elapsed().as_nanos() as u64;
+        let elapsed = now.saturating_sub(self.last.swap(now, Relaxed));
+        let cap = (BURST as u64) * NANO;
+        let credit = (self.credit.load(Relaxed) + elapsed.saturating_mul(self.pps)).min(cap);
+        let n = ((credit / NANO) as usize).min(want);
+        self.credit.store(credit - n as u64 * NANO, Relaxed);
+        n
+    }
 }
 
 impl DpdkPorts {
@@ -63,7 +100,16 @@ impl LinkPorts for DpdkPorts {
 
     #[inline]
     fn rx(&self, side: Side, into: &mut Burst<BURST>) -> usize {
-        into.rx(self.port(side), 0)
+        match &self.pace {
+            None => into.rx(self.port(side), 0),
+            Some(p) => {
+                let max = p[side as usize].allow(BURST);
+                if max == 0 {
+                    return 0;
+                }
+                into.rx_max(self.port(side), 0, max)
+            }
+        }
     }
 
     #[inline]

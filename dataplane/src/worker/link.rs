@@ -775,16 +775,18 @@ fn prepare_one<F: Frames>(
 /// SA, and finished (SecTAG and ICV stripped).
 fn validate_burst<F: Frames>(v: &RxView, frames: &mut F, out: &mut [RxOut]) {
     let n = frames.len().min(out.len());
-    let mut at: [Option<OpenAt>; BURST] = [None; BURST];
+    let mut at = [OpenAt::default(); BURST];
+    let mut pending = [false; BURST];
     for k in 0..n {
-        out[k] = classify_rx(v, frames, k, &mut at[k]);
+        pending[k] = classify_rx(v, frames, k, &mut out[k], &mut at[k]);
     }
     let mut idx: ArrayVec<usize, BURST> = ArrayVec::new();
     let mut ok = [false; BURST];
     {
         let mut jobs: ArrayVec<OpenJob<'_>, BURST> = ArrayVec::new();
         for (k, (buf, _)) in frames.buffers_mut().enumerate().take(n) {
-            if let Some(a) = &at[k] {
+            if pending[k] {
+                let a = &at[k];
                 let (aad, text, tag) = a.split(buf);
                 jobs.push(OpenJob {
                     iv: a.iv,
@@ -799,48 +801,62 @@ fn validate_burst<F: Frames>(v: &RxView, frames: &mut F, out: &mut [RxOut]) {
         // around a rekey).
         let mut i = 0;
         while i < jobs.len() {
-            let first = at[idx[i]].map(|a| (a.sc, a.an));
+            let first = (at[idx[i]].sc, at[idx[i]].an);
             let mut j = i + 1;
-            while j < jobs.len() && at[idx[j]].map(|a| (a.sc, a.an)) == first {
+            while j < jobs.len() && (at[idx[j]].sc, at[idx[j]].an) == first {
                 j += 1;
             }
-            if let Some(key) = at[idx[i]].as_ref().and_then(|a| v.secy.open_key(a)) {
+            if let Some(key) = v.secy.open_key(&at[idx[i]]) {
                 key.open_batch(&mut jobs[i..j], &mut ok[i..j]);
             }
             i = j;
         }
     }
     for (j, &k) in idx.iter().enumerate() {
-        let (RxOut::Opened(o), Some(a)) = (&mut out[k], &at[k]) else {
+        let RxOut::Opened(o) = &mut out[k] else {
             continue;
         };
         let (buf, _) = frames.buffer_mut(k);
-        RxSecY::open_finish(o, a, ok[j], buf);
+        RxSecY::open_finish(o, &at[k], ok[j], buf);
         // A frame that will not be delivered may keep any span.
         let _ = frames.set_span(k, o.span());
     }
 }
 
 /// Validate's classification of frame `k`, and the preparation of a MACsec frame (see
-/// [`validate_burst`]); `at` gets where its parts are when it waits for its AEAD.
+/// [`validate_burst`]), written to `out` in place; `at` gets where its parts are when it waits
+/// for its AEAD.
 #[inline]
-fn classify_rx<F: Frames>(v: &RxView, frames: &mut F, k: usize, at: &mut Option<OpenAt>) -> RxOut {
+fn classify_rx<F: Frames>(v: &RxView, frames: &mut F, k: usize, out: &mut RxOut, at: &mut OpenAt) -> bool {
     if !frames.is_contiguous(k) {
-        return RxOut::NonContiguous;
+        *out = RxOut::NonContiguous;
+        return false;
     }
     let (buf, span) = frames.buffer_mut(k);
     match ethertype(&buf[span.start..span.end()]) {
         Some(EtherType::MACSEC) => {
-            let (o, a) = v.secy.open_prepare(buf, span);
-            *at = a;
-            if a.is_none() {
+            *out = RxOut::Opened(Opened::EMPTY);
+            let RxOut::Opened(o) = out else {
+                return false;
+            };
+            let pending = v.secy.open_prepare(buf, span, o, at);
+            if !pending {
                 let _ = frames.set_span(k, o.span());
             }
-            RxOut::Opened(o)
+            pending
         }
-        Some(EtherType::EAPOL) => RxOut::Punt,
-        Some(EtherType::SLOW) if v.lacp_in_clear => RxOut::Lacp,
-        _ => RxOut::Clear,
+        Some(EtherType::EAPOL) => {
+            *out = RxOut::Punt;
+            false
+        }
+        Some(EtherType::SLOW) if v.lacp_in_clear => {
+            *out = RxOut::Lacp;
+            false
+        }
+        _ => {
+            *out = RxOut::Clear;
+            false
+        }
     }
 }
 

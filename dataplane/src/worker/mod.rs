@@ -42,7 +42,7 @@ pub use punt::{
 };
 
 #[cfg(feature = "dpdk")]
-pub use dpdk_ports::DpdkPorts;
+pub use dpdk_ports::{DpdkPorts, Pacer};
 
 use ipc::{LinkCounters, SaState, SecurityPolicy};
 use macsec::secy::{Policy, RxSa, Sci, SecyCounters, Span, TxSa};

@@ -439,8 +439,9 @@ impl RxSecY {
     /// place, stripping SecTAG and ICV where the frame could be delivered. Changes nothing in the
     /// SecY: several threads may open frames at once; [`Commit::frame`] decides and counts.
     pub fn open(&self, buf: &mut [u8], span: Span) -> Opened {
-        let (mut opened, at) = self.open_prepare(buf, span);
-        if let Some(at) = at {
+        let mut opened = Opened::EMPTY;
+        let mut at = OpenAt::default();
+        if self.open_prepare(buf, span, &mut opened, &mut at) {
             let ok = {
                 let (aad, text, icv) = at.split(buf);
                 self.open_key(&at)
@@ -453,20 +454,41 @@ impl RxSecY {
 
     /// The first half of [`RxSecY::open`], for opening a burst's frames with one AEAD call per
     /// SA ([`crate::crypto::AeadKey::open_batch`]): everything but the AEAD and the strip that
-    /// follows it. With `Some(at)` the frame waits for its AEAD (the key: [`Self::open_key`]; its
-    /// parts: [`OpenAt::split`]) and then [`Self::open_finish`]; with `None` it is opened already.
+    /// follows it, the frame's state written to `out` (both written in place: a returned
+    /// struct was copied out of the stack in pieces whose loads waited for the stores that had
+    /// filled it). True: the frame waits for its AEAD (the key: [`Self::open_key`]; its parts,
+    /// written to `at`: [`OpenAt::split`]) and then [`Self::open_finish`]; false: it is opened
+    /// already.
     #[inline]
-    pub fn open_prepare(&self, buf: &mut [u8], span: Span) -> (Opened, Option<OpenAt>) {
-        let done = |o| (o, None);
-        let fail = |found| (Opened { span, an: 0, found }, None);
+    pub fn open_prepare(&self, buf: &mut [u8], span: Span, out: &mut Opened, at: &mut OpenAt) -> bool {
+        let mut done = |o| {
+            *out = o;
+            false
+        };
         if span.end() > buf.len() {
-            return fail(Found::BadTag(SecTagError::Truncated));
+            return done(Opened {
+                span,
+                an: 0,
+                found: Found::BadTag(SecTagError::Truncated),
+            });
         }
         let frame = &buf[span.start..span.end()];
         let (tag, secure_len) = match SecTagRepr::parse_mpdu(frame, ICV_LEN) {
             Ok(t) => t,
-            Err(SecTagError::NotMacsec) => return fail(Found::NotMacsec),
-            Err(e) => return fail(Found::BadTag(e)),
+            Err(SecTagError::NotMacsec) => {
+                return done(Opened {
+                    span,
+                    an: 0,
+                    found: Found::NotMacsec,
+                })
+            }
+            Err(e) => {
+                return done(Opened {
+                    span,
+                    an: 0,
+                    found: Found::BadTag(e),
+                })
+            }
         };
         let tag_len = tag.buffer_len();
         let an = tag.tci.an();
@@ -525,30 +547,33 @@ impl RxSecY {
             });
         }
         let Some(body) = span.len.checked_sub(ICV_LEN) else {
-            return fail(Found::BadTag(SecTagError::Truncated));
+            return done(Opened {
+                span,
+                an: 0,
+                found: Found::BadTag(SecTagError::Truncated),
+            });
         };
         let clear = if tag.tci.e() {
             (ADDRS_LEN + tag_len + self.policy.conf_offset.octets()).min(body)
         } else {
             body
         };
-        (
-            Opened {
-                span,
-                an,
-                // Until open_finish says otherwise.
-                found: found(Crypto::Failed),
-            },
-            Some(OpenAt {
-                iv: iv_for(&sa.iv_base, pn),
-                start: span.start,
-                clear,
-                text: body - clear,
-                tag_len,
-                sc,
-                an,
-            }),
-        )
+        *out = Opened {
+            span,
+            an,
+            // Until open_finish says otherwise.
+            found: found(Crypto::Failed),
+        };
+        *at = OpenAt {
+            iv: iv_for(&sa.iv_base, pn),
+            start: span.start,
+            clear,
+            text: body - clear,
+            tag_len,
+            sc,
+            an,
+        };
+        true
     }
 
     /// The AEAD key of the SA a prepared frame belongs to.
@@ -575,7 +600,7 @@ impl RxSecY {
 
 /// Where the parts of a frame [`RxSecY::open_prepare`] made ready are in its buffer, its IV and
 /// its SA (the SC's index and the AN).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct OpenAt {
     pub iv: [u8; IV_LEN],
     start: usize,
