@@ -256,21 +256,23 @@ def cores_per_link(records, base):
 
 
 def crypto_reference(suites, sizes):
-    """intel-ipsec-mb's crypto-only Mops per (key bits, size) from scripts/ref-crypto-perf.sh
-    (IMIX: the harmonic mix of 64, 576 and 1500 octets); {} when it cannot run."""
+    """intel-ipsec-mb's crypto-only Mops per (key bits, size) from scripts/ref-crypto-perf.sh, the
+    best of three runs (IMIX: the harmonic mix of 64, 576 and 1500 octets); {} when it cannot run."""
     want = sorted({n for s in sizes for n in (IMIX if s == "imix" else [s])})
     out = {}
     for bits in sorted({256 if x.endswith("256") else 128 for x in suites}):
-        r = subprocess.run([os.path.join(ROOT, "scripts/ref-crypto-perf.sh"), "--key-bits", str(bits),
-                            "--sizes", ",".join(str(n - 12) for n in want)], capture_output=True, text=True)
-        if r.returncode != 0:
-            print(f"crypto reference unavailable: {r.stderr.strip()[-200:]}", file=sys.stderr)
-            continue
+        # The best of three runs: the reference's own ceiling on this shared machine.
         mops = {}
-        for line in r.stdout.splitlines():
-            f = line.split("\t")
-            if len(f) >= 3:
-                mops[int(f[0]) + 12] = float(f[2])
+        for _ in range(3):
+            r = subprocess.run([os.path.join(ROOT, "scripts/ref-crypto-perf.sh"), "--key-bits", str(bits),
+                                "--sizes", ",".join(str(n - 12) for n in want)], capture_output=True, text=True)
+            if r.returncode != 0:
+                print(f"crypto reference unavailable: {r.stderr.strip()[-200:]}", file=sys.stderr)
+                break
+            for line in r.stdout.splitlines():
+                f = line.split("\t")
+                if len(f) >= 3:
+                    mops[int(f[0]) + 12] = max(mops.get(int(f[0]) + 12, 0.0), float(f[2]))
         for size in sizes:
             if size == "imix" and all(n in mops for n in IMIX):
                 out[(bits, size)] = len(IMIX) / sum(1 / mops[n] for n in IMIX)

@@ -77,6 +77,10 @@ struct RawLink {
     /// 32 where the port allows. Default: the host port's MTU as it is.
     #[serde(default)]
     mtu: Option<u32>,
+    /// Rx queues of the host port, spread by RSS: 1, or as many as the link has workers (each
+    /// reads its own).
+    #[serde(default)]
+    host_queues: Option<u32>,
     #[serde(default)]
     tx_sa: Vec<RawSa>,
     #[serde(default)]
@@ -134,6 +138,8 @@ pub struct LinkConfig {
     pub workers: Workers,
     /// The host side's MTU, if the file sets it.
     pub mtu: Option<u16>,
+    /// Rx queues of the host port (RSS); 1 unless the file sets more.
+    pub host_queues: u16,
     pub policy: PolicyMsg,
     pub sci: Option<Sci>,
     pub tx_sa: Vec<StaticSa>,
@@ -374,6 +380,18 @@ impl DataplaneConfig {
                 (Some(n), None) => Workers::Count(*n as usize),
                 (None, None) => Workers::Count(1),
             };
+            // One worker per queue: two workers reading one queue could ticket its bursts out of
+            // order.
+            let host_queues = match l.host_queues {
+                None | Some(1) => 1,
+                Some(q) if q as usize == workers.count() => q as u16,
+                Some(q) => {
+                    return Err(err(format!(
+                        "host_queues {q} is neither 1 nor the link's workers ({})",
+                        workers.count()
+                    )))
+                }
+            };
             let mtu = match l.mtu {
                 None => None,
                 Some(m) if (MIN_MTU..=MAX_MTU).contains(&m) => Some(m as u16),
@@ -385,6 +403,7 @@ impl DataplaneConfig {
                 line_port: l.line_port.clone(),
                 workers,
                 mtu,
+                host_queues,
                 policy,
                 sci,
                 tx_sa,
@@ -504,6 +523,8 @@ salt = "83c37bac7b6f6316098ff3d2"
         assert_eq!(l("lcores = [2, 0]").workers, Workers::Lcores(vec![2, 0]));
         assert_eq!(l("workers = 2\nlcores = [1, 0]").workers.count(), 2);
         assert_eq!(l("mtu = 9170").mtu, Some(9170));
+        assert_eq!(l("workers = 2\nhost_queues = 2").host_queues, 2);
+        assert_eq!(l("workers = 2").host_queues, 1);
     }
 
     #[test]
@@ -560,6 +581,18 @@ salt = "83c37bac7b6f6316098ff3d2"
             ),
             (with("mtu = 9171"), "mtu 9171 is not 68..9170"),
             (with("mtu = 67"), "mtu 67 is not 68..9170"),
+            (
+                with("host_queues = 2"),
+                "host_queues 2 is neither 1 nor the link's workers (1)",
+            ),
+            (
+                with("workers = 2\nhost_queues = 0"),
+                "host_queues 0 is neither 1 nor the link's workers (2)",
+            ),
+            (
+                with("workers = 3\nhost_queues = 2"),
+                "host_queues 2 is neither 1 nor the link's workers (3)",
+            ),
         ];
         for (text, want) in cases.into_iter().chain(more) {
             let e = DataplaneConfig::parse(&text).unwrap_err().to_string();

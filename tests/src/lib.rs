@@ -119,6 +119,47 @@ pub fn eal_args(prefix: &FilePrefix, vdevs: &[String]) -> Vec<String> {
     a
 }
 
+/// A client of a starting macsec-dataplane's control socket: retried until it answers (20 s).
+pub fn connect_dataplane(sock: &Path) -> ipc::Client {
+    let start = std::time::Instant::now();
+    loop {
+        match ipc::Client::connect(sock) {
+            Ok(c) => return c,
+            Err(_) if start.elapsed() < Duration::from_secs(20) => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            Err(e) => panic!("control socket {}: {e}", sock.display()),
+        }
+    }
+}
+
+/// Runs macsec-dataplane with the configuration file `cfg` on `vdevs` for `seconds` and returns
+/// its exit report (panics with its stderr if it fails).
+pub fn run_dataplane(
+    prefix: &FilePrefix,
+    cfg: &Path,
+    sock: &Path,
+    vdevs: &[String],
+    seconds: f64,
+) -> serde_json::Value {
+    let out = Command::new(bin("macsec-dataplane"))
+        .arg("--config")
+        .arg(cfg)
+        .args(["--duration", &seconds.to_string()])
+        .arg("--socket")
+        .arg(sock)
+        .arg("--")
+        .args(eal_args(prefix, vdevs))
+        .output()
+        .expect("spawn macsec-dataplane");
+    assert!(
+        out.status.success(),
+        "macsec-dataplane: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the exit report")
+}
+
 pub fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("spawn")
 }

@@ -441,15 +441,7 @@ fn eapol_reaches_the_control_socket_and_injected_frames_leave_the_line() {
     );
     let sock = site.path("ctl.sock");
     let start = Instant::now();
-    let mut client = loop {
-        match Client::connect(&sock) {
-            Ok(c) => break c,
-            Err(_) if start.elapsed() < Duration::from_secs(20) => {
-                std::thread::sleep(Duration::from_millis(50))
-            }
-            Err(e) => panic!("control socket: {e}"),
-        }
-    };
+    let mut client = connect_dataplane(&sock);
     assert!(matches!(
         client.request(&Request::Subscribe).unwrap(),
         Response::Ok

@@ -8,7 +8,7 @@ use ipc::Client;
 use ipc::{Request, Response};
 use macsec_tests::*;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn key(b: u8) -> ipc::KeyMsg {
     ipc::KeyMsg {
@@ -103,16 +103,7 @@ salt = "5a5a5a5a5a5a5a5a5a5a5a5a"
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    let mut c = loop {
-        match Client::connect(&sock) {
-            Ok(c) => break c,
-            Err(_) if start.elapsed() < Duration::from_secs(20) => {
-                std::thread::sleep(Duration::from_millis(20))
-            }
-            Err(e) => panic!("control socket: {e}"),
-        }
-    };
+    let mut c = connect_dataplane(&sock);
     let link = LINK.to_string();
     std::thread::sleep(Duration::from_millis(300));
     // 1. the new SA on receive, 2. on transmit, 3. switch the transmit AN, 4. delete the old SA.

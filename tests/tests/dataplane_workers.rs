@@ -5,11 +5,11 @@
 //! exhaustion at a low threshold uses each PN once and raises the threshold event once. (A rekey
 //! in the middle with two workers: tests/dataplane_rekey.rs.)
 
-use ipc::{Client, Event, Request, Response};
+use ipc::{Event, Request, Response};
 use macsec_tests::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const SCI: &str = "001de5e9aa39001a";
 const SAK: &str = "000102030405060708090a0b0c0d0e0f";
@@ -186,6 +186,133 @@ fn two_workers_keep_a_stream_complete_and_in_order_both_ways() {
     }
 }
 
+/// Two host queues (RSS), one per worker, each worker reading its own (two pcap files here): every
+/// frame of both is protected, the PNs are in wire order, and each queue's frames keep their order.
+#[test]
+fn two_host_queues_one_per_worker_keep_each_queue_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = FilePrefix::new("rq");
+    let p = |n: &str| dir.path().join(n).display().to_string();
+    // Queue q's frames carry q in octet 18 and their sequence number in octets 14..18.
+    let queue = |q: u8| -> Vec<Vec<u8>> {
+        stream(5000)
+            .into_iter()
+            .map(|mut f| {
+                f[18] = q;
+                f
+            })
+            .collect()
+    };
+    write_pcap(Path::new(&p("q0.pcap")), &queue(0));
+    write_pcap(Path::new(&p("q1.pcap")), &queue(1));
+    write_pcap(Path::new(&p("empty.pcap")), &[]);
+    let cfg = config("GCM-AES-XPN-256", 2, 9170, 1).replace("mtu = 9170", "mtu = 9170\nhost_queues = 2");
+    std::fs::write(p("dp.toml"), cfg).unwrap();
+    let vdevs = vec![
+        format!(
+            "net_pcap0,rx_pcap={},rx_pcap={},tx_pcap={}",
+            p("q0.pcap"),
+            p("q1.pcap"),
+            p("host_out.pcap")
+        ),
+        format!(
+            "net_pcap1,rx_pcap={},tx_pcap={}",
+            p("empty.pcap"),
+            p("line_out.pcap")
+        ),
+    ];
+    let report = run_dataplane(
+        &prefix,
+        Path::new(&p("dp.toml")),
+        Path::new(&p("ctl.sock")),
+        &vdevs,
+        3.0,
+    );
+    let line = read_pcap(Path::new(&p("line_out.pcap")));
+    assert_eq!(line.len(), 10_000, "{report}");
+    assert!(
+        line.iter().enumerate().all(|(i, f)| pn(f) == i as u32 + 1),
+        "PNs in wire order"
+    );
+    // Decrypt them back with a one-worker link and check each queue's order.
+    let back = run(
+        "rq",
+        &config("GCM-AES-XPN-256", 1, 9170, 1),
+        &[],
+        &line,
+        2.0,
+        |_| {},
+    );
+    assert_eq!(back.host_out.len(), 10_000);
+    for q in 0..2u8 {
+        let seqs: Vec<u32> = back
+            .host_out
+            .iter()
+            .filter(|f| f[18] == q)
+            .map(|f| u32::from_be_bytes([f[14], f[15], f[16], f[17]]))
+            .collect();
+        assert_eq!(seqs, (0..5000).collect::<Vec<u32>>(), "queue {q} in order");
+    }
+}
+
+/// More links than cores: three links on the EAL's two lcores (1, the main lcore 0, then 1
+/// again), each protecting its own stream completely and in PN order.
+#[test]
+fn three_links_on_two_cores() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = FilePrefix::new("3l");
+    let p = |n: &str| dir.path().join(n).display().to_string();
+    write_pcap(Path::new(&p("empty.pcap")), &[]);
+    let mut cfg = String::new();
+    let mut vdevs = Vec::new();
+    for k in 0..3u32 {
+        write_pcap(Path::new(&p(&format!("in{k}.pcap"))), &stream(3000));
+        let link = config("GCM-AES-128", 1, 9170, 1)
+            .replace("TenGigE0/0/0/1", &format!("TenGigE0/0/0/{k}"))
+            .replace("net_pcap0", &format!("net_pcap{}", 2 * k))
+            .replace("net_pcap1", &format!("net_pcap{}", 2 * k + 1))
+            .replace("001de5e9aa39001a", &format!("001de5e9aa3900{:02x}", 0x10 + k));
+        cfg += &link;
+        vdevs.push(format!(
+            "net_pcap{},rx_pcap={},tx_pcap={}",
+            2 * k,
+            p(&format!("in{k}.pcap")),
+            p(&format!("h{k}.pcap"))
+        ));
+        vdevs.push(format!(
+            "net_pcap{},rx_pcap={},tx_pcap={}",
+            2 * k + 1,
+            p("empty.pcap"),
+            p(&format!("l{k}.pcap"))
+        ));
+    }
+    std::fs::write(p("dp.toml"), cfg).unwrap();
+    let report = run_dataplane(
+        &prefix,
+        Path::new(&p("dp.toml")),
+        Path::new(&p("ctl.sock")),
+        &vdevs,
+        3.0,
+    );
+    let lcores: Vec<&serde_json::Value> = (0..3).map(|k| &report["links"][k]["lcores"]).collect();
+    assert_eq!(
+        lcores,
+        [
+            &serde_json::json!([1]),
+            &serde_json::json!([0]),
+            &serde_json::json!([1])
+        ]
+    );
+    for k in 0..3 {
+        let line = read_pcap(Path::new(&p(&format!("l{k}.pcap"))));
+        assert_eq!(line.len(), 3000, "link {k}: {report}");
+        assert!(
+            line.iter().enumerate().all(|(i, f)| pn(f) == i as u32 + 1),
+            "link {k}: PNs in order"
+        );
+    }
+}
+
 #[test]
 fn jumbo_frames_cross_and_a_frame_too_long_is_dropped_and_counted() {
     // Host MTU 9170: a 9184-octet host frame is a 9216-octet line frame.
@@ -232,16 +359,7 @@ fn pn_exhaustion_with_two_workers_uses_each_pn_once_and_says_it_once() {
     assert!(!cfg.contains("tx_sa"));
     let mut events = Vec::new();
     let a = run_with("pn", &cfg, &input, true, &[], 3.0, |sock| {
-        let start = Instant::now();
-        let mut c = loop {
-            match Client::connect(sock) {
-                Ok(c) => break c,
-                Err(_) if start.elapsed() < Duration::from_secs(10) => {
-                    std::thread::sleep(Duration::from_millis(10))
-                }
-                Err(e) => panic!("control socket: {e}"),
-            }
-        };
+        let mut c = connect_dataplane(sock);
         assert!(matches!(c.request(&Request::Subscribe).unwrap(), Response::Ok));
         let link = "TenGigE0/0/0/1".to_string();
         let key = ipc::KeyMsg {

@@ -252,9 +252,9 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> anyhow::Re
                 .with_context(|| format!("link {}: host port {}", l.interface, l.host_port))?;
             let line = Port::by_name(&l.line_port)
                 .with_context(|| format!("link {}: line port {}", l.interface, l.line_port))?;
-            for p in [host, line] {
+            for (p, rxq) in [(host, l.host_queues), (line, 1)] {
                 let pname = p.name().unwrap_or_else(|_| format!("port {}", p.id()));
-                p.configure(1, 1, cli.ring_size, cli.ring_size, &pool)
+                p.configure(rxq, 1, cli.ring_size, cli.ring_size, &pool)
                     .with_context(|| format!("port {pname}"))?;
                 opened.push(p);
             }
@@ -294,6 +294,7 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> anyhow::Re
                 host,
                 line,
                 pool: pool.clone(),
+                host_queues: l.host_queues,
                 pace: cli
                     .bench_rx_pps
                     .map(|n| Arc::new([worker::Pacer::new(n), worker::Pacer::new(n)])),
@@ -378,11 +379,12 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> anyhow::Re
     // Each lcore's links, as the lcore's worker polls them.
     let mut per_lcore: BTreeMap<u32, Vec<WorkerLink<DpdkPorts>>> = BTreeMap::new();
     for r in &running {
-        for &c in &r.lcores {
+        for (k, &c) in r.lcores.iter().enumerate() {
+            // The link's k-th worker: with several host queues it reads queue k.
             per_lcore
                 .entry(c)
                 .or_default()
-                .push(WorkerLink::new(r.link.clone()));
+                .push(WorkerLink::with_index(r.link.clone(), k));
         }
     }
     let wstop = Arc::new(AtomicBool::new(false));

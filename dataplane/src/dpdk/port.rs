@@ -238,9 +238,10 @@ impl Port {
         }
     }
 
-    /// Configure `rx_queues` Rx queues (mbufs from `pool`) and `tx_queues` Tx queues with the
-    /// given ring sizes (adjusted to the device limits). The port must be stopped. Tx multi-segment
-    /// offload is requested when the device has it; nothing else.
+    /// Configure `rx_queues` Rx queues (mbufs from `pool`; more than one: spread by RSS over the
+    /// flow types the device hashes) and `tx_queues` Tx queues with the given ring sizes
+    /// (adjusted to the device limits). The port must be stopped. Tx multi-segment offload is
+    /// requested when the device has it; nothing else.
     pub fn configure(
         &self,
         rx_queues: u16,
@@ -276,6 +277,11 @@ impl Port {
         }
         let mut conf = sys::rte_eth_conf::default();
         conf.txmode.offloads = info.tx_offload_capa & sys::RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+        if rx_queues > 1 {
+            // Spread the Rx queues by RSS, over every flow type the device can hash.
+            conf.rxmode.mq_mode = sys::rte_eth_rx_mq_mode_RTE_ETH_MQ_RX_RSS;
+            conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads;
+        }
         // SAFETY: EAL up, CONTROL held, port stopped; `conf` is a valid, zero-initialized config.
         check("rte_eth_dev_configure", unsafe {
             sys::rte_eth_dev_configure(self.id, rx_queues, tx_queues, &conf)

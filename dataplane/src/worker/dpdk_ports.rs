@@ -47,6 +47,8 @@ pub struct DpdkPorts {
     pub host: Port,
     pub line: Port,
     pub pool: Arc<Mempool>,
+    /// Rx queues of the host port (RSS over them; each worker of the link reads its own).
+    pub host_queues: u16,
     /// Benchmarks only: receive at most this many frames a second from each port (a net_null
     /// port otherwise gives as many as are asked for: no fixed offered load to measure latency at).
     pub pace: Option<Arc<[Pacer; 2]>>,
@@ -99,16 +101,23 @@ impl LinkPorts for DpdkPorts {
     type Frames = Burst<BURST>;
 
     #[inline]
-    fn rx(&self, side: Side, into: &mut Burst<BURST>) -> usize {
+    fn rx(&self, side: Side, queue: u16, into: &mut Burst<BURST>) -> usize {
         match &self.pace {
-            None => into.rx(self.port(side), 0),
+            None => into.rx(self.port(side), queue),
             Some(p) => {
                 let max = p[side as usize].allow(BURST);
                 if max == 0 {
                     return 0;
                 }
-                into.rx_max(self.port(side), 0, max)
+                into.rx_max(self.port(side), queue, max)
             }
+        }
+    }
+
+    fn rx_queues(&self, side: Side) -> u16 {
+        match side {
+            Side::Host => self.host_queues,
+            Side::Line => 1,
         }
     }
 

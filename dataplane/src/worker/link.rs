@@ -865,10 +865,20 @@ pub struct WorkerLink<P: LinkPorts> {
     link: Arc<SharedLink<P>>,
     tx: (u64, Arc<TxView>),
     rx: (u64, Arc<RxView>),
+    /// With several host Rx queues: the one this worker reads, outside the intake, and the
+    /// frames it read that wait for a ticket.
+    host_queue: Option<u16>,
+    held: P::Frames,
 }
 
 impl<P: LinkPorts> WorkerLink<P> {
     pub fn new(link: Arc<SharedLink<P>>) -> Self {
+        Self::with_index(link, 0)
+    }
+
+    /// The link's `index`-th worker: with several host Rx queues (RSS) it reads queue
+    /// `index % queues` itself and takes the intake only for a ticket and the PNs.
+    pub fn with_index(link: Arc<SharedLink<P>>, index: usize) -> Self {
         let tx = {
             let i = lock(&link.tx_intake);
             (i.gen, i.view.clone())
@@ -877,7 +887,14 @@ impl<P: LinkPorts> WorkerLink<P> {
             let i = lock(&link.rx_intake);
             (i.gen, i.view.clone())
         };
-        WorkerLink { link, tx, rx }
+        let queues = link.ports.rx_queues(Side::Host);
+        WorkerLink {
+            host_queue: (queues > 1).then(|| (index % usize::from(queues)) as u16),
+            held: P::Frames::default(),
+            link,
+            tx,
+            rx,
+        }
     }
 
     pub fn link(&self) -> &Arc<SharedLink<P>> {
@@ -889,10 +906,23 @@ impl<P: LinkPorts> WorkerLink<P> {
         self.protect() + self.validate()
     }
 
-    /// One burst host → line: intake (receive, ticket, PNs), work (seal), release.
+    /// One burst host → line: intake (receive, ticket, PNs), work (seal), release. With several
+    /// host queues the worker receives from its own queue first, then takes the intake for the
+    /// ticket and PNs only (the frames wait in `held` while another worker has it).
     fn protect(&mut self) -> usize {
-        let WorkerLink { link, tx, .. } = self;
+        let WorkerLink {
+            link,
+            tx,
+            host_queue,
+            held,
+            ..
+        } = self;
         let link: &SharedLink<P> = link;
+        if let Some(q) = *host_queue {
+            if held.is_empty() {
+                link.ports.rx(Side::Host, q, held);
+            }
+        }
         let Ok(mut i) = link.tx_intake.try_lock() else {
             return 0;
         };
@@ -903,7 +933,14 @@ impl<P: LinkPorts> WorkerLink<P> {
         let Some(mut slot) = link.tx_order.claim(t) else {
             return 0;
         };
-        let n = link.ports.rx(Side::Host, &mut slot.data.frames);
+        let n = match *host_queue {
+            // The slot's frames are empty (its last burst was sent): it takes the held ones.
+            Some(_) => {
+                std::mem::swap(&mut slot.data.frames, held);
+                slot.data.frames.len()
+            }
+            None => link.ports.rx(Side::Host, 0, &mut slot.data.frames),
+        };
         if n == 0 && i.attached.is_empty() {
             return 0;
         }
@@ -938,7 +975,7 @@ impl<P: LinkPorts> WorkerLink<P> {
         let Some(mut slot) = link.rx_order.claim(t) else {
             return 0;
         };
-        let n = link.ports.rx(Side::Line, &mut slot.data.frames);
+        let n = link.ports.rx(Side::Line, 0, &mut slot.data.frames);
         if n == 0 && i.attached.is_empty() {
             return 0;
         }

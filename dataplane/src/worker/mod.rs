@@ -141,12 +141,19 @@ pub trait Frames: Default + Send {
     fn set_span(&mut self, i: usize, span: Span) -> bool;
 }
 
-/// A link's host and line ports as the pipeline uses them. Receiving on a side is done by one
-/// thread at a time (the intake's holder), and so is transmitting (the release's holder).
+/// A link's host and line ports as the pipeline uses them. Receiving on a queue is done by one
+/// thread at a time (the intake's holder, or with several host queues the queue's worker), and
+/// transmitting by one (the release's holder).
 pub trait LinkPorts: Send + Sync {
     type Frames: Frames;
-    /// Receives up to [`BURST`] frames into the empty `into`; returns how many.
-    fn rx(&self, side: Side, into: &mut Self::Frames) -> usize;
+    /// Receives up to [`BURST`] frames from `queue` of `side` into the empty `into`; returns how
+    /// many.
+    fn rx(&self, side: Side, queue: u16, into: &mut Self::Frames) -> usize;
+    /// Rx queues of `side` (more than one: spread by RSS, each read by its own worker).
+    fn rx_queues(&self, side: Side) -> u16 {
+        let _ = side;
+        1
+    }
     /// Sends the frames of `frames` whose `keep` is set, in order, and frees the others; returns
     /// how many of the kept frames the port took (the rest were dropped). `frames` is empty after.
     fn tx(&self, side: Side, frames: &mut Self::Frames, keep: &[bool]) -> usize;

@@ -97,7 +97,7 @@ impl MemPorts {
 impl LinkPorts for MemPorts {
     type Frames = MemFrames;
 
-    fn rx(&self, side: Side, into: &mut MemFrames) -> usize {
+    fn rx(&self, side: Side, _queue: u16, into: &mut MemFrames) -> usize {
         let (input, _) = self.wires(side);
         into.frames.clear();
         while into.frames.len() < BURST {
