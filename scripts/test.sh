@@ -75,7 +75,7 @@ echo "== fault-injection system test (cargo test --release -p macsec-tests --tes
 rc=0
 cargo test --release -p macsec-tests --test system_faults -- --ignored --test-threads=1 --nocapture > /tmp/macsec-systest-faults.log 2>&1 || rc=$?
 if [ "$rc" != 0 ]; then cat /tmp/macsec-systest-faults.log; echo "fault-injection system test failed" >&2; exit 1; fi
-grep -E '^(test |  measured:|  PASS |  fault seed|  EAPOL flood at|  [A-Za-z +-]+ +\| |  plaintext|test result)' /tmp/macsec-systest-faults.log || true
+grep -E '^(test |  measured:|  PASS |  fault seed|  EAPOL flood at|  [A-Za-z0-9 +-]+ +\| |  plaintext|test result)' /tmp/macsec-systest-faults.log || true
 
 echo "== AF_PACKET helper, frame-gen and two mka-peers on a veth pair (cargo test --test afpacket -- --ignored)"
 rc=0
