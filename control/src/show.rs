@@ -582,7 +582,7 @@ mod tests {
                 replay_protect: true,
                 replay_window: 64,
                 security_policy: SecurityPolicy::MustSecure,
-                lacp_in_clear: false,
+                clear: Default::default(),
             }),
             tx_sci: 0x001d_e5e9_aa39_001a,
             encoding_an: Some(0),

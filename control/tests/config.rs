@@ -150,7 +150,7 @@ fn guide_policy_steps() {
     assert_eq!(p.security_policy, SecurityPolicy::MustSecure);
     assert_eq!(p.window_size, 64);
     assert!(p.include_icv_indicator);
-    assert!(!p.delay_protection && !p.lacp_in_clear);
+    assert!(!p.delay_protection && !p.clear.lacp_in_clear);
     assert_eq!(p.sak_rekey_interval, None);
     assert_eq!(p.ppk_sks_profile, None);
     assert!(c.notes.is_empty(), "{:?}", c.notes);
@@ -286,7 +286,7 @@ fn guide_interface_without_policy_uses_default_policy() {
     assert_eq!((s.key_server_priority, s.replay_window), (16, 64));
     assert_eq!(s.conf_offset, ConfOffset::Zero);
     assert_eq!(s.security_policy, SecurityPolicy::MustSecure);
-    assert!(!s.delay_protection && !s.lacp_in_clear && !s.include_icv_indicator);
+    assert!(!s.delay_protection && !s.clear.lacp_in_clear && !s.include_icv_indicator);
     assert_eq!(s.sak_rekey_interval, None);
     assert_eq!(s.keychain.name(), "script_key_chain2");
     assert!(s.fallback.is_none());
@@ -342,12 +342,12 @@ const GUIDE_POLICY_EXCEPTION_RUNNING: &str = "macsec-policy test-macsec-policy
 #[test]
 fn guide_policy_exception() {
     let p = parse(GUIDE_POLICY_EXCEPTION).policies["test-macsec-policy"].clone();
-    assert!(p.lacp_in_clear);
+    assert!(p.clear.lacp_in_clear);
     assert_eq!(p.security_policy, SecurityPolicy::MustSecure);
 
     let c = parse(GUIDE_POLICY_EXCEPTION_RUNNING);
     let p = &c.policies["test-macsec-policy"];
-    assert!(p.lacp_in_clear && p.include_icv_indicator);
+    assert!(p.clear.lacp_in_clear && p.include_icv_indicator);
     assert_eq!(p.security_policy, SecurityPolicy::ShouldSecure);
     assert_eq!(p.sak_rekey_interval, Some(Duration::from_secs(120)));
     assert_eq!(p.cipher_suite, CipherSuite::GcmAesXpn256);
@@ -909,7 +909,7 @@ fn default_policy_values() {
     assert!(!d.delay_protection);
     assert!(!d.include_icv_indicator);
     assert_eq!(d.sak_rekey_interval, None);
-    assert!(!d.lacp_in_clear);
+    assert!(!d.clear.lacp_in_clear);
     assert_eq!(d.ppk_sks_profile, None);
     assert_eq!(*MacsecPolicy::default_policy_ref(), d);
 
@@ -958,7 +958,7 @@ fn every_policy_command_and_ranges() {
     assert_eq!(p.conf_offset, ConfOffset::Fifty);
     assert_eq!(p.key_server_priority, 255);
     assert_eq!(p.security_policy, SecurityPolicy::ShouldSecure);
-    assert!(p.delay_protection && p.include_icv_indicator && p.lacp_in_clear);
+    assert!(p.delay_protection && p.include_icv_indicator && p.clear.lacp_in_clear);
     assert_eq!(p.window_size, 1024);
     assert_eq!(p.sak_rekey_interval, Some(Duration::from_secs(2_592_000)));
     assert_eq!(p.ppk_sks_profile.as_deref(), Some("S"));
@@ -990,6 +990,29 @@ fn every_policy_command_and_ranges() {
 
 /// `max-peers` (our extension to the IOS XR policy): parsed, rendered when not the default, and
 /// carried to the interface's setup and its MKA engine (`MkaConfig::max_peers`); default 64.
+/// `vlan-tags-in-clear` (IOS XR's) and the bypass lists (our `policy-exception ethertype` /
+/// `destination-mac`) reach the dataplane policy and render back as written.
+#[test]
+fn clear_tags_and_bypass_exceptions() {
+    let text = format!(
+        "{}macsec-policy P\n policy-exception lacp-in-clear\n policy-exception ethertype 88CC\n policy-exception destination-mac 01:80:c2:00:00:00\n vlan-tags-in-clear 2\n!\ninterface Hu0/0/0/0\n macsec psk-keychain KC policy P\n!\n",
+        chain("KC", "01", CAK128)
+    );
+    let c = parse(&text);
+    let p = &c.policies["P"];
+    assert_eq!(
+        p.clear,
+        ipc::ClearPolicy::new(true, 2, [0x88cc], [[0x01, 0x80, 0xc2, 0, 0, 0]]).unwrap()
+    );
+    assert_eq!(
+        p.to_string(),
+        "macsec-policy P\n  policy-exception lacp-in-clear\n  policy-exception ethertype 0x88cc\n  policy-exception destination-mac 0180.c200.0000\n  vlan-tags-in-clear 2\n!\n"
+    );
+    assert_eq!(parse(&p.to_string()).policies["P"], *p);
+    let setups = c.port_setups().unwrap();
+    assert_eq!(setups[0].policy(None).clear, p.clear);
+}
+
 #[test]
 fn max_peers_is_our_policy_extension() {
     let text = format!(
@@ -1302,7 +1325,18 @@ fn error_cases() -> Vec<(String, usize, String)> {
         (pol("max-peers"), 2, "max-peers: missing argument; expected `max-peers 1-64`".into()),
         (lines(&["macsec-policy P", " max-peers 8", " max-peers 9"]), 3, "max-peers is already configured at line 2".into()),
         ("max-peers 8".into(), 1, "`max-peers` is only valid inside a macsec-policy".into()),
-        (pol("policy-exception eapol-in-clear"), 2, "policy-exception: unknown exception `eapol-in-clear`; expected `policy-exception lacp-in-clear`".into()),
+        (pol("policy-exception eapol-in-clear"), 2, "policy-exception: unknown exception `eapol-in-clear`; expected `policy-exception lacp-in-clear|ethertype HEX|destination-mac MAC`".into()),
+        (pol("policy-exception"), 2, "policy-exception: missing argument; expected `policy-exception lacp-in-clear|ethertype HEX|destination-mac MAC`".into()),
+        (pol("policy-exception ethertype"), 2, "policy-exception: missing argument; expected `policy-exception lacp-in-clear|ethertype HEX|destination-mac MAC`".into()),
+        (pol("policy-exception ethertype lldp"), 2, "policy-exception: `lldp` is not an EtherType (hex, 0x0600..0xffff, e.g. 0x88cc); expected `policy-exception lacp-in-clear|ethertype HEX|destination-mac MAC`".into()),
+        (pol("policy-exception ethertype 0x88e5"), 2, "policy-exception: EtherType 0x88e5 cannot pass in the clear: it is MACsec; expected `policy-exception lacp-in-clear|ethertype HEX|destination-mac MAC`".into()),
+        (lines(&["macsec-policy P", " policy-exception ethertype 0x88cc", " policy-exception ethertype 88CC"]), 3, "policy-exception: EtherType 0x88cc is listed twice; expected `policy-exception lacp-in-clear|ethertype HEX|destination-mac MAC`".into()),
+        (pol("policy-exception destination-mac 0180.c200.0003"), 2, "policy-exception: destination MAC 01:80:c2:00:00:03 cannot pass in the clear: it is the PAE group address of our MKA; expected `policy-exception lacp-in-clear|ethertype HEX|destination-mac MAC`".into()),
+        (pol("policy-exception destination-mac 0180.c200"), 2, "policy-exception: `0180.c200` is not a MAC address (aa:bb:cc:dd:ee:ff, aa-bb-cc-dd-ee-ff or aabb.ccdd.eeff); expected `policy-exception lacp-in-clear|ethertype HEX|destination-mac MAC`".into()),
+        (pol("policy-exception lacp-in-clear now"), 2, "policy-exception: unexpected `now`; expected `policy-exception lacp-in-clear|ethertype HEX|destination-mac MAC`".into()),
+        (pol("vlan-tags-in-clear 3"), 2, "vlan-tags-in-clear 3 is out of range 1-2".into()),
+        (pol("vlan-tags-in-clear"), 2, "vlan-tags-in-clear: missing argument; expected `vlan-tags-in-clear 1-2`".into()),
+        (lines(&["macsec-policy P", " vlan-tags-in-clear 1", " vlan-tags-in-clear 2"]), 3, "vlan-tags-in-clear is already configured at line 2".into()),
         (pol("delay-protection enable"), 2, "delay-protection: unexpected `enable`; expected `delay-protection`".into()),
         (pol("include-icv-indicator yes"), 2, "include-icv-indicator: unexpected `yes`; expected `include-icv-indicator`".into()),
         (pol("ppk sks"), 2, "ppk: unknown `sks`; expected `ppk sks-profile NAME`".into()),
@@ -1310,8 +1344,8 @@ fn error_cases() -> Vec<(String, usize, String)> {
         (pol("hostname R1"), 2, "unknown command `hostname` in macsec-policy P".into()),
         (lines(&["macsec-policy P", " ppk", "  sks-profile"]), 3, "sks-profile: missing argument; expected `sks-profile NAME`".into()),
         (lines(&["macsec-policy P", " ppk", "  profile S"]), 3, "unknown command `profile` in macsec-policy P ppk".into()),
-        (pol("vlan-tags-in-clear 1"), 2, "`vlan-tags-in-clear` in macsec-policy P is not supported: the macsec-policy commands are cipher-suite, conf-offset, key-server-priority, security-policy, delay-protection, window-size, include-icv-indicator, sak-rekey-interval, policy-exception, ppk and max-peers (ours)".into()),
-        (pol("enable-legacy-fallback"), 2, "`enable-legacy-fallback` in macsec-policy P is not supported: the macsec-policy commands are cipher-suite, conf-offset, key-server-priority, security-policy, delay-protection, window-size, include-icv-indicator, sak-rekey-interval, policy-exception, ppk and max-peers (ours)".into()),
+        (pol("suspend-for 10"), 2, "`suspend-for` in macsec-policy P is not supported: the macsec-policy commands are cipher-suite, conf-offset, key-server-priority, security-policy, delay-protection, window-size, include-icv-indicator, sak-rekey-interval, policy-exception, vlan-tags-in-clear, ppk and max-peers (ours)".into()),
+        (pol("enable-legacy-fallback"), 2, "`enable-legacy-fallback` in macsec-policy P is not supported: the macsec-policy commands are cipher-suite, conf-offset, key-server-priority, security-policy, delay-protection, window-size, include-icv-indicator, sak-rekey-interval, policy-exception, vlan-tags-in-clear, ppk and max-peers (ours)".into()),
         (lines(&["macsec-policy P", " cipher-suite GCM-AES-128", " window-size 32", " cipher-suite GCM-AES-256"]), 4, "cipher-suite is already configured at line 2".into()),
         (lines(&["macsec-policy P", " ppk sks-profile S", " ppk", "  sks-profile S", "!", "sks profile S"]), 4, "ppk sks-profile is already configured at line 2".into()),
         (lines(&["macsec-policy P", "!", "macsec-policy P"]), 3, "macsec-policy P is already configured at line 1".into()),

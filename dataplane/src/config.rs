@@ -4,9 +4,10 @@
 
 #![forbid(unsafe_code)]
 
-use ipc::{KeyMsg, PolicyMsg, SecurityPolicy};
+use ipc::{ClearPolicy, KeyMsg, PolicyMsg, SecurityPolicy};
 use macsec::crypto::Backend;
 use macsec::secy::{CipherSuite, Salt, Sci, Ssci, ValidateFrames};
+use macsec::wire::ethernet::{EtherType, MacAddr};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
@@ -60,6 +61,15 @@ struct RawLink {
     include_sci: bool,
     #[serde(default)]
     lacp_in_clear: bool,
+    /// 0, 1 or 2 VLAN tags left in the clear in front of the SecTAG.
+    #[serde(default)]
+    vlan_tags_in_clear: u64,
+    /// EtherTypes passed in the clear ("0x88cc"), at most 8.
+    #[serde(default)]
+    bypass_ethertypes: Vec<String>,
+    /// Destination MACs passed in the clear ("01:80:c2:00:00:0e"), at most 8.
+    #[serde(default)]
+    bypass_macs: Vec<String>,
     #[serde(default)]
     integrity_only: bool,
     #[serde(default = "default_validate")]
@@ -271,7 +281,22 @@ impl DataplaneConfig {
                 replay_protect: l.replay_protect,
                 replay_window: l.replay_window,
                 security_policy,
-                lacp_in_clear: l.lacp_in_clear,
+                clear: {
+                    let ets = l
+                        .bypass_ethertypes
+                        .iter()
+                        .map(|e| e.parse::<EtherType>().map(|e| e.0))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|e| err(format!("bypass_ethertypes: {e}")))?;
+                    let macs = l
+                        .bypass_macs
+                        .iter()
+                        .map(|m| m.parse::<MacAddr>().map(|m| m.0))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|e| err(format!("bypass_macs: {e}")))?;
+                    ClearPolicy::new(l.lacp_in_clear, l.vlan_tags_in_clear, ets, macs)
+                        .map_err(|e| err(e.to_string()))?
+                },
             };
             let sa = |kind: &str, s: &RawSa, tx: bool| -> Result<StaticSa, ConfigError> {
                 let e = |msg: String| err(format!("{kind} an {}: {msg}", s.an));
@@ -525,6 +550,43 @@ salt = "83c37bac7b6f6316098ff3d2"
         assert_eq!(l("mtu = 9170").mtu, Some(9170));
         assert_eq!(l("workers = 2\nhost_queues = 2").host_queues, 2);
         assert_eq!(l("workers = 2").host_queues, 1);
+    }
+
+    #[test]
+    fn clear_tags_and_bypass_lists() {
+        let with = |extra: &str| {
+            EXAMPLE.replace(
+                "lacp_in_clear = false",
+                &format!("lacp_in_clear = false\n{extra}"),
+            )
+        };
+        let l = DataplaneConfig::parse(&with(
+            "vlan_tags_in_clear = 2\nbypass_ethertypes = [\"0x88cc\", \"88B5\"]\nbypass_macs = [\"0180.c200.000e\"]",
+        ))
+        .unwrap()
+        .links
+        .remove(0);
+        let c = l.policy.clear;
+        assert_eq!(c.vlan_tags_in_clear, 2);
+        assert_eq!(c.ethertype_list().collect::<Vec<_>>(), vec![0x88cc, 0x88b5]);
+        assert_eq!(
+            c.mac_list().collect::<Vec<_>>(),
+            vec![[1, 0x80, 0xc2, 0, 0, 0x0e]]
+        );
+        assert!(!c.lacp_in_clear);
+        let e = |extra: &str| DataplaneConfig::parse(&with(extra)).unwrap_err().to_string();
+        assert!(e("vlan_tags_in_clear = 3")
+            .ends_with("vlan-tags-in-clear is 3: at most 2 tags stay in the clear"));
+        assert!(
+            e("bypass_ethertypes = [\"lldp\"]").ends_with(
+                "bypass_ethertypes: `lldp` is not an EtherType (hex, 0x0600..0xffff, e.g. 0x88cc)"
+            ),
+            "{}",
+            e("bypass_ethertypes = [\"lldp\"]")
+        );
+        assert!(e("bypass_macs = [\"01:80:c2\"]").contains("bypass_macs: `01:80:c2` is not a MAC address"));
+        assert!(e("bypass_ethertypes = [\"0x88e5\"]")
+            .ends_with("EtherType 0x88e5 cannot pass in the clear: it is MACsec"));
     }
 
     #[test]

@@ -263,7 +263,7 @@ impl Server {
                 l.send(Command::SetPolicy {
                     policy: p,
                     security: policy.security_policy,
-                    lacp_in_clear: policy.lacp_in_clear,
+                    clear: policy.clear,
                 })?;
                 if m.policy.cipher_suite != policy.cipher_suite {
                     m.tx = [None; 4];
@@ -655,7 +655,7 @@ mod tests {
             replay_protect: true,
             replay_window: 0,
             security_policy: SecurityPolicy::MustSecure,
-            lacp_in_clear: false,
+            clear: Default::default(),
         }
     }
 
@@ -684,7 +684,7 @@ mod tests {
             Policy::new(CipherSuite::GcmAes128),
             Sci(0x11),
             SecurityPolicy::MustSecure,
-            false,
+            Default::default(),
         );
         let handle = Arc::new(LinkHandle::new(info, policy(), m.link.clone()));
         let stop = Arc::new(AtomicBool::new(false));
@@ -815,7 +815,7 @@ mod tests {
         let mut c = Client::connect(&path).unwrap();
         let link = "Te0/0/0/1".to_string();
         assert!(
-            matches!(c.request(&Request::Hello).unwrap(), Response::Hello { version: 2, links } if links.len() == 1)
+            matches!(c.request(&Request::Hello).unwrap(), Response::Hello { version: ipc::VERSION, links } if links.len() == 1)
         );
         assert!(matches!(
             c.request(&Request::EnableTxSa {
@@ -950,7 +950,7 @@ mod tests {
             },
         )
         .unwrap();
-        bytes[0] = 3; // another version
+        bytes[0] = (ipc::VERSION + 1) as u8; // another version
         let reply = ipc::decode::<Response>(&c.raw(&bytes).unwrap()).unwrap();
         assert_eq!(reply.id, 9);
         assert!(matches!(

@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 /// Protocol version; a peer speaking another version gets `ErrorCode::Version`. 2: the SA states
-/// carry a key check value ([`key_check`]).
-pub const VERSION: u16 = 2;
+/// carry a key check value ([`key_check`]); 3: the policy carries a [`ClearPolicy`].
+pub const VERSION: u16 = 3;
 /// Largest message either side sends or accepts (an EAPOL frame or a full SA state fits easily).
 pub const MAX_MESSAGE: usize = 64 * 1024;
 
@@ -96,7 +96,150 @@ pub struct PolicyMsg {
     pub replay_protect: bool,
     pub replay_window: u32,
     pub security_policy: SecurityPolicy,
+    /// What passes in the clear beside the SecY.
+    pub clear: ClearPolicy,
+}
+
+/// The most EtherTypes and the most destination MACs a link passes in the clear.
+pub const MAX_BYPASS: usize = 8;
+
+/// What a link leaves in the clear: LACP (`policy-exception lacp-in-clear`), the VLAN tags in front
+/// of the SecTAG (`vlan-tags-in-clear`), and frames of listed EtherTypes or to listed destination
+/// MACs (`policy-exception ethertype` / `destination-mac`, our extension). Fixed-size (a link
+/// copies it into every view): an unused EtherType slot is 0, an unused MAC slot all zeros (never
+/// a frame's EtherType or destination).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ClearPolicy {
     pub lacp_in_clear: bool,
+    /// 0, 1 or 2 802.1Q/802.1ad tags after the addresses stay in front of the SecTAG, outside
+    /// the ICV (as Cisco's vlan-tags-in-clear and Nokia's clear-tag-mode); a frame with fewer
+    /// tags keeps those it has.
+    pub vlan_tags_in_clear: u8,
+    pub ethertypes: [u16; MAX_BYPASS],
+    pub destination_macs: [[u8; 6]; MAX_BYPASS],
+}
+
+/// Why a [`ClearPolicy`] cannot be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClearPolicyError {
+    #[error("vlan-tags-in-clear is {0}: at most 2 tags stay in the clear")]
+    Tags(u64),
+    #[error("at most {MAX_BYPASS} EtherTypes are passed in the clear")]
+    TooManyEtherTypes,
+    #[error("at most {MAX_BYPASS} destination MACs are passed in the clear")]
+    TooManyMacs,
+    #[error("EtherType 0x{0:04x} is listed twice")]
+    EtherTypeTwice(u16),
+    #[error("destination MAC {} is listed twice", macsec::wire::ethernet::MacAddr(*.0))]
+    MacTwice([u8; 6]),
+    #[error("EtherType 0x{0:04x} cannot pass in the clear: {1}")]
+    Reserved(u16, &'static str),
+    #[error("destination MAC {mac} cannot pass in the clear: {why}", mac = macsec::wire::ethernet::MacAddr(*.0), why = .1)]
+    ReservedMac([u8; 6], &'static str),
+}
+
+impl ClearPolicy {
+    /// A policy from its parts, checked: at most 2 tags, at most [`MAX_BYPASS`] of each list,
+    /// nothing twice, and neither MACsec nor our MKA's EAPOL on the EtherType list (EAPOL of
+    /// other PAEs passes by its destination MAC).
+    pub fn new(
+        lacp_in_clear: bool,
+        vlan_tags_in_clear: u64,
+        ethertypes: impl IntoIterator<Item = u16>,
+        macs: impl IntoIterator<Item = [u8; 6]>,
+    ) -> Result<ClearPolicy, ClearPolicyError> {
+        let mut c = ClearPolicy {
+            lacp_in_clear,
+            vlan_tags_in_clear: u8::try_from(vlan_tags_in_clear)
+                .ok()
+                .filter(|&n| usize::from(n) <= macsec::wire::ethernet::MAX_CLEAR_TAGS)
+                .ok_or(ClearPolicyError::Tags(vlan_tags_in_clear))?,
+            ..Default::default()
+        };
+        for et in ethertypes {
+            match et {
+                0x88e5 => return Err(ClearPolicyError::Reserved(et, "it is MACsec")),
+                0x888e => {
+                    return Err(ClearPolicyError::Reserved(
+                        et,
+                        "MKA's EAPOL goes to macsecd; list another PAE's group address as a destination MAC",
+                    ))
+                }
+                _ => {}
+            }
+            if c.ethertypes.contains(&et) {
+                return Err(ClearPolicyError::EtherTypeTwice(et));
+            }
+            if !c.add_ethertype(et) {
+                return Err(ClearPolicyError::TooManyEtherTypes);
+            }
+        }
+        for m in macs {
+            match m {
+                [0, 0, 0, 0, 0, 0] => return Err(ClearPolicyError::ReservedMac(m, "it is no address")),
+                [0x01, 0x80, 0xc2, 0, 0, 0x03] => {
+                    return Err(ClearPolicyError::ReservedMac(
+                        m,
+                        "it is the PAE group address of our MKA",
+                    ))
+                }
+                _ => {}
+            }
+            if c.destination_macs.contains(&m) {
+                return Err(ClearPolicyError::MacTwice(m));
+            }
+            if !c.add_mac(m) {
+                return Err(ClearPolicyError::TooManyMacs);
+            }
+        }
+        Ok(c)
+    }
+
+    /// True if a frame to `dst` whose EtherType is `et` (after the clear tags: `inner`) passes in
+    /// the clear by the bypass lists (not LACP: that is counted apart).
+    #[inline]
+    pub fn bypasses(&self, dst: &[u8; 6], et: u16, inner: u16) -> bool {
+        let listed = |e: u16| e != 0 && self.ethertypes.contains(&e);
+        listed(et) || listed(inner) || (*dst != [0; 6] && self.destination_macs.contains(dst))
+    }
+
+    /// The listed EtherTypes, in order.
+    pub fn ethertype_list(&self) -> impl Iterator<Item = u16> + '_ {
+        self.ethertypes.iter().copied().filter(|&e| e != 0)
+    }
+
+    /// The listed destination MACs, in order.
+    pub fn mac_list(&self) -> impl Iterator<Item = [u8; 6]> + '_ {
+        self.destination_macs.iter().copied().filter(|m| *m != [0; 6])
+    }
+
+    /// Adds an EtherType to the list (false: the list is full or it is there already).
+    pub fn add_ethertype(&mut self, et: u16) -> bool {
+        if et == 0 || self.ethertypes.contains(&et) {
+            return false;
+        }
+        match self.ethertypes.iter_mut().find(|e| **e == 0) {
+            Some(slot) => {
+                *slot = et;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Adds a destination MAC to the list (false: the list is full or it is there already).
+    pub fn add_mac(&mut self, mac: [u8; 6]) -> bool {
+        if mac == [0; 6] || self.destination_macs.contains(&mac) {
+            return false;
+        }
+        match self.destination_macs.iter_mut().find(|m| **m == [0; 6]) {
+            Some(slot) => {
+                *slot = mac;
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// Why a [`PolicyMsg`] is not an acceptable SecY policy.
@@ -311,6 +454,13 @@ pub struct LinkCounters {
     /// EAPOL frames not punted: the sources other than live peers were together over their
     /// rate (200/s, burst 400).
     pub eapol_drop_total_rate: u64,
+    /// Frames passed in the clear from the host by the bypass lists (EtherType or destination
+    /// MAC; not LACP, which is in `tx_clear`).
+    #[serde(default)]
+    pub tx_bypass: u64,
+    /// Frames passed in the clear to the host by the bypass lists.
+    #[serde(default)]
+    pub rx_bypass: u64,
 }
 
 impl LinkCounters {
@@ -328,6 +478,8 @@ impl LinkCounters {
             rx_non_contiguous,
             eapol_drop_source_rate,
             eapol_drop_total_rate,
+            tx_bypass,
+            rx_bypass,
         } = *other;
         self.tx_drop_no_sa += tx_drop_no_sa;
         self.tx_drop_other += tx_drop_other;
@@ -340,6 +492,8 @@ impl LinkCounters {
         self.rx_non_contiguous += rx_non_contiguous;
         self.eapol_drop_source_rate += eapol_drop_source_rate;
         self.eapol_drop_total_rate += eapol_drop_total_rate;
+        self.tx_bypass += tx_bypass;
+        self.rx_bypass += rx_bypass;
     }
 }
 
@@ -507,8 +661,85 @@ mod tests {
             replay_protect: true,
             replay_window: 64,
             security_policy: SecurityPolicy::ShouldSecure,
-            lacp_in_clear: true,
+            clear: {
+                let mut c = ClearPolicy {
+                    lacp_in_clear: true,
+                    vlan_tags_in_clear: 2,
+                    ..Default::default()
+                };
+                c.add_ethertype(0x88cc);
+                c.add_mac([1, 0x80, 0xc2, 0, 0, 0x0e]);
+                c
+            },
         }
+    }
+
+    #[test]
+    fn clear_policy_is_checked() {
+        let lldp = [1, 0x80, 0xc2, 0, 0, 0x0e];
+        let c = ClearPolicy::new(true, 2, [0x88cc, 0x8809], [lldp]).unwrap();
+        assert_eq!(c.ethertype_list().collect::<Vec<_>>(), vec![0x88cc, 0x8809]);
+        let e = |r: Result<ClearPolicy, ClearPolicyError>| r.unwrap_err().to_string();
+        assert_eq!(
+            e(ClearPolicy::new(false, 3, [], [])),
+            "vlan-tags-in-clear is 3: at most 2 tags stay in the clear"
+        );
+        assert_eq!(
+            e(ClearPolicy::new(false, 0, [0x88cc, 0x88cc], [])),
+            "EtherType 0x88cc is listed twice"
+        );
+        assert_eq!(
+            e(ClearPolicy::new(false, 0, 0x9000..0x9009, [])),
+            "at most 8 EtherTypes are passed in the clear"
+        );
+        assert_eq!(
+            e(ClearPolicy::new(false, 0, [0x88e5], [])),
+            "EtherType 0x88e5 cannot pass in the clear: it is MACsec"
+        );
+        assert!(e(ClearPolicy::new(false, 0, [0x888e], []))
+            .starts_with("EtherType 0x888e cannot pass in the clear: MKA's EAPOL"));
+        assert_eq!(
+            e(ClearPolicy::new(false, 0, [], [[1, 0x80, 0xc2, 0, 0, 3]])),
+            "destination MAC 01:80:c2:00:00:03 cannot pass in the clear: it is the PAE group address of our MKA"
+        );
+        assert_eq!(
+            e(ClearPolicy::new(false, 0, [], [lldp, lldp])),
+            "destination MAC 01:80:c2:00:00:0e is listed twice"
+        );
+        assert_eq!(
+            e(ClearPolicy::new(
+                false,
+                0,
+                [],
+                (1..=9u8).map(|i| [2, 0, 0, 0, 0, i])
+            )),
+            "at most 8 destination MACs are passed in the clear"
+        );
+    }
+
+    #[test]
+    fn clear_policy_lists() {
+        let mut c = ClearPolicy::default();
+        let lldp = [1, 0x80, 0xc2, 0, 0, 0x0e];
+        // Nothing listed: nothing bypasses, not even EtherType 0 or the all-zeros MAC.
+        assert!(!c.bypasses(&[0; 6], 0, 0));
+        assert!(!c.bypasses(&lldp, 0x88cc, 0x88cc));
+        assert!(c.add_ethertype(0x88cc));
+        assert!(!c.add_ethertype(0x88cc), "listed twice");
+        assert!(!c.add_ethertype(0));
+        assert!(c.bypasses(&[2; 6], 0x88cc, 0x88cc));
+        // Behind a clear VLAN tag.
+        assert!(c.bypasses(&[2; 6], 0x8100, 0x88cc));
+        assert!(!c.bypasses(&[2; 6], 0x0800, 0));
+        assert!(c.add_mac(lldp));
+        assert!(!c.add_mac([0; 6]));
+        assert!(c.bypasses(&lldp, 0x0800, 0x0800));
+        for e in 1..MAX_BYPASS as u16 {
+            assert!(c.add_ethertype(0x9000 + e));
+        }
+        assert!(!c.add_ethertype(0x9999), "the list is full");
+        assert_eq!(c.ethertype_list().count(), MAX_BYPASS);
+        assert_eq!(c.mac_list().collect::<Vec<_>>(), vec![lldp]);
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub enum ErrorKind {
     #[error("unknown command `{command}` in {stanza}")]
     UnknownCommand { stanza: String, command: String },
     /// An IOS XR macsec-policy command that the guide does not document.
-    #[error("`{command}` in {stanza} is not supported: the macsec-policy commands are cipher-suite, conf-offset, key-server-priority, security-policy, delay-protection, window-size, include-icv-indicator, sak-rekey-interval, policy-exception, ppk and max-peers (ours)")]
+    #[error("`{command}` in {stanza} is not supported: the macsec-policy commands are cipher-suite, conf-offset, key-server-priority, security-policy, delay-protection, window-size, include-icv-indicator, sak-rekey-interval, policy-exception, vlan-tags-in-clear, ppk and max-peers (ours)")]
     UnsupportedCommand { stanza: String, command: String },
     /// A MACsec sub-command outside its stanza (for example `key-string` after a stray `!`).
     #[error("`{command}` is only valid inside {expected}")]

@@ -125,8 +125,9 @@ pub struct MacsecPolicy {
     pub include_icv_indicator: bool,
     /// `sak-rekey-interval seconds N`; default none (rekey on PN exhaustion and membership only).
     pub sak_rekey_interval: Option<Duration>,
-    /// `policy-exception lacp-in-clear`; default off.
-    pub lacp_in_clear: bool,
+    /// `policy-exception lacp-in-clear`, `vlan-tags-in-clear N`, and our extension's
+    /// `policy-exception ethertype HEX` / `destination-mac MAC`; default: nothing in the clear.
+    pub clear: ipc::ClearPolicy,
     /// `max-peers N` (our extension): the most members one CA keeps; default and most 64.
     pub max_peers: usize,
     /// `ppk sks-profile NAME`; default none.
@@ -158,7 +159,7 @@ impl MacsecPolicy {
             delay_protection: false,
             include_icv_indicator: false,
             sak_rekey_interval: None,
-            lacp_in_clear: false,
+            clear: ipc::ClearPolicy::default(),
             max_peers: MAX_PEERS_MAX,
             ppk_sks_profile: None,
             explicit: Explicit::default(),
@@ -403,7 +404,7 @@ impl Config {
             replay_window: policy.window_size,
             delay_protection: policy.delay_protection,
             sak_rekey_interval: policy.sak_rekey_interval,
-            lacp_in_clear: policy.lacp_in_clear,
+            clear: policy.clear,
             include_icv_indicator: policy.include_icv_indicator,
             max_peers: policy.max_peers,
             keychain,

@@ -14,8 +14,9 @@ use super::{
     Note, NoteKind, ServerAddress, SksPeer, SksProfile, SksProfileType, LIFETIME_DURATION_MAX, MAX_PEERS_MAX,
     SAK_REKEY_INTERVAL_MAX, SAK_REKEY_INTERVAL_MIN, WINDOW_SIZE_MAX,
 };
-use ipc::SecurityPolicy;
+use ipc::{ClearPolicy, SecurityPolicy};
 use macsec::secy::{CipherSuite, ConfOffset};
+use macsec::wire::ethernet::{AddrParseError, EtherType, MacAddr};
 use mka::keychain::{CakAlgorithm, Ckn, Key, KeyChain, Lifetime, CKN_MAX_LEN};
 use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
@@ -32,7 +33,6 @@ const SERVER_USAGE: &str = "ipv4 ADDRESS|ipv6 ADDRESS|hostname NAME port PORT";
 
 /// macsec-policy commands of IOS XR that the guide does not document: named in their error.
 const UNSUPPORTED_POLICY_COMMANDS: &[&str] = &[
-    "vlan-tags-in-clear",
     "enable-legacy-fallback",
     "allow",
     "use-eapol-pae-in-icv",
@@ -485,22 +485,54 @@ fn policy_command(b: &mut PolicyB, words: &[&str], line: usize) -> Result<Option
             p.max_peers = v as usize;
         }
         "policy-exception" => {
-            const U: &str = "policy-exception lacp-in-clear";
-            arity(words, 2, "policy-exception", U)?;
-            if !kw(words[1], "lacp-in-clear") {
-                return Err(ErrorKind::Syntax {
-                    command: "policy-exception",
-                    problem: format!("unknown exception `{}`", shown(words[1])),
-                    usage: U,
-                });
+            // `lacp-in-clear` is IOS XR's; `ethertype` and `destination-mac` are our extension
+            // (frames passed in the clear, e.g. LLDP, or another PAE's EAPOL by its group address).
+            const U: &str = "policy-exception lacp-in-clear|ethertype HEX|destination-mac MAC";
+            let syntax = |problem: String| ErrorKind::Syntax {
+                command: "policy-exception",
+                problem,
+                usage: U,
+            };
+            let exception = words.get(1).copied().unwrap_or("");
+            if kw(exception, "lacp-in-clear") {
+                arity(words, 2, "policy-exception", U)?;
+                once(
+                    seen,
+                    "policy-exception",
+                    line,
+                    "policy-exception lacp-in-clear".into(),
+                )?;
+                p.clear.lacp_in_clear = true;
+            } else if kw(exception, "ethertype") || kw(exception, "destination-mac") {
+                arity(words, 3, "policy-exception", U)?;
+                let c = p.clear;
+                let (mut ets, mut macs): (Vec<u16>, Vec<[u8; 6]>) =
+                    (c.ethertype_list().collect(), c.mac_list().collect());
+                if kw(exception, "ethertype") {
+                    let et: EtherType = words[2]
+                        .parse()
+                        .map_err(|e: AddrParseError| syntax(e.to_string()))?;
+                    ets.push(et.0);
+                } else {
+                    let mac: MacAddr = words[2]
+                        .parse()
+                        .map_err(|e: AddrParseError| syntax(e.to_string()))?;
+                    macs.push(mac.0);
+                }
+                p.clear = ClearPolicy::new(c.lacp_in_clear, c.vlan_tags_in_clear.into(), ets, macs)
+                    .map_err(|e| syntax(e.to_string()))?;
+            } else if words.len() < 2 {
+                arity(words, 2, "policy-exception", U)?;
+            } else {
+                return Err(syntax(format!("unknown exception `{}`", shown(words[1]))));
             }
-            once(
-                seen,
-                "policy-exception",
-                line,
-                "policy-exception lacp-in-clear".into(),
-            )?;
-            p.lacp_in_clear = true;
+        }
+        "vlan-tags-in-clear" => {
+            const U: &str = "vlan-tags-in-clear 1-2";
+            arity(words, 2, "vlan-tags-in-clear", U)?;
+            let v = number(words[1], "vlan-tags-in-clear", U, "vlan-tags-in-clear", 1, 2)?;
+            once(seen, "vlan-tags-in-clear", line, "vlan-tags-in-clear".into())?;
+            p.clear.vlan_tags_in_clear = v as u8;
         }
         "ppk" => {
             const U: &str = "ppk sks-profile NAME";
@@ -1378,6 +1410,7 @@ fn claims(mode: Option<&Mode>, words: &[&str]) -> bool {
                 "include-icv-indicator",
                 "sak-rekey-interval",
                 "policy-exception",
+                "vlan-tags-in-clear",
                 "ppk",
                 "max-peers",
             ]

@@ -35,8 +35,22 @@ impl fmt::Display for MacsecPolicy {
         if e.conf_offset || self.conf_offset != ConfOffset::Zero {
             writeln!(f, "  conf-offset {}", conf_offset_keyword(self.conf_offset))?;
         }
-        if self.lacp_in_clear {
+        if self.clear.lacp_in_clear {
             writeln!(f, "  policy-exception lacp-in-clear")?;
+        }
+        for et in self.clear.ethertype_list() {
+            writeln!(f, "  policy-exception ethertype 0x{et:04x}")?;
+        }
+        for mac in self.clear.mac_list() {
+            let m = mac;
+            writeln!(
+                f,
+                "  policy-exception destination-mac {:02x}{:02x}.{:02x}{:02x}.{:02x}{:02x}",
+                m[0], m[1], m[2], m[3], m[4], m[5]
+            )?;
+        }
+        if self.clear.vlan_tags_in_clear != 0 {
+            writeln!(f, "  vlan-tags-in-clear {}", self.clear.vlan_tags_in_clear)?;
         }
         if e.security_policy || self.security_policy != SecurityPolicy::MustSecure {
             writeln!(

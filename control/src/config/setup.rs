@@ -20,7 +20,8 @@ pub struct PortSetup {
     pub replay_window: u32,
     pub delay_protection: bool,
     pub sak_rekey_interval: Option<Duration>,
-    pub lacp_in_clear: bool,
+    /// What passes in the clear beside the SecY.
+    pub clear: ipc::ClearPolicy,
     pub include_icv_indicator: bool,
     /// `max-peers` (our extension): [`mka::kay::MkaConfig::max_peers`].
     pub max_peers: usize,
@@ -47,7 +48,7 @@ impl PortSetup {
             replay_protect: true,
             replay_window: self.replay_window,
             security_policy: self.security_policy,
-            lacp_in_clear: self.lacp_in_clear,
+            clear: self.clear,
         }
     }
 }

@@ -171,7 +171,7 @@ impl Daemon {
                 o.delay_protection,
                 o.include_icv_indicator,
                 o.sak_rekey_interval,
-                o.lacp_in_clear,
+                o.clear,
                 o.max_peers,
                 &o.ppk,
             ) != (
@@ -183,7 +183,7 @@ impl Daemon {
                 s.delay_protection,
                 s.include_icv_indicator,
                 s.sak_rekey_interval,
-                s.lacp_in_clear,
+                s.clear,
                 s.max_peers,
                 &s.ppk,
             );

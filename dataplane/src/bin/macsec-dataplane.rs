@@ -283,7 +283,7 @@ fn run(cli: &Cli, config: &DataplaneConfig, stop: Arc<AtomicBool>) -> anyhow::Re
                 sci,
                 backend: config.backend,
                 security: l.policy.security_policy,
-                lacp_in_clear: l.policy.lacp_in_clear,
+                clear: l.policy.clear,
                 control: control_tx.clone(),
                 eapol: events_tx.clone(),
                 punt_limits: PuntLimits::default(),

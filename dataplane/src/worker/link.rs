@@ -7,18 +7,70 @@ use super::punt::{ControlOut, PuntLimits, Punts};
 use super::{Command, Frames, LinkControl, LinkPorts, Refused, Side, Snapshot, BURST};
 use arrayvec::ArrayVec;
 use crossbeam_utils::CachePadded;
-use ipc::{Event, LinkCounters, PolicyMsg, RxSaState, SaState, SecurityPolicy, TxSaState};
-use macsec::crypto::{Backend, OpenJob, SealJob};
+use ipc::{ClearPolicy, Event, LinkCounters, PolicyMsg, RxSaState, SaState, SecurityPolicy, TxSaState};
+use macsec::crypto::{Backend, OpenJob, SealJob, ICV_LEN};
 use macsec::secy::{
     count_sealed, prepare_seal, Commit, OpenAt, Opened, PnBlock, Policy, RxSecY, Sci, SealAt, Sealed,
     SecyCounters, Span, TxError, TxSa, TxSaCounters, TxSecY,
 };
-use macsec::wire::ethernet::{EtherType, HEADER_LEN};
+use macsec::wire::ethernet::{leading_tags, lift_tags, put_tags, EtherType, HEADER_LEN};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-fn ethertype(frame: &[u8]) -> Option<EtherType> {
-    (frame.len() >= HEADER_LEN).then(|| EtherType(u16::from_be_bytes([frame[12], frame[13]])))
+fn has_bypass(c: &ClearPolicy) -> bool {
+    c.ethertype_list().next().is_some() || c.mac_list().next().is_some()
+}
+
+/// What a worker looks at to classify a frame: its EtherType, the EtherType after the VLAN tags
+/// the link leaves in the clear (and how many there are), and whether a bypass list takes it.
+/// None: shorter than its header (and tags).
+#[inline]
+fn classify(frame: &[u8], clear: &ClearPolicy, bypass: bool) -> Option<(EtherType, usize, EtherType, bool)> {
+    if frame.len() < HEADER_LEN {
+        return None;
+    }
+    let outer = EtherType(u16::from_be_bytes([frame[12], frame[13]]));
+    let (tags, inner) = if clear.vlan_tags_in_clear == 0 {
+        (0, outer)
+    } else {
+        leading_tags(frame, usize::from(clear.vlan_tags_in_clear))?
+    };
+    let bypassed = bypass && {
+        let dst: &[u8; 6] = frame.first_chunk().expect("longer than a header");
+        clear.bypasses(dst, outer.0, inner.0)
+    };
+    Some((outer, tags, inner, bypassed))
+}
+
+/// VLAN tags lifted out of a frame for its SecY (see [`leading_tags`]), to be put back after.
+#[derive(Debug, Clone, Copy, Default)]
+struct Lifted {
+    n: u8,
+    tags: [u8; 8],
+}
+
+impl Lifted {
+    /// Lifts the `n` tags of the frame at `span` (none: nothing moves); the frame without them.
+    #[inline]
+    fn lift(buf: &mut [u8], span: Span, n: usize) -> (Lifted, Span) {
+        if n == 0 {
+            return (Lifted::default(), span);
+        }
+        let (tags, start) = lift_tags(buf, span.start, n);
+        let lifted = Lifted { n: n as u8, tags };
+        (lifted, Span::new(start, span.len - (start - span.start)))
+    }
+
+    /// Puts the tags back in front of the frame at `span` (which has room before it: it was
+    /// lifted); the frame with them.
+    #[inline]
+    fn put_back(&self, buf: &mut [u8], span: Span) -> Span {
+        if self.n == 0 {
+            return span;
+        }
+        let start = put_tags(buf, span.start, usize::from(self.n), &self.tags);
+        Span::new(start, span.len + (span.start - start))
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -34,7 +86,7 @@ pub struct LinkParams {
     pub sci: Sci,
     pub backend: Backend,
     pub security: SecurityPolicy,
-    pub lacp_in_clear: bool,
+    pub clear: ClearPolicy,
     /// The queue of control events (PN threshold) to the control thread.
     pub control: crossbeam_channel::Sender<Event>,
     /// The queue of EAPOL punts to the control thread.
@@ -51,7 +103,9 @@ struct TxView {
     policy: Policy,
     sci: Sci,
     security: SecurityPolicy,
-    lacp_in_clear: bool,
+    clear: ClearPolicy,
+    /// Some EtherType or MAC is listed in `clear`.
+    bypass: bool,
     encoding: Option<Arc<TxSa>>,
 }
 
@@ -59,7 +113,9 @@ struct TxView {
 struct RxView {
     secy: RxSecY,
     security: SecurityPolicy,
-    lacp_in_clear: bool,
+    clear: ClearPolicy,
+    /// Some EtherType or MAC is listed in `clear`.
+    bypass: bool,
     /// Some Rx SA is enabled.
     any_enabled: bool,
 }
@@ -90,7 +146,7 @@ struct Intake<S, V> {
 struct TxState {
     secy: TxSecY,
     security: SecurityPolicy,
-    lacp_in_clear: bool,
+    clear: ClearPolicy,
     max_frame_len: Option<usize>,
     control: ControlOut,
 }
@@ -98,7 +154,7 @@ struct TxState {
 struct RxState {
     secy: RxSecY,
     security: SecurityPolicy,
-    lacp_in_clear: bool,
+    clear: ClearPolicy,
 }
 
 impl Intake<TxState, TxView> {
@@ -108,7 +164,8 @@ impl Intake<TxState, TxView> {
             policy: s.secy.policy,
             sci: s.secy.sci,
             security: s.security,
-            lacp_in_clear: s.lacp_in_clear,
+            clear: s.clear,
+            bypass: has_bypass(&s.clear),
             encoding: s.secy.encoding_sa().cloned(),
         });
         self.gen += 1;
@@ -121,7 +178,8 @@ impl Intake<RxState, RxView> {
         self.view = Arc::new(RxView {
             secy: s.secy.clone(),
             security: s.security,
-            lacp_in_clear: s.lacp_in_clear,
+            clear: s.clear,
+            bypass: has_bypass(&s.clear),
             any_enabled: s.secy.any_enabled(),
         });
         self.gen += 1;
@@ -142,6 +200,8 @@ enum TxOut {
     },
     /// LACP under lacp-in-clear.
     Clear,
+    /// A listed EtherType or destination MAC.
+    Bypass,
     /// No SA in use under should-secure.
     ClearUntagged,
     DropNoSa,
@@ -158,6 +218,8 @@ enum RxOut {
     Punt,
     /// LACP under lacp-in-clear.
     Lacp,
+    /// A listed EtherType or destination MAC.
+    Bypass,
     /// Untagged, not EAPOL: passes only under should-secure while not secured.
     #[default]
     Clear,
@@ -244,7 +306,7 @@ impl<P: LinkPorts> SharedLink<P> {
         let tx = TxState {
             secy: TxSecY::new(p.policy, p.sci, p.backend),
             security: p.security,
-            lacp_in_clear: p.lacp_in_clear,
+            clear: p.clear,
             max_frame_len: p.policy.max_frame_len,
             control: ControlOut::new(p.control),
         };
@@ -255,7 +317,8 @@ impl<P: LinkPorts> SharedLink<P> {
                 policy: p.policy,
                 sci: p.sci,
                 security: p.security,
-                lacp_in_clear: p.lacp_in_clear,
+                clear: p.clear,
+                bypass: has_bypass(&p.clear),
                 encoding: None,
             }),
             attached: Vec::new(),
@@ -268,14 +331,15 @@ impl<P: LinkPorts> SharedLink<P> {
             view: Arc::new(RxView {
                 secy: RxSecY::new(p.policy, p.backend),
                 security: p.security,
-                lacp_in_clear: p.lacp_in_clear,
+                clear: p.clear,
+                bypass: has_bypass(&p.clear),
                 any_enabled: false,
             }),
             attached: Vec::new(),
             s: RxState {
                 secy: RxSecY::new(p.policy, p.backend),
                 security: p.security,
-                lacp_in_clear: p.lacp_in_clear,
+                clear: p.clear,
             },
         };
         rx_intake.rebuild();
@@ -373,6 +437,10 @@ impl<P: LinkPorts> SharedLink<P> {
                     r.link.tx_clear += 1;
                     true
                 }
+                TxOut::Bypass => {
+                    r.link.tx_bypass += 1;
+                    true
+                }
                 TxOut::ClearUntagged => {
                     r.link.tx_clear += 1;
                     r.secy.out_pkts_untagged += 1;
@@ -459,6 +527,10 @@ impl<P: LinkPorts> SharedLink<P> {
                     link.rx_clear += 1;
                     true
                 }
+                RxOut::Bypass => {
+                    link.rx_bypass += 1;
+                    true
+                }
                 RxOut::Clear => {
                     if should_secure && !(*rx_protected_seen && view.any_enabled) {
                         link.rx_clear += 1;
@@ -486,18 +558,11 @@ impl<P: LinkPorts> SharedLink<P> {
 
     /// Counters and SAs as they stand: the intakes' SA tables, the releases' counters.
     pub fn snapshot(&self) -> Snapshot {
-        let (tx_sci, encoding_an, tx_policy, tx_sas, security, lacp_in_clear) = {
+        let (tx_sci, encoding_an, tx_policy, tx_sas, security, clear) = {
             let i = lock(&self.tx_intake);
             let t = &i.s.secy;
             let sas: Vec<Arc<TxSa>> = (0..4u8).filter_map(|an| t.sa(an).cloned()).collect();
-            (
-                t.sci,
-                t.encoding_an(),
-                t.policy,
-                sas,
-                i.s.security,
-                i.s.lacp_in_clear,
-            )
+            (t.sci, t.encoding_an(), t.policy, sas, i.s.security, i.s.clear)
         };
         let (tx_secy, tx_sa_counters, tx_link) = {
             let r = self.tx_order.state();
@@ -520,7 +585,7 @@ impl<P: LinkPorts> SharedLink<P> {
                 replay_protect: rx.policy.replay_protect,
                 replay_window: rx.policy.replay_window,
                 security_policy: security,
-                lacp_in_clear,
+                clear,
             }),
             tx_sci: tx_sci.0,
             encoding_an,
@@ -578,7 +643,7 @@ impl<P: LinkPorts> SharedLink<P> {
             Command::SetPolicy {
                 policy,
                 security,
-                lacp_in_clear,
+                clear,
             } => {
                 let suite_changed = {
                     let mut i = lock(&self.tx_intake);
@@ -593,7 +658,7 @@ impl<P: LinkPorts> SharedLink<P> {
                         i.s.secy.policy = policy;
                     }
                     i.s.security = security;
-                    i.s.lacp_in_clear = lacp_in_clear;
+                    i.s.clear = clear;
                     i.rebuild();
                     changed
                 };
@@ -605,7 +670,7 @@ impl<P: LinkPorts> SharedLink<P> {
                     i.s.secy.set_policy(policy);
                 }
                 i.s.security = security;
-                i.s.lacp_in_clear = lacp_in_clear;
+                i.s.clear = clear;
                 i.rebuild();
             }
             Command::PutTxSa(sa) => {
@@ -693,8 +758,9 @@ fn reserve(v: &TxView, n: usize, link: &str) -> (PnBlock, Option<Event>) {
 fn protect_burst<F: Frames>(v: &TxView, block: &mut PnBlock, frames: &mut F, out: &mut [TxOut]) {
     let n = frames.len().min(out.len());
     let mut at: [Option<(SealAt, Span)>; BURST] = [None; BURST];
+    let mut lifted = [Lifted::default(); BURST];
     for k in 0..n {
-        out[k] = prepare_one(v, block, frames, k, &mut at[k]);
+        out[k] = prepare_one(v, block, frames, k, &mut at[k], &mut lifted[k]);
     }
     let Some(sa) = v.encoding.as_deref() else {
         return;
@@ -721,7 +787,14 @@ fn protect_burst<F: Frames>(v: &TxView, block: &mut PnBlock, frames: &mut F, out
         }
     }
     for (j, &k) in idx.iter().enumerate() {
-        let sealed = at[k].is_some_and(|(_, span)| ok[j] && frames.set_span(k, span));
+        let sealed = at[k].is_some_and(|(_, span)| {
+            let span = if lifted[k].n == 0 {
+                span
+            } else {
+                lifted[k].put_back(frames.buffer_mut(k).0, span)
+            };
+            ok[j] && frames.set_span(k, span)
+        });
         if !sealed {
             out[k] = TxOut::DropOther;
         }
@@ -737,12 +810,19 @@ fn prepare_one<F: Frames>(
     frames: &mut F,
     k: usize,
     at: &mut Option<(SealAt, Span)>,
+    lifted: &mut Lifted,
 ) -> TxOut {
     if !frames.is_contiguous(k) {
         return TxOut::NonContiguous;
     }
     let (buf, span) = frames.buffer_mut(k);
-    if v.lacp_in_clear && ethertype(&buf[span.start..span.end()]) == Some(EtherType::SLOW) {
+    let Some((outer, tags, _, bypassed)) = classify(&buf[span.start..span.end()], &v.clear, v.bypass) else {
+        return TxOut::DropOther;
+    };
+    if bypassed {
+        return TxOut::Bypass;
+    }
+    if v.clear.lacp_in_clear && outer == EtherType::SLOW {
         return TxOut::Clear;
     }
     let Some(sa) = v.encoding.as_deref() else {
@@ -754,6 +834,19 @@ fn prepare_one<F: Frames>(
     };
     let Some(pn) = block.take() else {
         return TxOut::DropOther;
+    };
+    let span = if tags == 0 {
+        span
+    } else {
+        // The tags stay in front of the SecTAG: the frame as sent must fit too.
+        if let Some(max) = v.policy.max_frame_len {
+            if span.len + v.policy.sectag_len() + ICV_LEN > max {
+                return TxOut::TooLong;
+            }
+        }
+        let (l, span) = Lifted::lift(buf, span, tags);
+        *lifted = l;
+        span
     };
     match prepare_seal(&v.policy, v.sci, sa, pn, buf, span) {
         Ok((s, a)) if s.secure_len <= usize::from(u16::MAX) => {
@@ -777,8 +870,9 @@ fn validate_burst<F: Frames>(v: &RxView, frames: &mut F, out: &mut [RxOut]) {
     let n = frames.len().min(out.len());
     let mut at = [OpenAt::default(); BURST];
     let mut pending = [false; BURST];
+    let mut lifted = [Lifted::default(); BURST];
     for k in 0..n {
-        pending[k] = classify_rx(v, frames, k, &mut out[k], &mut at[k]);
+        pending[k] = classify_rx(v, frames, k, &mut out[k], &mut at[k], &mut lifted[k]);
     }
     let mut idx: ArrayVec<usize, BURST> = ArrayVec::new();
     let mut ok = [false; BURST];
@@ -818,6 +912,9 @@ fn validate_burst<F: Frames>(v: &RxView, frames: &mut F, out: &mut [RxOut]) {
         };
         let (buf, _) = frames.buffer_mut(k);
         RxSecY::open_finish(o, &at[k], ok[j], buf);
+        if lifted[k].n != 0 {
+            o.moved_to(lifted[k].put_back(buf, o.span()));
+        }
         // A frame that will not be delivered may keep any span.
         let _ = frames.set_span(k, o.span());
     }
@@ -827,29 +924,51 @@ fn validate_burst<F: Frames>(v: &RxView, frames: &mut F, out: &mut [RxOut]) {
 /// [`validate_burst`]), written to `out` in place; `at` gets where its parts are when it waits
 /// for its AEAD.
 #[inline]
-fn classify_rx<F: Frames>(v: &RxView, frames: &mut F, k: usize, out: &mut RxOut, at: &mut OpenAt) -> bool {
+fn classify_rx<F: Frames>(
+    v: &RxView,
+    frames: &mut F,
+    k: usize,
+    out: &mut RxOut,
+    at: &mut OpenAt,
+    lifted: &mut Lifted,
+) -> bool {
     if !frames.is_contiguous(k) {
         *out = RxOut::NonContiguous;
         return false;
     }
     let (buf, span) = frames.buffer_mut(k);
-    match ethertype(&buf[span.start..span.end()]) {
-        Some(EtherType::MACSEC) => {
+    let Some((outer, tags, inner, bypassed)) = classify(&buf[span.start..span.end()], &v.clear, v.bypass)
+    else {
+        *out = RxOut::Clear;
+        return false;
+    };
+    if bypassed {
+        *out = RxOut::Bypass;
+        return false;
+    }
+    match (inner, tags) {
+        (EtherType::MACSEC, _) => {
             *out = RxOut::Opened(Opened::EMPTY);
             let RxOut::Opened(o) = out else {
                 return false;
             };
+            let (l, span) = Lifted::lift(buf, span, tags);
+            *lifted = l;
             let pending = v.secy.open_prepare(buf, span, o, at);
             if !pending {
+                if tags != 0 {
+                    o.moved_to(l.put_back(buf, o.span()));
+                }
                 let _ = frames.set_span(k, o.span());
             }
             pending
         }
-        Some(EtherType::EAPOL) => {
+        // Our MKA's EAPOL and LACP are never behind a tag.
+        (EtherType::EAPOL, 0) => {
             *out = RxOut::Punt;
             false
         }
-        Some(EtherType::SLOW) if v.lacp_in_clear => {
+        (EtherType::SLOW, 0) if v.clear.lacp_in_clear && outer == EtherType::SLOW => {
             *out = RxOut::Lacp;
             false
         }

@@ -1,10 +1,14 @@
 //! The per-link packet path: classify, protect or validate in place, forward; on one or several
 //! worker lcores per link, with frames leaving in the order they arrived.
 //!
-//! Host → line: LACP passes in the clear under lacp-in-clear; otherwise every frame is protected
-//! with the encoding SA. With no SA in use, must-secure drops and should-secure sends in the clear.
-//! Line → host: EAPOL goes to the control plane; LACP passes in the clear under lacp-in-clear;
-//! MACsec frames are validated; other untagged frames pass only under should-secure while the
+//! Host → line: frames of a listed EtherType or to a listed destination MAC pass in the clear
+//! (counted as bypass), LACP under lacp-in-clear; otherwise every frame is protected with the
+//! encoding SA, its first 0, 1 or 2 VLAN tags left in front of the SecTAG under
+//! vlan-tags-in-clear (outside the ICV). With no SA in use, must-secure drops and should-secure
+//! sends in the clear.
+//! Line → host: the bypass lists first; EAPOL goes to the control plane; LACP passes in the clear
+//! under lacp-in-clear; MACsec frames (behind up to vlan-tags-in-clear tags, put back in front
+//! of the decrypted frame) are validated; other frames pass only under should-secure while the
 //! link has no receive SA, and are otherwise dropped (InPktsNoTag).
 //!
 //! Each direction of a link is a three-step pipeline that any number of workers share
@@ -65,7 +69,7 @@ pub enum Command {
     SetPolicy {
         policy: Policy,
         security: SecurityPolicy,
-        lacp_in_clear: bool,
+        clear: ipc::ClearPolicy,
     },
     PutTxSa(Arc<TxSa>),
     PutRxSa {

@@ -143,16 +143,9 @@ impl MemLink {
         policy: macsec::secy::Policy,
         sci: macsec::secy::Sci,
         security: ipc::SecurityPolicy,
-        lacp_in_clear: bool,
+        clear: ipc::ClearPolicy,
     ) -> MemLink {
-        Self::with_backend(
-            name,
-            policy,
-            sci,
-            security,
-            lacp_in_clear,
-            macsec::crypto::Backend::Ring,
-        )
+        Self::with_backend(name, policy, sci, security, clear, macsec::crypto::Backend::Ring)
     }
 
     /// [`MemLink::new`] with another AEAD backend.
@@ -161,7 +154,7 @@ impl MemLink {
         policy: macsec::secy::Policy,
         sci: macsec::secy::Sci,
         security: ipc::SecurityPolicy,
-        lacp_in_clear: bool,
+        clear: ipc::ClearPolicy,
         backend: macsec::crypto::Backend,
     ) -> MemLink {
         let (ports, wires) = MemPorts::new();
@@ -173,7 +166,7 @@ impl MemLink {
             sci,
             backend,
             security,
-            lacp_in_clear,
+            clear,
             control: ctx,
             eapol: etx,
             punt_limits: super::PuntLimits::default(),
@@ -222,7 +215,13 @@ impl TapLink {
     ) -> (std::sync::Arc<TapLink>, Receiver<Tap>) {
         let (taps, rx) = crossbeam_channel::unbounded();
         let link = TapLink {
-            mem: MemLink::new(name, policy, sci, ipc::SecurityPolicy::MustSecure, false),
+            mem: MemLink::new(
+                name,
+                policy,
+                sci,
+                ipc::SecurityPolicy::MustSecure,
+                Default::default(),
+            ),
             taps,
             alive: std::sync::atomic::AtomicBool::new(true),
         };

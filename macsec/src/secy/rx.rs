@@ -278,6 +278,12 @@ impl Opened {
     pub fn span(&self) -> Span {
         self.span
     }
+
+    /// The frame was moved in its buffer after it was opened (e.g. VLAN tags put back in front
+    /// of it): it is delivered from `span`.
+    pub fn moved_to(&mut self, span: Span) {
+        self.span = span;
+    }
 }
 
 impl Default for Opened {

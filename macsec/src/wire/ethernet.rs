@@ -15,6 +15,59 @@ impl MacAddr {
     }
 }
 
+/// Why a MAC address or EtherType did not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AddrParseError {
+    #[error("`{0}` is not a MAC address (aa:bb:cc:dd:ee:ff, aa-bb-cc-dd-ee-ff or aabb.ccdd.eeff)")]
+    Mac(String),
+    #[error("`{0}` is not an EtherType (hex, 0x0600..0xffff, e.g. 0x88cc)")]
+    EtherType(String),
+}
+
+impl core::str::FromStr for MacAddr {
+    type Err = AddrParseError;
+
+    /// `aa:bb:cc:dd:ee:ff`, `aa-bb-cc-dd-ee-ff`, or IOS XR's `aabb.ccdd.eeff`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || AddrParseError::Mac(s.chars().take(40).collect());
+        let digits: String = if s.contains('.') {
+            let groups: Vec<&str> = s.split('.').collect();
+            if groups.len() != 3 || groups.iter().any(|g| g.len() != 4) {
+                return Err(bad());
+            }
+            groups.concat()
+        } else {
+            let groups: Vec<&str> = s.split([':', '-']).collect();
+            if groups.len() != 6 || groups.iter().any(|g| g.len() != 2) {
+                return Err(bad());
+            }
+            groups.concat()
+        };
+        if !digits.bytes().all(|c| c.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        let mut a = [0u8; 6];
+        for (i, o) in a.iter_mut().enumerate() {
+            let pair = digits.get(2 * i..2 * i + 2).ok_or_else(bad)?;
+            *o = u8::from_str_radix(pair, 16).map_err(|_| bad())?;
+        }
+        Ok(MacAddr(a))
+    }
+}
+
+impl core::str::FromStr for EtherType {
+    type Err = AddrParseError;
+
+    /// Hex, with or without `0x`: `0x88cc`, `88CC`. At least 0x0600 (below is a length).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let hex = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).unwrap_or(s);
+        match u16::from_str_radix(hex, 16) {
+            Ok(v) if v >= 0x0600 && hex.bytes().all(|c| c.is_ascii_hexdigit()) => Ok(EtherType(v)),
+            _ => Err(AddrParseError::EtherType(s.chars().take(40).collect())),
+        }
+    }
+}
+
 impl fmt::Display for MacAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.0;
@@ -75,6 +128,54 @@ pub fn move_addrs(buf: &mut [u8], from: usize, to: usize) {
     let (lo, hi) = (u64::from_ne_bytes(lo), u32::from_ne_bytes(hi));
     buf[to..to + 8].copy_from_slice(&lo.to_ne_bytes());
     buf[to + 8..to + ADDRS_LEN].copy_from_slice(&hi.to_ne_bytes());
+}
+
+/// The most VLAN tags a link leaves in the clear in front of the SecTAG (`vlan-tags-in-clear`).
+pub const MAX_CLEAR_TAGS: usize = 2;
+
+/// How many 802.1Q/802.1ad tags (TPID 0x8100 or 0x88a8) follow the addresses of `frame`, counting
+/// at most `max` (and at most [`MAX_CLEAR_TAGS`]), and the EtherType after them. None: the frame is
+/// shorter than its header and those tags.
+#[inline]
+pub fn leading_tags(frame: &[u8], max: usize) -> Option<(usize, EtherType)> {
+    let mut n = 0;
+    loop {
+        let at = ADDRS_LEN + n * VlanTag::<&[u8]>::LEN;
+        let et = EtherType(u16::from_be_bytes([*frame.get(at)?, *frame.get(at + 1)?]));
+        if n == max.min(MAX_CLEAR_TAGS) || (et != EtherType::VLAN && et != EtherType::QINQ) {
+            return Some((n, et));
+        }
+        // A tag must be whole, with the EtherType after it.
+        frame.get(at + VlanTag::<&[u8]>::LEN + 1)?;
+        n += 1;
+    }
+}
+
+/// Lifts the `n` (at most [`MAX_CLEAR_TAGS`]) tags after the addresses of the frame at
+/// `buf[start..]` out of it: the addresses move forward over them, so that the frame at the
+/// returned start has no tags. Returns the tags (`4 * n` octets in a register) for
+/// [`put_tags`]. Panics if the frame's header and tags are outside `buf` (the caller checked
+/// with [`leading_tags`]).
+#[inline]
+pub fn lift_tags(buf: &mut [u8], start: usize, n: usize) -> ([u8; 8], usize) {
+    let len = n.min(MAX_CLEAR_TAGS) * VlanTag::<&[u8]>::LEN;
+    let mut tags = [0u8; 8];
+    tags[..len].copy_from_slice(&buf[start + ADDRS_LEN..start + ADDRS_LEN + len]);
+    move_addrs(buf, start, start + len);
+    (tags, start + len)
+}
+
+/// Puts the `n` tags [`lift_tags`] took back after the addresses of the frame at `buf[start..]`:
+/// the addresses move `4 * n` octets toward the front and the tags go between them and the rest.
+/// Returns the frame's new start. Panics if `start < 4 * n` (the caller's frame was lifted, so
+/// there is room).
+#[inline]
+pub fn put_tags(buf: &mut [u8], start: usize, n: usize, tags: &[u8; 8]) -> usize {
+    let len = n.min(MAX_CLEAR_TAGS) * VlanTag::<&[u8]>::LEN;
+    let to = start - len;
+    move_addrs(buf, start, to);
+    buf[to + ADDRS_LEN..to + ADDRS_LEN + len].copy_from_slice(&tags[..len]);
+    to
 }
 
 /// A read/write view of an Ethernet II frame (no FCS).
@@ -207,5 +308,65 @@ mod tests {
             EthernetFrame::new_checked(&f[..13]).unwrap_err(),
             WireError::Truncated { len: 13, need: 14 }
         );
+    }
+
+    #[test]
+    fn macs_and_ethertypes_parse() {
+        let lldp = MacAddr([0x01, 0x80, 0xc2, 0x00, 0x00, 0x0e]);
+        for s in ["01:80:c2:00:00:0e", "01-80-C2-00-00-0E", "0180.c200.000e"] {
+            assert_eq!(s.parse::<MacAddr>(), Ok(lldp), "{s}");
+        }
+        for s in [
+            "",
+            "0180.c200.00e",
+            "01:80:c2:00:00",
+            "01:80:c2:00:00:0g",
+            "0180c200000e",
+            "01:80:c2:00:00:0e:00",
+            "+1:80:c2:00:00:0e",
+        ] {
+            assert!(s.parse::<MacAddr>().is_err(), "{s}");
+        }
+        assert_eq!("0x88cc".parse::<EtherType>(), Ok(EtherType(0x88cc)));
+        assert_eq!("8809".parse::<EtherType>(), Ok(EtherType::SLOW));
+        assert_eq!("0x0600".parse::<EtherType>(), Ok(EtherType(0x0600)));
+        for s in ["0x05ff", "0x10000", "lldp", "", "0x", "+88cc"] {
+            assert!(s.parse::<EtherType>().is_err(), "{s}");
+        }
+        assert_eq!(
+            "x".parse::<EtherType>().unwrap_err().to_string(),
+            "`x` is not an EtherType (hex, 0x0600..0xffff, e.g. 0x88cc)"
+        );
+    }
+
+    #[test]
+    fn clear_tags_lift_and_put_back() {
+        // DA SA, an 802.1ad tag (VID 100), an 802.1Q tag (VID 2), IPv4.
+        let f = hex::decode("cacbcd414243cacbcd21222388a80064810000020800450000").unwrap();
+        assert_eq!(leading_tags(&f, 2), Some((2, EtherType::IPV4)));
+        assert_eq!(leading_tags(&f, 1), Some((1, EtherType::VLAN)));
+        assert_eq!(leading_tags(&f, 0), Some((0, EtherType::QINQ)));
+        assert_eq!(leading_tags(&f, 9), Some((2, EtherType::IPV4)));
+        assert_eq!(leading_tags(&f[..13], 2), None);
+        // The second tag is cut short: no EtherType after it.
+        assert_eq!(leading_tags(&f[..21], 2), None);
+        let untagged = hex::decode("cacbcd414243cacbcd2122230800").unwrap();
+        assert_eq!(leading_tags(&untagged, 2), Some((0, EtherType::IPV4)));
+
+        let mut buf = vec![0u8; 8];
+        buf.extend_from_slice(&f);
+        let (tags, start) = lift_tags(&mut buf, 8, 2);
+        assert_eq!(start, 16);
+        assert_eq!(hex::encode(tags), "88a8006481000002");
+        assert_eq!(hex::encode(&buf[start..]), "cacbcd414243cacbcd2122230800450000");
+        // Back in front of the same rest, 8 octets earlier.
+        assert_eq!(put_tags(&mut buf, start, 2, &tags), 8);
+        assert_eq!(&buf[8..], &f[..]);
+        // One tag, put back in front of a frame that moved (as the SecTAG's insertion moves it).
+        let mut buf = f.clone();
+        let (tags, start) = lift_tags(&mut buf, 0, 1);
+        assert_eq!((start, hex::encode(&tags[..4])), (4, "88a80064".to_string()));
+        assert_eq!(put_tags(&mut buf, 4, 1, &tags), 0);
+        assert_eq!(buf, f);
     }
 }

@@ -26,7 +26,11 @@ fn new_link_on(
 ) -> TestLink {
     let mut policy = Policy::new(suite);
     policy.replay_window = window;
-    MemLink::with_backend(NAME, policy, sci, security, lacp, backend)
+    let clear = ipc::ClearPolicy {
+        lacp_in_clear: lacp,
+        ..Default::default()
+    };
+    MemLink::with_backend(NAME, policy, sci, security, clear, backend)
 }
 
 fn link(security: SecurityPolicy, lacp: bool, sci: Sci) -> TestLink {
@@ -236,13 +240,16 @@ fn rekey_and_threshold_event() {
     b.link.apply(Command::SetPolicy {
         policy: Policy::new(CipherSuite::GcmAes128),
         security: SecurityPolicy::ShouldSecure,
-        lacp_in_clear: true,
+        clear: ipc::ClearPolicy {
+            lacp_in_clear: true,
+            ..Default::default()
+        },
     });
     let s = b.link.snapshot();
     assert!(s.sa.rx.is_empty());
     assert_eq!(
         s.sa.policy
-            .map(|p| (p.cipher_suite, p.security_policy, p.lacp_in_clear)),
+            .map(|p| (p.cipher_suite, p.security_policy, p.clear.lacp_in_clear)),
         Some((CipherSuite::GcmAes128, SecurityPolicy::ShouldSecure, true))
     );
 }
@@ -485,4 +492,156 @@ fn a_rekey_under_two_workers_loses_and_reorders_nothing() {
     let events: Vec<Event> = a.control.try_iter().collect();
     assert_eq!(events.len(), 1, "{events:?}");
     assert!(matches!(events[0], Event::PnThreshold { an: 1, .. }));
+}
+
+fn link_with(security: SecurityPolicy, clear: ipc::ClearPolicy, sci: Sci) -> TestLink {
+    let mut policy = Policy::new(CipherSuite::GcmAes256);
+    policy.replay_window = 0;
+    MemLink::with_backend(NAME, policy, sci, security, clear, Backend::Ring)
+}
+
+/// `frame` with `tags` (TPID, VID) inserted after its addresses.
+fn tagged(f: &[u8], tags: &[(u16, u16)]) -> Vec<u8> {
+    let mut out = f[..12].to_vec();
+    for &(tpid, vid) in tags {
+        out.extend_from_slice(&tpid.to_be_bytes());
+        out.extend_from_slice(&vid.to_be_bytes());
+    }
+    out.extend_from_slice(&f[12..]);
+    out
+}
+
+/// vlan-tags-in-clear: up to N tags stay in front of the SecTAG, outside the ICV (a carrier may
+/// rewrite them on the way), and are put back in front of the decrypted frame; tags past N are
+/// encrypted with the rest.
+#[test]
+fn vlan_tags_stay_in_the_clear_outside_the_icv() {
+    let two = ipc::ClearPolicy::new(false, 2, [], []).unwrap();
+    let a = link_with(SecurityPolicy::MustSecure, two, A);
+    let b = link_with(SecurityPolicy::MustSecure, two, B);
+    secure(&a, &b);
+    let plain = frame(0x0800, 100, 1);
+    let qinq = tagged(&plain, &[(0x88a8, 100), (0x8100, 2)]);
+    let dot1q = tagged(&plain, &[(0x8100, 2)]);
+    let three = tagged(&plain, &[(0x88a8, 100), (0x8100, 2), (0x8100, 3)]);
+    let sent = vec![qinq.clone(), dot1q.clone(), plain.clone(), three.clone()];
+    let line = protect(&a, &sent);
+    assert_eq!(line.len(), 4);
+    for (l, (f, tags)) in line
+        .iter()
+        .zip([(&qinq, 2), (&dot1q, 1), (&plain, 0), (&three, 2)])
+    {
+        let t = 12 + 4 * tags;
+        // Addresses and tags as sent, then the SecTAG (with SCI: 16 octets) and the ICV.
+        assert_eq!(l[..t], f[..t]);
+        assert_eq!(l[t..t + 2], [0x88, 0xe5]);
+        assert_eq!(l.len(), f.len() + 16 + 16);
+    }
+    // The SecTAG's SL and the counters see the secured data only (not the clear tags).
+    let s = a.link.snapshot();
+    assert_eq!(s.secy.out_pkts_too_long + s.link.tx_drop_other, 0);
+    assert_eq!(validate(&b, &line), sent);
+    // A carrier rewrote the VLAN IDs: still valid, delivered with the new tags.
+    let mut rewritten = protect(&a, std::slice::from_ref(&qinq)).remove(0);
+    rewritten[14..16].copy_from_slice(&200u16.to_be_bytes());
+    rewritten[18..20].copy_from_slice(&7u16.to_be_bytes());
+    assert_eq!(
+        validate(&b, &[rewritten]),
+        vec![tagged(&plain, &[(0x88a8, 200), (0x8100, 7)])]
+    );
+    // The addresses are under the ICV.
+    let mut forged = protect(&a, std::slice::from_ref(&dot1q)).remove(0);
+    forged[11] ^= 1;
+    assert!(validate(&b, &[forged]).is_empty());
+    let s = b.link.snapshot();
+    assert_eq!((s.secy.in_pkts_ok, s.secy.in_pkts_not_valid), (5, 1));
+
+    // With one tag in the clear, a second tag is secured with the payload.
+    let one = ipc::ClearPolicy::new(false, 1, [], []).unwrap();
+    let c = link_with(SecurityPolicy::MustSecure, one, A);
+    let d = link_with(SecurityPolicy::MustSecure, one, B);
+    secure(&c, &d);
+    let line = protect(&c, std::slice::from_ref(&qinq));
+    assert_eq!(line[0][..16], qinq[..16]);
+    assert_eq!(line[0][16..18], [0x88, 0xe5]);
+    assert_eq!(validate(&d, &line), vec![qinq.clone()]);
+    // A receiver without clear tags does not take the tagged MACsec frame (InPktsNoTag), nor
+    // does one with fewer than the frame carries.
+    let e = link_with(SecurityPolicy::MustSecure, Default::default(), B);
+    secure(&c, &e);
+    let line = protect(&c, std::slice::from_ref(&qinq));
+    assert!(validate(&e, &line).is_empty());
+    assert_eq!(e.link.snapshot().secy.in_pkts_no_tag, 1);
+    let line2 = protect(&a, std::slice::from_ref(&qinq));
+    assert!(validate(&d, &line2).is_empty());
+    // A frame cut inside its tags is not taken for MACsec.
+    assert!(validate(&b, &[line2[0][..19].to_vec()]).is_empty());
+}
+
+/// The frame with its tags in the clear must fit the line MTU too.
+#[test]
+fn clear_tags_count_toward_the_frame_length_limit() {
+    let two = ipc::ClearPolicy::new(false, 2, [], []).unwrap();
+    let mut policy = Policy::new(CipherSuite::GcmAes256);
+    policy.max_frame_len = Some(1514 + 32);
+    let a = MemLink::with_backend(NAME, policy, A, SecurityPolicy::MustSecure, two, Backend::Ring);
+    let b = link_with(SecurityPolicy::MustSecure, two, B);
+    secure(&a, &b);
+    let fits = tagged(&frame(0x0800, 1514 - 8, 1), &[(0x88a8, 1), (0x8100, 2)]);
+    let too_long = tagged(&frame(0x0800, 1514 - 7, 2), &[(0x88a8, 1), (0x8100, 2)]);
+    let line = protect(&a, &[fits.clone(), too_long]);
+    assert_eq!(line.len(), 1);
+    assert_eq!(line[0].len(), 1514 + 32);
+    assert_eq!(a.link.snapshot().secy.out_pkts_too_long, 1);
+    assert_eq!(validate(&b, &line), vec![fits]);
+}
+
+/// The bypass lists: listed EtherTypes and destination MACs pass in the clear both ways, counted
+/// apart, even under must-secure with no SA; nothing else does; EAPOL to our PAE group address
+/// still goes to macsecd.
+#[test]
+fn bypass_lists_pass_listed_frames_in_the_clear() {
+    let other_pae = [0x01, 0x80, 0xc2, 0x00, 0x00, 0x00];
+    let clear = ipc::ClearPolicy::new(false, 1, [0x88cc], [other_pae]).unwrap();
+    let a = link_with(SecurityPolicy::MustSecure, clear, A);
+    let lldp = frame(0x88cc, 60, 1);
+    let tagged_lldp = tagged(&lldp, &[(0x8100, 5)]);
+    let mut eapol_other = frame(0x888e, 60, 2);
+    eapol_other[..6].copy_from_slice(&other_pae);
+    let mut eapol_ours = frame(0x888e, 60, 3);
+    eapol_ours[..6].copy_from_slice(&[0x01, 0x80, 0xc2, 0x00, 0x00, 0x03]);
+    let ip = frame(0x0800, 60, 4);
+    let out = protect(
+        &a,
+        &[lldp.clone(), ip.clone(), eapol_other.clone(), tagged_lldp.clone()],
+    );
+    assert_eq!(out, vec![lldp.clone(), eapol_other.clone(), tagged_lldp.clone()]);
+    let s = a.link.snapshot().link;
+    assert_eq!((s.tx_bypass, s.tx_clear, s.tx_drop_no_sa), (3, 0, 1));
+    let back = validate(
+        &a,
+        &[
+            lldp.clone(),
+            ip,
+            eapol_other.clone(),
+            eapol_ours.clone(),
+            tagged_lldp.clone(),
+        ],
+    );
+    assert_eq!(back, vec![lldp.clone(), eapol_other, tagged_lldp]);
+    let s = a.link.snapshot();
+    assert_eq!(
+        (s.link.rx_bypass, s.link.rx_clear, s.link.eapol_punted),
+        (3, 0, 1)
+    );
+    assert_eq!(s.secy.in_pkts_no_tag, 1);
+    // Secured: the listed frames still pass in the clear, the rest is protected.
+    let b = link_with(SecurityPolicy::MustSecure, clear, B);
+    secure(&a, &b);
+    let out = protect(&a, &[lldp.clone(), frame(0x0800, 60, 5)]);
+    assert_eq!(out[0], lldp);
+    assert_eq!(out[1][12..14], [0x88, 0xe5]);
+    // Off by default: LLDP is protected like any frame.
+    let c = link(SecurityPolicy::MustSecure, false, A);
+    assert!(protect(&c, &[lldp]).is_empty());
 }
