@@ -428,6 +428,55 @@ fn lacp_in_clear_passes_lacp() {
     );
 }
 
+/// vlan-tags-in-clear 2 and an LLDP bypass against captures made independently (Python's
+/// `cryptography`, tests/data/clear-tags/make.py): what the host sends leaves the line byte for
+/// byte as the capture has it (tags in front of the SecTAG, outside the ICV; LLDP in the clear),
+/// and the peer's frames made the same way reach the host as they were sent.
+#[test]
+fn clear_tags_and_bypass_against_a_capture() {
+    let site = Site::new("cleartag");
+    let plain = read_pcap(&data("clear-tags/plain.pcap"));
+    let from_a = read_pcap(&data("clear-tags/from-a.pcap"));
+    let from_b = read_pcap(&data("clear-tags/from-b.pcap"));
+    assert_eq!((plain.len(), from_a.len(), from_b.len()), (5, 5, 5));
+    let cfg = config("must-secure", false, true, true).replace(
+        "lacp_in_clear = false",
+        "lacp_in_clear = false\nvlan_tags_in_clear = 2\nbypass_ethertypes = [\"0x88cc\"]",
+    );
+    let (report, host_out, line_out) = run_appliance(&site, &cfg, &plain, &from_b, 1.5);
+    assert_eq!(line_out, from_a, "protected as the capture");
+    assert_eq!(host_out, plain, "validated back to the plain frames");
+    assert_eq!(
+        (
+            link_counter(&report, "tx_bypass"),
+            link_counter(&report, "rx_bypass"),
+            link_counter(&report, "tx_clear"),
+            link_counter(&report, "rx_clear")
+        ),
+        (1, 1, 0, 0)
+    );
+    assert_eq!(
+        (counter(&report, "OutPktsEncrypted"), counter(&report, "InPktsOK")),
+        (4, 4)
+    );
+    // Without the clear tags the same line frames are not MACsec to us: dropped, and the LLDP
+    // frame too (must-secure, not listed).
+    let site = Site::new("cleartag0");
+    let (report, host_out, _) = run_appliance(
+        &site,
+        &config("must-secure", false, true, true),
+        &[],
+        &from_b,
+        1.5,
+    );
+    assert_eq!(
+        host_out,
+        vec![plain[2].clone()],
+        "only the untagged frame validates"
+    );
+    assert_eq!(counter(&report, "InPktsNoTag"), 4);
+}
+
 #[test]
 fn eapol_reaches_the_control_socket_and_injected_frames_leave_the_line() {
     let site = Site::new("eapol");
