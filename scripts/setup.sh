@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(
   build-essential pkg-config clang libclang-dev
   dpdk dpdk-dev libdpdk-dev libipsec-mb-dev
-  libpcap-dev tshark iproute2 iputils-ping python3 ethtool faketime
+  libpcap-dev tshark iproute2 iputils-ping python3 ethtool faketime curl
 )
 
 missing=()

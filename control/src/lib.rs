@@ -9,6 +9,7 @@ pub mod daemon;
 pub mod decode;
 pub mod keyarg;
 pub mod log;
+pub mod metrics;
 pub mod pcap;
 pub mod ppk;
 pub mod show;

@@ -859,6 +859,22 @@ impl Rig {
         self.show(s, &["macsec", "mka", "statistics", "interface", IF])
     }
 
+    /// `curl URL` in the side's namespace (e.g. macsecd's `--metrics` endpoint): the body, or
+    /// `Err` with curl's error.
+    pub fn http_get(&self, s: Side, url: &str, headers: &[&str]) -> anyhow::Result<String> {
+        let mut cmd = self.ns(s).cmd(std::path::Path::new("curl"));
+        cmd.args(["-sS", "--fail", "--max-time", "5", url]);
+        for h in headers {
+            cmd.args(["-H", h]);
+        }
+        let out = cmd.stdin(Stdio::null()).output().context("run curl")?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            anyhow::bail!("curl {url}: {}", String::from_utf8_lossy(&out.stderr))
+        }
+    }
+
     /// `macsecctl commit` on the side: (succeeded, its output).
     pub fn commit(&self, s: Side) -> (bool, String) {
         match self.ctl(s, &["commit"]) {

@@ -11,7 +11,7 @@
 //! ```
 //!
 //! Tests: must_secure should_secure sak_rekey cak_rollover fallback policy_change
-//! macsecd_restart dataplane_restart key_expiry replay delay_protection.
+//! macsecd_restart dataplane_restart key_expiry replay delay_protection two_workers metrics.
 
 use macsec_tests::appliance::{
     classify, first_macsec_frame, nap, now, wait_for, xr_time, Checks, Rig, SecurityPolicy, SecyStats, Side,
@@ -875,6 +875,123 @@ fn t_two_workers(rig: &mut Rig, c: &mut Checks) {
     c.check("zero plaintext frames on the line (leaked = 0)", leak == 0);
 }
 
+/// The samples of a Prometheus text exposition: `name{labels}` → value (comments skipped).
+fn samples(text: &str) -> BTreeMap<String, u128> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| {
+            let (k, v) = l.rsplit_once(' ')?;
+            Some((k.to_string(), v.parse().ok()?))
+        })
+        .collect()
+}
+
+/// macsecd's metrics endpoint (`--metrics`) on a running pair: every 802.1AE counter, the SAs'
+/// PNs and the session as `show` gives them, read before and after the scrape (equal when the
+/// link is idle, and the scrape between them).
+fn t_metrics(rig: &mut Rig, c: &mut Checks) {
+    const ADDR: &str = "127.0.0.1:9977";
+    for s in [A, B] {
+        rig.write_xr(s, &Xr::new(prio(s)).key(CKN1, CAK1, LT_INF));
+        if let Err(e) = rig.start_dp(s, SecurityPolicy::MustSecure) {
+            panic!("{e:#}");
+        }
+    }
+    rig.start_md_args(A, &["--metrics".as_ref(), ADDR.as_ref()]);
+    rig.start_md(B);
+    if !rig.wait_secured(15) {
+        rig.mka_dump(15);
+        c.check("MKA secures", false);
+        return;
+    }
+    rig.stream_start(PPS);
+    nap(2.0);
+    rig.stream_stop();
+    let url = format!("http://{ADDR}/metrics");
+    let before = (rig.secy(A), rig.ea_idb(A), rig.session(A));
+    let text = rig.http_get(A, &url, &[]);
+    let after = (rig.secy(A), rig.ea_idb(A), rig.session(A));
+    let (Ok(text), (Some(s0), Some(sa0), Some(r0)), (Some(s1), Some(sa1), Some(r1))) = (text, before, after)
+    else {
+        c.check("scrape and show answer", false);
+        return;
+    };
+    let m = samples(&text);
+    println!("  measured: {} samples in {} octets", m.len(), text.len());
+    let i = format!("interface=\"{IF}\"");
+    let get = |k: &str| m.get(k).copied();
+    let between = |k: &str, a: u64, b: u64| get(k).is_some_and(|v| u128::from(a) <= v && v <= u128::from(b));
+    let mut bad = Vec::new();
+    for ((name, a), (_, b)) in s0.secy.iter().zip(s1.secy.iter()) {
+        let k = format!("macsec_secy_{}_total{{{i}}}", control::metrics::snake(name));
+        if !between(&k, a, b) {
+            bad.push(format!("{k} = {:?}, show {a}..{b}", get(&k)));
+        }
+    }
+    c.check(
+        &format!("the 22 SecY counters as show gives them ({})", bad.join("; ")),
+        bad.is_empty(),
+    );
+    // The stream runs h1 -> h2: A protects it.
+    let enc = s0.secy.out_pkts_encrypted;
+    c.check(
+        &format!("OutPktsEncrypted counted the stream ({enc})"),
+        enc >= u64::from(PPS),
+    );
+    let mut bad = Vec::new();
+    for (t0, t1) in sa0.tx.iter().zip(sa1.tx.iter()) {
+        let k = format!("macsec_tx_sa_next_pn{{{i},an=\"{}\"}}", t0.an);
+        if !between(&k, t0.next_pn, t1.next_pn) {
+            bad.push(format!(
+                "{k} = {:?}, show {}..{}",
+                get(&k),
+                t0.next_pn,
+                t1.next_pn
+            ));
+        }
+        let k = format!("macsec_tx_sa_pn_remaining{{{i},an=\"{}\"}}", t0.an);
+        // XPN-256 (the rig's suite): 2^64 PNs.
+        let rem = |pn: u64| (1u128 << 64) - u128::from(pn);
+        if !get(&k).is_some_and(|v| rem(t1.next_pn) <= v && v <= rem(t0.next_pn)) {
+            bad.push(format!("{k} = {:?}", get(&k)));
+        }
+    }
+    c.check(
+        &format!(
+            "the Tx SAs' PNs as show gives them ({} SAs; {})",
+            sa0.tx.len(),
+            bad.join("; ")
+        ),
+        bad.is_empty() && !sa0.tx.is_empty(),
+    );
+    let session_ok = r0 == r1
+        && get(&format!("macsec_mka_session_secured{{{i}}}")) == Some(1)
+        && get(&format!("macsec_mka_key_server{{{i}}}")) == Some(u128::from(r0.key_server))
+        && get(&format!("macsec_mka_live_peers{{{i}}}")) == Some(r0.live_peers.len() as u128)
+        && get(&format!("macsec_mka_latest_key_number{{{i}}}")) == r0.latest_kn.map(u128::from)
+        && get(&format!("macsec_dataplane_up{{{i}}}")) == Some(1)
+        && m.keys()
+            .any(|k| k.starts_with("macsec_mka_session_info{") && k.contains("status=\"Secured\""));
+    c.check(
+        "the session as show gives it (Secured, key server, live peers, latest KN)",
+        session_ok,
+    );
+    let tx = get(&format!("macsec_mka_mkpdus_tx_total{{{i}}}"));
+    c.check(
+        &format!("MKA counters ({tx:?} MKPDUs sent)"),
+        tx.is_some_and(|n| n > 0),
+    );
+    let om = rig.http_get(A, &url, &["Accept: application/openmetrics-text; version=1.0.0"]);
+    c.check(
+        "OpenMetrics when asked (ends with # EOF)",
+        om.is_ok_and(|t| t.ends_with("# EOF\n")),
+    );
+    c.check(
+        "no key material in the exposition",
+        !text.contains(CAK1) && !text.to_ascii_lowercase().contains(&CAK1[..16]),
+    );
+}
+
 macro_rules! system_tests {
     ($($name:ident => $f:ident),* $(,)?) => {
         $(
@@ -900,4 +1017,5 @@ system_tests! {
     replay => t_replay,
     delay_protection => t_delay_protection,
     two_workers => t_two_workers,
+    metrics => t_metrics,
 }

@@ -2,7 +2,7 @@
 //! configured interface on the dataplane's control socket, logs the guide's `%L2-MKA-...` events,
 //! and answers `macsecctl show ...` on its own socket.
 //!
-//! `macsecd --config FILE --dataplane SOCKET [--socket SOCKET] [--socket-group GROUP] [--state-dir DIR] [--trust-point PEM] [--duration SECS]`
+//! `macsecd --config FILE --dataplane SOCKET [--socket SOCKET] [--socket-group GROUP] [--state-dir DIR] [--trust-point PEM] [--metrics ADDR] [--duration SECS]`
 //!
 //! Interfaces whose macsec-policy has `ppk sks-profile NAME` distribute SAKs in PPK mode: the
 //! PPKs come from the profile's SKS engine (seeds in `--state-dir`) or SKIP key manager (its CA
@@ -47,6 +47,11 @@ struct Cli {
     /// `STATE_DIR/trustpoint/PROFILE.pem`, installed with `macsecctl crypto sks trustpoint import`).
     #[arg(long)]
     trust_point: Option<PathBuf>,
+    /// Serve Prometheus/OpenMetrics metrics on ADDR (e.g. 127.0.0.1:9977 or [::1]:9977), at
+    /// /metrics; off by default. The counters and PNs are not secret, but ADDR should be a
+    /// management address only.
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<std::net::SocketAddr>,
     /// Stop after SECS seconds (default: until SIGINT/SIGTERM).
     #[arg(long)]
     duration: Option<f64>,
@@ -86,6 +91,40 @@ fn answer(req: &serde_json::Value, data: &Mutex<ShowData>, dataplane: &std::path
         "ea-idb" => ask(Request::ReadSaState { link }),
         other => serde_json::json!({ "error": format!("unknown view '{other}'") }),
     }
+}
+
+/// The metrics exposition: macsecd's own state and, per configured interface, what the
+/// dataplane holds now (its counters and SAs; `macsec_dataplane_up 0` when it does not answer).
+fn metrics(data: &Mutex<ShowData>, dataplane: &std::path::Path, openmetrics: bool) -> String {
+    use ipc::{Request, Response};
+    let data = lock(data).clone();
+    let mut names: Vec<String> = data.interfaces.iter().map(|r| r.interface.clone()).collect();
+    for r in &data.sessions {
+        if !names.contains(&r.interface) {
+            names.push(r.interface.clone());
+        }
+    }
+    let links: Vec<control::metrics::LinkView> = names
+        .into_iter()
+        .map(|link| {
+            let mut v = control::metrics::LinkView {
+                interface: link.clone(),
+                ..Default::default()
+            };
+            if let Ok(mut c) = ipc::Client::connect(dataplane) {
+                if let Ok(Response::Counters { secy, link: l }) =
+                    c.request(&Request::ReadCounters { link: link.clone() })
+                {
+                    v.counters = Some((secy, l));
+                }
+                if let Ok(Response::SaState(sa)) = c.request(&Request::ReadSaState { link }) {
+                    v.sa = Some(sa);
+                }
+            }
+            v
+        })
+        .collect();
+    control::metrics::render(&data, &links, openmetrics)
 }
 
 /// The outcome of the last configuration reload, for `macsecctl commit`.
@@ -282,6 +321,20 @@ fn main() -> ExitCode {
         let (stop, counters) = (stop.clone(), Arc::default());
         std::thread::spawn(move || control::ctl_server::serve(listener, access, counters, handler, stop))
     };
+    let metrics_server = match cli.metrics {
+        None => None,
+        Some(addr) => {
+            let listener = match std::net::TcpListener::bind(addr) {
+                Ok(l) => l,
+                Err(e) => return fail(anyhow::Error::new(e).context(format!("--metrics {addr}"))),
+            };
+            tracing::info!("metrics on http://{addr}/metrics");
+            let (shared, stop, dp) = (shared.clone(), stop.clone(), cli.dataplane.clone());
+            Some(std::thread::spawn(move || {
+                control::metrics::serve(listener, stop, |om| metrics(&shared.data, &dp, om))
+            }))
+        }
+    };
     let started = Instant::now();
     let limit = cli.duration.map(Duration::from_secs_f64);
     let mut last_attempt = Instant::now();
@@ -363,6 +416,9 @@ fn main() -> ExitCode {
         }
     }
     let _ = server.join();
+    if let Some(m) = metrics_server {
+        let _ = m.join();
+    }
     let _ = std::fs::remove_file(&cli.socket);
     let sessions = lock(&shared.data).clone();
     println!("{}", serde_json::to_string(&sessions).unwrap_or_default());
