@@ -10,6 +10,7 @@ pub mod decode;
 pub mod keyarg;
 pub mod log;
 pub mod metrics;
+pub mod openconfig;
 pub mod pcap;
 pub mod ppk;
 pub mod show;

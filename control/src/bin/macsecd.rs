@@ -88,23 +88,26 @@ fn answer(req: &serde_json::Value, data: &Mutex<ShowData>, dataplane: &std::path
             serde_json::to_value(&*data.lock().unwrap_or_else(|p| p.into_inner())).unwrap_or_default()
         }
         "secy-statistics" => ask(Request::ReadCounters { link }),
+        "openconfig" => {
+            let data = lock(data).clone();
+            control::openconfig::state_tree(&data, &link_views(&data, dataplane))
+        }
         "ea-idb" => ask(Request::ReadSaState { link }),
         other => serde_json::json!({ "error": format!("unknown view '{other}'") }),
     }
 }
 
-/// The metrics exposition: macsecd's own state and, per configured interface, what the
-/// dataplane holds now (its counters and SAs; `macsec_dataplane_up 0` when it does not answer).
-fn metrics(data: &Mutex<ShowData>, dataplane: &std::path::Path, openmetrics: bool) -> String {
+/// macsecd's state and, per configured interface, what the dataplane holds now (its counters
+/// and SAs; none where it does not answer): the metrics and the openconfig tree.
+fn link_views(data: &ShowData, dataplane: &std::path::Path) -> Vec<control::metrics::LinkView> {
     use ipc::{Request, Response};
-    let data = lock(data).clone();
     let mut names: Vec<String> = data.interfaces.iter().map(|r| r.interface.clone()).collect();
     for r in &data.sessions {
         if !names.contains(&r.interface) {
             names.push(r.interface.clone());
         }
     }
-    let links: Vec<control::metrics::LinkView> = names
+    names
         .into_iter()
         .map(|link| {
             let mut v = control::metrics::LinkView {
@@ -123,8 +126,13 @@ fn metrics(data: &Mutex<ShowData>, dataplane: &std::path::Path, openmetrics: boo
             }
             v
         })
-        .collect();
-    control::metrics::render(&data, &links, openmetrics)
+        .collect()
+}
+
+/// The metrics exposition (`--metrics`).
+fn metrics(data: &Mutex<ShowData>, dataplane: &std::path::Path, openmetrics: bool) -> String {
+    let data = lock(data).clone();
+    control::metrics::render(&data, &link_views(&data, dataplane), openmetrics)
 }
 
 /// The outcome of the last configuration reload, for `macsecctl commit`.
