@@ -50,6 +50,15 @@ pub fn snake(name: &str) -> String {
     s
 }
 
+/// Milliseconds shown as seconds with three decimals.
+struct Seconds(u64);
+
+impl std::fmt::Display for Seconds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{:03}", self.0 / 1000, self.0 % 1000)
+    }
+}
+
 fn escape(v: &str) -> String {
     v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
@@ -63,7 +72,14 @@ struct Out {
 
 impl Out {
     /// A sample of family `name` (without `_total`) with `labels`.
-    fn sample(&mut self, name: &str, counter: bool, help: &str, labels: &[(&str, &str)], value: u128) {
+    fn sample(
+        &mut self,
+        name: &str,
+        counter: bool,
+        help: &str,
+        labels: &[(&str, &str)],
+        value: impl std::fmt::Display,
+    ) {
         if self.families.insert(name.to_string()) {
             let typed = if counter && !self.openmetrics {
                 format!("{name}_total")
@@ -121,7 +137,7 @@ pub fn render(data: &ShowData, links: &[LinkView], openmetrics: bool) -> String 
                                 true,
                                 "MKA counter of the interface's session (show macsec mka statistics).",
                                 &[("interface", i)],
-                                n.into(),
+                                n,
                             );
                         }
                     }
@@ -134,7 +150,7 @@ pub fn render(data: &ShowData, links: &[LinkView], openmetrics: bool) -> String 
                                     true,
                                     "MKA counter of the interface's session, by reason.",
                                     &[("interface", i), ("reason", reason)],
-                                    n.into(),
+                                    n,
                                 );
                             }
                         }
@@ -203,7 +219,7 @@ fn session(o: &mut Out, r: &SessionRow) {
             false,
             "Key Number of the latest SAK.",
             &[("interface", i)],
-            kn.into(),
+            kn,
         );
     }
     if let Some(an) = r.latest_an {
@@ -212,7 +228,7 @@ fn session(o: &mut Out, r: &SessionRow) {
             false,
             "AN of the latest SAK.",
             &[("interface", i)],
-            an.into(),
+            an,
         );
     }
 }
@@ -234,7 +250,7 @@ fn link(o: &mut Out, l: &LinkView) {
                 true,
                 &format!("802.1AE-2018 10.7 SecY counter {std}."),
                 &[("interface", i)],
-                v.into(),
+                v,
             );
         }
         if let Ok(serde_json::Value::Object(m)) = serde_json::to_value(link) {
@@ -246,7 +262,7 @@ fn link(o: &mut Out, l: &LinkView) {
                         true,
                         "Dataplane counter of the link beyond 802.1AE.",
                         &[("interface", i)],
-                        n.into(),
+                        n,
                     );
                 }
             }
@@ -266,7 +282,7 @@ fn link(o: &mut Out, l: &LinkView) {
             false,
             "Next PN the transmit SA uses.",
             &lab,
-            t.next_pn.into(),
+            t.next_pn,
         );
         o.sample(
             "macsec_tx_sa_pn_remaining",
@@ -283,18 +299,25 @@ fn link(o: &mut Out, l: &LinkView) {
             u128::from(t.in_use),
         );
         o.sample(
+            "macsec_tx_sa_age_seconds",
+            false,
+            "Seconds since the SA was installed in the dataplane.",
+            &lab,
+            Seconds(t.age_ms),
+        );
+        o.sample(
             "macsec_tx_sa_out_pkts_protected",
             true,
             "802.1AE OutPktsProtected of the SA.",
             &lab,
-            t.out_pkts_protected.into(),
+            t.out_pkts_protected,
         );
         o.sample(
             "macsec_tx_sa_out_pkts_encrypted",
             true,
             "802.1AE OutPktsEncrypted of the SA.",
             &lab,
-            t.out_pkts_encrypted.into(),
+            t.out_pkts_encrypted,
         );
     }
     for r in &sa.rx {
@@ -305,14 +328,14 @@ fn link(o: &mut Out, l: &LinkView) {
             false,
             "Next PN the receive SA expects.",
             &lab,
-            r.next_pn.into(),
+            r.next_pn,
         );
         o.sample(
             "macsec_rx_sa_lowest_pn",
             false,
             "Lowest PN the receive SA accepts.",
             &lab,
-            r.lowest_pn.into(),
+            r.lowest_pn,
         );
         o.sample(
             "macsec_rx_sa_enabled",
@@ -320,6 +343,13 @@ fn link(o: &mut Out, l: &LinkView) {
             "1 when the receive SA is enabled.",
             &lab,
             u128::from(r.enabled),
+        );
+        o.sample(
+            "macsec_rx_sa_age_seconds",
+            false,
+            "Seconds since the SA was installed in the dataplane.",
+            &lab,
+            Seconds(r.age_ms),
         );
         for (name, v) in [
             ("in_pkts_ok", r.in_pkts_ok),
@@ -333,7 +363,7 @@ fn link(o: &mut Out, l: &LinkView) {
                 true,
                 "802.1AE-2018 10.7.11 receive SA counter.",
                 &lab,
-                v.into(),
+                v,
             );
         }
     }
@@ -525,6 +555,7 @@ mod tests {
                 key_check: Some([9; 16]),
                 out_pkts_protected: 0,
                 out_pkts_encrypted: 7,
+                age_ms: 61_005,
             }],
             rx: vec![],
         };
@@ -553,6 +584,7 @@ mod tests {
             "macsec_tx_sa_next_pn{interface=\"TenGigE0/0/0/1\",an=\"2\"} 8",
             "macsec_tx_sa_pn_remaining{interface=\"TenGigE0/0/0/1\",an=\"2\"} 4294967288",
             "macsec_tx_sa_in_use{interface=\"TenGigE0/0/0/1\",an=\"2\"} 1",
+            "macsec_tx_sa_age_seconds{interface=\"TenGigE0/0/0/1\",an=\"2\"} 61.005",
             "macsec_dataplane_up{interface=\"TenGigE0/0/0/1\"} 1",
             "macsec_dataplane_tx_bypass_total{interface=\"TenGigE0/0/0/1\"} 0",
         ] {

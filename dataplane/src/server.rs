@@ -1067,6 +1067,8 @@ mod tests {
         // A closed connection frees its place.
         drop(open.pop());
         let t0 = std::time::Instant::now();
+        // Until the server has seen the close, a new connection is over the cap too (and counted).
+        let mut refused_before = 0;
         loop {
             let ok = Client::connect(&path)
                 .and_then(|mut c| c.request(&Request::Hello))
@@ -1074,10 +1076,11 @@ mod tests {
             if ok {
                 break;
             }
+            refused_before += 1;
             assert!(t0.elapsed() < Duration::from_secs(3), "a place was freed");
             std::thread::sleep(POLL);
         }
-        assert_eq!(server.stats().refused_over_cap, 1);
+        assert_eq!(server.stats().refused_over_cap, 1 + refused_before);
         stop.store(true, Ordering::Relaxed);
     }
 

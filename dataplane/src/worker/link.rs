@@ -149,12 +149,16 @@ struct TxState {
     clear: ClearPolicy,
     max_frame_len: Option<usize>,
     control: ControlOut,
+    /// When each AN's SA was installed (its age in the snapshot).
+    installed: [Option<Instant>; 4],
 }
 
 struct RxState {
     secy: RxSecY,
     security: SecurityPolicy,
     clear: ClearPolicy,
+    /// When each receive SA was installed.
+    installed: Vec<(Sci, u8, Instant)>,
 }
 
 impl Intake<TxState, TxView> {
@@ -309,6 +313,7 @@ impl<P: LinkPorts> SharedLink<P> {
             clear: p.clear,
             max_frame_len: p.policy.max_frame_len,
             control: ControlOut::new(p.control),
+            installed: [None; 4],
         };
         let mut tx_intake = Intake {
             next_ticket: 0,
@@ -340,6 +345,7 @@ impl<P: LinkPorts> SharedLink<P> {
                 secy: RxSecY::new(p.policy, p.backend),
                 security: p.security,
                 clear: p.clear,
+                installed: Vec::new(),
             },
         };
         rx_intake.rebuild();
@@ -558,17 +564,29 @@ impl<P: LinkPorts> SharedLink<P> {
 
     /// Counters and SAs as they stand: the intakes' SA tables, the releases' counters.
     pub fn snapshot(&self) -> Snapshot {
-        let (tx_sci, encoding_an, tx_policy, tx_sas, security, clear) = {
+        let age = |t: Option<Instant>| t.map_or(0, |t| t.elapsed().as_millis() as u64);
+        let (tx_sci, encoding_an, tx_policy, tx_sas, security, clear, tx_installed) = {
             let i = lock(&self.tx_intake);
             let t = &i.s.secy;
             let sas: Vec<Arc<TxSa>> = (0..4u8).filter_map(|an| t.sa(an).cloned()).collect();
-            (t.sci, t.encoding_an(), t.policy, sas, i.s.security, i.s.clear)
+            (
+                t.sci,
+                t.encoding_an(),
+                t.policy,
+                sas,
+                i.s.security,
+                i.s.clear,
+                i.s.installed,
+            )
         };
         let (tx_secy, tx_sa_counters, tx_link) = {
             let r = self.tx_order.state();
             (r.secy, r.sa, r.link)
         };
-        let rx = lock(&self.rx_intake).s.secy.clone();
+        let (rx, rx_installed) = {
+            let i = lock(&self.rx_intake);
+            (i.s.secy.clone(), i.s.installed.clone())
+        };
         let (rx_secy, rx_link) = {
             let r = self.rx_order.state();
             (r.secy, r.link)
@@ -602,6 +620,7 @@ impl<P: LinkPorts> SharedLink<P> {
                         key_check: None,
                         out_pkts_protected: c.out_pkts_protected,
                         out_pkts_encrypted: c.out_pkts_encrypted,
+                        age_ms: age(tx_installed[usize::from(sa.an & 3)]),
                     }
                 })
                 .collect(),
@@ -609,6 +628,7 @@ impl<P: LinkPorts> SharedLink<P> {
                 .scs
                 .iter()
                 .flat_map(|sc| {
+                    let rx_installed = &rx_installed;
                     sc.sas().map(move |(sa, enabled)| {
                         let st = sa.state();
                         RxSaState {
@@ -625,6 +645,10 @@ impl<P: LinkPorts> SharedLink<P> {
                             in_pkts_not_valid: st.counters.in_pkts_not_valid,
                             in_pkts_not_using_sa: st.counters.in_pkts_not_using_sa,
                             in_pkts_unused_sa: st.counters.in_pkts_unused_sa,
+                            age_ms: age(rx_installed
+                                .iter()
+                                .find(|&&(s, a, _)| (s, a) == (sc.sci, sa.an))
+                                .map(|&(_, _, t)| t)),
                         }
                     })
                 })
@@ -653,6 +677,7 @@ impl<P: LinkPorts> SharedLink<P> {
                     if changed {
                         // Keys of another suite are useless: start from no SAs.
                         i.s.secy = TxSecY::new(policy, i.s.secy.sci, self.backend);
+                        i.s.installed = [None; 4];
                         i.attached.push(ReleaseCmd::ResetCounters);
                     } else {
                         i.s.secy.policy = policy;
@@ -665,6 +690,7 @@ impl<P: LinkPorts> SharedLink<P> {
                 let mut i = lock(&self.rx_intake);
                 if suite_changed {
                     i.s.secy = RxSecY::new(policy, self.backend);
+                    i.s.installed.clear();
                     i.attached.push(ReleaseCmd::ResetCounters);
                 } else {
                     i.s.secy.set_policy(policy);
@@ -677,6 +703,7 @@ impl<P: LinkPorts> SharedLink<P> {
                 let mut i = lock(&self.tx_intake);
                 let an = sa.an;
                 if i.s.secy.put_sa(sa).is_ok() {
+                    i.s.installed[usize::from(an & 3)] = Some(Instant::now());
                     i.attached.push(ReleaseCmd::ResetTxSa(an));
                     i.rebuild();
                 }
@@ -690,11 +717,15 @@ impl<P: LinkPorts> SharedLink<P> {
             Command::DeleteTxSa(an) => {
                 let mut i = lock(&self.tx_intake);
                 i.s.secy.delete_sa(an);
+                i.s.installed[usize::from(an & 3)] = None;
                 i.rebuild();
             }
             Command::PutRxSa { sci, sa } => {
                 let mut i = lock(&self.rx_intake);
+                let an = sa.an;
                 i.s.secy.put_sa(sci, *sa);
+                i.s.installed.retain(|&(s, a, _)| (s, a) != (sci, an));
+                i.s.installed.push((sci, an, Instant::now()));
                 i.rebuild();
             }
             Command::EnableRxSa { sci, an, enable } => {
@@ -706,6 +737,7 @@ impl<P: LinkPorts> SharedLink<P> {
             Command::DeleteRxSa { sci, an } => {
                 let mut i = lock(&self.rx_intake);
                 i.s.secy.delete_sa(sci, an);
+                i.s.installed.retain(|&(s, a, _)| (s, a) != (sci, an));
                 i.rebuild();
             }
             // At once, on the SA every view shares: a floor that only rises may hold for frames
