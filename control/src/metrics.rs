@@ -113,7 +113,8 @@ impl Out {
 
 /// The exposition of `data` and the dataplane's `links`. Families appear in a fixed order and
 /// samples in the order of the interfaces, so two scrapes of an idle appliance are identical.
-pub fn render(data: &ShowData, links: &[LinkView], openmetrics: bool) -> String {
+/// `now_ms` (Unix ms) is when the scrape is made: the SAs' ages count to it.
+pub fn render(data: &ShowData, links: &[LinkView], openmetrics: bool, now_ms: u64) -> String {
     let mut o = Out {
         text: String::new(),
         openmetrics,
@@ -161,7 +162,7 @@ pub fn render(data: &ShowData, links: &[LinkView], openmetrics: bool) -> String 
         }
     }
     for l in links {
-        link(&mut o, l);
+        link(&mut o, l, now_ms);
     }
     if openmetrics {
         o.text.push_str("# EOF\n");
@@ -233,7 +234,7 @@ fn session(o: &mut Out, r: &SessionRow) {
     }
 }
 
-fn link(o: &mut Out, l: &LinkView) {
+fn link(o: &mut Out, l: &LinkView, now_ms: u64) {
     let i = l.interface.as_str();
     o.sample(
         "macsec_dataplane_up",
@@ -298,13 +299,15 @@ fn link(o: &mut Out, l: &LinkView) {
             &lab,
             u128::from(t.in_use),
         );
-        o.sample(
-            "macsec_tx_sa_age_seconds",
-            false,
-            "Seconds since the SA was installed in the dataplane.",
-            &lab,
-            Seconds(t.age_ms),
-        );
+        if t.installed_unix_ms != 0 {
+            o.sample(
+                "macsec_tx_sa_age_seconds",
+                false,
+                "Seconds since the SA was installed in the dataplane.",
+                &lab,
+                Seconds(now_ms.saturating_sub(t.installed_unix_ms)),
+            );
+        }
         o.sample(
             "macsec_tx_sa_out_pkts_protected",
             true,
@@ -344,13 +347,15 @@ fn link(o: &mut Out, l: &LinkView) {
             &lab,
             u128::from(r.enabled),
         );
-        o.sample(
-            "macsec_rx_sa_age_seconds",
-            false,
-            "Seconds since the SA was installed in the dataplane.",
-            &lab,
-            Seconds(r.age_ms),
-        );
+        if r.installed_unix_ms != 0 {
+            o.sample(
+                "macsec_rx_sa_age_seconds",
+                false,
+                "Seconds since the SA was installed in the dataplane.",
+                &lab,
+                Seconds(now_ms.saturating_sub(r.installed_unix_ms)),
+            );
+        }
         for (name, v) in [
             ("in_pkts_ok", r.in_pkts_ok),
             ("in_pkts_invalid", r.in_pkts_invalid),
@@ -555,7 +560,7 @@ mod tests {
                 key_check: Some([9; 16]),
                 out_pkts_protected: 0,
                 out_pkts_encrypted: 7,
-                age_ms: 61_005,
+                installed_unix_ms: 1_000_000,
             }],
             rx: vec![],
         };
@@ -570,7 +575,7 @@ mod tests {
     #[test]
     fn exposition_of_a_secured_link() {
         let (data, links) = fixture();
-        let text = render(&data, &links, false);
+        let text = render(&data, &links, false, 1_061_005);
         for line in [
             "# TYPE macsec_secy_in_pkts_ok_total counter",
             "macsec_secy_in_pkts_ok_total{interface=\"TenGigE0/0/0/1\"} 5",
@@ -598,7 +603,7 @@ mod tests {
         assert_eq!(types, 1);
         assert!(!text.contains("0909090909"), "no key check value");
         assert!(!text.contains("# EOF"));
-        let om = render(&data, &links, true);
+        let om = render(&data, &links, true, 1_061_005);
         assert!(om.ends_with("# EOF\n"));
         assert!(om.lines().any(|l| l == "# TYPE macsec_secy_in_pkts_ok counter"));
         assert!(om
@@ -609,7 +614,7 @@ mod tests {
             interface: "TenGigE0/0/0/1".into(),
             ..Default::default()
         }];
-        let text = render(&data, &down, false);
+        let text = render(&data, &down, false, 1_061_005);
         assert!(text
             .lines()
             .any(|l| l == "macsec_dataplane_up{interface=\"TenGigE0/0/0/1\"} 0"));

@@ -245,7 +245,7 @@ mod tests {
                     key_check: None,
                     out_pkts_protected: 0,
                     out_pkts_encrypted: 99,
-                    age_ms: 0,
+                    installed_unix_ms: 0,
                 },
                 TxSaState {
                     an: 1,
@@ -256,7 +256,7 @@ mod tests {
                     key_check: None,
                     out_pkts_protected: 0,
                     out_pkts_encrypted: 5,
-                    age_ms: 0,
+                    installed_unix_ms: 0,
                 },
             ],
             rx: vec![RxSaState {
@@ -273,7 +273,7 @@ mod tests {
                 in_pkts_not_valid: 1,
                 in_pkts_not_using_sa: 0,
                 in_pkts_unused_sa: 0,
-                age_ms: 0,
+                installed_unix_ms: 0,
             }],
         };
         let links = [LinkView {

@@ -595,7 +595,7 @@ mod tests {
                 key_check: None,
                 out_pkts_protected: 0,
                 out_pkts_encrypted: 0,
-                age_ms: 0,
+                installed_unix_ms: 0,
             }],
             rx: vec![RxSaState {
                 sci: 0x001d_e5e9_b1bf_0019,
@@ -611,7 +611,7 @@ mod tests {
                 in_pkts_not_valid: 0,
                 in_pkts_not_using_sa: 0,
                 in_pkts_unused_sa: 0,
-                age_ms: 0,
+                installed_unix_ms: 0,
             }],
         };
         assert_eq!(

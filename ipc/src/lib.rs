@@ -393,9 +393,9 @@ pub struct TxSaState {
     pub key_check: Option<[u8; 16]>,
     pub out_pkts_protected: u64,
     pub out_pkts_encrypted: u64,
-    /// Milliseconds since the SA was installed in the dataplane (0 when it does not know).
+    /// When the SA was installed in the dataplane, Unix time in ms (0: not known).
     #[serde(default)]
-    pub age_ms: u64,
+    pub installed_unix_ms: u64,
 }
 
 /// The state of one Rx SA.
@@ -417,9 +417,9 @@ pub struct RxSaState {
     pub in_pkts_not_valid: u64,
     pub in_pkts_not_using_sa: u64,
     pub in_pkts_unused_sa: u64,
-    /// Milliseconds since the SA was installed in the dataplane (0 when it does not know).
+    /// When the SA was installed in the dataplane, Unix time in ms (0: not known).
     #[serde(default)]
-    pub age_ms: u64,
+    pub installed_unix_ms: u64,
 }
 
 /// A link's SAs as the dataplane holds them (keys never leave the dataplane this way).

@@ -73,6 +73,13 @@ impl Lifted {
     }
 }
 
+/// Now as Unix time in milliseconds (when an SA is installed).
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -149,16 +156,16 @@ struct TxState {
     clear: ClearPolicy,
     max_frame_len: Option<usize>,
     control: ControlOut,
-    /// When each AN's SA was installed (its age in the snapshot).
-    installed: [Option<Instant>; 4],
+    /// When each AN's SA was installed (Unix ms; 0: none).
+    installed: [u64; 4],
 }
 
 struct RxState {
     secy: RxSecY,
     security: SecurityPolicy,
     clear: ClearPolicy,
-    /// When each receive SA was installed.
-    installed: Vec<(Sci, u8, Instant)>,
+    /// When each receive SA was installed (Unix ms).
+    installed: Vec<(Sci, u8, u64)>,
 }
 
 impl Intake<TxState, TxView> {
@@ -313,7 +320,7 @@ impl<P: LinkPorts> SharedLink<P> {
             clear: p.clear,
             max_frame_len: p.policy.max_frame_len,
             control: ControlOut::new(p.control),
-            installed: [None; 4],
+            installed: [0; 4],
         };
         let mut tx_intake = Intake {
             next_ticket: 0,
@@ -564,7 +571,6 @@ impl<P: LinkPorts> SharedLink<P> {
 
     /// Counters and SAs as they stand: the intakes' SA tables, the releases' counters.
     pub fn snapshot(&self) -> Snapshot {
-        let age = |t: Option<Instant>| t.map_or(0, |t| t.elapsed().as_millis() as u64);
         let (tx_sci, encoding_an, tx_policy, tx_sas, security, clear, tx_installed) = {
             let i = lock(&self.tx_intake);
             let t = &i.s.secy;
@@ -620,7 +626,7 @@ impl<P: LinkPorts> SharedLink<P> {
                         key_check: None,
                         out_pkts_protected: c.out_pkts_protected,
                         out_pkts_encrypted: c.out_pkts_encrypted,
-                        age_ms: age(tx_installed[usize::from(sa.an & 3)]),
+                        installed_unix_ms: tx_installed[usize::from(sa.an & 3)],
                     }
                 })
                 .collect(),
@@ -645,10 +651,10 @@ impl<P: LinkPorts> SharedLink<P> {
                             in_pkts_not_valid: st.counters.in_pkts_not_valid,
                             in_pkts_not_using_sa: st.counters.in_pkts_not_using_sa,
                             in_pkts_unused_sa: st.counters.in_pkts_unused_sa,
-                            age_ms: age(rx_installed
+                            installed_unix_ms: rx_installed
                                 .iter()
                                 .find(|&&(s, a, _)| (s, a) == (sc.sci, sa.an))
-                                .map(|&(_, _, t)| t)),
+                                .map_or(0, |&(_, _, t)| t),
                         }
                     })
                 })
@@ -677,7 +683,7 @@ impl<P: LinkPorts> SharedLink<P> {
                     if changed {
                         // Keys of another suite are useless: start from no SAs.
                         i.s.secy = TxSecY::new(policy, i.s.secy.sci, self.backend);
-                        i.s.installed = [None; 4];
+                        i.s.installed = [0; 4];
                         i.attached.push(ReleaseCmd::ResetCounters);
                     } else {
                         i.s.secy.policy = policy;
@@ -703,7 +709,7 @@ impl<P: LinkPorts> SharedLink<P> {
                 let mut i = lock(&self.tx_intake);
                 let an = sa.an;
                 if i.s.secy.put_sa(sa).is_ok() {
-                    i.s.installed[usize::from(an & 3)] = Some(Instant::now());
+                    i.s.installed[usize::from(an & 3)] = unix_ms();
                     i.attached.push(ReleaseCmd::ResetTxSa(an));
                     i.rebuild();
                 }
@@ -717,7 +723,7 @@ impl<P: LinkPorts> SharedLink<P> {
             Command::DeleteTxSa(an) => {
                 let mut i = lock(&self.tx_intake);
                 i.s.secy.delete_sa(an);
-                i.s.installed[usize::from(an & 3)] = None;
+                i.s.installed[usize::from(an & 3)] = 0;
                 i.rebuild();
             }
             Command::PutRxSa { sci, sa } => {
@@ -725,7 +731,7 @@ impl<P: LinkPorts> SharedLink<P> {
                 let an = sa.an;
                 i.s.secy.put_sa(sci, *sa);
                 i.s.installed.retain(|&(s, a, _)| (s, a) != (sci, an));
-                i.s.installed.push((sci, an, Instant::now()));
+                i.s.installed.push((sci, an, unix_ms()));
                 i.rebuild();
             }
             Command::EnableRxSa { sci, an, enable } => {
