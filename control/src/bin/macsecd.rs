@@ -12,7 +12,7 @@
 #![forbid(unsafe_code)]
 
 use anyhow::{anyhow, Context};
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use control::config::PortSetup;
 use control::daemon::{Daemon, PpkEnv};
 use control::log::{DaemonEvent, LogEvent};
@@ -207,6 +207,10 @@ fn connect(
 }
 
 fn main() -> ExitCode {
+    // `--generate-man DIR` (scripts/package.sh): the manual pages, then exit.
+    if let Some(code) = ipc::man::generate_if_asked(Cli::command()) {
+        return code;
+    }
     // Keys live in this process: keep its memory out of core files.
     if let Err(e) = ipc::secret::no_core_dumps() {
         eprintln!("macsecd: warning: core dumps stay enabled: {e}");
