@@ -2,7 +2,7 @@
 //! configured interface on the dataplane's control socket, logs the guide's `%L2-MKA-...` events,
 //! and answers `macsecctl show ...` on its own socket.
 //!
-//! `macsecd --config FILE --dataplane SOCKET [--socket SOCKET] [--socket-group GROUP] [--state-dir DIR] [--trust-point PEM] [--duration SECS]`
+//! `macsecd --config FILE --dataplane SOCKET [--socket SOCKET] [--socket-group GROUP] [--state-dir DIR] [--trust-point PEM] [--syslog [SOCKET]] [--duration SECS]`
 //!
 //! Interfaces whose macsec-policy has `ppk sks-profile NAME` distribute SAKs in PPK mode: the
 //! PPKs come from the profile's SKS engine (seeds in `--state-dir`) or SKIP key manager (its CA
@@ -20,7 +20,7 @@ use control::show::ShowData;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 #[derive(Parser)]
@@ -47,6 +47,10 @@ struct Cli {
     /// `STATE_DIR/trustpoint/PROFILE.pem`, installed with `macsecctl crypto sks trustpoint import`).
     #[arg(long)]
     trust_point: Option<PathBuf>,
+    /// Also send each event to syslog as an RFC 5424 message (facility local7, MSGID the
+    /// mnemonic) over the Unix datagram socket SOCKET (default /dev/log).
+    #[arg(long, value_name = "SOCKET", num_args = 0..=1, default_missing_value = control::syslog::DEFAULT_SOCKET)]
+    syslog: Option<PathBuf>,
     /// Stop after SECS seconds (default: until SIGINT/SIGTERM).
     #[arg(long)]
     duration: Option<f64>,
@@ -125,9 +129,16 @@ fn commit(shared: &Shared, stop: &AtomicBool) -> serde_json::Value {
     serde_json::json!({ "error": "the reload did not finish within 10 s" })
 }
 
+/// `--syslog`: where events go besides stderr.
+static SYSLOG: OnceLock<Mutex<control::syslog::Syslog>> = OnceLock::new();
+
 /// Emits one event as a `tracing` event: its text is the message (the guide's syslog line, which
-/// the scripts grep), its mnemonic, severity, interface, CKN and peer SCI are fields.
+/// the scripts grep), its mnemonic, severity, interface, CKN and peer SCI are fields; and to
+/// syslog with `--syslog` (a failure is said once on stderr by the sender, and counted).
 fn emit(ev: &LogEvent) {
+    if let Some(s) = SYSLOG.get() {
+        let _ = lock(s).send(ev);
+    }
     macro_rules! at {
         ($level:expr) => {
             tracing::event!(
@@ -221,6 +232,14 @@ fn main() -> ExitCode {
         .with_target(false)
         .with_ansi(false)
         .init();
+    if let Some(path) = &cli.syslog {
+        match control::syslog::Syslog::new(path) {
+            Ok(s) => {
+                let _ = SYSLOG.set(Mutex::new(s));
+            }
+            Err(e) => return fail(anyhow::Error::new(e).context(format!("--syslog {}", path.display()))),
+        }
+    }
     let (mut config, mut setups) = match load(&cli.config, cli.test_initial_pn) {
         Ok(c) => c,
         Err(e) => return fail(e),
