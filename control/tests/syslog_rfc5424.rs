@@ -140,7 +140,7 @@ fn exact_bytes_at_a_given_time_and_identity() {
     assert_eq!(
         syslog.message(&fallback, at),
         "<189>1 2021-05-18T13:20:01.369000Z ncs540-a macsecd 4242 L2-MKA-5-SESSION_SECURED_WITH_FA - \
-         %L2-MKA-5-SESSION_SECURED_WITH_FALLBACK_PSK : (Hu0/1/0/0) MKA session secured with fallback PSK, CKN:ABCD"
+         %L2-MKA-5-SESSION_SECURED_WITH_FALLBACK_PSK : (Hu0/1/0/0) MKA session secured, CKN:ABCD"
     );
     let note = LogEvent::port(
         "Hu0/1/0/0",
@@ -151,6 +151,7 @@ fn exact_bytes_at_a_given_time_and_identity() {
                     ckn: Ckn::from_hex("ABCD").unwrap(),
                     fallback: false,
                     source: [2, 0, 0, 0, 0, 0xaa],
+                    peer: Sci(0x0200_0000_00aa_0001),
                 },
             )
             .mnemonic(),
