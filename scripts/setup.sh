@@ -8,8 +8,8 @@ PKGS=(
   dpdk dpdk-dev libdpdk-dev libipsec-mb-dev
   libpcap-dev tshark iproute2 iputils-ping python3 ethtool faketime
   # The Debian package (scripts/package.sh: dpkg-shlibdeps) and its test on a clean Debian 12
-  # root (scripts/test-package.sh: debootstrap, systemd-analyze verify).
-  dpkg-dev debootstrap systemd
+  # root (scripts/test-package.sh: debootstrap, systemd-analyze verify, systemd-nspawn).
+  dpkg-dev debootstrap systemd systemd-container
 )
 
 missing=()

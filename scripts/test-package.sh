@@ -16,9 +16,11 @@
 #     started in the root (chroot, with /proc, /sys, /dev and a fresh /run) by its unit's own
 #     ExecStart line, environment file included; `macsecctl show` and the unit's ExecReload
 #     (`macsecctl commit`) answer from the root; SIGTERM stops both cleanly; no CAK in any output
-#  6. `dpkg --purge` removes the package and its configuration
-# What it cannot test here: the units under a running systemd (this machine's PID 1 is not
-# systemd), so their sandboxing options are verified, not exercised.
+#  6. the units under systemd: the root booted by systemd-nspawn, where
+#     scripts/lib/package-units.sh enables and starts both units, reloads macsecd (and sees a
+#     reload with a bad configuration refused), SIGKILLs the dataplane (systemd restarts it,
+#     macsecd stays and reconnects) and stops them
+#  7. `dpkg --purge` removes the package and its configuration
 # Everything it mounts, starts and creates (but the cache) is removed on exit, failed or not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,6 +39,13 @@ MIRROR=${MACSEC_PKGTEST_MIRROR:-$(mirror)}
 
 ROOT='' DP_PID='' MD_PID='' W=''
 MOUNTS=()
+umount_root() {
+  local i
+  for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do
+    umount "${MOUNTS[i]}" 2>/dev/null || umount -l "${MOUNTS[i]}" 2>/dev/null
+  done
+  MOUNTS=()
+}
 cleanup() {
   local rc=$?
   set +e
@@ -51,10 +60,7 @@ cleanup() {
     done
     sleep 0.2
   fi
-  local i
-  for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do
-    umount "${MOUNTS[i]}" 2>/dev/null || umount -l "${MOUNTS[i]}" 2>/dev/null
-  done
+  umount_root
   if [ -n "$ROOT" ] && [ -d "$ROOT" ]; then
     # Never remove through a mount that is still there (/dev, /sys of this machine).
     if findmnt -rn -o TARGET | grep -q "^$ROOT"; then
@@ -106,11 +112,14 @@ mnt() { # mnt ARGS... TARGET
   mount "$@"
   MOUNTS+=("${*: -1}")
 }
-mnt -t proc proc "$ROOT/proc"
-mnt --bind /sys "$ROOT/sys"
-mnt --bind /dev "$ROOT/dev"
-mnt -t tmpfs -o mode=0755 tmpfs "$ROOT/run"
-mnt --bind "$CACHE/apt" "$ROOT/var/cache/apt/archives"
+mount_root() {
+  mnt -t proc proc "$ROOT/proc"
+  mnt --bind /sys "$ROOT/sys"
+  mnt --bind /dev "$ROOT/dev"
+  mnt -t tmpfs -o mode=0755 tmpfs "$ROOT/run"
+  mnt --bind "$CACHE/apt" "$ROOT/var/cache/apt/archives"
+}
+mount_root
 cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf" 2>/dev/null || true
 # Nothing starts services inside the root (there is no init in it anyway).
 printf '#!/bin/sh\nexit 101\n' > "$ROOT/usr/sbin/policy-rc.d"
@@ -235,7 +244,39 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert "TenGigE0/0/
   || die "the dataplane's exit report has no link"
 ok "SIGTERM: both stopped cleanly (exit 0), the dataplane printed its counters"
 
-# 6. Purge.
+# 6. Under systemd: the root booted by systemd-nspawn (its own systemd 252 as PID 1, a private
+# network), where scripts/lib/package-units.sh runs at boot as a oneshot unit: enable --now,
+# reload (and a refused one), a dataplane SIGKILL that systemd restarts while macsecd stays and
+# reconnects, stop; its results come back in /root/unit-test.out.
+umount_root
+install -m 0755 scripts/lib/package-units.sh "$ROOT/root/package-units.sh"
+printf '%s\n' '[Unit]' 'Description=macsec-appliance package test: its units under systemd' \
+  'After=multi-user.target' '[Service]' 'Type=oneshot' 'ExecStart=/root/package-units.sh' \
+  '[Install]' 'WantedBy=multi-user.target' > "$ROOT/etc/systemd/system/macsec-unit-test.service"
+ln -sf ../macsec-unit-test.service "$ROOT/etc/systemd/system/multi-user.target.wants/macsec-unit-test.service"
+# A persistent journal, read from here when a check fails.
+mkdir -p "$ROOT/var/log/journal"
+t0=$(date +%s)
+# --bind-ro=/sys/module: the sysfs nspawn mounts here has no module/ (this sandbox's kernel),
+# and DPDK's EAL refuses to start when it cannot see which modules are loaded (VFIO).
+timeout -k 10 240 systemd-nspawn -q -D "$ROOT" --boot --register=no --keep-unit --private-network \
+  --bind-ro=/sys/module > "$W/nspawn.log" 2>&1 || true
+out=$ROOT/root/unit-test.out
+if [ ! -f "$out" ] || ! grep -q '^done$' "$out"; then
+  tail -30 "$W/nspawn.log" >&2
+  [ -f "$out" ] && cat "$out" >&2
+  die "the units' test under systemd-nspawn did not finish"
+fi
+grep -v '^done$' "$out" | sed 's/^/       /'
+if grep -q '^FAIL' "$out"; then
+  cat "$ROOT/root/unit-test.log" >&2
+  journalctl -D "$ROOT/var/log/journal" --no-pager -o short-monotonic -u macsec-dataplane -u macsecd >&2
+  die "the units under systemd"
+fi
+ok "the units under systemd 252 (systemd-nspawn --boot, $(($(date +%s) - t0)) s): $(grep -c '^ok' "$out") checks"
+mount_root
+
+# 7. Purge.
 in_root dpkg --purge macsec-appliance > "$W/purge.log" 2>&1 || { cat "$W/purge.log" >&2; die "dpkg --purge"; }
 for f in /usr/bin/macsecd /usr/bin/macsec-dataplane /etc/macsec/macsec.conf "${UNITDIR#"$ROOT"}/macsecd.service"; do
   [ ! -e "$ROOT$f" ] || die "$f is still there after purge"
