@@ -50,6 +50,21 @@ check "SIGKILLed dataplane restarted by systemd" wait_for 15 sh -c \
 check "macsecd restarted with it (a new pid), active, its socket back" wait_for 15 sh -c \
   "p=\$(systemctl show -p MainPID --value macsecd); [ \"\$p\" != 0 ] && [ \"\$p\" != $md ] && systemctl is-active macsecd && test -S /run/macsec/macsecd.sock"
 check "macsecctl show answers after the restart" sh -c 'macsecctl show macsec mka session | grep -q TenGigE0/0/0/1'
+# macsecd --syslog (a drop-in, as the README says) under the unit's sandbox: its RFC 5424
+# messages reach /dev/log, journald's syslog socket here.
+mkdir -p /etc/systemd/system/macsecd.service.d
+printf '%s\n' '[Service]' 'ExecStart=' \
+  'ExecStart=/usr/bin/macsecd --config /etc/macsec/macsec.conf --dataplane /run/macsec/dataplane.sock --socket /run/macsec/macsecd.sock --syslog' \
+  > /etc/systemd/system/macsecd.service.d/syslog.conf
+systemctl daemon-reload
+check "macsecd restarted with --syslog" sh -c 'systemctl restart macsecd && systemctl is-active macsecd'
+wait_for 15 test -S /run/macsec/macsecd.sock
+check "systemctl reload macsecd with --syslog" systemctl reload macsecd
+check "its event reached /dev/log (journal _TRANSPORT=syslog)" wait_for 10 sh -c \
+  'journalctl --no-pager _TRANSPORT=syslog | grep -q "MACSECD-6-KEYCHAINS_APPLIED"'
+journalctl --no-pager -o cat _TRANSPORT=syslog | grep -m1 KEYCHAINS_APPLIED | sed 's/^/info syslog: /' >> "$out"
+rm /etc/systemd/system/macsecd.service.d/syslog.conf
+systemctl daemon-reload
 systemd-analyze security --no-pager macsecd.service 2>/dev/null | tail -1 | sed 's/^/info /' >> "$out"
 systemd-analyze security --no-pager macsec-dataplane.service 2>/dev/null | tail -1 | sed 's/^/info /' >> "$out"
 # An explicit stop of the dataplane stops macsecd too (Requires=); the runtime directory goes.
