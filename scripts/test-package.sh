@@ -154,7 +154,13 @@ for u in macsec-dataplane macsecd; do
 done
 UNITDIR=$ROOT/usr/lib/systemd/system
 [ -f "$UNITDIR/macsecd.service" ] || UNITDIR=$ROOT/lib/systemd/system
-ok "units in ${UNITDIR#"$ROOT"}"
+# Every man page a unit's Documentation= names is in the package (verify runs with --man=no: this
+# machine's man knows none of them).
+for m in $(grep -ho 'man:[^ ]*' "$UNITDIR/macsec-dataplane.service" "$UNITDIR/macsecd.service"); do
+  name=${m#man:} name=${name%%(*} sec=${m##*(} sec=${sec%)}
+  [ -f "$ROOT/usr/share/man/man$sec/$name.$sec.gz" ] || die "a unit's Documentation=$m is not in the package"
+done
+ok "units in ${UNITDIR#"$ROOT"}, their man pages in the package"
 for m in macsec-dataplane macsecd macsecctl macsecctl-show macsecctl-commit; do
   p=$ROOT/usr/share/man/man8/$m.8.gz
   [ -f "$p" ] || die "man page $m.8.gz missing"
