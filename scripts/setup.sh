@@ -7,6 +7,9 @@ PKGS=(
   build-essential pkg-config clang libclang-dev
   dpdk dpdk-dev libdpdk-dev libipsec-mb-dev
   libpcap-dev tshark iproute2 iputils-ping python3 ethtool faketime curl
+  # The Debian package (scripts/package.sh: dpkg-shlibdeps) and its test on a clean Debian 12
+  # root (scripts/test-package.sh: debootstrap, systemd-analyze verify, systemd-nspawn).
+  dpkg-dev debootstrap systemd systemd-container
 )
 
 missing=()
@@ -28,6 +31,12 @@ for c in rustfmt clippy; do
     rustup component add "$c" || { echo "setup: cargo $c is missing and rustup could not add it" >&2; exit 1; }
   fi
 done
+
+# cargo-deb, which builds the Debian package (scripts/package.sh), from crates.io.
+if ! cargo deb --version >/dev/null 2>&1; then
+  echo "setup: installing cargo-deb" >&2
+  cargo install -q cargo-deb --locked --version 3.8.0
+fi
 
 # Hugepages (best effort: containers often forbid it; every script falls back to --no-huge).
 HUGEDIR=${MACSEC_HUGEDIR:-/dev/hugepages-macsec}

@@ -15,7 +15,9 @@
 #      (scripts/interop-wpa.sh; builds it from Debian's source package with tests/interop/wpa on
 #      first use)
 #   0. cargo fmt --check and cargo clippy --all-targets -D warnings (before everything)
-#   5. a fuzz smoke run of every cargo-fuzz target (FUZZ_SECONDS each, default 30; 0 skips)
+#   5. the Debian package (scripts/package.sh) installed and started on a clean Debian 12 root
+#      (scripts/test-package.sh: debootstrap, cached in /var/cache/macsec-pkgtest)
+#   6. a fuzz smoke run of every cargo-fuzz target (FUZZ_SECONDS each, default 30; 0 skips)
 #   and after the cargo tests, the multi-buffer AES-GCM's 10-million-frame differential test
 # Pass/fail of every step is its exit status; the greps only print summaries.
 set -euo pipefail
@@ -87,6 +89,10 @@ echo "== MKA interop matrix with wpa_supplicant 2.10 (scripts/interop-wpa.sh)"
 bash scripts/interop-wpa.sh --json /tmp/macsec-interop.json > /tmp/macsec-interop.log 2>&1 || { cat /tmp/macsec-interop.log; echo "interop failed" >&2; exit 1; }
 grep -vE '^(interop:|work files)' /tmp/macsec-interop.log
 
+echo "== the Debian package on a clean Debian 12 root (scripts/package.sh, scripts/test-package.sh)"
+bash scripts/test-package.sh > /tmp/macsec-package.log 2>&1 || { cat /tmp/macsec-package.log; echo "package test failed" >&2; exit 1; }
+grep -E '^(package:|  ok |package test)' /tmp/macsec-package.log
+
 if [ "$FUZZ_SECONDS" != 0 ]; then
   for t in $(scripts/fuzz.sh --list); do
     echo "== fuzz $t ${FUZZ_SECONDS}s"
@@ -95,4 +101,4 @@ if [ "$FUZZ_SECONDS" != 0 ]; then
 fi
 
 passed=$(grep -Eo '^test result: ok\. [0-9]+ passed' /tmp/macsec-cargo-test.log | awk '{s+=$4} END {print s}')
-echo "all layers passed: $passed cargo tests, demos, system tests, wpa_supplicant interop, fuzz smoke"
+echo "all layers passed: $passed cargo tests, demos, system tests, wpa_supplicant interop, Debian package, fuzz smoke"

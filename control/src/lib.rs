@@ -14,3 +14,4 @@ pub mod openconfig;
 pub mod pcap;
 pub mod ppk;
 pub mod show;
+pub mod syslog;

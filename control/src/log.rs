@@ -8,6 +8,7 @@
 
 use crate::config::ServerAddress;
 use crate::ppk::KeyId;
+use crate::show::cisco_sci;
 use macsec::secy::Sci;
 use mka::kay::MkaEvent;
 use mka::ppk::PpkKeyId;
@@ -174,6 +175,7 @@ impl LogEvent {
             LogEvent::Port { event, .. } => match event {
                 PortEvent::Mka(ev) => match ev {
                     MkaEvent::IcvSuccess { peer, .. }
+                    | MkaEvent::IcvFailure { peer, .. }
                     | MkaEvent::PeerLive { peer, .. }
                     | MkaEvent::PeerLost { peer, .. } => Some(*peer),
                     MkaEvent::KeyServerElected {
@@ -313,22 +315,35 @@ fn mka_mnemonic(ev: &MkaEvent) -> (u8, &'static str) {
     }
 }
 
-/// The engine's event as the guide's syslog line: `%MNEMONIC : (interface) text`.
+/// The engine's event as the guide's syslog line: `%MNEMONIC : (interface) text`, and for the
+/// ICV events, as the guide prints them, `%MNEMONIC: (interface), ICV verification ... for
+/// RxSCI(008a.9600.6090/0001), CKN(1000)` (`control/tests/syslog_guide.rs` compares each with
+/// the guide's examples).
 fn fmt_mka(f: &mut fmt::Formatter<'_>, interface: &str, ev: &MkaEvent) -> fmt::Result {
     let (severity, name) = mka_mnemonic(ev);
-    write!(f, "%{FACILITY_MKA}-{severity}-{name} : ({interface}) ")?;
+    let mnemonic = format!("%{FACILITY_MKA}-{severity}-{name}");
     match ev {
-        MkaEvent::SessionSecured { ckn, fallback, .. } => {
-            let with = if *fallback { " with fallback PSK" } else { "" };
-            write!(f, "MKA session secured{with}, CKN:{ckn}")
-        }
-        MkaEvent::IcvFailure { ckn, .. } => write!(f, "ICV validation of MKPDU failed for CKN:{ckn}"),
-        MkaEvent::IcvSuccess { ckn, peer, .. } => {
-            write!(
+        MkaEvent::IcvFailure { ckn, peer, .. } => {
+            return write!(
                 f,
-                "ICV validation of MKPDU succeeded for CKN:{ckn}, peer SCI {peer}"
+                "{mnemonic}: ({interface}), ICV verification failed for RxSCI({}), CKN({ckn})",
+                cisco_sci(peer.0)
             )
         }
+        MkaEvent::IcvSuccess { ckn, peer, .. } => {
+            return write!(
+                f,
+                "{mnemonic}: ({interface}), ICV verification success for RxSCI({}), CKN({ckn})",
+                cisco_sci(peer.0)
+            )
+        }
+        _ => {}
+    }
+    write!(f, "{mnemonic} : ({interface}) ")?;
+    match ev {
+        // The mnemonic says whether it is the fallback PSK's session (the guide's text is the same).
+        MkaEvent::SessionSecured { ckn, .. } => write!(f, "MKA session secured, CKN:{ckn}"),
+        MkaEvent::IcvFailure { .. } | MkaEvent::IcvSuccess { .. } => Ok(()),
         MkaEvent::SakGenerated { ckn, ki, an, rekey } => {
             let what = if *rekey { "rekeyed" } else { "generated" };
             write!(f, "{what} SAK with KI {ki} AN {an}, CKN:{ckn}")

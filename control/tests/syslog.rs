@@ -68,7 +68,7 @@ fn every_mka_event_has_the_guides_text() {
                 ki: ki(),
                 fallback: true,
             },
-            "%L2-MKA-5-SESSION_SECURED_WITH_FALLBACK_PSK : (Hu0/2/0/11) MKA session secured with fallback PSK, CKN:A1B2C3D4E5F60718293A4B5C6D7E8F90",
+            "%L2-MKA-5-SESSION_SECURED_WITH_FALLBACK_PSK : (Hu0/2/0/11) MKA session secured, CKN:A1B2C3D4E5F60718293A4B5C6D7E8F90",
             None,
         ),
         (
@@ -76,18 +76,20 @@ fn every_mka_event_has_the_guides_text() {
                 ckn: ckn(),
                 fallback: false,
                 source: [2, 0, 0, 0, 0, 1],
+                peer: PEER,
             },
-            "%L2-MKA-3-MKPDU_ICV_FAILURE : (Hu0/2/0/11) ICV validation of MKPDU failed for CKN:A1B2C3D4E5F60718293A4B5C6D7E8F90",
-            None,
+            "%L2-MKA-3-MKPDU_ICV_FAILURE: (Hu0/2/0/11), ICV verification failed for RxSCI(0011.2233.4455/0001), CKN(A1B2C3D4E5F60718293A4B5C6D7E8F90)",
+            Some(PEER),
         ),
         (
             MkaEvent::IcvFailure {
                 ckn: ckn(),
                 fallback: true,
                 source: [2, 0, 0, 0, 0, 1],
+                peer: PEER,
             },
-            "%L2-MKA-3-FALLBACK_PSK_MKPDU_ICV_FAILURE : (Hu0/2/0/11) ICV validation of MKPDU failed for CKN:A1B2C3D4E5F60718293A4B5C6D7E8F90",
-            None,
+            "%L2-MKA-3-FALLBACK_PSK_MKPDU_ICV_FAILURE: (Hu0/2/0/11), ICV verification failed for RxSCI(0011.2233.4455/0001), CKN(A1B2C3D4E5F60718293A4B5C6D7E8F90)",
+            Some(PEER),
         ),
         (
             MkaEvent::IcvSuccess {
@@ -95,7 +97,7 @@ fn every_mka_event_has_the_guides_text() {
                 peer: PEER,
                 fallback: false,
             },
-            "%L2-MKA-6-MKPDU_ICV_SUCCESS : (Hu0/2/0/11) ICV validation of MKPDU succeeded for CKN:A1B2C3D4E5F60718293A4B5C6D7E8F90, peer SCI 0011223344550001",
+            "%L2-MKA-6-MKPDU_ICV_SUCCESS: (Hu0/2/0/11), ICV verification success for RxSCI(0011.2233.4455/0001), CKN(A1B2C3D4E5F60718293A4B5C6D7E8F90)",
             Some(PEER),
         ),
         (
@@ -104,7 +106,7 @@ fn every_mka_event_has_the_guides_text() {
                 peer: PEER,
                 fallback: true,
             },
-            "%L2-MKA-6-FALLBACK_PSK_MKPDU_ICV_SUCCESS : (Hu0/2/0/11) ICV validation of MKPDU succeeded for CKN:A1B2C3D4E5F60718293A4B5C6D7E8F90, peer SCI 0011223344550001",
+            "%L2-MKA-6-FALLBACK_PSK_MKPDU_ICV_SUCCESS: (Hu0/2/0/11), ICV verification success for RxSCI(0011.2233.4455/0001), CKN(A1B2C3D4E5F60718293A4B5C6D7E8F90)",
             Some(PEER),
         ),
         (
@@ -210,9 +212,14 @@ fn every_mka_event_has_the_guides_text() {
     for (ev, text, peer) in cases {
         let ev = mka(ev);
         assert_eq!(ev.to_string(), text);
-        // The mnemonic is the text's, without the `%`; the severity is its digit.
+        // The mnemonic is the text's, without the `%` (and the `:` the guide's ICV lines put
+        // right after it); the severity is its digit.
         let mnemonic = ev.mnemonic().to_string();
-        assert_eq!(Some(mnemonic.as_str()), text[1..].split(' ').next(), "{text}");
+        assert_eq!(
+            Some(mnemonic.as_str()),
+            text[1..].split([' ', ':']).next(),
+            "{text}"
+        );
         assert_eq!(
             mnemonic.split('-').nth(2),
             Some(ev.severity().to_string().as_str())
@@ -496,6 +503,7 @@ fn bad_icv(source: [u8; 6]) -> LogEvent {
         ckn: ckn(),
         fallback: false,
         source,
+        peer: PEER,
     })
 }
 

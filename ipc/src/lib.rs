@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod client;
+pub mod man;
 pub mod secret;
 pub mod sock;
 pub use client::Client;

@@ -183,6 +183,9 @@ pub enum MkaEvent {
         fallback: bool,
         /// The frame's source MAC (what macsecd rate-limits the line by).
         source: [u8; 6],
+        /// The SCI the MKPDU claims (its Basic Parameter Set; not authenticated, as the ICV
+        /// failed): the guide's `RxSCI`.
+        peer: Sci,
     },
     PeerLive {
         ckn: Ckn,
@@ -1048,6 +1051,7 @@ impl Mka {
                     ckn: p.ckn.clone(),
                     fallback: p.fallback,
                     source: f.src.0,
+                    peer: f.mkpdu.basic.sci,
                 });
                 return;
             }

@@ -2,7 +2,7 @@
 
 #![forbid(unsafe_code)]
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use control::pcap::{self, KeyOptions, ProtectOptions, Report, ValidateOptions};
 use macsec::crypto::{Backend, BackendParseError};
 use macsec::secy::{CipherSuite, ConfOffset, ParseError, Salt, Sci, Ssci, ValidateFrames};
@@ -470,6 +470,10 @@ fn run(cli: Cli) -> Result<ExitCode, pcap::PcapToolError> {
 }
 
 fn main() -> ExitCode {
+    // `--generate-man DIR` (scripts/package.sh): the manual pages, then exit.
+    if let Some(code) = ipc::man::generate_if_asked(Cli::command()) {
+        return code;
+    }
     // Keys live in this process: keep its memory out of core files.
     if let Err(e) = ipc::secret::no_core_dumps() {
         eprintln!("macsecctl: warning: core dumps stay enabled: {e}");

@@ -2,7 +2,7 @@
 //! configured interface on the dataplane's control socket, logs the guide's `%L2-MKA-...` events,
 //! and answers `macsecctl show ...` on its own socket.
 //!
-//! `macsecd --config FILE --dataplane SOCKET [--socket SOCKET] [--socket-group GROUP] [--state-dir DIR] [--trust-point PEM] [--metrics ADDR] [--duration SECS]`
+//! `macsecd --config FILE --dataplane SOCKET [--socket SOCKET] [--socket-group GROUP] [--state-dir DIR] [--trust-point PEM] [--metrics ADDR] [--syslog [SOCKET]] [--duration SECS]`
 //!
 //! Interfaces whose macsec-policy has `ppk sks-profile NAME` distribute SAKs in PPK mode: the
 //! PPKs come from the profile's SKS engine (seeds in `--state-dir`) or SKIP key manager (its CA
@@ -12,7 +12,7 @@
 #![forbid(unsafe_code)]
 
 use anyhow::{anyhow, Context};
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use control::config::PortSetup;
 use control::daemon::{Daemon, PpkEnv};
 use control::log::{DaemonEvent, LogEvent};
@@ -20,7 +20,7 @@ use control::show::ShowData;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 #[derive(Parser)]
@@ -52,6 +52,10 @@ struct Cli {
     /// management address only.
     #[arg(long, value_name = "ADDR")]
     metrics: Option<std::net::SocketAddr>,
+    /// Also send each event to syslog as an RFC 5424 message (facility local7, MSGID the
+    /// mnemonic) over the Unix datagram socket SOCKET (default /dev/log).
+    #[arg(long, value_name = "SOCKET", num_args = 0..=1, default_missing_value = control::syslog::DEFAULT_SOCKET)]
+    syslog: Option<PathBuf>,
     /// Stop after SECS seconds (default: until SIGINT/SIGTERM).
     #[arg(long)]
     duration: Option<f64>,
@@ -175,9 +179,16 @@ fn commit(shared: &Shared, stop: &AtomicBool) -> serde_json::Value {
     serde_json::json!({ "error": "the reload did not finish within 10 s" })
 }
 
+/// `--syslog`: where events go besides stderr.
+static SYSLOG: OnceLock<Mutex<control::syslog::Syslog>> = OnceLock::new();
+
 /// Emits one event as a `tracing` event: its text is the message (the guide's syslog line, which
-/// the scripts grep), its mnemonic, severity, interface, CKN and peer SCI are fields.
+/// the scripts grep), its mnemonic, severity, interface, CKN and peer SCI are fields; and to
+/// syslog with `--syslog` (a failure is said once on stderr by the sender, and counted).
 fn emit(ev: &LogEvent) {
+    if let Some(s) = SYSLOG.get() {
+        let _ = lock(s).send(ev);
+    }
     macro_rules! at {
         ($level:expr) => {
             tracing::event!(
@@ -257,6 +268,10 @@ fn connect(
 }
 
 fn main() -> ExitCode {
+    // `--generate-man DIR` (scripts/package.sh): the manual pages, then exit.
+    if let Some(code) = ipc::man::generate_if_asked(Cli::command()) {
+        return code;
+    }
     // Keys live in this process: keep its memory out of core files.
     if let Err(e) = ipc::secret::no_core_dumps() {
         eprintln!("macsecd: warning: core dumps stay enabled: {e}");
@@ -267,6 +282,14 @@ fn main() -> ExitCode {
         .with_target(false)
         .with_ansi(false)
         .init();
+    if let Some(path) = &cli.syslog {
+        match control::syslog::Syslog::new(path) {
+            Ok(s) => {
+                let _ = SYSLOG.set(Mutex::new(s));
+            }
+            Err(e) => return fail(anyhow::Error::new(e).context(format!("--syslog {}", path.display()))),
+        }
+    }
     let (mut config, mut setups) = match load(&cli.config, cli.test_initial_pn) {
         Ok(c) => c,
         Err(e) => return fail(e),

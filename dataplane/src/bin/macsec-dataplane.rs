@@ -9,7 +9,7 @@
 #![forbid(unsafe_code)]
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use dataplane::config::{DataplaneConfig, Workers};
 use dataplane::dpdk::{self, Eal, Mempool, Port};
 use dataplane::server::{LinkHandle, Server};
@@ -81,6 +81,10 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
 }
 
 fn main() -> ExitCode {
+    // `--generate-man DIR` (scripts/package.sh): the manual pages, then exit.
+    if let Some(code) = ipc::man::generate_if_asked(Cli::command()) {
+        return code;
+    }
     // Keys live in this process: keep its memory out of core files.
     if let Err(e) = ipc::secret::no_core_dumps() {
         eprintln!("macsec-dataplane: warning: core dumps stay enabled: {e}");
