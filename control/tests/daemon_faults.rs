@@ -188,7 +188,7 @@ impl Bench {
             .show_data()
             .sessions
             .iter()
-            .any(|s| s.interface == LINKS[i] && s.status == "Secured")
+            .any(|s| s.interface == LINKS[i] && s.status == "Secured" && s.peers > 0)
     }
 
     fn sa(&self, i: usize) -> SaState {

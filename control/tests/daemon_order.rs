@@ -204,7 +204,7 @@ impl Bench {
             .show_data()
             .sessions
             .iter()
-            .any(|s| s.status == "Secured")
+            .any(|s| s.status == "Secured" && s.peers > 0)
     }
 
     fn detail(&self) -> String {
@@ -326,10 +326,15 @@ fn a_key_server_with_another_cipher_suite_is_refused_and_said() {
     );
     let detail = b.detail();
     assert!(
-        detail.contains("Status                     : Pending\n"),
+        detail.contains("Status: Active - Marked Peer as Live (Waiting for SAK generation/distribution)\nWhy Not Secured                : cipher suite mismatch: the key server distributes GCM-AES-128, the policy's cipher-suite is GCM-AES-XPN-256\n"),
         "{detail}"
     );
-    assert!(detail.contains("SAK Refused                : the key server distributes GCM-AES-128, the policy's cipher-suite is GCM-AES-XPN-256\n"), "{detail}");
+    assert!(detail.contains("SAK Refused                    : the key server distributes GCM-AES-128, the policy's cipher-suite is GCM-AES-XPN-256\n"), "{detail}");
+    let row = &b.daemon.show_data().sessions[0];
+    assert_eq!(
+        (row.status.as_str(), row.not_secured_code.as_deref()),
+        ("Pending", Some("cipher-suite-mismatch"))
+    );
     assert!(
         b.injected()
             .iter()

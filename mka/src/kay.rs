@@ -555,6 +555,31 @@ pub struct ParticipantStatus {
     pub sak_refused: Option<(Sci, SakRefusal)>,
     /// The Key Server bit of our MKPDUs: willing, and no other participant elected.
     pub announces_key_server: bool,
+    /// The latest key's Rx SAs are installed (for every live peer) / its Tx SA is in use.
+    pub latest_rx: bool,
+    pub latest_tx: bool,
+    /// The old key (a rekey's previous SAK) while it is kept: KI, AN, and whether it transmits.
+    pub old_key: Option<(Ki, u8, bool)>,
+    /// Engine time the latest key was installed (Time to SAK Rekey counts from it).
+    pub latest_installed_at: Option<Duration>,
+    /// Live peers whose SAK Use shows our latest key ("Live Peers Responded").
+    pub live_peers_responded: usize,
+    /// The peers' detail for the Live and Potential Peer Lists (live ones first).
+    pub peers: Vec<PeerStatus>,
+    /// Engine time our last MKPDU on this CA was sent.
+    pub last_tx: Option<Duration>,
+}
+
+/// One peer of a CA as the guide's peer lists show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerStatus {
+    pub mi: Mi,
+    pub mn: u32,
+    pub sci: Sci,
+    pub key_server_priority: u8,
+    pub live: bool,
+    /// Engine time its last MKPDU arrived.
+    pub last_heard: Duration,
 }
 
 /// The counters of `show macsec mka statistics`.
@@ -1027,6 +1052,38 @@ impl Mka {
                 cipher_suite_refused: p.suite_refused,
                 sak_refused: p.sak_refused,
                 announces_key_server: Self::announces_key_server(&self.cfg, p),
+                latest_rx: p.latest.as_ref().is_some_and(|k| {
+                    p.live_peers().next().is_some() && p.live_peers().all(|(_, x)| k.rx_for.contains(&x.sci))
+                }),
+                latest_tx: p.latest.as_ref().is_some_and(|k| k.tx_enabled),
+                old_key: p.old.as_ref().map(|k| (k.ki, k.an, k.tx_enabled)),
+                latest_installed_at: p.latest.as_ref().map(|k| k.installed_at),
+                live_peers_responded: p
+                    .latest
+                    .as_ref()
+                    .map(|k| {
+                        p.live_peers()
+                            .filter(|(_, x)| x.latest_use.is_some_and(|u| u.ki == k.ki))
+                            .count()
+                    })
+                    .unwrap_or(0),
+                peers: {
+                    let mut v: Vec<PeerStatus> = p
+                        .peers
+                        .iter()
+                        .map(|(mi, x)| PeerStatus {
+                            mi: *mi,
+                            mn: x.mn,
+                            sci: x.sci,
+                            key_server_priority: x.priority,
+                            live: x.live,
+                            last_heard: x.last_heard,
+                        })
+                        .collect();
+                    v.sort_by_key(|x| !x.live);
+                    v
+                },
+                last_tx: p.sent.back().map(|(t, _)| *t),
             })
             .collect()
     }
