@@ -12,3 +12,4 @@ pub mod log;
 pub mod pcap;
 pub mod ppk;
 pub mod show;
+pub mod showcmd;

@@ -263,6 +263,10 @@ pub struct ShowData {
     /// `show macsec mka statistics` per interface.
     #[serde(default)]
     pub statistics: Vec<(String, mka::kay::MkaStats)>,
+    /// `show running-config`: the MACsec sections of the loaded configuration (key chains with
+    /// every key-string as `<removed>`, SKS profiles, policies, interfaces).
+    #[serde(default)]
+    pub running_config: String,
 }
 
 impl ShowData {
@@ -285,6 +289,7 @@ impl ShowData {
             .filter_map(|n| cfg.render_policy(n))
             .collect::<Vec<_>>()
             .join("");
+        self.running_config = cfg.render();
         self.key_chains = cfg
             .key_chains
             .values()
@@ -809,6 +814,298 @@ pub fn render_ea_idb(interface: &str, sa: &ipc::SaState) -> String {
             an = t.an
         ));
     }
+    s
+}
+
+/// The stanzas of a running-config text whose first line starts with `head` (`macsec-policy P`,
+/// `key chain K`, `interface I`; `head` ending in a space: every stanza of that kind). A stanza
+/// ends at its `!` at column 0.
+pub fn config_section(text: &str, head: &str) -> String {
+    let mut out = String::new();
+    let mut on = false;
+    for l in text.lines() {
+        if !l.starts_with(' ') && !l.starts_with('!') {
+            on = if head.ends_with(' ') {
+                l.starts_with(head)
+            } else {
+                l == head || l.starts_with(&format!("{head} "))
+            };
+        }
+        if on {
+            out.push_str(l);
+            out.push('\n');
+            if l == "!" {
+                on = false;
+            }
+        }
+    }
+    out
+}
+
+/// Our SA handle in the `show macsec platform hardware` views (IOS XR prints the hardware's):
+/// bit 31 the direction (1: Tx), bits 16-23 the SC (1 for the Tx SC, 1.. for the Rx SCs in the
+/// order the dataplane reports them), bits 0-1 the AN. `0xffffffff`: none.
+pub fn sa_handle(tx: bool, sc: usize, an: u8) -> u32 {
+    (u32::from(tx) << 31) | ((sc as u32 & 0xff) << 16) | u32::from(an & 3)
+}
+
+/// The Rx SCs of a link in the order the dataplane reports them.
+fn rx_scis(sa: &ipc::SaState) -> Vec<u64> {
+    let mut v: Vec<u64> = Vec::new();
+    for r in &sa.rx {
+        if !v.contains(&r.sci) {
+            v.push(r.sci);
+        }
+    }
+    v
+}
+
+/// `show macsec platform hardware idb interface X`: the guide's layout for our dataplane. The NPU
+/// port numbers have no counterpart (a DPDK port pair per link): NA. There are no match-all or
+/// bypass SAs and no flow table (frames are classified by EtherType and SCI): 0xffffffff, NA.
+pub fn render_hw_idb(interface: &str, sa: &ipc::SaState) -> String {
+    let mut s = String::new();
+    s.push_str(
+        "if_handle : NA\nNPPort : NA\nLdaPort : NA SerdesPort : NA\nNetSoftPort : NA SysSoftPort : NA\n\n",
+    );
+    let idle = sa
+        .tx
+        .iter()
+        .map(|t| t.an)
+        .find(|an| Some(*an) != sa.encoding_an)
+        .map_or(0xff, u32::from);
+    s.push_str(&format!(
+        "Active AN : 0x{:08x} Idle AN : 0x{idle:08x}\n",
+        sa.encoding_an.map_or(0xff, u32::from)
+    ));
+    s.push_str("Match-All Tx SA : 0xffffffff Match-All Rx SA : 0xffffffff\n");
+    s.push_str("Match-All Tx Flow : NA Match-All Rx Flow : NA\n");
+    s.push_str("Bypass Tx SA : 0xffffffff Bypass Rx SA : 0xffffffff\n");
+    let h = |x: Option<u32>| x.map_or("0xffffffff".to_string(), |h| format!("0x{h:08x}"));
+    for an in 0..4u8 {
+        let t = sa.tx.iter().find(|t| t.an == an).map(|_| sa_handle(true, 1, an));
+        s.push_str(&format!("Tx SA[{an}] : {} Tx Flow[{an}] : NA\n", h(t)));
+    }
+    let scis = rx_scis(sa);
+    for (i, sci) in scis.iter().enumerate().take(255) {
+        for an in 0..4u8 {
+            let r = sa
+                .rx
+                .iter()
+                .find(|r| r.sci == *sci && r.an == an)
+                .map(|_| sa_handle(false, i + 1, an));
+            let label = if i == 0 {
+                format!("Rx SA[{an}]")
+            } else {
+                format!("Rx SC{} SA[{an}]", i + 1)
+            };
+            let flow = if i == 0 {
+                format!("Rx Flow[{an}]")
+            } else {
+                format!("Rx SC{} Flow[{an}]", i + 1)
+            };
+            s.push_str(&format!("{label} : {} {flow} : NA\n", h(r)));
+        }
+    }
+    if scis.is_empty() {
+        for an in 0..4u8 {
+            s.push_str(&format!("Rx SA[{an}] : 0xffffffff Rx Flow[{an}] : NA\n"));
+        }
+    }
+    let _ = interface;
+    s
+}
+
+/// `show macsec platform hardware sa [HANDLE] interface X`: the guide's `MACsec HW SA Details`
+/// for one SA (every SA of the link without a handle). Hardware-only fields (Action Type, Dest
+/// Port, Drop Type, Drop NonResvd) are NA; MacsecCryptoAlgo is the cipher suite's name; X-Packet
+/// Number is the SA's next PN (Tx) or next expected PN (Rx). Keys are never shown.
+pub fn render_hw_sa(interface: &str, sa: &ipc::SaState, handle: Option<u32>) -> Result<String, String> {
+    let scis = rx_scis(sa);
+    let mut out = String::new();
+    let mut found = false;
+    let p = sa.policy.as_ref();
+    let yn = |b: bool| if b { "YES" } else { "NO" };
+    let one = |out: &mut String,
+               tx: bool,
+               sci: u64,
+               an: u8,
+               in_use: bool,
+               pn: u64,
+               salt: Option<[u8; 12]>| {
+        out.push_str("MACsec HW SA Details:\n");
+        out.push_str(&format!(
+            "Action Type : NA\nDirection : {dir}\nDest Port : NA\nConf Offset : {:08}\nDrop Type : NA\nDrop NonResvd : NA\n",
+            p.map_or(0, |p| p.conf_offset),
+            dir = if tx { "Egress" } else { "Ingress" }
+        ));
+        out.push_str(&format!(
+            "SA In Use : {}\nConfProtect : {}\nIncludeSCI : {}\nProtectFrame : {}\nUseEs : {}\nUseSCB : {}\n",
+            yn(in_use),
+            yn(p.is_some_and(|p| p.confidentiality)),
+            yn(p.is_some_and(|p| p.include_sci)),
+            yn(tx || p.is_some_and(|p| p.validate_frames != macsec::secy::ValidateFrames::Disabled)),
+            yn(p.is_some_and(|p| p.use_es)),
+            yn(p.is_some_and(|p| p.use_scb)),
+        ));
+        let b = sci.to_be_bytes();
+        let spaced = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(" ");
+        out.push_str(&format!("SCI : {}\n", spaced(&b)));
+        out.push_str(&format!(
+            "Replay Window : {} MacsecCryptoAlgo : {}\n",
+            p.map_or(0, |p| p.replay_window),
+            p.map_or("NA", |p| p.cipher_suite.name())
+        ));
+        out.push_str(&format!(
+            "Direction : {} AN : {an}\nAES Key Len : {} X-Packet Number : 0x{pn:016x}\n",
+            if tx { "Egress" } else { "Ingress" },
+            p.map_or(0, |p| p.cipher_suite.key_len() * 8)
+        ));
+        match salt {
+            Some(x) => out.push_str(&format!(
+                "CtxSalt : {}\n",
+                x.iter().map(|b| format!("{b:02x}")).collect::<String>()
+            )),
+            None => out.push_str("CtxSalt : NA\n"),
+        }
+        out.push('\n');
+    };
+    for t in &sa.tx {
+        let h = sa_handle(true, 1, t.an);
+        if handle.is_none_or(|x| x == h) {
+            found = true;
+            one(&mut out, true, sa.tx_sci, t.an, t.in_use, t.next_pn, t.ctx_salt);
+        }
+    }
+    for r in &sa.rx {
+        let sc = scis.iter().position(|s| *s == r.sci).map_or(0, |i| i + 1);
+        let h = sa_handle(false, sc, r.an);
+        if handle.is_none_or(|x| x == h) {
+            found = true;
+            one(&mut out, false, r.sci, r.an, r.enabled, r.next_pn, r.ctx_salt);
+        }
+    }
+    match (found, handle) {
+        (false, Some(h)) => Err(format!(
+            "no SA 0x{h:08x} on {interface} (see show macsec platform hardware idb interface {interface})"
+        )),
+        (false, None) => Ok(format!("No SA programmed on {interface}\n")),
+        _ => Ok(out),
+    }
+}
+
+/// `show macsec platform hardware flow interface X`: our dataplane has no flow table; the rules
+/// it classifies line and host frames by, with the SAs they lead to.
+pub fn render_hw_flow(interface: &str, sa: &ipc::SaState) -> String {
+    let p = sa.policy.as_ref();
+    let should = p.is_some_and(|p| p.security_policy == ipc::SecurityPolicy::ShouldSecure);
+    let lacp = p.is_some_and(|p| p.lacp_in_clear);
+    let mut s = format!("MACsec classification on {interface} (no flow table: rules in order)\n");
+    s.push_str("Line Rx:\n  EtherType 0x888E (EAPOL)      : punt to macsecd\n");
+    s.push_str(&format!(
+        "  EtherType 0x8809 (LACP)       : {}\n",
+        if lacp {
+            "pass in clear (policy-exception lacp-in-clear)"
+        } else {
+            "drop (InPktsNoTag)"
+        }
+    ));
+    let scis = rx_scis(sa);
+    for (i, sci) in scis.iter().enumerate() {
+        for r in sa.rx.iter().filter(|r| r.sci == *sci) {
+            s.push_str(&format!(
+                "  EtherType 0x88E5 SCI {} AN {} : Rx SA 0x{:08x}{}\n",
+                cisco_sci(*sci),
+                r.an,
+                sa_handle(false, i + 1, r.an),
+                if r.enabled { "" } else { " (disabled)" }
+            ));
+        }
+    }
+    s.push_str("  EtherType 0x88E5, other SCI   : drop (InPktsUnknownSCI / NoSCI)\n");
+    s.push_str(&format!(
+        "  other untagged                : {}\n",
+        if should && sa.encoding_an.is_none() {
+            "pass in clear (should-secure, not secured)"
+        } else {
+            "drop (InPktsNoTag)"
+        }
+    ));
+    s.push_str("Host Rx:\n");
+    match sa.encoding_an {
+        Some(an) => s.push_str(&format!(
+            "  any frame                     : protect with Tx SA 0x{:08x} (AN {an})\n",
+            sa_handle(true, 1, an)
+        )),
+        None if should => {
+            s.push_str("  any frame                     : pass in clear (should-secure, not secured)\n")
+        }
+        None => s.push_str("  any frame                     : drop (must-secure, no Tx SA)\n"),
+    }
+    s
+}
+
+/// `show macsec platform hardware msc interface X`: the SecY configuration the dataplane runs
+/// (the guide's `MACsec HW Cfg Details` names where one applies; hardware-only ones left out).
+pub fn render_hw_msc(interface: &str, sa: &ipc::SaState) -> String {
+    let mut s = format!("MACsec HW Cfg Details: {interface}\n");
+    match &sa.policy {
+        None => s.push_str("No SecY policy set yet\n"),
+        Some(p) => {
+            let xpn = p.cipher_suite.is_xpn();
+            s.push_str(&format!(
+                "Should secure : 0x{}\nGlobal Frame Validation : 0x{} ({:?})\nCtrl Pkt CC Bypass : 0x1\nSequence Number Threshold : {}\nReplay Protect : {}\nReplay Window : {}\nCipher Suite : {}\nConf Offset : {}\nLACP in clear : {}\n",
+                u8::from(p.security_policy == ipc::SecurityPolicy::ShouldSecure),
+                match p.validate_frames {
+                    macsec::secy::ValidateFrames::Disabled => 0,
+                    macsec::secy::ValidateFrames::Check => 1,
+                    macsec::secy::ValidateFrames::Strict => 2,
+                },
+                p.validate_frames,
+                if xpn { "0xc000000000000000" } else { "0xc0000000" },
+                if p.replay_protect { "YES" } else { "NO" },
+                p.replay_window,
+                p.cipher_suite.name(),
+                p.conf_offset,
+                if p.lacp_in_clear { "YES" } else { "NO" }
+            ));
+        }
+    }
+    s
+}
+
+/// `show macsec platform hardware stats interface X`: each SA's counters by handle, then the
+/// SecY's and the link's (`counters` is macsecd's `{"secy": {...}, "link": {...}}`).
+pub fn render_hw_stats(interface: &str, sa: &ipc::SaState, counters: &serde_json::Value) -> String {
+    let mut s = format!("MACsec HW Stats: {interface}\n");
+    for t in &sa.tx {
+        s.push_str(&format!(
+            "Tx SA 0x{:08x} AN {} : OutPktsProtected {}, OutPktsEncrypted {}, Next PN {}\n",
+            sa_handle(true, 1, t.an),
+            t.an,
+            t.out_pkts_protected,
+            t.out_pkts_encrypted,
+            t.next_pn
+        ));
+    }
+    let scis = rx_scis(sa);
+    for r in &sa.rx {
+        let sc = scis.iter().position(|x| *x == r.sci).map_or(0, |i| i + 1);
+        s.push_str(&format!(
+            "Rx SA 0x{:08x} SCI {} AN {} : InPktsOK {}, InPktsInvalid {}, InPktsNotValid {}, InPktsNotUsingSA {}, InPktsUnusedSA {}, Next PN {}, Lowest PN {}\n",
+            sa_handle(false, sc, r.an),
+            cisco_sci(r.sci),
+            r.an,
+            r.in_pkts_ok,
+            r.in_pkts_invalid,
+            r.in_pkts_not_valid,
+            r.in_pkts_not_using_sa,
+            r.in_pkts_unused_sa,
+            r.next_pn,
+            r.lowest_pn
+        ));
+    }
+    s.push_str(&render_secy_statistics(interface, counters));
     s
 }
 

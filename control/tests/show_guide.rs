@@ -36,7 +36,7 @@ fn layout(text: &str, ours: &[&str], unvalued: &[&str]) -> Vec<Line> {
             } else if let Some(i) = t.find(':') {
                 let label = norm(&t[..i]);
                 let value = if unvalued.contains(&label.as_str()) {
-                    "*".into()
+                    inner_labels(&t[i + 1..])
                 } else {
                     norm(&t[i + 1..])
                 };
@@ -46,6 +46,29 @@ fn layout(text: &str, ours: &[&str], unvalued: &[&str]) -> Vec<Line> {
             }
         })
         .collect()
+}
+
+/// An unvalued field's value: `*`, keeping the labels of the fields that share its line
+/// (`016 [0x010] SerdesPort : 000 [0x000]` → `* SerdesPort : *`).
+fn inner_labels(value: &str) -> String {
+    let words: Vec<&str> = value.split_whitespace().collect();
+    let mut out = vec!["*".to_string()];
+    for (i, w) in words.iter().enumerate() {
+        if *w == ":" {
+            let mut j = i;
+            while j > 0
+                && words[j - 1].starts_with(|c: char| c.is_ascii_alphabetic())
+                && !words[j - 1].starts_with("0x")
+            {
+                j -= 1;
+            }
+            // The first word after the previous `:` is a value (NA, YES, a name...).
+            let start = if j == 0 { 1 } else { j }.min(i);
+            out.push(words[start..i].join(" "));
+            out.push(": *".into());
+        }
+    }
+    out.join(" ")
 }
 
 fn same_layout(ours: &str, guide_file: &str, extra: &[&str], unvalued: &[&str]) {
@@ -308,4 +331,207 @@ fn ea_idb_as_in_the_guide() {
             "Tx SA Program Rsp[0]",
         ],
     );
+}
+
+fn guide_sa_state() -> ipc::SaState {
+    use ipc::{PolicyMsg, RxSaState, SaState, SecurityPolicy, TxSaState};
+    use macsec::secy::{CipherSuite, ValidateFrames};
+    SaState {
+        policy: Some(PolicyMsg {
+            cipher_suite: CipherSuite::GcmAesXpn256,
+            conf_offset: 30,
+            confidentiality: true,
+            include_sci: true,
+            use_es: false,
+            use_scb: false,
+            validate_frames: ValidateFrames::Strict,
+            replay_protect: true,
+            replay_window: 64,
+            security_policy: SecurityPolicy::MustSecure,
+            lacp_in_clear: false,
+        }),
+        tx_sci: 0x001d_e5e9_aa39_0005,
+        encoding_an: Some(0),
+        tx: vec![TxSaState {
+            an: 0,
+            next_pn: 0,
+            in_use: true,
+            ctx_salt: Some([
+                0xf8, 0xd8, 0x8d, 0xc3, 0xe1, 0xc5, 0xe6, 0xa9, 0x4c, 0xa2, 0x29, 0x90,
+            ]),
+            ki: None,
+            key_check: None,
+            out_pkts_protected: 5,
+            out_pkts_encrypted: 5,
+        }],
+        rx: vec![RxSaState {
+            sci: 0x001d_e5e9_b1bf_0019,
+            an: 0,
+            next_pn: 7,
+            lowest_pn: 1,
+            enabled: true,
+            ctx_salt: None,
+            ki: None,
+            key_check: None,
+            in_pkts_ok: 6,
+            in_pkts_invalid: 0,
+            in_pkts_not_valid: 0,
+            in_pkts_not_using_sa: 0,
+            in_pkts_unused_sa: 0,
+        }],
+    }
+}
+
+/// Hardware-only fields (NPU ports, match-all/bypass SAs, flows) and our SA handles are not the
+/// guide's values; Active/Idle AN are.
+#[test]
+fn platform_hardware_idb_as_in_the_guide() {
+    let t = render_hw_idb("FortyGigE0/0/0/1/0", &guide_sa_state());
+    same_layout(
+        &t,
+        "platform-hardware-idb.txt",
+        &[],
+        &[
+            "if_handle",
+            "NPPort",
+            "LdaPort",
+            "NetSoftPort",
+            "Match-All Tx SA",
+            "Match-All Tx Flow",
+            "Bypass Tx SA",
+            "Tx SA[0]",
+            "Tx SA[1]",
+            "Tx SA[2]",
+            "Tx SA[3]",
+            "Rx SA[0]",
+            "Rx SA[1]",
+            "Rx SA[2]",
+            "Rx SA[3]",
+        ],
+    );
+    assert!(
+        t.contains("Tx SA[0] : 0x80010000 Tx Flow[0] : NA\nTx SA[1] : 0xffffffff"),
+        "{t}"
+    );
+    assert!(t.contains("Rx SA[0] : 0x00010000 Rx Flow[0] : NA\n"), "{t}");
+}
+
+#[test]
+fn platform_hardware_sa_as_in_the_guide() {
+    let sa = guide_sa_state();
+    let t = render_hw_sa("FortyGigE0/0/0/1/0", &sa, Some(sa_handle(true, 1, 0))).unwrap();
+    // Hardware codes (action, port, drop type, the crypto algorithm's number) are NA or the
+    // suite's name; the guide's CtxSalt lost a digit in print.
+    same_layout(
+        &t,
+        "platform-hardware-sa.txt",
+        &[],
+        &[
+            "Action Type",
+            "Dest Port",
+            "Drop Type",
+            "Drop NonResvd",
+            "Replay Window",
+            "CtxSalt",
+        ],
+    );
+    assert!(
+        t.contains("Replay Window : 64 MacsecCryptoAlgo : GCM-AES-XPN-256\n"),
+        "{t}"
+    );
+    assert!(t.contains("CtxSalt : f8d88dc3e1c5e6a94ca22990\n"), "{t}");
+    let rx = render_hw_sa("FortyGigE0/0/0/1/0", &sa, Some(sa_handle(false, 1, 0))).unwrap();
+    assert!(
+        rx.contains("Direction : Ingress AN : 0\nAES Key Len : 256 X-Packet Number : 0x0000000000000007\n"),
+        "{rx}"
+    );
+    let e = render_hw_sa("FortyGigE0/0/0/1/0", &sa, Some(0x8001_0003)).unwrap_err();
+    assert!(e.contains("no SA 0x80010003"), "{e}");
+    assert_eq!(
+        render_hw_sa("X", &sa, None)
+            .unwrap()
+            .matches("MACsec HW SA Details:")
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn platform_hardware_stats_flow_msc() {
+    let sa = guide_sa_state();
+    let counters = serde_json::json!({ "secy": { "InPktsOK": 6 }, "link": { "eapol_punted": 3 } });
+    let t = render_hw_stats("Fo0/0/0/1/0", &sa, &counters);
+    assert!(
+        t.contains("Tx SA 0x80010000 AN 0 : OutPktsProtected 5, OutPktsEncrypted 5, Next PN 0\n"),
+        "{t}"
+    );
+    assert!(
+        t.contains("Rx SA 0x00010000 SCI 001d.e5e9.b1bf/0019 AN 0 : InPktsOK 6,"),
+        "{t}"
+    );
+    assert!(t.contains("InPktsOK") && t.contains("eapol_punted"), "{t}");
+    let f = render_hw_flow("Fo0/0/0/1/0", &sa);
+    assert!(
+        f.contains("SCI 001d.e5e9.b1bf/0019 AN 0 : Rx SA 0x00010000\n"),
+        "{f}"
+    );
+    assert!(f.contains("protect with Tx SA 0x80010000 (AN 0)"), "{f}");
+    let m = render_hw_msc("Fo0/0/0/1/0", &sa);
+    assert!(
+        m.contains("Sequence Number Threshold : 0xc000000000000000\n"),
+        "{m}"
+    );
+}
+
+/// `show running-config macsec-policy`: the guide's policy, parsed and rendered back (ours adds
+/// the two-space indent and the closing `!` of IOS XR's running-config).
+#[test]
+fn running_config_macsec_policy_as_in_the_guide() {
+    let text = "macsec-policy mac_policy\n conf-offset CONF-OFFSET-30\n security-policy must-secure\n window-size 64\n cipher-suite GCM-AES-XPN-256\n key-server-priority 0\n include-icv-indicator\n!\n";
+    let c = control::config::Config::parse(text).expect("config");
+    let t = c.render_policy("mac_policy").unwrap();
+    same_layout(&t, "running-config-macsec-policy.txt", &["!"], &[]);
+}
+
+#[test]
+fn running_config_sections_never_show_a_key_string() {
+    let cak = "135bd758b0ee5c11c55ff6ab19fdb199";
+    let text = format!(
+        "key chain kc1\n macsec\n  key 01\n   key-string {cak} cryptographic-algorithm aes-128-cmac\n   lifetime 00:00:00 january 01 2020 infinite\n  !\n !\n!\nmacsec-policy mp1\n window-size 64\n!\ninterface Te0/0/0/1\n macsec psk-keychain kc1 policy mp1\n!\n"
+    );
+    let c = control::config::Config::parse(&text).expect("config");
+    let all = c.render();
+    assert!(!all.contains(cak) && !all.to_lowercase().contains(cak), "{all}");
+    assert!(
+        all.contains("key-string <removed> cryptographic-algorithm AES-128-CMAC"),
+        "{all}"
+    );
+    assert_eq!(
+        config_section(&all, "interface TenGigE0/0/0/1"),
+        "interface TenGigE0/0/0/1\n  macsec psk-keychain kc1 policy mp1\n!\n"
+    );
+    assert!(config_section(&all, "key chain kc1").starts_with("key chain kc1\n  macsec\n    key 01\n"));
+    assert!(config_section(&all, "key chain ").starts_with("key chain kc1\n"));
+    assert_eq!(
+        config_section(&all, "macsec-policy mp1"),
+        "macsec-policy mp1\n  window-size 64\n!\n"
+    );
+    assert_eq!(config_section(&all, "interface HundredGigE0/0/0/9"), "");
+    // Pasted back, the masked key-string is refused with a clear error (never taken as a CAK).
+    let e = control::config::Config::parse(&all).unwrap_err().to_string();
+    assert!(e.contains("masked"), "{e}");
+}
+
+#[test]
+fn the_comparison_keeps_the_labels_sharing_a_line() {
+    assert_eq!(
+        inner_labels("016 [0x010] SerdesPort : 000 [0x000]"),
+        "* SerdesPort : *"
+    );
+    assert_eq!(inner_labels("NA SerdesPort : NA"), "* SerdesPort : *");
+    assert_eq!(
+        inner_labels("0x80010001 Match-All Rx SA : 0x00010001"),
+        "* Match-All Rx SA : *"
+    );
+    assert_eq!(inner_labels("0x3480"), "*");
 }

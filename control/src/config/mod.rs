@@ -305,7 +305,7 @@ impl Config {
         self.policies.get(name).map(|p| p.to_string())
     }
 
-    /// `show running-config key chain NAME`, the CAKs shown as `***`.
+    /// `show running-config key chain NAME`, each key-string `<removed>`.
     pub fn render_key_chain(&self, name: &str) -> Option<String> {
         self.key_chains.get(name).map(render::key_chain)
     }
@@ -322,7 +322,7 @@ impl Config {
             .map(|i| i.to_string())
     }
 
-    /// The whole MACsec running-config (key chains with CAKs as `***`, SKS profiles, policies,
+    /// The whole MACsec running-config (key chains with each key-string `<removed>`, SKS profiles, policies,
     /// interfaces).
     pub fn render(&self) -> String {
         let mut out = String::new();
