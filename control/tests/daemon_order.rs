@@ -335,6 +335,19 @@ fn a_key_server_with_another_cipher_suite_is_refused_and_said() {
         (row.status.as_str(), row.not_secured_code.as_deref()),
         ("Pending", Some("cipher-suite-mismatch"))
     );
+    // The reason is logged once it has held for REASON_HOLD, and only once.
+    b.run_until(Duration::from_secs(3), |_| false);
+    let why: Vec<&String> = b
+        .log
+        .iter()
+        .filter(|l| l.contains("SESSION_NOT_SECURED"))
+        .collect();
+    assert_eq!(
+        why,
+        [&format!("%L2-MKA-5-SESSION_NOT_SECURED : ({LINK}) MKA session not secured: cipher suite mismatch: the key server distributes GCM-AES-128, the policy's cipher-suite is GCM-AES-XPN-256")],
+        "{:#?}",
+        b.log
+    );
     assert!(
         b.injected()
             .iter()
@@ -466,6 +479,12 @@ fn a_policy_change_restarts_the_session_as_key_server_retiring_the_old_sas() {
         "the new key is on the next AN"
     );
     assert!(b.secured());
+    // A start and a restart pass through "no peer heard" and "negotiating" too briefly to be said.
+    assert!(
+        !b.log.iter().any(|l| l.contains("SESSION_NOT_SECURED")),
+        "{:#?}",
+        b.log
+    );
     check(&b.injected());
 }
 
