@@ -275,6 +275,95 @@ fn parse_handle(s: &str) -> Option<u32> {
     }
 }
 
+/// The shell's first word (`show`, `commit`, `help`, `exit`, `quit`), by unique prefix.
+pub fn shell_command(word: &str) -> Result<&'static str, WordError> {
+    pick(word, &["show", "commit", "help", "exit", "quit"], "")
+        .map_err(|e| WordError(e.0.replace("after 'show'", "at the start")))
+}
+
+/// The command paths of the interactive shell, for completion: the command's words, then after
+/// ` : ` its optional words; a keyword followed by `<x>` takes a value there (not completed).
+const PATHS: &[&str] = &[
+    "show macsec mka session : interface <x> detail",
+    "show macsec mka interface : <x> detail",
+    "show macsec mka summary",
+    "show macsec mka statistics : interface <x>",
+    "show macsec secy statistics : interface <x>",
+    "show macsec ea idb : interface <x> location <x>",
+    "show macsec policy : <x>",
+    "show macsec platform hardware : idb sa <x> flow stats msc interface <x> location <x>",
+    "show running-config : macsec-policy <x>",
+    "show running-config key : chain <x>",
+    "show running-config : interface <x>",
+    "show key chain : <x>",
+    "show crypto sks profile all : stats",
+    "show crypto sks peer all",
+    "commit",
+    "help",
+    "exit",
+];
+
+/// Completion of the shell's line `line` (the words before the cursor): the start of the word
+/// being typed and the keywords that may follow there (every prefix of a keyword typed before it
+/// is taken as that keyword, as [`parse`] does; optional words may come in any order).
+pub fn complete(line: &str) -> (usize, Vec<String>) {
+    let start = line.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+    let typed: Vec<&str> = line[..start].split_whitespace().collect();
+    let partial = line[start..].to_ascii_lowercase();
+    let mut out: Vec<String> = Vec::new();
+    for path in PATHS {
+        let (head, tail) = path.split_once(" : ").unwrap_or((path, ""));
+        let head: Vec<&str> = head.split(' ').collect();
+        let tail: Vec<&str> = tail.split(' ').filter(|t| !t.is_empty()).collect();
+        let mut next: Vec<&str> = Vec::new();
+        if typed.len() < head.len() {
+            // Still in the command's words: each typed one a prefix of its word.
+            if typed
+                .iter()
+                .zip(&head)
+                .all(|(w, h)| h.starts_with(&w.to_ascii_lowercase()))
+            {
+                next.push(head[typed.len()]);
+            }
+        } else if typed
+            .iter()
+            .zip(&head)
+            .all(|(w, h)| h.starts_with(&w.to_ascii_lowercase()))
+        {
+            // Optional words: after a keyword that takes a value, that value; else any keyword.
+            let mut value_next = tail.first() == Some(&"<x>");
+            let mut ok = true;
+            let mut used: Vec<&str> = Vec::new();
+            for w in &typed[head.len()..] {
+                if value_next {
+                    value_next = false;
+                    continue;
+                }
+                let lw = w.to_ascii_lowercase();
+                match tail.iter().position(|t| *t != "<x>" && t.starts_with(&lw)) {
+                    Some(k) => {
+                        used.push(tail[k]);
+                        value_next = tail.get(k + 1) == Some(&"<x>");
+                    }
+                    None => {
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+            if ok && !value_next {
+                next.extend(tail.iter().copied().filter(|t| *t != "<x>" && !used.contains(t)));
+            }
+        }
+        for t in next {
+            if t.starts_with(&partial) && !out.iter().any(|o| o == t) {
+                out.push(t.to_string());
+            }
+        }
+    }
+    (start, out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,5 +479,30 @@ mod tests {
         for junk in ["\u{0}", "ü", "macsec mka session interface ü", "- -- ---", "0x"] {
             let _ = p(junk);
         }
+    }
+
+    #[test]
+    fn completion_follows_the_words_typed() {
+        let c = |l: &str| complete(l).1;
+        assert_eq!(c(""), ["show", "commit", "help", "exit"]);
+        assert_eq!(c("sh"), ["show"]);
+        assert_eq!(c("show "), ["macsec", "running-config", "key", "crypto"]);
+        assert_eq!(c("sh mac mka s"), ["session", "summary", "statistics"]);
+        assert_eq!(c("sh mac mka sess "), ["interface", "detail"]);
+        assert_eq!(c("sh mac mka sess int Hu0/0/0/1 "), ["detail"]);
+        assert!(c("sh mac mka sess int ").is_empty(), "a value: not completed");
+        assert_eq!(c("show run "), ["macsec-policy", "key", "interface"]);
+        assert_eq!(c("show run key "), ["chain"]);
+        assert_eq!(
+            c("sh mac mka "),
+            ["session", "interface", "summary", "statistics"]
+        );
+        assert_eq!(c("sh mac mka int Hu0/0/0/1 "), ["detail"]);
+        assert_eq!(
+            c("show macsec platform hardware "),
+            ["idb", "sa", "flow", "stats", "msc", "interface", "location"]
+        );
+        assert!(c("show bogus ").is_empty());
+        assert_eq!(complete("sh mac mka su").0, 11);
     }
 }

@@ -262,3 +262,44 @@ fn errors_name_the_choices() {
         "{err}"
     );
 }
+
+/// `macsecctl` with no command: the shell, here fed on standard input.
+#[test]
+fn the_shell_runs_commands_until_exit() {
+    use std::io::Write;
+    let s = serve();
+    let home = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_macsecctl"))
+        .arg("--socket")
+        .arg(&s.path)
+        .env("HOME", home.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"sh mac mka summ\nsh mac foo\nsh mac mka ?\nsh mac mka sess --json\nbogus\nexit\nsh mac mka summ\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(o.status.success(), "{err}");
+    assert_eq!(
+        out.matches("Total MACSec Sessions : 1").count(),
+        1,
+        "nothing after exit: {out}"
+    );
+    assert!(
+        out.contains("  session\n  interface\n  summary\n  statistics\n"),
+        "{out}"
+    );
+    assert!(out.contains("\"not_secured_code\":\"icv-failures\""), "{out}");
+    assert!(err.contains("% Invalid input 'foo' after 'show macsec'"), "{err}");
+    assert!(err.contains("% Invalid input 'bogus' at the start"), "{err}");
+}

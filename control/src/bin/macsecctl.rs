@@ -17,8 +17,13 @@ use std::process::ExitCode;
     infer_subcommands = true
 )]
 struct Cli {
+    /// Without a command: the interactive shell (`show ...`, `commit`, `help`, `exit`; line
+    /// editing, history in ~/.macsecctl_history, Tab completes keywords, `?` lists them).
     #[command(subcommand)]
-    cmd: Cmd,
+    cmd: Option<Cmd>,
+    /// The shell's macsecd socket.
+    #[arg(long, default_value = "/run/macsec/macsecd.sock")]
+    socket: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -315,6 +320,120 @@ fn show(a: &ShowArgs) -> Result<ExitCode, pcap::PcapToolError> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The shell's helper: completes the keywords of [`control::showcmd::complete`].
+struct ShellHelper;
+
+impl rustyline::completion::Completer for ShellHelper {
+    type Candidate = String;
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &rustyline::Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<String>)> {
+        let before = line.get(..pos).unwrap_or(line);
+        let (start, words) = control::showcmd::complete(before);
+        Ok((start, words.into_iter().map(|w| w + " ").collect()))
+    }
+}
+impl rustyline::hint::Hinter for ShellHelper {
+    type Hint = String;
+}
+impl rustyline::highlight::Highlighter for ShellHelper {}
+impl rustyline::validate::Validator for ShellHelper {}
+impl rustyline::Helper for ShellHelper {}
+
+/// `macsecctl` without a command: reads commands until `exit` or end of input.
+fn shell(socket: &std::path::Path) -> ExitCode {
+    use rustyline::error::ReadlineError;
+    let mut rl = match rustyline::Editor::<ShellHelper, rustyline::history::DefaultHistory>::new() {
+        Ok(rl) => rl,
+        Err(e) => {
+            eprintln!("macsecctl: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    rl.set_helper(Some(ShellHelper));
+    let history = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".macsecctl_history"));
+    if let Some(h) = &history {
+        let _ = rl.load_history(h);
+    }
+    loop {
+        match rl.readline("macsecctl# ") {
+            Ok(line) => {
+                let line = line.trim();
+                if line.is_empty() {
+                    continue;
+                }
+                let _ = rl.add_history_entry(line);
+                if !shell_line(line, socket) {
+                    break;
+                }
+            }
+            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Eof) => break,
+            Err(e) => {
+                eprintln!("macsecctl: error: {e}");
+                break;
+            }
+        }
+    }
+    if let Some(h) = &history {
+        let _ = rl.save_history(h);
+    }
+    ExitCode::SUCCESS
+}
+
+/// Runs one shell line; false to leave the shell. `?` at the end lists what may come next.
+fn shell_line(line: &str, socket: &std::path::Path) -> bool {
+    if let Some(before) = line.strip_suffix('?') {
+        let (_, next) = control::showcmd::complete(before);
+        if next.is_empty() {
+            println!("  <value> or <cr>");
+        }
+        for w in next {
+            println!("  {w}");
+        }
+        return true;
+    }
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let Some(first) = words.first() else { return true };
+    match control::showcmd::shell_command(first) {
+        Err(e) => eprintln!("{e}"),
+        Ok("exit" | "quit") => return false,
+        Ok("help") => println!(
+            "show macsec mka session|interface|summary|statistics ... | show macsec secy statistics ...\n\
+show macsec ea idb ... | show macsec platform hardware ... | show macsec policy ...\n\
+show running-config ... | show key chain ... | show crypto sks ... | commit | exit\n\
+Words may be shortened (sh mac mka sess det); Tab completes, `?` lists the choices; --json for JSON."
+        ),
+        Ok("commit") => {
+            if let Err(e) = commit(&CommitArgs {
+                socket: socket.to_path_buf(),
+            }) {
+                eprintln!("% {e}");
+            }
+        }
+        Ok(_) => {
+            let a = ShowArgs {
+                words: words[1..]
+                    .iter()
+                    .filter(|w| **w != "--json")
+                    .map(|w| w.to_string())
+                    .collect(),
+                json: words.contains(&"--json"),
+                socket: socket.to_path_buf(),
+                config: None,
+                state_dir: None,
+            };
+            if let Err(e) = show(&a) {
+                eprintln!("{e}");
+            }
+        }
+    }
+    true
+}
+
 /// One JSON document and a newline.
 fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default() + "\n"
@@ -510,7 +629,10 @@ fn print_report(r: &Report, json: bool, only: &[&str]) {
 }
 
 fn run(cli: Cli) -> Result<ExitCode, pcap::PcapToolError> {
-    match cli.cmd {
+    let Some(cmd) = cli.cmd else {
+        return Ok(shell(&cli.socket));
+    };
+    match cmd {
         Cmd::Show(a) => show(&a),
         Cmd::Commit(a) => commit(&a),
         Cmd::Crypto(c) => Ok(control::ppk::cli::main_crypto(c)),
