@@ -193,6 +193,10 @@ pub struct InterfaceRow {
     pub status: String,
     /// The CAs running now: none when every key of the chains has expired.
     pub cas: Vec<CaRow>,
+    /// Why the session is not secured (None while it is): e.g. no active key once the keys
+    /// expired, when `show macsec mka session` has no row for the interface.
+    #[serde(default)]
+    pub not_secured_reason: Option<String>,
 }
 
 /// `show macsec mka interface [NAME] detail`: per interface, its MKA setup and the PSK
@@ -224,6 +228,9 @@ pub fn render_mka_interface_detail(rows: &[InterfaceRow]) -> String {
             r.fallback_keychain.as_deref().unwrap_or("NA")
         ));
         s.push_str(&format!("    Status                      : {}\n", r.status));
+        if let Some(w) = &r.not_secured_reason {
+            s.push_str(&format!("    Why Not Secured             : {w}\n"));
+        }
         s.push_str("    PSK Info:\n");
         if r.cas.is_empty() {
             s.push_str("        *** No Active Keys Present ***\n");

@@ -56,6 +56,9 @@ fn data() -> ShowData {
             fallback_keychain: None,
             status: "Init".into(),
             cas: vec![],
+            not_secured_reason: Some(
+                "no active key: no key of the key chain is valid now (expired or not yet started)".into(),
+            ),
         }],
         summary: vec![SummaryRow {
             interface: LINK.into(),
@@ -206,6 +209,8 @@ fn every_view_abbreviated_and_in_full() {
     assert_eq!(out, "macsec-policy mp1\n  window-size 64\n!\n");
     let (_, out, _) = ctl(&s, "show run key chain kc1");
     assert!(out.starts_with("key chain kc1\n"), "{out}");
+    let (_, out, _) = ctl(&s, "sh mac mka int Te0/0/0/1 det");
+    assert!(out.contains("    Status                      : Init\n    Why Not Secured             : no active key: no key of the key chain is valid now (expired or not yet started)\n    PSK Info:\n        *** No Active Keys Present ***\n"), "{out}");
     let (_, out, _) = ctl(&s, "sh mac pol");
     assert!(out.contains("mp1"), "{out}");
 }

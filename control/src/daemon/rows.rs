@@ -42,7 +42,7 @@ impl Port {
     }
 
     /// This port's part of `show macsec mka interface detail`.
-    pub fn interface_row(&self) -> InterfaceRow {
+    pub fn interface_row(&self, now: Duration) -> InterfaceRow {
         let s = &self.setup;
         InterfaceRow {
             interface: s.interface.clone(),
@@ -71,6 +71,10 @@ impl Port {
                     },
                 })
                 .collect(),
+            not_secured_reason: match self.status() {
+                "Secured" => None,
+                _ => self.mka.not_secured_reason(now).map(|r| r.to_string()),
+            },
         }
     }
 
@@ -286,7 +290,7 @@ impl Daemon {
                 .iter()
                 .filter_map(|p| p.session_row(now, wall_ms))
                 .collect(),
-            interfaces: self.ports.iter().map(|p| p.interface_row()).collect(),
+            interfaces: self.ports.iter().map(|p| p.interface_row(now)).collect(),
             summary: self.ports.iter().map(|p| p.summary_row()).collect(),
             statistics: self
                 .ports
