@@ -295,6 +295,32 @@ fn macsecd_tells_the_dataplane_its_peers_once_per_change() {
     // At start none (a previous macsecd's set is cleared), then the peer, once.
     let peer = Sci(PEER_SCI).mac();
     assert_eq!(b.line.lock().expect("line").live, vec![vec![], vec![peer]]);
+    // The detail view of a secured session as key server, from the running daemon.
+    let d = b.detail();
+    for line in [
+        "Status: Secured - Secured MKA Session with MACsec\n\n",
+        "Local Tx-SSCI                  : 2\n",
+        "Key Server                     : YES\n",
+        "MKA Cipher Suite               : AES-128-CMAC\n",
+        "Configured MACSec Cipher Suite : GCM-AES-XPN-256\n",
+        "Latest SAK Status              : Rx & Tx\n",
+        "Old SAK Status                 : FIRST-SAK\n",
+        "Old SAK KI (KN)                : FIRST-SAK (0)\n",
+        "MKA Policy Name                : P1\n",
+        "Key Server Priority            : 1\n",
+        "SAK Cipher Suite               : 0080C20001000004 (GCM-AES-XPN-256)\n",
+        "# of MACsec Capable Live Peers      : 1\n",
+        "# of MACsec Capable Live Peers Responded : 1\n",
+        "  Peer Count       : 1\n",
+        "  Peer CAK         : Match\n",
+    ] {
+        assert!(d.contains(line), "{line:?} in\n{d}");
+    }
+    assert!(!d.contains("Why Not Secured"), "{d}");
+    if std::env::var_os("SHOW_DETAIL").is_some() {
+        println!("{d}");
+    }
+    assert!(!d.contains(CAK), "no CAK in\n{d}");
 }
 
 #[test]
