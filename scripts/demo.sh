@@ -129,15 +129,15 @@ ROLL_START=$(now)
 kill -HUP "$APP_MD_a" "$APP_MD_b"
 ROLL_SECS=never
 for _ in $(seq 100); do
-  if app_ctl a show macsec mka session detail | grep -q "CKN  *: $CKN2" \
-    && app_ctl b show macsec mka session detail | grep -q "CKN  *: $CKN2"; then ROLL_SECS=$(elapsed "$ROLL_START" "$(now)"); break; fi
+  if app_ctl a show macsec mka session detail | grep -q "CAK Name (CKN) *: $CKN2" \
+    && app_ctl b show macsec mka session detail | grep -q "CAK Name (CKN) *: $CKN2"; then ROLL_SECS=$(elapsed "$ROLL_START" "$(now)"); break; fi
   sleep 0.1
 done
 wait $PING2 || true
 grep -E "packets transmitted" "$W/ping2.txt"
 app_ctl a show macsec mka session detail | grep -E "CKN|Status|Latest SAK AN"
 grep -q " 0% packet loss" "$W/ping2.txt" || { echo "frames lost during the rollover" >&2; exit 1; }
-app_ctl b show macsec mka session detail | grep -q "CKN  *: $CKN2" || { echo "rollover did not happen" >&2; exit 1; }
+app_ctl b show macsec mka session detail | grep -q "CAK Name (CKN) *: $CKN2" || { echo "rollover did not happen" >&2; exit 1; }
 for view in "macsec mka summary" "macsec policy P1" "running-config macsec-policy" "key chain KC1"; do
   echo "== appliance A: show $view"
   # shellcheck disable=SC2086

@@ -14,4 +14,5 @@ pub mod openconfig;
 pub mod pcap;
 pub mod ppk;
 pub mod show;
+pub mod showcmd;
 pub mod syslog;

@@ -79,6 +79,10 @@ pub enum PortEvent {
     /// The wall clock (key lifetimes) stepped by `seconds` (negative: back) against the monotonic
     /// clock; logged once per step. Our own mnemonic, `%L2-MKA-4-CLOCK_STEP`.
     ClockStep { seconds: i64 },
+    /// Why the session is not secured (`mka::kay::NotSecuredReason`, no secrets), said when the
+    /// reason changes and has held for [`crate::daemon::REASON_HOLD`]. Our own mnemonic,
+    /// `%L2-MKA-5-SESSION_NOT_SECURED`.
+    NotSecured { reason: String },
     /// `count` lines of `mnemonic` from `source` (None: from the sources beyond the tracked
     /// ones) were not logged in the window that ended ([`LogLimiter`]).
     Suppressed {
@@ -259,6 +263,11 @@ impl LogEvent {
                     facility: FACILITY_MKA,
                     severity: 4,
                     name: "CLOCK_STEP",
+                },
+                PortEvent::NotSecured { .. } => Mnemonic {
+                    facility: FACILITY_MKA,
+                    severity: 5,
+                    name: "SESSION_NOT_SECURED",
                 },
                 PortEvent::Suppressed { .. } => own(4, "LOG_SUPPRESSED"),
             },
@@ -472,6 +481,10 @@ fn fmt_port(f: &mut fmt::Formatter<'_>, interface: &str, ev: &PortEvent) -> fmt:
                 seconds.unsigned_abs()
             )
         }
+        PortEvent::NotSecured { reason } => write!(
+            f,
+            "%L2-MKA-5-SESSION_NOT_SECURED : ({interface}) MKA session not secured: {reason}"
+        ),
         PortEvent::Suppressed {
             mnemonic,
             source,

@@ -176,7 +176,7 @@ fn session(o: &mut Out, r: &SessionRow) {
     o.sample(
         "macsec_mka_session_info",
         false,
-        "The interface's MKA session: its status, CKN and modes (always 1).",
+        "The interface's MKA session: its status, why not secured (code), CKN and modes (always 1).",
         &[
             ("interface", i),
             ("status", &r.status),
@@ -190,6 +190,7 @@ fn session(o: &mut Out, r: &SessionRow) {
                     &r.key_distribution_mode
                 },
             ),
+            ("not_secured", r.not_secured_code.as_deref().unwrap_or("")),
         ],
         1,
     );
@@ -531,6 +532,9 @@ mod tests {
                 ppk_key_id: None,
                 ppk_failure: None,
                 sak_refused: None,
+                not_secured_reason: None,
+                not_secured_code: None,
+                detail: vec![],
             }],
             statistics: vec![(
                 "TenGigE0/0/0/1".into(),
@@ -581,7 +585,7 @@ mod tests {
             "macsec_secy_in_pkts_ok_total{interface=\"TenGigE0/0/0/1\"} 5",
             "macsec_secy_out_pkts_encrypted_total{interface=\"TenGigE0/0/0/1\"} 7",
             "macsec_mka_session_secured{interface=\"TenGigE0/0/0/1\"} 1",
-            "macsec_mka_session_info{interface=\"TenGigE0/0/0/1\",status=\"Secured\",ckn=\"01\",auth_mode=\"PRIMARY-PSK\",key_distribution_mode=\"SAK\"} 1",
+            "macsec_mka_session_info{interface=\"TenGigE0/0/0/1\",status=\"Secured\",ckn=\"01\",auth_mode=\"PRIMARY-PSK\",key_distribution_mode=\"SAK\",not_secured=\"\"} 1",
             "macsec_mka_live_peers{interface=\"TenGigE0/0/0/1\"} 1",
             "macsec_mka_latest_key_number{interface=\"TenGigE0/0/0/1\"} 3",
             "macsec_mka_mkpdus_tx_total{interface=\"TenGigE0/0/0/1\"} 10",

@@ -195,6 +195,9 @@ mod tests {
                 ppk_key_id: None,
                 ppk_failure: None,
                 sak_refused: None,
+                not_secured_reason: None,
+                not_secured_code: None,
+                detail: vec![],
             }],
             interfaces: vec![InterfaceRow {
                 interface: i.into(),
@@ -206,6 +209,7 @@ mod tests {
                 fallback_keychain: None,
                 status: "Active".into(),
                 cas: vec![],
+                not_secured_reason: None,
             }],
             policies: vec![PolicyRow {
                 name: "P1".into(),

@@ -855,11 +855,11 @@ fn render_whole_config_masks_keys() {
         "key chain mac_chain
   macsec
     key 1234ABCD5678
-      key-string *** cryptographic-algorithm AES-128-CMAC
+      key-string <removed> cryptographic-algorithm AES-128-CMAC
       lifetime 05:00:00 january 01 2015 infinite
     !
     key 2000
-      key-string *** cryptographic-algorithm AES-256-CMAC
+      key-string <removed> cryptographic-algorithm AES-256-CMAC
       lifetime 00:00:00 january 01 2024 00:00:00 december 31 2030
     !
   !
@@ -874,7 +874,7 @@ fn render_whole_config_masks_keys() {
     let e = Config::parse(&all).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "line 4: key FFFF: the key-string is masked (***); configure the CAK itself"
+        "line 4: key FFFF: the key-string is masked (<removed> or ***, as show prints it); configure the CAK itself"
     );
 }
 
@@ -1270,7 +1270,8 @@ fn error_cases() -> Vec<(String, usize, String)> {
         (key_case(&[&format!("   key-string {CAK128} AES-128-CMAC extra"), LT]), 4, format!("key-string: malformed command; {usage_ks}")),
         (key_case(&["   key-string", LT]), 4, format!("key-string: malformed command; {usage_ks}")),
         (key_case(&[&format!("   key-string password {CAK128} cryptographic-algorithm AES-128-CMAC"), LT]), 4, "key 01: the encrypted key-string (`password`, type 7) cannot be decoded; for a clear CAK write `key-string CAK cryptographic-algorithm ...`".into()),
-        (key_case(&["   key-string *** cryptographic-algorithm AES-128-CMAC", LT]), 4, "key 01: the key-string is masked (***); configure the CAK itself".into()),
+        (key_case(&["   key-string *** cryptographic-algorithm AES-128-CMAC", LT]), 4, "key 01: the key-string is masked (<removed> or ***, as show prints it); configure the CAK itself".into()),
+        (key_case(&["   key-string <removed> cryptographic-algorithm AES-128-CMAC", LT]), 4, "key 01: the key-string is masked (<removed> or ***, as show prints it); configure the CAK itself".into()),
         // Lifetime.
         (key_case(&[&ks(CAK128, "AES-128-CMAC"), "   lifetime 12:00:00 30 september 2015 05:00:00 20 february 2015"]), 5, "key 01: the lifetime ends at 05:00:00 february 20 2015, not after its start 12:00:00 september 30 2015".into()),
         (key_case(&[&ks(CAK128, "AES-128-CMAC"), "   lifetime 05:00:00 20 february 2015 05:00:00 february 20 2015"]), 5, "key 01: the lifetime ends at 05:00:00 february 20 2015, not after its start 05:00:00 february 20 2015".into()),

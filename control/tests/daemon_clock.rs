@@ -78,4 +78,15 @@ fn a_forward_step_past_the_end_of_the_key_ends_its_session() {
         0,
         "the key's lifetime is over at the new time"
     );
+    // No session row (as the guide: nothing shown once the key expired); the interface view
+    // says why.
+    assert_eq!(p.session_row(s(11), 0), None);
+    let row = p.interface_row(s(11));
+    assert_eq!((row.status.as_str(), row.cas.len()), ("Init", 0));
+    assert!(
+        row.not_secured_reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("no active key")),
+        "{row:?}"
+    );
 }

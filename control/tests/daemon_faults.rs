@@ -188,7 +188,7 @@ impl Bench {
             .show_data()
             .sessions
             .iter()
-            .any(|s| s.interface == LINKS[i] && s.status == "Secured")
+            .any(|s| s.interface == LINKS[i] && s.status == "Secured" && s.peers > 0)
     }
 
     fn sa(&self, i: usize) -> SaState {
@@ -263,6 +263,25 @@ fn an_inherited_sa_with_the_right_ki_but_another_key_is_replaced() {
     );
 
     b.connect(1);
+    // Until this session secures, the link transmits on the old session's SA: the guide's
+    // "Secured" with 0 peers (locally secured, Tx).
+    // (A session row once its CA runs: the first turn applies the key chain.)
+    b.run_until(Duration::from_secs(1), |b| {
+        !b.daemon().show_data().sessions.is_empty()
+    });
+    let row = b
+        .daemon()
+        .show_data()
+        .sessions
+        .into_iter()
+        .find(|s| s.interface == LINKS[0])
+        .expect("row");
+    assert_eq!((row.status.as_str(), row.peers), ("Secured", 0), "{row:?}");
+    assert!(
+        row.detail[0].status.contains("0 live peers"),
+        "{:?}",
+        row.detail[0].status
+    );
     assert!(b.run_until(Duration::from_secs(5), |b| b.secured(0)), "secured");
     assert!(
         b.log

@@ -204,7 +204,7 @@ impl Bench {
             .show_data()
             .sessions
             .iter()
-            .any(|s| s.status == "Secured")
+            .any(|s| s.status == "Secured" && s.peers > 0)
     }
 
     fn detail(&self) -> String {
@@ -295,6 +295,32 @@ fn macsecd_tells_the_dataplane_its_peers_once_per_change() {
     // At start none (a previous macsecd's set is cleared), then the peer, once.
     let peer = Sci(PEER_SCI).mac();
     assert_eq!(b.line.lock().expect("line").live, vec![vec![], vec![peer]]);
+    // The detail view of a secured session as key server, from the running daemon.
+    let d = b.detail();
+    for line in [
+        "Status: Secured - Secured MKA Session with MACsec\n\n",
+        "Local Tx-SSCI                  : 2\n",
+        "Key Server                     : YES\n",
+        "MKA Cipher Suite               : AES-128-CMAC\n",
+        "Configured MACSec Cipher Suite : GCM-AES-XPN-256\n",
+        "Latest SAK Status              : Rx & Tx\n",
+        "Old SAK Status                 : FIRST-SAK\n",
+        "Old SAK KI (KN)                : FIRST-SAK (0)\n",
+        "MKA Policy Name                : P1\n",
+        "Key Server Priority            : 1\n",
+        "SAK Cipher Suite               : 0080C20001000004 (GCM-AES-XPN-256)\n",
+        "# of MACsec Capable Live Peers      : 1\n",
+        "# of MACsec Capable Live Peers Responded : 1\n",
+        "  Peer Count       : 1\n",
+        "  Peer CAK         : Match\n",
+    ] {
+        assert!(d.contains(line), "{line:?} in\n{d}");
+    }
+    assert!(!d.contains("Why Not Secured"), "{d}");
+    if std::env::var_os("SHOW_DETAIL").is_some() {
+        println!("{d}");
+    }
+    assert!(!d.contains(CAK), "no CAK in\n{d}");
 }
 
 #[test]
@@ -326,10 +352,28 @@ fn a_key_server_with_another_cipher_suite_is_refused_and_said() {
     );
     let detail = b.detail();
     assert!(
-        detail.contains("Status                     : Pending\n"),
+        detail.contains("Status: Active - Marked Peer as Live (Waiting for SAK generation/distribution)\nWhy Not Secured                : cipher suite mismatch: the key server distributes GCM-AES-128, the policy's cipher-suite is GCM-AES-XPN-256\n"),
         "{detail}"
     );
-    assert!(detail.contains("SAK Refused                : the key server distributes GCM-AES-128, the policy's cipher-suite is GCM-AES-XPN-256\n"), "{detail}");
+    assert!(detail.contains("SAK Refused                    : the key server distributes GCM-AES-128, the policy's cipher-suite is GCM-AES-XPN-256\n"), "{detail}");
+    let row = &b.daemon.show_data().sessions[0];
+    assert_eq!(
+        (row.status.as_str(), row.not_secured_code.as_deref()),
+        ("Pending", Some("cipher-suite-mismatch"))
+    );
+    // The reason is logged once it has held for REASON_HOLD, and only once.
+    b.run_until(Duration::from_secs(3), |_| false);
+    let why: Vec<&String> = b
+        .log
+        .iter()
+        .filter(|l| l.contains("SESSION_NOT_SECURED"))
+        .collect();
+    assert_eq!(
+        why,
+        [&format!("%L2-MKA-5-SESSION_NOT_SECURED : ({LINK}) MKA session not secured: cipher suite mismatch: the key server distributes GCM-AES-128, the policy's cipher-suite is GCM-AES-XPN-256")],
+        "{:#?}",
+        b.log
+    );
     assert!(
         b.injected()
             .iter()
@@ -461,6 +505,12 @@ fn a_policy_change_restarts_the_session_as_key_server_retiring_the_old_sas() {
         "the new key is on the next AN"
     );
     assert!(b.secured());
+    // A start and a restart pass through "no peer heard" and "negotiating" too briefly to be said.
+    assert!(
+        !b.log.iter().any(|l| l.contains("SESSION_NOT_SECURED")),
+        "{:#?}",
+        b.log
+    );
     check(&b.injected());
 }
 

@@ -282,6 +282,149 @@ impl core::fmt::Display for SakRefusal {
     }
 }
 
+/// A session's Status as the guide's `show macsec mka session` prints it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionState {
+    /// No CA runs (no active key), or no peer has been heard on any CA yet.
+    Init,
+    /// A peer is heard (potential or live) but no key is in use yet.
+    Pending,
+    /// A key carries the port's transmit.
+    Secured,
+}
+
+impl SessionState {
+    /// As the guide prints it: `Init`, `Pending`, `Secured`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SessionState::Init => "Init",
+            SessionState::Pending => "Pending",
+            SessionState::Secured => "Secured",
+        }
+    }
+}
+
+/// How recent an ICV failure or an MKPDU with an unknown CKN must be to explain why a session is
+/// not secured: one MKA Life Time (an older one may come from a peer long gone).
+pub const REASON_WINDOW: Duration = LIFE_TIME;
+
+/// A live key server that has not distributed a SAK this long after it became live is said not to
+/// distribute (it normally does within a hello or two).
+pub const KEY_SERVER_SILENCE: Duration = LIFE_TIME;
+
+/// Why a session is not secured ("why not secured" of `show macsec mka session detail` and the
+/// log), derived by [`Mka::not_secured_reason`] from what the engine saw. No secrets inside.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotSecuredReason {
+    /// No CA runs: the key chains have no key valid now (expired, or not yet started).
+    NoActiveKey,
+    /// No MKPDU heard within [`REASON_WINDOW`] (no peer, or the link is down).
+    NoPeer,
+    /// MKPDUs heard, but with a CKN that none of our CAs runs.
+    CknMismatch { ckn: Ckn },
+    /// MKPDUs with our CKN fail their ICV: the peers' CAKs differ.
+    IcvFailures { ckn: Ckn, count: u64 },
+    /// A peer is heard but does not list us (it does not hear our MKPDUs: a one-way link).
+    PeerNotLive { peer: Sci },
+    /// A live peer does not want MACsec or cannot do it.
+    CapabilityMismatch {
+        peer: Sci,
+        desired: bool,
+        capability: MacsecCapability,
+    },
+    /// The key server distributes SAKs of another cipher suite than our policy's.
+    CipherSuiteMismatch {
+        distributed: CipherSuite,
+        policy: CipherSuite,
+    },
+    /// No live participant is willing to be key server (every key-server-priority is 255).
+    NoKeyServer,
+    /// The elected key server (a peer) has distributed no SAK [`KEY_SERVER_SILENCE`] after it
+    /// became live.
+    KeyServerNotDistributing { key_server: Sci },
+    /// The last Distributed SAK was refused.
+    SakRefused { from: Sci, reason: SakRefusal },
+    /// PPK mode: the PPK could not be obtained or did not match.
+    PpkNotObtained(PpkFailure),
+    /// PPK mode: waiting for the PPK source's answer.
+    PpkPending,
+    /// Live peers and a key server: the SAK is being distributed and installed (a transient).
+    Negotiating,
+}
+
+impl NotSecuredReason {
+    /// A short name for JSON and tests.
+    pub fn code(&self) -> &'static str {
+        match self {
+            NotSecuredReason::NoActiveKey => "no-active-key",
+            NotSecuredReason::NoPeer => "no-peer",
+            NotSecuredReason::CknMismatch { .. } => "ckn-mismatch",
+            NotSecuredReason::IcvFailures { .. } => "icv-failures",
+            NotSecuredReason::PeerNotLive { .. } => "peer-not-live",
+            NotSecuredReason::CapabilityMismatch { .. } => "capability-mismatch",
+            NotSecuredReason::CipherSuiteMismatch { .. } => "cipher-suite-mismatch",
+            NotSecuredReason::NoKeyServer => "no-key-server",
+            NotSecuredReason::KeyServerNotDistributing { .. } => "key-server-not-distributing",
+            NotSecuredReason::SakRefused { .. } => "sak-refused",
+            NotSecuredReason::PpkNotObtained(_) => "ppk-not-obtained",
+            NotSecuredReason::PpkPending => "ppk-pending",
+            NotSecuredReason::Negotiating => "negotiating",
+        }
+    }
+}
+
+impl core::fmt::Display for NotSecuredReason {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            NotSecuredReason::NoActiveKey => f.write_str(
+                "no active key: no key of the key chain is valid now (expired or not yet started)",
+            ),
+            NotSecuredReason::NoPeer => f.write_str("no peer heard: no MKPDU received on this interface"),
+            NotSecuredReason::CknMismatch { ckn } => write!(
+                f,
+                "CKN mismatch: MKPDUs heard with CKN {ckn}, which no active key of the key chain has"
+            ),
+            NotSecuredReason::IcvFailures { ckn, count } => write!(
+                f,
+                "ICV failures: {count} MKPDUs with CKN {ckn} failed ICV validation (likely CAK mismatch)"
+            ),
+            NotSecuredReason::PeerNotLive { peer } => write!(
+                f,
+                "peer {peer} heard but it does not list us (it does not hear our MKPDUs)"
+            ),
+            NotSecuredReason::CapabilityMismatch {
+                peer,
+                desired,
+                capability,
+            } => write!(
+                f,
+                "capability mismatch: peer {peer} announces MACsec Desired {}, MACsec Capability {}",
+                if *desired { "YES" } else { "NO" },
+                capability.bits()
+            ),
+            NotSecuredReason::CipherSuiteMismatch { distributed, policy } => write!(
+                f,
+                "cipher suite mismatch: the key server distributes {}, the policy's cipher-suite is {}",
+                distributed.name(),
+                policy.name()
+            ),
+            NotSecuredReason::NoKeyServer => {
+                f.write_str("no key server: no live participant is willing (key-server-priority 255)")
+            }
+            NotSecuredReason::KeyServerNotDistributing { key_server } => write!(
+                f,
+                "key server not distributing: {key_server} is live but has distributed no SAK"
+            ),
+            NotSecuredReason::SakRefused { from, reason } => write!(f, "SAK refused from {from}: {reason}"),
+            NotSecuredReason::PpkNotObtained(why) => write!(f, "PPK not obtained: {why}"),
+            NotSecuredReason::PpkPending => f.write_str("waiting for the PPK from the sks-profile"),
+            NotSecuredReason::Negotiating => {
+                f.write_str("negotiating: peers live, the SAK is being distributed and installed")
+            }
+        }
+    }
+}
+
 /// Key Distribution Mode of `show macsec mka session detail`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyDistributionMode {
@@ -415,6 +558,31 @@ pub struct ParticipantStatus {
     pub sak_refused: Option<(Sci, SakRefusal)>,
     /// The Key Server bit of our MKPDUs: willing, and no other participant elected.
     pub announces_key_server: bool,
+    /// The latest key's Rx SAs are installed (for every live peer) / its Tx SA is in use.
+    pub latest_rx: bool,
+    pub latest_tx: bool,
+    /// The old key (a rekey's previous SAK) while it is kept: KI, AN, and whether it transmits.
+    pub old_key: Option<(Ki, u8, bool)>,
+    /// Engine time the latest key was installed (Time to SAK Rekey counts from it).
+    pub latest_installed_at: Option<Duration>,
+    /// Live peers whose SAK Use shows our latest key ("Live Peers Responded").
+    pub live_peers_responded: usize,
+    /// The peers' detail for the Live and Potential Peer Lists (live ones first).
+    pub peers: Vec<PeerStatus>,
+    /// Engine time our last MKPDU on this CA was sent.
+    pub last_tx: Option<Duration>,
+}
+
+/// One peer of a CA as the guide's peer lists show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerStatus {
+    pub mi: Mi,
+    pub mn: u32,
+    pub sci: Sci,
+    pub key_server_priority: u8,
+    pub live: bool,
+    /// Engine time its last MKPDU arrived.
+    pub last_heard: Duration,
 }
 
 /// The counters of `show macsec mka statistics`.
@@ -539,6 +707,10 @@ struct PeerState {
     priority: u8,
     key_server: bool,
     capability: MacsecCapability,
+    /// The peer's MACsec Desired bit.
+    macsec_desired: bool,
+    /// Since when it is live (for "why not secured": how long the key server has been silent).
+    live_since: Option<Duration>,
     latest_use: Option<KeyUse>,
     old_use: Option<KeyUse>,
     /// The last of our keys this peer was counted as answering for (SAK Responses Received).
@@ -636,6 +808,8 @@ struct Participant {
     /// Order of creation: a newer primary participant (CAK rollover) is preferred for transmit.
     seq: u64,
     icv_failures: u64,
+    /// When the last MKPDU with this CKN failed its ICV check.
+    last_icv_failure: Option<Duration>,
     ick: Ick,
     kek: Kek,
     mi: Mi,
@@ -679,6 +853,8 @@ pub struct Mka {
     ev: VecDeque<MkaEvent>,
     ppk_req: VecDeque<PpkRequest>,
     pub stats: MkaStats,
+    /// The last MKPDU whose CKN no participant runs: when, and that CKN.
+    last_unknown_ckn: Option<(Duration, Ckn)>,
 }
 
 fn ssci_for(sci: Sci, mut all: Vec<Sci>) -> Ssci {
@@ -706,6 +882,7 @@ impl Participant {
             fallback,
             seq,
             icv_failures: 0,
+            last_icv_failure: None,
             ick: Ick::derive(cak, &ckn),
             kek: Kek::derive(cak, &ckn),
             ckn,
@@ -797,6 +974,7 @@ impl Mka {
             ev: VecDeque::new(),
             ppk_req: VecDeque::new(),
             stats: MkaStats::default(),
+            last_unknown_ckn: None,
         };
         for (ckn, cak) in keys {
             mka.add_participant(now, ckn, cak, false)?;
@@ -877,6 +1055,38 @@ impl Mka {
                 cipher_suite_refused: p.suite_refused,
                 sak_refused: p.sak_refused,
                 announces_key_server: Self::announces_key_server(&self.cfg, p),
+                latest_rx: p.latest.as_ref().is_some_and(|k| {
+                    p.live_peers().next().is_some() && p.live_peers().all(|(_, x)| k.rx_for.contains(&x.sci))
+                }),
+                latest_tx: p.latest.as_ref().is_some_and(|k| k.tx_enabled),
+                old_key: p.old.as_ref().map(|k| (k.ki, k.an, k.tx_enabled)),
+                latest_installed_at: p.latest.as_ref().map(|k| k.installed_at),
+                live_peers_responded: p
+                    .latest
+                    .as_ref()
+                    .map(|k| {
+                        p.live_peers()
+                            .filter(|(_, x)| x.latest_use.is_some_and(|u| u.ki == k.ki))
+                            .count()
+                    })
+                    .unwrap_or(0),
+                peers: {
+                    let mut v: Vec<PeerStatus> = p
+                        .peers
+                        .iter()
+                        .map(|(mi, x)| PeerStatus {
+                            mi: *mi,
+                            mn: x.mn,
+                            sci: x.sci,
+                            key_server_priority: x.priority,
+                            live: x.live,
+                            last_heard: x.last_heard,
+                        })
+                        .collect();
+                    v.sort_by_key(|x| !x.live);
+                    v
+                },
+                last_tx: p.sent.back().map(|(t, _)| *t),
             })
             .collect()
     }
@@ -949,6 +1159,92 @@ impl Mka {
     /// True while some participant's key is the one the port transmits with (through a rekey too).
     pub fn is_secured(&self) -> bool {
         self.carrier().is_some()
+    }
+
+    /// The session's Status: Secured while a key carries the transmit, Pending while a peer is
+    /// heard on some CA, Init otherwise (no CA, or no peer heard).
+    pub fn session_state(&self) -> SessionState {
+        if self.is_secured() {
+            SessionState::Secured
+        } else if self.parts.iter().any(|p| !p.peers.is_empty()) {
+            SessionState::Pending
+        } else {
+            SessionState::Init
+        }
+    }
+
+    /// Why the session is not secured at `now` (None while it is): what the engine saw, most
+    /// advanced CA first (one with a live peer; primary before fallback), then what it heard.
+    pub fn not_secured_reason(&self, now: Duration) -> Option<NotSecuredReason> {
+        if self.is_secured() {
+            return None;
+        }
+        if self.parts.is_empty() {
+            return Some(NotSecuredReason::NoActiveKey);
+        }
+        let mut order: Vec<&Participant> = self.parts.iter().collect();
+        order.sort_by_key(|p| p.preference());
+        let recent = |t: Option<Duration>| t.is_some_and(|t| now.saturating_sub(t) <= REASON_WINDOW);
+        if let Some(p) = order.iter().find(|p| p.live_peers().next().is_some()) {
+            if let Some(distributed) = p.suite_refused {
+                return Some(NotSecuredReason::CipherSuiteMismatch {
+                    distributed,
+                    policy: self.cfg.cipher_suite,
+                });
+            }
+            if let Some(f) = &p.ppk.failure {
+                return Some(NotSecuredReason::PpkNotObtained(f.clone()));
+            }
+            if let Some((from, reason)) = p.sak_refused {
+                return Some(NotSecuredReason::SakRefused { from, reason });
+            }
+            if let Some((_, x)) = p
+                .live_peers()
+                .find(|(_, x)| !x.macsec_desired || x.capability == MacsecCapability::NotImplemented)
+            {
+                return Some(NotSecuredReason::CapabilityMismatch {
+                    peer: x.sci,
+                    desired: x.macsec_desired,
+                    capability: x.capability,
+                });
+            }
+            if p.ppk.new_pending || p.ppk.by_id_pending.is_some() {
+                return Some(NotSecuredReason::PpkPending);
+            }
+            return Some(match p.key_server {
+                None => NotSecuredReason::NoKeyServer,
+                Some(mi) if mi == p.mi => NotSecuredReason::Negotiating,
+                Some(mi) => match p.peers.get(&mi) {
+                    Some(x)
+                        if p.latest.is_none()
+                            && x.live_since
+                                .is_some_and(|t| now.saturating_sub(t) >= KEY_SERVER_SILENCE) =>
+                    {
+                        NotSecuredReason::KeyServerNotDistributing { key_server: x.sci }
+                    }
+                    _ => NotSecuredReason::Negotiating,
+                },
+            });
+        }
+        if let Some(x) = order.iter().find_map(|p| p.peers.values().next()) {
+            return Some(NotSecuredReason::PeerNotLive { peer: x.sci });
+        }
+        if let Some(p) = order
+            .iter()
+            .filter(|p| recent(p.last_icv_failure))
+            .max_by_key(|p| p.last_icv_failure)
+        {
+            return Some(NotSecuredReason::IcvFailures {
+                ckn: p.ckn.clone(),
+                count: p.icv_failures,
+            });
+        }
+        if let Some((t, ckn)) = &self.last_unknown_ckn {
+            if recent(Some(*t)) {
+                return Some(NotSecuredReason::CknMismatch { ckn: ckn.clone() });
+            }
+        }
+        Some(NotSecuredReason::NoPeer)
     }
 
     /// True when the port transmits with the fallback PSK's key.
@@ -1038,6 +1334,7 @@ impl Mka {
         };
         let Some(pi) = self.parts.iter().position(|p| p.ckn == f.mkpdu.basic.ckn) else {
             self.stats.unknown_ckn += 1;
+            self.last_unknown_ckn = Some((now, f.mkpdu.basic.ckn.clone()));
             return;
         };
         let own_sci = self.cfg.sci;
@@ -1047,6 +1344,7 @@ impl Mka {
             _ => {
                 self.stats.icv_failures += 1;
                 p.icv_failures += 1;
+                p.last_icv_failure = Some(now);
                 self.ev.push_back(MkaEvent::IcvFailure {
                     ckn: p.ckn.clone(),
                     fallback: p.fallback,
@@ -1110,6 +1408,8 @@ impl Mka {
             priority: b.key_server_priority,
             key_server: false,
             capability: b.macsec_capability,
+            macsec_desired: b.macsec_desired,
+            live_since: None,
             latest_use: None,
             old_use: None,
             answered: None,
@@ -1120,6 +1420,7 @@ impl Mka {
         peer.priority = b.key_server_priority;
         peer.key_server = b.key_server;
         peer.capability = b.macsec_capability;
+        peer.macsec_desired = b.macsec_desired;
         if let Some(u) = m.sak_use() {
             // The peer's current key: hostap and MKAdaemon report it in the Old slot (with a null
             // Latest Key) once their CP has retired the previous one (mka-facts 6.2).
@@ -1204,6 +1505,7 @@ impl Mka {
         match lists_us {
             Some(mn) if mn >= floor && mn <= p.mn && !peer.live => {
                 peer.live = true;
+                peer.live_since = Some(now);
                 self.ev.push_back(MkaEvent::PeerLive {
                     ckn: p.ckn.clone(),
                     peer: b.sci,

@@ -1121,3 +1121,236 @@ fn control_plane_restart_keeps_traffic_flowing() {
     assert_eq!(k.mi, first.mi);
     assert!(k.kn > first.kn, "a new SAK for the restarted member");
 }
+
+// ---- Session states and "why not secured" (issue 18) ----
+
+use mka::kay::{NotSecuredReason, SessionState};
+
+fn reason(n: &Node, now: Duration) -> Option<NotSecuredReason> {
+    n.mka.not_secured_reason(now)
+}
+
+/// A node whose only CA has another CKN than [`key`]'s (same CAK).
+fn node_other_ckn(n: u8, now: Duration) -> Node {
+    let mut cfg = MkaConfig::new(sci(n), CipherSuite::GcmAes128);
+    cfg.rng_seed = Some(RngSeed::from_u64(u64::from(n) << 40));
+    Node {
+        mka: Mka::new(cfg, vec![ca("0badc0de", CAK)], now).unwrap(),
+        sci: sci(n),
+        dp: Dataplane::default(),
+        events: Vec::new(),
+    }
+}
+
+#[test]
+fn alone_the_session_is_init_with_no_peer_heard() {
+    let mut net = Net::new(vec![node(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO)], 0);
+    net.run(Duration::from_secs(5));
+    let n = &net.nodes[0];
+    assert_eq!(n.mka.session_state(), SessionState::Init);
+    assert_eq!(reason(n, net.now), Some(NotSecuredReason::NoPeer));
+}
+
+#[test]
+fn secured_has_no_reason_and_a_lost_peer_says_no_peer() {
+    let mut net = Net::new(
+        vec![
+            node(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO),
+            node(2, 32, CipherSuite::GcmAes128, CAK, Duration::ZERO),
+        ],
+        0,
+    );
+    net.run(Duration::from_secs(6));
+    for n in &net.nodes {
+        assert_eq!(n.mka.session_state(), SessionState::Secured);
+        assert_eq!(reason(n, net.now), None);
+    }
+    net.loss_percent = 100;
+    net.run(Duration::from_secs(14));
+    for n in &net.nodes {
+        assert_eq!(n.mka.session_state(), SessionState::Init);
+        assert_eq!(reason(n, net.now), Some(NotSecuredReason::NoPeer));
+    }
+}
+
+#[test]
+fn another_ckn_is_a_ckn_mismatch() {
+    let mut net = Net::new(
+        vec![
+            node(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO),
+            node_other_ckn(2, Duration::ZERO),
+        ],
+        0,
+    );
+    net.run(Duration::from_secs(5));
+    assert_eq!(net.nodes[0].mka.session_state(), SessionState::Init);
+    assert_eq!(
+        reason(&net.nodes[0], net.now),
+        Some(NotSecuredReason::CknMismatch {
+            ckn: Ckn::from_hex("0badc0de").unwrap()
+        })
+    );
+    assert_eq!(
+        reason(&net.nodes[1], net.now),
+        Some(NotSecuredReason::CknMismatch {
+            ckn: Ckn::from_hex("a1b2c3d4e5f60718293a4b5c6d7e8f90").unwrap()
+        })
+    );
+    // The other side goes quiet: after one Life Time the mismatch is old news.
+    net.nodes.truncate(1);
+    net.inflight.clear();
+    net.run(Duration::from_secs(12));
+    assert_eq!(reason(&net.nodes[0], net.now), Some(NotSecuredReason::NoPeer));
+}
+
+#[test]
+fn icv_failures_say_likely_cak_mismatch() {
+    let mut net = Net::new(
+        vec![
+            node(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO),
+            node(
+                2,
+                32,
+                CipherSuite::GcmAes128,
+                "ffeeddccbbaa99887766554433221100",
+                Duration::ZERO,
+            ),
+        ],
+        0,
+    );
+    net.run(Duration::from_secs(5));
+    for n in &net.nodes {
+        assert_eq!(n.mka.session_state(), SessionState::Init);
+        match reason(n, net.now) {
+            Some(NotSecuredReason::IcvFailures { ckn, count }) => {
+                assert_eq!(ckn, key(CAK).0);
+                assert!(count >= 2, "{count}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let text = reason(n, net.now).unwrap().to_string();
+        assert!(text.contains("likely CAK mismatch"), "{text}");
+        assert!(
+            !text.contains("ffeedd") && !text.contains("00010203"),
+            "no CAK in {text}"
+        );
+    }
+}
+
+#[test]
+fn a_cipher_suite_mismatch_is_said_on_the_member() {
+    let mut net = Net::new(
+        vec![
+            node(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO),
+            node(2, 32, CipherSuite::GcmAesXpn256, CAK, Duration::ZERO),
+        ],
+        0,
+    );
+    net.run(Duration::from_secs(5));
+    let member = &net.nodes[1];
+    assert_eq!(member.mka.session_state(), SessionState::Pending);
+    assert_eq!(
+        reason(member, net.now),
+        Some(NotSecuredReason::CipherSuiteMismatch {
+            distributed: CipherSuite::GcmAes128,
+            policy: CipherSuite::GcmAesXpn256,
+        })
+    );
+    // The key server distributed its SAK and waits for the member to use it.
+    assert_eq!(
+        reason(&net.nodes[0], net.now),
+        Some(NotSecuredReason::Negotiating)
+    );
+}
+
+#[test]
+fn no_willing_key_server() {
+    let mut net = Net::new(
+        vec![
+            node(1, 255, CipherSuite::GcmAes128, CAK, Duration::ZERO),
+            node(2, 255, CipherSuite::GcmAes128, CAK, Duration::ZERO),
+        ],
+        0,
+    );
+    net.run(Duration::from_secs(5));
+    for n in &net.nodes {
+        assert_eq!(n.mka.session_state(), SessionState::Pending);
+        assert_eq!(reason(n, net.now), Some(NotSecuredReason::NoKeyServer));
+    }
+}
+
+/// A key server in PPK mode whose PPK source never answers: it waits for the PPK, and its member
+/// (not in PPK mode) sees a live key server that distributes nothing; once the source fails, the
+/// key server says the PPK was not obtained.
+#[test]
+fn a_silent_key_server_and_a_ppk_not_obtained() {
+    let mut net = Net::new(
+        vec![
+            node_configured(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO, |c| {
+                c.ppk = true
+            }),
+            node(2, 32, CipherSuite::GcmAes128, CAK, Duration::ZERO),
+        ],
+        0,
+    );
+    net.run(Duration::from_secs(3));
+    assert_eq!(reason(&net.nodes[0], net.now), Some(NotSecuredReason::PpkPending));
+    assert_eq!(
+        reason(&net.nodes[1], net.now),
+        Some(NotSecuredReason::Negotiating)
+    );
+    net.run(Duration::from_secs(10));
+    assert_eq!(net.nodes[1].mka.session_state(), SessionState::Pending);
+    assert_eq!(
+        reason(&net.nodes[1], net.now),
+        Some(NotSecuredReason::KeyServerNotDistributing { key_server: sci(1) })
+    );
+    let req = net.nodes[0].mka.poll_ppk_request().expect("a PPK request");
+    let now = net.now;
+    net.nodes[0].mka.handle_ppk(now, &req, Err("KME unreachable"));
+    match reason(&net.nodes[0], net.now) {
+        Some(NotSecuredReason::PpkNotObtained(f)) => {
+            assert!(f.to_string().contains("KME unreachable"), "{f}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// One-way link: A hears B, B never hears A. A has B as a potential peer that never lists it.
+#[test]
+fn a_peer_that_does_not_hear_us_is_not_live() {
+    let mut a = node(1, 16, CipherSuite::GcmAes128, CAK, Duration::ZERO);
+    let mut b = node(2, 32, CipherSuite::GcmAes128, CAK, Duration::ZERO);
+    let mut now = Duration::ZERO;
+    let mut f = Vec::new();
+    while now < Duration::from_secs(5) {
+        now += STEP;
+        for n in [&mut a, &mut b] {
+            if n.mka.poll_timeout().is_some_and(|t| t <= now) {
+                n.mka.handle_timeout(now);
+            }
+        }
+        while a.mka.poll_transmit(&mut f).is_some() {} // lost
+        while b.mka.poll_transmit(&mut f).is_some() {
+            a.mka.handle_mkpdu(now, &f);
+        }
+    }
+    assert_eq!(a.mka.session_state(), SessionState::Pending);
+    assert_eq!(
+        a.mka.not_secured_reason(now),
+        Some(NotSecuredReason::PeerNotLive { peer: sci(2) })
+    );
+    assert_eq!(b.mka.session_state(), SessionState::Init);
+    assert_eq!(b.mka.not_secured_reason(now), Some(NotSecuredReason::NoPeer));
+}
+
+#[test]
+fn no_active_key_when_no_ca_runs() {
+    let cfg = MkaConfig::new(sci(1), CipherSuite::GcmAes128);
+    let m = Mka::new(cfg, Vec::new(), Duration::ZERO).unwrap();
+    assert_eq!(m.session_state(), SessionState::Init);
+    assert_eq!(
+        m.not_secured_reason(Duration::ZERO),
+        Some(NotSecuredReason::NoActiveKey)
+    );
+}

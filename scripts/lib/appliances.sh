@@ -229,7 +229,8 @@ app_stop_all() {
 
 app_ctl() { local s=$1; shift; "$CTL" "$@" --socket "$APP_W/$s-mka.sock"; }
 app_session() { app_ctl "$1" show macsec mka session ${2:+$2} 2>/dev/null; }
-app_secured() { app_session "$1" | grep -q Secured; }
+# Secured with a live peer (Secured with 0 peers: still transmitting on an earlier session's SAs).
+app_secured() { app_session "$1" | awk '$4 == "Secured" && $3 > 0 { ok = 1 } END { exit !ok }'; }
 
 # app_wait_secured [SECS]: both sides Secured; SECURE_SECS = time since the last app_start_md.
 app_wait_secured() {

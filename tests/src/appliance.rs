@@ -813,9 +813,12 @@ impl Rig {
         self.sessions(s).into_iter().next()
     }
 
-    /// A session of the side is Secured.
+    /// A session of the side is Secured with its peer (Secured with 0 peers is the link still
+    /// transmitting on an earlier session's SAs: not this session secured).
     pub fn secured(&self, s: Side) -> bool {
-        self.sessions(s).iter().any(|r| r.status == "Secured")
+        self.sessions(s)
+            .iter()
+            .any(|r| r.status == "Secured" && r.peers > 0)
     }
 
     pub fn both_secured(&self) -> bool {

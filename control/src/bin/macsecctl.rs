@@ -10,10 +10,20 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "macsecctl", version, about = "MACsec appliance operator CLI")]
+#[command(
+    name = "macsecctl",
+    version,
+    about = "MACsec appliance operator CLI",
+    infer_subcommands = true
+)]
 struct Cli {
+    /// Without a command: the interactive shell (`show ...`, `commit`, `help`, `exit`; line
+    /// editing, history in ~/.macsecctl_history, Tab completes keywords, `?` lists them).
     #[command(subcommand)]
-    cmd: Cmd,
+    cmd: Option<Cmd>,
+    /// The shell's macsecd socket.
+    #[arg(long, default_value = "/run/macsec/macsecd.sock")]
+    socket: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -24,8 +34,12 @@ enum Cmd {
     /// MKA (IEEE 802.1X-2020) tools.
     #[command(subcommand)]
     Mka(MkaCmd),
-    /// Operational views from macsecd, as IOS XR prints them:
-    /// `show macsec mka session [interface NAME] [detail]`.
+    /// Operational views from macsecd, as IOS XR prints them (`sh mac mka sess det`, `show run`):
+    /// macsec mka session [interface X] [detail] | macsec mka interface [X] [detail] |
+    /// macsec mka summary | macsec mka statistics [interface X] | macsec secy statistics
+    /// [interface X] | macsec ea idb interface X | macsec platform hardware [idb|sa [ID]|flow|
+    /// stats|msc] [interface X] | macsec policy [NAME] | key chain [NAME] | running-config
+    /// [macsec-policy [NAME] | key chain [NAME] | interface [X]] | crypto sks ...
     Show(ShowArgs),
     /// Makes macsecd reload its configuration file and apply what changed (as SIGHUP does);
     /// prints what it applied. Exit 1 when the file has errors (the running configuration stays).
@@ -100,118 +114,329 @@ struct ShowArgs {
     state_dir: Option<PathBuf>,
 }
 
-/// Asks macsecd for its state and renders the view the words name.
+/// Asks macsecd for its state and renders the view the words name (keywords may be shortened to
+/// a unique prefix, interfaces named in any IOS XR form: `control::showcmd`).
 fn show(a: &ShowArgs) -> Result<ExitCode, pcap::PcapToolError> {
+    use control::show;
+    use control::showcmd::{self, RunSection, View};
     let usage = |m: &str| pcap::PcapToolError::Usage(m.to_string());
     let w: Vec<&str> = a.words.iter().map(String::as_str).collect();
-    if w.first() == Some(&"crypto") {
+    let view = showcmd::parse(&w).map_err(|e| usage(&e.0))?;
+    if let View::Crypto(words) = &view {
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
         return Ok(control::ppk::cli::main_show(
-            &w,
+            &words,
             a.json,
             a.config.as_deref(),
             a.state_dir.as_deref(),
         ));
     }
     let ask = |req: serde_json::Value| ask_macsecd(&a.socket, req);
-    let out = match w.as_slice() {
-        ["macsec", "mka", "session", rest @ ..] => {
-            let mut iface = None;
-            let mut detail = false;
-            let mut it = rest.iter();
-            while let Some(x) = it.next() {
-                match *x {
-                    "interface" => iface = Some(it.next().ok_or_else(|| usage("interface needs a name"))?.to_string()),
-                    "detail" => detail = true,
-                    other => return Err(usage(&format!("unknown word '{other}' in show macsec mka session"))),
-                }
-            }
-            let mut data: control::show::ShowData = serde_json::from_value(ask(serde_json::json!({ "show": "mka-session" }))?)
-                .map_err(|e| usage(&format!("macsecd answered something unexpected: {e}")))?;
-            if let Some(i) = &iface {
-                data.sessions.retain(|r| &r.interface == i);
-            }
+    let unexpected = |e: serde_json::Error| usage(&format!("macsecd answered something unexpected: {e}"));
+    let data: show::ShowData =
+        serde_json::from_value(ask(serde_json::json!({ "show": "mka-session" }))?).map_err(unexpected)?;
+    // The configured interfaces, by the name macsecd runs them under.
+    let links: Vec<String> = data.interfaces.iter().map(|r| r.interface.clone()).collect();
+    let link = |name: &Option<String>| -> Result<Vec<String>, pcap::PcapToolError> {
+        match name {
+            None => Ok(links.clone()),
+            Some(n) => links
+                .iter()
+                .find(|l| control::config::same_interface(l, n))
+                .map(|l| vec![l.clone()])
+                .ok_or_else(|| {
+                    usage(&format!(
+                        "interface {n} does not run MACsec (configured: {})",
+                        links.join(", ")
+                    ))
+                }),
+        }
+    };
+    let one = |name: &Option<String>| -> Result<String, pcap::PcapToolError> {
+        let l = link(name)?;
+        match l.as_slice() {
+            [x] => Ok(x.clone()),
+            _ => Err(usage(&format!(
+                "name the interface: interface {}",
+                links.join(" | ")
+            ))),
+        }
+    };
+    let keep = |rows: &mut Vec<show::SessionRow>, name: &Option<String>| -> Result<(), pcap::PcapToolError> {
+        if name.is_some() {
+            let l = link(name)?;
+            rows.retain(|r| l.contains(&r.interface));
+        }
+        Ok(())
+    };
+    let sa_state = |l: &str| -> Result<(serde_json::Value, ipc::SaState), pcap::PcapToolError> {
+        let v = ask(serde_json::json!({ "show": "ea-idb", "interface": l }))?;
+        let sa = serde_json::from_value(v["sa"].clone()).map_err(unexpected)?;
+        Ok((v, sa))
+    };
+    let counters = |l: &str| ask(serde_json::json!({ "show": "secy-statistics", "interface": l }));
+    let out = match &view {
+        View::MkaSession { interface, detail } => {
+            let mut rows = data.sessions.clone();
+            keep(&mut rows, interface)?;
             if a.json {
-                serde_json::to_string(&data.sessions).unwrap_or_default() + "\n"
-            } else if detail {
-                control::show::render_mka_session_detail(&data.sessions)
+                json(&rows)
+            } else if *detail {
+                show::render_mka_session_detail(&rows)
+            } else if interface.is_some() {
+                show::render_mka_session_interface(&rows)
             } else {
-                control::show::render_mka_session(&data.sessions)
+                show::render_mka_session(&rows)
             }
         }
-        ["macsec", "mka", "summary"] | ["macsec", "policy", ..] | ["running-config", "macsec-policy"] | ["key", "chain", ..]
-        | ["macsec", "mka", "statistics", "interface", _] | ["macsec", "mka", "interface", ..] => {
-            let data: control::show::ShowData = serde_json::from_value(ask(serde_json::json!({ "show": "mka-session" }))?)
-                .map_err(|e| usage(&format!("macsecd answered something unexpected: {e}")))?;
-            let named = |rest: &[&str]| rest.first().map(|n| n.to_string());
-            match w.as_slice() {
-                ["macsec", "mka", "interface", rest @ ..] => {
-                    // One layout, the detailed one, with or without the `detail` word.
-                    let name = match rest {
-                        ["detail"] | [] => None,
-                        [n, "detail"] | [n] => Some(n.to_string()),
-                        _ => return Err(usage("expected `show macsec mka interface [NAME] [detail]`")),
-                    };
-                    let mut rows = data.interfaces.clone();
-                    if let Some(n) = &name {
-                        rows.retain(|r| &r.interface == n);
-                        if rows.is_empty() {
-                            return Err(usage(&format!("interface {n} does not run MKA")));
-                        }
-                    }
-                    if a.json { serde_json::to_string(&rows).unwrap_or_default() + "\n" } else { control::show::render_mka_interface_detail(&rows) }
-                }
-                ["macsec", "mka", "summary"] => {
-                    if a.json { serde_json::to_string(&data.summary).unwrap_or_default() + "\n" } else { control::show::render_mka_summary(&data.summary) }
-                }
-                ["macsec", "policy", rest @ ..] => {
-                    let mut rows = data.policies.clone();
-                    if let Some(n) = named(rest) {
-                        rows.retain(|r| r.name == n);
-                    }
-                    if a.json { serde_json::to_string(&rows).unwrap_or_default() + "\n" } else { control::show::render_policies(&rows) }
-                }
-                ["running-config", "macsec-policy"] => data.running_policies.clone(),
-                ["key", "chain", rest @ ..] => {
-                    let mut chains = data.key_chains.clone();
-                    if let Some(n) = named(rest) {
-                        chains.retain(|c| c.name == n);
-                    }
-                    if a.json { serde_json::to_string(&chains).unwrap_or_default() + "\n" } else { control::show::render_key_chains(&chains) }
-                }
-                [.., name] => {
-                    let st = data.statistics.iter().find(|(i, _)| i == name).map(|(_, s)| *s).ok_or_else(|| usage(&format!("no MKA session on {name}")))?;
-                    if a.json { serde_json::to_string(&st).unwrap_or_default() + "\n" } else { control::show::render_mka_statistics(name, &st) }
-                }
-                _ => String::new(),
+        View::MkaInterface { interface } => {
+            let l = link(interface)?;
+            let rows: Vec<show::InterfaceRow> = data
+                .interfaces
+                .iter()
+                .filter(|r| l.contains(&r.interface))
+                .cloned()
+                .collect();
+            if a.json {
+                json(&rows)
+            } else {
+                show::render_mka_interface_detail(&rows)
             }
         }
-        ["macsec", "secy", "statistics", "interface", name] => {
-            let v = ask(serde_json::json!({ "show": "secy-statistics", "interface": name }))?;
+        View::MkaSummary => {
+            if a.json {
+                json(&data.summary)
+            } else {
+                show::render_mka_summary(&data.summary)
+            }
+        }
+        View::MkaStatistics { interface } => {
+            let l = link(interface)?;
+            let st: Vec<&(String, mka::kay::MkaStats)> =
+                data.statistics.iter().filter(|(i, _)| l.contains(i)).collect();
+            match (a.json, interface.is_some(), st.as_slice()) {
+                // One interface named: its counters as before (scripts read them).
+                (true, true, [(_, s)]) => json(s),
+                (true, _, _) => json(&st),
+                (false, _, _) => st
+                    .iter()
+                    .map(|(i, s)| show::render_mka_statistics(i, s))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            }
+        }
+        View::SecyStatistics { interface } => {
+            let l = link(interface)?;
+            let mut text = String::new();
+            let mut all = serde_json::Map::new();
+            for x in &l {
+                let v = counters(x)?;
+                text.push_str(&show::render_secy_statistics(x, &v));
+                all.insert(x.clone(), v);
+            }
+            match (a.json, interface.is_some()) {
+                (true, true) => format!("{}\n", all.values().next().cloned().unwrap_or_default()),
+                (true, false) => format!("{}\n", serde_json::Value::Object(all)),
+                _ => text,
+            }
+        }
+        View::EaIdb { interface } => {
+            let l = one(interface)?;
+            let (v, sa) = sa_state(&l)?;
             if a.json {
                 format!("{v}\n")
             } else {
-                control::show::render_secy_statistics(name, &v)
+                show::render_ea_idb(&l, &sa)
             }
         }
-        ["macsec", "ea", "idb", "interface", name] => {
-            let v = ask(serde_json::json!({ "show": "ea-idb", "interface": name }))?;
+        View::PlatformHardware { what, interface } => {
+            let l = one(interface)?;
+            let (_, sa) = sa_state(&l)?;
+            let text = match what {
+                showcmd::Hardware::Idb => show::render_hw_idb(&l, &sa),
+                showcmd::Hardware::Sa(handle) => {
+                    show::render_hw_sa(&l, &sa, *handle).map_err(|e| usage(&e))?
+                }
+                showcmd::Hardware::Flow => show::render_hw_flow(&l, &sa),
+                showcmd::Hardware::Msc => show::render_hw_msc(&l, &sa),
+                showcmd::Hardware::Stats => show::render_hw_stats(&l, &sa, &counters(&l)?),
+            };
             if a.json {
-                format!("{v}\n")
+                json(&sa)
             } else {
-                let sa: ipc::SaState = serde_json::from_value(v["sa"].clone())
-                    .map_err(|e| usage(&format!("macsecd answered something unexpected: {e}")))?;
-                control::show::render_ea_idb(name, &sa)
+                text
             }
         }
-        _ => {
-            return Err(usage(&format!(
-                "unknown view 'show {}' (supported: macsec mka session [interface NAME] [detail], macsec mka interface [NAME] [detail], macsec mka summary, macsec mka statistics interface NAME, macsec policy [NAME], running-config macsec-policy, key chain [NAME], macsec secy statistics interface NAME, macsec ea idb interface NAME)",
-                w.join(" ")
-            )))
+        View::Policy { name } => {
+            let mut rows = data.policies.clone();
+            if let Some(n) = name {
+                rows.retain(|r| &r.name == n);
+            }
+            if a.json {
+                json(&rows)
+            } else {
+                show::render_policies(&rows)
+            }
         }
+        View::KeyChain { name } => {
+            let mut chains = data.key_chains.clone();
+            if let Some(n) = name {
+                chains.retain(|c| &c.name == n);
+            }
+            if a.json {
+                json(&chains)
+            } else {
+                show::render_key_chains(&chains)
+            }
+        }
+        View::RunningConfig(section) => {
+            let text = match section {
+                RunSection::All => data.running_config.clone(),
+                RunSection::MacsecPolicy(None) => data.running_policies.clone(),
+                RunSection::MacsecPolicy(Some(n)) => {
+                    show::config_section(&data.running_policies, &format!("macsec-policy {n}"))
+                }
+                RunSection::KeyChain(n) => show::config_section(
+                    &data.running_config,
+                    &format!("key chain {}", n.as_deref().unwrap_or("")),
+                ),
+                RunSection::Interface(n) => {
+                    let name = n
+                        .as_deref()
+                        .map(control::config::canonical_interface_name)
+                        .unwrap_or_default();
+                    show::config_section(&data.running_config, &format!("interface {name}"))
+                }
+            };
+            if a.json {
+                json(&text)
+            } else {
+                text
+            }
+        }
+        View::Crypto(_) => String::new(),
     };
     print!("{out}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The shell's helper: completes the keywords of [`control::showcmd::complete`].
+struct ShellHelper;
+
+impl rustyline::completion::Completer for ShellHelper {
+    type Candidate = String;
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &rustyline::Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<String>)> {
+        let before = line.get(..pos).unwrap_or(line);
+        let (start, words) = control::showcmd::complete(before);
+        Ok((start, words.into_iter().map(|w| w + " ").collect()))
+    }
+}
+impl rustyline::hint::Hinter for ShellHelper {
+    type Hint = String;
+}
+impl rustyline::highlight::Highlighter for ShellHelper {}
+impl rustyline::validate::Validator for ShellHelper {}
+impl rustyline::Helper for ShellHelper {}
+
+/// `macsecctl` without a command: reads commands until `exit` or end of input.
+fn shell(socket: &std::path::Path) -> ExitCode {
+    use rustyline::error::ReadlineError;
+    let mut rl = match rustyline::Editor::<ShellHelper, rustyline::history::DefaultHistory>::new() {
+        Ok(rl) => rl,
+        Err(e) => {
+            eprintln!("macsecctl: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    rl.set_helper(Some(ShellHelper));
+    let history = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".macsecctl_history"));
+    if let Some(h) = &history {
+        let _ = rl.load_history(h);
+    }
+    loop {
+        match rl.readline("macsecctl# ") {
+            Ok(line) => {
+                let line = line.trim();
+                if line.is_empty() {
+                    continue;
+                }
+                let _ = rl.add_history_entry(line);
+                if !shell_line(line, socket) {
+                    break;
+                }
+            }
+            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Eof) => break,
+            Err(e) => {
+                eprintln!("macsecctl: error: {e}");
+                break;
+            }
+        }
+    }
+    if let Some(h) = &history {
+        let _ = rl.save_history(h);
+    }
+    ExitCode::SUCCESS
+}
+
+/// Runs one shell line; false to leave the shell. `?` at the end lists what may come next.
+fn shell_line(line: &str, socket: &std::path::Path) -> bool {
+    if let Some(before) = line.strip_suffix('?') {
+        let (_, next) = control::showcmd::complete(before);
+        if next.is_empty() {
+            println!("  <value> or <cr>");
+        }
+        for w in next {
+            println!("  {w}");
+        }
+        return true;
+    }
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let Some(first) = words.first() else { return true };
+    match control::showcmd::shell_command(first) {
+        Err(e) => eprintln!("{e}"),
+        Ok("exit" | "quit") => return false,
+        Ok("help") => println!(
+            "show macsec mka session|interface|summary|statistics ... | show macsec secy statistics ...\n\
+show macsec ea idb ... | show macsec platform hardware ... | show macsec policy ...\n\
+show running-config ... | show key chain ... | show crypto sks ... | commit | exit\n\
+Words may be shortened (sh mac mka sess det); Tab completes, `?` lists the choices; --json for JSON."
+        ),
+        Ok("commit") => {
+            if let Err(e) = commit(&CommitArgs {
+                socket: socket.to_path_buf(),
+            }) {
+                eprintln!("% {e}");
+            }
+        }
+        Ok(_) => {
+            let a = ShowArgs {
+                words: words[1..]
+                    .iter()
+                    .filter(|w| **w != "--json")
+                    .map(|w| w.to_string())
+                    .collect(),
+                json: words.contains(&"--json"),
+                socket: socket.to_path_buf(),
+                config: None,
+                state_dir: None,
+            };
+            if let Err(e) = show(&a) {
+                eprintln!("{e}");
+            }
+        }
+    }
+    true
+}
+
+/// One JSON document and a newline.
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default() + "\n"
 }
 
 #[derive(Subcommand)]
@@ -404,7 +629,10 @@ fn print_report(r: &Report, json: bool, only: &[&str]) {
 }
 
 fn run(cli: Cli) -> Result<ExitCode, pcap::PcapToolError> {
-    match cli.cmd {
+    let Some(cmd) = cli.cmd else {
+        return Ok(shell(&cli.socket));
+    };
+    match cmd {
         Cmd::Show(a) => show(&a),
         Cmd::Commit(a) => commit(&a),
         Cmd::Crypto(c) => Ok(control::ppk::cli::main_crypto(c)),

@@ -69,7 +69,9 @@ pub enum ErrorKind {
     },
     #[error("key {ckn}: the encrypted key-string (`password`, type 7) cannot be decoded; for a clear CAK write `key-string CAK cryptographic-algorithm ...`")]
     CakPassword { ckn: Ckn },
-    #[error("key {ckn}: the key-string is masked (***); configure the CAK itself")]
+    #[error(
+        "key {ckn}: the key-string is masked (<removed> or ***, as show prints it); configure the CAK itself"
+    )]
     CakMasked { ckn: Ckn },
     #[error("key {ckn}: cryptographic-algorithm must be AES-128-CMAC or AES-256-CMAC")]
     UnknownAlgorithm { ckn: Ckn },

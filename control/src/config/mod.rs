@@ -306,7 +306,7 @@ impl Config {
         self.policies.get(name).map(|p| p.to_string())
     }
 
-    /// `show running-config key chain NAME`, the CAKs shown as `***`.
+    /// `show running-config key chain NAME`, each key-string `<removed>`.
     pub fn render_key_chain(&self, name: &str) -> Option<String> {
         self.key_chains.get(name).map(render::key_chain)
     }
@@ -323,7 +323,7 @@ impl Config {
             .map(|i| i.to_string())
     }
 
-    /// The whole MACsec running-config (key chains with CAKs as `***`, SKS profiles, policies,
+    /// The whole MACsec running-config (key chains with each key-string `<removed>`, SKS profiles, policies,
     /// interfaces).
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -431,6 +431,24 @@ const INTERFACE_TYPES: &[(&str, &str)] = &[
     ("Loopback", "Lo"),
 ];
 
+/// The short form IOS XR prints in `show` tables: `HundredGigE0/2/0/11` → `Hu0/2/0/11`,
+/// `TenGigE0/0/0/1` → `Te0/0/0/1` (any accepted spelling in; other names are kept, without spaces).
+pub fn short_interface_name(name: &str) -> String {
+    let full = canonical_interface_name(name);
+    let split = full.find(|c: char| c.is_ascii_digit()).unwrap_or(full.len());
+    let (ty, number) = full.split_at(split);
+    match INTERFACE_TYPES.iter().find(|(f, _)| *f == ty) {
+        Some((_, short)) if !number.is_empty() => format!("{short}{number}"),
+        _ => full,
+    }
+}
+
+/// Whether two interface names (each in any accepted form: `Hu0/0/0/1`, `HundredGigE 0/0/0/1`,
+/// `hundredgige0/0/0/1`) name the same interface.
+pub fn same_interface(a: &str, b: &str) -> bool {
+    canonical_interface_name(a) == canonical_interface_name(b)
+}
+
 /// The canonical form of an interface name, as a running-config writes it: the type and the
 /// number joined (`hundredGigE 0/1/0/10` → `HundredGigE0/1/0/10`), a known IOS XR type in its
 /// full spelling whatever its case or short form (`Te0/3/0/1/4` → `TenGigE0/3/0/1/4`,
@@ -439,10 +457,21 @@ pub fn canonical_interface_name(name: &str) -> String {
     let joined: String = name.split_whitespace().collect();
     let split = joined.find(|c: char| c.is_ascii_digit()).unwrap_or(joined.len());
     let (ty, number) = joined.split_at(split);
-    match INTERFACE_TYPES
+    let exact = INTERFACE_TYPES
         .iter()
-        .find(|(full, short)| ty.eq_ignore_ascii_case(full) || ty.eq_ignore_ascii_case(short))
-    {
+        .find(|(full, short)| ty.eq_ignore_ascii_case(full) || ty.eq_ignore_ascii_case(short));
+    // As IOS XR's parser: a type may be abbreviated to any unique prefix (`Ten`, `hundredg`).
+    let prefix = || {
+        let lower = ty.to_ascii_lowercase();
+        let mut m = INTERFACE_TYPES
+            .iter()
+            .filter(|(full, _)| lower.len() >= 2 && full.to_ascii_lowercase().starts_with(&lower));
+        match (m.next(), m.next()) {
+            (Some(one), None) => Some(one),
+            _ => None,
+        }
+    };
+    match exact.or_else(prefix) {
         Some((full, _)) if !number.is_empty() => format!("{full}{number}"),
         _ => joined,
     }

@@ -261,7 +261,7 @@ fn parse_key_string(words: &[&str], ckn: &Ckn) -> Result<(Zeroizing<Vec<u8>>, Ca
     }
     let algorithm =
         CakAlgorithm::from_str(words[i + 2]).map_err(|_| ErrorKind::UnknownAlgorithm { ckn: ckn.clone() })?;
-    if value.bytes().all(|b| b == b'*') {
+    if value.bytes().all(|b| b == b'*') || *value == "<removed>" {
         return Err(ErrorKind::CakMasked { ckn: ckn.clone() });
     }
     let clear: Zeroizing<Vec<u8>> = if encrypted {

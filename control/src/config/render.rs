@@ -1,5 +1,5 @@
 //! Running-config text, indented two spaces a level and closed with `!` as the guide's running
-//! configurations are. A key-string is always `***`.
+//! configurations are. A key-string is never shown: `<removed>` stands for it.
 
 use super::time::format_time;
 use super::{Host, InterfaceConfig, MacsecPolicy, ServerAddress, SksProfile, SksProfileType};
@@ -149,7 +149,7 @@ impl fmt::Display for InterfaceConfig {
     }
 }
 
-/// A MACsec key chain; every key-string is `***`.
+/// A MACsec key chain; every key-string is `<removed>`.
 pub(crate) fn key_chain(kc: &KeyChain) -> String {
     let mut out = format!("key chain {}\n  macsec\n", kc.name());
     for k in kc.keys() {
@@ -161,7 +161,7 @@ pub(crate) fn key_chain(kc: &KeyChain) -> String {
         };
         let _ = write!(
             out,
-            "    key {}\n      key-string *** cryptographic-algorithm {}\n      lifetime {} {}\n    !\n",
+            "    key {}\n      key-string <removed> cryptographic-algorithm {}\n      lifetime {} {}\n    !\n",
             k.ckn(),
             k.algorithm(),
             format_time(lt.start),

@@ -52,6 +52,8 @@ pub struct Daemon {
 
 /// The first delay before a refused port restart is tried again, and the longest.
 const RESTART_FIRST: Duration = Duration::from_secs(1);
+/// A reason why a session is not secured is logged once it has held this long.
+pub const REASON_HOLD: Duration = Duration::from_secs(3);
 const RESTART_MAX: Duration = Duration::from_secs(30);
 
 impl Daemon {
@@ -257,7 +259,9 @@ impl Daemon {
                 let Some(r) = refused(&e) else { return Err(e) };
                 lines.push(LogEvent::port(&interface, r.event()));
                 self.restart_port(i, now, &mut lines)?;
+                continue;
             }
+            self.ports[i].say_reason(now, &mut lines);
         }
         Ok(lines)
     }

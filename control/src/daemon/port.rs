@@ -6,7 +6,7 @@ use super::PpkEnv;
 use crate::config::{PortSetup, SksProfileType};
 use crate::log::{LogEvent, PortEvent, PpkSourceKind};
 use macsec::secy::{ConfOffset, Sci};
-use mka::kay::{Mka, MkaConfig};
+use mka::kay::{Mka, MkaConfig, NotSecuredReason};
 use mka::keychain::ClockWatch;
 use mka::Ckn;
 use std::collections::BTreeMap;
@@ -36,6 +36,9 @@ pub struct Port {
     pub(super) span: tracing::Span,
     /// Sees wall-clock steps (key lifetimes are wall-clock times), to log each once.
     pub(super) clock: ClockWatch,
+    /// Why not secured: the reason seen (its code) and since when, and the last one said.
+    pub(super) reason_seen: Option<(&'static str, Duration)>,
+    pub(super) reason_said: Option<&'static str>,
 }
 
 impl Port {
@@ -90,12 +93,47 @@ impl Port {
             next_pn_read: now,
             span,
             clock: ClockWatch::new(),
+            reason_seen: None,
+            reason_said: None,
         })
     }
 
     /// Takes the events to log that the port collected (the daemon's turn logs them).
     pub fn take_log(&mut self) -> Vec<LogEvent> {
         std::mem::take(&mut self.pending_log)
+    }
+
+    /// Says why the session is not secured, once per reason, when the reason has held for
+    /// [`super::REASON_HOLD`] (a normal start passes through "no peer heard" and "negotiating" in
+    /// a second or two: not said). Transient reasons (negotiating, waiting for the PPK) are never
+    /// said; once secured, a later reason is said again.
+    pub(super) fn say_reason(&mut self, now: Duration, lines: &mut Vec<LogEvent>) {
+        let reason = self
+            .mka
+            .not_secured_reason(now)
+            .filter(|r| !matches!(r, NotSecuredReason::Negotiating | NotSecuredReason::PpkPending));
+        let Some(r) = reason else {
+            self.reason_seen = None;
+            if self.mka.is_secured() {
+                self.reason_said = None;
+            }
+            return;
+        };
+        let code = r.code();
+        match self.reason_seen {
+            Some((seen, since)) if seen == code => {
+                if self.reason_said != Some(code) && now >= since + super::REASON_HOLD {
+                    self.reason_said = Some(code);
+                    lines.push(LogEvent::port(
+                        &self.setup.interface,
+                        PortEvent::NotSecured {
+                            reason: r.to_string(),
+                        },
+                    ));
+                }
+            }
+            _ => self.reason_seen = Some((code, now)),
+        }
     }
 
     /// The `interface` span (`name` = the interface) the port's work runs in.

@@ -609,7 +609,8 @@ fn run_cell(env: &Env, i: usize, c: &Cell) -> anyhow::Result<Outcome> {
         Expect::Secured(ks) => {
             o.check(
                 "ours Secured",
-                ours.as_ref().is_some_and(|s| s.status == "Secured"),
+                ours.as_ref()
+                    .is_some_and(|s| s.status == "Secured" && s.peers > 0),
             );
             o.check(
                 "wpa_supplicant Secured=Yes",
