@@ -986,6 +986,31 @@ fn t_metrics(rig: &mut Rig, c: &mut Checks) {
         "OpenMetrics when asked (ends with # EOF)",
         om.is_ok_and(|t| t.ends_with("# EOF\n")),
     );
+    // The openconfig-shaped tree (macsecctl show ... --json --openconfig) agrees too.
+    let oc: Option<serde_json::Value> = rig
+        .ctl(A, &["show", "macsec", "mka", "session", "--json", "--openconfig"])
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let f = oc
+        .as_ref()
+        .map(|t| t["openconfig-macsec:macsec"]["interfaces"]["interface"][0].clone());
+    let n = |v: &serde_json::Value| v.as_str().and_then(|s| s.parse::<u64>().ok());
+    let oc_ok = f.as_ref().is_some_and(|f| {
+        f["name"] == IF
+            && f["state"]["status"] == "ACTIVE"
+            && n(&f["scsa-tx"]["scsa-tx"][0]["state"]["counters"]["sc-encrypted"])
+                .is_some_and(|v| s0.secy.out_pkts_encrypted <= v && v <= s1.secy.out_pkts_encrypted)
+            && n(&f["state"]["counters"]["rx-late-pkts"])
+                .is_some_and(|v| s0.secy.in_pkts_late <= v && v <= s1.secy.in_pkts_late)
+            && f["mka"]["state"]["key-chain"] == "KC1"
+    });
+    c.check(
+        "the openconfig tree as show gives it (status, sc-encrypted, rx-late-pkts, key-chain)",
+        oc_ok,
+    );
+    if !oc_ok {
+        println!("  openconfig: {f:?}");
+    }
     c.check(
         "no key material in the exposition",
         !text.contains(CAK1) && !text.to_ascii_lowercase().contains(&CAK1[..16]),

@@ -103,6 +103,10 @@ struct ShowArgs {
     /// JSON instead of text.
     #[arg(long)]
     json: bool,
+    /// With --json: the state tree shaped as openconfig-macsec (1.3.0, RFC 7951 JSON) instead of
+    /// the view's own JSON (every interface, its counters, SCs and MKA state; the MKA policies).
+    #[arg(long, requires = "json")]
+    openconfig: bool,
     /// macsecd's socket.
     #[arg(long, default_value = "/run/macsec/macsecd.sock")]
     socket: PathBuf,
@@ -132,6 +136,11 @@ fn show(a: &ShowArgs) -> Result<ExitCode, pcap::PcapToolError> {
         ));
     }
     let ask = |req: serde_json::Value| ask_macsecd(&a.socket, req);
+    if a.openconfig {
+        let tree = ask(serde_json::json!({ "show": "openconfig" }))?;
+        print!("{}", json(&tree));
+        return Ok(ExitCode::SUCCESS);
+    }
     let unexpected = |e: serde_json::Error| usage(&format!("macsecd answered something unexpected: {e}"));
     let data: show::ShowData =
         serde_json::from_value(ask(serde_json::json!({ "show": "mka-session" }))?).map_err(unexpected)?;
@@ -418,10 +427,11 @@ Words may be shortened (sh mac mka sess det); Tab completes, `?` lists the choic
             let a = ShowArgs {
                 words: words[1..]
                     .iter()
-                    .filter(|w| **w != "--json")
+                    .filter(|w| **w != "--json" && **w != "--openconfig")
                     .map(|w| w.to_string())
                     .collect(),
-                json: words.contains(&"--json"),
+                json: words.contains(&"--json") || words.contains(&"--openconfig"),
+                openconfig: words.contains(&"--openconfig"),
                 socket: socket.to_path_buf(),
                 config: None,
                 state_dir: None,
