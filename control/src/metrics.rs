@@ -121,7 +121,7 @@ pub fn render(data: &ShowData, links: &[LinkView], openmetrics: bool, now_ms: u6
         families: Default::default(),
     };
     for r in &data.sessions {
-        session(&mut o, r);
+        session(&mut o, r, now_ms);
     }
     for (interface, st) in &data.statistics {
         let i = interface.as_str();
@@ -170,7 +170,7 @@ pub fn render(data: &ShowData, links: &[LinkView], openmetrics: bool, now_ms: u6
     o.text
 }
 
-fn session(o: &mut Out, r: &SessionRow) {
+fn session(o: &mut Out, r: &SessionRow, now_ms: u64) {
     let i = r.interface.as_str();
     let secured = r.status.starts_with("Secured");
     o.sample(
@@ -201,6 +201,15 @@ fn session(o: &mut Out, r: &SessionRow) {
         &[("interface", i)],
         u128::from(secured),
     );
+    if let Some(t) = r.secured_since_ms {
+        o.sample(
+            "macsec_mka_session_age_seconds",
+            false,
+            "Seconds since the session was secured (without a break).",
+            &[("interface", i)],
+            Seconds(now_ms.saturating_sub(t)),
+        );
+    }
     o.sample(
         "macsec_mka_live_peers",
         false,
@@ -534,6 +543,7 @@ mod tests {
                 sak_refused: None,
                 not_secured_reason: None,
                 not_secured_code: None,
+                secured_since_ms: Some(1_000_000),
                 detail: vec![],
             }],
             statistics: vec![(
@@ -594,6 +604,7 @@ mod tests {
             "macsec_tx_sa_pn_remaining{interface=\"TenGigE0/0/0/1\",an=\"2\"} 4294967288",
             "macsec_tx_sa_in_use{interface=\"TenGigE0/0/0/1\",an=\"2\"} 1",
             "macsec_tx_sa_age_seconds{interface=\"TenGigE0/0/0/1\",an=\"2\"} 61.005",
+            "macsec_mka_session_age_seconds{interface=\"TenGigE0/0/0/1\"} 61.005",
             "macsec_dataplane_up{interface=\"TenGigE0/0/0/1\"} 1",
             "macsec_dataplane_tx_bypass_total{interface=\"TenGigE0/0/0/1\"} 0",
         ] {

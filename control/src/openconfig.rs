@@ -197,6 +197,7 @@ mod tests {
                 sak_refused: None,
                 not_secured_reason: None,
                 not_secured_code: None,
+                secured_since_ms: None,
                 detail: vec![],
             }],
             interfaces: vec![InterfaceRow {

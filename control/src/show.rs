@@ -48,6 +48,9 @@ pub struct SessionRow {
     pub not_secured_code: Option<String>,
     /// The detail view's blocks, one per CA (the one carrying the traffic first).
     #[serde(default)]
+    /// Since when the session has been Secured without a break (Unix ms; None while it is not).
+    #[serde(default)]
+    pub secured_since_ms: Option<u64>,
     pub detail: Vec<SessionDetail>,
 }
 
@@ -666,16 +669,7 @@ pub fn guide_time_ms(ms: u64) -> String {
     let secs = ms / 1000;
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = crate::config::time::civil_from_days(days);
     format!(
         "{year} {} {day:02} {:02}:{:02}:{:02}.{:03}",
         MONTHS[(month - 1) as usize],

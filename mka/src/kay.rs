@@ -632,6 +632,12 @@ pub struct MkaStats {
     /// a live member's Lowest PN at the suite's threshold).
     #[serde(default)]
     pub pn_exhaustion_rekeys: u64,
+    /// Key server: rekeys because `sak-rekey-interval` passed.
+    #[serde(default)]
+    pub interval_rekeys: u64,
+    /// Key server: rekeys because the live peer set changed (a peer joined or left; 9.8).
+    #[serde(default)]
+    pub membership_rekeys: u64,
     /// MKPDUs of a new member dropped because the CA already held `max_peers` members.
     #[serde(default)]
     pub peer_limit_drops: u64,
@@ -2086,6 +2092,14 @@ impl Mka {
                     let rekey = p.latest.is_some();
                     self.stats.sak_generated += 1;
                     self.stats.sak_rekeyed += rekey as u64;
+                    // Why, when not for PN exhaustion (counted where it was requested).
+                    if rekey && !p.rekey_requested {
+                        if due {
+                            self.stats.interval_rekeys += 1;
+                        } else if p.sak_peers != live {
+                            self.stats.membership_rekeys += 1;
+                        }
+                    }
                     self.ev.push_back(MkaEvent::SakGenerated {
                         ckn: p.ckn.clone(),
                         ki,

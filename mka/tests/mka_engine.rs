@@ -488,6 +488,7 @@ fn a_member_near_pn_exhaustion_gets_a_new_sak() {
         assert_eq!((second.mi, second.kn), (first.mi, 2), "{suite:?}");
         let ks = &net.nodes[0].mka.stats;
         assert_eq!((ks.sak_rekeyed, ks.pn_exhaustion_rekeys), (1, 1), "{suite:?}");
+        assert_eq!((ks.interval_rekeys, ks.membership_rekeys), (0, 0), "{suite:?}");
         assert_eq!(
             net.nodes[1].mka.stats.pn_exhaustion_rekeys, 0,
             "a member starts no rekey"
@@ -564,6 +565,11 @@ fn rekey_interval_produces_a_new_sak() {
             ks.distributed_sak_rx
         ),
         (4, 3, 4, 0)
+    );
+    assert_eq!(
+        (ks.interval_rekeys, ks.membership_rekeys, ks.pn_exhaustion_rekeys),
+        (3, 0, 0),
+        "every rekey for the interval"
     );
     assert_eq!((member.sak_received, member.sak_responses_received), (4, 0));
     assert!(member.distributed_sak_rx > 0 && member.distributed_sak_rx <= member.mkpdus_validated);
@@ -698,6 +704,14 @@ fn peer_restart_is_secured_again_with_a_new_key() {
     let second = net.all_secured_same_key();
     assert_eq!(second.mi, first.mi, "same key server");
     assert!(net.nodes[0].mka.live_peers() == vec![sci(2)]);
+    // The new key was for the changed live peer set (the old MI gone, the new one live).
+    let ks = &net.nodes[0].mka.stats;
+    assert!(ks.sak_rekeyed >= 1);
+    assert_eq!(
+        (ks.membership_rekeys, ks.interval_rekeys, ks.pn_exhaustion_rekeys),
+        (ks.sak_rekeyed, 0, 0),
+        "every rekey for the membership"
+    );
 }
 
 #[test]

@@ -70,16 +70,7 @@ pub fn xr_time(offset: i64) -> String {
         .unwrap_or(0)
         + offset;
     let (days, secs) = (t.div_euclid(86400), t.rem_euclid(86400));
-    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = control::config::time::civil_from_days(days);
     const MONTHS: [&str; 12] = [
         "January",
         "February",

@@ -976,6 +976,14 @@ fn t_metrics(rig: &mut Rig, c: &mut Checks) {
         "the session as show gives it (Secured, key server, live peers, latest KN)",
         session_ok,
     );
+    let age = text
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("macsec_mka_session_age_seconds{{{i}}} ")))
+        .and_then(|v| v.parse::<f64>().ok());
+    c.check(
+        &format!("the session's age since secured ({age:?} s)"),
+        age.is_some_and(|a| a > 1.0 && a < 60.0),
+    );
     let tx = get(&format!("macsec_mka_mkpdus_tx_total{{{i}}}"));
     c.check(
         &format!("MKA counters ({tx:?} MKPDUs sent)"),

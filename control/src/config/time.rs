@@ -31,8 +31,10 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// The date of a day count since 1970-01-01 (H. Hinnant's `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
+/// The date (year, month 1-12, day 1-31) of a day count since 1970-01-01, proleptic Gregorian
+/// (H. Hinnant's `civil_from_days`). The one place the crate turns days into dates (config
+/// times, the show views' times, syslog timestamps).
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;

@@ -39,6 +39,8 @@ pub struct Port {
     /// Why not secured: the reason seen (its code) and since when, and the last one said.
     pub(super) reason_seen: Option<(&'static str, Duration)>,
     pub(super) reason_said: Option<&'static str>,
+    /// Since when (engine time) the session has been Secured without a break (None: it is not).
+    pub(super) secured_since: Option<Duration>,
 }
 
 impl Port {
@@ -95,6 +97,7 @@ impl Port {
             clock: ClockWatch::new(),
             reason_seen: None,
             reason_said: None,
+            secured_since: None,
         })
     }
 
@@ -108,6 +111,11 @@ impl Port {
     /// a second or two: not said). Transient reasons (negotiating, waiting for the PPK) are never
     /// said; once secured, a later reason is said again.
     pub(super) fn say_reason(&mut self, now: Duration, lines: &mut Vec<LogEvent>) {
+        match (self.mka.is_secured(), self.secured_since) {
+            (true, None) => self.secured_since = Some(now),
+            (false, Some(_)) => self.secured_since = None,
+            _ => {}
+        }
         let reason = self
             .mka
             .not_secured_reason(now)
