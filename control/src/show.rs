@@ -46,11 +46,11 @@ pub struct SessionRow {
     pub not_secured_reason: Option<String>,
     #[serde(default)]
     pub not_secured_code: Option<String>,
-    /// The detail view's blocks, one per CA (the one carrying the traffic first).
-    #[serde(default)]
     /// Since when the session has been Secured without a break (Unix ms; None while it is not).
     #[serde(default)]
     pub secured_since_ms: Option<u64>,
+    /// The detail view's blocks, one per CA (the one carrying the traffic first).
+    #[serde(default)]
     pub detail: Vec<SessionDetail>,
 }
 
@@ -1134,6 +1134,7 @@ mod tests {
             sak_refused: None,
             not_secured_reason: None,
             not_secured_code: None,
+            secured_since_ms: None,
             detail: vec![SessionDetail {
                 status: "Secured - Secured MKA Session with MACsec".into(),
                 interface: "Fo0/0/0/1/0".into(),

@@ -35,6 +35,7 @@ fn data() -> ShowData {
                 "ICV failures: 4 MKPDUs with CKN 01 failed ICV validation (likely CAK mismatch)".into(),
             ),
             not_secured_code: Some("icv-failures".into()),
+            secured_since_ms: None,
             detail: vec![SessionDetail {
                 status: "Init - MKA Session initialized, no peer heard".into(),
                 not_secured_reason: Some(

@@ -151,6 +151,7 @@ fn row(status: &str, detail: Vec<SessionDetail>) -> SessionRow {
         sak_refused: None,
         not_secured_reason: None,
         not_secured_code: None,
+        secured_since_ms: None,
         detail,
     }
 }
