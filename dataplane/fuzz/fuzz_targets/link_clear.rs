@@ -3,8 +3,9 @@
 //! (tags in the clear 0..2 on each side, an EtherType and a MAC bypass, must- or should-secure);
 //! the rest is a list of frames (a length octet, then the frame). Site A protects what its host
 //! sends, site B validates what A put on the line. Must never panic, and:
-//! - nothing leaves A's line port in the clear under must-secure but a bypassed frame (listed
-//!   EtherType before or after the clear tags, or listed destination MAC);
+//! - A's line carries every host frame in order: passed as it is only when listed (EtherType
+//!   before or after the clear tags, destination MAC, LACP under lacp-in-clear), else protected
+//!   (the clear tags, then a SecTAG), or dropped only when it is a runt or ends inside its tags;
 //! - with the same clear tags on both sides, every frame A protected reaches B's host exactly as
 //!   A's host sent it, and in order.
 #![no_main]
@@ -25,16 +26,20 @@ fn run(l: &MemLink) {
     while w.poll() > 0 {}
 }
 
-fn tags_of(f: &[u8], most: u8) -> (usize, u16) {
+/// The VLAN tags (at most `most`) after the addresses and the EtherType after them; None when the
+/// frame is shorter than its header or ends inside a tag (as the dataplane reads it).
+fn tags_of(f: &[u8], most: u8) -> Option<(usize, u16)> {
+    if f.len() < 14 {
+        return None;
+    }
     let mut n = 0;
     loop {
         let at = 12 + 4 * n;
-        let Some(et) = f.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]])) else {
-            return (n, 0);
-        };
-        if n == usize::from(most) || (et != 0x8100 && et != 0x88a8) || f.len() < at + 6 {
-            return (n, et);
+        let et = u16::from_be_bytes([*f.get(at)?, *f.get(at + 1)?]);
+        if n == usize::from(most) || (et != 0x8100 && et != 0x88a8) {
+            return Some((n, et));
         }
+        f.get(at + 5)?;
         n += 1;
     }
 }
@@ -92,22 +97,35 @@ fuzz_target!(|data: &[u8]| {
     run(&a);
     let line: Vec<Vec<u8>> = a.wires.line_out.try_iter().collect();
     let listed = |f: &[u8]| {
-        let (_, inner) = tags_of(f, tags_a);
-        let outer = f.get(12..14).map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
-        bypass && (outer == 0x88cc || inner == 0x88cc || f.get(..6) == Some(&LLDP[..]))
+        let Some((_, inner)) = tags_of(f, tags_a) else {
+            return false;
+        };
+        let outer = u16::from_be_bytes([f[12], f[13]]);
+        bypass && (outer == 0x88cc || inner == 0x88cc || f[..6] == LLDP)
     };
-    let lacp = |f: &[u8]| sel & 0x80 != 0 && f.get(12..14) == Some(&[0x88, 0x09][..]);
-    // Nothing leaves the line in the clear but what is listed (the SA is in use, so under
-    // should-secure too); everything else carries a SecTAG after A's clear tags and 32 octets more.
-    for l in &line {
-        if sent.contains(l) && (listed(l) || lacp(l)) {
+    let lacp = |f: &[u8]| sel & 0x80 != 0 && f[12..14] == [0x88, 0x09];
+    // The line is what A's host sent, in order: each frame passed as it is (only if listed), or
+    // protected (its clear tags, then a SecTAG, 32 octets more), or dropped (only a runt or a
+    // frame that ends inside its tags). So nothing leaves in the clear but what is listed, under
+    // should-secure too (the SA is in use).
+    let mut i = 0;
+    for f in &sent {
+        let Some((n, _)) = tags_of(f, tags_a) else {
             continue;
+        };
+        let l = line.get(i).unwrap_or_else(|| panic!("a frame lost: {f:02x?}"));
+        if listed(f) || lacp(f) {
+            assert_eq!(l, f, "a listed frame passes as it is");
+        } else {
+            let t = 12 + 4 * n;
+            assert!(
+                l.len() == f.len() + 32 && l[..t] == f[..t] && l[t..t + 2] == [0x88, 0xe5],
+                "protected: its clear tags, then a SecTAG: {f:02x?} became {l:02x?}"
+            );
         }
-        assert!(!sent.contains(l), "a host frame left in the clear: {l:02x?}");
-        let (n, et) = tags_of(l, tags_a);
-        assert_eq!(et, 0x88e5, "a SecTAG after the clear tags: {l:02x?}");
-        let _ = n;
+        i += 1;
     }
+    assert_eq!(i, line.len(), "every line frame accounted for");
     for f in &line {
         b.wires.line_in.send(f.clone()).unwrap();
     }
