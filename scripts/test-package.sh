@@ -19,7 +19,7 @@
 #  6. the units under systemd: the root booted by systemd-nspawn, where
 #     scripts/lib/package-units.sh enables and starts both units, reloads macsecd (and sees a
 #     reload with a bad configuration refused), SIGKILLs the dataplane (systemd restarts it,
-#     macsecd stays and reconnects) and stops them
+#     on systemd 252 macsecd restarts with it) and stops them
 #  7. `dpkg --purge` removes the package and its configuration
 # Everything it mounts, starts and creates (but the cache) is removed on exit, failed or not.
 set -euo pipefail
