@@ -5,11 +5,12 @@ use serde::{Deserialize, Serialize};
 
 /// Cisco's SCI notation: `001d.e5e9.aa39/0005`.
 pub fn cisco_sci(sci: u64) -> String {
-    let b = sci.to_be_bytes();
-    format!(
-        "{:02x}{:02x}.{:02x}{:02x}.{:02x}{:02x}/{:02x}{:02x}",
-        b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]
-    )
+    format!("{}/{:04x}", sci_mac(sci), sci as u16)
+}
+
+/// The MAC address of an SCI in Cisco's notation: `001d.e5e9.aa39`.
+fn sci_mac(sci: u64) -> String {
+    macsec::wire::ethernet::MacAddr::from_slice(&sci.to_be_bytes()).cisco()
 }
 
 /// One row of `show macsec mka session`.
@@ -208,11 +209,10 @@ pub struct InterfaceRow {
 pub fn render_mka_interface_detail(rows: &[InterfaceRow]) -> String {
     let mut s = format!("Number of interfaces on MACSec MKA: {}\n\n", rows.len());
     for r in rows {
-        let b = r.local_tx_sci.to_be_bytes();
         s.push_str(&format!("Interface Name : {}\n", r.interface));
         s.push_str(&format!(
-            "    Interface MAC               : {:02x}{:02x}.{:02x}{:02x}.{:02x}{:02x}\n",
-            b[0], b[1], b[2], b[3], b[4], b[5]
+            "    Interface MAC               : {}\n",
+            sci_mac(r.local_tx_sci)
         ));
         s.push_str("    MKA initialized             : TRUE\n");
         s.push_str(&format!(
@@ -558,14 +558,7 @@ fn render_detail_block(s: &mut String, d: &SessionDetail) {
     let b = d.local_tx_sci.to_be_bytes();
     field(s, "Local Tx-SCI", cisco_sci(d.local_tx_sci));
     field(s, "Local Tx-SSCI", d.local_tx_ssci);
-    field(
-        s,
-        "Interface MAC Address",
-        format!(
-            "{:02x}{:02x}.{:02x}{:02x}.{:02x}{:02x}",
-            b[0], b[1], b[2], b[3], b[4], b[5]
-        ),
-    );
+    field(s, "Interface MAC Address", sci_mac(d.local_tx_sci));
     field(s, "MKA Port Identifier", u16::from_be_bytes([b[6], b[7]]));
     field(
         s,

@@ -204,6 +204,11 @@ impl ClearPolicy {
         listed(et) || listed(inner) || (*dst != [0; 6] && self.destination_macs.contains(dst))
     }
 
+    /// Some EtherType or destination MAC is listed (the dataplane checks the lists only then).
+    pub fn has_lists(&self) -> bool {
+        self.ethertype_list().next().is_some() || self.mac_list().next().is_some()
+    }
+
     /// The listed EtherTypes, in order.
     pub fn ethertype_list(&self) -> impl Iterator<Item = u16> + '_ {
         self.ethertypes.iter().copied().filter(|&e| e != 0)

@@ -42,11 +42,10 @@ impl fmt::Display for MacsecPolicy {
             writeln!(f, "  policy-exception ethertype 0x{et:04x}")?;
         }
         for mac in self.clear.mac_list() {
-            let m = mac;
             writeln!(
                 f,
-                "  policy-exception destination-mac {:02x}{:02x}.{:02x}{:02x}.{:02x}{:02x}",
-                m[0], m[1], m[2], m[3], m[4], m[5]
+                "  policy-exception destination-mac {}",
+                macsec::wire::ethernet::MacAddr(mac).cisco()
             )?;
         }
         if self.clear.vlan_tags_in_clear != 0 {

@@ -17,10 +17,6 @@ use macsec::wire::ethernet::{leading_tags, lift_tags, put_tags, EtherType, HEADE
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-fn has_bypass(c: &ClearPolicy) -> bool {
-    c.ethertype_list().next().is_some() || c.mac_list().next().is_some()
-}
-
 /// What a worker looks at to classify a frame: its EtherType, the EtherType after the VLAN tags
 /// the link leaves in the clear (and how many there are), and whether a bypass list takes it.
 /// None: shorter than its header (and tags).
@@ -176,7 +172,7 @@ impl Intake<TxState, TxView> {
             sci: s.secy.sci,
             security: s.security,
             clear: s.clear,
-            bypass: has_bypass(&s.clear),
+            bypass: s.clear.has_lists(),
             encoding: s.secy.encoding_sa().cloned(),
         });
         self.gen += 1;
@@ -190,7 +186,7 @@ impl Intake<RxState, RxView> {
             secy: s.secy.clone(),
             security: s.security,
             clear: s.clear,
-            bypass: has_bypass(&s.clear),
+            bypass: s.clear.has_lists(),
             any_enabled: s.secy.any_enabled(),
         });
         self.gen += 1;
@@ -330,7 +326,7 @@ impl<P: LinkPorts> SharedLink<P> {
                 sci: p.sci,
                 security: p.security,
                 clear: p.clear,
-                bypass: has_bypass(&p.clear),
+                bypass: p.clear.has_lists(),
                 encoding: None,
             }),
             attached: Vec::new(),
@@ -344,7 +340,7 @@ impl<P: LinkPorts> SharedLink<P> {
                 secy: RxSecY::new(p.policy, p.backend),
                 security: p.security,
                 clear: p.clear,
-                bypass: has_bypass(&p.clear),
+                bypass: p.clear.has_lists(),
                 any_enabled: false,
             }),
             attached: Vec::new(),

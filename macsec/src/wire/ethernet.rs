@@ -68,6 +68,17 @@ impl core::str::FromStr for EtherType {
     }
 }
 
+impl MacAddr {
+    /// IOS XR's notation, `0180.c200.000e` (what `from_str` also takes).
+    pub fn cisco(&self) -> String {
+        let b = self.0;
+        format!(
+            "{:02x}{:02x}.{:02x}{:02x}.{:02x}{:02x}",
+            b[0], b[1], b[2], b[3], b[4], b[5]
+        )
+    }
+}
+
 impl fmt::Display for MacAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.0;
