@@ -69,13 +69,6 @@ impl Lifted {
     }
 }
 
-/// Now as Unix time in milliseconds (when an SA is installed).
-fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -152,16 +145,12 @@ struct TxState {
     clear: ClearPolicy,
     max_frame_len: Option<usize>,
     control: ControlOut,
-    /// When each AN's SA was installed (Unix ms; 0: none).
-    installed: [u64; 4],
 }
 
 struct RxState {
     secy: RxSecY,
     security: SecurityPolicy,
     clear: ClearPolicy,
-    /// When each receive SA was installed (Unix ms).
-    installed: Vec<(Sci, u8, u64)>,
 }
 
 impl Intake<TxState, TxView> {
@@ -316,7 +305,6 @@ impl<P: LinkPorts> SharedLink<P> {
             clear: p.clear,
             max_frame_len: p.policy.max_frame_len,
             control: ControlOut::new(p.control),
-            installed: [0; 4],
         };
         let mut tx_intake = Intake {
             next_ticket: 0,
@@ -348,7 +336,6 @@ impl<P: LinkPorts> SharedLink<P> {
                 secy: RxSecY::new(p.policy, p.backend),
                 security: p.security,
                 clear: p.clear,
-                installed: Vec::new(),
             },
         };
         rx_intake.rebuild();
@@ -567,28 +554,17 @@ impl<P: LinkPorts> SharedLink<P> {
 
     /// Counters and SAs as they stand: the intakes' SA tables, the releases' counters.
     pub fn snapshot(&self) -> Snapshot {
-        let (tx_sci, encoding_an, tx_policy, tx_sas, security, clear, tx_installed) = {
+        let (tx_sci, encoding_an, tx_policy, tx_sas, security, clear) = {
             let i = lock(&self.tx_intake);
             let t = &i.s.secy;
             let sas: Vec<Arc<TxSa>> = (0..4u8).filter_map(|an| t.sa(an).cloned()).collect();
-            (
-                t.sci,
-                t.encoding_an(),
-                t.policy,
-                sas,
-                i.s.security,
-                i.s.clear,
-                i.s.installed,
-            )
+            (t.sci, t.encoding_an(), t.policy, sas, i.s.security, i.s.clear)
         };
         let (tx_secy, tx_sa_counters, tx_link) = {
             let r = self.tx_order.state();
             (r.secy, r.sa, r.link)
         };
-        let (rx, rx_installed) = {
-            let i = lock(&self.rx_intake);
-            (i.s.secy.clone(), i.s.installed.clone())
-        };
+        let rx = lock(&self.rx_intake).s.secy.clone();
         let (rx_secy, rx_link) = {
             let r = self.rx_order.state();
             (r.secy, r.link)
@@ -622,7 +598,7 @@ impl<P: LinkPorts> SharedLink<P> {
                         key_check: None,
                         out_pkts_protected: c.out_pkts_protected,
                         out_pkts_encrypted: c.out_pkts_encrypted,
-                        installed_unix_ms: tx_installed[usize::from(sa.an & 3)],
+                        installed_unix_ms: sa.created_unix_ms(),
                     }
                 })
                 .collect(),
@@ -630,7 +606,6 @@ impl<P: LinkPorts> SharedLink<P> {
                 .scs
                 .iter()
                 .flat_map(|sc| {
-                    let rx_installed = &rx_installed;
                     sc.sas().map(move |(sa, enabled)| {
                         let st = sa.state();
                         RxSaState {
@@ -647,10 +622,7 @@ impl<P: LinkPorts> SharedLink<P> {
                             in_pkts_not_valid: st.counters.in_pkts_not_valid,
                             in_pkts_not_using_sa: st.counters.in_pkts_not_using_sa,
                             in_pkts_unused_sa: st.counters.in_pkts_unused_sa,
-                            installed_unix_ms: rx_installed
-                                .iter()
-                                .find(|&&(s, a, _)| (s, a) == (sc.sci, sa.an))
-                                .map_or(0, |&(_, _, t)| t),
+                            installed_unix_ms: sa.created_unix_ms(),
                         }
                     })
                 })
@@ -679,7 +651,6 @@ impl<P: LinkPorts> SharedLink<P> {
                     if changed {
                         // Keys of another suite are useless: start from no SAs.
                         i.s.secy = TxSecY::new(policy, i.s.secy.sci, self.backend);
-                        i.s.installed = [0; 4];
                         i.attached.push(ReleaseCmd::ResetCounters);
                     } else {
                         i.s.secy.policy = policy;
@@ -692,7 +663,6 @@ impl<P: LinkPorts> SharedLink<P> {
                 let mut i = lock(&self.rx_intake);
                 if suite_changed {
                     i.s.secy = RxSecY::new(policy, self.backend);
-                    i.s.installed.clear();
                     i.attached.push(ReleaseCmd::ResetCounters);
                 } else {
                     i.s.secy.set_policy(policy);
@@ -705,7 +675,6 @@ impl<P: LinkPorts> SharedLink<P> {
                 let mut i = lock(&self.tx_intake);
                 let an = sa.an;
                 if i.s.secy.put_sa(sa).is_ok() {
-                    i.s.installed[usize::from(an & 3)] = unix_ms();
                     i.attached.push(ReleaseCmd::ResetTxSa(an));
                     i.rebuild();
                 }
@@ -719,15 +688,11 @@ impl<P: LinkPorts> SharedLink<P> {
             Command::DeleteTxSa(an) => {
                 let mut i = lock(&self.tx_intake);
                 i.s.secy.delete_sa(an);
-                i.s.installed[usize::from(an & 3)] = 0;
                 i.rebuild();
             }
             Command::PutRxSa { sci, sa } => {
                 let mut i = lock(&self.rx_intake);
-                let an = sa.an;
                 i.s.secy.put_sa(sci, *sa);
-                i.s.installed.retain(|&(s, a, _)| (s, a) != (sci, an));
-                i.s.installed.push((sci, an, unix_ms()));
                 i.rebuild();
             }
             Command::EnableRxSa { sci, an, enable } => {
@@ -739,7 +704,6 @@ impl<P: LinkPorts> SharedLink<P> {
             Command::DeleteRxSa { sci, an } => {
                 let mut i = lock(&self.rx_intake);
                 i.s.secy.delete_sa(sci, an);
-                i.s.installed.retain(|&(s, a, _)| (s, a) != (sci, an));
                 i.rebuild();
             }
             // At once, on the SA every view shares: a floor that only rises may hold for frames

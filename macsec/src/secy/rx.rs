@@ -100,6 +100,8 @@ pub struct RxSa {
     state: CachePadded<Mutex<RxSaState>>,
     /// The replay window's lowest acceptable PN as of the last commit run (it only grows).
     lowest_hint: CachePadded<AtomicU64>,
+    /// When the SA was made (Unix ms): its install, for the SA's age.
+    created_unix_ms: u64,
 }
 
 impl core::fmt::Debug for RxSa {
@@ -114,6 +116,11 @@ impl core::fmt::Debug for RxSa {
 }
 
 impl RxSa {
+    /// When the SA was made (Unix ms).
+    pub fn created_unix_ms(&self) -> u64 {
+        self.created_unix_ms
+    }
+
     /// XPN: SSCI XOR salt, the IV's base (the guide's CtxSalt); None for the non-XPN suites,
     /// whose IV starts with the SCI. Not secret: both travel in or derive from MKPDUs.
     pub fn ctx_salt(&self) -> Option<[u8; IV_LEN]> {
@@ -131,6 +138,7 @@ impl RxSa {
     ) -> Result<RxSa, SaError> {
         let replay = ReplayWindow::new(lowest_pn, window);
         Ok(RxSa {
+            created_unix_ms: super::unix_ms(),
             an,
             suite,
             key: build_key(backend, suite, an, keys)?,

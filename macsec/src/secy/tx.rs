@@ -58,6 +58,8 @@ pub struct TxSa {
     key: Box<dyn AeadKey>,
     iv_base: [u8; IV_LEN],
     pn: CachePadded<TxPn>,
+    /// When the SA was made (Unix ms): its install, for the SA's age.
+    created_unix_ms: u64,
 }
 
 /// The next PN and whether the threshold was reported.
@@ -84,6 +86,11 @@ impl TxSa {
         self.suite.is_xpn().then_some(self.iv_base)
     }
 
+    /// When the SA was made (Unix ms).
+    pub fn created_unix_ms(&self) -> u64 {
+        self.created_unix_ms
+    }
+
     pub fn new(
         backend: Backend,
         suite: CipherSuite,
@@ -93,6 +100,7 @@ impl TxSa {
         next_pn: u64,
     ) -> Result<TxSa, SaError> {
         Ok(TxSa {
+            created_unix_ms: super::unix_ms(),
             an,
             suite,
             key: build_key(backend, suite, an, keys)?,
