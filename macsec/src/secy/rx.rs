@@ -666,6 +666,7 @@ impl Drop for Held<'_> {
 
 /// The SA `an` of the SC at `sc` and its state, locked: the lock `held` already holds when it
 /// is that SA's, else taken (and kept in `held` for the next frame).
+#[inline]
 fn lock_sa<'a, 'h>(
     scs: &'a [RxSc],
     held: &'h mut Option<Held<'a>>,
@@ -700,7 +701,10 @@ impl<'a> Commit<'a> {
         self.counters
     }
 
-    /// Decides on and counts one opened frame: the verdict [`RxSecY::validate`] gives.
+    /// Decides on and counts one opened frame: the verdict [`RxSecY::validate`] gives. Inlined
+    /// into the release loop: the verdict is then never built in memory where only its kind is
+    /// read.
+    #[inline]
     pub fn frame(&mut self, o: &Opened) -> Result<Validated, RxDrop> {
         let Commit {
             scs,
