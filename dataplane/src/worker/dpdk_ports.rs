@@ -39,6 +39,18 @@ impl Frames for Burst<BURST> {
     fn set_span(&mut self, i: usize, span: Span) -> bool {
         self[i].set_window(span.start, span.len).is_ok()
     }
+
+    #[inline]
+    fn prefetch(&self) {
+        // The descriptors first (independent of each other), then each frame's first line
+        // (its addresses, SecTAG or EtherType: what classify reads) and the next.
+        for m in self.iter() {
+            m.prefetch_meta();
+        }
+        for m in self.iter() {
+            m.prefetch_data(128);
+        }
+    }
 }
 
 /// The host and line ports of a link (queue 0 of each) and the pool injected frames come from.
@@ -101,11 +113,11 @@ impl LinkPorts for DpdkPorts {
     type Frames = Burst<BURST>;
 
     #[inline]
-    fn rx(&self, side: Side, queue: u16, into: &mut Burst<BURST>) -> usize {
+    fn rx(&self, side: Side, queue: u16, max: usize, into: &mut Burst<BURST>) -> usize {
         match &self.pace {
-            None => into.rx(self.port(side), queue),
+            None => into.rx_max(self.port(side), queue, max),
             Some(p) => {
-                let max = p[side as usize].allow(BURST);
+                let max = p[side as usize].allow(max);
                 if max == 0 {
                     return 0;
                 }

@@ -1,6 +1,7 @@
 //! One link shared by its workers: the protect (host → line) and validate (line → host)
 //! pipelines, the control commands that change them, and the snapshot of counters and SAs.
 
+use super::burst::BurstSize;
 use super::latency::{ticks, Histogram, Latency, LatencyReport};
 use super::order::{slots_for, Ordered};
 use super::punt::{ControlOut, PuntLimits, Punts};
@@ -133,6 +134,8 @@ enum ReleaseCmd {
 /// so a worker copies it only when it changed) and what rides with the next burst.
 struct Intake<S, V> {
     next_ticket: u64,
+    /// Frames the next receive asks for.
+    burst: BurstSize,
     gen: u64,
     view: Arc<V>,
     attached: Vec<ReleaseCmd>,
@@ -308,6 +311,7 @@ impl<P: LinkPorts> SharedLink<P> {
         };
         let mut tx_intake = Intake {
             next_ticket: 0,
+            burst: BurstSize::default(),
             gen: 0,
             view: Arc::new(TxView {
                 policy: p.policy,
@@ -323,6 +327,7 @@ impl<P: LinkPorts> SharedLink<P> {
         tx_intake.rebuild();
         let mut rx_intake = Intake {
             next_ticket: 0,
+            burst: BurstSize::default(),
             gen: 0,
             view: Arc::new(RxView {
                 secy: RxSecY::new(p.policy, p.backend),
@@ -754,6 +759,7 @@ fn reserve(v: &TxView, n: usize, link: &str) -> (PnBlock, Option<Event>) {
 /// (the SA's multi-buffer key interleaves them) and its new span set. A frame the AEAD did not
 /// seal is dropped: its text may be clear.
 fn protect_burst<F: Frames>(v: &TxView, block: &mut PnBlock, frames: &mut F, out: &mut [TxOut]) {
+    frames.prefetch();
     let n = frames.len().min(out.len());
     let mut at: [Option<(SealAt, Span)>; BURST] = [None; BURST];
     let mut lifted = [Lifted::default(); BURST];
@@ -865,6 +871,7 @@ fn prepare_one<F: Frames>(
 /// SC and SA, PN); then the prepared frames opened with one AEAD call per run of frames of one
 /// SA, and finished (SecTAG and ICV stripped).
 fn validate_burst<F: Frames>(v: &RxView, frames: &mut F, out: &mut [RxOut]) {
+    frames.prefetch();
     let n = frames.len().min(out.len());
     let mut at = [OpenAt::default(); BURST];
     let mut pending = [false; BURST];
@@ -986,6 +993,8 @@ pub struct WorkerLink<P: LinkPorts> {
     /// frames it read that wait for a ticket.
     host_queue: Option<u16>,
     held: P::Frames,
+    /// Frames the next receive of `host_queue` asks for.
+    held_burst: BurstSize,
 }
 
 impl<P: LinkPorts> WorkerLink<P> {
@@ -1008,6 +1017,7 @@ impl<P: LinkPorts> WorkerLink<P> {
         WorkerLink {
             host_queue: (queues > 1).then(|| (index % usize::from(queues)) as u16),
             held: P::Frames::default(),
+            held_burst: BurstSize::default(),
             link,
             tx,
             rx,
@@ -1032,12 +1042,15 @@ impl<P: LinkPorts> WorkerLink<P> {
             tx,
             host_queue,
             held,
+            held_burst,
             ..
         } = self;
         let link: &SharedLink<P> = link;
         if let Some(q) = *host_queue {
             if held.is_empty() {
-                link.ports.rx(Side::Host, q, held);
+                let max = held_burst.next();
+                link.ports.rx(Side::Host, q, max, held);
+                held_burst.record(max, held);
             }
         }
         let Ok(mut i) = link.tx_intake.try_lock() else {
@@ -1056,7 +1069,12 @@ impl<P: LinkPorts> WorkerLink<P> {
                 std::mem::swap(&mut slot.data.frames, held);
                 slot.data.frames.len()
             }
-            None => link.ports.rx(Side::Host, 0, &mut slot.data.frames),
+            None => {
+                let max = i.burst.next();
+                let n = link.ports.rx(Side::Host, 0, max, &mut slot.data.frames);
+                i.burst.record(max, &slot.data.frames);
+                n
+            }
         };
         if n == 0 && i.attached.is_empty() {
             return 0;
@@ -1092,7 +1110,9 @@ impl<P: LinkPorts> WorkerLink<P> {
         let Some(mut slot) = link.rx_order.claim(t) else {
             return 0;
         };
-        let n = link.ports.rx(Side::Line, 0, &mut slot.data.frames);
+        let max = i.burst.next();
+        let n = link.ports.rx(Side::Line, 0, max, &mut slot.data.frames);
+        i.burst.record(max, &slot.data.frames);
         if n == 0 && i.attached.is_empty() {
             return 0;
         }

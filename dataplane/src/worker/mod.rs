@@ -29,6 +29,7 @@
 //! The steps are generic over the ports ([`LinkPorts`]): DPDK ports in the dataplane
 //! (`DpdkPorts`), in-memory queues in tests ([`ports::MemPorts`]).
 
+mod burst;
 mod latency;
 mod link;
 mod order;
@@ -143,6 +144,10 @@ pub trait Frames: Default + Send {
     /// Frame `i` is now at `span` of its buffer (protect and validate move its start); false when
     /// the span does not fit the buffer.
     fn set_span(&mut self, i: usize, span: Span) -> bool;
+    /// Asks the CPU to bring every frame's descriptor and its first octets into the cache: a
+    /// burst's frames arrive from another core or a NIC's DMA, and fetching them one at a time
+    /// as the work step reaches them would wait out each miss in turn. A hint only.
+    fn prefetch(&self) {}
 }
 
 /// A link's host and line ports as the pipeline uses them. Receiving on a queue is done by one
@@ -150,9 +155,9 @@ pub trait Frames: Default + Send {
 /// transmitting by one (the release's holder).
 pub trait LinkPorts: Send + Sync {
     type Frames: Frames;
-    /// Receives up to [`BURST`] frames from `queue` of `side` into the empty `into`; returns how
-    /// many.
-    fn rx(&self, side: Side, queue: u16, into: &mut Self::Frames) -> usize;
+    /// Receives up to `max` (at most [`BURST`]) frames from `queue` of `side` into the empty
+    /// `into`; returns how many.
+    fn rx(&self, side: Side, queue: u16, max: usize, into: &mut Self::Frames) -> usize;
     /// Rx queues of `side` (more than one: spread by RSS, each read by its own worker).
     fn rx_queues(&self, side: Side) -> u16 {
         let _ = side;

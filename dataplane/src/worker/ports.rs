@@ -15,6 +15,23 @@ pub struct MemFrames {
     frames: Vec<(Vec<u8>, Span)>,
 }
 
+impl MemFrames {
+    /// Frames as a receive would hand them over (headroom and tailroom around each).
+    pub fn from_frames(frames: impl IntoIterator<Item = Vec<u8>>) -> Self {
+        let mut m = MemFrames::default();
+        for f in frames {
+            m.push(&f);
+        }
+        m
+    }
+
+    fn push(&mut self, f: &[u8]) {
+        let mut buf = vec![0u8; ROOM + f.len() + ROOM];
+        buf[ROOM..ROOM + f.len()].copy_from_slice(f);
+        self.frames.push((buf, Span::new(ROOM, f.len())));
+    }
+}
+
 impl Frames for MemFrames {
     fn len(&self) -> usize {
         self.frames.len()
@@ -97,14 +114,12 @@ impl MemPorts {
 impl LinkPorts for MemPorts {
     type Frames = MemFrames;
 
-    fn rx(&self, side: Side, _queue: u16, into: &mut MemFrames) -> usize {
+    fn rx(&self, side: Side, _queue: u16, max: usize, into: &mut MemFrames) -> usize {
         let (input, _) = self.wires(side);
         into.frames.clear();
-        while into.frames.len() < BURST {
+        while into.frames.len() < max.min(BURST) {
             let Ok(f) = input.try_recv() else { break };
-            let mut buf = vec![0u8; ROOM + f.len() + ROOM];
-            buf[ROOM..ROOM + f.len()].copy_from_slice(&f);
-            into.frames.push((buf, Span::new(ROOM, f.len())));
+            into.push(&f);
         }
         into.frames.len()
     }
