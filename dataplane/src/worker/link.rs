@@ -759,7 +759,6 @@ fn reserve(v: &TxView, n: usize, link: &str) -> (PnBlock, Option<Event>) {
 /// (the SA's multi-buffer key interleaves them) and its new span set. A frame the AEAD did not
 /// seal is dropped: its text may be clear.
 fn protect_burst<F: Frames>(v: &TxView, block: &mut PnBlock, frames: &mut F, out: &mut [TxOut]) {
-    frames.prefetch();
     let n = frames.len().min(out.len());
     let mut at: [Option<(SealAt, Span)>; BURST] = [None; BURST];
     let mut lifted = [Lifted::default(); BURST];
@@ -871,7 +870,6 @@ fn prepare_one<F: Frames>(
 /// SC and SA, PN); then the prepared frames opened with one AEAD call per run of frames of one
 /// SA, and finished (SecTAG and ICV stripped).
 fn validate_burst<F: Frames>(v: &RxView, frames: &mut F, out: &mut [RxOut]) {
-    frames.prefetch();
     let n = frames.len().min(out.len());
     let mut at = [OpenAt::default(); BURST];
     let mut pending = [false; BURST];

@@ -144,10 +144,6 @@ pub trait Frames: Default + Send {
     /// Frame `i` is now at `span` of its buffer (protect and validate move its start); false when
     /// the span does not fit the buffer.
     fn set_span(&mut self, i: usize, span: Span) -> bool;
-    /// Asks the CPU to bring every frame's descriptor and its first octets into the cache: a
-    /// burst's frames arrive from another core or a NIC's DMA, and fetching them one at a time
-    /// as the work step reaches them would wait out each miss in turn. A hint only.
-    fn prefetch(&self) {}
 }
 
 /// A link's host and line ports as the pipeline uses them. Receiving on a queue is done by one

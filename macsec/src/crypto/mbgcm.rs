@@ -950,6 +950,11 @@ fn batch_z<const SEAL: bool, F: Frame>(key: &MbGcmKey, frames: &mut [F], ok: &mu
     aes_group(rk, rounds, fill, fill_b);
     finish_group::<SEAL, F>(key, frames, ok, ready, ready_b, &mut lh);
     finish_group::<SEAL, F>(key, frames, ok, fill, fill_b, &mut lh);
+    // The group buffers end up holding keystream and the frames' E_K(J0) (a tag XOR its GHASH
+    // value: with known frames, equations in H): not left on the stack.
+    for gb in &mut gbs {
+        gb.0.zeroize();
+    }
 }
 
 /// (`a[cur]`, `a[cur ^ 1]`) borrowed together.
@@ -1669,6 +1674,8 @@ macro_rules! frame_kernel {
                 if SEAL {
                     w::seg(&mut acc, &buf[..tl], &htab[hix(b)..]);
                 }
+                // Opening leaves plaintext in the copy: not left on the stack.
+                buf.zeroize();
                 b += n;
             }
             w::last(&mut acc, lens, &htab[NPOW - 1]);
