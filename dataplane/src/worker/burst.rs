@@ -7,9 +7,10 @@
 //! one core, 64 of 64 octets 5-10 us, so a backlog (the core was interrupted, a peak) received in
 //! one burst would cost its frames that much. While the port hands over fewer frames than asked
 //! (the link keeps up), a burst is capped at about 2-3 us of work: [`BUDGET_OCTETS`] over the
-//! frames' mean length plus [`FRAME_COST_OCTETS`] each (at least [`MIN_FRAMES`]); after [`FULL_AFTER`] capped bursts in a row that came back full (the link is
-//! saturated: bigger bursts spread the per-burst cost over more frames) it asks for [`BURST`]
-//! again, until a burst comes back short.
+//! frames' mean length plus [`FRAME_COST_OCTETS`] each (at least [`MIN_FRAMES`]); after
+//! [`FULL_AFTER`] capped bursts in a row that came back full (the link is saturated: bigger
+//! bursts spread the per-burst cost over more frames) it asks for [`BURST`] again, until a burst
+//! comes back short.
 
 use super::{Frames, BURST};
 
@@ -56,7 +57,7 @@ impl BurstSize {
             return;
         }
         let octets: usize = (0..got).map(|k| frames.data(k).len()).sum();
-        self.avg_len = (octets / got).max(1);
+        self.avg_len = octets / got;
         if got < asked {
             self.full = 0;
         } else if asked < BURST {

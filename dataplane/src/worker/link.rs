@@ -557,6 +557,14 @@ impl<P: LinkPorts> SharedLink<P> {
         }
     }
 
+    /// Receives from `queue` of `side` as many frames as `burst` asks for, and tells it what came.
+    fn rx(&self, side: Side, queue: u16, burst: &mut BurstSize, into: &mut P::Frames) -> usize {
+        let max = burst.next();
+        let n = self.ports.rx(side, queue, max, into);
+        burst.record(max, into);
+        n
+    }
+
     /// Counters and SAs as they stand: the intakes' SA tables, the releases' counters.
     pub fn snapshot(&self) -> Snapshot {
         let (tx_sci, encoding_an, tx_policy, tx_sas, security, clear) = {
@@ -1046,9 +1054,7 @@ impl<P: LinkPorts> WorkerLink<P> {
         let link: &SharedLink<P> = link;
         if let Some(q) = *host_queue {
             if held.is_empty() {
-                let max = held_burst.next();
-                link.ports.rx(Side::Host, q, max, held);
-                held_burst.record(max, held);
+                link.rx(Side::Host, q, held_burst, held);
             }
         }
         let Ok(mut i) = link.tx_intake.try_lock() else {
@@ -1067,12 +1073,7 @@ impl<P: LinkPorts> WorkerLink<P> {
                 std::mem::swap(&mut slot.data.frames, held);
                 slot.data.frames.len()
             }
-            None => {
-                let max = i.burst.next();
-                let n = link.ports.rx(Side::Host, 0, max, &mut slot.data.frames);
-                i.burst.record(max, &slot.data.frames);
-                n
-            }
+            None => link.rx(Side::Host, 0, &mut i.burst, &mut slot.data.frames),
         };
         if n == 0 && i.attached.is_empty() {
             return 0;
@@ -1108,9 +1109,7 @@ impl<P: LinkPorts> WorkerLink<P> {
         let Some(mut slot) = link.rx_order.claim(t) else {
             return 0;
         };
-        let max = i.burst.next();
-        let n = link.ports.rx(Side::Line, 0, max, &mut slot.data.frames);
-        i.burst.record(max, &slot.data.frames);
+        let n = link.rx(Side::Line, 0, &mut i.burst, &mut slot.data.frames);
         if n == 0 && i.attached.is_empty() {
             return 0;
         }
