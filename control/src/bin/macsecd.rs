@@ -136,10 +136,12 @@ fn link_views(data: &ShowData, dataplane: &std::path::Path) -> Vec<control::metr
 /// The metrics exposition (`--metrics`).
 fn metrics(data: &Mutex<ShowData>, dataplane: &std::path::Path, openmetrics: bool) -> String {
     let data = lock(data).clone();
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
-    control::metrics::render(&data, &link_views(&data, dataplane), openmetrics, now_ms)
+    control::metrics::render(
+        &data,
+        &link_views(&data, dataplane),
+        openmetrics,
+        macsec::secy::unix_ms(),
+    )
 }
 
 /// The outcome of the last configuration reload, for `macsecctl commit`.

@@ -284,9 +284,7 @@ impl Daemon {
     /// [`ShowData::with_config`]).
     pub fn show_data(&self) -> ShowData {
         let now = self.now();
-        let wall_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
+        let wall_ms = macsec::secy::unix_ms();
         ShowData {
             sessions: self
                 .ports

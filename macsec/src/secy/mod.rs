@@ -227,8 +227,9 @@ impl SecY {
 #[cfg(test)]
 mod tests;
 
-/// Now as Unix time in milliseconds (0 before 1970): when an SA is made.
-fn unix_ms() -> u64 {
+/// Now as Unix time in milliseconds (0 before 1970): when an SA is made, and the wall clock of
+/// the views that show SA and session ages against it.
+pub fn unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)

@@ -661,12 +661,7 @@ fn bypass_lists_pass_listed_frames_in_the_clear() {
 /// The snapshot gives each SA's install time: a reinstall renews it, a delete drops it.
 #[test]
 fn sa_install_times() {
-    let now = || {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64
-    };
+    let now = macsec::secy::unix_ms;
     let t0 = now();
     let a = link(SecurityPolicy::MustSecure, false, A);
     let b = link(SecurityPolicy::MustSecure, false, B);
