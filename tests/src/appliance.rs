@@ -611,11 +611,14 @@ impl Rig {
                 "--file-prefix",
                 &self.fp[s.idx()].0,
             ])
-            // 4096-frame rings (the PMD's default is 512): the two dataplanes poll on the same
-            // two cores as everything else here, and 512 frames last only 3.4 ms at the EAPOL
-            // flood's 150 kpps, less than a time slice lost to another process.
+            // Larger rings than the PMD's 512 frames: the two dataplanes poll on the same two
+            // cores as everything else here, so a worker can lose the core for tens of ms. The
+            // line port takes the EAPOL flood's 150 kpps: 4096 frames lasted 27 ms, and once (a
+            // CI run) B's ring overflowed and lost 24 data frames in a flood while the kernel
+            // dropped none (softnet_stat); 16384 frames last 106 ms. The host port carries the
+            // 4 kpps streams only.
             .args(["--vdev", &format!("net_af_packet0,iface={n}-host,framecnt=4096")])
-            .args(["--vdev", &format!("net_af_packet1,iface={n}-line,framecnt=4096")]);
+            .args(["--vdev", &format!("net_af_packet1,iface={n}-line,framecnt=16384")]);
         self.dp_starts[s.idx()] += 1;
         let k = self.dp_starts[s.idx()];
         let log = self.path(&format!("{n}.{k}.log"));

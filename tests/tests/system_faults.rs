@@ -624,7 +624,7 @@ fn t_faults(rig: &mut Rig, c: &mut Checks) {
         all_ok,
     );
     c.check(
-        &format!("frames lost only while a process is down (outside: {lost_outside}, tail {tail_loss})"),
+        &format!("frames lost only while a process is down (outside: {lost_outside} {outside_at:?}, tail {tail_loss})"),
         lost_outside == 0 && tail_loss == 0,
     );
 }
