@@ -341,6 +341,17 @@ impl MbGcmKey {
     }
 }
 
+/// Overwrites `buf` with zeros that the compiler may not drop as dead stores, 8 octets at a
+/// time: zeroize on a `[u8]` writes octet by octet, which in the zmm batch's group buffers
+/// (1280 octets a batch) cost about 5 ns a frame at 64 octets (3% of validate's time).
+fn wipe(buf: &mut [u8]) {
+    // SAFETY: every bit pattern is a valid u64; align_to_mut only splits the slice.
+    let (head, words, tail) = unsafe { buf.align_to_mut::<u64>() };
+    head.zeroize();
+    words.zeroize();
+    tail.zeroize();
+}
+
 // ------------------------------------------------------------------------------------------
 // Loads and stores (the only pointer operations outside the masked AVX-512 helpers).
 
@@ -953,7 +964,7 @@ fn batch_z<const SEAL: bool, F: Frame>(key: &MbGcmKey, frames: &mut [F], ok: &mu
     // The group buffers end up holding keystream and the frames' E_K(J0) (a tag XOR its GHASH
     // value: with known frames, equations in H): not left on the stack.
     for gb in &mut gbs {
-        gb.0.zeroize();
+        wipe(gb.0.as_flattened_mut());
     }
 }
 
@@ -1675,7 +1686,7 @@ macro_rules! frame_kernel {
                     w::seg(&mut acc, &buf[..tl], &htab[hix(b)..]);
                 }
                 // Opening leaves plaintext in the copy: not left on the stack.
-                buf.zeroize();
+                wipe(&mut buf);
                 b += n;
             }
             w::last(&mut acc, lens, &htab[NPOW - 1]);
@@ -1748,6 +1759,20 @@ mod tests {
             .collect();
         assert!(!p.is_empty(), "no supported path on this CPU");
         p
+    }
+
+    /// `wipe` zeroes every octet, around the 8-octet words too, whatever the alignment.
+    #[test]
+    fn wipe_zeroes_all() {
+        let mut a = [0xa5u8; 80];
+        for start in 0..9 {
+            for len in [0, 1, 7, 8, 9, 23, 64, 71] {
+                a.fill(0xa5);
+                wipe(&mut a[start..start + len]);
+                assert!(a[start..start + len].iter().all(|&b| b == 0), "{start}+{len}");
+                assert!(a[..start].iter().chain(&a[start + len..]).all(|&b| b == 0xa5));
+            }
+        }
     }
 
     /// xorshift64*.
