@@ -10,7 +10,10 @@ For each cipher suite, frame size and worker count, on one link:
 and, in the same run, the references:
   ipsec-mb  intel-ipsec-mb's AES-GCM alone (no frame path): dpdk-test-crypto-perf with the
             crypto_aesni_gcm PMD on one core (scripts/ref-crypto-perf.sh), sealing the same text
-            (frame - 12 octets) with a 28-octet AAD; the goal is ours / ipsec-mb >= 1
+            (frame - 12 octets) with a 28-octet AAD; the goal is ours / ipsec-mb >= 1. Its best
+            of three runs before the cells (ours/imb), and one run right after each round of
+            each cell (paired: the median of the rounds' ratios, which this machine's drift
+            within minutes moves less)
   testpmd   dpdk-testpmd --forward-mode=io on the same vdevs (the framework's per-core ceiling)
   2 links   two independent links of one worker each (no shared state: the machine's own ceiling
             for two cores doing this work), for the scaling ratio's context.
@@ -255,29 +258,41 @@ def cores_per_link(records, base):
         print(f"{suite:16} {str(size):>5} {per_core:9.2f}  " + "  ".join(f"{r:9.2f} {int(c):5d}" for _, r, c in cells))
 
 
-def crypto_reference(suites, sizes):
-    """intel-ipsec-mb's crypto-only Mops per (key bits, size) from scripts/ref-crypto-perf.sh, the
-    best of three runs (IMIX: the harmonic mix of 64, 576 and 1500 octets); {} when it cannot run."""
+def crypto_once(bits, sizes):
+    """One run of scripts/ref-crypto-perf.sh: intel-ipsec-mb's crypto-only Mops per frame size
+    (IMIX: the harmonic mix of 64, 576 and 1500 octets), or None when it cannot run."""
     want = sorted({n for s in sizes for n in (IMIX if s == "imix" else [s])})
+    r = subprocess.run([os.path.join(ROOT, "scripts/ref-crypto-perf.sh"), "--key-bits", str(bits),
+                        "--sizes", ",".join(str(n - 12) for n in want)], capture_output=True, text=True)
+    if r.returncode != 0:
+        print(f"crypto reference unavailable: {r.stderr.strip()[-200:]}", file=sys.stderr)
+        return None
+    mops = {}
+    for line in r.stdout.splitlines():
+        f = line.split("\t")
+        if len(f) >= 3:
+            mops[int(f[0]) + 12] = float(f[2])
+    out = {}
+    for size in sizes:
+        if size == "imix" and all(n in mops for n in IMIX):
+            out[size] = len(IMIX) / sum(1 / mops[n] for n in IMIX)
+        elif size in mops:
+            out[size] = mops[size]
+    return out
+
+
+def crypto_reference(suites, sizes):
+    """intel-ipsec-mb's crypto-only Mops per (key bits, size), the best of three runs of
+    crypto_once before the cells; {} when it cannot run."""
     out = {}
     for bits in sorted({256 if x.endswith("256") else 128 for x in suites}):
         # The best of three runs: the reference's own ceiling on this shared machine.
-        mops = {}
         for _ in range(3):
-            r = subprocess.run([os.path.join(ROOT, "scripts/ref-crypto-perf.sh"), "--key-bits", str(bits),
-                                "--sizes", ",".join(str(n - 12) for n in want)], capture_output=True, text=True)
-            if r.returncode != 0:
-                print(f"crypto reference unavailable: {r.stderr.strip()[-200:]}", file=sys.stderr)
+            mops = crypto_once(bits, sizes)
+            if mops is None:
                 break
-            for line in r.stdout.splitlines():
-                f = line.split("\t")
-                if len(f) >= 3:
-                    mops[int(f[0]) + 12] = max(mops.get(int(f[0]) + 12, 0.0), float(f[2]))
-        for size in sizes:
-            if size == "imix" and all(n in mops for n in IMIX):
-                out[(bits, size)] = len(IMIX) / sum(1 / mops[n] for n in IMIX)
-            elif size in mops:
-                out[(bits, size)] = mops[size]
+            for size, m in mops.items():
+                out[(bits, size)] = max(out.get((bits, size), 0.0), m)
     return out
 
 
@@ -322,10 +337,22 @@ def main():
                     runs = {n: [] for n in workers}
                     two = []
                     vdevs = None
+                    # The reference run again right after each round of ours: on this shared
+                    # machine the rate of everything drifts by tens of percent within minutes,
+                    # so each round's ratio compares two runs a few seconds apart.
+                    bits = 256 if suite.endswith("256") else 128
+                    paired = {n: [] for n in workers}
+                    refs = []
                     for _ in range(max(1, args.repeat)):
                         for n in workers:
                             mpps, vdevs = b.throughput(suite, size, n, path)
                             runs[n].append(mpps)
+                        if ref:
+                            m = (crypto_once(bits, [size]) or {}).get(size)
+                            if m:
+                                refs.append(m)
+                                for n in workers:
+                                    paired[n].append(runs[n][-1] / m)
                         if 2 in workers and size != "imix":
                             two.append(b.two_links(suite, size, path))
                     if (path, size) not in tpm:
@@ -344,6 +371,9 @@ def main():
                             "eal_memory": b.mode, "cpu": cpu, "backend": args.backend or "best",
                             "runs_mpps": [round(x, 3) for x in runs[n]],
                         }
+                        if paired[n]:
+                            rec["vs_ipsec_mb_paired"] = round(sorted(paired[n])[len(paired[n]) // 2], 3)
+                            rec["ipsec_mb_paired_mops"] = [round(x, 3) for x in refs]
                         if n == workers[0] and args.latency_pps and size in (64, 1500, "imix"):
                             lmpps, lat = b.latency(suite, size, path, args.latency_pps)
                             rec.update({"latency_load_mpps": round(lmpps, 3),
@@ -372,14 +402,16 @@ def main():
 
     print(f"{cpu}; EAL memory: {b.mode}; backend {args.backend or 'best'}; Gbit/s over the plaintext frame octets; "
           f"scaling = Mpps / Mpps of {workers[0]} worker(s); 2 links = two independent one-worker links (the machine's "
-          f"ceiling for 2 cores); ipsec-mb = its AES-GCM alone on one core (Mops), ours/imb = Mpps / that")
+          f"ceiling for 2 cores); ipsec-mb = its AES-GCM alone on one core (Mops, best of three runs before the "
+          f"cells), ours/imb = Mpps (median of the rounds) / that; paired = the median over the rounds of ours / "
+          f"ipsec-mb run right after it")
     print(f"{'suite':16} {'path':8} {'size':>5} {'wk':>2} {'Mpps':>7} {'Gbit/s':>7} {'scaling':>7} "
-          f"{'2 links':>7} {'ipsec-mb':>8} {'ours/imb':>8} {'testpmd':>7} {'reord':>5} {'lost':>5}")
+          f"{'2 links':>7} {'ipsec-mb':>8} {'ours/imb':>8} {'paired':>6} {'testpmd':>7} {'reord':>5} {'lost':>5}")
     for r in records:
         f = lambda k, fmt: (fmt.format(r[k]) if r.get(k) is not None else "-")
         print(f"{r['suite']:16} {r['path']:8} {str(r['size']):>5} {r['workers']:>2} {r['mpps']:7.2f} {r['gbps']:7.2f} "
               f"{f('scaling', '{:7.2f}'):>7} {f('two_links_mpps', '{:7.2f}'):>7} {f('ipsec_mb_mops', '{:8.2f}'):>8} "
-              f"{f('vs_ipsec_mb', '{:8.2f}'):>8} {f('testpmd_mpps', '{:7.2f}'):>7} "
+              f"{f('vs_ipsec_mb', '{:8.2f}'):>8} {f('vs_ipsec_mb_paired', '{:6.2f}'):>6} {f('testpmd_mpps', '{:7.2f}'):>7} "
               f"{f('reordered', '{:5d}'):>5} {f('lost', '{:5d}'):>5}")
     lat = [r for r in records if "latency_p99_ns" in r]
     if lat:
