@@ -30,12 +30,13 @@ spec.loader.exec_module(bench)
 # (group, regex over "dso symbol"), first match wins.
 GROUPS = [
     ("cipher", r"IPSec_MB|mbgcm::|IpsecMbKey|MbKey|shim_imb_|AeadKey>::(seal|open)|RingKey|ring_core|aes_gcm|gcm_|ghash|aesni"),
-    ("rx/tx PMD", r"librte_net_null|librte_net_pcap|shim_rte_eth|rx_burst|tx_burst|rte_pktmbuf_free|rte_mempool|common_ring"),
+    ("rx/tx PMD", r"librte_net_null|librte_net_pcap|shim_rte_eth|rx_burst|tx_burst|rte_pktmbuf_free|rte_mempool|common_ring"
+                  r"|SharedLink<P>::rx\s*$|DpdkPorts"),
     ("mbuf fields", r"shim_mbuf|Mbuf::|set_window|set_span|buffer_mut|is_contiguous"),
-    ("SecTAG, SA, PN, IV", r"seal_frame|prepare_seal|protect_with|parse_mpdu|SecTagRepr|open_prepare|RxSecY::open|RxSecY::validate|iv_for|TxSa::reserve"),
+    ("SecTAG, SA, PN, IV", r"seal_frame|prepare_seal|protect_with|parse_mpdu|SecTagRepr|open_prepare|RxSecY::open|RxSecY::validate|iv_for|TxSa::reserve|move_addrs"),
     ("replay, counters", r"Commit::frame|lock_sa|count_sealed|ReplayWindow|release_tx|release_rx"),
     ("ordering, locks", r"order::Ordered|Mutex|futex|release_ready|release_run|finish"),
-    ("pipeline (inlined)", r"WorkerLink|worker::run|run_dpdk|poll_host|poll_line|protect_burst|validate_burst|DpdkLink"),
+    ("pipeline (inlined)", r"WorkerLink|worker::run|run_dpdk|poll_host|poll_line|protect_burst|validate_burst|DpdkLink|link::classify"),
     ("kernel, libc, other", r"."),
 ]
 
