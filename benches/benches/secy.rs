@@ -1,12 +1,12 @@
-//! Criterion benches of the SecY: every backend's bare AEAD seal, a burst of 64 seals with one call
-//! (seal_batch: the multi-buffer backend interleaves them), protect and validate per cipher suite
-//! and frame size, against the backend's bare AEAD seal of
-//! the same frame (AAD = DA‖SA‖SecTAG, 28 octets; text = the User Data).
+//! Criterion benches of the SecY: every backend's bare AEAD seal, its kernels on batches of 1, 8
+//! and 64 frames with one call (seal_batch and open_batch: the multi-buffer backend interleaves
+//! them), protect and validate per cipher suite and frame size, against the backend's bare AEAD
+//! seal of the same frame (AAD = DA‖SA‖SecTAG, 28 octets; text = the User Data).
 
 #![forbid(unsafe_code)]
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
-use macsec::crypto::{Backend, SealJob};
+use macsec::crypto::{Backend, OpenJob, SealJob};
 use macsec::secy::{CipherSuite, Policy, RxSecY, Sci, Span, TxSecY};
 use macsec_benches::{frame_buffer, keys, SIZES};
 use std::hint::black_box;
@@ -55,48 +55,71 @@ fn bench_seal(c: &mut Criterion) {
     g.finish();
 }
 
-/// The AEAD of a burst of 64 frames of one size with one call (`AeadKey::seal_batch`, what the
-/// dataplane does): the multi-buffer backend interleaves them; the others seal one by one.
-/// Throughput in frames, so criterion reports per-frame rates.
-fn bench_seal_batch(c: &mut Criterion) {
-    const N: usize = 64;
-    let mut g = c.benchmark_group("seal_batch");
-    for backend in backends() {
-        for bits in [128usize, 256] {
-            let key = backend.new_key(&vec![7u8; bits / 8]).unwrap();
-            for size in SIZES {
-                let mut bufs: Vec<(Vec<u8>, Span)> = (0..N).map(|_| frame_buffer(size)).collect();
-                let mut ok = [false; N];
-                g.throughput(Throughput::Elements(N as u64));
-                g.bench_with_input(
-                    BenchmarkId::new(format!("{backend}-{bits}"), size),
-                    &size,
-                    |b, &size| {
-                        b.iter(|| {
-                            let mut jobs: Vec<SealJob> = bufs
-                                .iter_mut()
-                                .map(|(buf, span)| {
-                                    let start = span.start - 16;
-                                    let (aad, rest) =
-                                        buf[start..start + 28 + size - 12 + 16].split_at_mut(28);
-                                    let (text, icv) = rest.split_at_mut(size - 12);
-                                    SealJob {
-                                        iv: [3u8; 12],
-                                        aad,
-                                        text,
-                                        tag: icv.try_into().unwrap(),
+/// Batch sizes of the kernel benches: one frame, a small burst, the dataplane's full burst.
+const BATCHES: [usize; 3] = [1, 8, 64];
+
+/// The AEAD kernels as the dataplane calls them: a batch of frames of one size with one call
+/// (`AeadKey::seal_batch` and `open_batch`; the multi-buffer backend interleaves them, the others
+/// run them one by one), per backend, key size, batch size and frame size. Throughput in text
+/// octets (the User Data, frame - 12), so `scripts/bench-crypto.sh` can give cycles per octet.
+/// Opening runs over the text the last call left, so its tags mostly fail: the kernels do the
+/// same work either way (the whole text is hashed and decrypted before the tag is compared).
+fn bench_kernels(c: &mut Criterion) {
+    for (name, seal) in [("seal_batch", true), ("open_batch", false)] {
+        let mut g = c.benchmark_group(name);
+        for backend in backends() {
+            for bits in [128usize, 256] {
+                let key = backend.new_key(&vec![7u8; bits / 8]).unwrap();
+                for n in BATCHES {
+                    for size in SIZES {
+                        let mut bufs: Vec<(Vec<u8>, Span)> = (0..n).map(|_| frame_buffer(size)).collect();
+                        let mut ok = vec![false; n];
+                        g.throughput(Throughput::Bytes((n * (size - 12)) as u64));
+                        g.bench_with_input(
+                            BenchmarkId::new(format!("{backend}-{bits}-b{n}"), size),
+                            &size,
+                            |b, &size| {
+                                b.iter(|| {
+                                    let parts = bufs.iter_mut().map(|(buf, span)| {
+                                        // The layout protect leaves: the frame starts 16 octets
+                                        // into the headroom, the ICV follows the text.
+                                        let start = span.start - 16;
+                                        let (aad, rest) =
+                                            buf[start..start + 28 + size - 12 + 16].split_at_mut(28);
+                                        let (text, icv) = rest.split_at_mut(size - 12);
+                                        (aad, text, <&mut [u8; 16]>::try_from(icv).unwrap())
+                                    });
+                                    if seal {
+                                        let mut jobs: Vec<SealJob> = parts
+                                            .map(|(aad, text, tag)| SealJob {
+                                                iv: [3u8; 12],
+                                                aad,
+                                                text,
+                                                tag,
+                                            })
+                                            .collect();
+                                        key.seal_batch(&mut jobs, &mut ok);
+                                    } else {
+                                        let mut jobs: Vec<OpenJob> = parts
+                                            .map(|(aad, text, tag)| OpenJob {
+                                                iv: [3u8; 12],
+                                                aad,
+                                                text,
+                                                tag,
+                                            })
+                                            .collect();
+                                        key.open_batch(&mut jobs, &mut ok);
                                     }
+                                    black_box(&ok);
                                 })
-                                .collect();
-                            key.seal_batch(&mut jobs, &mut ok);
-                            black_box(&ok);
-                        })
-                    },
-                );
+                            },
+                        );
+                    }
+                }
             }
         }
+        g.finish();
     }
-    g.finish();
 }
 
 fn bench_protect(c: &mut Criterion) {
@@ -172,5 +195,5 @@ fn config() -> Criterion {
         .sample_size(20)
 }
 
-criterion_group! { name = benches; config = config(); targets = bench_seal, bench_seal_batch, bench_protect, bench_validate }
+criterion_group! { name = benches; config = config(); targets = bench_seal, bench_kernels, bench_protect, bench_validate }
 criterion_main!(benches);
