@@ -53,6 +53,7 @@ for bits in (128, 256):
     for line in open(os.path.join(out, f"ref{bits}.tsv")):
         size, ns = line.split("\t")[:2]
         ref[(bits, int(size) + 12)] = float(ns)
+fmt = lambda x, f: (f % x) if x is not None else "-"
 print(f"backend: {backend}; sizes are frame octets (DA..User Data); ratios: <1 slower, >1 faster")
 print(f"{'suite':16} {'size':>5} {'protect ns':>10} {'Gbit/s':>7} {'seal ns':>8} {'prot/seal':>9} "
       f"{'validate ns':>11} {'ipsec-mb ns':>11} {'ours/ipsec-mb':>13}")
@@ -65,7 +66,6 @@ for suite in ("GCM-AES-128", "GCM-AES-256", "GCM-AES-XPN-128", "GCM-AES-XPN-256"
         s = ours.get(f"seal/{backend}-{bits}/{size}")
         v = ours.get(f"validate/{backend}/{suite}/{size}")
         r = ref.get((bits, size))
-        fmt = lambda x, f: (f % x) if x is not None else "-"
         print(f"{suite:16} {size:>5} {p:>10} {size*8/p:>7.2f} {fmt(s,'%8d'):>8} "
               f"{fmt(p/s if s else None,'%9.3f'):>9} {fmt(v,'%11d'):>11} {fmt(r,'%11.1f'):>11} "
               f"{fmt(r/p if r else None,'%13.3f'):>13}")
@@ -90,7 +90,6 @@ if kern:
         sn = sn / n if sn is not None else None
         on = on / n if on is not None else None
         cb = lambda x: (x * mhz / 1000 / text) if (x is not None and mhz) else None
-        fmt = lambda x, f: (f % x) if x is not None else "-"
         r = ref.get((bits, size))
         print(f"{be:10} {bits:>3} {n:>5} {size:>5} {fmt(sn,'%8.1f'):>8} {fmt(cb(sn),'%8.2f'):>8} "
               f"{fmt(on,'%8.1f'):>8} {fmt(cb(on),'%8.2f'):>8} {fmt(r,'%11.1f'):>11} "

@@ -78,7 +78,7 @@ def sizes_of(size, count):
 
 def config(path, suite, links, workers, replay_window=None, backend=None):
     """links: [(host, line)]; the Tx SA and the Rx SA of each link are the same SA (SCI, key)."""
-    key = SAK[256 if suite.endswith("256") else 128]
+    key = SAK[key_bits(suite)]
     lines = [f'backend = "{backend}"'] if backend else []
     for i, (host, line) in enumerate(links):
         lines += [
@@ -149,7 +149,7 @@ class Bench:
         out = os.path.join(self.w, name)
         keyfile = os.path.join(self.w, "sak.hex")
         with open(keyfile, "w") as f:
-            f.write(SAK[256 if suite.endswith("256") else 128])
+            f.write(SAK[key_bits(suite)])
         os.chmod(keyfile, 0o600)
         subprocess.run([CTL, "pcap", "protect", "--cipher-suite", suite, "--sak-file", keyfile, "--ssci", "00000001",
                         "--salt", SALT, "--sci", SCI, "--an", "0", "--pn", "1", plain, out],
@@ -258,6 +258,11 @@ def cores_per_link(records, base):
         print(f"{suite:16} {str(size):>5} {per_core:9.2f}  " + "  ".join(f"{r:9.2f} {int(c):5d}" for _, r, c in cells))
 
 
+def key_bits(suite):
+    """The suite's key length in bits (its name ends in 128 or 256)."""
+    return 256 if suite.endswith("256") else 128
+
+
 def crypto_once(bits, sizes):
     """One run of scripts/ref-crypto-perf.sh: intel-ipsec-mb's crypto-only Mops per frame size
     (IMIX: the harmonic mix of 64, 576 and 1500 octets), or None when it cannot run."""
@@ -285,7 +290,7 @@ def crypto_reference(suites, sizes):
     """intel-ipsec-mb's crypto-only Mops per (key bits, size), the best of three runs of
     crypto_once before the cells; {} when it cannot run."""
     out = {}
-    for bits in sorted({256 if x.endswith("256") else 128 for x in suites}):
+    for bits in sorted({key_bits(x) for x in suites}):
         # The best of three runs: the reference's own ceiling on this shared machine.
         for _ in range(3):
             mops = crypto_once(bits, sizes)
@@ -340,7 +345,7 @@ def main():
                     # The reference run again right after each round of ours: on this shared
                     # machine the rate of everything drifts by tens of percent within minutes,
                     # so each round's ratio compares two runs a few seconds apart.
-                    bits = 256 if suite.endswith("256") else 128
+                    bits = key_bits(suite)
                     paired = {n: [] for n in workers}
                     refs = []
                     for _ in range(max(1, args.repeat)):
@@ -358,7 +363,7 @@ def main():
                     if (path, size) not in tpm:
                         tpm[(path, size)] = b.testpmd(vdevs)
                     rates = {n: sorted(v)[len(v) // 2] for n, v in runs.items()}
-                    key = (256 if suite.endswith("256") else 128, size)
+                    key = (bits, size)
                     for n in workers:
                         mpps = rates[n]
                         rec = {
