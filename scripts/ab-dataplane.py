@@ -16,7 +16,6 @@ when scripts/setup.sh mounted them).
 import argparse
 import importlib.util
 import os
-import shutil
 import sys
 import tempfile
 
@@ -66,9 +65,7 @@ def main():
                     runs.setdefault((path, size, suite, binary), []).append(value)
                     print(f"  round {r + 1} {suite} {path} {size} {binary}: {value}", file=sys.stderr)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
-        for p in (b.prefix + "d", b.prefix + "t"):
-            shutil.rmtree(f"/var/run/dpdk/{p}", ignore_errors=True)
+        b.cleanup()
     unit = "p50/p99/p99.9 ns (median of rounds by p99)" if args.latency_pps else "Mpps"
     print(f"{'suite':16} {'path':8} {'size':>5}  {'binary':40} median {unit}; every run")
     for (path, size, suite, binary), v in runs.items():

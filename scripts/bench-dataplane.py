@@ -110,6 +110,14 @@ class Bench:
         self.eal = ["-l", "0,1", "--no-pci", "--log-level", "lib.eal:error"] + self.mem
         self.prefix = f"bdp{os.getpid()}"
 
+    def cleanup(self, keep_work=False):
+        """Removes the work directory (unless `keep_work`) and the runtime directories of the
+        EAL file prefixes the benches use (d: dataplane, t: testpmd, p: profile)."""
+        if not keep_work:
+            shutil.rmtree(self.w, ignore_errors=True)
+        for p in ("d", "t", "p"):
+            shutil.rmtree(f"/var/run/dpdk/{self.prefix}{p}", ignore_errors=True)
+
     def dataplane(self, cfg, vdevs, seconds=None, extra=()):
         cmd = [DP, "--config", cfg, "--socket", os.path.join(self.w, "ctl.sock"), *extra]
         if seconds:
@@ -401,9 +409,7 @@ def main():
                             if k in src:
                                 rec[k] = src[k]
     finally:
-        shutil.rmtree(work, ignore_errors=True)
-        for p in (b.prefix + "d", b.prefix + "t"):
-            shutil.rmtree(f"/var/run/dpdk/{p}", ignore_errors=True)
+        b.cleanup()
 
     print(f"{cpu}; EAL memory: {b.mode}; backend {args.backend or 'best'}; Gbit/s over the plaintext frame octets; "
           f"scaling = Mpps / Mpps of {workers[0]} worker(s); 2 links = two independent one-worker links (the machine's "

@@ -4,7 +4,7 @@
 samples grouped by what the symbol does, and each group's share of the measured ns per frame.
 
   scripts/profile-dataplane.py [--binary target/release/macsec-dataplane] [--backend mb]
-      [--suite GCM-AES-128] [--sizes 64,1500] [--paths protect,validate] [--seconds 4]
+      [--suite GCM-AES-128] [--sizes 64,1500] [--paths protect,validate] [--seconds 4] [--keep]
 
 Functions the compiler inlined into the worker's loop are counted where they were inlined
 (`pipeline`), so the groups are as fine as the binary's symbols allow. Needs perf (linux-perf)
@@ -41,8 +41,7 @@ GROUPS = [
 ]
 
 
-def profile(binary, backend, suite, size, path, seconds, work, legacy):
-    b = bench.Bench(argparse.Namespace(seconds=seconds, backend=backend, quick=True, no_check=True), work)
+def profile(b, binary, suite, size, path, seconds, work, legacy):
     _, vdevs = b.vdevs(suite, size, 1, path)
     cfg = os.path.join(work, "dp.toml")
     if legacy:
@@ -85,18 +84,26 @@ def main():
     ap.add_argument("--paths", default="protect,validate")
     ap.add_argument("--seconds", type=float, default=4)
     ap.add_argument("--legacy", action="store_true", help="a binary from before workers/mtu in the TOML")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the work directory (the last cell's perf.data, for perf annotate)")
     args = ap.parse_args()
     bench.DP = args.binary
     work = tempfile.mkdtemp(prefix="prof-dp-")
+    b = bench.Bench(argparse.Namespace(seconds=args.seconds, backend=args.backend, quick=True, no_check=True), work)
     print(f"{bench.cpu_model()}; {args.binary}; backend {args.backend or 'default'}; {args.suite}; one worker")
     print(f"{'path':8} {'size':>5} {'Mpps':>6} {'ns/frame':>8}  " + "  ".join(f"{g}" for g, _ in GROUPS))
-    for path in args.paths.split(","):
-        for size in args.sizes.split(","):
-            size = size if size == "imix" else int(size)
-            mpps, groups = profile(args.binary, args.backend, args.suite, size, path, args.seconds, work, args.legacy)
-            ns = 1000 / mpps if mpps else 0
-            cells = "  ".join(f"{groups[g] * ns / 100:.1f} ns ({groups[g]:.0f}%)" for g, _ in GROUPS)
-            print(f"{path:8} {str(size):>5} {mpps:6.2f} {ns:8.1f}  {cells}")
+    try:
+        for path in args.paths.split(","):
+            for size in args.sizes.split(","):
+                size = size if size == "imix" else int(size)
+                mpps, groups = profile(b, args.binary, args.suite, size, path, args.seconds, work, args.legacy)
+                ns = 1000 / mpps if mpps else 0
+                cells = "  ".join(f"{groups[g] * ns / 100:.1f} ns ({groups[g]:.0f}%)" for g, _ in GROUPS)
+                print(f"{path:8} {str(size):>5} {mpps:6.2f} {ns:8.1f}  {cells}")
+    finally:
+        b.cleanup(keep_work=args.keep)
+    if args.keep:
+        print(f"work directory kept: {work}")
 
 
 if __name__ == "__main__":
