@@ -73,9 +73,10 @@
 //! Kernels are safe `#[target_feature]` functions; they are called (in `unsafe` blocks) only from
 //! a key whose [`Path`] was checked with `is_x86_feature_detected!` when the key was made. The
 //! only other unsafe operations are unaligned vector loads/stores through pointers derived from
-//! slices or arrays whose lengths are checked right there (helpers `ld*`/`st*`), and AVX-512
+//! slices or arrays whose lengths are checked right there (helpers `ld*`/`st*`), AVX-512
 //! masked loads/stores, which touch only the octets whose mask bit is set (the ones inside the
-//! slice; masked-off octets never fault).
+//! slice; masked-off octets never fault), and `scrub`'s asm after every batch (zeroes a local
+//! array over the stack the kernels used, and the vector registers).
 
 // The AVX-512, VAES and VPCLMULQDQ intrinsics and target features are stable since Rust 1.89
 // (the workspace's rust-version).
@@ -304,18 +305,19 @@ impl MbGcmKey {
                 // made; batch_z needs no more than that path's features.
                 unsafe { batch_z::<true, _>(self, sub, &mut ok) };
             }
-            return;
+        } else {
+            for job in jobs.iter_mut() {
+                let tag = match self.path {
+                    // SAFETY: the key's path (Vaes256) was detected as supported when the key
+                    // was made; frame_y needs no more than that path's features.
+                    Path::Vaes256 => unsafe { frame_y::<true>(self, &job.iv, job.aad, job.text) },
+                    // SAFETY: as above (AesNi: AES-NI, PCLMULQDQ, SSSE3, SSE4.1).
+                    _ => unsafe { frame_x::<true>(self, &job.iv, job.aad, job.text) },
+                };
+                job.finish(tag);
+            }
         }
-        for job in jobs.iter_mut() {
-            let tag = match self.path {
-                // SAFETY: the key's path (Vaes256) was detected as supported when the key was
-                // made; frame_y needs no more than that path's features.
-                Path::Vaes256 => unsafe { frame_y::<true>(self, &job.iv, job.aad, job.text) },
-                // SAFETY: as above (AesNi: AES-NI, PCLMULQDQ, SSSE3, SSE4.1).
-                _ => unsafe { frame_x::<true>(self, &job.iv, job.aad, job.text) },
-            };
-            job.finish(tag);
-        }
+        scrub(self.path);
     }
 
     /// Opens every job; `ok[i]` says whether job i verified. Panics unless
@@ -327,17 +329,103 @@ impl MbGcmKey {
                 // SAFETY: as in seal_batch.
                 unsafe { batch_z::<false, _>(self, sub, oks) };
             }
-            return;
+        } else {
+            for (job, ok) in jobs.iter_mut().zip(ok.iter_mut()) {
+                let tag = match self.path {
+                    // SAFETY: as in seal_batch.
+                    Path::Vaes256 => unsafe { frame_y::<false>(self, &job.iv, job.aad, job.text) },
+                    // SAFETY: as in seal_batch.
+                    _ => unsafe { frame_x::<false>(self, &job.iv, job.aad, job.text) },
+                };
+                *ok = job.finish(tag);
+            }
         }
-        for (job, ok) in jobs.iter_mut().zip(ok.iter_mut()) {
-            let tag = match self.path {
-                // SAFETY: as in seal_batch.
-                Path::Vaes256 => unsafe { frame_y::<false>(self, &job.iv, job.aad, job.text) },
-                // SAFETY: as in seal_batch.
-                _ => unsafe { frame_x::<false>(self, &job.iv, job.aad, job.text) },
-            };
-            *ok = job.finish(tag);
-        }
+        scrub(self.path);
+    }
+}
+
+/// Octets of stack under a batch's caller that [`scrub`] zeroes: the deepest the kernels reach
+/// (in a release build on Ice Lake: AesNi 624, Vaes256 1656, Vaes512 2744 octets) with margin.
+/// The test `batches_leave_no_key_material_on_the_stack` fails if they ever reach further.
+const SCRUB: usize = 4096;
+
+/// After a batch: zeroes the stack the kernels used and the vector registers they used. The
+/// compiler spills vector registers to the stack as it sees fit, and it does spill round keys
+/// (the first is the SAK itself with AES-128) and powers of H (which forge tags): left there,
+/// they would outlive the SA in a core file until the next batch overwrote them. Costs a
+/// 4 KiB `rep stosb` a batch (about 1% of a 64-frame batch of 64-octet frames).
+#[inline(never)]
+fn scrub(path: Path) {
+    let mut area = core::mem::MaybeUninit::<[u8; SCRUB]>::uninit();
+    // SAFETY: writes SCRUB octets at the start of `area`, a local of that size; `rep stosb`
+    // goes upwards (the ABI keeps the direction flag clear) and touches nothing else.
+    unsafe {
+        core::arch::asm!(
+            "rep stosb",
+            inout("rdi") area.as_mut_ptr().cast::<u8>() => _,
+            inout("rcx") SCRUB => _,
+            in("al") 0u8,
+            options(nostack, preserves_flags),
+        );
+    }
+    // The kernels' registers: the path says which they had (it was detected when the key was
+    // made). Every vector register is caller-saved, so the compiler holds nothing in them here.
+    match path {
+        // SAFETY: AVX-512F (vzeroall clears zmm0-15, the vpxord zmm16-31); registers only.
+        Path::Vaes512 => unsafe {
+            core::arch::asm!(
+                "vzeroall",
+                "vpxord zmm16, zmm16, zmm16",
+                "vpxord zmm17, zmm17, zmm17",
+                "vpxord zmm18, zmm18, zmm18",
+                "vpxord zmm19, zmm19, zmm19",
+                "vpxord zmm20, zmm20, zmm20",
+                "vpxord zmm21, zmm21, zmm21",
+                "vpxord zmm22, zmm22, zmm22",
+                "vpxord zmm23, zmm23, zmm23",
+                "vpxord zmm24, zmm24, zmm24",
+                "vpxord zmm25, zmm25, zmm25",
+                "vpxord zmm26, zmm26, zmm26",
+                "vpxord zmm27, zmm27, zmm27",
+                "vpxord zmm28, zmm28, zmm28",
+                "vpxord zmm29, zmm29, zmm29",
+                "vpxord zmm30, zmm30, zmm30",
+                "vpxord zmm31, zmm31, zmm31",
+                clobber_abi("C"),
+                options(nomem, nostack, preserves_flags),
+            )
+        },
+        // SAFETY: AVX (the Vaes256 path needs AVX2); registers only.
+        Path::Vaes256 => unsafe {
+            core::arch::asm!(
+                "vzeroall",
+                clobber_abi("C"),
+                options(nomem, nostack, preserves_flags)
+            )
+        },
+        // SAFETY: SSE2; registers only.
+        Path::AesNi => unsafe {
+            core::arch::asm!(
+                "pxor xmm0, xmm0",
+                "pxor xmm1, xmm1",
+                "pxor xmm2, xmm2",
+                "pxor xmm3, xmm3",
+                "pxor xmm4, xmm4",
+                "pxor xmm5, xmm5",
+                "pxor xmm6, xmm6",
+                "pxor xmm7, xmm7",
+                "pxor xmm8, xmm8",
+                "pxor xmm9, xmm9",
+                "pxor xmm10, xmm10",
+                "pxor xmm11, xmm11",
+                "pxor xmm12, xmm12",
+                "pxor xmm13, xmm13",
+                "pxor xmm14, xmm14",
+                "pxor xmm15, xmm15",
+                clobber_abi("C"),
+                options(nomem, nostack, preserves_flags),
+            )
+        },
     }
 }
 
@@ -2109,6 +2197,129 @@ mod tests {
         }
         println!("total: {total} frames checked against ring");
         assert!(total >= 10_000_000);
+    }
+
+    /// Octets of dead stack the stack tests paint and read: far past `SCRUB`.
+    const STACK_SCAN: usize = 64 * 1024;
+
+    /// Fills the `STACK_SCAN` octets of dead stack under the caller's frame with 0x5a.
+    #[inline(never)]
+    fn paint_stack() {
+        // SAFETY: the stack under the stack pointer is free (no `nostack`: the compiler keeps
+        // nothing in a red zone around this block); the test thread's stack is 2 MiB.
+        unsafe {
+            core::arch::asm!(
+                "mov rdi, rsp", "sub rdi, rcx", "rep stosb",
+                inout("rcx") STACK_SCAN => _, out("rdi") _, in("al") 0x5au8,
+            )
+        };
+    }
+
+    /// The `STACK_SCAN` octets of dead stack under the caller's frame, as they are (copied by
+    /// `rep movsb`: Rust code reading dead stack would be undefined behaviour, an asm block is not).
+    #[inline(never)]
+    fn read_stack(out: &mut [u8]) {
+        assert_eq!(out.len(), STACK_SCAN);
+        // SAFETY: reads the dead stack under the stack pointer, writes the STACK_SCAN octets of `out`.
+        unsafe {
+            core::arch::asm!(
+                "mov rsi, rsp", "sub rsi, rcx", "rep movsb",
+                inout("rcx") STACK_SCAN => _, inout("rdi") out.as_mut_ptr() => _, out("rsi") _,
+            )
+        };
+    }
+
+    /// Puts `secrets` on the stack under the caller's frame, as a spill would.
+    #[inline(never)]
+    fn spill(secrets: &[u128]) {
+        let mut copy = [0u128; HTAB + 15];
+        copy[..secrets.len()].copy_from_slice(secrets);
+        core::hint::black_box(&mut copy);
+    }
+
+    /// Where a 16-octet secret of `secrets` is found in `stack`: (its index, depth in octets).
+    fn found(stack: &[u8], secrets: &[u128]) -> Vec<(usize, usize)> {
+        secrets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, x)| {
+                let x = x.to_le_bytes();
+                let at = stack.windows(16).position(|w| w == x)?;
+                Some((i, stack.len() - at))
+            })
+            .collect()
+    }
+
+    /// After a batch (sealing or opening, every path, small and large frames) neither a round key
+    /// nor a power of H is left on the stack (the compiler spills both; `scrub` zeroes them).
+    /// The scan is checked first on a planted copy. Release builds only: a debug build's kernels
+    /// use several times the stack `SCRUB` covers.
+    #[test]
+    #[cfg_attr(debug_assertions, ignore = "release builds only (scripts/test.sh)")]
+    fn batches_leave_no_key_material_on_the_stack() {
+        let mut stack = vec![0u8; STACK_SCAN];
+        for path in paths() {
+            for key in [vec![0x11u8; 16], vec![0x22u8; 32]] {
+                let k = MbGcmKey::with_path(&key, path).unwrap();
+                let secrets: Vec<u128> = k.rk[..=k.rounds].iter().chain(&k.htab[..NPOW]).copied().collect();
+                paint_stack();
+                spill(&secrets);
+                read_stack(&mut stack);
+                assert_eq!(
+                    found(&stack, &secrets).len(),
+                    secrets.len(),
+                    "the scan finds a planted copy"
+                );
+                for size in [40, 200, 1500] {
+                    let mut texts: Vec<Vec<u8>> = (0..64).map(|i| vec![i as u8; size]).collect();
+                    let mut tags = vec![[0u8; 16]; 64];
+                    let aad = [0x33u8; 28];
+                    let mut jobs: Vec<SealJob> = texts
+                        .iter_mut()
+                        .zip(tags.iter_mut())
+                        .enumerate()
+                        .map(|(i, (t, g))| SealJob {
+                            iv: [i as u8; 12],
+                            aad: &aad,
+                            text: t,
+                            tag: g,
+                        })
+                        .collect();
+                    paint_stack();
+                    k.seal_batch(&mut jobs);
+                    read_stack(&mut stack);
+                    let left = found(&stack, &secrets);
+                    assert!(
+                        left.is_empty(),
+                        "{path:?} {} seal {size}: (secret, depth) {left:?}",
+                        key.len()
+                    );
+                    drop(jobs);
+                    let mut jobs: Vec<OpenJob> = texts
+                        .iter_mut()
+                        .zip(tags.iter())
+                        .enumerate()
+                        .map(|(i, (t, g))| OpenJob {
+                            iv: [i as u8; 12],
+                            aad: &aad,
+                            text: t,
+                            tag: g,
+                        })
+                        .collect();
+                    let mut ok = [false; 64];
+                    paint_stack();
+                    k.open_batch(&mut jobs, &mut ok);
+                    read_stack(&mut stack);
+                    assert!(ok.iter().all(|&o| o));
+                    let left = found(&stack, &secrets);
+                    assert!(
+                        left.is_empty(),
+                        "{path:?} {} open {size}: (secret, depth) {left:?}",
+                        key.len()
+                    );
+                }
+            }
+        }
     }
 
     /// Long AAD and text (lengths past 65535) and the counter's 32-bit wrap-around region.
