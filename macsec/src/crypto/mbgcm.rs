@@ -2237,15 +2237,20 @@ mod tests {
         core::hint::black_box(&mut copy);
     }
 
-    /// Where a 16-octet secret of `secrets` is found in `stack`: (its index, depth in octets).
-    fn found(stack: &[u8], secrets: &[u128]) -> Vec<(usize, usize)> {
+    /// Which of `secrets` (16 octets each) are on the dead stack after `run`, which runs on
+    /// painted stack: (index, depth in octets under this function's frame).
+    fn left_on_stack(secrets: &[u128], run: impl FnOnce()) -> Vec<(usize, usize)> {
+        let mut stack = vec![0u8; STACK_SCAN];
+        paint_stack();
+        run();
+        read_stack(&mut stack);
         secrets
             .iter()
             .enumerate()
             .filter_map(|(i, x)| {
                 let x = x.to_le_bytes();
                 let at = stack.windows(16).position(|w| w == x)?;
-                Some((i, stack.len() - at))
+                Some((i, STACK_SCAN - at))
             })
             .collect()
     }
@@ -2257,66 +2262,40 @@ mod tests {
     #[test]
     #[cfg_attr(debug_assertions, ignore = "release builds only (scripts/test.sh)")]
     fn batches_leave_no_key_material_on_the_stack() {
-        let mut stack = vec![0u8; STACK_SCAN];
         for path in paths() {
             for key in [vec![0x11u8; 16], vec![0x22u8; 32]] {
                 let k = MbGcmKey::with_path(&key, path).unwrap();
                 let secrets: Vec<u128> = k.rk[..=k.rounds].iter().chain(&k.htab[..NPOW]).copied().collect();
-                paint_stack();
-                spill(&secrets);
-                read_stack(&mut stack);
-                assert_eq!(
-                    found(&stack, &secrets).len(),
-                    secrets.len(),
-                    "the scan finds a planted copy"
-                );
+                let planted = left_on_stack(&secrets, || spill(&secrets));
+                assert_eq!(planted.len(), secrets.len(), "the scan finds a planted copy");
                 for size in [40, 200, 1500] {
                     let mut texts: Vec<Vec<u8>> = (0..64).map(|i| vec![i as u8; size]).collect();
                     let mut tags = vec![[0u8; 16]; 64];
                     let aad = [0x33u8; 28];
-                    let mut jobs: Vec<SealJob> = texts
-                        .iter_mut()
-                        .zip(tags.iter_mut())
-                        .enumerate()
-                        .map(|(i, (t, g))| SealJob {
-                            iv: [i as u8; 12],
+                    let iv = |i: usize| [i as u8; 12];
+                    let mut jobs: Vec<SealJob> = (texts.iter_mut().zip(tags.iter_mut()).enumerate())
+                        .map(|(i, (text, tag))| SealJob {
+                            iv: iv(i),
                             aad: &aad,
-                            text: t,
-                            tag: g,
+                            text,
+                            tag,
                         })
                         .collect();
-                    paint_stack();
-                    k.seal_batch(&mut jobs);
-                    read_stack(&mut stack);
-                    let left = found(&stack, &secrets);
-                    assert!(
-                        left.is_empty(),
-                        "{path:?} {} seal {size}: (secret, depth) {left:?}",
-                        key.len()
-                    );
+                    let left = left_on_stack(&secrets, || k.seal_batch(&mut jobs));
+                    assert_eq!(left, [], "{path:?} {} seal {size}: (secret, depth)", key.len());
                     drop(jobs);
-                    let mut jobs: Vec<OpenJob> = texts
-                        .iter_mut()
-                        .zip(tags.iter())
-                        .enumerate()
-                        .map(|(i, (t, g))| OpenJob {
-                            iv: [i as u8; 12],
+                    let mut jobs: Vec<OpenJob> = (texts.iter_mut().zip(&tags).enumerate())
+                        .map(|(i, (text, tag))| OpenJob {
+                            iv: iv(i),
                             aad: &aad,
-                            text: t,
-                            tag: g,
+                            text,
+                            tag,
                         })
                         .collect();
                     let mut ok = [false; 64];
-                    paint_stack();
-                    k.open_batch(&mut jobs, &mut ok);
-                    read_stack(&mut stack);
-                    assert!(ok.iter().all(|&o| o));
-                    let left = found(&stack, &secrets);
-                    assert!(
-                        left.is_empty(),
-                        "{path:?} {} open {size}: (secret, depth) {left:?}",
-                        key.len()
-                    );
+                    let left = left_on_stack(&secrets, || k.open_batch(&mut jobs, &mut ok));
+                    assert_eq!(ok, [true; 64]);
+                    assert_eq!(left, [], "{path:?} {} open {size}: (secret, depth)", key.len());
                 }
             }
         }
