@@ -790,6 +790,42 @@ mod ipsec_mb {
     }
 }
 
+/// Tests: the jobs sealing `texts[i]` with `aad(i)` and `iv(i)`, the tag into `tags[i]`.
+#[cfg(test)]
+pub(crate) fn seal_jobs<'a>(
+    texts: &'a mut [Vec<u8>],
+    tags: &'a mut [[u8; ICV_LEN]],
+    aad: impl Fn(usize) -> &'a [u8],
+    iv: impl Fn(usize) -> [u8; IV_LEN],
+) -> Vec<SealJob<'a>> {
+    (texts.iter_mut().zip(tags).enumerate())
+        .map(|(i, (text, tag))| SealJob {
+            iv: iv(i),
+            aad: aad(i),
+            text,
+            tag,
+        })
+        .collect()
+}
+
+/// Tests: the jobs opening `texts[i]` with `aad(i)`, `iv(i)` and the received tag `tags[i]`.
+#[cfg(test)]
+pub(crate) fn open_jobs<'a>(
+    texts: &'a mut [Vec<u8>],
+    tags: &'a [[u8; ICV_LEN]],
+    aad: impl Fn(usize) -> &'a [u8],
+    iv: impl Fn(usize) -> [u8; IV_LEN],
+) -> Vec<OpenJob<'a>> {
+    (texts.iter_mut().zip(tags).enumerate())
+        .map(|(i, (text, tag))| OpenJob {
+            iv: iv(i),
+            aad: aad(i),
+            text,
+            tag,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -908,17 +944,7 @@ mod tests {
         let iv = |i: usize| [iv0.wrapping_add(i as u8); IV_LEN];
         let mut texts = plain.to_vec();
         let mut tags = vec![[0u8; ICV_LEN]; n];
-        let mut jobs: Vec<SealJob> = texts
-            .iter_mut()
-            .zip(tags.iter_mut())
-            .enumerate()
-            .map(|(i, (t, g))| SealJob {
-                iv: iv(i),
-                aad: &aads[i],
-                text: t,
-                tag: g,
-            })
-            .collect();
+        let mut jobs = seal_jobs(&mut texts, &mut tags, |i| &aads[i], iv);
         let mut ok = vec![false; n];
         k.seal_batch(&mut jobs, &mut ok);
         drop(jobs);
@@ -935,17 +961,7 @@ mod tests {
             );
         }
         tamper(&mut texts, &mut tags);
-        let mut jobs: Vec<OpenJob> = texts
-            .iter_mut()
-            .zip(tags.iter())
-            .enumerate()
-            .map(|(i, (t, g))| OpenJob {
-                iv: iv(i),
-                aad: &aads[i],
-                text: t,
-                tag: g,
-            })
-            .collect();
+        let mut jobs = open_jobs(&mut texts, &tags, |i| &aads[i], iv);
         k.open_batch(&mut jobs, &mut ok);
         drop(jobs);
         let got: Vec<usize> = (0..n).filter(|&i| !ok[i]).collect();

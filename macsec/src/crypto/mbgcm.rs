@@ -1838,6 +1838,7 @@ frame_kernel!(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::{open_jobs, seal_jobs};
     use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM, AES_256_GCM};
 
     fn paths() -> Vec<Path> {
@@ -2092,17 +2093,7 @@ mod tests {
                     ours.seal(&c.iv, &c.aad, &mut texts[i], &mut tags[i]);
                 }
             } else {
-                let mut jobs: Vec<SealJob> = cs
-                    .iter()
-                    .zip(texts.iter_mut())
-                    .zip(tags.iter_mut())
-                    .map(|((c, t), g)| SealJob {
-                        iv: c.iv,
-                        aad: &c.aad,
-                        text: t,
-                        tag: g,
-                    })
-                    .collect();
+                let mut jobs = seal_jobs(&mut texts, &mut tags, |i| &cs[i].aad, |i| cs[i].iv);
                 ours.seal_batch(&mut jobs);
             }
             for (i, c) in cs.iter().enumerate() {
@@ -2144,17 +2135,7 @@ mod tests {
                     ok[i] = ours.open(&c.iv, &c.aad, &mut texts[i], &rtags[i]);
                 }
             } else {
-                let mut jobs: Vec<OpenJob> = cs
-                    .iter()
-                    .zip(texts.iter_mut())
-                    .zip(rtags.iter())
-                    .map(|((c, t), g)| OpenJob {
-                        iv: c.iv,
-                        aad: &c.aad,
-                        text: t,
-                        tag: g,
-                    })
-                    .collect();
+                let mut jobs = open_jobs(&mut texts, &rtags, |i| &cs[i].aad, |i| cs[i].iv);
                 ours.open_batch(&mut jobs, &mut ok);
             }
             for (i, c) in cs.iter().enumerate() {
@@ -2273,25 +2254,11 @@ mod tests {
                     let mut tags = vec![[0u8; 16]; 64];
                     let aad = [0x33u8; 28];
                     let iv = |i: usize| [i as u8; 12];
-                    let mut jobs: Vec<SealJob> = (texts.iter_mut().zip(tags.iter_mut()).enumerate())
-                        .map(|(i, (text, tag))| SealJob {
-                            iv: iv(i),
-                            aad: &aad,
-                            text,
-                            tag,
-                        })
-                        .collect();
+                    let mut jobs = seal_jobs(&mut texts, &mut tags, |_| &aad, iv);
                     let left = left_on_stack(&secrets, || k.seal_batch(&mut jobs));
                     assert_eq!(left, [], "{path:?} {} seal {size}: (secret, depth)", key.len());
                     drop(jobs);
-                    let mut jobs: Vec<OpenJob> = (texts.iter_mut().zip(&tags).enumerate())
-                        .map(|(i, (text, tag))| OpenJob {
-                            iv: iv(i),
-                            aad: &aad,
-                            text,
-                            tag,
-                        })
-                        .collect();
+                    let mut jobs = open_jobs(&mut texts, &tags, |_| &aad, iv);
                     let mut ok = [false; 64];
                     let left = left_on_stack(&secrets, || k.open_batch(&mut jobs, &mut ok));
                     assert_eq!(ok, [true; 64]);
@@ -2412,16 +2379,7 @@ mod tests {
                 }
                 let k = MbGcmKey::with_path(&key, path).unwrap();
                 let (seal, ratio) = {
-                    let mut jobs: Vec<SealJob> = texts
-                        .iter_mut()
-                        .zip(tags.iter_mut())
-                        .map(|(t, g)| SealJob {
-                            iv,
-                            aad: &aad,
-                            text: t,
-                            tag: g,
-                        })
-                        .collect();
+                    let mut jobs = seal_jobs(&mut texts, &mut tags, |_| &aad, |_| iv);
                     let seal = best(TRIALS, reps, || k.seal_batch(core::hint::black_box(&mut jobs)));
                     // TSC ticks per core cycle right after this path's code (AVX-512 may lower
                     // the clock): a dependent dec/jnz loop runs one iteration per core cycle.
@@ -2441,16 +2399,7 @@ mod tests {
                 };
                 let mut ok = [false; FRAMES];
                 let open = {
-                    let mut jobs: Vec<OpenJob> = texts
-                        .iter_mut()
-                        .zip(tags.iter())
-                        .map(|(t, g)| OpenJob {
-                            iv,
-                            aad: &aad,
-                            text: t,
-                            tag: g,
-                        })
-                        .collect();
+                    let mut jobs = open_jobs(&mut texts, &tags, |_| &aad, |_| iv);
                     best(TRIALS, reps, || {
                         k.open_batch(core::hint::black_box(&mut jobs), &mut ok)
                     })
