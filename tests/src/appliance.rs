@@ -266,6 +266,9 @@ pub struct RecvReport {
     pub first_rx: Option<f64>,
     pub last_rx: Option<f64>,
     pub max_gap_ms: f64,
+    /// Datagrams the kernel dropped in the receiver's namespace for a full socket buffer.
+    #[serde(default)]
+    pub rcvbuf_errors: u64,
 }
 
 /// Both ends of a stream run.
@@ -285,8 +288,8 @@ impl Stream {
     pub fn summary(&self) -> String {
         let (s, r) = (&self.send, &self.recv);
         let mut out = format!(
-            "UDP stream h1->h2 at {:.0} pps for {} s: sent {} (send errors {}), received {}, lost {}, duplicated {}, out of order {}, longest silence {} ms",
-            s.rate_pps, s.seconds, s.sent, s.send_errors, r.received, self.lost(), r.duplicates, r.out_of_order, r.max_gap_ms
+            "UDP stream h1->h2 at {:.0} pps for {} s: sent {} (send errors {}), received {}, lost {} (dropped by the receiver's full socket buffer {}), duplicated {}, out of order {}, longest silence {} ms",
+            s.rate_pps, s.seconds, s.sent, s.send_errors, r.received, self.lost(), r.rcvbuf_errors, r.duplicates, r.out_of_order, r.max_gap_ms
         );
         if !r.missing_ranges.is_empty() {
             let first: Vec<_> = r.missing_ranges.iter().take(10).collect();

@@ -13,7 +13,9 @@
 //! duplicates, datagrams that arrived after a higher sequence number (out of order), the
 //! missing sequence numbers below the highest seen (as ranges), first and last arrival (Unix
 //! seconds) and every silence longer than `--gap-ms` (default 50) between two arrivals. It
-//! reports the first `--ranges` (default 50) missing ranges.
+//! reports the first `--ranges` (default 50) missing ranges, and how many datagrams the kernel
+//! dropped in its network namespace because a UDP socket's receive buffer was full while it ran
+//! (`rcvbuf_errors`, from /proc/net/snmp: a loss that happened after the appliance, in the host).
 //! The loss of a run is the sender's `sent` minus the receiver's `received`.
 
 #![forbid(unsafe_code)]
@@ -123,7 +125,21 @@ fn send(o: &Opts) -> anyhow::Result<serde_json::Value> {
     }))
 }
 
+/// `Udp: RcvbufErrors` of this network namespace (/proc/net/snmp), 0 when it cannot be read.
+fn udp_rcvbuf_errors() -> u64 {
+    let snmp = std::fs::read_to_string("/proc/net/snmp").unwrap_or_default();
+    let mut udp = snmp.lines().filter(|l| l.starts_with("Udp: "));
+    let (Some(names), Some(values)) = (udp.next(), udp.next()) else {
+        return 0;
+    };
+    (names.split_whitespace().zip(values.split_whitespace()))
+        .find(|(n, _)| *n == "RcvbufErrors")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0)
+}
+
 fn recv(o: &Opts) -> anyhow::Result<serde_json::Value> {
+    let rcvbuf_errors = udp_rcvbuf_errors();
     let sock = UdpSocket::bind(&o.addr).with_context(|| format!("bind {}", o.addr))?;
     sock.set_read_timeout(Some(Duration::from_millis(10)))?;
     let start = Instant::now();
@@ -201,6 +217,7 @@ fn recv(o: &Opts) -> anyhow::Result<serde_json::Value> {
         "role": "recv", "bind": o.addr, "received": received, "duplicates": dups, "out_of_order": ooo,
         "max_seq": max_seq, "missing_below_max": missing, "missing_ranges": ranges,
         "first_rx": first_rx, "last_rx": last_rx, "max_gap_ms": (max_gap * 10.0).round() / 10.0, "gaps": gaps,
+        "rcvbuf_errors": udp_rcvbuf_errors().saturating_sub(rcvbuf_errors),
     }))
 }
 
