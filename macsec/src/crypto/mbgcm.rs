@@ -1374,16 +1374,36 @@ fn ghash_seq_z(htab: &Htab, data: &[u8]) -> __m128i {
 #[inline]
 #[target_feature(enable = "avx512f,vpclmulqdq")]
 fn ghash32_z(htab: &Htab, x: __m128i, d: &[__m512i; 8]) -> __m128i {
-    let mut acc = acc_new_z(_mm_setzero_si128());
-    // Block q of the window is multiplied by H^(32 - q) = htab[NPOW - 32 + q].
+    // Block q of the window is multiplied by H^(32 - q) = htab[NPOW - 32 + q]. The products
+    // are summed two registers at a time (three-way XORs: half the XORs of one at a time).
     let h = &htab[NPOW - 32..];
-    mul_add_z::<true>(
-        &mut acc,
-        _mm512_xor_si512(d[0], _mm512_zextsi128_si512(x)),
-        ldh_z::<true>(h),
-    );
-    for (i, d) in d.iter().enumerate().skip(1) {
-        mul_add_z::<true>(&mut acc, *d, ldh_z::<true>(&h[4 * i..]));
+    let z = _mm512_setzero_si512();
+    let mut acc = AccZ {
+        lo: z,
+        mi: z,
+        hi: z,
+        xp: z,
+    };
+    for i in (0..8).step_by(2) {
+        let d0 = if i == 0 {
+            _mm512_xor_si512(d[0], _mm512_zextsi128_si512(x))
+        } else {
+            d[i]
+        };
+        let d1 = d[i + 1];
+        let (h0, k0) = ldh_z::<true>(&h[4 * i..]);
+        let (h1, k1) = ldh_z::<true>(&h[4 * i + 4..]);
+        let lo0 = _mm512_clmulepi64_epi128(d0, h0, 0x00);
+        let lo1 = _mm512_clmulepi64_epi128(d1, h1, 0x00);
+        acc.lo = _mm512_ternarylogic_epi64(acc.lo, lo0, lo1, 0x96);
+        let hi0 = _mm512_clmulepi64_epi128(d0, h0, 0x11);
+        let hi1 = _mm512_clmulepi64_epi128(d1, h1, 0x11);
+        acc.hi = _mm512_ternarylogic_epi64(acc.hi, hi0, hi1, 0x96);
+        let dk0 = _mm512_xor_si512(d0, _mm512_shuffle_epi32(d0, 0x4e));
+        let dk1 = _mm512_xor_si512(d1, _mm512_shuffle_epi32(d1, 0x4e));
+        let mi0 = _mm512_clmulepi64_epi128(dk0, k0, 0x00);
+        let mi1 = _mm512_clmulepi64_epi128(dk1, k1, 0x00);
+        acc.mi = _mm512_ternarylogic_epi64(acc.mi, mi0, mi1, 0x96);
     }
     finish_z::<true>(acc)
 }
