@@ -414,11 +414,17 @@ fn mb_path() -> Option<()> {
 }
 
 /// [`Backend::Mb`]'s key: our multi-buffer AES-GCM for batches of at least
-/// [`MbKey::MIN_BATCH`] frames of up to [`MbKey::SMALL_TEXT`] octets of text, and
-/// intel-ipsec-mb's single-buffer GCM (where available) for larger frames and for one or two
-/// frames alone, where its code is faster (measured on an Intel Xeon with VAES-512: 198 against
-/// 222 TSC ticks at 500 octets of text, 402 against 461 at 1488; with 52 octets of text, 60
-/// against 77 ns for one frame, level at two, 42 against 44 ns a frame at three).
+/// [`MbKey::MIN_BATCH`] frames of up to [`MbKey::SMALL_TEXT`] octets of text (up to
+/// [`MbKey::OPEN_TEXT_VAES512`] to open on the `Vaes512` path), and intel-ipsec-mb's
+/// single-buffer GCM (where available) for larger frames and for one or two frames alone, where
+/// its code is faster. Measured on an Intel Xeon with VAES-512 (`mbgcm::tests::measure`, TSC
+/// ticks a frame in batches of 64, AES-128 / AES-256, ours against intel-ipsec-mb):
+/// * seal: 217 against 191 / 248 against 225 at 500 octets of text, 440 against 398 / 521
+///   against 456 at 1488, 1902 against 1858 / 2344 against 2108 at 8988;
+/// * open: 173 against 235 / 194 against 245 at 500, 406-413 against 452-455 / 475 against 504
+///   at 1488, 1989-2007 against 2008-2023 / 2434 against 2245 at 8988;
+/// * with 52 octets of text: 60 against 77 ns for one frame, level at two, 42 against 44 ns a
+///   frame at three.
 pub struct MbKey {
     #[cfg(target_arch = "x86_64")]
     mb: mbgcm::MbGcmKey,
@@ -429,6 +435,10 @@ pub struct MbKey {
 impl MbKey {
     /// Frames with more text than this go to intel-ipsec-mb when it is available.
     pub const SMALL_TEXT: usize = 256;
+    /// The same for opening on the `Vaes512` path, whose large-frame kernel opens faster than
+    /// intel-ipsec-mb up to MTU-sized frames (seal: slower past `SMALL_TEXT`; other paths: not
+    /// measured against it, so `SMALL_TEXT`).
+    pub const OPEN_TEXT_VAES512: usize = 2048;
     /// Fewer small frames than this in a batch go to intel-ipsec-mb too, when it is available:
     /// the multi-buffer kernel's setup (counters, group buffers and their wipe) is spread over
     /// the frames of a batch, and one or two do not pay for it.
@@ -452,7 +462,7 @@ impl MbKey {
         Err(CryptoError::Unavailable(Backend::Mb))
     }
 
-    /// Runs `small` over the jobs with at most [`Self::SMALL_TEXT`] octets of text and `large`
+    /// Runs `small` over the jobs with at most `limit` octets of text and `large`
     /// (one job at a time) over the others, in chunks of 64: each chunk is partitioned in place
     /// (small ones first), run, and put back in its order, `ok` with it, so `ok[i]` is job i's
     /// as passed. A chunk with fewer than [`Self::MIN_BATCH`] small jobs goes to `large` whole.
@@ -460,6 +470,7 @@ impl MbKey {
     fn split_run<J>(
         jobs: &mut [J],
         ok: &mut [bool],
+        limit: usize,
         text_len: impl Fn(&J) -> usize,
         mut small: impl FnMut(&mut [J], &mut [bool]),
         mut large: impl FnMut(&mut J) -> bool,
@@ -469,7 +480,7 @@ impl MbKey {
             let mut n_swaps = 0;
             let mut k = 0;
             for i in 0..jobs.len() {
-                if text_len(&jobs[i]) <= Self::SMALL_TEXT {
+                if text_len(&jobs[i]) <= limit {
                     if i != k {
                         jobs.swap(i, k);
                         swaps[n_swaps] = (i as u8, k as u8);
@@ -548,6 +559,7 @@ impl AeadKey for MbKey {
             return Self::split_run(
                 jobs,
                 ok,
+                Self::SMALL_TEXT,
                 |j| j.text.len(),
                 |s, ok| {
                     self.mb.seal_batch(s);
@@ -563,9 +575,15 @@ impl AeadKey for MbKey {
     fn open_batch(&self, jobs: &mut [OpenJob<'_>], ok: &mut [bool]) {
         #[cfg(feature = "ipsec-mb")]
         if let Some(big) = &self.big {
+            let limit = if self.mb.path() == mbgcm::Path::Vaes512 {
+                Self::OPEN_TEXT_VAES512
+            } else {
+                Self::SMALL_TEXT
+            };
             return Self::split_run(
                 jobs,
                 ok,
+                limit,
                 |j| j.text.len(),
                 |s, ok| self.mb.open_batch(s, ok),
                 |j| big.open(&j.iv, j.aad, j.text, j.tag).is_ok(),
