@@ -161,22 +161,16 @@ fn t_pn(rig: &mut Rig, c: &mut Checks, suite: &str, ks: Side) {
         sas >= 2,
     );
     c.check("no Tx drop on either side", exhausted == [0, 0]);
-    c.check(
-        &format!(
-            "zero frames lost h1->h2 ({}; of them dropped by the receiver's full socket buffer: {})",
-            fwd.lost(),
-            fwd.recv.rcvbuf_errors
-        ),
-        fwd.lost() == 0,
-    );
-    c.check(
-        &format!(
-            "zero frames lost h2->h1 ({}; of them dropped by the receiver's full socket buffer: {})",
-            rst.lost(),
-            rst.recv.rcvbuf_errors
-        ),
-        rst.lost() == 0,
-    );
+    for (dir, s) in [("h1->h2", &fwd), ("h2->h1", &rst)] {
+        c.check(
+            &format!(
+                "zero frames lost {dir} ({}; of them dropped by the receiver's full socket buffer: {})",
+                s.lost(),
+                s.recv.rcvbuf_errors
+            ),
+            s.lost() == 0,
+        );
+    }
     c.check("both sides still Secured", rig.both_secured());
 }
 

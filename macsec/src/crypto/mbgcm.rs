@@ -1377,13 +1377,7 @@ fn ghash32_z(htab: &Htab, x: __m128i, d: &[__m512i; 8]) -> __m128i {
     // Block q of the window is multiplied by H^(32 - q) = htab[NPOW - 32 + q]. The products
     // are summed two registers at a time (three-way XORs: half the XORs of one at a time).
     let h = &htab[NPOW - 32..];
-    let z = _mm512_setzero_si512();
-    let mut acc = AccZ {
-        lo: z,
-        mi: z,
-        hi: z,
-        xp: z,
-    };
+    let mut acc = acc_new_z(_mm_setzero_si128());
     for i in (0..8).step_by(2) {
         let d0 = if i == 0 {
             _mm512_xor_si512(d[0], _mm512_zextsi128_si512(x))
