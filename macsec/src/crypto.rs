@@ -414,15 +414,18 @@ fn mb_path() -> Option<()> {
 }
 
 /// [`Backend::Mb`]'s key: our multi-buffer AES-GCM for batches of at least
-/// [`MbKey::MIN_BATCH`] frames of up to [`MbKey::SMALL_TEXT`] octets of text (up to
-/// [`MbKey::OPEN_TEXT_VAES512`] to open on the `Vaes512` path), and intel-ipsec-mb's
-/// single-buffer GCM (where available) for larger frames and for one or two frames alone, where
-/// its code is faster. Measured on an Intel Xeon with VAES-512 (`mbgcm::tests::measure`, TSC
-/// ticks a frame in batches of 64, AES-128 / AES-256, ours against intel-ipsec-mb):
-/// * seal: 217 against 191 / 248 against 225 at 500 octets of text, 440 against 398 / 521
-///   against 456 at 1488, 1902 against 1858 / 2344 against 2108 at 8988;
-/// * open: 173 against 235 / 194 against 245 at 500, 406-413 against 452-455 / 475 against 504
-///   at 1488, 1989-2007 against 2008-2023 / 2434 against 2245 at 8988;
+/// [`MbKey::MIN_BATCH`] frames of up to [`MbKey::SMALL_TEXT`] octets of text (on the `Vaes512`
+/// path up to [`MbKey::SEAL_TEXT_VAES512`] to seal and [`MbKey::OPEN_TEXT_VAES512`] to open),
+/// and intel-ipsec-mb's single-buffer GCM (where available) for larger frames and for one or two
+/// frames alone, where its code is faster. Measured on an Intel Xeon with VAES-512
+/// (`mbgcm::tests::measure`, TSC ticks a frame in batches of 64, AES-128 / AES-256, ours against
+/// intel-ipsec-mb in the same runs, the minimum of five):
+/// * seal: 162 against 173 / 190 against 190 at 388 octets of text, 186 against 190 / 215
+///   against 212 at 512, 219 against 201 / 255 against 237 at 576, 416 against 393 / 495
+///   against 458 at 1488, 1929 against 1857 / 2389 against 2109 at 8988;
+/// * open: 137 against 211 / 161 against 219 at 388, 156 against 225 / 185 against 254 at 512,
+///   175 against 240 / 205 against 267 at 576, 382 against 451 / 461 against 500 at 1488, 1969
+///   against 1973 / 2416 against 2224 at 8988;
 /// * with 52 octets of text: 60 against 77 ns for one frame, level at two, 42 against 44 ns a
 ///   frame at three.
 pub struct MbKey {
@@ -435,9 +438,12 @@ pub struct MbKey {
 impl MbKey {
     /// Frames with more text than this go to intel-ipsec-mb when it is available.
     pub const SMALL_TEXT: usize = 256;
+    /// The same for sealing on the `Vaes512` path, whose large-frame kernel seals about as fast
+    /// as intel-ipsec-mb or faster while the text is one step of up to 32 blocks (beyond, from
+    /// 528 octets, it is 4-13% slower; other paths: not measured against it, so `SMALL_TEXT`).
+    pub const SEAL_TEXT_VAES512: usize = 512;
     /// The same for opening on the `Vaes512` path, whose large-frame kernel opens faster than
-    /// intel-ipsec-mb up to MTU-sized frames (seal: slower past `SMALL_TEXT`; other paths: not
-    /// measured against it, so `SMALL_TEXT`).
+    /// intel-ipsec-mb up to MTU-sized frames.
     pub const OPEN_TEXT_VAES512: usize = 2048;
     /// Fewer small frames than this in a batch go to intel-ipsec-mb too, when it is available:
     /// the multi-buffer kernel's setup (counters, group buffers and their wipe) is spread over
@@ -556,10 +562,15 @@ impl AeadKey for MbKey {
     fn seal_batch(&self, jobs: &mut [SealJob<'_>], ok: &mut [bool]) {
         #[cfg(feature = "ipsec-mb")]
         if let Some(big) = &self.big {
+            let limit = if self.mb.path() == mbgcm::Path::Vaes512 {
+                Self::SEAL_TEXT_VAES512
+            } else {
+                Self::SMALL_TEXT
+            };
             return Self::split_run(
                 jobs,
                 ok,
-                Self::SMALL_TEXT,
+                limit,
                 |j| j.text.len(),
                 |s, ok| {
                     self.mb.seal_batch(s);

@@ -1312,9 +1312,7 @@ fn four_z() -> __m512i {
 
 /// One step of N zmm (4N blocks; `text` is 64(N-1)+1 ..= 64N octets, the last block possibly
 /// partial): encrypts/decrypts `text` in place with the counters in `ctr` (advanced by 4N) and
-/// accumulates the ciphertext blocks times h[0], h[1], ... into `acc`. `between` runs after the
-/// AES rounds and before the last round, and may set `acc` (the caller's independent work
-/// placed there runs beside the rounds; see `frame_z`).
+/// accumulates the ciphertext blocks times h[0], h[1], ... into `acc`.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,vaes,vpclmulqdq,bmi2")]
 fn text_step_z<const N: usize, const SEAL: bool>(
@@ -1324,7 +1322,6 @@ fn text_step_z<const N: usize, const SEAL: bool>(
     text: &mut [u8],
     h: &[u128],
     acc: &mut AccZ,
-    between: impl FnOnce(&mut AccZ),
 ) {
     let bs = _mm512_broadcast_i32x4(bswap_mask_x());
     let k0 = _mm512_broadcast_i32x4(ldq(&rk[0]));
@@ -1340,7 +1337,6 @@ fn text_step_z<const N: usize, const SEAL: bool>(
             *s = _mm512_aesenc_epi128(*s, k);
         }
     }
-    between(acc);
     let kl = _mm512_broadcast_i32x4(ldq(&rk[rounds]));
     let len = text.len();
     for (i, s) in s.iter().enumerate() {
@@ -1431,19 +1427,18 @@ fn frame_z<const SEAL: bool>(
     let mut ctr = _mm512_add_epi32(_mm512_broadcast_i32x4(ldq(&j0)), lane_inc_z());
     let single = m <= NPOW;
     let mut b = 0; // next text block
-                   // Sealing in windows: the last bulk step's ciphertext (byte-reversed), hashed in the tail.
-    let mut pend: Option<[__m512i; 8]> = None;
-    let mut x = _mm_setzero_si128(); // in windows: the running value
     let mut acc = if single {
         let mut acc = acc_new_z(_mm_setzero_si128());
         // Block v of the frame is multiplied by H^(m - v) = htab[NPOW - m + v].
         seg_z::<true>(&mut acc, aad, &htab[NPOW - m..]);
         acc
     } else {
-        x = ghash_seq_z(htab, aad);
+        let mut x = ghash_seq_z(htab, aad);
         // Bulk: 32 blocks (8 zmm, one GHASH window) per step while more than 32 remain, so
         // that the tail (1..=32 blocks) and the length block fit one window.
         let bs = _mm512_broadcast_i32x4(bswap_mask_x());
+        let mut pend = [_mm512_setzero_si512(); 8];
+        let mut pending = false;
         while c - b > 32 {
             let t = &mut text[16 * b..16 * b + 512];
             let k0 = _mm512_broadcast_i32x4(ldq(&rk[0]));
@@ -1460,8 +1455,8 @@ fn frame_z<const SEAL: bool>(
             }
             // Sealing hashes the ciphertext of the previous step here, independent of this
             // step's AES, so both run at once.
-            if let Some(p) = pend.take() {
-                x = ghash32_z(htab, x, &p);
+            if SEAL && pending {
+                x = ghash32_z(htab, x, &pend);
             }
             let kl = _mm512_broadcast_i32x4(ldq(&rk[rounds]));
             let mut cts = [_mm512_setzero_si512(); 8];
@@ -1472,42 +1467,35 @@ fn frame_z<const SEAL: bool>(
                 *ct = _mm512_shuffle_epi8(if SEAL { out } else { input }, bs);
             }
             if SEAL {
-                pend = Some(cts);
+                pend = cts;
+                pending = true;
             } else {
                 x = ghash32_z(htab, x, &cts);
             }
             b += 32;
         }
-        // With `pend`, x is completed in the tail (`flush`).
+        if SEAL && pending {
+            x = ghash32_z(htab, x, &pend);
+        }
         acc_new_z(x)
     };
     // The tail: the rest of the text (1..=32 blocks; none for an empty text) in one step of up
     // to 8 zmm, in the length block's window: one reduction, and all its AES in flight at once.
     let n = c - b;
-    // Sealing: the last bulk step is hashed after the tail's AES rounds in program order, so that
-    // the rounds are not queued behind it (on the Xeon, 1024 octets of text sealed in 293 TSC
-    // ticks against 336 with it in front); its value enters the tail's window.
-    let mut flush = |acc: &mut AccZ| {
-        if let Some(p) = pend.take() {
-            *acc = acc_new_z(ghash32_z(htab, x, &p));
-        }
-    };
-    if n == 0 {
-        flush(&mut acc);
-    } else {
+    if n > 0 {
         // Power index of the tail's first block.
         let hidx = if single { NPOW - m + a + b } else { NPOW - n - 1 };
         let t = &mut text[16 * b..];
         let h = &htab[hidx..];
         match n.div_ceil(4) {
-            1 => text_step_z::<1, SEAL>(rk, rounds, &mut ctr, t, h, &mut acc, flush),
-            2 => text_step_z::<2, SEAL>(rk, rounds, &mut ctr, t, h, &mut acc, flush),
-            3 => text_step_z::<3, SEAL>(rk, rounds, &mut ctr, t, h, &mut acc, flush),
-            4 => text_step_z::<4, SEAL>(rk, rounds, &mut ctr, t, h, &mut acc, flush),
-            5 => text_step_z::<5, SEAL>(rk, rounds, &mut ctr, t, h, &mut acc, flush),
-            6 => text_step_z::<6, SEAL>(rk, rounds, &mut ctr, t, h, &mut acc, flush),
-            7 => text_step_z::<7, SEAL>(rk, rounds, &mut ctr, t, h, &mut acc, flush),
-            _ => text_step_z::<8, SEAL>(rk, rounds, &mut ctr, t, h, &mut acc, flush),
+            1 => text_step_z::<1, SEAL>(rk, rounds, &mut ctr, t, h, &mut acc),
+            2 => text_step_z::<2, SEAL>(rk, rounds, &mut ctr, t, h, &mut acc),
+            3 => text_step_z::<3, SEAL>(rk, rounds, &mut ctr, t, h, &mut acc),
+            4 => text_step_z::<4, SEAL>(rk, rounds, &mut ctr, t, h, &mut acc),
+            5 => text_step_z::<5, SEAL>(rk, rounds, &mut ctr, t, h, &mut acc),
+            6 => text_step_z::<6, SEAL>(rk, rounds, &mut ctr, t, h, &mut acc),
+            7 => text_step_z::<7, SEAL>(rk, rounds, &mut ctr, t, h, &mut acc),
+            _ => text_step_z::<8, SEAL>(rk, rounds, &mut ctr, t, h, &mut acc),
         }
     }
     last_z(&mut acc, lens, &htab[NPOW - 1]);
