@@ -1511,10 +1511,9 @@ fn frame_z<const SEAL: bool>(
 // registers (kept as integers, i.e. byte-reversed blocks, so that a 32-bit add is inc32; one
 // shuffle turns them into blocks), AES with all 8 in flight, XOR with the text. GHASH windows
 // (as in the zmm kernel, at this step size): the whole frame in one window when it fits in
-// `NPOW` blocks;
-// otherwise the AAD in windows of its own, then one window per full step (hashed one step late
-// when sealing, so that it runs beside the next step's AES), and a last window with the rest of
-// the text and the length block. The last, partial step goes through a zero-padded copy on the
+// `NPOW` blocks; otherwise the AAD in windows of its own, then one window per full step (hashed
+// one step late when sealing, so that it runs beside the next step's AES), and a last window
+// with the rest of the text and the length block. The last, partial step goes through a zero-padded copy on the
 // stack. Consecutive frames are independent, so the out-of-order core overlaps them.
 
 /// xmm operations (AES-NI + PCLMULQDQ path).
