@@ -133,8 +133,9 @@ pub enum Backend {
     IpsecMb,
     /// Our multi-buffer AES-GCM (`mbgcm`, x86_64): a burst's frames interleaved, on the best of
     /// VAES + VPCLMULQDQ on zmm (AVX-512) or ymm (AVX2), or AES-NI + PCLMULQDQ, chosen at run
-    /// time. Frames of more than 256 octets of text go to intel-ipsec-mb one by one where it is
-    /// available (its single-buffer code is faster there).
+    /// time. Larger frames go to intel-ipsec-mb one by one where it is available and measured
+    /// faster: past 256 octets of text, or on the VAES-512 path past 512 to seal and 2048 to
+    /// open ([`MbKey`]).
     Mb,
 }
 
@@ -440,7 +441,8 @@ impl MbKey {
     pub const SMALL_TEXT: usize = 256;
     /// The same for sealing on the `Vaes512` path, whose large-frame kernel seals about as fast
     /// as intel-ipsec-mb or faster while the text is one step of up to 32 blocks (beyond, from
-    /// 528 octets, it is 4-13% slower; other paths: not measured against it, so `SMALL_TEXT`).
+    /// 513 octets, it takes a bulk step and a tail: measured 4-13% slower at 576 to 8988
+    /// octets; other paths: not measured against it, so `SMALL_TEXT`).
     pub const SEAL_TEXT_VAES512: usize = 512;
     /// The same for opening on the `Vaes512` path, whose large-frame kernel opens faster than
     /// intel-ipsec-mb up to MTU-sized frames.

@@ -1513,8 +1513,9 @@ fn frame_z<const SEAL: bool>(
 // (as in the zmm kernel, at this step size): the whole frame in one window when it fits in
 // `NPOW` blocks; otherwise the AAD in windows of its own, then one window per full step (hashed
 // one step late when sealing, so that it runs beside the next step's AES), and a last window
-// with the rest of the text and the length block. The last, partial step goes through a zero-padded copy on the
-// stack. Consecutive frames are independent, so the out-of-order core overlaps them.
+// with the rest of the text and the length block. The last, partial step goes through a
+// zero-padded copy on the stack. Consecutive frames are independent, so the out-of-order core
+// overlaps them.
 
 /// xmm operations (AES-NI + PCLMULQDQ path).
 mod wx {
@@ -2339,6 +2340,13 @@ mod tests {
                 // AAD, 50 of text) computed an htab index through a negative intermediate (a
                 // panic with overflow checks, right by wrap-around without).
                 (45, 798),
+                // The window boundaries of NPOW = 33: AAD + text = 32 blocks (the small-frame
+                // path); text of 32 blocks (frame_z's largest tail) in a single window and, with
+                // an AAD, in windows; 33 blocks (a bulk step and a tail of one block).
+                (256, 256),
+                (0, 512),
+                (28, 512),
+                (28, 513),
                 (65535, 65535),
                 (65536 + 17, 70001),
                 (0, 65536 + 31),
