@@ -470,6 +470,17 @@ impl MbKey {
         Err(CryptoError::Unavailable(Backend::Mb))
     }
 
+    /// Frames with more text than this go to intel-ipsec-mb: `vaes512` (the direction's
+    /// measured limit) on the `Vaes512` path, [`Self::SMALL_TEXT`] on the others.
+    #[cfg(feature = "ipsec-mb")]
+    fn text_limit(&self, vaes512: usize) -> usize {
+        if self.mb.path() == mbgcm::Path::Vaes512 {
+            vaes512
+        } else {
+            Self::SMALL_TEXT
+        }
+    }
+
     /// Runs `small` over the jobs with at most `limit` octets of text and `large`
     /// (one job at a time) over the others, in chunks of 64: each chunk is partitioned in place
     /// (small ones first), run, and put back in its order, `ok` with it, so `ok[i]` is job i's
@@ -564,15 +575,10 @@ impl AeadKey for MbKey {
     fn seal_batch(&self, jobs: &mut [SealJob<'_>], ok: &mut [bool]) {
         #[cfg(feature = "ipsec-mb")]
         if let Some(big) = &self.big {
-            let limit = if self.mb.path() == mbgcm::Path::Vaes512 {
-                Self::SEAL_TEXT_VAES512
-            } else {
-                Self::SMALL_TEXT
-            };
             return Self::split_run(
                 jobs,
                 ok,
-                limit,
+                self.text_limit(Self::SEAL_TEXT_VAES512),
                 |j| j.text.len(),
                 |s, ok| {
                     self.mb.seal_batch(s);
@@ -588,15 +594,10 @@ impl AeadKey for MbKey {
     fn open_batch(&self, jobs: &mut [OpenJob<'_>], ok: &mut [bool]) {
         #[cfg(feature = "ipsec-mb")]
         if let Some(big) = &self.big {
-            let limit = if self.mb.path() == mbgcm::Path::Vaes512 {
-                Self::OPEN_TEXT_VAES512
-            } else {
-                Self::SMALL_TEXT
-            };
             return Self::split_run(
                 jobs,
                 ok,
-                limit,
+                self.text_limit(Self::OPEN_TEXT_VAES512),
                 |j| j.text.len(),
                 |s, ok| self.mb.open_batch(s, ok),
                 |j| big.open(&j.iv, j.aad, j.text, j.tag).is_ok(),
