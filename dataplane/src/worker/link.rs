@@ -21,12 +21,29 @@ use std::time::{Duration, Instant};
 /// What a worker looks at to classify a frame: its EtherType, the EtherType after the VLAN tags
 /// the link leaves in the clear (and how many there are), and whether a bypass list takes it.
 /// None: shorter than its header (and tags).
-#[inline]
+///
+/// The common case (no clear tags, no bypass lists) inline, so that its result stays in registers;
+/// the rest in [`classify_tags`].
+#[inline(always)]
 fn classify(frame: &[u8], clear: &ClearPolicy, bypass: bool) -> Option<(EtherType, usize, EtherType, bool)> {
     if frame.len() < HEADER_LEN {
         return None;
     }
     let outer = EtherType(u16::from_be_bytes([frame[12], frame[13]]));
+    if clear.vlan_tags_in_clear == 0 && !bypass {
+        return Some((outer, 0, outer, false));
+    }
+    classify_tags(frame, clear, bypass, outer)
+}
+
+/// [`classify`] with clear tags or bypass lists.
+#[inline(never)]
+fn classify_tags(
+    frame: &[u8],
+    clear: &ClearPolicy,
+    bypass: bool,
+    outer: EtherType,
+) -> Option<(EtherType, usize, EtherType, bool)> {
     let (tags, inner) = if clear.vlan_tags_in_clear == 0 {
         (0, outer)
     } else {

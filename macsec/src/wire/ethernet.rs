@@ -130,7 +130,7 @@ pub const HEADER_LEN: usize = field::PAYLOAD;
 /// either store, so overlapping ranges work. (Copied through a 12-octet array on the stack, its
 /// loads waited for the stores that filled it; with a variable range, a call to memmove.)
 /// Panics if either range is outside `buf` (the callers checked).
-#[inline]
+#[inline(always)]
 pub fn move_addrs(buf: &mut [u8], from: usize, to: usize) {
     let mut lo = [0u8; 8];
     let mut hi = [0u8; 4];
