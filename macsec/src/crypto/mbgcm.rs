@@ -1216,9 +1216,12 @@ fn aes_group(rk: &[u128; 15], rounds: usize, g: &Group, gb: &mut GroupBuf) {
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
 fn ld_iv(iv: &[u8; 12]) -> __m128i {
-    // SAFETY: the mask selects the 12 octets of `iv` only; masked-off octets are neither read
-    // nor able to fault; AVX-512BW/VL enabled.
-    unsafe { _mm_maskz_loadu_epi8(0x0fff, iv.as_ptr().cast()) }
+    // Two scalar loads, not one masked load: the caller has just written the IV, commonly as an
+    // 8- and a 4-octet store, and a load spanning both cannot be forwarded from them.
+    let (lo, hi) = iv.split_at(8);
+    let lo = u64::from_le_bytes(lo.try_into().unwrap());
+    let hi = u32::from_le_bytes(hi.try_into().unwrap());
+    _mm_insert_epi32::<2>(_mm_cvtsi64_si128(lo as i64), hi as i32)
 }
 
 /// E_K(block), one xmm block.
