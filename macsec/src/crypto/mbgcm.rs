@@ -1042,6 +1042,10 @@ fn batch_z<const SEAL: bool, F: Frame>(key: &MbGcmKey, frames: &mut [F], ok: &mu
     let mut gs = [Group::EMPTY, Group::EMPTY];
     let mut gbs = [GroupBuf([[0; 64]; GZ + 2]), GroupBuf([[0; 64]; GZ + 2])];
     let mut cur = 0;
+    // The filling group's `len` and `zmm`, kept here (in registers) and written to it when it
+    // is full: stored and reloaded each frame, with the group's reset by `finish_group` in
+    // between, they were a chain through memory.
+    let (mut len, mut zmm) = (0usize, 0usize);
     let mut lh = LenCache {
         lens: u128::MAX,
         lh: 0,
@@ -1053,8 +1057,9 @@ fn batch_z<const SEAL: bool, F: Frame>(key: &MbGcmKey, frames: &mut [F], ok: &mu
         let c = tl.div_ceil(16);
         let nz = c.div_ceil(4);
         if nz <= 4 && al.div_ceil(16) + c < NPOW {
-            if gs[cur].zmm + nz > GZ || gs[cur].len == 8 {
+            if zmm + nz > GZ || len == 8 {
                 // AES of the full group together with the previous group's XOR and GHASH.
+                (gs[cur].len, gs[cur].zmm) = (len, zmm);
                 let (fill, ready) = pair(&mut gs, cur);
                 let (fill_b, ready_b) = pair(&mut gbs, cur);
                 // Program order: the AES first, so its long chains start while the previous
@@ -1062,21 +1067,21 @@ fn batch_z<const SEAL: bool, F: Frame>(key: &MbGcmKey, frames: &mut [F], ok: &mu
                 aes_group(rk, rounds, fill, fill_b);
                 finish_group::<SEAL, F>(key, frames, ok, ready, ready_b, &mut lh);
                 cur ^= 1;
+                (len, zmm) = (0, 0);
             }
             let (g, gb) = (&mut gs[cur], &mut gbs[cur]);
             // For these frames the counter (at most 17) lives in the last octet alone:
             // counter block = (IV || 0) OR (0 || counter).
             let j0 = _mm_or_si128(ivx, _mm_set_epi32(0x0100_0000, 0, 0, 0));
-            let q = 16 * (g.len % 4);
-            st128((&mut gb.0[GZ + g.len / 4][q..q + 16]).try_into().unwrap(), j0);
+            let q = 16 * (len % 4);
+            st128((&mut gb.0[GZ + len / 4][q..q + 16]).try_into().unwrap(), j0);
             let ivz = _mm512_broadcast_i32x4(ivx);
-            for (dst, low) in gb.0[g.zmm..g.zmm + nz].iter_mut().zip(&CTR_LOW) {
+            for (dst, low) in gb.0[zmm..zmm + nz].iter_mut().zip(&CTR_LOW) {
                 st512(dst, _mm512_or_si512(ivz, ld512(low)));
             }
-            g.members[g.len] = j as u8;
-            g.nz[g.len] = nz as u8;
-            g.len += 1;
-            g.zmm += nz;
+            g.members[len] = j as u8;
+            len += 1;
+            zmm += nz;
         } else {
             let j0 = _mm_or_si128(ivx, _mm_set_epi32(0x0100_0000, 0, 0, 0));
             let ek = aes_block_x(rk, rounds, j0);
@@ -1089,6 +1094,7 @@ fn batch_z<const SEAL: bool, F: Frame>(key: &MbGcmKey, frames: &mut [F], ok: &mu
         }
     }
     // Drain: AES of the group being filled (with the ready group's second half), then its own.
+    (gs[cur].len, gs[cur].zmm) = (len, zmm);
     let (fill, ready) = pair(&mut gs, cur);
     let (fill_b, ready_b) = pair(&mut gbs, cur);
     aes_group(rk, rounds, fill, fill_b);
@@ -1139,8 +1145,6 @@ static CTR_LOW: [[u8; 64]; 4] = {
 struct Group {
     /// Indices of the frames in the batch.
     members: [u8; 8],
-    /// zmm registers of counter blocks each member needs (ceil(text blocks / 4), 0..=4).
-    nz: [u8; 8],
     len: usize,
     /// Sum of `nz` (at most `GZ`).
     zmm: usize,
@@ -1149,7 +1153,6 @@ struct Group {
 impl Group {
     const EMPTY: Group = Group {
         members: [0; 8],
-        nz: [0; 8],
         len: 0,
         zmm: 0,
     };
@@ -1266,21 +1269,18 @@ fn finish_group<const SEAL: bool, F: Frame>(
             seg_z::<false>(&mut acc, aad, h);
         }
         let h = &h[a..];
-        for (k, part) in text.chunks_mut(64).enumerate() {
-            let ks = ld512(ks.next().unwrap());
-            let (input, ct) = if part.len() == 64 {
-                let input = ld512(part);
-                let out = _mm512_xor_si512(input, ks);
-                st512(part, out);
-                (input, out)
-            } else {
-                let input = ld512_part(part);
-                let out = _mm512_maskz_mov_epi8(mask64(part.len()), _mm512_xor_si512(input, ks));
-                st512_part(part, out);
-                (input, out)
-            };
-            let c = if SEAL { ct } else { input };
-            mul_add_z::<false>(&mut acc, _mm512_shuffle_epi8(c, bs), ldh_z::<false>(&h[4 * k..]));
+        if tl <= 64 {
+            // At most one register of text (frames of up to about 80 octets): straight-line.
+            if tl != 0 {
+                let ks = ld512(ks.next().unwrap());
+                let input = ld512_part(text);
+                let out = _mm512_maskz_mov_epi8(mask64(tl), _mm512_xor_si512(input, ks));
+                st512_part(text, out);
+                let c = if SEAL { out } else { input };
+                mul_add_z::<false>(&mut acc, _mm512_shuffle_epi8(c, bs), ldh_z::<false>(h));
+            }
+        } else {
+            finish_text_z::<SEAL>(&mut acc, text, h, &mut ks, bs);
         }
         // The length block (the last block: times H), reduced on its own and added after the
         // reduction (reduction is linear, and a reduced value passes through it unchanged).
@@ -1296,6 +1296,35 @@ fn finish_group<const SEAL: bool, F: Frame>(
     }
     g.len = 0;
     g.zmm = 0;
+}
+
+/// `finish_group`'s text of more than one register: XOR of the keystream registers `ks`, and
+/// the GHASH of the ciphertext times `h[0]`, `h[1]`, ... into `acc`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,vpclmulqdq,bmi2")]
+fn finish_text_z<'g, const SEAL: bool>(
+    acc: &mut AccZ,
+    text: &mut [u8],
+    h: &[u128],
+    ks: &mut impl Iterator<Item = &'g [u8; 64]>,
+    bs: __m512i,
+) {
+    for (k, part) in text.chunks_mut(64).enumerate() {
+        let ks = ld512(ks.next().unwrap());
+        let (input, ct) = if part.len() == 64 {
+            let input = ld512(part);
+            let out = _mm512_xor_si512(input, ks);
+            st512(part, out);
+            (input, out)
+        } else {
+            let input = ld512_part(part);
+            let out = _mm512_maskz_mov_epi8(mask64(part.len()), _mm512_xor_si512(input, ks));
+            st512_part(part, out);
+            (input, out)
+        };
+        let c = if SEAL { ct } else { input };
+        mul_add_z::<false>(acc, _mm512_shuffle_epi8(c, bs), ldh_z::<false>(&h[4 * k..]));
+    }
 }
 
 /// Lane l holds l + 1 in its low dword: added to J0 (as an integer) it gives the counters of
