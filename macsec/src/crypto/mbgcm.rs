@@ -1272,10 +1272,7 @@ fn finish_group<const SEAL: bool, F: Frame>(
         if tl <= 64 {
             // At most one register of text (frames of up to about 80 octets): straight-line.
             if tl != 0 {
-                let ks = ld512(ks.next().unwrap());
-                let input = ld512_part(text);
-                let out = _mm512_maskz_mov_epi8(mask64(tl), _mm512_xor_si512(input, ks));
-                st512_part(text, out);
+                let (input, out) = xor_part_z(text, ld512(ks.next().unwrap()));
                 let c = if SEAL { out } else { input };
                 mul_add_z::<false>(&mut acc, _mm512_shuffle_epi8(c, bs), ldh_z::<false>(h));
             }
@@ -1298,6 +1295,25 @@ fn finish_group<const SEAL: bool, F: Frame>(
     g.zmm = 0;
 }
 
+/// XORs the keystream register `ks` into `part` (at most 64 octets) in place; returns the input
+/// and the output registers. Octets past the part's end are zero in both (a masked load), so
+/// they add nothing to a GHASH of either.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,bmi2")]
+fn xor_part_z(part: &mut [u8], ks: __m512i) -> (__m512i, __m512i) {
+    if part.len() == 64 {
+        let input = ld512(part);
+        let out = _mm512_xor_si512(input, ks);
+        st512(part, out);
+        (input, out)
+    } else {
+        let input = ld512_part(part);
+        let out = _mm512_maskz_mov_epi8(mask64(part.len()), _mm512_xor_si512(input, ks));
+        st512_part(part, out);
+        (input, out)
+    }
+}
+
 /// `finish_group`'s text of more than one register: XOR of the keystream registers `ks`, and
 /// the GHASH of the ciphertext times `h[0]`, `h[1]`, ... into `acc`.
 #[inline]
@@ -1311,17 +1327,7 @@ fn finish_text_z<'g, const SEAL: bool>(
 ) {
     for (k, part) in text.chunks_mut(64).enumerate() {
         let ks = ld512(ks.next().unwrap());
-        let (input, ct) = if part.len() == 64 {
-            let input = ld512(part);
-            let out = _mm512_xor_si512(input, ks);
-            st512(part, out);
-            (input, out)
-        } else {
-            let input = ld512_part(part);
-            let out = _mm512_maskz_mov_epi8(mask64(part.len()), _mm512_xor_si512(input, ks));
-            st512_part(part, out);
-            (input, out)
-        };
+        let (input, ct) = xor_part_z(part, ks);
         let c = if SEAL { ct } else { input };
         mul_add_z::<false>(acc, _mm512_shuffle_epi8(c, bs), ldh_z::<false>(&h[4 * k..]));
     }
@@ -1374,18 +1380,7 @@ fn text_step_z<const N: usize, const SEAL: bool>(
     for (i, s) in s.iter().enumerate() {
         let ks = _mm512_aesenclast_epi128(*s, kl);
         let part = &mut text[64 * i..len.min(64 * i + 64)];
-        let (input, ct) = if part.len() == 64 {
-            let input = ld512(part);
-            let out = _mm512_xor_si512(input, ks);
-            st512(part, out);
-            (input, out)
-        } else {
-            // Octets past the end: zero in `input` (masked load), so zero in the ciphertext too.
-            let input = ld512_part(part);
-            let out = _mm512_maskz_mov_epi8(mask64(part.len()), _mm512_xor_si512(input, ks));
-            st512_part(part, out);
-            (input, out)
-        };
+        let (input, ct) = xor_part_z(part, ks);
         let c = if SEAL { ct } else { input };
         mul_acc_z::<true>(acc, _mm512_shuffle_epi8(c, bs), ldh_z::<true>(&h[4 * i..]));
     }
