@@ -36,7 +36,8 @@ fn classify(frame: &[u8], clear: &ClearPolicy, bypass: bool) -> Option<(EtherTyp
     classify_tags(frame, clear, bypass, outer)
 }
 
-/// [`classify`] with clear tags or bypass lists.
+/// [`classify`] with clear tags or bypass lists, for a frame of at least `HEADER_LEN` octets
+/// whose EtherType is `outer`.
 #[inline(never)]
 fn classify_tags(
     frame: &[u8],

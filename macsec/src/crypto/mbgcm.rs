@@ -1043,8 +1043,8 @@ fn batch_z<const SEAL: bool, F: Frame>(key: &MbGcmKey, frames: &mut [F], ok: &mu
     let mut gbs = [GroupBuf([[0; 64]; GZ + 2]), GroupBuf([[0; 64]; GZ + 2])];
     let mut cur = 0;
     // The filling group's `len` and `zmm`, kept here (in registers) and written to it when it
-    // is full: stored and reloaded each frame, with the group's reset by `finish_group` in
-    // between, they were a chain through memory.
+    // is handed on (full, or at the drain): stored and reloaded each frame, with the group's
+    // reset by `finish_group` in between, they were a chain through memory.
     let (mut len, mut zmm) = (0usize, 0usize);
     let mut lh = LenCache {
         lens: u128::MAX,
@@ -1054,6 +1054,8 @@ fn batch_z<const SEAL: bool, F: Frame>(key: &MbGcmKey, frames: &mut [F], ok: &mu
         let f = &frames[j];
         let (al, tl) = (f.aad().len(), f.text().len());
         let ivx = ld_iv(f.iv());
+        // J0 = IV || 0^31 || 1.
+        let j0 = _mm_or_si128(ivx, _mm_set_epi32(0x0100_0000, 0, 0, 0));
         let c = tl.div_ceil(16);
         let nz = c.div_ceil(4);
         if nz <= 4 && al.div_ceil(16) + c < NPOW {
@@ -1070,11 +1072,10 @@ fn batch_z<const SEAL: bool, F: Frame>(key: &MbGcmKey, frames: &mut [F], ok: &mu
                 (len, zmm) = (0, 0);
             }
             let (g, gb) = (&mut gs[cur], &mut gbs[cur]);
-            // For these frames the counter (at most 17) lives in the last octet alone:
-            // counter block = (IV || 0) OR (0 || counter).
-            let j0 = _mm_or_si128(ivx, _mm_set_epi32(0x0100_0000, 0, 0, 0));
             let q = 16 * (len % 4);
             st128((&mut gb.0[GZ + len / 4][q..q + 16]).try_into().unwrap(), j0);
+            // For these frames the counter (at most 17) lives in the last octet alone:
+            // counter block = (IV || 0) OR (0 || counter).
             let ivz = _mm512_broadcast_i32x4(ivx);
             for (dst, low) in gb.0[zmm..zmm + nz].iter_mut().zip(&CTR_LOW) {
                 st512(dst, _mm512_or_si512(ivz, ld512(low)));
@@ -1083,7 +1084,6 @@ fn batch_z<const SEAL: bool, F: Frame>(key: &MbGcmKey, frames: &mut [F], ok: &mu
             len += 1;
             zmm += nz;
         } else {
-            let j0 = _mm_or_si128(ivx, _mm_set_epi32(0x0100_0000, 0, 0, 0));
             let ek = aes_block_x(rk, rounds, j0);
             let iv = *f.iv();
             let (aad, text) = frames[j].aad_text();
@@ -1146,7 +1146,7 @@ struct Group {
     /// Indices of the frames in the batch.
     members: [u8; 8],
     len: usize,
-    /// Sum of `nz` (at most `GZ`).
+    /// zmm registers of text counter blocks its members use (at most `GZ`).
     zmm: usize,
 }
 
@@ -1217,10 +1217,10 @@ fn aes_group(rk: &[u128; 15], rounds: usize, g: &Group, gb: &mut GroupBuf) {
 
 /// The IV in the first 12 octets of an xmm register, the rest zero.
 #[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+#[target_feature(enable = "sse4.1")]
 fn ld_iv(iv: &[u8; 12]) -> __m128i {
-    // Two scalar loads, not one masked load: the caller has just written the IV, commonly as an
-    // 8- and a 4-octet store, and a load spanning both cannot be forwarded from them.
+    // Two scalar loads, not one masked load: the caller has just written the IV (a 12-octet
+    // copy, in scalar stores), and a masked load is never forwarded from stores still in flight.
     let (lo, hi) = iv.split_at(8);
     let lo = u64::from_le_bytes(lo.try_into().unwrap());
     let hi = u32::from_le_bytes(hi.try_into().unwrap());
