@@ -83,6 +83,12 @@ impl ReplayWindow {
         pn < self.lowest_pn
     }
 
+    /// True when `pn` is above every PN accepted so far and not below the lowest acceptable PN:
+    /// neither late nor a duplicate, whatever the window.
+    pub fn is_ahead(&self, pn: u64) -> bool {
+        pn >= self.next_pn && pn >= self.lowest_pn
+    }
+
     /// True when `pn` was already accepted (within the bitmap's reach).
     pub fn is_duplicate(&self, pn: u64) -> bool {
         if pn >= self.next_pn || self.next_pn - pn > BITMAP_BITS {
