@@ -914,8 +914,8 @@ mod tests {
 
     /// A SecY with two SCs, each with SAs on AN 0 and 1 (AN 1 of the second SC installed but
     /// not enabled).
-    fn secy(suite: CipherSuite, policy: &Policy) -> RxSecY {
-        let mut rx = RxSecY::new(policy.clone(), Backend::Ring);
+    fn secy(suite: CipherSuite, policy: Policy) -> RxSecY {
+        let mut rx = RxSecY::new(policy, Backend::Ring);
         let sak: Vec<u8> = (0..suite.key_len() as u8).collect();
         let keys = if suite.is_xpn() {
             SaKeys::xpn(&sak, Ssci(1), Salt([0x5a; 12]))
@@ -970,7 +970,7 @@ mod tests {
                 policy.replay_protect = replay_protect;
                 policy.replay_window = window;
                 policy.validate_frames = validate;
-                let (mut a, mut b) = (secy(suite, &policy), secy(suite, &policy));
+                let (mut a, mut b) = (secy(suite, policy), secy(suite, policy));
                 // The next PN each (SC, AN) sends; an XPN stream starts just below 2^32.
                 let start: u64 = if suite.is_xpn() { (1 << 32) - 300 } else { 1 };
                 let mut next = [[start; 2]; 2];
