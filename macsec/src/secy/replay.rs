@@ -8,7 +8,7 @@
 pub const BITMAP_BITS: u64 = 1024;
 const WORDS: usize = (BITMAP_BITS / 64) as usize;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReplayWindow {
     /// Highest PN accepted so far plus one (802.1AE nextPN).
     next_pn: u64,

@@ -909,8 +909,7 @@ impl<'a> Commit<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::Backend;
-    use crate::secy::{CipherSuite, SaKeys, Salt, Ssci};
+    use crate::secy::{SaKeys, Salt, Ssci};
 
     /// A SecY with two SCs, each with SAs on AN 0 and 1 (AN 1 of the second SC installed but
     /// not enabled).
@@ -931,14 +930,14 @@ mod tests {
         rx
     }
 
-    /// Every SA's replay window and counters.
-    fn sa_states(rx: &RxSecY) -> Vec<(u64, u64, RxSaCounters)> {
+    /// Every SA's replay window (its bitmap included) and counters.
+    fn sa_states(rx: &RxSecY) -> Vec<(ReplayWindow, RxSaCounters)> {
         rx.scs
             .iter()
             .flat_map(|sc| sc.sas.iter().flatten())
             .map(|sa| {
                 let st = sa.state();
-                (st.replay.next_pn(), st.replay.lowest_pn(), st.counters)
+                (st.replay.clone(), st.counters)
             })
             .collect()
     }
