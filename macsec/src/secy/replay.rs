@@ -16,6 +16,9 @@ pub struct ReplayWindow {
     lowest_pn: u64,
     window: u32,
     seen: [u64; WORDS],
+    /// The last PN of all (2^64 - 1, XPN) was accepted. `next_pn` cannot go past it, so without
+    /// this the PN would never be behind `next_pn` and would pass again.
+    last_accepted: bool,
 }
 
 impl ReplayWindow {
@@ -26,6 +29,7 @@ impl ReplayWindow {
             lowest_pn,
             window,
             seen: [0; WORDS],
+            last_accepted: false,
         }
     }
 
@@ -84,14 +88,18 @@ impl ReplayWindow {
     }
 
     /// True when `pn` is above every PN accepted so far and not below the lowest acceptable PN:
-    /// neither late nor a duplicate, whatever the window.
+    /// neither late nor a duplicate, whatever the window. (Never for the last PN of all, 2^64 - 1,
+    /// which `is_duplicate` decides.)
     pub fn is_ahead(&self, pn: u64) -> bool {
-        pn >= self.next_pn && pn >= self.lowest_pn
+        pn >= self.next_pn && pn >= self.lowest_pn && pn != u64::MAX
     }
 
     /// True when `pn` was already accepted (within the bitmap's reach).
     pub fn is_duplicate(&self, pn: u64) -> bool {
-        if pn >= self.next_pn || self.next_pn - pn > BITMAP_BITS {
+        if pn >= self.next_pn {
+            return pn == u64::MAX && self.last_accepted;
+        }
+        if self.next_pn - pn > BITMAP_BITS {
             return false;
         }
         let bit = pn % BITMAP_BITS;
@@ -100,6 +108,7 @@ impl ReplayWindow {
 
     /// Records `pn` as accepted (call only after the frame verified).
     pub fn accept(&mut self, pn: u64) {
+        self.last_accepted |= pn == u64::MAX;
         if pn >= self.next_pn {
             let new_next = pn.saturating_add(1);
             if new_next - self.next_pn >= BITMAP_BITS {
@@ -183,5 +192,25 @@ mod tests {
         assert_eq!(w.recover_xpn(u32::MAX), Some(u64::MAX));
         let w = ReplayWindow::new(0x5_0000_0010, 0);
         assert_eq!(w.recover_xpn(0xffff_fff0), Some(0x5_ffff_fff0));
+    }
+
+    /// The last PN of all (2^64 - 1) passes once: `next_pn` saturates at it, so it is never
+    /// behind `next_pn`, and the window remembers that it was accepted.
+    #[test]
+    fn last_pn_passes_once() {
+        for window in [0, 32] {
+            let mut w = ReplayWindow::new(u64::MAX - 3, window);
+            w.accept(u64::MAX - 1);
+            // Never on the fast path of a commit, whatever the window says.
+            assert!(!w.is_ahead(u64::MAX));
+            assert!(!w.is_duplicate(u64::MAX));
+            assert!(!w.is_late(u64::MAX));
+            w.accept(u64::MAX);
+            assert_eq!(w.next_pn(), u64::MAX);
+            assert!(!w.is_ahead(u64::MAX));
+            assert!(w.is_duplicate(u64::MAX), "window {window}");
+            assert!(w.is_duplicate(u64::MAX - 1));
+            assert_eq!(w.is_late(u64::MAX - 2), window == 0);
+        }
     }
 }
