@@ -39,8 +39,10 @@ pub struct Port {
     /// Why not secured: the reason seen (its code) and since when, and the last one said.
     pub(super) reason_seen: Option<(&'static str, Duration)>,
     pub(super) reason_said: Option<&'static str>,
-    /// Since when (engine time) the session has been Secured without a break (None: it is not).
-    pub(super) secured_since: Option<Duration>,
+    /// Since when (wall clock, ms since the Unix epoch, read when it became Secured) the session
+    /// has been Secured without a break (None: it is not). Kept as read, so every `show` gives
+    /// the same instant (one derived from engine time on each read moved by a millisecond).
+    pub(super) secured_since: Option<u64>,
 }
 
 impl Port {
@@ -112,7 +114,7 @@ impl Port {
     /// said; once secured, a later reason is said again.
     pub(super) fn say_reason(&mut self, now: Duration, lines: &mut Vec<LogEvent>) {
         match (self.mka.is_secured(), self.secured_since) {
-            (true, None) => self.secured_since = Some(now),
+            (true, None) => self.secured_since = Some(macsec::secy::unix_ms()),
             (false, Some(_)) => self.secured_since = None,
             _ => {}
         }

@@ -150,9 +150,7 @@ impl Port {
             sak_refused: sak_refused(p),
             not_secured_code: reason.as_ref().map(|r| r.code().to_string()),
             not_secured_reason: reason.map(|r| r.to_string()),
-            secured_since_ms: self
-                .secured_since
-                .map(|t| wall_ms.saturating_sub(now.saturating_sub(t).as_millis() as u64)),
+            secured_since_ms: self.secured_since,
             detail,
         })
     }
