@@ -917,18 +917,13 @@ impl<'a> Commit<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secy::{SaKeys, Salt, Ssci};
+    use crate::secy::tests::keys;
 
     /// A SecY with two SCs, each with SAs on AN 0 and 1 (AN 1 of the second SC installed but
     /// not enabled).
     fn secy(suite: CipherSuite, policy: Policy) -> RxSecY {
         let mut rx = RxSecY::new(policy, Backend::Ring);
-        let sak: Vec<u8> = (0..suite.key_len() as u8).collect();
-        let keys = if suite.is_xpn() {
-            SaKeys::xpn(&sak, Ssci(1), Salt([0x5a; 12]))
-        } else {
-            SaKeys::new(&sak)
-        };
+        let keys = keys(suite, 0x5a);
         for sci in [Sci(0x10), Sci(0x20)] {
             for an in 0..2 {
                 rx.install_sa(sci, an, &keys, 1).unwrap();

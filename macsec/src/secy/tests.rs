@@ -14,7 +14,8 @@ fn buffer(frame: &[u8]) -> (Vec<u8>, Span) {
     (buf, Span::new(HEAD, frame.len()))
 }
 
-fn keys(suite: CipherSuite, seed: u8) -> SaKeys {
+/// An SA's keys for `suite`, made from `seed` (also used by `rx`'s tests).
+pub(super) fn keys(suite: CipherSuite, seed: u8) -> SaKeys {
     let sak: Vec<u8> = (0..suite.key_len() as u8)
         .map(|i| i.wrapping_mul(31).wrapping_add(seed))
         .collect();
