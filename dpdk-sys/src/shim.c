@@ -101,6 +101,40 @@ int shim_imb_arch(void)
 
 const char *shim_imb_version(void) { return IMB_VERSION_STR; }
 
+/* One manager per IMB_ARCH, each made on first use and kept for the process. */
+static IMB_MGR *shim_imb_arch_mgrs[IMB_ARCH_NUM];
+static pthread_mutex_t shim_imb_arch_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void *shim_imb_mgr_for_arch(int arch)
+{
+	IMB_MGR *mgr;
+
+	if (arch < IMB_ARCH_SSE || arch >= IMB_ARCH_NUM)
+		return NULL;
+	pthread_mutex_lock(&shim_imb_arch_lock);
+	mgr = shim_imb_arch_mgrs[arch];
+	if (mgr == NULL) {
+		mgr = alloc_mb_mgr(0);
+		if (mgr != NULL) {
+			switch (arch) {
+			case IMB_ARCH_SSE: init_mb_mgr_sse(mgr); break;
+			case IMB_ARCH_AVX: init_mb_mgr_avx(mgr); break;
+			case IMB_ARCH_AVX2: init_mb_mgr_avx2(mgr); break;
+			default: init_mb_mgr_avx512(mgr); break;
+			}
+			/* The init functions check the CPU and set an error when it lacks the arch. */
+			if (imb_get_errno(mgr) != 0 || mgr->gcm128_enc == NULL ||
+			    mgr->gcm256_enc == NULL) {
+				free_mb_mgr(mgr);
+				mgr = NULL;
+			}
+			shim_imb_arch_mgrs[arch] = mgr;
+		}
+	}
+	pthread_mutex_unlock(&shim_imb_arch_lock);
+	return mgr;
+}
+
 /* struct gcm_key_data is declared aligned(64) only `#ifdef LINUX`, a macro compilers do not
  * predefine (the library's own build passes -DLINUX); here it may be 1-aligned and 1008 octets.
  * Ask for 64 and round the size up to it regardless. */
@@ -198,6 +232,7 @@ int shim_imb_gcm_open(void *mgr, size_t key_len, const void *key_data, const uin
 #else /* !DPDK_SYS_HAVE_IPSEC_MB: stubs, intel-ipsec-mb.h was not found at build time. */
 
 void *shim_imb_mgr(void) { return NULL; }
+void *shim_imb_mgr_for_arch(int arch) { (void)arch; return NULL; }
 int shim_imb_arch(void) { return -1; }
 const char *shim_imb_version(void) { return ""; }
 size_t shim_imb_gcm_key_data_size(void) { return 1024; }

@@ -64,6 +64,11 @@ uint64_t shim_tx_offload_mask(void);
 void *shim_imb_mgr(void);
 /* IMB_ARCH chosen by init_mb_mgr_auto (1 NOAESNI, 2 SSE, 3 AVX, 4 AVX2, 5 AVX512), -1 if none. */
 int shim_imb_arch(void);
+/* A manager initialised for one arch (2 SSE, 3 AVX, 4 AVX2, 5 AVX512), made on first use and
+ * kept for the process; NULL when this CPU lacks the arch or intel-ipsec-mb is absent. For
+ * measuring and testing the code intel-ipsec-mb runs on CPUs with fewer features than this one
+ * (AVX2 is what it picks on a CPU without AVX-512, e.g. AMD Zen 2 and Zen 3). */
+void *shim_imb_mgr_for_arch(int arch);
 /* intel-ipsec-mb's version (IMB_VERSION_STR), or "" for the stubs. */
 const char *shim_imb_version(void);
 /* Size and alignment of the caller's allocation for struct gcm_key_data (size is a multiple of

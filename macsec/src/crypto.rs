@@ -627,7 +627,7 @@ impl AeadKey for MbKey {
 }
 
 #[cfg(feature = "ipsec-mb")]
-pub use ipsec_mb::IpsecMbKey;
+pub use ipsec_mb::{ImbArch, IpsecMbKey};
 
 #[cfg(feature = "ipsec-mb")]
 #[allow(unsafe_code)]
@@ -640,7 +640,8 @@ mod ipsec_mb {
     use std::sync::OnceLock;
     use zeroize::Zeroize;
 
-    /// The process-wide `IMB_MGR` (dpdk-sys `shim_imb_mgr`).
+    /// An `IMB_MGR`: the process-wide one (dpdk-sys `shim_imb_mgr`) or one arch's
+    /// (`shim_imb_mgr_for_arch`), each kept for the life of the process.
     #[derive(Clone, Copy)]
     pub(super) struct Mgr(NonNull<c_void>);
 
@@ -656,6 +657,40 @@ mod ipsec_mb {
         static MGR: OnceLock<Option<Mgr>> = OnceLock::new();
         // SAFETY: thread-safe one-time initialisation in the shim; returns NULL on failure.
         *MGR.get_or_init(|| NonNull::new(unsafe { dpdk_sys::shim_imb_mgr() }).map(Mgr))
+    }
+
+    /// One of intel-ipsec-mb's code sets (its `IMB_ARCH`), for [`IpsecMbKey::with_arch`].
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum ImbArch {
+        /// AES-NI + PCLMULQDQ on xmm, SSE encoding.
+        Sse = 2,
+        /// The same with AVX encoding.
+        Avx = 3,
+        /// AES-NI + PCLMULQDQ on xmm with AVX2 (its "gen4" GCM): what intel-ipsec-mb 1.3 runs
+        /// on a CPU without AVX-512, such as AMD Zen 2 and Zen 3.
+        Avx2 = 4,
+        /// AVX-512, with VAES + VPCLMULQDQ on zmm where the CPU has them.
+        Avx512 = 5,
+    }
+
+    impl ImbArch {
+        pub const ALL: [ImbArch; 4] = [ImbArch::Sse, ImbArch::Avx, ImbArch::Avx2, ImbArch::Avx512];
+
+        pub fn name(self) -> &'static str {
+            match self {
+                ImbArch::Sse => "sse",
+                ImbArch::Avx => "avx",
+                ImbArch::Avx2 => "avx2",
+                ImbArch::Avx512 => "avx512",
+            }
+        }
+
+        /// A manager for this arch, or `None` if this CPU lacks it.
+        fn manager(self) -> Option<Mgr> {
+            // SAFETY: the shim makes each arch's manager once, under a lock, and keeps it; it
+            // returns NULL for an arch this CPU lacks.
+            NonNull::new(unsafe { dpdk_sys::shim_imb_mgr_for_arch(self as i32) }).map(Mgr)
+        }
     }
 
     /// intel-ipsec-mb's AES-GCM with its precomputed key data (round keys and GHASH key powers)
@@ -675,11 +710,22 @@ mod ipsec_mb {
     unsafe impl Sync for IpsecMbKey {}
 
     impl IpsecMbKey {
+        /// The key on the code set `init_mb_mgr_auto` chose for this CPU (the shared manager).
         pub fn new(key: &[u8]) -> Result<Self, CryptoError> {
+            Self::with_mgr(key, manager())
+        }
+
+        /// The key on one code set, for measuring and testing what intel-ipsec-mb runs on CPUs
+        /// with fewer features than this one. `Unavailable` if this CPU lacks the arch.
+        pub fn with_arch(key: &[u8], arch: ImbArch) -> Result<Self, CryptoError> {
+            Self::with_mgr(key, arch.manager())
+        }
+
+        fn with_mgr(key: &[u8], mgr: Option<Mgr>) -> Result<Self, CryptoError> {
             if !matches!(key.len(), 16 | 32) {
                 return Err(CryptoError::KeyLength(key.len()));
             }
-            let mgr = manager().ok_or(CryptoError::Unavailable(Backend::IpsecMb))?;
+            let mgr = mgr.ok_or(CryptoError::Unavailable(Backend::IpsecMb))?;
             // SAFETY: pure functions returning constants.
             let (size, align) = unsafe {
                 (
@@ -1135,6 +1181,59 @@ mod tests {
                 assert_eq!(k.open(&iv, &aad, &mut [], &bad), Err(CryptoError::Verify));
             }
         }
+    }
+
+    /// Every code set of intel-ipsec-mb this CPU has (what it runs on CPUs with fewer features,
+    /// e.g. AVX2 on AMD Zen 2) gives ring's ciphertext and ICV, at every text length from 0 to
+    /// 600 octets and some up to 9216, both key sizes; it opens them and refuses a changed ICV
+    /// with the text zeroed. The arch `init_mb_mgr_auto` picked is among them.
+    #[cfg(feature = "ipsec-mb")]
+    #[test]
+    fn ipsec_mb_every_arch_as_ring() {
+        if ipsec_mb_key(&[0u8; 16]).is_none() {
+            return;
+        }
+        let mut seen = Vec::new();
+        for arch in ImbArch::ALL {
+            for len in [16, 32] {
+                let key: Vec<u8> = (0..len as u8).map(|i| i.wrapping_mul(37) ^ arch as u8).collect();
+                let k = match IpsecMbKey::with_arch(&key, arch) {
+                    Ok(k) => k,
+                    Err(e) => {
+                        assert_eq!(e, CryptoError::Unavailable(Backend::IpsecMb));
+                        continue;
+                    }
+                };
+                seen.push(arch);
+                let ring = RingKey::new(&key).unwrap();
+                let sizes = (0..=600usize).chain([1000, 1488, 4096, 8988, 9216]);
+                for (n, size) in sizes.enumerate() {
+                    let mut iv = [0x24u8; IV_LEN];
+                    iv[..8].copy_from_slice(&(n as u64).to_be_bytes());
+                    let aad: Vec<u8> = (0..(n % 33) as u8).map(|i| i ^ 0x6c).collect();
+                    let pt: Vec<u8> = (0..size).map(|i| (i * 7 + n) as u8).collect();
+                    let (mut a, mut b) = (pt.clone(), pt.clone());
+                    let (mut ta, mut tb) = ([0u8; ICV_LEN], [0u8; ICV_LEN]);
+                    k.seal(&iv, &aad, &mut a, &mut ta).unwrap();
+                    ring.seal(&iv, &aad, &mut b, &mut tb).unwrap();
+                    assert_eq!((&a, ta), (&b, tb), "{} AES-{} size {size}", arch.name(), len * 8);
+                    let mut bad = ta;
+                    bad[n % ICV_LEN] ^= 1 << (n % 8);
+                    let mut t = a.clone();
+                    assert_eq!(k.open(&iv, &aad, &mut t, &bad), Err(CryptoError::Verify));
+                    assert!(t.iter().all(|&x| x == 0));
+                    k.open(&iv, &aad, &mut a, &ta).unwrap();
+                    assert_eq!(a, pt);
+                }
+            }
+        }
+        let auto = IpsecMbKey::implementation().unwrap();
+        assert!(
+            seen.iter().any(|a| auto.ends_with(&format!("({})", a.name()))),
+            "{auto}: not among {seen:?}"
+        );
+        // Every x86_64 CPU with AES-NI has the SSE code.
+        assert!(seen.contains(&ImbArch::Sse));
     }
 
     /// One key used from several threads at once (the shared manager, per-call contexts).

@@ -2433,6 +2433,7 @@ mod tests {
         let iv = [0x11u8; 12];
         let only_size: Option<usize> = std::env::var("MBGCM_SIZE").ok().and_then(|s| s.parse().ok());
         let only_path = std::env::var("MBGCM_PATH").ok();
+        let only_imb = std::env::var("MBGCM_IMB").ok();
         println!("TSC cycles per frame, batches of {FRAMES} frames, AAD 28, text = size - 12, AES-{bits}");
         println!(
             "{:>6} {:>8} {:>8} {:>8} {:>8} {:>9} {:>8} {:>8} {:>8}",
@@ -2456,12 +2457,8 @@ mod tests {
                 }
             });
             let ring_pf = ring as f64 / (reps * FRAMES) as f64;
-            // The project's other backends (single frame each), e.g. intel-ipsec-mb.
-            for b in crate::crypto::Backend::all() {
-                if *b == crate::crypto::Backend::Ring || !b.is_available() || only_path.is_some() {
-                    continue;
-                }
-                let bk = b.new_key(&key).unwrap();
+            // A key of another backend, a frame at a time.
+            let mut single = |name: &str, bk: &dyn crate::crypto::AeadKey| {
                 let t = best(TRIALS, reps, || {
                     for (t, g) in texts.iter_mut().zip(tags.iter_mut()) {
                         bk.seal(&iv, &aad, t, g).unwrap();
@@ -2475,11 +2472,26 @@ mod tests {
                 });
                 let pf = t as f64 / (reps * FRAMES) as f64;
                 let open_pf = t_open as f64 / (reps * FRAMES) as f64;
-                println!(
-                    "{size:>6} {:>8} {pf:>8.1} {open_pf:>8.1} {:>8.3}",
-                    b.name(),
-                    pf / size as f64
-                );
+                println!("{size:>6} {name:>8} {pf:>8.1} {open_pf:>8.1} {:>8.3}", pf / size as f64);
+            };
+            // The project's other backends, e.g. intel-ipsec-mb.
+            for b in crate::crypto::Backend::all() {
+                if *b == crate::crypto::Backend::Ring || !b.is_available() || only_path.is_some() {
+                    continue;
+                }
+                single(b.name(), &*b.new_key(&key).unwrap());
+            }
+            // intel-ipsec-mb's code sets this CPU has, each alone (MBGCM_IMB=avx2,sse: those):
+            // what it runs on CPUs with fewer features (AVX2 on AMD Zen 2 and Zen 3).
+            #[cfg(feature = "ipsec-mb")]
+            for arch in crate::crypto::ImbArch::ALL {
+                let wanted = match &only_imb {
+                    Some(list) => list.split(',').any(|a| a == arch.name()),
+                    None => only_path.is_none(),
+                };
+                if let (true, Ok(k)) = (wanted, crate::crypto::IpsecMbKey::with_arch(&key, arch)) {
+                    single(&format!("imb-{}", arch.name()), &k);
+                }
             }
             for path in paths() {
                 if only_path.as_deref().is_some_and(|p| p != path.name()) {
