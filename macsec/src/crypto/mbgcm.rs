@@ -1869,10 +1869,11 @@ macro_rules! frame_kernel {
                 }
                 w::acc_new(x)
             };
-            // The rest (all of a single-window frame, or the last 1..=S blocks), through a
-            // zero-padded copy; text block b' is multiplied by htab[hix(b')]: NPOW - m + a + b'
-            // in a single window, else NPOW - 1 - (c - b') (written so that no intermediate
-            // value goes below zero: NPOW - 1 - c alone would for c >= NPOW).
+            // The rest (all of a single-window frame, or the last 1..=S blocks): whole steps in
+            // place, the last partial one through a zero-padded copy; text block b' is multiplied
+            // by htab[hix(b')]: NPOW - m + a + b' in a single window, else NPOW - 1 - (c - b')
+            // (written so that no intermediate value goes below zero: NPOW - 1 - c alone would
+            // for c >= NPOW).
             let hix = |b: usize| {
                 if single {
                     NPOW - m + a + b
@@ -1883,8 +1884,22 @@ macro_rules! frame_kernel {
             while b < c {
                 let n = (c - b).min(S);
                 let t = &mut text[16 * b..tlen.min(16 * (b + n))];
-                let mut buf = [0u8; 16 * S];
                 let tl = t.len();
+                if tl == 16 * S {
+                    // A whole step (only single-window frames have one here): no copy. Sealing
+                    // hashes the ciphertext just stored a register at a time, so each load is
+                    // forwarded from one store.
+                    if !SEAL {
+                        w::seg(&mut acc, t, &htab[hix(b)..]);
+                    }
+                    $tail::<R>(rk, rounds, &mut ctr, t);
+                    if SEAL {
+                        w::seg(&mut acc, t, &htab[hix(b)..]);
+                    }
+                    b += n;
+                    continue;
+                }
+                let mut buf = [0u8; 16 * S];
                 // Whole registers only: the tail reads `buf` a register at a time, and a load
                 // is forwarded only from one store that holds all of it.
                 let mut regs = t.chunks_exact(16 * w::W);
@@ -1928,15 +1943,11 @@ macro_rules! frame_kernel {
             }
         }
 
-        /// XORs the keystream of Q registers of counters (advancing `ctr`) into `buf`.
+        /// XORs the keystream of Q registers of counters (advancing `ctr`) into the first Q
+        /// registers of `buf` (panics if shorter).
         #[inline]
         #[target_feature(enable = $feat)]
-        fn $tail<const Q: usize>(
-            rk: &[u128; 15],
-            rounds: usize,
-            ctr: &mut $w::V,
-            buf: &mut [u8; 16 * R * $w::W],
-        ) {
+        fn $tail<const Q: usize>(rk: &[u128; 15], rounds: usize, ctr: &mut $w::V, buf: &mut [u8]) {
             use $w as w;
             let k0 = w::rk(&rk[0]);
             let mut s = [w::zero(); Q];
