@@ -122,11 +122,29 @@ pub enum Path {
 }
 
 impl Path {
-    /// The best path this CPU supports, `None` if not even AES-NI + PCLMULQDQ (+SSSE3/SSE4.1).
+    /// The best path this CPU supports (no better than [`Path::cap`]), `None` if not even
+    /// AES-NI + PCLMULQDQ (+SSSE3/SSE4.1).
     pub fn best() -> Option<Path> {
+        let cap = Self::cap();
         [Path::Vaes512, Path::Vaes256, Path::AesNi]
             .into_iter()
+            .filter(|&p| cap.is_none_or(|c| p <= c))
             .find(|p| p.is_supported())
+    }
+
+    /// The path named by the environment variable `MACSEC_MB_PATH` (`aesni`, `vaes256` or
+    /// `vaes512`; read once), which [`Path::best`] does not go above: for measuring here what a
+    /// CPU without the features of the paths above it would run (AMD Zen 2: `aesni`; Zen 3:
+    /// `vaes256`). Below `vaes512` intel-ipsec-mb runs its AVX2 code too, which is what it picks
+    /// on a CPU without AVX-512. `None` when unset or not one of those names.
+    pub fn cap() -> Option<Path> {
+        static CAP: std::sync::OnceLock<Option<Path>> = std::sync::OnceLock::new();
+        *CAP.get_or_init(|| {
+            let v = std::env::var("MACSEC_MB_PATH").ok()?;
+            [Path::AesNi, Path::Vaes256, Path::Vaes512]
+                .into_iter()
+                .find(|p| p.name() == v)
+        })
     }
 
     /// Whether this CPU can run the path (runtime detection).
@@ -308,6 +326,19 @@ impl MbGcmKey {
         ok[0]
     }
 
+    /// The most text (octets) the Vaes256 path runs through the xmm kernel (`frame_x`) rather
+    /// than the ymm one. Measured on an Intel Xeon (Ice Lake; `MACSEC_MB_PATH=vaes256`), the
+    /// ymm kernel was 5-25% slower than the xmm one up to 224 octets of text (52: 99 against 82
+    /// TSC ticks to seal, 102 against 82 to open) and 18% faster at 256. Ice Lake runs a ymm
+    /// `vaesenc` at half the rate of the CPUs that take this path (AMD Zen 3, Intel Alder
+    /// Lake), so the ymm kernel may win there sooner; the xmm kernel is the same code on both.
+    pub const XMM_TEXT_VAES256: usize = 240;
+
+    /// Whether a frame of `text_len` octets of text goes through the ymm kernel.
+    fn ymm(&self, text_len: usize) -> bool {
+        self.path == Path::Vaes256 && text_len > Self::XMM_TEXT_VAES256
+    }
+
     /// Seals every job; frames of any sizes mixed, any number of jobs.
     pub fn seal_batch(&self, jobs: &mut [SealJob<'_>]) {
         if self.path == Path::Vaes512 {
@@ -319,12 +350,13 @@ impl MbGcmKey {
             }
         } else {
             for job in jobs.iter_mut() {
-                let tag = match self.path {
+                let tag = if self.ymm(job.text.len()) {
                     // SAFETY: the key's path (Vaes256) was detected as supported when the key
                     // was made; frame_y needs no more than that path's features.
-                    Path::Vaes256 => unsafe { frame_y::<true>(self, &job.iv, job.aad, job.text) },
-                    // SAFETY: as above (AesNi: AES-NI, PCLMULQDQ, SSSE3, SSE4.1).
-                    _ => unsafe { frame_x::<true>(self, &job.iv, job.aad, job.text) },
+                    unsafe { frame_y::<true>(self, &job.iv, job.aad, job.text) }
+                } else {
+                    // SAFETY: as above (AES-NI, PCLMULQDQ, SSSE3, SSE4.1: part of every path).
+                    unsafe { frame_x::<true>(self, &job.iv, job.aad, job.text) }
                 };
                 job.finish(tag);
             }
@@ -343,11 +375,12 @@ impl MbGcmKey {
             }
         } else {
             for (job, ok) in jobs.iter_mut().zip(ok.iter_mut()) {
-                let tag = match self.path {
+                let tag = if self.ymm(job.text.len()) {
                     // SAFETY: as in seal_batch.
-                    Path::Vaes256 => unsafe { frame_y::<false>(self, &job.iv, job.aad, job.text) },
+                    unsafe { frame_y::<false>(self, &job.iv, job.aad, job.text) }
+                } else {
                     // SAFETY: as in seal_batch.
-                    _ => unsafe { frame_x::<false>(self, &job.iv, job.aad, job.text) },
+                    unsafe { frame_x::<false>(self, &job.iv, job.aad, job.text) }
                 };
                 *ok = job.finish(tag);
             }
@@ -503,7 +536,10 @@ fn ld_partial(s: &[u8]) -> __m128i {
         // The octets both loads hold are equal, so OR puts each in place once.
         (u64::from(a) | (u64::from(b) << (8 * (r - 4))), 0)
     } else {
-        let lo = s.iter().enumerate().fold(0u64, |x, (i, &o)| x | (u64::from(o) << (8 * i)));
+        let lo = s
+            .iter()
+            .enumerate()
+            .fold(0u64, |x, (i, &o)| x | (u64::from(o) << (8 * i)));
         (lo, 0)
     };
     // SAFETY: SSE2 is part of the x86_64 baseline.
@@ -883,7 +919,11 @@ fn seg_y(acc: &mut AccY, data: &[u8], h: &[u128]) {
     let mut i = 0;
     while off < data.len() {
         let rem = &data[off..];
-        let d = if rem.len() >= 32 { ld256(rem) } else { ld_partial_y(rem) };
+        let d = if rem.len() >= 32 {
+            ld256(rem)
+        } else {
+            ld_partial_y(rem)
+        };
         mul_acc_y(acc, _mm256_shuffle_epi8(d, bs), ld256q(&h[i..]));
         off += 32;
         i += 2;
@@ -1913,10 +1953,16 @@ macro_rules! frame_kernel {
                 if !SEAL {
                     w::seg(&mut acc, &buf[..tl], &htab[hix(b)..]);
                 }
+                // As many registers as the blocks need: no AES on counters whose keystream
+                // would be thrown away.
                 match n.div_ceil(w::W) {
                     1 => $tail::<1>(rk, rounds, &mut ctr, &mut buf),
                     2 => $tail::<2>(rk, rounds, &mut ctr, &mut buf),
-                    3 | 4 => $tail::<4>(rk, rounds, &mut ctr, &mut buf),
+                    3 => $tail::<3>(rk, rounds, &mut ctr, &mut buf),
+                    4 => $tail::<4>(rk, rounds, &mut ctr, &mut buf),
+                    5 => $tail::<5>(rk, rounds, &mut ctr, &mut buf),
+                    6 => $tail::<6>(rk, rounds, &mut ctr, &mut buf),
+                    7 => $tail::<7>(rk, rounds, &mut ctr, &mut buf),
                     _ => $tail::<8>(rk, rounds, &mut ctr, &mut buf),
                 }
                 copy_short(t, &buf[..tl]);
@@ -2006,7 +2052,10 @@ mod tests {
                 let mut want = [0u8; 32];
                 want[..len].copy_from_slice(s);
                 if len < 16 {
-                    assert_eq!(stq(ld_partial(s)), u128::from_le_bytes(want[..16].try_into().unwrap()));
+                    assert_eq!(
+                        stq(ld_partial(s)),
+                        u128::from_le_bytes(want[..16].try_into().unwrap())
+                    );
                 }
                 if Path::Vaes256.is_supported() {
                     let mut got = [0u8; 32];
@@ -2558,7 +2607,10 @@ mod tests {
                 });
                 let pf = t as f64 / (reps * FRAMES) as f64;
                 let open_pf = t_open as f64 / (reps * FRAMES) as f64;
-                println!("{size:>6} {name:>8} {pf:>8.1} {open_pf:>8.1} {:>8.3}", pf / size as f64);
+                println!(
+                    "{size:>6} {name:>8} {pf:>8.1} {open_pf:>8.1} {:>8.3}",
+                    pf / size as f64
+                );
             };
             // The project's other backends, e.g. intel-ipsec-mb.
             for b in crate::crypto::Backend::all() {
@@ -2621,5 +2673,104 @@ mod tests {
                 );
             }
         }
+    }
+}
+/// Timing in the dataplane's memory layout (run with `--ignored --nocapture`).
+#[cfg(all(test, feature = "ipsec-mb"))]
+mod measure_frames {
+    use super::*;
+    use crate::crypto::{AeadKey, ImbArch, IpsecMbKey, OpenJob, SealJob};
+
+    /// Like `tests::measure`, but every frame in a buffer of its own with its 28-octet AAD just
+    /// before its text, the text `MBGCM_OFF` (default 140: an mbuf's 128 octets of headroom,
+    /// then the 12 octets the SecTAG moves the addresses by) octets in, as the dataplane hands
+    /// them over; and intel-ipsec-mb called directly, without a trait object. Ours on the path
+    /// `MBGCM_PATH` (default: the best here) against intel-ipsec-mb's code set `MBGCM_IMB`
+    /// (default avx2: what it runs on a CPU without AVX-512), frames of `MBGCM_SIZE` octets
+    /// (default 64; text = size - 12), AES-128, batches of 64: TSC ticks a frame, the minimum
+    /// of 300 trials of 10 batches.
+    #[test]
+    #[ignore]
+    fn measure_frames() {
+        let env = |k: &str| std::env::var(k).ok();
+        let off: usize = env("MBGCM_OFF")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(140)
+            .max(28);
+        let size: usize = env("MBGCM_SIZE")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(64)
+            .max(12);
+        let tl = size - 12;
+        let path = [Path::AesNi, Path::Vaes256, Path::Vaes512]
+            .into_iter()
+            .find(|p| env("MBGCM_PATH").as_deref() == Some(p.name()))
+            .or_else(Path::best)
+            .unwrap();
+        let arch = ImbArch::ALL
+            .into_iter()
+            .find(|a| env("MBGCM_IMB").as_deref() == Some(a.name()))
+            .unwrap_or(ImbArch::Avx2);
+        let key = [0x42u8; 16];
+        let (Some(k), Ok(imb)) = (MbGcmKey::with_path(&key, path), IpsecMbKey::with_arch(&key, arch)) else {
+            println!(
+                "{} or intel-ipsec-mb's {} code is not available here",
+                path.name(),
+                arch.name()
+            );
+            return;
+        };
+        let mut bufs: Vec<Vec<u8>> = (0..64).map(|_| vec![0u8; off + tl + 64]).collect();
+        let mut tags = [[0u8; 16]; 64];
+        // SAFETY: RDTSC is available on every x86_64 CPU and has no memory effects.
+        let tsc = || unsafe { _rdtsc() };
+        let mut best = [u64::MAX; 4];
+        for _ in 0..300 {
+            for (which, best) in best.iter_mut().enumerate() {
+                let t0 = tsc();
+                for _ in 0..10 {
+                    let parts = bufs.iter_mut().zip(tags.iter_mut()).map(|(b, tag)| {
+                        let (aad, text) = b[off - 28..off + tl].split_at_mut(28);
+                        (&*aad, text, tag)
+                    });
+                    let iv = [3u8; 12];
+                    match which {
+                        0 => {
+                            let mut jobs: Vec<SealJob> = parts
+                                .map(|(aad, text, tag)| SealJob { iv, aad, text, tag })
+                                .collect();
+                            k.seal_batch(&mut jobs);
+                        }
+                        1 => parts.for_each(|(aad, text, tag)| imb.seal(&iv, aad, text, tag).unwrap()),
+                        2 => {
+                            let mut ok = [false; 64];
+                            let mut jobs: Vec<OpenJob> = parts
+                                .map(|(aad, text, tag)| OpenJob {
+                                    iv,
+                                    aad,
+                                    text,
+                                    tag: &*tag,
+                                })
+                                .collect();
+                            k.open_batch(&mut jobs, &mut ok);
+                        }
+                        _ => parts.for_each(|(aad, text, tag)| {
+                            let _ = imb.open(&iv, aad, text, tag);
+                        }),
+                    }
+                }
+                *best = (*best).min(tsc() - t0);
+            }
+        }
+        let f = |t: u64| t as f64 / 640.0;
+        println!(
+            "size {size} offset {off}: {} seal {:.1} open {:.1}; intel-ipsec-mb {} seal {:.1} open {:.1}",
+            path.name(),
+            f(best[0]),
+            f(best[2]),
+            arch.name(),
+            f(best[1]),
+            f(best[3])
+        );
     }
 }
