@@ -134,8 +134,7 @@ pub enum Backend {
     /// Our multi-buffer AES-GCM (`mbgcm`, x86_64): a burst's frames interleaved, on the best of
     /// VAES + VPCLMULQDQ on zmm (AVX-512) or ymm (AVX2), or AES-NI + PCLMULQDQ, chosen at run
     /// time. Larger frames go to intel-ipsec-mb one by one where it is available and measured
-    /// faster: past 256 octets of text, or on the VAES-512 path past 512 to seal and 2048 to
-    /// open ([`MbKey`]).
+    /// faster, per path and direction ([`MbKey::text_limits`]).
     Mb,
 }
 
@@ -178,11 +177,14 @@ impl Backend {
     /// The fastest backend available here, by measurement: [`Backend::Mb`] where the CPU has
     /// VAES and VPCLMULQDQ on zmm (Intel Ice Lake and later, AMD Zen 4 and later: its batches
     /// beat intel-ipsec-mb's single-buffer GCM at small frames, and it hands large ones to
-    /// intel-ipsec-mb), else [`Backend::IpsecMb`] when compiled in and its manager initialises,
-    /// else [`Backend::Ring`]. (`Default` stays `Ring`: the configuration chooses.)
+    /// intel-ipsec-mb) or on ymm (AMD Zen 3, Intel Alder Lake: our ymm kernel beats
+    /// intel-ipsec-mb's AVX2 code by 30-38% at 1500 octets end to end, level at 64; and ring
+    /// at every size); else [`Backend::IpsecMb`] when compiled in and its manager initialises
+    /// (with AES-NI only, AMD Zen 2, `mb` was level with it end to end), else [`Backend::Ring`].
+    /// `Default` stays `Ring`: the configuration chooses.
     pub fn best() -> Backend {
         #[cfg(target_arch = "x86_64")]
-        if mb_path() == Some(mbgcm::Path::Vaes512) {
+        if matches!(mb_path(), Some(mbgcm::Path::Vaes512 | mbgcm::Path::Vaes256)) {
             return Backend::Mb;
         }
         #[cfg(feature = "ipsec-mb")]
@@ -202,10 +204,12 @@ impl Backend {
             Backend::IpsecMb => IpsecMbKey::implementation(),
             Backend::Mb => mb_path().map(|p| {
                 #[cfg(feature = "ipsec-mb")]
-                let big = if Backend::IpsecMb.is_available() {
-                    ", large frames on intel-ipsec-mb"
-                } else {
+                let big = if !Backend::IpsecMb.is_available() {
                     ""
+                } else if MbKey::text_limits(p) == (usize::MAX, usize::MAX) {
+                    ", batches of one or two on intel-ipsec-mb"
+                } else {
+                    ", large frames on intel-ipsec-mb"
                 };
                 #[cfg(not(feature = "ipsec-mb"))]
                 let big = "";
@@ -415,12 +419,14 @@ fn mb_path() -> Option<()> {
 }
 
 /// [`Backend::Mb`]'s key: our multi-buffer AES-GCM for batches of at least
-/// [`MbKey::MIN_BATCH`] frames of up to [`MbKey::SMALL_TEXT`] octets of text (on the `Vaes512`
-/// path up to [`MbKey::SEAL_TEXT_VAES512`] to seal and [`MbKey::OPEN_TEXT_VAES512`] to open),
-/// and intel-ipsec-mb's single-buffer GCM (where available) for larger frames and for one or two
-/// frames alone, where its code is faster. Measured on an Intel Xeon with VAES-512
-/// (`mbgcm::tests::measure`, TSC ticks a frame in batches of 64, AES-128 / AES-256, ours against
-/// intel-ipsec-mb in the same runs, the minimum of five):
+/// [`MbKey::MIN_BATCH`] frames of up to [`MbKey::text_limits`] octets of text (per path and
+/// direction), and intel-ipsec-mb's single-buffer GCM (where available) for larger frames and for
+/// one or two frames alone, where its code is faster. The limits come from
+/// `mbgcm::tests::measure` (TSC ticks a frame in batches of 64, ours against intel-ipsec-mb in
+/// the same runs) on an Intel Xeon (Ice Lake), each path against the intel-ipsec-mb code a CPU
+/// with that path's features gets ([`ImbArch`](crate::crypto::ImbArch)); the README's Performance
+/// section has the tables. Vaes512 against intel-ipsec-mb's AVX-512 (VAES) code, AES-128 /
+/// AES-256, the minimum of five:
 /// * seal: 162 against 173 / 190 against 190 at 388 octets of text, 186 against 190 / 215
 ///   against 212 at 512, 219 against 201 / 255 against 237 at 576, 416 against 393 / 495
 ///   against 458 at 1488, 1929 against 1857 / 2389 against 2109 at 8988;
@@ -429,6 +435,15 @@ fn mb_path() -> Option<()> {
 ///   against 1973 / 2416 against 2224 at 8988;
 /// * with 52 octets of text: 60 against 77 ns for one frame, level at two, 42 against 44 ns a
 ///   frame at three.
+///
+/// AesNi and Vaes256 against intel-ipsec-mb's AVX2 code (its choice without AVX-512, e.g. AMD
+/// Zen 2 and Zen 3), AES-128, the minimum of three:
+/// * AesNi seal: 77 against 91 at 52 octets of text, 98 against 113 at 128, 144 against 153 at
+///   256, 165 against 149 at 288, 252 against 211 at 512, 534 against 519 at 1488;
+/// * AesNi open: 76 against 124 at 52, 140 against 188 at 256, 240 against 291 at 512, 545
+///   against 559 at 1488, 828 against 861 at 2048, 1609 against 1410 at 4096;
+/// * Vaes256 seal / open: 95 / 107 against 91 / 124 at 52, 118 / 124 against 153 / 189 at 256,
+///   421 / 427 against 605 / 652 at 1488, 2061 / 1864 against 3354 / 3520 at 8988.
 pub struct MbKey {
     #[cfg(target_arch = "x86_64")]
     mb: mbgcm::MbGcmKey,
@@ -437,16 +452,24 @@ pub struct MbKey {
 }
 
 impl MbKey {
-    /// Frames with more text than this go to intel-ipsec-mb when it is available.
-    pub const SMALL_TEXT: usize = 256;
-    /// The same for sealing on the `Vaes512` path, whose large-frame kernel seals about as fast
-    /// as intel-ipsec-mb or faster while the text is one step of up to 32 blocks (beyond, from
-    /// 513 octets, it takes a bulk step and a tail: measured 4-13% slower at 576 to 8988
-    /// octets; other paths: not measured against it, so `SMALL_TEXT`).
-    pub const SEAL_TEXT_VAES512: usize = 512;
-    /// The same for opening on the `Vaes512` path, whose large-frame kernel opens faster than
-    /// intel-ipsec-mb up to MTU-sized frames.
-    pub const OPEN_TEXT_VAES512: usize = 2048;
+    /// The most text (octets) a frame may have to be sealed, and to be opened, by our kernels on
+    /// `path` when intel-ipsec-mb is available; it takes longer ones (measured: see above).
+    /// * Vaes512: our large-frame kernel seals about as fast as intel-ipsec-mb or faster while
+    ///   the text is one step of up to 32 blocks (beyond, from 513 octets, it takes a bulk step
+    ///   and a tail: 4-13% slower at 576 to 8988 octets), and opens faster up to MTU-sized
+    ///   frames.
+    /// * AesNi: seals faster up to about 256 octets (level within 5% at 192-256; 3-20% slower
+    ///   beyond), opens faster up to 2048.
+    /// * Vaes256: faster than intel-ipsec-mb's AVX2 code at every size but the smallest (level
+    ///   there), so every frame.
+    #[cfg(target_arch = "x86_64")]
+    pub const fn text_limits(path: mbgcm::Path) -> (usize, usize) {
+        match path {
+            mbgcm::Path::AesNi => (256, 2048),
+            mbgcm::Path::Vaes256 => (usize::MAX, usize::MAX),
+            mbgcm::Path::Vaes512 => (512, 2048),
+        }
+    }
     /// Fewer small frames than this in a batch go to intel-ipsec-mb too, when it is available:
     /// the multi-buffer kernel's setup (counters, group buffers and their wipe) is spread over
     /// the frames of a batch, and one or two do not pay for it.
@@ -470,14 +493,14 @@ impl MbKey {
         Err(CryptoError::Unavailable(Backend::Mb))
     }
 
-    /// Frames with more text than this go to intel-ipsec-mb: `vaes512` (the direction's
-    /// measured limit) on the `Vaes512` path, [`Self::SMALL_TEXT`] on the others.
+    /// Frames with more text than this go to intel-ipsec-mb ([`Self::text_limits`]).
     #[cfg(feature = "ipsec-mb")]
-    fn text_limit(&self, vaes512: usize) -> usize {
-        if self.mb.path() == mbgcm::Path::Vaes512 {
-            vaes512
+    fn text_limit(&self, seal: bool) -> usize {
+        let (s, o) = Self::text_limits(self.mb.path());
+        if seal {
+            s
         } else {
-            Self::SMALL_TEXT
+            o
         }
     }
 
@@ -578,7 +601,7 @@ impl AeadKey for MbKey {
             return Self::split_run(
                 jobs,
                 ok,
-                self.text_limit(Self::SEAL_TEXT_VAES512),
+                self.text_limit(true),
                 |j| j.text.len(),
                 |s, ok| {
                     self.mb.seal_batch(s);
@@ -597,7 +620,7 @@ impl AeadKey for MbKey {
             return Self::split_run(
                 jobs,
                 ok,
-                self.text_limit(Self::OPEN_TEXT_VAES512),
+                self.text_limit(false),
                 |j| j.text.len(),
                 |s, ok| self.mb.open_batch(s, ok),
                 |j| big.open(&j.iv, j.aad, j.text, j.tag).is_ok(),
@@ -652,11 +675,30 @@ mod ipsec_mb {
     // SAFETY: as above.
     unsafe impl Sync for Mgr {}
 
-    /// The shared manager, or `None` if intel-ipsec-mb is a stub or failed to initialise.
+    /// The manager keys use and its `IMB_ARCH`, or `None` if intel-ipsec-mb is a stub or failed
+    /// to initialise: the shared one (`init_mb_mgr_auto`'s choice), or the AVX2 code's when
+    /// `MACSEC_MB_PATH` caps our paths below `vaes512` ([`super::mbgcm::Path::cap`]: a CPU
+    /// without AVX-512, where intel-ipsec-mb picks AVX2).
+    pub(super) fn manager_arch() -> Option<(Mgr, i32)> {
+        static MGR: OnceLock<Option<(Mgr, i32)>> = OnceLock::new();
+        *MGR.get_or_init(|| {
+            #[cfg(target_arch = "x86_64")]
+            if super::mbgcm::Path::cap().is_some_and(|c| c < super::mbgcm::Path::Vaes512) {
+                if let Some(m) = ImbArch::Avx2.manager() {
+                    return Some((m, ImbArch::Avx2 as i32));
+                }
+            }
+            // SAFETY: thread-safe one-time initialisation in the shim; returns NULL on failure,
+            // else the arch is set.
+            let m = NonNull::new(unsafe { dpdk_sys::shim_imb_mgr() })?;
+            // SAFETY: as above.
+            Some((Mgr(m), unsafe { dpdk_sys::shim_imb_arch() }))
+        })
+    }
+
+    /// The manager keys use (see [`manager_arch`]).
     pub(super) fn manager() -> Option<Mgr> {
-        static MGR: OnceLock<Option<Mgr>> = OnceLock::new();
-        // SAFETY: thread-safe one-time initialisation in the shim; returns NULL on failure.
-        *MGR.get_or_init(|| NonNull::new(unsafe { dpdk_sys::shim_imb_mgr() }).map(Mgr))
+        manager_arch().map(|(m, _)| m)
     }
 
     /// One of intel-ipsec-mb's code sets (its `IMB_ARCH`), for [`IpsecMbKey::with_arch`].
@@ -758,21 +800,15 @@ mod ipsec_mb {
 
         /// "intel-ipsec-mb VERSION (ARCH)" for logs, or `None` if it is not available.
         pub fn implementation() -> Option<String> {
-            manager()?;
-            // SAFETY: a static NUL-terminated string; the arch after the (done) initialisation.
-            let (version, arch) = unsafe {
-                (
-                    CStr::from_ptr(dpdk_sys::shim_imb_version()),
-                    dpdk_sys::shim_imb_arch(),
-                )
-            };
+            let (_, arch) = manager_arch()?;
+            // SAFETY: a static NUL-terminated string.
+            let version = unsafe { CStr::from_ptr(dpdk_sys::shim_imb_version()) };
             let arch = match arch {
                 1 => "no-aesni",
-                2 => "sse",
-                3 => "avx",
-                4 => "avx2",
-                5 => "avx512",
-                _ => "unknown",
+                a => ImbArch::ALL
+                    .iter()
+                    .find(|x| **x as i32 == a)
+                    .map_or("unknown", |x| x.name()),
             };
             Some(format!("intel-ipsec-mb {} ({arch})", version.to_string_lossy()))
         }
@@ -974,15 +1010,16 @@ mod tests {
         );
     }
 
-    /// `best()` is the multi-buffer GCM where the CPU has VAES on zmm, else ipsec-mb exactly
-    /// when it is available (always, when dpdk-sys was built against the real library), else ring.
+    /// `best()` is the multi-buffer GCM where the CPU has VAES (on zmm or ymm), else ipsec-mb
+    /// exactly when it is available (always, when dpdk-sys was built against the real library),
+    /// else ring.
     #[test]
     fn best_backend() {
-        let vaes512 = mb_path() == Some(mbgcm::Path::Vaes512);
+        let vaes = matches!(mb_path(), Some(mbgcm::Path::Vaes512 | mbgcm::Path::Vaes256));
         #[cfg(feature = "ipsec-mb")]
         {
             assert_eq!(Backend::IpsecMb.is_available(), dpdk_sys::HAVE_IPSEC_MB);
-            let want = if vaes512 {
+            let want = if vaes {
                 Backend::Mb
             } else if Backend::IpsecMb.is_available() {
                 Backend::IpsecMb
@@ -996,7 +1033,7 @@ mod tests {
             }
         }
         #[cfg(not(feature = "ipsec-mb"))]
-        assert_eq!(Backend::best(), if vaes512 { Backend::Mb } else { Backend::Ring });
+        assert_eq!(Backend::best(), if vaes { Backend::Mb } else { Backend::Ring });
         for b in Backend::ALL {
             assert_eq!(b.implementation().is_some(), b.is_available(), "{b}");
             eprintln!("{b}: {:?}", b.implementation());
@@ -1072,12 +1109,14 @@ mod tests {
     }
 
     /// Batches of mixed sizes (small frames for the multi-buffer kernel, large ones for
-    /// ipsec-mb) give what ring gives frame by frame, and `ok[i]` is job i's: a tampered frame
+    /// ipsec-mb, on either side of the limits) give what ring gives frame by frame, and `ok[i]` is job i's: a tampered frame
     /// among them, small or large, is the only one refused.
     #[test]
     fn batches_agree_with_ring_frame_by_frame() {
         let sizes = [
             0usize, 1, 16, 52, 255, 256, 257, 300, 1488, 17, 64, 9000, 100, 4, 2000, 33,
+            // Both sides of every path's limits (MbKey::text_limits).
+            512, 513, 2048, 2049,
         ];
         let aads: Vec<Vec<u8>> = (0..sizes.len()).map(|i| vec![i as u8; 20 + i % 9]).collect();
         let plain: Vec<Vec<u8>> = sizes.iter().map(|&n| (0..n).map(|x| x as u8).collect()).collect();
