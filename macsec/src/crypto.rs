@@ -424,7 +424,7 @@ fn mb_path() -> Option<()> {
 /// one or two frames alone, where its code is faster. The limits come from
 /// `mbgcm::tests::measure` (TSC ticks a frame in batches of 64, ours against intel-ipsec-mb in
 /// the same runs) on an Intel Xeon (Ice Lake), each path against the intel-ipsec-mb code a CPU
-/// with that path's features gets ([`ImbArch`](crate::crypto::ImbArch)); the README's Performance
+/// with that path's features gets ([`ImbArch`]); the README's Performance
 /// section has the tables. Vaes512 against intel-ipsec-mb's AVX-512 (VAES) code, AES-128 /
 /// AES-256, the minimum of five:
 /// * seal: 162 against 173 / 190 against 190 at 388 octets of text, 186 against 190 / 215
@@ -442,8 +442,13 @@ fn mb_path() -> Option<()> {
 ///   256, 165 against 149 at 288, 252 against 211 at 512, 534 against 519 at 1488;
 /// * AesNi open: 76 against 124 at 52, 140 against 188 at 256, 240 against 291 at 512, 545
 ///   against 559 at 1488, 828 against 861 at 2048, 1609 against 1410 at 4096;
-/// * Vaes256 seal / open: 95 / 107 against 91 / 124 at 52, 118 / 124 against 153 / 189 at 256,
-///   421 / 427 against 605 / 652 at 1488, 2061 / 1864 against 3354 / 3520 at 8988.
+/// * Vaes256 (its ymm kernel; frames of up to 240 octets of text take the xmm one, see
+///   `MbGcmKey::XMM_TEXT_VAES256`) seal / open: 118 / 124 against 153 / 189 at 256, 421 / 427
+///   against 605 / 652 at 1488, 2061 / 1864 against 3354 / 3520 at 8988.
+///
+/// In the dataplane's memory layout (`mbgcm::measure_frames`) AesNi sealed level with
+/// intel-ipsec-mb's AVX2 code at 52 octets of text (81 against 80) instead of faster; the
+/// README has that table.
 pub struct MbKey {
     #[cfg(target_arch = "x86_64")]
     mb: mbgcm::MbGcmKey,
@@ -458,10 +463,10 @@ impl MbKey {
     ///   the text is one step of up to 32 blocks (beyond, from 513 octets, it takes a bulk step
     ///   and a tail: 4-13% slower at 576 to 8988 octets), and opens faster up to MTU-sized
     ///   frames.
-    /// * AesNi: seals faster up to about 256 octets (level within 5% at 192-256; 3-20% slower
-    ///   beyond), opens faster up to 2048.
-    /// * Vaes256: faster than intel-ipsec-mb's AVX2 code at every size but the smallest (level
-    ///   there), so every frame.
+    /// * AesNi: seals as fast or faster up to about 256 octets (3-20% slower beyond), opens
+    ///   faster up to 2048.
+    /// * Vaes256: faster than intel-ipsec-mb's AVX2 code from 256 octets of text, and level
+    ///   below (where it runs the AesNi path's xmm kernel), so every frame.
     #[cfg(target_arch = "x86_64")]
     pub const fn text_limits(path: mbgcm::Path) -> (usize, usize) {
         match path {

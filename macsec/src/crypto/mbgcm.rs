@@ -28,7 +28,7 @@
 //!
 //! # GHASH arithmetic
 //!
-//! GCM's field GF(2^128) = GF(2)[x] / (x^128 + x^7 + x^2 + x + 1) numbers the bits of a block
+//! GCM's field GF(2^128) = GF(2)\[x\] / (x^128 + x^7 + x^2 + x + 1) numbers the bits of a block
 //! "backwards": the most significant bit of octet 0 is the coefficient of x^0. A block loaded
 //! big-endian into a 128-bit integer (`u128::from_be_bytes`, or `pshufb` byte reversal of a
 //! little-endian load) therefore has the coefficient of x^i at integer bit 127 - i.
@@ -66,7 +66,7 @@
 //! Karatsuba (zmm path, large frames): the middle term (d.lo * h.hi + d.hi * h.lo) equals
 //! (d.lo ^ d.hi) * (h.lo ^ h.hi) + LO + HI, so `frame_z` sums that one product instead of two
 //! and adds the LO and HI sums once before the reduction. The key keeps each power's h.lo ^ h.hi
-//! in a second half of its table ([`Htab`]).
+//! in a second half of its table (`Htab`).
 //!
 //! # Limits
 //!
@@ -2675,6 +2675,7 @@ mod tests {
         }
     }
 }
+
 /// Timing in the dataplane's memory layout (run with `--ignored --nocapture`).
 #[cfg(all(test, feature = "ipsec-mb"))]
 mod measure_frames {
@@ -2682,9 +2683,9 @@ mod measure_frames {
     use crate::crypto::{AeadKey, ImbArch, IpsecMbKey, OpenJob, SealJob};
 
     /// Like `tests::measure`, but every frame in a buffer of its own with its 28-octet AAD just
-    /// before its text, the text `MBGCM_OFF` (default 140: an mbuf's 128 octets of headroom,
-    /// then the 12 octets the SecTAG moves the addresses by) octets in, as the dataplane hands
-    /// them over; and intel-ipsec-mb called directly, without a trait object. Ours on the path
+    /// before its text, the text `MBGCM_OFF` octets in (default 140: where protect leaves it
+    /// in an mbuf, whose 128 octets of headroom the addresses and the SecTAG moved 16 octets
+    /// into); and intel-ipsec-mb called directly, without a trait object. Ours on the path
     /// `MBGCM_PATH` (default: the best here) against intel-ipsec-mb's code set `MBGCM_IMB`
     /// (default avx2: what it runs on a CPU without AVX-512), frames of `MBGCM_SIZE` octets
     /// (default 64; text = size - 12), AES-128, batches of 64: TSC ticks a frame, the minimum
