@@ -459,10 +459,15 @@ pub struct MbKey {
 impl MbKey {
     /// The most text (octets) a frame may have to be sealed, and to be opened, by our kernels on
     /// `path` when intel-ipsec-mb is available; it takes longer ones (measured: see above).
-    /// * Vaes512: our large-frame kernel seals about as fast as intel-ipsec-mb or faster while
-    ///   the text is one step of up to 32 blocks (beyond, from 513 octets, it takes a bulk step
-    ///   and a tail: 4-13% slower at 576 to 8988 octets), and opens faster up to MTU-sized
-    ///   frames.
+    /// * Vaes512: in the dataplane's memory layout (`mbgcm::measure_frames`: the text 140 or
+    ///   156 octets into its buffer, so every 64-octet access spans two cache lines), our
+    ///   kernels seal level with intel-ipsec-mb's AVX-512 code up to 256 octets of text (0.93-1.07
+    ///   of its time) and 1-35% more slowly from 288, and open faster up to 1024 (0.67-0.97)
+    ///   and 3-4% more slowly at 1488. (With the text 16-aligned, `tests::measure`, they sealed
+    ///   level up to 512 and opened faster up to 1488: the limits were 512 and 2048.) End to end
+    ///   (`scripts/ab-dataplane.py`, five rounds) the seal limit of 256 made protect 8-13%
+    ///   faster at 400 and 512 octets; an open limit of 1024 made validate 4-6% faster at 1500
+    ///   octets but 4-5% slower for IMIX (bursts of mixed sizes), so it stays 2048.
     /// * AesNi: seals as fast or faster up to about 256 octets (3-20% slower beyond), opens
     ///   faster up to 2048.
     /// * Vaes256: faster than intel-ipsec-mb's AVX2 code from 256 octets of text, and level
@@ -472,7 +477,7 @@ impl MbKey {
         match path {
             mbgcm::Path::AesNi => (256, 2048),
             mbgcm::Path::Vaes256 => (usize::MAX, usize::MAX),
-            mbgcm::Path::Vaes512 => (512, 2048),
+            mbgcm::Path::Vaes512 => (256, 2048),
         }
     }
     /// Fewer small frames than this in a batch go to intel-ipsec-mb too, when it is available:
