@@ -8,7 +8,8 @@
 //!   the mbuf fields the safe wrapper uses.
 //!
 //! - with the `ipsec-mb` feature (default), `shim_imb_*`: intel-ipsec-mb's direct AES-GCM API
-//!   (one shared, lazily initialised `IMB_MGR`; key expansion, in-place seal, and in-place open
+//!   (one shared, lazily initialised `IMB_MGR`, and one per code set on request
+//!   (`shim_imb_mgr_for_arch`); key expansion, in-place seal, and in-place open
 //!   with a constant-time tag check). [`HAVE_IPSEC_MB`] says whether the real library was built
 //!   in; otherwise the functions are stubs and `shim_imb_mgr()` returns NULL.
 //!

@@ -101,6 +101,11 @@ int shim_imb_arch(void)
 
 const char *shim_imb_version(void) { return IMB_VERSION_STR; }
 
+int shim_imb_mgr_used_arch(const void *mgr)
+{
+	return mgr == NULL ? -1 : (int)((const IMB_MGR *)mgr)->used_arch;
+}
+
 /* One manager per IMB_ARCH, each made on first use and kept for the process. */
 static IMB_MGR *shim_imb_arch_mgrs[IMB_ARCH_NUM];
 static pthread_mutex_t shim_imb_arch_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -116,15 +121,18 @@ void *shim_imb_mgr_for_arch(int arch)
 	if (mgr == NULL) {
 		mgr = alloc_mb_mgr(0);
 		if (mgr != NULL) {
+			int known = 1;
+
 			switch (arch) {
 			case IMB_ARCH_SSE: init_mb_mgr_sse(mgr); break;
 			case IMB_ARCH_AVX: init_mb_mgr_avx(mgr); break;
 			case IMB_ARCH_AVX2: init_mb_mgr_avx2(mgr); break;
-			default: init_mb_mgr_avx512(mgr); break;
+			case IMB_ARCH_AVX512: init_mb_mgr_avx512(mgr); break;
+			default: known = 0; break; /* an arch newer than this shim */
 			}
 			/* The init functions check the CPU and set an error when it lacks the arch. */
-			if (imb_get_errno(mgr) != 0 || mgr->gcm128_enc == NULL ||
-			    mgr->gcm256_enc == NULL) {
+			if (!known || imb_get_errno(mgr) != 0 || mgr->used_arch != (uint32_t)arch ||
+			    mgr->gcm128_enc == NULL || mgr->gcm256_enc == NULL) {
 				free_mb_mgr(mgr);
 				mgr = NULL;
 			}
@@ -233,6 +241,7 @@ int shim_imb_gcm_open(void *mgr, size_t key_len, const void *key_data, const uin
 
 void *shim_imb_mgr(void) { return NULL; }
 void *shim_imb_mgr_for_arch(int arch) { (void)arch; return NULL; }
+int shim_imb_mgr_used_arch(const void *mgr) { (void)mgr; return -1; }
 int shim_imb_arch(void) { return -1; }
 const char *shim_imb_version(void) { return ""; }
 size_t shim_imb_gcm_key_data_size(void) { return 1024; }

@@ -69,6 +69,8 @@ int shim_imb_arch(void);
  * measuring and testing the code intel-ipsec-mb runs on CPUs with fewer features than this one
  * (AVX2 is what it picks on a CPU without AVX-512, e.g. AMD Zen 2 and Zen 3). */
 void *shim_imb_mgr_for_arch(int arch);
+/* The IMB_ARCH whose code a manager runs (its used_arch), -1 for NULL or the stubs. */
+int shim_imb_mgr_used_arch(const void *mgr);
 /* intel-ipsec-mb's version (IMB_VERSION_STR), or "" for the stubs. */
 const char *shim_imb_version(void);
 /* Size and alignment of the caller's allocation for struct gcm_key_data (size is a multiple of

@@ -128,7 +128,8 @@ pub enum Backend {
     /// RustCrypto `aes-gcm` 0.11 (pure Rust with runtime-detected AES-NI/CLMUL intrinsics).
     RustCrypto,
     /// intel-ipsec-mb's direct AES-GCM API (the VAES/AVX-512, AVX2, AVX or SSE code, chosen at
-    /// runtime by `init_mb_mgr_auto`), through `dpdk-sys`. Feature `ipsec-mb`.
+    /// runtime by `init_mb_mgr_auto`; its AVX2 code when `MACSEC_MB_PATH` caps our paths below
+    /// vaes512, see `mbgcm::Path::cap`), through `dpdk-sys`. Feature `ipsec-mb`.
     #[cfg(feature = "ipsec-mb")]
     IpsecMb,
     /// Our multi-buffer AES-GCM (`mbgcm`, x86_64): a burst's frames interleaved, on the best of
@@ -177,10 +178,11 @@ impl Backend {
     /// The fastest backend available here, by measurement: [`Backend::Mb`] where the CPU has
     /// VAES and VPCLMULQDQ on zmm (Intel Ice Lake and later, AMD Zen 4 and later: its batches
     /// beat intel-ipsec-mb's single-buffer GCM at small frames, and it hands large ones to
-    /// intel-ipsec-mb) or on ymm (AMD Zen 3, Intel Alder Lake: our ymm kernel beats
-    /// intel-ipsec-mb's AVX2 code by 30-38% at 1500 octets end to end, level at 64; and ring
-    /// at every size); else [`Backend::IpsecMb`] when compiled in and its manager initialises
-    /// (with AES-NI only, AMD Zen 2, `mb` was level with it end to end), else [`Backend::Ring`].
+    /// intel-ipsec-mb) or on ymm (AMD Zen 3, Intel Alder Lake: on an Ice Lake with the path
+    /// capped at vaes256, `mb` beat intel-ipsec-mb 1.3's AVX2 code, which has no VAES, by
+    /// 30-38% at 1500 octets end to end and was level at 64; it beats ring at every size); else
+    /// [`Backend::IpsecMb`] when compiled in and its manager initialises (capped at aesni, as on
+    /// AMD Zen 2, `mb` was level with it end to end), else [`Backend::Ring`].
     /// `Default` stays `Ring`: the configuration chooses.
     pub fn best() -> Backend {
         #[cfg(target_arch = "x86_64")]
@@ -422,33 +424,13 @@ fn mb_path() -> Option<()> {
 /// [`MbKey::MIN_BATCH`] frames of up to [`MbKey::text_limits`] octets of text (per path and
 /// direction), and intel-ipsec-mb's single-buffer GCM (where available) for larger frames and for
 /// one or two frames alone, where its code is faster. The limits come from
-/// `mbgcm::tests::measure` (TSC ticks a frame in batches of 64, ours against intel-ipsec-mb in
-/// the same runs) on an Intel Xeon (Ice Lake), each path against the intel-ipsec-mb code a CPU
-/// with that path's features gets ([`ImbArch`]); the README's Performance
-/// section has the tables. Vaes512 against intel-ipsec-mb's AVX-512 (VAES) code, AES-128 /
-/// AES-256, the minimum of five:
-/// * seal: 162 against 173 / 190 against 190 at 388 octets of text, 186 against 190 / 215
-///   against 212 at 512, 219 against 201 / 255 against 237 at 576, 416 against 393 / 495
-///   against 458 at 1488, 1929 against 1857 / 2389 against 2109 at 8988;
-/// * open: 137 against 211 / 161 against 219 at 388, 156 against 225 / 185 against 254 at 512,
-///   175 against 240 / 205 against 267 at 576, 382 against 451 / 461 against 500 at 1488, 1969
-///   against 1973 / 2416 against 2224 at 8988;
-/// * with 52 octets of text: 60 against 77 ns for one frame, level at two, 42 against 44 ns a
-///   frame at three.
-///
-/// AesNi and Vaes256 against intel-ipsec-mb's AVX2 code (its choice without AVX-512, e.g. AMD
-/// Zen 2 and Zen 3), AES-128, the minimum of three:
-/// * AesNi seal: 77 against 91 at 52 octets of text, 98 against 113 at 128, 144 against 153 at
-///   256, 165 against 149 at 288, 252 against 211 at 512, 534 against 519 at 1488;
-/// * AesNi open: 76 against 124 at 52, 140 against 188 at 256, 240 against 291 at 512, 545
-///   against 559 at 1488, 828 against 861 at 2048, 1609 against 1410 at 4096;
-/// * Vaes256 (its ymm kernel; frames of up to 240 octets of text take the xmm one, see
-///   `MbGcmKey::XMM_TEXT_VAES256`) seal / open: 118 / 124 against 153 / 189 at 256, 421 / 427
-///   against 605 / 652 at 1488, 2061 / 1864 against 3354 / 3520 at 8988.
-///
-/// In the dataplane's memory layout (`mbgcm::measure_frames`) AesNi sealed level with
-/// intel-ipsec-mb's AVX2 code at 52 octets of text (81 against 80) instead of faster; the
-/// README has that table.
+/// `mbgcm::measure_frames` (TSC ticks a frame in batches of 64, in the dataplane's memory layout,
+/// every tag verifying, ours against intel-ipsec-mb in the same process) on an Intel Xeon (Ice
+/// Lake), each path against the intel-ipsec-mb code a CPU with that path's features gets
+/// ([`ImbArch`]), and from end-to-end runs of the dataplane (`scripts/ab-dataplane.py`); the
+/// README's Performance section has the tables. With 52 octets of text, one frame alone took 60
+/// ns through intel-ipsec-mb against 77 through ours, two were level, and from three on ours is
+/// faster (42 against 44 ns a frame at three).
 pub struct MbKey {
     #[cfg(target_arch = "x86_64")]
     mb: mbgcm::MbGcmKey,
@@ -458,20 +440,18 @@ pub struct MbKey {
 
 impl MbKey {
     /// The most text (octets) a frame may have to be sealed, and to be opened, by our kernels on
-    /// `path` when intel-ipsec-mb is available; it takes longer ones (measured: see above).
-    /// * Vaes512: in the dataplane's memory layout (`mbgcm::measure_frames`: the text 140 or
-    ///   156 octets into its buffer, so every 64-octet access spans two cache lines), our
-    ///   kernels seal level with intel-ipsec-mb's AVX-512 code up to 256 octets of text (0.93-1.07
-    ///   of its time) and 1-35% more slowly from 288, and open faster up to 1024 (0.67-0.97)
-    ///   and 3-4% more slowly at 1488. (With the text 16-aligned, `tests::measure`, they sealed
-    ///   level up to 512 and opened faster up to 1488: the limits were 512 and 2048.) End to end
-    ///   (`scripts/ab-dataplane.py`, five rounds) the seal limit of 256 made protect 8-13%
-    ///   faster at 400 and 512 octets; an open limit of 1024 made validate 4-6% faster at 1500
-    ///   octets but 4-5% slower for IMIX (bursts of mixed sizes), so it stays 2048.
-    /// * AesNi: seals as fast or faster up to about 256 octets (3-20% slower beyond), opens
-    ///   faster up to 2048.
-    /// * Vaes256: faster than intel-ipsec-mb's AVX2 code from 256 octets of text, and level
-    ///   below (where it runs the AesNi path's xmm kernel), so every frame.
+    /// `path` when intel-ipsec-mb is available; it takes longer ones. Ours against it in
+    /// `measure_frames` (AES-128, our time over its time):
+    /// * Vaes512 (against its AVX-512 code): seal 0.81-0.95 up to 128 octets of text, level at
+    ///   256, 1.10-1.26 from 512; open 0.80-0.92 up to 128, 0.90 at 512, 1.03-1.09 at 256, 1024
+    ///   and 1488. End to end the seal limit of 256 (was 512, from aligned texts with failing
+    ///   tags) made protect 8-13% faster at 400 and 512 octets; an open limit of 1024 made
+    ///   validate 4% faster at 1500 octets but 4-5% slower for IMIX (bursts of mixed sizes), so
+    ///   it stays 2048.
+    /// * AesNi (against its AVX2 code, what a CPU without AVX-512 gets): seal 0.94-1.08, open
+    ///   0.87-1.02 from 52 to 2048 octets: level; the seal is slower beyond 256.
+    /// * Vaes256 (against its AVX2 code): 0.61-0.83 from 256 octets of text, level below (where
+    ///   this path runs the xmm kernel), so every frame.
     #[cfg(target_arch = "x86_64")]
     pub const fn text_limits(path: mbgcm::Path) -> (usize, usize) {
         match path {
@@ -912,6 +892,13 @@ mod ipsec_mb {
     pub(super) fn key_data_addr(k: &IpsecMbKey) -> (usize, usize) {
         (k.data.as_ptr() as usize, k.layout.size())
     }
+
+    /// The `IMB_ARCH` whose code the key's manager runs.
+    #[cfg(test)]
+    pub(super) fn key_arch(k: &IpsecMbKey) -> i32 {
+        // SAFETY: the manager is a live IMB_MGR (kept for the process); the shim only reads it.
+        unsafe { dpdk_sys::shim_imb_mgr_used_arch(k.mgr.0.as_ptr()) }
+    }
 }
 
 /// Tests: the jobs sealing `texts[i]` with `aad(i)` and `iv(i)`, the tag into `tags[i]`.
@@ -1119,14 +1106,15 @@ mod tests {
     }
 
     /// Batches of mixed sizes (small frames for the multi-buffer kernel, large ones for
-    /// ipsec-mb, on either side of the limits) give what ring gives frame by frame, and `ok[i]` is job i's: a tampered frame
+    /// ipsec-mb, on either side of the limits; the routing itself changes only speed) give what
+    /// ring gives frame by frame, and `ok[i]` is job i's: a tampered frame
     /// among them, small or large, is the only one refused.
     #[test]
     fn batches_agree_with_ring_frame_by_frame() {
         let sizes = [
             0usize, 1, 16, 52, 255, 256, 257, 300, 1488, 17, 64, 9000, 100, 4, 2000, 33,
-            // Both sides of every path's limits (MbKey::text_limits).
-            512, 513, 2048, 2049,
+            // Both sides of MbKey::text_limits and of MbGcmKey::XMM_TEXT_VAES256.
+            2048, 2049, 240, 241,
         ];
         let aads: Vec<Vec<u8>> = (0..sizes.len()).map(|i| vec![i as u8; 20 + i % 9]).collect();
         let plain: Vec<Vec<u8>> = sizes.iter().map(|&n| (0..n).map(|x| x as u8).collect()).collect();
@@ -1254,6 +1242,12 @@ mod tests {
                     }
                 };
                 seen.push(arch);
+                assert_eq!(
+                    ipsec_mb::key_arch(&k),
+                    arch as i32,
+                    "{} key on another code set",
+                    arch.name()
+                );
                 let ring = RingKey::new(&key).unwrap();
                 let sizes = (0..=600usize).chain([1000, 1488, 4096, 8988, 9216]);
                 for (n, size) in sizes.enumerate() {
@@ -1276,13 +1270,43 @@ mod tests {
                 }
             }
         }
-        let auto = IpsecMbKey::implementation().unwrap();
-        assert!(
-            seen.iter().any(|a| auto.ends_with(&format!("({})", a.name()))),
-            "{auto}: not among {seen:?}"
-        );
-        // Every x86_64 CPU with AES-NI has the SSE code.
+        // Every code set up to the one this CPU's keys use is there (each needs less than the
+        // next), the SSE one on every x86_64 with AES-NI.
+        let used = ipsec_mb::key_arch(&IpsecMbKey::new(&[0u8; 16]).unwrap());
+        for arch in ImbArch::ALL.into_iter().filter(|a| *a as i32 <= used) {
+            assert!(
+                seen.contains(&arch),
+                "{} missing; keys use arch {used}",
+                arch.name()
+            );
+        }
         assert!(seen.contains(&ImbArch::Sse));
+    }
+
+    /// With `MACSEC_MB_PATH` set (the test command runs the crypto tests with `vaes256` and
+    /// `aesni`), our path is the best one this CPU has at or below it, and below `vaes512`
+    /// intel-ipsec-mb's keys run its AVX2 code. Says so on stdout, which the test command
+    /// checks, so that a cap that no longer works cannot pass as an uncapped run.
+    #[cfg(all(target_arch = "x86_64", feature = "ipsec-mb"))]
+    #[test]
+    fn mb_path_cap_is_honoured() {
+        let Ok(v) = std::env::var("MACSEC_MB_PATH") else {
+            return;
+        };
+        let cap = mbgcm::Path::cap().expect("MACSEC_MB_PATH names a path");
+        assert_eq!(cap.name(), v);
+        let want = [mbgcm::Path::Vaes512, mbgcm::Path::Vaes256, mbgcm::Path::AesNi]
+            .into_iter()
+            .find(|p| *p <= cap && p.is_supported());
+        assert_eq!(mb_path(), want);
+        if let (Some(k), true) = (ipsec_mb_key(&[1u8; 16]), cap < mbgcm::Path::Vaes512) {
+            assert_eq!(ipsec_mb::key_arch(&k), ImbArch::Avx2 as i32);
+            assert!(IpsecMbKey::implementation().unwrap().ends_with("(avx2)"));
+        }
+        println!(
+            "MACSEC_MB_PATH={v} honoured: path {:?}",
+            mb_path().map(|p| p.name())
+        );
     }
 
     /// One key used from several threads at once (the shared manager, per-call contexts).
