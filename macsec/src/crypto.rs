@@ -665,30 +665,30 @@ mod ipsec_mb {
     // SAFETY: as above.
     unsafe impl Sync for Mgr {}
 
-    /// The manager keys use and its `IMB_ARCH`, or `None` if intel-ipsec-mb is a stub or failed
-    /// to initialise: the shared one (`init_mb_mgr_auto`'s choice), or the AVX2 code's when
-    /// `MACSEC_MB_PATH` caps our paths below `vaes512` ([`super::mbgcm::Path::cap`]: a CPU
-    /// without AVX-512, where intel-ipsec-mb picks AVX2).
-    pub(super) fn manager_arch() -> Option<(Mgr, i32)> {
-        static MGR: OnceLock<Option<(Mgr, i32)>> = OnceLock::new();
+    impl Mgr {
+        /// The `IMB_ARCH` whose code this manager runs (its `used_arch`).
+        fn arch(self) -> i32 {
+            // SAFETY: a live IMB_MGR (kept for the process); the shim only reads it.
+            unsafe { dpdk_sys::shim_imb_mgr_used_arch(self.0.as_ptr()) }
+        }
+    }
+
+    /// The manager keys use, or `None` if intel-ipsec-mb is a stub or failed to initialise: the
+    /// shared one (`init_mb_mgr_auto`'s choice), or the AVX2 code's when `MACSEC_MB_PATH` caps
+    /// our paths below `vaes512` ([`super::mbgcm::Path::cap`]: a CPU without AVX-512, where
+    /// intel-ipsec-mb picks AVX2).
+    pub(super) fn manager() -> Option<Mgr> {
+        static MGR: OnceLock<Option<Mgr>> = OnceLock::new();
         *MGR.get_or_init(|| {
             #[cfg(target_arch = "x86_64")]
             if super::mbgcm::Path::cap().is_some_and(|c| c < super::mbgcm::Path::Vaes512) {
                 if let Some(m) = ImbArch::Avx2.manager() {
-                    return Some((m, ImbArch::Avx2 as i32));
+                    return Some(m);
                 }
             }
-            // SAFETY: thread-safe one-time initialisation in the shim; returns NULL on failure,
-            // else the arch is set.
-            let m = NonNull::new(unsafe { dpdk_sys::shim_imb_mgr() })?;
-            // SAFETY: as above.
-            Some((Mgr(m), unsafe { dpdk_sys::shim_imb_arch() }))
+            // SAFETY: thread-safe one-time initialisation in the shim; returns NULL on failure.
+            NonNull::new(unsafe { dpdk_sys::shim_imb_mgr() }).map(Mgr)
         })
-    }
-
-    /// The manager keys use (see [`manager_arch`]).
-    pub(super) fn manager() -> Option<Mgr> {
-        manager_arch().map(|(m, _)| m)
     }
 
     /// One of intel-ipsec-mb's code sets (its `IMB_ARCH`), for [`IpsecMbKey::with_arch`].
@@ -790,7 +790,7 @@ mod ipsec_mb {
 
         /// "intel-ipsec-mb VERSION (ARCH)" for logs, or `None` if it is not available.
         pub fn implementation() -> Option<String> {
-            let (_, arch) = manager_arch()?;
+            let arch = manager()?.arch();
             // SAFETY: a static NUL-terminated string.
             let version = unsafe { CStr::from_ptr(dpdk_sys::shim_imb_version()) };
             let arch = match arch {
@@ -896,8 +896,7 @@ mod ipsec_mb {
     /// The `IMB_ARCH` whose code the key's manager runs.
     #[cfg(test)]
     pub(super) fn key_arch(k: &IpsecMbKey) -> i32 {
-        // SAFETY: the manager is a live IMB_MGR (kept for the process); the shim only reads it.
-        unsafe { dpdk_sys::shim_imb_mgr_used_arch(k.mgr.0.as_ptr()) }
+        k.mgr.arch()
     }
 }
 
@@ -1295,8 +1294,9 @@ mod tests {
         };
         let cap = mbgcm::Path::cap().expect("MACSEC_MB_PATH names a path");
         assert_eq!(cap.name(), v);
-        let want = [mbgcm::Path::Vaes512, mbgcm::Path::Vaes256, mbgcm::Path::AesNi]
+        let want = mbgcm::Path::ALL
             .into_iter()
+            .rev()
             .find(|p| *p <= cap && p.is_supported());
         assert_eq!(mb_path(), want);
         if let (Some(k), true) = (ipsec_mb_key(&[1u8; 16]), cap < mbgcm::Path::Vaes512) {

@@ -124,14 +124,23 @@ pub enum Path {
 }
 
 impl Path {
+    /// Every path, from the one that needs the fewest CPU features.
+    pub const ALL: [Path; 3] = [Path::AesNi, Path::Vaes256, Path::Vaes512];
+
     /// The best path this CPU supports (no better than [`Path::cap`]), `None` if not even
     /// AES-NI + PCLMULQDQ (+SSSE3/SSE4.1).
     pub fn best() -> Option<Path> {
         let cap = Self::cap();
-        [Path::Vaes512, Path::Vaes256, Path::AesNi]
+        Self::ALL
             .into_iter()
+            .rev()
             .filter(|&p| cap.is_none_or(|c| p <= c))
             .find(|p| p.is_supported())
+    }
+
+    /// The path whose [`Path::name`] is `name`.
+    pub fn from_name(name: &str) -> Option<Path> {
+        Self::ALL.into_iter().find(|p| p.name() == name)
     }
 
     /// The path named by the environment variable `MACSEC_MB_PATH` (`aesni`, `vaes256` or
@@ -143,9 +152,7 @@ impl Path {
         static CAP: std::sync::OnceLock<Option<Path>> = std::sync::OnceLock::new();
         *CAP.get_or_init(|| {
             let v = std::env::var("MACSEC_MB_PATH").ok()?;
-            let p = [Path::AesNi, Path::Vaes256, Path::Vaes512]
-                .into_iter()
-                .find(|p| p.name() == v);
+            let p = Path::from_name(&v);
             if p.is_none() {
                 eprintln!("MACSEC_MB_PATH={v:?} ignored: expected aesni, vaes256 or vaes512");
             }
@@ -2042,10 +2049,7 @@ mod tests {
     use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM, AES_256_GCM};
 
     fn paths() -> Vec<Path> {
-        let p: Vec<Path> = [Path::AesNi, Path::Vaes256, Path::Vaes512]
-            .into_iter()
-            .filter(|p| p.is_supported())
-            .collect();
+        let p: Vec<Path> = Path::ALL.into_iter().filter(|p| p.is_supported()).collect();
         assert!(!p.is_empty(), "no supported path on this CPU");
         p
     }
@@ -2714,9 +2718,8 @@ mod measure_frames {
             .unwrap_or(64)
             .max(12);
         let tl = size - 12;
-        let path = [Path::AesNi, Path::Vaes256, Path::Vaes512]
-            .into_iter()
-            .find(|p| env("MBGCM_PATH").as_deref() == Some(p.name()))
+        let path = env("MBGCM_PATH")
+            .and_then(|n| Path::from_name(&n))
             .or_else(Path::best)
             .unwrap();
         let arch = ImbArch::ALL
