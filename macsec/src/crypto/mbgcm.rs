@@ -18,7 +18,8 @@
 //!   of it, so the out-of-order core overlaps the two. The counter of a small frame never
 //!   exceeds 17, so its counter blocks are (IV || 0) OR (a constant in the last octet).
 //!   Larger frames are streamed one by one (`frame_z`): 32 blocks per step, counters made in
-//!   registers, AES, XOR, and GHASH of the step's ciphertext while it is in registers (when
+//!   registers (up to 254 blocks of text, as blocks advanced by an add to their last octet;
+//!   beyond, as integers that a shuffle turns into blocks), AES, XOR, and GHASH of the step's ciphertext while it is in registers (when
 //!   sealing one step late, so that it runs beside the next step's AES); the last 1 to 32
 //!   blocks in one step of up to 8 zmm, in the length block's window.
 //! * **AesNi** and **Vaes256**: every frame is streamed by one fused kernel (`frame_kernel!`,
@@ -1174,7 +1175,11 @@ fn batch_z<const SEAL: bool, F: Frame>(key: &MbGcmKey, frames: &mut [F], ok: &mu
             let ek = aes_block_x(rk, rounds, j0);
             let iv = *f.iv();
             let (aad, text) = frames[j].aad_text();
-            let x = frame_z::<SEAL>(rk, rounds, htab, &iv, aad, text);
+            let x = if text.len().div_ceil(16) <= BLOCK_CTR_MAX {
+                frame_z::<SEAL, true>(rk, rounds, htab, &iv, aad, text)
+            } else {
+                frame_z::<SEAL, false>(rk, rounds, htab, &iv, aad, text)
+            };
             // x is GHASH as an integer: byte-reverse it into block order.
             let tag = _mm_xor_si128(_mm_shuffle_epi8(ldq(&x), bswap_mask_x()), ek);
             ok[j] = frames[j].finish(tag);
@@ -1434,12 +1439,45 @@ fn four_z() -> __m512i {
     _mm512_set_epi32(0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 4)
 }
 
+/// +4 in the last octet of every lane's block (counters kept as blocks, see `next_ctr_z`).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn four_block_z() -> __m512i {
+    let f = 4 << 24;
+    _mm512_set_epi32(f, 0, 0, 0, f, 0, 0, 0, f, 0, 0, 0, f, 0, 0, 0)
+}
+
+/// The next four counter blocks of `frame_z`, `ctr` advanced by 4. `BLOCK`: `ctr` holds the blocks
+/// themselves and a 32-bit add of 4 to the last octet advances them, right while no counter the
+/// frame uses exceeds 255 (a text of at most `BLOCK_CTR_MAX` blocks: 4048 octets); otherwise
+/// `ctr` holds them as integers (byte-reversed blocks, inc32 by a 32-bit add) and a shuffle makes
+/// the blocks. The shuffle runs on the port the carry-less multiplies need (a zmm shuffle has
+/// no other), so frames that can do without it do.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw")]
+fn next_ctr_z<const BLOCK: bool>(ctr: &mut __m512i, bs: __m512i) -> __m512i {
+    if BLOCK {
+        let b = *ctr;
+        *ctr = _mm512_add_epi32(b, four_block_z());
+        b
+    } else {
+        let b = _mm512_shuffle_epi8(*ctr, bs);
+        *ctr = _mm512_add_epi32(*ctr, four_z());
+        b
+    }
+}
+
+/// Texts of up to this many blocks use block-form counters in `frame_z`: their counters run from
+/// 2 (J0 + 1) to at most 255, so the last octet never carries.
+const BLOCK_CTR_MAX: usize = 254;
+
 /// One step of N zmm (4N blocks; `text` is 64(N-1)+1 ..= 64N octets, the last block possibly
-/// partial): encrypts/decrypts `text` in place with the counters in `ctr` (advanced by 4N) and
-/// accumulates the ciphertext blocks times h[0], h[1], ... into `acc`.
+/// partial): encrypts/decrypts `text` in place with the counters in `ctr` (advanced by 4N; in
+/// the form `BLOCK` says, see `next_ctr_z`) and accumulates the ciphertext blocks times h[0],
+/// h[1], ... into `acc`.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,vaes,vpclmulqdq,bmi2")]
-fn text_step_z<const N: usize, const SEAL: bool>(
+fn text_step_z<const N: usize, const SEAL: bool, const BLOCK: bool>(
     rk: &[u128; 15],
     rounds: usize,
     ctr: &mut __m512i,
@@ -1451,9 +1489,7 @@ fn text_step_z<const N: usize, const SEAL: bool>(
     let k0 = _mm512_broadcast_i32x4(ldq(&rk[0]));
     let mut s = [_mm512_setzero_si512(); N];
     for s in s.iter_mut() {
-        // The counter is kept as an integer (byte-reversed block): reverse into block order.
-        *s = _mm512_xor_si512(_mm512_shuffle_epi8(*ctr, bs), k0);
-        *ctr = _mm512_add_epi32(*ctr, four_z());
+        *s = _mm512_xor_si512(next_ctr_z::<BLOCK>(ctr, bs), k0);
     }
     for k in &rk[1..rounds] {
         let k = _mm512_broadcast_i32x4(ldq(k));
@@ -1520,7 +1556,7 @@ fn ghash32_z(htab: &Htab, x: __m128i, d: &[__m512i; 8]) -> __m128i {
 /// Encrypts (SEAL) or decrypts one frame in place and returns GHASH(aad, ciphertext) as a
 /// big-endian integer; the tag is that XOR E_K(J0).
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,vaes,vpclmulqdq,pclmulqdq,ssse3,bmi2")]
-fn frame_z<const SEAL: bool>(
+fn frame_z<const SEAL: bool, const BLOCK: bool>(
     rk: &[u128; 15],
     rounds: usize,
     htab: &Htab,
@@ -1538,6 +1574,10 @@ fn frame_z<const SEAL: bool>(
     j0[15] = 1;
     let j0 = u128::from_be_bytes(j0);
     let mut ctr = _mm512_add_epi32(_mm512_broadcast_i32x4(ldq(&j0)), lane_inc_z());
+    if BLOCK {
+        debug_assert!(c <= BLOCK_CTR_MAX);
+        ctr = _mm512_shuffle_epi8(ctr, _mm512_broadcast_i32x4(bswap_mask_x()));
+    }
     let single = m <= NPOW;
     let mut b = 0; // next text block
     let mut acc = if single {
@@ -1557,8 +1597,7 @@ fn frame_z<const SEAL: bool>(
             let k0 = _mm512_broadcast_i32x4(ldq(&rk[0]));
             let mut s = [_mm512_setzero_si512(); 8];
             for s in s.iter_mut() {
-                *s = _mm512_xor_si512(_mm512_shuffle_epi8(ctr, bs), k0);
-                ctr = _mm512_add_epi32(ctr, four_z());
+                *s = _mm512_xor_si512(next_ctr_z::<BLOCK>(&mut ctr, bs), k0);
             }
             for k in &rk[1..rounds] {
                 let k = _mm512_broadcast_i32x4(ldq(k));
@@ -1601,14 +1640,14 @@ fn frame_z<const SEAL: bool>(
         let t = &mut text[16 * b..];
         let h = &htab[hidx..];
         match n.div_ceil(4) {
-            1 => text_step_z::<1, SEAL>(rk, rounds, &mut ctr, t, h, &mut acc),
-            2 => text_step_z::<2, SEAL>(rk, rounds, &mut ctr, t, h, &mut acc),
-            3 => text_step_z::<3, SEAL>(rk, rounds, &mut ctr, t, h, &mut acc),
-            4 => text_step_z::<4, SEAL>(rk, rounds, &mut ctr, t, h, &mut acc),
-            5 => text_step_z::<5, SEAL>(rk, rounds, &mut ctr, t, h, &mut acc),
-            6 => text_step_z::<6, SEAL>(rk, rounds, &mut ctr, t, h, &mut acc),
-            7 => text_step_z::<7, SEAL>(rk, rounds, &mut ctr, t, h, &mut acc),
-            _ => text_step_z::<8, SEAL>(rk, rounds, &mut ctr, t, h, &mut acc),
+            1 => text_step_z::<1, SEAL, BLOCK>(rk, rounds, &mut ctr, t, h, &mut acc),
+            2 => text_step_z::<2, SEAL, BLOCK>(rk, rounds, &mut ctr, t, h, &mut acc),
+            3 => text_step_z::<3, SEAL, BLOCK>(rk, rounds, &mut ctr, t, h, &mut acc),
+            4 => text_step_z::<4, SEAL, BLOCK>(rk, rounds, &mut ctr, t, h, &mut acc),
+            5 => text_step_z::<5, SEAL, BLOCK>(rk, rounds, &mut ctr, t, h, &mut acc),
+            6 => text_step_z::<6, SEAL, BLOCK>(rk, rounds, &mut ctr, t, h, &mut acc),
+            7 => text_step_z::<7, SEAL, BLOCK>(rk, rounds, &mut ctr, t, h, &mut acc),
+            _ => text_step_z::<8, SEAL, BLOCK>(rk, rounds, &mut ctr, t, h, &mut acc),
         }
     }
     last_z(&mut acc, lens, &htab[NPOW - 1]);
@@ -2519,6 +2558,13 @@ mod tests {
                 (0, 512),
                 (28, 512),
                 (28, 513),
+                // frame_z's counter forms (BLOCK_CTR_MAX = 254 blocks): 254 blocks, whose last
+                // counter is 255, in block form; 255 blocks, a partial 255th, and 256 in integer
+                // form (the first counters whose last octet carries).
+                (28, 16 * 254),
+                (28, 16 * 254 + 1),
+                (28, 16 * 255),
+                (0, 16 * 256),
                 (65535, 65535),
                 (65536 + 17, 70001),
                 (0, 65536 + 31),
@@ -2735,7 +2781,22 @@ mod measure_frames {
             );
             return;
         };
-        let mut bufs: Vec<Vec<u8>> = (0..64).map(|_| vec![0u8; off + tl + 64]).collect();
+        // MBGCM_MOD: the text's address modulo 64 (default: wherever the allocation puts it).
+        let modulo: Option<usize> = env("MBGCM_MOD")
+            .and_then(|s| s.parse().ok())
+            .map(|m: usize| m % 64);
+        let mut store: Vec<Vec<u8>> = (0..64)
+            .map(|_| {
+                vec![0u8; off + tl + 128 + env("X_PAD").and_then(|s| s.parse::<usize>().ok()).unwrap_or(0)]
+            })
+            .collect();
+        let mut bufs: Vec<&mut [u8]> = store
+            .iter_mut()
+            .map(|v| {
+                let skip = modulo.map_or(0, |m| (m + 64 - (v.as_ptr() as usize + off) % 64) % 64);
+                &mut v[skip..]
+            })
+            .collect();
         let mut tags = [[0u8; 16]; 64];
         // SAFETY: RDTSC is available on every x86_64 CPU and has no memory effects.
         let tsc = || unsafe { _rdtsc() };
