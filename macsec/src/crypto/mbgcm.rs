@@ -2750,7 +2750,7 @@ mod measure_frames {
     /// (default avx2: what it runs on a CPU without AVX-512), frames of `MBGCM_SIZE` octets
     /// (default 64; text = size - 12), AES-128, batches of 64, each opened right after it was
     /// sealed so that every tag verifies: TSC ticks a frame, the minimum of 300 trials of 10
-    /// batches.
+    /// batches. `MBGCM_MOD=m` puts every text at an address of m modulo 64.
     #[test]
     #[ignore]
     fn measure_frames() {
