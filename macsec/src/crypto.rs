@@ -135,7 +135,7 @@ pub enum Backend {
     /// Our multi-buffer AES-GCM (`mbgcm`, x86_64): a burst's frames interleaved, on the best of
     /// VAES + VPCLMULQDQ on zmm (AVX-512) or ymm (AVX2), or AES-NI + PCLMULQDQ, chosen at run
     /// time. Larger frames go to intel-ipsec-mb one by one where it is available and measured
-    /// faster, per path and direction ([`MbKey::text_limits`]).
+    /// faster, per path and direction ([`MbKey::routes`]).
     Mb,
 }
 
@@ -208,7 +208,7 @@ impl Backend {
                 #[cfg(feature = "ipsec-mb")]
                 let big = if !Backend::IpsecMb.is_available() {
                     ""
-                } else if MbKey::text_limits(p) == (usize::MAX, usize::MAX) {
+                } else if MbKey::routes(p) == (Ours::ALL, Ours::ALL) {
                     ", batches of one or two on intel-ipsec-mb"
                 } else {
                     ", large frames on intel-ipsec-mb"
@@ -420,8 +420,39 @@ fn mb_path() -> Option<()> {
     None
 }
 
+/// The texts (by length in octets) that [`MbKey`] gives our kernels in one direction on one
+/// path: every length up to `max` except `skip.0 ..= skip.1`; intel-ipsec-mb takes the others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ours {
+    pub max: usize,
+    /// First and last length of a range left to intel-ipsec-mb (first > last: none).
+    pub skip: (usize, usize),
+}
+
+impl Ours {
+    /// Every text.
+    pub const ALL: Ours = Ours::upto(usize::MAX);
+
+    /// Texts of at most `max` octets.
+    pub const fn upto(max: usize) -> Ours {
+        Ours { max, skip: (1, 0) }
+    }
+
+    /// These, but not texts of `first ..= last` octets.
+    pub const fn except(self, first: usize, last: usize) -> Ours {
+        Ours {
+            skip: (first, last),
+            ..self
+        }
+    }
+
+    pub const fn takes(self, len: usize) -> bool {
+        len <= self.max && !(self.skip.0 <= len && len <= self.skip.1)
+    }
+}
+
 /// [`Backend::Mb`]'s key: our multi-buffer AES-GCM for batches of at least
-/// [`MbKey::MIN_BATCH`] frames of up to [`MbKey::text_limits`] octets of text (per path and
+/// [`MbKey::MIN_BATCH`] frames whose text [`MbKey::routes`] gives it (per path and
 /// direction), and intel-ipsec-mb's single-buffer GCM (where available) for larger frames and for
 /// one or two frames alone, where its code is faster. The limits come from
 /// `mbgcm::measure_frames` (TSC ticks a frame in batches of 64, in the dataplane's memory layout,
@@ -439,25 +470,31 @@ pub struct MbKey {
 }
 
 impl MbKey {
-    /// The most text (octets) a frame may have to be sealed, and to be opened, by our kernels on
-    /// `path` when intel-ipsec-mb is available; it takes longer ones. Ours against it in
-    /// `measure_frames` (AES-128, our time over its time):
-    /// * Vaes512 (against its AVX-512 code): seal 0.81-0.95 up to 128 octets of text, level at
-    ///   256, 1.10-1.26 from 512; open 0.80-0.92 up to 128, 0.90 at 512, 1.03-1.09 at 256, 1024
-    ///   and 1488. End to end the seal limit of 256 (was 512, from aligned texts with failing
-    ///   tags) made protect 8-13% faster at 400 and 512 octets; an open limit of 1024 made
-    ///   validate 4% faster at 1500 octets but 4-5% slower for IMIX (bursts of mixed sizes), so
-    ///   it stays 2048.
+    /// The texts our kernels seal, and open, on `path` when intel-ipsec-mb is available; it
+    /// takes the others. Ours against it in `measure_frames` (AES-128, our time over its time):
+    /// * Vaes512 (against its AVX-512 code). On a Xeon with AMX (Sapphire Rapids class,
+    ///   2026-12-07): seal 0.78-0.99 up to 128 octets of text, 1.03-1.08 from 144 to 256 (the
+    ///   small-frame groups with three or four zmm a frame), 1.08-1.14 from 512; open 0.77-0.94
+    ///   up to 128, 1.06-1.14 from 144 to 256, 0.93 at 288, 0.87 at 512, 1.01-1.06 at 1024 and
+    ///   1488. On the Ice Lake Xeon: seal 0.81-0.95 up to 128, level at 256, 1.10-1.26 from
+    ///   512; open 0.80-0.92 up to 128, 1.03-1.09 at 256, 1024 and 1488. End to end
+    ///   (`scripts/ab-dataplane.py`, five rounds, the AMX Xeon): the seal limit of 128 (was 256)
+    ///   made protect 8-11% faster at 200 and 256 octets (GCM-AES-128; 5% GCM-AES-XPN-256),
+    ///   leaving 129-256 octets of text to intel-ipsec-mb when opening made validate 11-12%
+    ///   faster at 200 and 256 octets; IMIX and 512 octets did not move. On the Ice Lake Xeon
+    ///   the seal limit of 256 (was 512) had made protect 8-13% faster at 400 and 512 octets;
+    ///   an open limit of 1024 made validate 4% faster at 1500 octets but 4-5% slower for IMIX
+    ///   (bursts of mixed sizes), so it stays 2048.
     /// * AesNi (against its AVX2 code, what a CPU without AVX-512 gets): seal 0.94-1.08, open
     ///   0.87-1.02 from 52 to 2048 octets: level; the seal is slower beyond 256.
     /// * Vaes256 (against its AVX2 code): 0.61-0.83 from 256 octets of text, level below (where
     ///   this path runs the xmm kernel), so every frame.
     #[cfg(target_arch = "x86_64")]
-    pub const fn text_limits(path: mbgcm::Path) -> (usize, usize) {
+    pub const fn routes(path: mbgcm::Path) -> (Ours, Ours) {
         match path {
-            mbgcm::Path::AesNi => (256, 2048),
-            mbgcm::Path::Vaes256 => (usize::MAX, usize::MAX),
-            mbgcm::Path::Vaes512 => (256, 2048),
+            mbgcm::Path::AesNi => (Ours::upto(256), Ours::upto(2048)),
+            mbgcm::Path::Vaes256 => (Ours::ALL, Ours::ALL),
+            mbgcm::Path::Vaes512 => (Ours::upto(128), Ours::upto(2048).except(129, 256)),
         }
     }
     /// Fewer small frames than this in a batch go to intel-ipsec-mb too, when it is available:
@@ -483,10 +520,11 @@ impl MbKey {
         Err(CryptoError::Unavailable(Backend::Mb))
     }
 
-    /// Frames with more text than this go to intel-ipsec-mb ([`Self::text_limits`]).
+    /// The texts our kernels take in this direction ([`Self::routes`]); intel-ipsec-mb takes
+    /// the others.
     #[cfg(feature = "ipsec-mb")]
-    fn text_limit(&self, seal: bool) -> usize {
-        let (s, o) = Self::text_limits(self.mb.path());
+    fn route(&self, seal: bool) -> Ours {
+        let (s, o) = Self::routes(self.mb.path());
         if seal {
             s
         } else {
@@ -494,15 +532,15 @@ impl MbKey {
         }
     }
 
-    /// Runs `small` over the jobs with at most `limit` octets of text and `large`
+    /// Runs `small` over the jobs whose text length `ours` takes and `large`
     /// (one job at a time) over the others, in chunks of 64: each chunk is partitioned in place
-    /// (small ones first), run, and put back in its order, `ok` with it, so `ok[i]` is job i's
-    /// as passed. A chunk with fewer than [`Self::MIN_BATCH`] small jobs goes to `large` whole.
+    /// (ours first), run, and put back in its order, `ok` with it, so `ok[i]` is job i's
+    /// as passed. A chunk with fewer than [`Self::MIN_BATCH`] jobs for us goes to `large` whole.
     #[cfg(feature = "ipsec-mb")]
     fn split_run<J>(
         jobs: &mut [J],
         ok: &mut [bool],
-        limit: usize,
+        ours: Ours,
         text_len: impl Fn(&J) -> usize,
         mut small: impl FnMut(&mut [J], &mut [bool]),
         mut large: impl FnMut(&mut J) -> bool,
@@ -512,7 +550,7 @@ impl MbKey {
             let mut n_swaps = 0;
             let mut k = 0;
             for i in 0..jobs.len() {
-                if text_len(&jobs[i]) <= limit {
+                if ours.takes(text_len(&jobs[i])) {
                     if i != k {
                         jobs.swap(i, k);
                         swaps[n_swaps] = (i as u8, k as u8);
@@ -591,7 +629,7 @@ impl AeadKey for MbKey {
             return Self::split_run(
                 jobs,
                 ok,
-                self.text_limit(true),
+                self.route(true),
                 |j| j.text.len(),
                 |s, ok| {
                     self.mb.seal_batch(s);
@@ -610,7 +648,7 @@ impl AeadKey for MbKey {
             return Self::split_run(
                 jobs,
                 ok,
-                self.text_limit(false),
+                self.route(false),
                 |j| j.text.len(),
                 |s, ok| self.mb.open_batch(s, ok),
                 |j| big.open(&j.iv, j.aad, j.text, j.tag).is_ok(),
@@ -1109,11 +1147,22 @@ mod tests {
     /// ring gives frame by frame, and `ok[i]` is job i's: a tampered frame
     /// among them, small or large, is the only one refused.
     #[test]
+    fn ours_takes_its_lengths() {
+        let o = Ours::upto(2048).except(129, 256);
+        let taken: Vec<bool> = [0, 128, 129, 200, 256, 257, 2048, 2049]
+            .map(|n| o.takes(n))
+            .to_vec();
+        assert_eq!(taken, [true, true, false, false, false, true, true, false]);
+        assert!(Ours::upto(128).takes(128) && !Ours::upto(128).takes(129));
+        assert!(Ours::ALL.takes(0) && Ours::ALL.takes(usize::MAX));
+    }
+
+    #[test]
     fn batches_agree_with_ring_frame_by_frame() {
         let sizes = [
             0usize, 1, 16, 52, 255, 256, 257, 300, 1488, 17, 64, 9000, 100, 4, 2000, 33,
-            // Both sides of MbKey::text_limits and of MbGcmKey::XMM_TEXT_VAES256.
-            2048, 2049, 240, 241,
+            // Both sides of every limit of MbKey::routes and of MbGcmKey::XMM_TEXT_VAES256.
+            2048, 2049, 240, 241, 128, 129,
         ];
         let aads: Vec<Vec<u8>> = (0..sizes.len()).map(|i| vec![i as u8; 20 + i % 9]).collect();
         let plain: Vec<Vec<u8>> = sizes.iter().map(|&n| (0..n).map(|x| x as u8).collect()).collect();
