@@ -446,6 +446,7 @@ impl Ours {
         }
     }
 
+    /// Whether a text of `len` octets goes to our kernels.
     pub const fn takes(self, len: usize) -> bool {
         len <= self.max && !(self.skip.0 <= len && len <= self.skip.1)
     }
@@ -1142,10 +1143,6 @@ mod tests {
         }
     }
 
-    /// Batches of mixed sizes (small frames for the multi-buffer kernel, large ones for
-    /// ipsec-mb, on either side of the limits; the routing itself changes only speed) give what
-    /// ring gives frame by frame, and `ok[i]` is job i's: a tampered frame
-    /// among them, small or large, is the only one refused.
     #[test]
     fn ours_takes_its_lengths() {
         let o = Ours::upto(2048).except(129, 256);
@@ -1157,6 +1154,10 @@ mod tests {
         assert!(Ours::ALL.takes(0) && Ours::ALL.takes(usize::MAX));
     }
 
+    /// Batches of mixed sizes (small frames for the multi-buffer kernel, large ones for
+    /// ipsec-mb, on either side of the limits; the routing itself changes only speed) give what
+    /// ring gives frame by frame, and `ok[i]` is job i's: a tampered frame
+    /// among them, small or large, is the only one refused.
     #[test]
     fn batches_agree_with_ring_frame_by_frame() {
         let sizes = [

@@ -18,10 +18,11 @@
 //!   of it, so the out-of-order core overlaps the two. The counter of a small frame never
 //!   exceeds 17, so its counter blocks are (IV || 0) OR (a constant in the last octet).
 //!   Larger frames are streamed one by one (`frame_z`): 32 blocks per step, counters made in
-//!   registers (up to 254 blocks of text, as blocks advanced by an add to their last octet;
-//!   beyond, as integers that a shuffle turns into blocks), AES, XOR, and GHASH of the step's ciphertext while it is in registers (when
-//!   sealing one step late, so that it runs beside the next step's AES); the last 1 to 32
-//!   blocks in one step of up to 8 zmm, in the length block's window.
+//!   registers (for up to 254 blocks of text as blocks, advanced by an add to their last
+//!   octet; beyond, as integers that a shuffle turns into blocks), AES, XOR, and GHASH of the
+//!   step's ciphertext while it is in registers (when sealing one step late, so that it runs
+//!   beside the next step's AES); the last 1 to 32 blocks in one step of up to 8 zmm, in the
+//!   length block's window.
 //! * **AesNi** and **Vaes256**: every frame is streamed by one fused kernel (`frame_kernel!`,
 //!   expanded for xmm and for ymm): steps of 8 registers, the same GHASH windows, a zero-padded
 //!   stack copy for the last partial step only. Frames are independent, so consecutive frames
@@ -1449,7 +1450,7 @@ fn four_block_z() -> __m512i {
 
 /// The next four counter blocks of `frame_z`, `ctr` advanced by 4. `BLOCK`: `ctr` holds the blocks
 /// themselves and a 32-bit add of 4 to the last octet advances them, right while no counter the
-/// frame uses exceeds 255 (a text of at most `BLOCK_CTR_MAX` blocks: 4048 octets); otherwise
+/// frame uses exceeds 255 (a text of at most `BLOCK_CTR_MAX` blocks: 4064 octets); otherwise
 /// `ctr` holds them as integers (byte-reversed blocks, inc32 by a 32-bit add) and a shuffle makes
 /// the blocks. The shuffle runs on the port the carry-less multiplies need (a zmm shuffle has
 /// no other), so frames that can do without it do.
@@ -2785,11 +2786,7 @@ mod measure_frames {
         let modulo: Option<usize> = env("MBGCM_MOD")
             .and_then(|s| s.parse().ok())
             .map(|m: usize| m % 64);
-        let mut store: Vec<Vec<u8>> = (0..64)
-            .map(|_| {
-                vec![0u8; off + tl + 128 + env("X_PAD").and_then(|s| s.parse::<usize>().ok()).unwrap_or(0)]
-            })
-            .collect();
+        let mut store: Vec<Vec<u8>> = (0..64).map(|_| vec![0u8; off + tl + 128]).collect();
         let mut bufs: Vec<&mut [u8]> = store
             .iter_mut()
             .map(|v| {
