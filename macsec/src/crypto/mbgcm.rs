@@ -1468,8 +1468,9 @@ fn next_ctr_z<const BLOCK: bool>(ctr: &mut __m512i, bs: __m512i) -> __m512i {
     }
 }
 
-/// Texts of up to this many blocks use block-form counters in `frame_z`: their counters run from
-/// 2 (J0 + 1) to at most 255, so the last octet never carries.
+/// Texts of up to this many blocks use block-form counters in `frame_z`: the counters they use
+/// run from 2 (J0 + 1) to at most 255, so the last octet never carries. (The last step's lanes
+/// past the text may wrap within their own dword; they are masked off and never used.)
 const BLOCK_CTR_MAX: usize = 254;
 
 /// One step of N zmm (4N blocks; `text` is 64(N-1)+1 ..= 64N octets, the last block possibly
@@ -2559,9 +2560,10 @@ mod tests {
                 (0, 512),
                 (28, 512),
                 (28, 513),
-                // frame_z's counter forms (BLOCK_CTR_MAX = 254 blocks): 254 blocks, whose last
-                // counter is 255, in block form; 255 blocks, a partial 255th, and 256 in integer
-                // form (the first counters whose last octet carries).
+                // frame_z's counter forms (BLOCK_CTR_MAX = 254 blocks): 254 blocks (the last
+                // counter 255) in block form, its unused tail lanes wrapping; then in integer
+                // form 254 blocks and one octet (block 254, counter 256, is the first whose last
+                // octet carries), 255 blocks, and 256 blocks without an AAD.
                 (28, 16 * 254),
                 (28, 16 * 254 + 1),
                 (28, 16 * 255),
@@ -2851,7 +2853,8 @@ mod measure_frames {
         }
         let f = |t: u64| t as f64 / 640.0;
         println!(
-            "size {size} offset {off}: {} seal {:.1} open {:.1}; intel-ipsec-mb {} seal {:.1} open {:.1}",
+            "size {size} offset {off}{}: {} seal {:.1} open {:.1}; intel-ipsec-mb {} seal {:.1} open {:.1}",
+            modulo.map_or(String::new(), |m| format!(" mod {m}")),
             path.name(),
             f(best[0]),
             f(best[1]),
