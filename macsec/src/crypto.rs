@@ -459,9 +459,10 @@ impl Ours {
 /// one or two frames alone, where its code is faster. The routes come from
 /// `mbgcm::measure_frames` (TSC ticks a frame in batches of 64, in the dataplane's memory layout,
 /// every tag verifying, ours against intel-ipsec-mb in the same process) on two Intel Xeons (Ice
-/// Lake, and a Sapphire Rapids-class core for the Vaes512 routes of 2026-12-07), each path against the intel-ipsec-mb code a CPU with that path's features gets
-/// ([`ImbArch`]), and from end-to-end runs of the dataplane (`scripts/ab-dataplane.py`); the
-/// README's Performance section has the tables. With 52 octets of text, one frame alone took 60
+/// Lake, and a Sapphire Rapids-class core for the Vaes512 routes of 2026-12-07), each path
+/// against the intel-ipsec-mb code a CPU with that path's features gets ([`ImbArch`]), and from
+/// end-to-end runs of the dataplane (`scripts/ab-dataplane.py`); the README's Performance section
+/// has the tables. With 52 octets of text, one frame alone took 60
 /// ns through intel-ipsec-mb against 77 through ours, two were level, and from three on ours is
 /// faster (42 against 44 ns a frame at three).
 pub struct MbKey {
@@ -1149,9 +1150,7 @@ mod tests {
         // The Vaes512 routes: the values measured, and what they take at every edge.
         let (seal, o) = MbKey::routes(mbgcm::Path::Vaes512);
         assert_eq!((seal, o), (Ours::upto(128), Ours::upto(2048).except(129, 256)));
-        let taken: Vec<bool> = [0, 128, 129, 200, 256, 257, 2048, 2049]
-            .map(|n| o.takes(n))
-            .to_vec();
+        let taken = [0, 128, 129, 200, 256, 257, 2048, 2049].map(|n| o.takes(n));
         assert_eq!(taken, [true, true, false, false, false, true, true, false]);
         assert!(seal.takes(128) && !seal.takes(129));
         assert!(Ours::ALL.takes(0) && Ours::ALL.takes(usize::MAX));
