@@ -17,6 +17,11 @@ and, in the same run, the references:
   testpmd   dpdk-testpmd --forward-mode=io on the same vdevs (the framework's per-core ceiling)
   2 links   two independent links of one worker each (no shared state: the machine's own ceiling
             for two cores doing this work), for the scaling ratio's context.
+  floor     the floor under any AES-GCM of the frame on this core (target/release/aes-floor: its
+            AES rounds with GHASH's carry-less multiplies beside them, at the AES unit's
+            throughput on the best registers here). With ipsec-mb and testpmd it gives what the
+            goal leaves: (1 / ipsec-mb) - (1 / testpmd) ns a frame for the SecY's work and the
+            cipher, which no cipher does in less than the floor.
 
 Writes one JSON record per cell (--json FILE, else stdout after the table) and prints a table
 with Mpps, Gbit/s (plaintext frame octets), the scaling ratio over one worker, and testpmd's Mpps.
@@ -34,6 +39,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DP = os.path.join(ROOT, "target/release/macsec-dataplane")
 CTL = os.path.join(ROOT, "target/release/macsecctl")
+FLOOR = os.path.join(ROOT, "target/release/aes-floor")
 SAK = {128: "000102030405060708090a0b0c0d0e0f", 256: "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"}
 SCI = "001de5e9aa39001a"
 SALT = "83c37bac7b6f6316098ff3d2"
@@ -309,6 +315,45 @@ def crypto_reference(suites, sizes):
     return out
 
 
+def aes_floor(suites, sizes):
+    """ns a frame at the floor under any AES-GCM here (AES rounds and GHASH's multiplies) per
+    (key bits, size) (IMIX: the mean over its frames), and the code path measured; ({}, None)
+    when target/release/aes-floor cannot run."""
+    out, path = {}, None
+    want = sorted({n for s in sizes for n in (IMIX if s == "imix" else [s])})
+    for bits in sorted({key_bits(x) for x in suites}):
+        r = subprocess.run([FLOOR, "--key-bits", str(bits), "--sizes", ",".join(map(str, want))],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            print(f"AES floor unavailable: {r.stderr.strip()[-200:]}", file=sys.stderr)
+            return {}, None
+        ns = {}
+        for line in r.stdout.splitlines():
+            f = line.split("\t")
+            ns[int(f[0])] = float(f[3])
+            path = f[1]
+        for size in sizes:
+            out[(bits, size)] = sum(ns[n] for n in IMIX) / len(IMIX) if size == "imix" else ns[size]
+    return out, path
+
+
+def goal_table(records):
+    """What the goal (ours >= intel-ipsec-mb's crypto-only rate) leaves a frame, in ns."""
+    rows = [r for r in records if r.get("goal_left_ns") is not None]
+    if not rows:
+        return
+    print(f"what the goal leaves a frame (ns, {rows[0]['workers']} worker): goal = 1 / ipsec-mb; vdevs = "
+          f"1 / testpmd (the vdevs' own rx and tx); left = goal - vdevs, for the SecY's work and the "
+          f"cipher; floor = AES rounds with GHASH's multiplies ({rows[0].get('floor_path')}); ours = 1 / "
+          f"Mpps, less the vdevs")
+    print(f"{'suite':16} {'path':8} {'size':>5} {'goal':>7} {'vdevs':>7} {'left':>7} {'floor':>7} "
+          f"{'ours':>7} {'ours-vdevs':>10}")
+    for r in rows:
+        vd = 1000 / r["testpmd_mpps"]
+        print(f"{r['suite']:16} {r['path']:8} {str(r['size']):>5} {1000 / r['ipsec_mb_mops']:7.1f} {vd:7.1f} "
+              f"{r['goal_left_ns']:7.1f} {r['floor_ns']:7.1f} {1000 / r['mpps']:7.1f} {1000 / r['mpps'] - vd:10.1f}")
+
+
 def cpu_model():
     for line in open("/proc/cpuinfo"):
         if line.startswith("model name"):
@@ -341,6 +386,7 @@ def main():
     records = []
     tpm = {}
     ref = crypto_reference(suites, sizes)
+    floor, floor_path = aes_floor(suites, sizes)
     try:
         for suite in suites:
             for size in sizes:
@@ -384,6 +430,11 @@ def main():
                             "eal_memory": b.mode, "cpu": cpu, "backend": args.backend or "best",
                             "runs_mpps": [round(x, 3) for x in runs[n]],
                         }
+                        if key in floor:
+                            rec["floor_ns"] = round(floor[key], 2)
+                            rec["floor_path"] = floor_path
+                            if key in ref and tpm[(path, size)]:
+                                rec["goal_left_ns"] = round(1000 / ref[key] - 1000 / tpm[(path, size)], 2)
                         if paired[n]:
                             rec["vs_ipsec_mb_paired"] = round(sorted(paired[n])[len(paired[n]) // 2], 3)
                             rec["ipsec_mb_paired_mops"] = [round(x, 3) for x in refs]
@@ -432,6 +483,7 @@ def main():
         for r in lat:
             print(f"{r['suite']:16} {r['path']:8} {str(r['size']):>5} {r['latency_load_mpps']:9.3f} {r['latency_p50_ns']:7d} "
                   f"{r['latency_p99_ns']:7d} {r['latency_p99_9_ns']:8d} {r['latency_max_ns']:8d}")
+    goal_table([r for r in records if r["workers"] == workers[0]])
     cores_per_link(records, workers[0])
     if args.json:
         with open(args.json, "w") as f:

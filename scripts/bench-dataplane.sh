@@ -11,5 +11,5 @@
 #        [--json FILE] [--no-check] [--quick]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build -q --release -p dataplane -p control --bins
+cargo build -q --release -p dataplane -p control -p macsec-benches --bins
 exec python3 scripts/bench-dataplane.py "$@"

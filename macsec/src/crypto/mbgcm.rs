@@ -95,6 +95,8 @@ use core::arch::x86_64::*;
 use core::fmt;
 use zeroize::Zeroize;
 
+pub mod floor;
+
 /// Powers of H precomputed: GHASH reduces once per window of up to `NPOW` blocks. 33: `frame_z`
 /// hashes windows of 32 blocks of text, and its tail of up to 32 blocks (8 zmm) with the length
 /// block (a window of 33); the small-frame paths assume frames of 16 blocks of text fit one
@@ -2745,6 +2747,17 @@ mod measure_frames {
     use super::*;
     use crate::crypto::{AeadKey, ImbArch, IpsecMbKey, OpenJob, SealJob};
 
+    /// TSC ticks per nanosecond, from 200 ms of wall clock.
+    fn tsc_ghz() -> f64 {
+        let t = std::time::Instant::now();
+        // SAFETY: RDTSC is available on every x86_64 CPU and has no memory effects.
+        let a = unsafe { _rdtsc() };
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        // SAFETY: as above.
+        let b = unsafe { _rdtsc() };
+        (b - a) as f64 / t.elapsed().as_nanos() as f64
+    }
+
     /// Like `tests::measure`, but every frame in a buffer of its own with its 28-octet AAD just
     /// before its text, the text `MBGCM_OFF` octets in (default 140: where protect leaves it
     /// in an mbuf, whose 128 octets of headroom the addresses and the SecTAG moved 16 octets
@@ -2753,7 +2766,9 @@ mod measure_frames {
     /// (default avx2: what it runs on a CPU without AVX-512), frames of `MBGCM_SIZE` octets
     /// (default 64; text = size - 12), AES-128, batches of 64, each opened right after it was
     /// sealed so that every tag verifies: TSC ticks a frame, the minimum of 300 trials of 10
-    /// batches. `MBGCM_MOD=m` puts every text at an address of m modulo 64.
+    /// batches. `MBGCM_MOD=m` puts every text at an address of m modulo 64; `MBGCM_BUFS=n`
+    /// spreads the batches over n buffers (to time frames out of the caches). It also prints the
+    /// two floors of `floor` for the frame on the path, and each time over them.
     #[test]
     #[ignore]
     fn measure_frames() {
@@ -2788,7 +2803,15 @@ mod measure_frames {
         let modulo: Option<usize> = env("MBGCM_MOD")
             .and_then(|s| s.parse().ok())
             .map(|m: usize| m % 64);
-        let mut store: Vec<Vec<u8>> = (0..64).map(|_| vec![0u8; off + tl + 128]).collect();
+        // MBGCM_BUFS=n: n buffers (a multiple of 64, default 64), each batch the next 64 of
+        // them, so that a batch's frames are as far out of the caches as n frames make them.
+        let nbufs = env("MBGCM_BUFS")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(64usize)
+            .max(64)
+            / 64
+            * 64;
+        let mut store: Vec<Vec<u8>> = (0..nbufs).map(|_| vec![0u8; off + tl + 128]).collect();
         let mut bufs: Vec<&mut [u8]> = store
             .iter_mut()
             .map(|v| {
@@ -2796,7 +2819,8 @@ mod measure_frames {
                 &mut v[skip..]
             })
             .collect();
-        let mut tags = [[0u8; 16]; 64];
+        let mut tags = vec![[0u8; 16]; nbufs];
+        let mut next = 0;
         // SAFETY: RDTSC is available on every x86_64 CPU and has no memory effects.
         let tsc = || unsafe { _rdtsc() };
         // best[0..2]: ours seal, open; best[2..4]: intel-ipsec-mb's. Each batch is opened right
@@ -2808,9 +2832,11 @@ mod measure_frames {
             for theirs in [false, true] {
                 let (mut t_seal, mut t_open) = (0, 0);
                 for _ in 0..10 {
-                    let mut parts: Vec<(&[u8], &mut [u8], &mut [u8; 16])> = bufs
+                    let at = next;
+                    next = (next + 64) % nbufs;
+                    let mut parts: Vec<(&[u8], &mut [u8], &mut [u8; 16])> = bufs[at..at + 64]
                         .iter_mut()
-                        .zip(tags.iter_mut())
+                        .zip(tags[at..at + 64].iter_mut())
                         .map(|(b, tag)| {
                             let (aad, text) = b[off - 28..off + tl].split_at_mut(28);
                             (&*aad, text, tag)
@@ -2853,8 +2879,13 @@ mod measure_frames {
         }
         let f = |t: u64| t as f64 / 640.0;
         println!(
-            "size {size} offset {off}{}: {} seal {:.1} open {:.1}; intel-ipsec-mb {} seal {:.1} open {:.1}",
+            "size {size} offset {off}{}{}: {} seal {:.1} open {:.1}; intel-ipsec-mb {} seal {:.1} open {:.1}",
             modulo.map_or(String::new(), |m| format!(" mod {m}")),
+            if nbufs > 64 {
+                format!(" buffers {nbufs}")
+            } else {
+                String::new()
+            },
             path.name(),
             f(best[0]),
             f(best[1]),
@@ -2862,5 +2893,20 @@ mod measure_frames {
             f(best[2]),
             f(best[3])
         );
+        // The floors under any AES-128-GCM of this frame on this core (see `floor`).
+        let blocks = tl.div_ceil(16) + 1;
+        let ghz = tsc_ghz();
+        for ghash in [false, true] {
+            let fl = floor::ns_per_block(path, 10, ghash).unwrap() * blocks as f64 * ghz;
+            println!(
+                "  floor, {blocks} blocks of AES{}: {fl:.1} ticks (TSC {ghz:.2} GHz); \
+                 seal / floor: ours {:.2}, intel-ipsec-mb {:.2}; open / floor: ours {:.2}, intel-ipsec-mb {:.2}",
+                if ghash { " and GHASH's multiplies" } else { " rounds alone" },
+                f(best[0]) / fl,
+                f(best[2]) / fl,
+                f(best[1]) / fl,
+                f(best[3]) / fl
+            );
+        }
     }
 }
