@@ -9,14 +9,16 @@
 //! # How a batch is processed
 //!
 //! * **Vaes512** ([`Path::Vaes512`]): frames of up to 16 blocks of text (256 octets) whose AAD,
-//!   text and length block fit one GHASH window (`NPOW` = 33 blocks) are "small": their counter
-//!   blocks are gathered into groups of up to 8 frames and 8 zmm registers (each frame from a
-//!   register boundary, its J0 block in a separate area), and one AES call runs a whole group's
-//!   registers (up to 10 zmm = 40 blocks) through the rounds together. The second half of the
+//!   text and length block fit one GHASH window (`NPOW` = 33 blocks) are "small": they are
+//!   gathered into groups of up to 8 frames and 8 zmm registers of counter blocks (each frame
+//!   from a register boundary; only its J0 block is written as it arrives, with a byte per text
+//!   register naming the frame and the register's place in it), and one AES call makes the
+//!   group's counter blocks from the J0s as it loads them and runs its registers (up to 10 zmm =
+//!   40 blocks) through the rounds together. The second half of the
 //!   previous group (XOR of the keystream into each text with masked loads/stores; each frame's
 //!   GHASH with one reduction; the tag) follows the AES call in program order and is independent
 //!   of it, so the out-of-order core overlaps the two. The counter of a small frame never
-//!   exceeds 17, so its counter blocks are (IV || 0) OR (a constant in the last octet).
+//!   exceeds 17, so its counter blocks are J0 XOR (a constant in the last octet).
 //!   Larger frames are streamed one by one (`frame_z`): 32 blocks per step, counters made in
 //!   registers (for up to 254 blocks of text as blocks, advanced by an add to their last
 //!   octet; beyond, as integers that a shuffle turns into blocks), AES, XOR, and GHASH of the
@@ -1118,9 +1120,11 @@ fn finish_z<const K: bool>(acc: AccZ) -> __m128i {
 ///
 /// * "Small" frames (at most 4 zmm = 16 blocks of text, and one GHASH window for the whole
 ///   frame, which covers MACsec frames up to about 250 octets of text) are gathered into groups
-///   of at most 8 frames and 8 zmm of counter blocks. The counter blocks are written to the
-///   group's buffer as the frames arrive (each frame from a zmm boundary, the J0s in a separate
-///   area). A full group's registers (up to 10 zmm) then go through the AES rounds together,
+///   of at most 8 frames and 8 zmm of counter blocks. As a frame arrives its J0 is written to
+///   the group's J0 area and `Group::src` gets a byte per text register (each frame from a zmm
+///   boundary); `aes_group_n` makes the counter blocks from those as it loads them, so that no
+///   counter block goes through memory. A full group's registers (up to 10 zmm) then go through
+///   the AES rounds together,
 ///   followed in program order by the second half of the previous group's work, which does not
 ///   depend on them, so that the out-of-order core keeps the AES unit and the carry-less
 ///   multiplier busy at the same time (software pipelining by one group): each frame of that
@@ -1165,11 +1169,9 @@ fn batch_z<const SEAL: bool, F: Frame>(key: &MbGcmKey, frames: &mut [F], ok: &mu
             let (g, gb) = (&mut gs[cur], &mut gbs[cur]);
             let q = 16 * (len % 4);
             st128((&mut gb.0[GZ + len / 4][q..q + 16]).try_into().unwrap(), j0);
-            // For these frames the counter (at most 17) lives in the last octet alone:
-            // counter block = (IV || 0) OR (0 || counter).
-            let ivz = _mm512_broadcast_i32x4(ivx);
-            for (dst, low) in gb.0[zmm..zmm + nz].iter_mut().zip(&CTR_LOW) {
-                st512(dst, _mm512_or_si512(ivz, ld512(low)));
+            // Its text registers' counter blocks are made from that J0 by `aes_group_n`.
+            for k in 0..nz {
+                g.src[zmm + k] = (len | (k << 3)) as u8;
             }
             g.members[len] = j as u8;
             len += 1;
@@ -1221,14 +1223,15 @@ const GZ: usize = 8;
 #[repr(C, align(64))]
 struct GroupBuf([[u8; 64]; GZ + 2]);
 
-/// `CTR_LOW[k]`, lane l: 4k + l + 2 in the last octet, the counter of text block 4k + l.
+/// `CTR_LOW[k]`, lane l: (4k + l + 2) XOR 1 in the last octet: XORed into J0 (whose last octet
+/// is 1) it gives the counter block of text block 4k + l, counter 4k + l + 2.
 static CTR_LOW: [[u8; 64]; 4] = {
     let mut t = [[0u8; 64]; 4];
     let mut k = 0;
     while k < 4 {
         let mut l = 0;
         while l < 4 {
-            t[k][16 * l + 15] = (4 * k + l + 2) as u8;
+            t[k][16 * l + 15] = (4 * k + l + 2) as u8 ^ 1;
             l += 1;
         }
         k += 1;
@@ -1243,6 +1246,9 @@ struct Group {
     len: usize,
     /// zmm registers of text counter blocks its members use (at most `GZ`).
     zmm: usize,
+    /// Per text register i < `zmm`: the member it belongs to (`members` index, the low 3 bits)
+    /// and which of that member's registers it is (the bits above).
+    src: [u8; GZ],
 }
 
 impl Group {
@@ -1250,6 +1256,7 @@ impl Group {
         members: [0; 8],
         len: 0,
         zmm: 0,
+        src: [0; GZ],
     };
 }
 
@@ -1269,14 +1276,25 @@ fn group_slot(zmm: usize, i: usize) -> usize {
     }
 }
 
-/// AES of a group's N registers (text counters and J0s) in place, all in flight together.
+/// AES of a group's N registers, all in flight together: the text registers' counter blocks made
+/// from their frames' J0s (`Group::src`), then the J0 registers; the keystream and E_K(J0)s are
+/// stored in the group's buffer (text registers from 0, the J0 registers after `GZ`).
 #[inline]
 #[target_feature(enable = "avx512f,vaes")]
-fn aes_group_n<const N: usize>(rk: &[u128; 15], rounds: usize, gb: &mut GroupBuf, zmm: usize) {
+fn aes_group_n<const N: usize>(rk: &[u128; 15], rounds: usize, gb: &mut GroupBuf, g: &Group) {
+    let zmm = g.zmm;
     let k0 = _mm512_broadcast_i32x4(ldq(&rk[0]));
     let mut s = [_mm512_setzero_si512(); N];
     for (i, s) in s.iter_mut().enumerate() {
-        *s = _mm512_xor_si512(ld512(&gb.0[group_slot(zmm, i)]), k0);
+        *s = if i < zmm {
+            let src = g.src[i] as usize;
+            let (m, k) = (src & 7, src >> 3);
+            let q = 16 * (m % 4);
+            let j0 = _mm512_broadcast_i32x4(ld128((&gb.0[GZ + m / 4][q..q + 16]).try_into().unwrap()));
+            _mm512_ternarylogic_epi64(j0, ld512(&CTR_LOW[k]), k0, 0x96)
+        } else {
+            _mm512_xor_si512(ld512(&gb.0[GZ + i - zmm]), k0)
+        };
     }
     for k in &rk[1..rounds] {
         let k = _mm512_broadcast_i32x4(ldq(k));
@@ -1297,16 +1315,16 @@ fn aes_group(rk: &[u128; 15], rounds: usize, g: &Group, gb: &mut GroupBuf) {
     let z = g.zmm;
     match z + g.len.div_ceil(4) {
         0 => {}
-        1 => aes_group_n::<1>(rk, rounds, gb, z),
-        2 => aes_group_n::<2>(rk, rounds, gb, z),
-        3 => aes_group_n::<3>(rk, rounds, gb, z),
-        4 => aes_group_n::<4>(rk, rounds, gb, z),
-        5 => aes_group_n::<5>(rk, rounds, gb, z),
-        6 => aes_group_n::<6>(rk, rounds, gb, z),
-        7 => aes_group_n::<7>(rk, rounds, gb, z),
-        8 => aes_group_n::<8>(rk, rounds, gb, z),
-        9 => aes_group_n::<9>(rk, rounds, gb, z),
-        _ => aes_group_n::<10>(rk, rounds, gb, z),
+        1 => aes_group_n::<1>(rk, rounds, gb, g),
+        2 => aes_group_n::<2>(rk, rounds, gb, g),
+        3 => aes_group_n::<3>(rk, rounds, gb, g),
+        4 => aes_group_n::<4>(rk, rounds, gb, g),
+        5 => aes_group_n::<5>(rk, rounds, gb, g),
+        6 => aes_group_n::<6>(rk, rounds, gb, g),
+        7 => aes_group_n::<7>(rk, rounds, gb, g),
+        8 => aes_group_n::<8>(rk, rounds, gb, g),
+        9 => aes_group_n::<9>(rk, rounds, gb, g),
+        _ => aes_group_n::<10>(rk, rounds, gb, g),
     }
 }
 
