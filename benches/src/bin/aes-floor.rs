@@ -6,7 +6,8 @@
 //! stdout, one TSV line per frame size (octets, DA to the end of the user data; its text is the
 //! size less the 12 octets of addresses, and E_K(J0) is one more block): the size, the code path
 //! (the best this CPU has, no better than `MACSEC_MB_PATH`), ns a frame for the AES rounds alone,
-//! ns a frame with GHASH's multiplies beside them, and the Mops that the latter allows.
+//! ns a frame with four carry-less multiplies per register beside them (a reference for GHASH's
+//! share, see the module), and the Mops that the latter allows.
 //! Exit status 2 on bad arguments, 3 when this CPU has no AES-NI (or is not x86_64).
 
 use std::process::ExitCode;
@@ -28,6 +29,13 @@ fn main() -> ExitCode {
                     ))
                 }
             },
+            ("--key-bits", v) => {
+                return usage(&format!(
+                    "--key-bits {}: want 128 or 256",
+                    v.unwrap_or("(missing)")
+                ));
+            }
+            ("--sizes", None) => return usage("--sizes: want a list of sizes"),
             _ => return usage(&format!("unexpected argument {a:?}")),
         }
     }

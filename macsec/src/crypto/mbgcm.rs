@@ -1218,8 +1218,8 @@ fn pair<T>(a: &mut [T; 2], cur: usize) -> (&mut T, &mut T) {
 /// zmm registers of text counter blocks in a group.
 const GZ: usize = 8;
 
-/// A group's counter blocks (then keystream): `GZ` zmm of text counters, then 2 zmm (8
-/// blocks) of J0s.
+/// A group's buffer: `GZ` zmm for its text registers' keystream, then 2 zmm (8 blocks) of J0s,
+/// which the AES step turns into the E_K(J0)s.
 #[repr(C, align(64))]
 struct GroupBuf([[u8; 64]; GZ + 2]);
 
@@ -1266,7 +1266,7 @@ struct LenCache {
     lh: u128,
 }
 
-/// Buffer register of AES state i: text counters 0..zmm, then the J0 registers.
+/// Buffer register of AES state i: the text registers' keystream 0..zmm, then the J0 registers.
 #[inline(always)]
 fn group_slot(zmm: usize, i: usize) -> usize {
     if i < zmm {

@@ -1,24 +1,24 @@
-//! The floor under any AES-GCM on this core: how fast its AES unit runs the rounds at all, alone
-//! and with GHASH's carry-less multiplies beside them. The kernels' and intel-ipsec-mb's times are
-//! read against it (`measure_frames`, and `scripts/bench-dataplane.sh` through the `aes-floor`
-//! binary of `macsec-benches`).
+//! The floor under any AES-GCM on this core: how fast its AES unit runs the rounds at all. The
+//! kernels' and intel-ipsec-mb's times are read against it (`measure_frames`, and
+//! `scripts/bench-dataplane.sh` through the `aes-floor` binary of `macsec-benches`).
 //!
 //! [`ns_per_block`] runs AES rounds on eight independent registers of blocks, so that no round
 //! waits for the one before it, at one [`Path`]'s register width, and gives the time per 16-octet
 //! block. Every AES-GCM spends at least that on each block it encrypts (a frame's text and
-//! E_K(J0)). With `ghash`, four carry-less multiplies per register, each XORed into an
-//! accumulator of its own, run beside its rounds: what GHASH needs per register of blocks (the
-//! low, high and two middle partial products). On AVX-512 cores these share the AES unit's two
-//! ports, so no zmm AES-GCM goes below that floor either. A real GCM adds loads, stores,
-//! shuffles, the reductions and its set-up per frame.
+//! E_K(J0)): that is the floor. With `ghash`, four carry-less multiplies per register (GHASH's
+//! schoolbook product: low, high and two middle halves; a Karatsuba product needs three), each
+//! XORed into an accumulator of its own, run beside the rounds: a reference for what GHASH's
+//! multiplies add when they share the core with the rounds, not a bound. A real GCM also does
+//! loads, stores, shuffles, the reductions and its set-up per frame.
 
 use super::Path;
 use core::arch::x86_64::*;
 use std::time::Instant;
 
 /// Nanoseconds per 16-octet block of `rounds` AES rounds (10 for AES-128, 14 for AES-256) on
-/// `path`'s registers at the AES unit's throughput, with (`ghash`) or without GHASH's four
-/// multiplies per register beside them: the best of 50 trials of about 0.1 ms. `None` when this
+/// `path`'s registers at the AES unit's throughput, with (`ghash`) or without four carry-less
+/// multiplies per register beside them (as many as `rounds` if it is under four): the best of 50
+/// trials of about 0.1 ms. `None` when this
 /// CPU does not have the path, or `rounds` is not 1..=14.
 pub fn ns_per_block(path: Path, rounds: usize, ghash: bool) -> Option<f64> {
     const ITERS: usize = 4096;
