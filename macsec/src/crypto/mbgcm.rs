@@ -1293,7 +1293,7 @@ fn aes_group_n<const N: usize>(rk: &[u128; 15], rounds: usize, gb: &mut GroupBuf
             let j0 = _mm512_broadcast_i32x4(ld128((&gb.0[GZ + m / 4][q..q + 16]).try_into().unwrap()));
             _mm512_ternarylogic_epi64(j0, ld512(&CTR_LOW[k]), k0, 0x96)
         } else {
-            _mm512_xor_si512(ld512(&gb.0[GZ + i - zmm]), k0)
+            _mm512_xor_si512(ld512(&gb.0[group_slot(zmm, i)]), k0)
         };
     }
     for k in &rk[1..rounds] {
@@ -2765,15 +2765,17 @@ mod measure_frames {
     use super::*;
     use crate::crypto::{AeadKey, ImbArch, IpsecMbKey, OpenJob, SealJob};
 
+    fn tsc() -> u64 {
+        // SAFETY: RDTSC is available on every x86_64 CPU and has no memory effects.
+        unsafe { _rdtsc() }
+    }
+
     /// TSC ticks per nanosecond, from 200 ms of wall clock.
     fn tsc_ghz() -> f64 {
         let t = std::time::Instant::now();
-        // SAFETY: RDTSC is available on every x86_64 CPU and has no memory effects.
-        let a = unsafe { _rdtsc() };
+        let a = tsc();
         std::thread::sleep(std::time::Duration::from_millis(200));
-        // SAFETY: as above.
-        let b = unsafe { _rdtsc() };
-        (b - a) as f64 / t.elapsed().as_nanos() as f64
+        (tsc() - a) as f64 / t.elapsed().as_nanos() as f64
     }
 
     /// Like `tests::measure`, but every frame in a buffer of its own with its 28-octet AAD just
@@ -2839,8 +2841,6 @@ mod measure_frames {
             .collect();
         let mut tags = vec![[0u8; 16]; nbufs];
         let mut next = 0;
-        // SAFETY: RDTSC is available on every x86_64 CPU and has no memory effects.
-        let tsc = || unsafe { _rdtsc() };
         // best[0..2]: ours seal, open; best[2..4]: intel-ipsec-mb's. Each batch is opened right
         // after it was sealed, so every tag verifies (asserted): intel-ipsec-mb wipes the text of
         // a frame that fails, which would charge it work that a verified frame does not cost.

@@ -18,8 +18,7 @@ use std::time::Instant;
 /// Nanoseconds per 16-octet block of `rounds` AES rounds (10 for AES-128, 14 for AES-256) on
 /// `path`'s registers at the AES unit's throughput, with (`ghash`) or without four carry-less
 /// multiplies per register beside them (as many as `rounds` if it is under four): the best of 50
-/// trials of about 0.1 ms. `None` when this
-/// CPU does not have the path, or `rounds` is not 1..=14.
+/// trials of about 0.1 ms. `None` when this CPU does not have the path, or `rounds` is not 1..=14.
 pub fn ns_per_block(path: Path, rounds: usize, ghash: bool) -> Option<f64> {
     const ITERS: usize = 4096;
     if !path.is_supported() || !(1..=14).contains(&rounds) {
