@@ -19,6 +19,9 @@
 //!   GHASH with one reduction; the tag) follows the AES call in program order and is independent
 //!   of it, so the out-of-order core overlaps the two. The counter of a small frame never
 //!   exceeds 17, so its counter blocks are J0 XOR (a constant in the last octet).
+//!   A batch whose every frame is "tiny" (at most 64 octets of AAD and 64 of text: MACsec
+//!   frames of up to 108 octets) skips the per-frame filling: frames 8g..8g + 8 are group g, one
+//!   text register each (`batch_tiny_z`), with the same AES step and pipelining.
 //!   Larger frames are streamed one by one (`frame_z`): 32 blocks per step, counters made in
 //!   registers (for up to 254 blocks of text as blocks, advanced by an add to their last
 //!   octet; beyond, as integers that a shuffle turns into blocks), AES, XOR, and GHASH of the
@@ -365,8 +368,14 @@ impl MbGcmKey {
             let mut ok = [false; SUB];
             for sub in jobs.chunks_mut(SUB) {
                 // SAFETY: the key's path (Vaes512) was detected as supported when the key was
-                // made; batch_z needs no more than that path's features.
-                unsafe { batch_z::<true, _>(self, sub, &mut ok) };
+                // made; batch_z and batch_tiny_z need no more than that path's features.
+                unsafe {
+                    if all_tiny(sub) {
+                        batch_tiny_z::<true, _>(self, sub, &mut ok)
+                    } else {
+                        batch_z::<true, _>(self, sub, &mut ok)
+                    }
+                };
             }
         } else {
             for job in jobs.iter_mut() {
@@ -391,7 +400,13 @@ impl MbGcmKey {
         if self.path == Path::Vaes512 {
             for (sub, oks) in jobs.chunks_mut(SUB).zip(ok.chunks_mut(SUB)) {
                 // SAFETY: as in seal_batch.
-                unsafe { batch_z::<false, _>(self, sub, oks) };
+                unsafe {
+                    if all_tiny(sub) {
+                        batch_tiny_z::<false, _>(self, sub, oks)
+                    } else {
+                        batch_z::<false, _>(self, sub, oks)
+                    }
+                };
             }
         } else {
             for (job, ok) in jobs.iter_mut().zip(ok.iter_mut()) {
@@ -1201,6 +1216,112 @@ fn batch_z<const SEAL: bool, F: Frame>(key: &MbGcmKey, frames: &mut [F], ok: &mu
     // value: with known frames, equations in H): not left on the stack.
     for gb in &mut gbs {
         wipe(gb.0.as_flattened_mut());
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Batches (of at most `SUB` frames) that went through [`batch_tiny_z`] on this thread.
+    static TINY_BATCHES: core::cell::Cell<u64> = const { core::cell::Cell::new(0) };
+}
+
+/// Whether every frame of a batch is "tiny": at most one zmm (64 octets) of AAD and one of text
+/// (MACsec frames of up to 108 octets on the wire with an SCI), for [`batch_tiny_z`].
+#[inline]
+fn all_tiny<F: Frame>(frames: &[F]) -> bool {
+    frames.iter().all(|f| f.aad().len() <= 64 && f.text().len() <= 64)
+}
+
+/// `batch_z` for a batch of tiny frames only ([`all_tiny`]): frames 8g..8g + 8 are group g, each
+/// frame one text register, so the groups need no filling frame by frame beyond the J0s, and the
+/// second half of a frame is straight-line (`finish_tiny`). The same AES step (`aes_group`) and
+/// software pipelining by one group as `batch_z`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,vaes,vpclmulqdq,pclmulqdq,ssse3,bmi2")]
+fn batch_tiny_z<const SEAL: bool, F: Frame>(key: &MbGcmKey, frames: &mut [F], ok: &mut [bool]) {
+    #[cfg(test)]
+    TINY_BATCHES.with(|n| n.set(n.get() + 1));
+    let (rk, rounds) = (&key.rk, key.rounds);
+    const TINY: Group = Group {
+        members: [0, 1, 2, 3, 4, 5, 6, 7],
+        len: 0,
+        zmm: 0,
+        src: [0, 1, 2, 3, 4, 5, 6, 7],
+    };
+    let mut gs = [TINY, TINY];
+    let mut gbs = [GroupBuf([[0; 64]; GZ + 2]), GroupBuf([[0; 64]; GZ + 2])];
+    let mut lh = LenCache {
+        lens: u128::MAX,
+        lh: 0,
+    };
+    let n = frames.len().min(ok.len());
+    let mut cur = 0;
+    let mut base = 0;
+    while base < n {
+        let m = (n - base).min(8);
+        let (fill, _) = pair(&mut gs, cur);
+        let (fill_b, ready_b) = pair(&mut gbs, cur);
+        for (i, f) in frames[base..base + m].iter().enumerate() {
+            // J0 = IV || 0^31 || 1; its text register's counter blocks are made from it by
+            // `aes_group_n` (member i, register 0: `TINY.src`).
+            let j0 = _mm_or_si128(ld_iv(f.iv()), _mm_set_epi32(0x0100_0000, 0, 0, 0));
+            let q = 16 * (i % 4);
+            st128((&mut fill_b.0[GZ + i / 4][q..q + 16]).try_into().unwrap(), j0);
+        }
+        (fill.len, fill.zmm) = (m, m);
+        aes_group(rk, rounds, fill, fill_b);
+        if base > 0 {
+            let r = base - 8..base;
+            finish_tiny::<SEAL, F>(key, &mut frames[r.clone()], &mut ok[r], ready_b, &mut lh);
+        }
+        cur ^= 1;
+        base += m;
+    }
+    if n > 0 {
+        // The last group (the one filled last, now `cur ^ 1`).
+        let r = (n - 1) / 8 * 8..n;
+        finish_tiny::<SEAL, F>(key, &mut frames[r.clone()], &mut ok[r], &gbs[cur ^ 1], &mut lh);
+    }
+    // As in batch_z: keystream and E_K(J0)s are not left on the stack.
+    for gb in &mut gbs {
+        wipe(gb.0.as_flattened_mut());
+    }
+}
+
+/// The second half of a group of tiny frames (see [`batch_tiny_z`]): frame i's keystream is
+/// register i of `gb`, its E_K(J0) block i of the J0 area.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,vaes,vpclmulqdq,pclmulqdq,ssse3,bmi2")]
+fn finish_tiny<const SEAL: bool, F: Frame>(
+    key: &MbGcmKey,
+    frames: &mut [F],
+    ok: &mut [bool],
+    gb: &GroupBuf,
+    lc: &mut LenCache,
+) {
+    let htab = &key.htab;
+    let bs = _mm512_broadcast_i32x4(bswap_mask_x());
+    for (i, (f, ok)) in frames.iter_mut().zip(ok.iter_mut()).enumerate().take(8) {
+        let (aad, text) = f.aad_text();
+        let (al, tl) = (aad.len(), text.len());
+        let a = al.div_ceil(16);
+        // Block v of the frame (m = a + c + 1 blocks) is multiplied by H^(m - v) = h[v].
+        let h = &htab[NPOW - 1 - a - tl.div_ceil(16)..];
+        let mut acc = acc_new_z(_mm_setzero_si128());
+        let d = _mm512_shuffle_epi8(ld512_part(aad), bs);
+        mul_add_z::<false>(&mut acc, d, ldh_z::<false>(h));
+        let (input, out) = xor_part_z(text, ld512(&gb.0[i]));
+        let c = if SEAL { out } else { input };
+        mul_add_z::<false>(&mut acc, _mm512_shuffle_epi8(c, bs), ldh_z::<false>(&h[a..]));
+        // The length block, as in finish_group.
+        let lens = ((al as u128 * 8) << 64) | (tl as u128 * 8);
+        if lens != lc.lens {
+            lc.lens = lens;
+            lc.lh = stq(gf_mul_x(ldq(&lens), ldq(&htab[NPOW - 1])));
+        }
+        let x = _mm_xor_si128(finish_z::<false>(acc), ldq(&lc.lh));
+        let q = 16 * (i % 4);
+        let ek = ld128((&gb.0[GZ + i / 4][q..q + 16]).try_into().unwrap());
+        *ok = f.finish(_mm_xor_si128(_mm_shuffle_epi8(x, bswap_mask_x()), ek));
     }
 }
 
@@ -2346,16 +2467,21 @@ mod tests {
                 1 => 0,
                 _ => 1 + r.below(64),
             };
-            // Either all frames of one size (the common burst) or mixed.
+            // Either all frames of one size (the common burst) or mixed; one batch in five of
+            // tiny frames only (at most 64 octets of AAD and of text: `batch_tiny_z`).
             let same = r.below(3) == 0;
-            let (l0, a0) = (text_len(&mut r), r.below(97));
+            let tiny = r.below(5) == 0;
+            let lens = |r: &mut Rng| {
+                if tiny {
+                    (r.below(65), r.below(65))
+                } else {
+                    (text_len(r), r.below(97))
+                }
+            };
+            let (l0, a0) = lens(&mut r);
             let mut cs: Vec<Case> = (0..n)
                 .map(|_| {
-                    let (tl, al) = if same {
-                        (l0, a0)
-                    } else {
-                        (text_len(&mut r), r.below(97))
-                    };
+                    let (tl, al) = if same { (l0, a0) } else { lens(&mut r) };
                     let mut iv = [0u8; 12];
                     r.fill(&mut iv);
                     if r.below(8) == 0 {
@@ -2450,7 +2576,15 @@ mod tests {
     #[test]
     fn differential_vs_ring() {
         for (i, path) in paths().into_iter().enumerate() {
+            let tiny = TINY_BATCHES.with(|n| n.get());
             random_batches(path, 20_000, 0x9e37_79b9_7f4a_7c15 + i as u64);
+            let tiny = TINY_BATCHES.with(|n| n.get()) - tiny;
+            // The tiny-frame kernel is the Vaes512 path's, for batches of tiny frames only.
+            if path == Path::Vaes512 {
+                assert!(tiny > 50, "only {tiny} batches went through batch_tiny_z");
+            } else {
+                assert_eq!(tiny, 0);
+            }
         }
     }
 
