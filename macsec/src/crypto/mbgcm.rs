@@ -1300,25 +1300,35 @@ fn finish_tiny<const SEAL: bool, F: Frame>(
 ) {
     let htab = &key.htab;
     let bs = _mm512_broadcast_i32x4(bswap_mask_x());
+    // The powers for the AAD and the text, and the length block's product, kept while the
+    // frames' lengths stay the same (a burst of equal frames computes them once a group).
+    let mut shape = (usize::MAX, usize::MAX);
+    let z = _mm512_setzero_si512();
+    let (mut ha, mut ht, mut lh) = ((z, z), (z, z), _mm_setzero_si128());
     for (i, (f, ok)) in frames.iter_mut().zip(ok.iter_mut()).enumerate().take(8) {
         let (aad, text) = f.aad_text();
         let (al, tl) = (aad.len(), text.len());
-        let a = al.div_ceil(16);
-        // Block v of the frame (m = a + c + 1 blocks) is multiplied by H^(m - v) = h[v].
-        let h = &htab[NPOW - 1 - a - tl.div_ceil(16)..];
+        if (al, tl) != shape {
+            shape = (al, tl);
+            let a = al.div_ceil(16);
+            // Block v of the frame (m = a + c + 1 blocks) is multiplied by H^(m - v) = h[v].
+            let h = &htab[NPOW - 1 - a - tl.div_ceil(16)..];
+            (ha, ht) = (ldh_z::<false>(h), ldh_z::<false>(&h[a..]));
+            // The length block, as in finish_group.
+            let lens = ((al as u128 * 8) << 64) | (tl as u128 * 8);
+            if lens != lc.lens {
+                lc.lens = lens;
+                lc.lh = stq(gf_mul_x(ldq(&lens), ldq(&htab[NPOW - 1])));
+            }
+            lh = ldq(&lc.lh);
+        }
         let mut acc = acc_new_z(_mm_setzero_si128());
         let d = _mm512_shuffle_epi8(ld512_part(aad), bs);
-        mul_add_z::<false>(&mut acc, d, ldh_z::<false>(h));
+        mul_add_z::<false>(&mut acc, d, ha);
         let (input, out) = xor_part_z(text, ld512(&gb.0[i]));
         let c = if SEAL { out } else { input };
-        mul_add_z::<false>(&mut acc, _mm512_shuffle_epi8(c, bs), ldh_z::<false>(&h[a..]));
-        // The length block, as in finish_group.
-        let lens = ((al as u128 * 8) << 64) | (tl as u128 * 8);
-        if lens != lc.lens {
-            lc.lens = lens;
-            lc.lh = stq(gf_mul_x(ldq(&lens), ldq(&htab[NPOW - 1])));
-        }
-        let x = _mm_xor_si128(finish_z::<false>(acc), ldq(&lc.lh));
+        mul_add_z::<false>(&mut acc, _mm512_shuffle_epi8(c, bs), ht);
+        let x = _mm_xor_si128(finish_z::<false>(acc), lh);
         let q = 16 * (i % 4);
         let ek = ld128((&gb.0[GZ + i / 4][q..q + 16]).try_into().unwrap());
         *ok = f.finish(_mm_xor_si128(_mm_shuffle_epi8(x, bswap_mask_x()), ek));
