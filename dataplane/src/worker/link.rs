@@ -11,7 +11,7 @@ use crossbeam_utils::CachePadded;
 use ipc::{ClearPolicy, Event, LinkCounters, PolicyMsg, RxSaState, SaState, SecurityPolicy, TxSaState};
 use macsec::crypto::{Backend, OpenJob, SealJob, ICV_LEN};
 use macsec::secy::{
-    count_sealed, prepare_seal, Commit, OpenAt, Opened, PnBlock, Policy, RxSecY, Sci, SealAt, Sealed,
+    count_sealed_run, prepare_seal, Commit, OpenAt, Opened, PnBlock, Policy, RxSecY, Sci, SealAt,
     SecyCounters, Span, TxError, TxSa, TxSaCounters, TxSecY,
 };
 use macsec::wire::ethernet::{leading_tags, lift_tags, put_tags, EtherType, HEADER_LEN};
@@ -436,22 +436,39 @@ impl<P: LinkPorts> SharedLink<P> {
         let n = w.frames.len();
         let mut keep = [false; BURST];
         let mut forward = 0;
-        for (k, out) in w.out[..n].iter().enumerate() {
-            keep[k] = match *out {
-                TxOut::Sealed {
-                    an,
-                    encrypted,
-                    secure_len,
-                } => {
-                    let s = Sealed {
-                        span: Span::new(0, 0),
-                        secure_len: usize::from(secure_len),
-                        encrypted,
-                        an,
-                    };
-                    count_sealed(&mut r.secy, &mut r.sa, &Ok(s));
-                    true
+        let mut k = 0;
+        while k < n {
+            if let TxOut::Sealed {
+                an,
+                encrypted,
+                secure_len,
+            } = w.out[k]
+            {
+                // A run of frames sealed alike (a burst is mostly one) is counted at once.
+                let (mut frames, mut octets) = (1, u64::from(secure_len));
+                let mut j = k + 1;
+                while let Some(TxOut::Sealed {
+                    an: a,
+                    encrypted: e,
+                    secure_len: l,
+                }) = w.out[..n].get(j)
+                {
+                    if (*a, *e) != (an, encrypted) {
+                        break;
+                    }
+                    frames += 1;
+                    octets += u64::from(*l);
+                    j += 1;
                 }
+                count_sealed_run(&mut r.secy, &mut r.sa, an, encrypted, frames, octets);
+                keep[k..j].fill(true);
+                forward += j - k;
+                k = j;
+                continue;
+            }
+            keep[k] = match w.out[k] {
+                // Not reached: taken with its run above.
+                TxOut::Sealed { .. } => true,
                 TxOut::Clear => {
                     r.link.tx_clear += 1;
                     true
@@ -483,6 +500,7 @@ impl<P: LinkPorts> SharedLink<P> {
                 }
             };
             forward += usize::from(keep[k]);
+            k += 1;
         }
         let sent = self.ports.tx(Side::Line, &mut w.frames, &keep[..n]);
         r.link.tx_ring_full += forward.saturating_sub(sent) as u64;

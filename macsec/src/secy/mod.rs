@@ -17,7 +17,9 @@ pub use counters::{RxSaCounters, SecyCounters, TxSaCounters};
 pub use replay::ReplayWindow;
 pub use rx::{Commit, OpenAt, Opened, RxDrop, RxSa, RxSaState, RxSc, RxSecY, RxStatus, Validated};
 pub use suite::{CipherSuite, ConfOffset, ParseError, Salt, Sci, Ssci};
-pub use tx::{count_sealed, prepare_seal, seal_frame, PnBlock, SealAt, Sealed, TxError, TxSa, TxSecY};
+pub use tx::{
+    count_sealed, count_sealed_run, prepare_seal, seal_frame, PnBlock, SealAt, Sealed, TxError, TxSa, TxSecY,
+};
 
 use crate::crypto::{Backend, CryptoError, IV_LEN};
 use zeroize::Zeroizing;

@@ -294,20 +294,32 @@ pub fn count_sealed(
     r: &Result<Sealed, TxError>,
 ) {
     match r {
-        Ok(s) => {
-            let sac = &mut sa_counters[(s.an & 3) as usize];
-            if s.encrypted {
-                counters.out_pkts_encrypted += 1;
-                counters.out_octets_encrypted += s.secure_len as u64;
-                sac.out_pkts_encrypted += 1;
-            } else {
-                counters.out_pkts_protected += 1;
-                counters.out_octets_protected += s.secure_len as u64;
-                sac.out_pkts_protected += 1;
-            }
-        }
+        Ok(s) => count_sealed_run(counters, sa_counters, s.an, s.encrypted, 1, s.secure_len as u64),
         Err(TxError::TooLong) => counters.out_pkts_too_long += 1,
         Err(_) => {}
+    }
+}
+
+/// Counts `frames` frames sealed on the SA `an`, all encrypted or all integrity only, of
+/// `octets` secure data in all (what [`count_sealed`] counts for each of them).
+#[inline]
+pub fn count_sealed_run(
+    counters: &mut SecyCounters,
+    sa_counters: &mut [TxSaCounters; 4],
+    an: u8,
+    encrypted: bool,
+    frames: u64,
+    octets: u64,
+) {
+    let sac = &mut sa_counters[(an & 3) as usize];
+    if encrypted {
+        counters.out_pkts_encrypted += frames;
+        counters.out_octets_encrypted += octets;
+        sac.out_pkts_encrypted += frames;
+    } else {
+        counters.out_pkts_protected += frames;
+        counters.out_octets_protected += octets;
+        sac.out_pkts_protected += frames;
     }
 }
 

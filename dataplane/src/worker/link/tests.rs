@@ -190,6 +190,46 @@ fn lacp_in_clear_and_eapol_punt() {
     assert_eq!(protect(&d, &[frame(0x8809, 100, 0)])[0][12..14], [0x88, 0xe5]);
 }
 
+/// A burst of protected frames with clear ones between them: the release counts each run of
+/// sealed frames at once, and every counter comes out as frame-by-frame counting gives.
+#[test]
+fn sealed_runs_count_as_their_frames() {
+    let a = link(SecurityPolicy::MustSecure, true, A);
+    let b = link(SecurityPolicy::MustSecure, true, B);
+    secure(&a, &b);
+    let kinds = [
+        (0x0800, 64),
+        (0x0800, 100),
+        (0x8809, 100),
+        (0x0800, 1500),
+        (0x8809, 80),
+        (0x0800, 64),
+        (0x0800, 61),
+    ];
+    let frames: Vec<Vec<u8>> = kinds
+        .iter()
+        .enumerate()
+        .map(|(i, &(t, l))| frame(t, l, i as u32))
+        .collect();
+    assert_eq!(protect(&a, &frames).len(), 7);
+    let s = a.link.snapshot();
+    // User Data: the frame less its addresses.
+    let octets: u64 = [64, 100, 1500, 64, 61].iter().map(|l| l - 12).sum();
+    assert_eq!(
+        (
+            s.secy.out_pkts_encrypted,
+            s.secy.out_octets_encrypted,
+            s.link.tx_clear
+        ),
+        (5, octets, 2)
+    );
+    assert_eq!(
+        (s.sa.tx[0].out_pkts_encrypted, s.sa.tx[0].out_pkts_protected),
+        (5, 0)
+    );
+    assert_eq!((s.secy.out_pkts_protected, s.secy.out_octets_protected), (0, 0));
+}
+
 /// An injected frame leaves the line port in order with the protected ones, with or without
 /// traffic; live peers reach the punt path.
 #[test]
