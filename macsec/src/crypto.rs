@@ -475,10 +475,10 @@ pub struct MbKey {
 impl MbKey {
     /// The texts our kernels seal, and open, on `path` when intel-ipsec-mb is available; it
     /// takes the others. Ours against it in `measure_frames` (AES-128, our time over its time):
-    /// * Vaes512 (against its AVX-512 code). Bursts of frames of at most 128 octets of text
-    ///   (`batch_tiny_z`, later on 2026-12-07, the AMX Xeon): seal 0.57 and open 0.54 at 52
-    ///   octets, 0.66-0.69 and 0.63-0.66 at 88 and 128. Before it, on a Xeon with AMX
-    ///   (Sapphire Rapids class, 2026-12-07): seal 0.78-0.99 up to 128 octets of text, 1.03-1.08 from 144 to 256 (the
+    /// * Vaes512 (against its AVX-512 code). Bursts whose frames all have at most 64 octets of
+    ///   AAD and 128 of text (`batch_tiny_z`, later on 2026-12-07, the AMX Xeon): seal 0.57 and
+    ///   open 0.54 at 52 octets, 0.66-0.69 and 0.63-0.66 at 88 and 128. Before it, on a Xeon
+    ///   with AMX (Sapphire Rapids class, 2026-12-07): seal 0.78-0.99 up to 128 octets of text, 1.03-1.08 from 144 to 256 (the
     ///   small-frame groups with three or four zmm a frame), 1.08-1.14 from 512; open 0.77-0.94
     ///   up to 128, 1.06-1.14 from 144 to 256, 0.93 at 288, 0.87 at 512, 1.01-1.06 at 1024 and
     ///   1488. On the Ice Lake Xeon: seal 0.81-0.95 up to 128, level at 256, 1.10-1.26 from

@@ -372,9 +372,9 @@ impl MbGcmKey {
                 // made; batch_z and batch_tiny_z need no more than that path's features.
                 unsafe {
                     match tiny_regs(sub) {
-                        Some(1) => batch_tiny_z::<true, 1, _>(self, sub, &mut ok),
-                        Some(_) => batch_tiny_z::<true, 2, _>(self, sub, &mut ok),
-                        None => batch_z::<true, _>(self, sub, &mut ok),
+                        Some(1) => batch_tiny_z::<true, 1, _>(self, sub, &mut ok[..sub.len()]),
+                        Some(2) => batch_tiny_z::<true, 2, _>(self, sub, &mut ok[..sub.len()]),
+                        _ => batch_z::<true, _>(self, sub, &mut ok),
                     }
                 };
             }
@@ -404,8 +404,8 @@ impl MbGcmKey {
                 unsafe {
                     match tiny_regs(sub) {
                         Some(1) => batch_tiny_z::<false, 1, _>(self, sub, oks),
-                        Some(_) => batch_tiny_z::<false, 2, _>(self, sub, oks),
-                        None => batch_z::<false, _>(self, sub, oks),
+                        Some(2) => batch_tiny_z::<false, 2, _>(self, sub, oks),
+                        _ => batch_z::<false, _>(self, sub, oks),
                     }
                 };
             }
@@ -1228,7 +1228,7 @@ thread_local! {
 }
 
 /// The text registers a frame takes in the tiny-frame kernel when every frame of the batch has at
-/// most one zmm (64 octets) of AAD and at most R zmm of text, R = 1 or 2 (MACsec frames of up to
+/// most one zmm (64 octets) of AAD and at most REGS zmm of text, REGS = 1 or 2 (MACsec frames of up to
 /// 108 or 172 octets on the wire with an SCI): [`batch_tiny_z`]. None: not every frame fits.
 #[inline]
 fn tiny_regs<F: Frame>(frames: &[F]) -> Option<usize> {
@@ -1246,12 +1246,12 @@ fn tiny_regs<F: Frame>(frames: &[F]) -> Option<usize> {
     }
 }
 
-/// `batch_z` for a batch of tiny frames only ([`tiny_regs`]): each frame R text registers, so
-/// frames (8/R)g..(8/R)(g + 1) are group g and the groups need no filling frame by frame beyond
+/// `batch_z` for a batch of tiny frames only ([`tiny_regs`]): each frame REGS text registers, so
+/// frames (8/REGS)g..(8/REGS)(g + 1) are group g and the groups need no filling frame by frame beyond
 /// the J0s, and the second half of a frame is straight-line (`finish_tiny`). The same AES step
 /// (`aes_group`) and software pipelining by one group as `batch_z`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,vaes,vpclmulqdq,pclmulqdq,ssse3,bmi2")]
-fn batch_tiny_z<const SEAL: bool, const R: usize, F: Frame>(
+fn batch_tiny_z<const SEAL: bool, const REGS: usize, F: Frame>(
     key: &MbGcmKey,
     frames: &mut [F],
     ok: &mut [bool],
@@ -1259,28 +1259,29 @@ fn batch_tiny_z<const SEAL: bool, const R: usize, F: Frame>(
     #[cfg(test)]
     TINY_BATCHES.with(|n| {
         let mut c = n.get();
-        c[R - 1] += 1;
+        c[REGS - 1] += 1;
         n.set(c)
     });
     let (rk, rounds) = (&key.rk, key.rounds);
-    // Frames a group; text register i of a group is frame i / R's register i % R.
-    let per = GZ / R;
-    let mut tiny = Group::EMPTY;
-    for (i, src) in tiny.src.iter_mut().enumerate() {
-        *src = ((i / R) | ((i % R) << 3)) as u8;
+    // Frames a group; text register i of a group is frame i / REGS's register i % REGS.
+    let per = GZ / REGS;
+    // One group description serves every group: only `len` and `zmm` change, and the AES step
+    // reads it only while it runs.
+    let mut g = Group::EMPTY;
+    for (i, src) in g.src.iter_mut().enumerate() {
+        *src = ((i / REGS) | ((i % REGS) << 3)) as u8;
     }
-    let mut gs = [Group { ..tiny }, tiny];
     let mut gbs = [GroupBuf([[0; 64]; GZ + 2]), GroupBuf([[0; 64]; GZ + 2])];
     let mut lh = LenCache {
         lens: u128::MAX,
         lh: 0,
     };
-    let n = frames.len().min(ok.len());
+    let n = frames.len();
+    let ok = &mut ok[..n];
     let mut cur = 0;
     let mut base = 0;
     while base < n {
         let m = (n - base).min(per);
-        let (fill, _) = pair(&mut gs, cur);
         let (fill_b, ready_b) = pair(&mut gbs, cur);
         for (i, f) in frames[base..base + m].iter().enumerate() {
             // J0 = IV || 0^31 || 1; its text registers' counter blocks are made from it by
@@ -1289,11 +1290,11 @@ fn batch_tiny_z<const SEAL: bool, const R: usize, F: Frame>(
             let q = 16 * (i % 4);
             st128((&mut fill_b.0[GZ + i / 4][q..q + 16]).try_into().unwrap(), j0);
         }
-        (fill.len, fill.zmm) = (m, m * R);
-        aes_group(rk, rounds, fill, fill_b);
+        (g.len, g.zmm) = (m, m * REGS);
+        aes_group(rk, rounds, &g, fill_b);
         if base > 0 {
             let r = base - per..base;
-            finish_tiny::<SEAL, R, F>(key, &mut frames[r.clone()], &mut ok[r], ready_b, &mut lh);
+            finish_tiny::<SEAL, REGS, F>(key, &mut frames[r.clone()], &mut ok[r], ready_b, &mut lh);
         }
         cur ^= 1;
         base += m;
@@ -1301,7 +1302,7 @@ fn batch_tiny_z<const SEAL: bool, const R: usize, F: Frame>(
     if n > 0 {
         // The last group (the one filled last, now `cur ^ 1`).
         let r = (n - 1) / per * per..n;
-        finish_tiny::<SEAL, R, F>(key, &mut frames[r.clone()], &mut ok[r], &gbs[cur ^ 1], &mut lh);
+        finish_tiny::<SEAL, REGS, F>(key, &mut frames[r.clone()], &mut ok[r], &gbs[cur ^ 1], &mut lh);
     }
     // As in batch_z: keystream and E_K(J0)s are not left on the stack.
     for gb in &mut gbs {
@@ -1310,10 +1311,10 @@ fn batch_tiny_z<const SEAL: bool, const R: usize, F: Frame>(
 }
 
 /// The second half of a group of tiny frames (see [`batch_tiny_z`]): frame i's keystream is
-/// registers R i.. R i + R of `gb`, its E_K(J0) block i of the J0 area.
+/// registers REGS i.. REGS i + REGS of `gb`, its E_K(J0) block i of the J0 area.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,vaes,vpclmulqdq,pclmulqdq,ssse3,bmi2")]
-fn finish_tiny<const SEAL: bool, const R: usize, F: Frame>(
+fn finish_tiny<const SEAL: bool, const REGS: usize, F: Frame>(
     key: &MbGcmKey,
     frames: &mut [F],
     ok: &mut [bool],
@@ -1326,8 +1327,8 @@ fn finish_tiny<const SEAL: bool, const R: usize, F: Frame>(
     // frames' lengths stay the same (a burst of equal frames computes them once a group).
     let mut shape = (usize::MAX, usize::MAX);
     let z = _mm512_setzero_si512();
-    let (mut ha, mut ht, mut lh) = ((z, z), [(z, z); R], _mm_setzero_si128());
-    for (i, (f, ok)) in frames.iter_mut().zip(ok.iter_mut()).enumerate().take(GZ / R) {
+    let (mut ha, mut ht, mut lh) = ((z, z), [(z, z); REGS], _mm_setzero_si128());
+    for (i, (f, ok)) in frames.iter_mut().zip(ok.iter_mut()).enumerate().take(GZ / REGS) {
         let (aad, text) = f.aad_text();
         let (al, tl) = (aad.len(), text.len());
         if (al, tl) != shape {
@@ -1340,24 +1341,19 @@ fn finish_tiny<const SEAL: bool, const R: usize, F: Frame>(
                 *ht = ldh_z::<false>(&h[a + 4 * k..]);
             }
             // The length block, as in finish_group.
-            let lens = ((al as u128 * 8) << 64) | (tl as u128 * 8);
-            if lens != lc.lens {
-                lc.lens = lens;
-                lc.lh = stq(gf_mul_x(ldq(&lens), ldq(&htab[NPOW - 1])));
-            }
-            lh = ldq(&lc.lh);
+            lh = lc.get(al, tl, htab);
         }
         let mut acc = acc_new_z(_mm_setzero_si128());
         let d = _mm512_shuffle_epi8(ld512_part(aad), bs);
         mul_add_z::<false>(&mut acc, d, ha);
-        if R == 1 {
+        if REGS == 1 {
             // Straight-line (a loop over one chunk costs the 64-octet frames 1%).
             let (input, out) = xor_part_z(text, ld512(&gb.0[i]));
             let c = if SEAL { out } else { input };
             mul_add_z::<false>(&mut acc, _mm512_shuffle_epi8(c, bs), ht[0]);
         } else {
-            for (k, part) in text.chunks_mut(64).enumerate().take(R) {
-                let (input, out) = xor_part_z(part, ld512(&gb.0[R * i + k]));
+            for (k, part) in text.chunks_mut(64).enumerate().take(REGS) {
+                let (input, out) = xor_part_z(part, ld512(&gb.0[REGS * i + k]));
                 let c = if SEAL { out } else { input };
                 mul_add_z::<false>(&mut acc, _mm512_shuffle_epi8(c, bs), ht[k]);
             }
@@ -1429,6 +1425,21 @@ impl Group {
 struct LenCache {
     lens: u128,
     lh: u128,
+}
+
+impl LenCache {
+    /// The product with H of the length block of `al` octets of AAD and `tl` of text (reduced),
+    /// computed only when the lengths differ from the last ones.
+    #[inline]
+    #[target_feature(enable = "pclmulqdq,sse2")]
+    fn get(&mut self, al: usize, tl: usize, htab: &Htab) -> __m128i {
+        let lens = ((al as u128 * 8) << 64) | (tl as u128 * 8);
+        if lens != self.lens {
+            self.lens = lens;
+            self.lh = stq(gf_mul_x(ldq(&lens), ldq(&htab[NPOW - 1])));
+        }
+        ldq(&self.lh)
+    }
 }
 
 /// Buffer register of AES state i: the text registers' keystream 0..zmm, then the J0 registers.
@@ -1559,12 +1570,7 @@ fn finish_group<const SEAL: bool, F: Frame>(
         }
         // The length block (the last block: times H), reduced on its own and added after the
         // reduction (reduction is linear, and a reduced value passes through it unchanged).
-        let lens = ((al as u128 * 8) << 64) | (tl as u128 * 8);
-        if lens != lc.lens {
-            lc.lens = lens;
-            lc.lh = stq(gf_mul_x(ldq(&lens), ldq(&htab[NPOW - 1])));
-        }
-        let x = _mm_xor_si128(finish_z::<false>(acc), ldq(&lc.lh));
+        let x = _mm_xor_si128(finish_z::<false>(acc), lc.get(al, tl, htab));
         let q = 16 * (i % 4);
         let ek = ld128((&gb.0[GZ + i / 4][q..q + 16]).try_into().unwrap());
         ok[j] = frames[j].finish(_mm_xor_si128(_mm_shuffle_epi8(x, bswap_mask_x()), ek));
@@ -2728,7 +2734,8 @@ mod tests {
                     .collect();
                 let planted = left_on_stack(&secrets, || spill(&secrets));
                 assert_eq!(planted.len(), secrets.len(), "the scan finds a planted copy");
-                for size in [40, 200, 1500] {
+                // 40 and 100: the tiny-frame kernel with one and two text registers.
+                for size in [40, 100, 200, 1500] {
                     let mut texts: Vec<Vec<u8>> = (0..64).map(|i| vec![i as u8; size]).collect();
                     let mut tags = vec![[0u8; 16]; 64];
                     let aad = [0x33u8; 28];

@@ -454,3 +454,37 @@ fn ctx_salt_is_ssci_xor_salt_for_xpn() {
     let plain = TxSa::new(Backend::Ring, CipherSuite::GcmAes256, SCI, 0, &k(2), 1).unwrap();
     assert_eq!(plain.ctx_salt(), None);
 }
+
+/// A run counted at once (`count_sealed_run`) counts what its frames counted one by one do, for
+/// runs on every AN, encrypted and integrity only, mixed.
+#[test]
+fn a_sealed_run_counts_as_its_frames() {
+    let (mut one, mut one_sa) = (SecyCounters::default(), [TxSaCounters::default(); 4]);
+    let (mut run, mut run_sa) = (SecyCounters::default(), [TxSaCounters::default(); 4]);
+    let runs = [
+        (0u8, true, 3u64),
+        (1, true, 1),
+        (1, false, 5),
+        (3, false, 2),
+        (0, true, 4),
+        (2, false, 1),
+    ];
+    for (k, &(an, encrypted, frames)) in runs.iter().enumerate() {
+        let mut octets = 0;
+        for f in 0..frames {
+            let secure_len = 46 + 100 * k + f as usize;
+            let s = Sealed {
+                span: Span::new(0, 0),
+                secure_len,
+                encrypted,
+                an,
+            };
+            count_sealed(&mut one, &mut one_sa, &Ok(s));
+            octets += secure_len as u64;
+        }
+        count_sealed_run(&mut run, &mut run_sa, an, encrypted, frames, octets);
+    }
+    assert_eq!((run, run_sa), (one, one_sa));
+    assert_eq!((run.out_pkts_encrypted, run.out_pkts_protected), (8, 8));
+    assert_eq!(run_sa[1].out_pkts_encrypted + run_sa[1].out_pkts_protected, 6);
+}
