@@ -206,6 +206,45 @@ impl Path {
     }
 }
 
+/// The cores whose best routes between our kernels and intel-ipsec-mb were measured apart
+/// (`MbKey::routes`): the same path is not equally fast against intel-ipsec-mb on every core.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Core {
+    /// Intel's (an Ice Lake and a Sapphire Rapids-class Xeon measured) and every core not below.
+    Other,
+    /// AMD Zen 5 and later: CPUID family 0x1A and up (an EPYC of family 0x1A model 2, Turin,
+    /// measured), whose AES and carry-less multiply units take whole zmm registers.
+    Zen5,
+}
+
+impl Core {
+    /// This machine's (CPUID, read once).
+    pub fn here() -> Core {
+        static CORE: std::sync::OnceLock<Core> = std::sync::OnceLock::new();
+        *CORE.get_or_init(|| {
+            let v = __cpuid(0);
+            let amd = (v.ebx, v.edx, v.ecx) == (0x6874_7541, 0x6974_6e65, 0x444d_4163);
+            Core::from_cpuid(amd, __cpuid(1).eax)
+        })
+    }
+
+    /// The core of a CPU whose vendor is AMD (`amd`) or not, from CPUID leaf 1's EAX (the family:
+    /// bits 8-11, plus bits 20-27 when those read 0xF).
+    pub fn from_cpuid(amd: bool, eax1: u32) -> Core {
+        let base = (eax1 >> 8) & 0xF;
+        let family = if base == 0xF {
+            base + ((eax1 >> 20) & 0xFF)
+        } else {
+            base
+        };
+        if amd && family >= 0x1A {
+            Core::Zen5
+        } else {
+            Core::Other
+        }
+    }
+}
+
 pub use super::{OpenJob, SealJob};
 
 /// What the CTR and GHASH passes need from a job of either kind.
