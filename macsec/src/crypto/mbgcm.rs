@@ -3054,7 +3054,8 @@ mod measure_frames {
     /// into); and intel-ipsec-mb called directly, without a trait object. Ours on the path
     /// `MBGCM_PATH` (default: the best here) against intel-ipsec-mb's code set `MBGCM_IMB`
     /// (default avx2: what it runs on a CPU without AVX-512), frames of `MBGCM_SIZE` octets
-    /// (default 64; text = size - 12), AES-128, batches of 64, each opened right after it was
+    /// (default 64; text = size - 12), AES-128 (`MBGCM_KEY_BITS=256`: AES-256; the floors
+    /// printed stay AES-128's), batches of 64, each opened right after it was
     /// sealed so that every tag verifies: TSC ticks a frame, the minimum of 300 trials of 10
     /// batches. `MBGCM_MOD=m` puts every text at an address of m modulo 64; `MBGCM_BUFS=n`
     /// spreads the batches over n buffers (to time frames out of the caches). It also prints the
@@ -3080,7 +3081,15 @@ mod measure_frames {
             .into_iter()
             .find(|a| env("MBGCM_IMB").as_deref() == Some(a.name()))
             .unwrap_or(ImbArch::Avx2);
-        let key = [0x42u8; 16];
+        // MBGCM_KEY_BITS=256: AES-256 (default AES-128).
+        let key = vec![
+            0x42u8;
+            if env("MBGCM_KEY_BITS").as_deref() == Some("256") {
+                32
+            } else {
+                16
+            }
+        ];
         let (Some(k), Ok(imb)) = (MbGcmKey::with_path(&key, path), IpsecMbKey::with_arch(&key, arch)) else {
             println!(
                 "{} or intel-ipsec-mb's {} code is not available here",
@@ -3167,7 +3176,8 @@ mod measure_frames {
         }
         let f = |t: u64| t as f64 / 640.0;
         println!(
-            "size {size} offset {off}{}{}: {} seal {:.1} open {:.1}; intel-ipsec-mb {} seal {:.1} open {:.1}",
+            "size {size} offset {off}{}{}{}: {} seal {:.1} open {:.1}; intel-ipsec-mb {} seal {:.1} open {:.1}",
+            if key.len() == 32 { " AES-256" } else { "" },
             modulo.map_or(String::new(), |m| format!(" mod {m}")),
             if nbufs > 64 {
                 format!(" buffers {nbufs}")
