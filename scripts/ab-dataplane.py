@@ -5,12 +5,13 @@ the machine's slow and fast moments hit them alike; the median of the rounds is 
 and binary, with every run. Used for the README's before/after figures of issue 17.
 
   scripts/ab-dataplane.py --binaries OLD,NEW [--cells validate:64:GCM-AES-128,...] [--rounds 3]
-      [--seconds 2] [--latency-pps N]
+      [--seconds 2] [--latency-pps N] [--backends mb,ipsec-mb]
 
 A cell is PATH:SIZE:SUITE (path protect or validate, size 64..9000 or imix). Build the older
 binary from its commit into its own target dir (e.g. `git worktree add`, `cargo build --release
 -p dataplane --bins`) and copy it aside. With --latency-pps N each run is a latency run at N
-frames/s offered (p50/p99/p99.9 in ns) instead of a throughput run. Needs root (DPDK, hugepages
+frames/s offered (p50/p99/p99.9 in ns) instead of a throughput run. With --backends each binary
+runs once with each backend (e.g. one binary, `--backends mb,ipsec-mb`). Needs root (DPDK, hugepages
 when scripts/setup.sh mounted them).
 """
 import argparse
@@ -33,8 +34,12 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=2)
     ap.add_argument("--latency-pps", type=int, default=0)
+    ap.add_argument("--backends", default="",
+                    help="comma-separated backends (mb, ipsec-mb, ring, rustcrypto) to compare, each "
+                         "with every binary (default: the configuration's default)")
     args = ap.parse_args()
     bins = args.binaries.split(",")
+    backends = args.backends.split(",") if args.backends else [None]
     for b in bins:
         if not os.access(b, os.X_OK):
             sys.exit(f"ab-dataplane: {b}: not an executable")
@@ -55,8 +60,11 @@ def main():
     try:
         for r in range(args.rounds):
             for path, size, suite in cells:
-                for binary in bins:
+                for binary, backend in [(x, y) for x in bins for y in backends]:
                     bench.DP = binary
+                    b.args.backend = backend
+                    if backend:
+                        binary = f"{binary} ({backend})"
                     if args.latency_pps:
                         _, lat = b.latency(suite, size, path, args.latency_pps)
                         value = (lat.get("p50_ns"), lat.get("p99_ns"), lat.get("p99_9_ns"))
