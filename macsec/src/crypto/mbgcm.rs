@@ -1642,7 +1642,8 @@ fn tiny_x<const SEAL: bool, F: Frame>(key: &MbGcmKey, frames: &mut [F], ok: &mut
     let bs = bswap_mask_x();
     let k0 = ldq(&rk[0]);
     // Block 5i of frame i: its J0; block 5i + 1 + k: the counter block of its text block k
-    // (J0 + 1 + k). One flat array, indexed, so that it stays in registers.
+    // (J0 + 1 + k). One flat array, so that it stays in registers (an array of arrays, walked
+    // with `flatten`, was kept in memory: 16% slower than `frame_x`).
     let mut s = [_mm_setzero_si128(); 5 * TINY_X];
     for (i, f) in frames.iter().enumerate().take(TINY_X) {
         let j0 = _mm_insert_epi32(ld_partial(&f.iv()[..]), 1 << 24, 3);
