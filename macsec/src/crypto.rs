@@ -536,7 +536,7 @@ impl MbKey {
     /// the others.
     #[cfg(feature = "ipsec-mb")]
     fn route(&self, seal: bool) -> Ours {
-        let (s, o) = Self::routes(self.mb.path(), mbgcm::Core::here());
+        let (s, o) = Self::routes(self.mb.path(), self.mb.core());
         if seal {
             s
         } else {

@@ -331,9 +331,9 @@ pub struct MbGcmKey {
     /// 10 (AES-128) or 14 (AES-256).
     rounds: usize,
     path: Path,
-    /// The most text registers a frame may take in `batch_z`'s small-frame groups; larger frames
-    /// go to `frame_z` ([`MbGcmKey::group_zmm`]).
-    group_zmm: usize,
+    /// The core it runs on (`Core::here()` when the key was made): the small-frame group limit
+    /// ([`MbGcmKey::group_zmm`]) and `MbKey`'s routes depend on it.
+    core: Core,
 }
 
 impl fmt::Debug for MbGcmKey {
@@ -369,7 +369,7 @@ impl MbGcmKey {
             htab: [0; 2 * HTAB],
             rounds: 0,
             path,
-            group_zmm: Self::group_zmm(Core::here()),
+            core: Core::here(),
         };
         // SAFETY: every path requires AES-NI, PCLMULQDQ, SSSE3 and SSE4.1, and `path` was just
         // detected as supported.
@@ -388,6 +388,11 @@ impl MbGcmKey {
             Core::Zen5 => 2,
             Core::Other => 4,
         }
+    }
+
+    /// The core this key was made on (see [`Core`]).
+    pub fn core(&self) -> Core {
+        self.core
     }
 
     /// The code path this key uses.
@@ -1261,7 +1266,7 @@ fn batch_z<const SEAL: bool, F: Frame>(key: &MbGcmKey, frames: &mut [F], ok: &mu
         let j0 = _mm_or_si128(ivx, _mm_set_epi32(0x0100_0000, 0, 0, 0));
         let c = tl.div_ceil(16);
         let nz = c.div_ceil(4);
-        if nz <= key.group_zmm && al.div_ceil(16) + c < NPOW {
+        if nz <= MbGcmKey::group_zmm(key.core) && al.div_ceil(16) + c < NPOW {
             if zmm + nz > GZ || len == 8 {
                 // AES of the full group together with the previous group's XOR and GHASH.
                 (gs[cur].len, gs[cur].zmm) = (len, zmm);
@@ -2697,7 +2702,7 @@ mod tests {
             let key = r.bytes(klen);
             let mut ours = MbGcmKey::with_path(&key, path).unwrap();
             // Small-frame groups of up to two text registers a frame (Zen 5's) or four (others').
-            ours.group_zmm = MbGcmKey::group_zmm([Core::Zen5, Core::Other][r.below(2)]);
+            ours.core = [Core::Zen5, Core::Other][r.below(2)];
             let theirs = ring_key(&key);
             // Mostly 1..=64 jobs, sometimes more (several sub-batches), sometimes none.
             let n = match r.below(20) {
